@@ -1,0 +1,82 @@
+package patchgate
+
+import (
+	"context"
+	"io"
+	"time"
+)
+
+// EnvironmentSpec describes one suite's throwaway environment: a private network,
+// service containers reachable by name, and a runner container that runs Command
+// on the source tree.
+type EnvironmentSpec struct {
+	// RunID identifies this suite run in container and network labels, so that a
+	// sweeper can tell live runs from leftovers.
+	RunID string
+	// Owner identifies the patchgate instance (labels; sweeping).
+	Owner string
+
+	Image   string
+	Command string // executed as sh -c
+	Workdir string // inside the runner; the source tree is copied here
+	Env     map[string]string
+	// Secrets are values masked as *** wherever the log is stored or streamed.
+	Secrets []string
+
+	Services []ServiceSpec
+	// Source returns a tar stream of the source tree at the verified commit.
+	Source func(ctx context.Context) (io.ReadCloser, error)
+	// JUnitPath is a path relative to Workdir the command writes a JUnit report to.
+	JUnitPath string
+
+	Timeout time.Duration
+	Limits  Limits
+}
+
+// ServiceSpec is a service container of a suite (a database, a broker).
+type ServiceSpec struct {
+	Name    string // network alias the runner reaches it by
+	Image   string
+	Env     map[string]string
+	Command []string
+	// Ready is an exec probe run inside the service until it exits 0.
+	Ready        []string
+	ReadyTimeout time.Duration
+}
+
+// Limits bound a runner container's resources.
+type Limits struct {
+	NanoCPUs    int64 // 1e9 = one CPU
+	MemoryBytes int64
+	PIDs        int64
+}
+
+// EnvironmentResult is what running a suite produced.
+type EnvironmentResult struct {
+	ExitCode  int
+	OOMKilled bool
+	TimedOut  bool
+	// JUnit is the raw report copied out of the runner, nil when absent.
+	JUnit []byte
+	// ImageDigests maps every image used to its content digest (image id).
+	ImageDigests map[string]string
+	Timings      EnvironmentTimings
+}
+
+// EnvironmentTimings records how long each phase took.
+type EnvironmentTimings struct {
+	Provision time.Duration // network + services ready + runner created + source copied
+	Run       time.Duration
+	Collect   time.Duration
+	Teardown  time.Duration
+}
+
+// EnvironmentRunner runs suites in throwaway environments.
+type EnvironmentRunner interface {
+	// Run provisions the environment, runs the command, streams its combined output
+	// (secrets masked) to log as it is produced, collects the JUnit report, and
+	// always tears everything down, even when ctx is cancelled. A non-zero exit is
+	// a result, not an error; an error means the infrastructure broke (image
+	// missing, Docker down) and says what broke.
+	Run(ctx context.Context, spec EnvironmentSpec, log io.Writer) (*EnvironmentResult, error)
+}

@@ -1,0 +1,111 @@
+package patchgate
+
+import "time"
+
+// EventKind is the kind of forge event patchgate acts on, whatever the forge.
+type EventKind string
+
+// Event kinds.
+const (
+	EventChange  EventKind = "change"  // pull_request / Merge Request Hook
+	EventPush    EventKind = "push"    // push / Push Hook
+	EventIssue   EventKind = "issue"   // issues / Issue Hook
+	EventComment EventKind = "comment" // issue_comment / Note Hook
+)
+
+// Event is one forge delivery, parsed and normalised by the webhooks package.
+// Exactly one of Change, Push, Issue, Comment is set, matching Kind.
+type Event struct {
+	Forge Forge     `json:"forge"`
+	Kind  EventKind `json:"kind"`
+	// Name is the forge's event name ("pull_request", "Merge Request Hook").
+	Name string `json:"name"`
+	// Action is normalised: opened, reopened, edited, synchronize, closed, merged,
+	// created, deleted, pushed, …
+	Action string `json:"action"`
+	Repo   string `json:"repo"`
+	// RepoID is the forge's numeric repository/project id, when the payload has it.
+	RepoID int64  `json:"repo_id,omitempty"`
+	Sender string `json:"sender"`
+
+	Change  *ChangeEvent  `json:"change,omitempty"`
+	Push    *PushEvent    `json:"push,omitempty"`
+	Issue   *IssueEvent   `json:"issue,omitempty"`
+	Comment *CommentEvent `json:"comment,omitempty"`
+}
+
+// ChangeEvent describes a pull or merge request as the event saw it.
+type ChangeEvent struct {
+	Number       int    `json:"number"`
+	Title        string `json:"title"`
+	Body         string `json:"body"`
+	SourceBranch string `json:"source_branch"`
+	TargetBranch string `json:"target_branch"`
+	HeadSHA      string `json:"head_sha"`
+	// BeforeSHA is the replaced head on a push to the change (GitHub synchronize
+	// "before", GitLab "oldrev"), else "".
+	BeforeSHA      string      `json:"before_sha,omitempty"`
+	BaseSHA        string      `json:"base_sha,omitempty"`
+	Author         string      `json:"author"`
+	State          ChangeState `json:"state"`
+	MergeCommitSHA string      `json:"merge_commit_sha,omitempty"`
+	FromFork       bool        `json:"from_fork"`
+	// SourceRepo is the head repository's full path (differs for forks).
+	SourceRepo string `json:"source_repo,omitempty"`
+	URL        string `json:"url,omitempty"`
+	// LastCommit is the head commit when the payload carries it (GitLab does).
+	LastCommit *Commit   `json:"last_commit,omitempty"`
+	UpdatedAt  time.Time `json:"updated_at"`
+}
+
+// PushEvent describes a push to a branch.
+type PushEvent struct {
+	Ref     string   `json:"ref"`    // refs/heads/main
+	Branch  string   `json:"branch"` // main; "" for tags
+	Before  string   `json:"before"`
+	After   string   `json:"after"`
+	Forced  bool     `json:"forced"`
+	Deleted bool     `json:"deleted"`
+	Created bool     `json:"created"`
+	Pusher  string   `json:"pusher"`
+	Commits []Commit `json:"commits"`
+	// PushedAt is the head commit's timestamp, the best order the payload offers.
+	PushedAt time.Time `json:"pushed_at"`
+}
+
+// Commit is one commit named in an event.
+type Commit struct {
+	SHA       string    `json:"sha"`
+	Message   string    `json:"message"`
+	Author    string    `json:"author"`
+	URL       string    `json:"url,omitempty"`
+	Timestamp time.Time `json:"timestamp,omitzero"`
+}
+
+// IssueEvent describes a forge issue.
+type IssueEvent struct {
+	Number    int       `json:"number"`
+	Title     string    `json:"title"`
+	Body      string    `json:"body"`
+	State     string    `json:"state"` // open or closed
+	Labels    []string  `json:"labels"`
+	Severity  Severity  `json:"severity"` // from GitLab's severity field or labels
+	Author    string    `json:"author"`
+	URL       string    `json:"url,omitempty"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// CommentEvent describes a comment on an issue or a change.
+type CommentEvent struct {
+	ID     int64  `json:"id"`
+	Body   string `json:"body"`
+	Author string `json:"author"`
+	URL    string `json:"url,omitempty"`
+	// Number is the issue, PR or MR number the comment is on; OnChange says
+	// whether that is a PR/MR (true) or an issue (false).
+	Number   int  `json:"number"`
+	OnChange bool `json:"on_change"`
+	// CommitSHA is set for comments on a commit (GitLab commit notes).
+	CommitSHA string    `json:"commit_sha,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+}

@@ -1,0 +1,56 @@
+package patchgate
+
+import (
+	"strings"
+)
+
+// Repository is a forge repository patchgate is configured to serve.
+type Repository struct {
+	Forge Forge  `json:"forge"`
+	Name  string `json:"name"`
+	// TicketKeys are the external ticket key prefixes (PAY, OPS) this repository's
+	// changes may reference.
+	TicketKeys []string `json:"ticket_keys"`
+	// TrustedUsers may have their changes verified without a maintainer's approval.
+	TrustedUsers []string `json:"trusted_users,omitempty"`
+}
+
+// Ref returns the repository's forge and name.
+func (r *Repository) Ref() RepoRef { return RepoRef{Forge: r.Forge, Name: r.Name} }
+
+// Validate checks a configured repository.
+func (r *Repository) Validate() error {
+	if err := r.Ref().Validate(); err != nil {
+		return err
+	}
+	for _, k := range r.TicketKeys {
+		if !ValidExternalKey(k + "-1") {
+			return Errorf(EINVALID, "repository %s: ticket key %q: want upper-case letters and digits, starting with a letter", r.Name, k)
+		}
+	}
+	return nil
+}
+
+// RepositoryDirectory finds configured repositories. Names compare
+// case-insensitively, as both forges treat them.
+type RepositoryDirectory struct {
+	repos []*Repository
+}
+
+// NewRepositoryDirectory indexes the configured repositories.
+func NewRepositoryDirectory(repos []*Repository) *RepositoryDirectory {
+	return &RepositoryDirectory{repos: repos}
+}
+
+// Find returns the configured repository, or ENOTFOUND.
+func (d *RepositoryDirectory) Find(forge Forge, name string) (*Repository, error) {
+	for _, r := range d.repos {
+		if r.Forge == forge && strings.EqualFold(r.Name, name) {
+			return r, nil
+		}
+	}
+	return nil, Errorf(ENOTFOUND, "repository %s:%s is not configured", forge, name)
+}
+
+// All returns every configured repository.
+func (d *RepositoryDirectory) All() []*Repository { return d.repos }

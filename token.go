@@ -1,0 +1,96 @@
+package patchgate
+
+import (
+	"context"
+	"time"
+)
+
+// Role grants a set of permissions; each role includes the ones before it.
+type Role string
+
+// Roles, least to most privileged.
+const (
+	RoleViewer         Role = "viewer"
+	RoleDeveloper      Role = "developer"
+	RoleReleaseManager Role = "release-manager"
+	RoleAdmin          Role = "admin"
+)
+
+// Validate reports whether r is a known role.
+func (r Role) Validate() error {
+	if r.rank() < 0 {
+		return Errorf(EINVALID, "unknown role %q (want viewer, developer, release-manager or admin)", string(r))
+	}
+	return nil
+}
+
+// Allows reports whether a holder of r may do what needs role want.
+func (r Role) Allows(want Role) bool { return r.rank() >= 0 && r.rank() >= want.rank() }
+
+func (r Role) rank() int {
+	switch r {
+	case RoleViewer:
+		return 0
+	case RoleDeveloper:
+		return 1
+	case RoleReleaseManager:
+		return 2
+	case RoleAdmin:
+		return 3
+	}
+	return -1
+}
+
+// Token is an API token. Only the SHA-256 of its secret is stored; the secret is
+// shown once, when it is created.
+type Token struct {
+	ID         int64      `json:"id"`
+	Name       string     `json:"name"`
+	Role       Role       `json:"role"`
+	Hash       string     `json:"-"` // hex SHA-256 of the secret
+	CreatedAt  time.Time  `json:"created_at"`
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
+}
+
+// Validate checks a token before it is stored.
+func (t *Token) Validate() error {
+	if t.Name == "" || len(t.Name) > 100 {
+		return Errorf(EINVALID, "token name required (at most 100 characters)")
+	}
+	if len(t.Hash) != 64 {
+		return Errorf(EINVALID, "token hash must be a hex SHA-256")
+	}
+	return t.Role.Validate()
+}
+
+// TokenService stores API tokens. Implementations are safe for concurrent use.
+type TokenService interface {
+	// CreateToken stores t (with Hash set); ECONFLICT if the name is taken.
+	CreateToken(ctx context.Context, t *Token) error
+	// FindTokenByHash returns the unrevoked token with that hash; ENOTFOUND if none.
+	FindTokenByHash(ctx context.Context, hash string) (*Token, error)
+	// FindTokens lists all tokens, revoked ones included.
+	FindTokens(ctx context.Context) ([]*Token, error)
+	// RevokeToken revokes a token by name; ENOTFOUND if there is none.
+	RevokeToken(ctx context.Context, name string) error
+}
+
+// Principal is who is acting: an API token's holder or a forge user.
+type Principal struct {
+	Name string `json:"name"`
+	Role Role   `json:"role"`
+}
+
+type principalKey struct{}
+
+// NewContextWithPrincipal returns a context carrying p.
+func NewContextWithPrincipal(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// PrincipalFromContext returns the principal in ctx, if any.
+func PrincipalFromContext(ctx context.Context) (Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(Principal)
+	return p, ok
+}
