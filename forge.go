@@ -1,6 +1,26 @@
 package patchgate
 
-import "context"
+import (
+	"context"
+	"io"
+	"unicode/utf8"
+)
+
+// The forge interfaces below are implemented by the forges package, one type per
+// forge (forges.GitHub, forges.GitLab). Every method has the same error contract:
+//   - EINVALID when an argument is malformed or names another forge's repository
+//     (and, for UpsertComment, a push change);
+//   - ENOTFOUND when the repository, change, ref or file does not exist, or the
+//     token cannot see it (forges answer 404 for both);
+//   - EUNAUTHORIZED when the forge rejects the token, EFORBIDDEN when the token
+//     lacks the permission;
+//   - any other error (rate limit still exceeded after the retry budget, 5xx,
+//     network, ctx cancelled) is transient: ErrorCode reports EINTERNAL and the
+//     caller may retry the whole operation later.
+//
+// Implementations retry rate-limited and transient failures themselves within a
+// bounded budget, stop as soon as ctx is done, build API URLs only from their
+// configured base URL, never log tokens, and are safe for concurrent use.
 
 // Commenter posts patchgate's comment on a pull or merge request. Implementations
 // talk to one forge's API and are safe for concurrent use.
@@ -8,5 +28,134 @@ type Commenter interface {
 	// UpsertComment makes sure the change has exactly one comment of patchgate's
 	// containing marker: it edits the existing one when its body differs, and
 	// creates one when there is none. Returns EINVALID for a push change.
+	//
+	// "Of patchgate's" means written by the token's own user: comments by anyone
+	// else that quote the marker are never touched. marker is an HTML comment such
+	// as "<!-- patchgate:links -->"; it is prepended to body when body lacks it. An
+	// unchanged body costs reads only, no write. Should earlier races have left
+	// several own comments with the marker, the oldest is kept and the others are
+	// deleted, so the change converges to one. Returns ENOTFOUND when the change
+	// does not exist on the forge.
 	UpsertComment(ctx context.Context, change *Change, marker, body string) error
+}
+
+// StatusState is the state of a commit status, in patchgate's words. Each forge
+// maps it onto its own vocabulary (see the constants).
+type StatusState string
+
+// Commit status states and how each forge shows them.
+const (
+	// StatusPending: queued, not started. GitHub "pending", GitLab "pending".
+	StatusPending StatusState = "pending"
+	// StatusRunning: suites are running. GitHub has no such state and shows
+	// "pending"; GitLab "running".
+	StatusRunning StatusState = "running"
+	// StatusSuccess: every suite passed. GitHub "success", GitLab "success".
+	StatusSuccess StatusState = "success"
+	// StatusFailure: a suite failed. GitHub "failure", GitLab "failed".
+	StatusFailure StatusState = "failure"
+	// StatusError: the infrastructure broke, the verdict is unknown. GitHub
+	// "error", GitLab "failed" (GitLab has no separate error state).
+	StatusError StatusState = "error"
+	// StatusCanceled: the run was stopped, usually because a newer head
+	// superseded it (gate invariant 2). GitHub "error", GitLab "canceled".
+	StatusCanceled StatusState = "canceled"
+)
+
+// Validate reports whether s is a known status state.
+func (s StatusState) Validate() error {
+	switch s {
+	case StatusPending, StatusRunning, StatusSuccess, StatusFailure, StatusError, StatusCanceled:
+		return nil
+	}
+	return Errorf(EINVALID, "unknown commit status state %q", string(s))
+}
+
+// MaxStatusDescription is the longest description GitHub accepts, in characters;
+// patchgate truncates to it on every forge so that both show the same text.
+const MaxStatusDescription = 140
+
+// CommitStatus is one status patchgate posts on a commit: one per suite
+// ("patchgate/regression") plus the overall verdict ("patchgate").
+type CommitStatus struct {
+	// Context names the status; a later post with the same context replaces it
+	// in the forge's UI (GitLab calls it "name").
+	Context     string
+	State       StatusState
+	Description string
+	// TargetURL links to patchgate's page for the run; optional.
+	TargetURL string
+}
+
+// Validate checks a status before it is posted.
+func (s *CommitStatus) Validate() error {
+	if s.Context == "" || len(s.Context) > 255 {
+		return Errorf(EINVALID, "commit status context required (at most 255 bytes)")
+	}
+	return s.State.Validate()
+}
+
+// TruncateStatusDescription shortens d to MaxStatusDescription characters,
+// ending in "…" when it cut something; it never splits a UTF-8 character.
+func TruncateStatusDescription(d string) string {
+	if utf8.RuneCountInString(d) <= MaxStatusDescription {
+		return d
+	}
+	n := 0
+	for i := range d {
+		if n == MaxStatusDescription-1 {
+			return d[:i] + "…"
+		}
+		n++
+	}
+	return d
+}
+
+// StatusPoster reports verification results on commits.
+type StatusPoster interface {
+	// PostStatus sets the status s.Context on commit sha to s (description
+	// truncated to MaxStatusDescription). Posting the state the commit already
+	// has for that context is not an error. EINVALID for an invalid status or
+	// SHA, ENOTFOUND when the forge does not know the repository or commit.
+	PostStatus(ctx context.Context, repo RepoRef, sha string, s CommitStatus) error
+}
+
+// SourceFetcher reads a repository's source at a commit.
+type SourceFetcher interface {
+	// FileAt returns the content of the file at path (relative to the repository
+	// root, "/"-separated) in the tree at ref: a branch, tag or commit SHA.
+	// ENOTFOUND when the repository, ref or file does not exist; EINVALID when
+	// path is empty, absolute, contains "..", or names a directory.
+	FileAt(ctx context.Context, repo RepoRef, path, ref string) ([]byte, error)
+
+	// Archive streams the tree at sha as a gzip-compressed tar archive (a
+	// ".tar.gz") exactly as the forge serves it: every entry sits under one
+	// top-level directory whose name the forge chooses ("owner-repo-1a2b3c4/" on
+	// GitHub, "project-<sha>-<sha>/" on GitLab), and GitHub adds a pax global
+	// header carrying the commit SHA. forges.NormalizeArchive turns it into a
+	// plain tar with that directory stripped. The caller must Close the stream;
+	// cancelling ctx aborts it. ENOTFOUND when the repository or commit is unknown.
+	Archive(ctx context.Context, repo RepoRef, sha string) (io.ReadCloser, error)
+}
+
+// Comparison says how a head commit relates to a base commit.
+type Comparison struct {
+	Base string // the base as asked (branch, tag or SHA)
+	Head string // the head as asked
+	// Ahead counts the commits reachable from head but not from base; Behind
+	// those reachable from base but not from head.
+	Ahead  int
+	Behind int
+	// Commits are the Ahead commits, oldest first. SHA, Message, Author and
+	// Timestamp (authored) are set; Author is the forge login when the forge
+	// knows one (GitHub), else the author's name.
+	Commits []Commit
+}
+
+// Comparer compares two commits of a repository; releases use it to find what a
+// candidate adds since the last promoted release.
+type Comparer interface {
+	// Compare returns how head relates to base. base and head are branches, tags
+	// or SHAs. ENOTFOUND when the repository or either ref is unknown.
+	Compare(ctx context.Context, repo RepoRef, base, head string) (*Comparison, error)
 }

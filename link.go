@@ -74,3 +74,49 @@ type LinkService interface {
 	// there was none.
 	DeleteLinks(ctx context.Context, ticketID, changeID int64, by string) error
 }
+
+// ManualLinkRequest asks to link a ticket to a change by hand, from the API or
+// `patchgate link`.
+type ManualLinkRequest struct {
+	// Ticket is a reference as a developer writes it: "PAY-123", "#45",
+	// "acme/api#45" or an issue URL.
+	Ticket string `json:"ticket"`
+	// Forge may be left empty when only one configured repository has that name.
+	Forge Forge  `json:"forge,omitempty"`
+	Repo  string `json:"repo"`
+	// Exactly one of Number (the PR/MR) and Commit (a head SHA) is set.
+	Number int      `json:"number,omitempty"`
+	Commit string   `json:"commit,omitempty"`
+	Kind   LinkKind `json:"kind,omitempty"` // default fixes
+	Reason string   `json:"reason,omitempty"`
+	// By is who asks, filled from the authenticated principal.
+	By string `json:"-"`
+}
+
+// Validate checks the request's shape; resolving names happens in the use case.
+func (r *ManualLinkRequest) Validate() error {
+	if r.Ticket == "" {
+		return Errorf(EINVALID, "ticket required (PAY-123, #45, owner/repo#45 or an issue URL)")
+	}
+	if r.Repo == "" {
+		return Errorf(EINVALID, "repo required")
+	}
+	if (r.Number > 0) == (r.Commit != "") {
+		return Errorf(EINVALID, "give exactly one of a pull/merge request number and a commit")
+	}
+	if r.Commit != "" && !ValidSHA(r.Commit) {
+		return Errorf(EINVALID, "commit %q: want a full 40-character SHA", r.Commit)
+	}
+	if r.Kind == "" {
+		r.Kind = LinkFixes
+	}
+	if r.Forge != "" {
+		if err := r.Forge.Validate(); err != nil {
+			return err
+		}
+	}
+	if len(r.Reason) > 1000 {
+		return Errorf(EINVALID, "reason: at most 1000 characters")
+	}
+	return r.Kind.Validate()
+}

@@ -2,6 +2,10 @@ package patchgate
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"time"
 )
 
@@ -93,4 +97,23 @@ func NewContextWithPrincipal(ctx context.Context, p Principal) context.Context {
 func PrincipalFromContext(ctx context.Context) (Principal, bool) {
 	p, ok := ctx.Value(principalKey{}).(Principal)
 	return p, ok
+}
+
+// tokenPrefix makes patchgate tokens recognisable to secret scanners.
+const tokenPrefix = "pgt_"
+
+// NewTokenSecret returns a fresh random token secret and its stored hash.
+func NewTokenSecret() (secret, hash string, err error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", "", fmt.Errorf("generate token: %w", err)
+	}
+	secret = tokenPrefix + hex.EncodeToString(b[:])
+	return secret, HashToken(secret), nil
+}
+
+// HashToken returns the hex SHA-256 of a token secret, the only form stored.
+func HashToken(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
 }

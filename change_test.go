@@ -1,0 +1,164 @@
+package patchgate_test
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/patchgate/patchgate"
+)
+
+const (
+	shaA = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	shaB = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+	shaC = "cccccccccccccccccccccccccccccccccccccccc"
+	shaM = "dddddddddddddddddddddddddddddddddddddddd"
+)
+
+// prHistory is the life of one pull request as its forge reports it: opened on A,
+// two pushes, an edit, a merge. Some timestamps tie, as real ones (whole seconds) do.
+func prHistory() []patchgate.ChangeUpdate {
+	t0 := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+	base := patchgate.ChangeUpdate{Forge: patchgate.GitHub, Repo: "acme/payments", Kind: patchgate.ChangePullRequest, Number: 7, SourceBranch: "fix/PAY-7"}
+	u := func(mod func(*patchgate.ChangeUpdate)) patchgate.ChangeUpdate {
+		c := base
+		mod(&c)
+		return c
+	}
+	return []patchgate.ChangeUpdate{
+		u(func(c *patchgate.ChangeUpdate) {
+			c.Title, c.HeadSHA, c.State, c.UpdatedAt = "PAY-7: fix rounding", shaA, patchgate.ChangeOpen, t0
+		}),
+		u(func(c *patchgate.ChangeUpdate) {
+			c.Title, c.HeadSHA, c.PreviousHeadSHA, c.State, c.UpdatedAt = "PAY-7: fix rounding", shaB, shaA, patchgate.ChangeOpen, t0.Add(time.Minute)
+		}),
+		u(func(c *patchgate.ChangeUpdate) {
+			c.Title, c.HeadSHA, c.State, c.UpdatedAt = "PAY-7: fix rounding of refunds", shaB, patchgate.ChangeOpen, t0.Add(time.Minute)
+		}),
+		u(func(c *patchgate.ChangeUpdate) {
+			c.Title, c.HeadSHA, c.PreviousHeadSHA, c.State, c.UpdatedAt = "PAY-7: fix rounding of refunds", shaC, shaB, patchgate.ChangeOpen, t0.Add(2*time.Minute)
+		}),
+		u(func(c *patchgate.ChangeUpdate) {
+			c.Title, c.HeadSHA, c.State, c.MergeCommitSHA, c.UpdatedAt = "PAY-7: fix rounding of refunds", shaC, patchgate.ChangeMerged, shaM, t0.Add(3*time.Minute)
+		}),
+	}
+}
+
+// applyAll applies updates the way the store does: a replaced head is recorded
+// before Apply sees the update.
+func applyAll(updates []patchgate.ChangeUpdate) patchgate.Change {
+	var c patchgate.Change
+	replaced := map[string]bool{}
+	for _, u := range updates {
+		if u.PreviousHeadSHA != "" {
+			replaced[u.PreviousHeadSHA] = true
+		}
+		c.Apply(u, func(sha string) bool { return replaced[sha] })
+	}
+	return c
+}
+
+func TestChangeApplyInOrder(t *testing.T) {
+	c := applyAll(prHistory())
+	if c.HeadSHA != shaC || c.State != patchgate.ChangeMerged || c.Title != "PAY-7: fix rounding of refunds" || c.MergeCommitSHA != shaM {
+		t.Fatalf("got head %s state %s title %q merge %s, want C merged, new title, M", c.HeadSHA, c.State, c.Title, c.MergeCommitSHA)
+	}
+}
+
+// TestChangeApplyAnyOrder is the property behind gate invariant 6: every
+// permutation of the history, with any update delivered twice, ends in the state
+// the in-order history ends in.
+func TestChangeApplyAnyOrder(t *testing.T) {
+	want := applyAll(prHistory())
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 2000 {
+		h := prHistory()
+		rng.Shuffle(len(h), func(i, j int) { h[i], h[j] = h[j], h[i] })
+		if rng.IntN(2) == 0 {
+			h = append(h, h[rng.IntN(len(h))])
+		}
+		got := applyAll(h)
+		if got.HeadSHA != want.HeadSHA || got.State != want.State || got.Title != want.Title || got.MergeCommitSHA != want.MergeCommitSHA {
+			t.Fatalf("permutation %d: got head %s state %s title %q, want head %s state %s title %q",
+				i, got.HeadSHA, got.State, got.Title, want.HeadSHA, want.State, want.Title)
+		}
+	}
+}
+
+func TestChangeApplyRules(t *testing.T) {
+	t0 := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+	none := func(string) bool { return false }
+	tests := []struct {
+		name      string
+		start     patchgate.Change
+		update    patchgate.ChangeUpdate
+		wantHead  string
+		wantState patchgate.ChangeState
+		wantMoved bool
+	}{
+		{
+			name:      "older head without before does not move the head back",
+			start:     patchgate.Change{HeadSHA: shaB, HeadUpdatedAt: t0.Add(time.Minute), State: patchgate.ChangeOpen, ForgeUpdatedAt: t0.Add(time.Minute)},
+			update:    patchgate.ChangeUpdate{HeadSHA: shaA, State: patchgate.ChangeOpen, UpdatedAt: t0},
+			wantHead:  shaB,
+			wantState: patchgate.ChangeOpen,
+		},
+		{
+			name:      "newer head moves forward",
+			start:     patchgate.Change{HeadSHA: shaA, HeadUpdatedAt: t0, State: patchgate.ChangeOpen, ForgeUpdatedAt: t0},
+			update:    patchgate.ChangeUpdate{HeadSHA: shaB, State: patchgate.ChangeOpen, UpdatedAt: t0.Add(time.Second)},
+			wantHead:  shaB,
+			wantState: patchgate.ChangeOpen,
+			wantMoved: true,
+		},
+		{
+			name:      "late reopen does not undo a merge",
+			start:     patchgate.Change{HeadSHA: shaA, HeadUpdatedAt: t0, State: patchgate.ChangeMerged, ForgeUpdatedAt: t0},
+			update:    patchgate.ChangeUpdate{HeadSHA: shaA, State: patchgate.ChangeOpen, UpdatedAt: t0.Add(time.Hour)},
+			wantHead:  shaA,
+			wantState: patchgate.ChangeMerged,
+		},
+		{
+			name:      "same-second close beats open",
+			start:     patchgate.Change{HeadSHA: shaA, HeadUpdatedAt: t0, State: patchgate.ChangeOpen, ForgeUpdatedAt: t0},
+			update:    patchgate.ChangeUpdate{HeadSHA: shaA, State: patchgate.ChangeClosed, UpdatedAt: t0},
+			wantHead:  shaA,
+			wantState: patchgate.ChangeClosed,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := tt.start
+			r := c.Apply(tt.update, none)
+			if c.HeadSHA != tt.wantHead || c.State != tt.wantState || r.HeadChanged != tt.wantMoved {
+				t.Fatalf("got head %s state %s moved %v, want %s %s %v", c.HeadSHA, c.State, r.HeadChanged, tt.wantHead, tt.wantState, tt.wantMoved)
+			}
+		})
+	}
+}
+
+func TestChangeValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		change patchgate.Change
+		ok     bool
+	}{
+		{"pull request", patchgate.Change{Forge: patchgate.GitHub, Repo: "acme/api", Kind: patchgate.ChangePullRequest, Number: 1, HeadSHA: shaA, State: patchgate.ChangeOpen}, true},
+		{"branch", patchgate.Change{Forge: patchgate.GitLab, Repo: "acme/platform/api", Kind: patchgate.ChangePush, SourceBranch: "main", State: patchgate.ChangeOpen}, true},
+		{"no number", patchgate.Change{Forge: patchgate.GitHub, Repo: "acme/api", Kind: patchgate.ChangePullRequest, State: patchgate.ChangeOpen}, false},
+		{"short sha", patchgate.Change{Forge: patchgate.GitHub, Repo: "acme/api", Kind: patchgate.ChangePullRequest, Number: 1, HeadSHA: "abc123", State: patchgate.ChangeOpen}, false},
+		{"bad repo", patchgate.Change{Forge: patchgate.GitHub, Repo: "acme", Kind: patchgate.ChangePullRequest, Number: 1, State: patchgate.ChangeOpen}, false},
+		{"bad forge", patchgate.Change{Forge: "bitbucket", Repo: "acme/api", Kind: patchgate.ChangePullRequest, Number: 1, State: patchgate.ChangeOpen}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.change.Validate()
+			if (err == nil) != tt.ok {
+				t.Fatalf("got %v, want ok=%v", err, tt.ok)
+			}
+			if err != nil && patchgate.ErrorCode(err) != patchgate.EINVALID {
+				t.Fatalf("got code %s, want invalid", patchgate.ErrorCode(err))
+			}
+		})
+	}
+}
