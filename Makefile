@@ -1,0 +1,43 @@
+# patchgate — see README.md. `make run` starts the service on its embedded
+# default; `make test` runs every test, installing what they need first.
+
+GO ?= go
+BIN ?= bin/patchgate
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+
+.PHONY: run build test test-short images postgres fuzz bench load docker lint
+
+run:
+	$(GO) run ./cmd/patchgate serve
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o $(BIN) ./cmd/patchgate
+
+# Every test: a real PostgreSQL and real containers (built offline) included.
+test:
+	scripts/test.sh
+
+# Tests that need neither PostgreSQL nor Docker.
+test-short:
+	$(GO) test -short ./...
+
+images:
+	scripts/images/build.sh
+
+postgres:
+	scripts/postgres.sh
+
+# Each fuzzer for FUZZTIME (default 30s); the seed corpora run in `make test`.
+FUZZTIME ?= 30s
+fuzz:
+	scripts/fuzz.sh $(FUZZTIME)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+docker:
+	docker build -t patchgate:$(VERSION) .
+
+lint:
+	$(GO) vet ./...
+	test -z "$$(gofmt -l .)"
