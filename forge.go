@@ -125,7 +125,8 @@ type SourceFetcher interface {
 	// FileAt returns the content of the file at path (relative to the repository
 	// root, "/"-separated) in the tree at ref: a branch, tag or commit SHA.
 	// ENOTFOUND when the repository, ref or file does not exist; EINVALID when
-	// path is empty, absolute, contains "..", or names a directory.
+	// path is empty, absolute or contains "..", and when it names a directory
+	// on GitHub (GitLab cannot tell a directory from a missing file: ENOTFOUND).
 	FileAt(ctx context.Context, repo RepoRef, path, ref string) ([]byte, error)
 
 	// Archive streams the tree at sha as a gzip-compressed tar archive (a
