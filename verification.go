@@ -50,8 +50,8 @@ type Verification struct {
 	ChangeID int64 `json:"change_id,omitempty"`
 	// ConfigRef is where .patchgate.yml was read: the SHA itself, or the base
 	// branch for a change from a fork.
-	ConfigRef    string `json:"config_ref"`
-	ConfigDigest string `json:"config_digest"`
+	ConfigRef    string   `json:"config_ref"`
+	ConfigDigest string   `json:"config_digest"`
 	State        RunState `json:"state"`
 	// Stale is set when the change's head moved on: the verdict no longer says
 	// anything about the change (gate invariant 2).
@@ -60,11 +60,18 @@ type Verification struct {
 	Reason string `json:"reason,omitempty"`
 	// Trigger says why it ran: "opened", "synchronize", "push", "post-merge",
 	// "manual by alice".
-	Trigger    string      `json:"trigger"`
-	Suites     []*SuiteRun `json:"suites,omitempty"`
-	CreatedAt  time.Time   `json:"created_at"`
-	StartedAt  *time.Time  `json:"started_at,omitempty"`
-	FinishedAt *time.Time  `json:"finished_at,omitempty"`
+	Trigger string `json:"trigger"`
+	// Attempt counts the runs of this verification: it grows when a run is
+	// orphaned (its worker died) and the verification is queued again. A job
+	// carries the attempt it was made for, so a stale job never runs twice.
+	Attempt int `json:"attempt"`
+	// Worker names the process running it; HeartbeatAt is its last sign of life.
+	Worker      string      `json:"worker,omitempty"`
+	HeartbeatAt *time.Time  `json:"heartbeat_at,omitempty"`
+	Suites      []*SuiteRun `json:"suites,omitempty"`
+	CreatedAt   time.Time   `json:"created_at"`
+	StartedAt   *time.Time  `json:"started_at,omitempty"`
+	FinishedAt  *time.Time  `json:"finished_at,omitempty"`
 }
 
 // Validate checks a verification before it is stored.
@@ -150,9 +157,18 @@ type VerificationService interface {
 	// FindVerifications returns matching verifications, newest first, with
 	// suites, and the total count.
 	FindVerifications(ctx context.Context, filter VerificationFilter) ([]*Verification, int, error)
-	// StartVerification marks a queued verification running. ECONFLICT when it
-	// is already final (a cancelled run must not start).
-	StartVerification(ctx context.Context, id int64) error
+	// ClaimVerification marks a queued verification running by worker, for the
+	// given attempt, and sets its heartbeat. ECONFLICT when it is final (a
+	// cancelled run must not start), already running, or at another attempt.
+	ClaimVerification(ctx context.Context, id int64, attempt int, worker string) error
+	// Heartbeat records that worker is still running the verification.
+	// ECONFLICT when the verification is no longer running by that worker.
+	Heartbeat(ctx context.Context, id int64, worker string) error
+	// RequeueOrphans finds running verifications whose heartbeat is older than
+	// staleBefore (their worker died), puts them back to queued with the next
+	// attempt, resets their suite runs and logs, and returns them so that they
+	// can be enqueued again.
+	RequeueOrphans(ctx context.Context, staleBefore time.Time) ([]*Verification, error)
 	// UpdateSuiteRun saves a suite run's state and results, and its test
 	// results when Tests is not nil (replacing earlier ones).
 	UpdateSuiteRun(ctx context.Context, s *SuiteRun) error
