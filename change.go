@@ -165,28 +165,39 @@ type ApplyResult struct {
 
 // Apply merges u into c so that the final state does not depend on the order in
 // which updates arrive (gate invariant 6):
-//   - a head that some update marked as replaced (superseded reports that) never
-//     becomes current again, and a current head that becomes replaced gives way;
-//   - otherwise a head moves only forward in forge time;
+//   - replacedBy(sha) names the head that replaced sha ("" if none). Every
+//     update that says "before → after" adds such an edge, so heads form chains,
+//     and a head always resolves to the newest end of its chain: a replaced head
+//     never becomes current again, and a current head that turns out to be
+//     replaced gives way to its successor;
+//   - heads of unrelated chains (a head with no known predecessor) are ordered
+//     by forge time;
 //   - descriptive fields and state follow the newest forge timestamp, with ties
 //     broken towards the later state (open < closed < merged);
 //   - merged is final.
 //
-// Apply does not record u.PreviousHeadSHA itself: the caller stores it in the
-// replaced set before calling, so superseded already includes it.
-func (c *Change) Apply(u ChangeUpdate, superseded func(sha string) bool) ApplyResult {
+// The caller records u's own edge (PreviousHeadSHA → HeadSHA) before calling, so
+// that replacedBy already knows it.
+func (c *Change) Apply(u ChangeUpdate, replacedBy func(sha string) string) ApplyResult {
 	var r ApplyResult
-	if u.HeadSHA != "" && u.HeadSHA != c.HeadSHA && !superseded(u.HeadSHA) {
-		if c.HeadSHA == "" || superseded(c.HeadSHA) || u.UpdatedAt.After(c.HeadUpdatedAt) ||
-			(u.UpdatedAt.Equal(c.HeadUpdatedAt) && u.PreviousHeadSHA != "" && u.PreviousHeadSHA == c.HeadSHA) {
-			r.OldHead, c.HeadSHA, c.HeadUpdatedAt = c.HeadSHA, u.HeadSHA, u.UpdatedAt
-			if u.BaseSHA != "" {
+	if u.HeadSHA != "" {
+		head := resolveHead(u.HeadSHA, replacedBy)
+		if c.HeadSHA != "" {
+			current := resolveHead(c.HeadSHA, replacedBy)
+			if head != current && !u.UpdatedAt.After(c.HeadUpdatedAt) {
+				head = current
+			}
+		}
+		if u.UpdatedAt.After(c.HeadUpdatedAt) {
+			c.HeadUpdatedAt = u.UpdatedAt
+		}
+		if head != c.HeadSHA {
+			r.OldHead, c.HeadSHA = c.HeadSHA, head
+			if u.BaseSHA != "" && head == u.HeadSHA {
 				c.BaseSHA = u.BaseSHA
 			}
 			r.HeadChanged, r.Changed = true, true
 		}
-	} else if u.HeadSHA != "" && u.HeadSHA == c.HeadSHA && u.UpdatedAt.After(c.HeadUpdatedAt) {
-		c.HeadUpdatedAt = u.UpdatedAt
 	}
 
 	newer := u.UpdatedAt.After(c.ForgeUpdatedAt) ||
@@ -230,6 +241,21 @@ func (c *Change) Apply(u ChangeUpdate, superseded func(sha string) bool) ApplyRe
 	return r
 }
 
+// resolveHead follows the chain of replacements from sha to its newest end. The
+// walk is bounded so that a cycle (a force-push back to an old head) ends.
+func resolveHead(sha string, replacedBy func(string) string) string {
+	seen := map[string]bool{sha: true}
+	for range 1000 {
+		next := replacedBy(sha)
+		if next == "" || seen[next] {
+			return sha
+		}
+		seen[next] = true
+		sha = next
+	}
+	return sha
+}
+
 func stateRank(s ChangeState) int {
 	switch s {
 	case ChangeOpen:
@@ -266,7 +292,7 @@ type ChangeService interface {
 	// total count.
 	FindChanges(ctx context.Context, filter ChangeFilter) ([]*Change, int, error)
 	// ApplyChangeUpdate creates or updates a change in one transaction: it records
-	// u.PreviousHeadSHA as replaced, then calls Change.Apply with the stored replaced
-	// set. It returns the stored change and what changed.
+	// that u.PreviousHeadSHA was replaced by u.HeadSHA, then calls Change.Apply with
+	// the stored replacements. It returns the stored change and what changed.
 	ApplyChangeUpdate(ctx context.Context, u ChangeUpdate) (*Change, ApplyResult, error)
 }

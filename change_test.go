@@ -48,12 +48,14 @@ func prHistory() []patchgate.ChangeUpdate {
 // before Apply sees the update.
 func applyAll(updates []patchgate.ChangeUpdate) patchgate.Change {
 	var c patchgate.Change
-	replaced := map[string]bool{}
+	replaced := map[string]string{}
 	for _, u := range updates {
 		if u.PreviousHeadSHA != "" {
-			replaced[u.PreviousHeadSHA] = true
+			if _, ok := replaced[u.PreviousHeadSHA]; !ok {
+				replaced[u.PreviousHeadSHA] = u.HeadSHA
+			}
 		}
-		c.Apply(u, func(sha string) bool { return replaced[sha] })
+		c.Apply(u, func(sha string) string { return replaced[sha] })
 	}
 	return c
 }
@@ -85,9 +87,29 @@ func TestChangeApplyAnyOrder(t *testing.T) {
 	}
 }
 
+// TestChangeApplyAnyOrderSameSecond is the same property when every event
+// carries the same timestamp, so only the before → after chain can order heads.
+func TestChangeApplyAnyOrderSameSecond(t *testing.T) {
+	sameSecond := func() []patchgate.ChangeUpdate {
+		h := prHistory()
+		for i := range h {
+			h[i].UpdatedAt = h[0].UpdatedAt
+		}
+		return h
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := range 2000 {
+		h := sameSecond()
+		rng.Shuffle(len(h), func(i, j int) { h[i], h[j] = h[j], h[i] })
+		if got := applyAll(h); got.HeadSHA != shaC || got.State != patchgate.ChangeMerged {
+			t.Fatalf("permutation %d: got head %s state %s, want C merged", i, got.HeadSHA[:1], got.State)
+		}
+	}
+}
+
 func TestChangeApplyRules(t *testing.T) {
 	t0 := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
-	none := func(string) bool { return false }
+	none := func(string) string { return "" }
 	tests := []struct {
 		name      string
 		start     patchgate.Change

@@ -1,0 +1,243 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/patchgate/patchgate"
+	"github.com/patchgate/patchgate/forges"
+	"github.com/patchgate/patchgate/pipelines"
+	"github.com/patchgate/patchgate/server"
+	"github.com/patchgate/patchgate/store"
+	"github.com/patchgate/patchgate/webhooks"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Main is one running patchgate: it owns the configuration, the database, the
+// HTTP server and the background workers. Tests start it on 127.0.0.1:0.
+type Main struct {
+	Config Config
+	Logger *slog.Logger
+
+	DB        *store.DB
+	Service   *pipelines.Service
+	Processor *pipelines.Processor
+
+	listener net.Listener
+	http     *http.Server
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+}
+
+// NewMain returns a Main for cfg that logs to logger.
+func NewMain(cfg Config, logger *slog.Logger) *Main {
+	return &Main{Config: cfg, Logger: logger}
+}
+
+// Run opens the database, wires the services, starts listening and starts the
+// workers. It returns once everything is running; Close stops it.
+func (m *Main) Run(ctx context.Context) error {
+	db, err := openDatabase(ctx, m.Config, m.Logger)
+	if err != nil {
+		return err
+	}
+	m.DB = db
+
+	repos := make([]*patchgate.Repository, len(m.Config.Repos))
+	secrets := server.WebhookSecrets{GitHub: m.Config.GitHub.WebhookSecrets, GitLab: m.Config.GitLab.WebhookSecrets, Repos: map[string][]string{}}
+	for i, rc := range m.Config.Repos {
+		repos[i] = rc.Repository()
+		if len(rc.WebhookSecrets) > 0 {
+			secrets.Repos[strings.ToLower(repos[i].Ref().String())] = rc.WebhookSecrets
+		}
+	}
+	dir := patchgate.NewRepositoryDirectory(repos)
+
+	commenters, err := m.commenters()
+	if err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := server.NewMetrics(reg)
+
+	tickets, changes, links := store.NewTicketService(db), store.NewChangeService(db), store.NewLinkService(db)
+	deliveries, tokens := store.NewDeliveryService(db), store.NewTokenService(db)
+	m.Service = &pipelines.Service{
+		Tickets:    tickets,
+		Changes:    changes,
+		Links:      links,
+		Repos:      dir,
+		Commenters: commenters,
+		Hosts:      []string{m.Config.GitHub.WebHost(), m.Config.GitLab.WebHost()},
+		Logger:     m.Logger,
+	}
+	m.Processor = &pipelines.Processor{
+		Deliveries: deliveries,
+		Parse:      parseDelivery,
+		Handle:     m.Service.HandleEvent,
+		Logger:     m.Logger,
+		Workers:    m.Config.Workers.Deliveries,
+		Observe:    metrics.ObserveProcessed,
+	}
+	m.Processor.Init()
+
+	srv := &server.Server{
+		Tickets:    tickets,
+		Changes:    changes,
+		Links:      links,
+		Deliveries: deliveries,
+		Tokens:     tokens,
+		Linker:     m.Service,
+		Repos:      dir,
+		Secrets:    secrets,
+		Notify:     m.Processor.Notify,
+		Ready:      db.Ping,
+		Logger:     m.Logger,
+		Metrics:    metrics,
+		Gatherer:   reg,
+	}
+	ln, err := net.Listen("tcp", m.Config.Listen)
+	if err != nil {
+		_ = db.Close()
+		return fmt.Errorf("listen on %s: %w", m.Config.Listen, err)
+	}
+	m.listener = ln
+	m.http = &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+
+	workCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	m.cancel = cancel
+	m.wg.Go(func() { m.Processor.Run(workCtx) })
+	m.wg.Go(func() { m.pruneDeliveries(workCtx, deliveries) })
+	m.wg.Go(func() {
+		if err := m.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.Logger.Error("http server stopped", "err", err)
+		}
+	})
+	m.Logger.Info("patchgate serving", "addr", ln.Addr().String(), "database", db.Dialect(),
+		"repos", len(repos), "public_url", m.Config.PublicURL)
+	return nil
+}
+
+// Addr is the address the server listens on (useful with port 0).
+func (m *Main) Addr() string { return m.listener.Addr().String() }
+
+// Close stops accepting HTTP requests, lets in-flight ones finish, drains the
+// workers, then closes the database: in that order, so no work is cut off.
+func (m *Main) Close() error {
+	var errs []error
+	if m.http != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		if err := m.http.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("shut down http: %w", err))
+		}
+	}
+	if m.cancel != nil {
+		m.cancel()
+	}
+	m.wg.Wait()
+	if m.DB != nil {
+		if err := m.DB.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close database: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// commenters builds the forge API clients that post link comments; a forge
+// without a token gets none.
+func (m *Main) commenters() (map[patchgate.Forge]patchgate.Commenter, error) {
+	out := map[patchgate.Forge]patchgate.Commenter{}
+	if c := m.Config.GitHub; c.Token != "" {
+		gh, err := forges.NewGitHub(forges.Config{BaseURL: c.APIURL, Token: c.Token, Logger: m.Logger})
+		if err != nil {
+			return nil, fmt.Errorf("github client: %w", err)
+		}
+		out[patchgate.GitHub] = gh
+	}
+	if c := m.Config.GitLab; c.Token != "" {
+		gl, err := forges.NewGitLab(forges.Config{BaseURL: c.APIURL, Token: c.Token, Logger: m.Logger})
+		if err != nil {
+			return nil, fmt.Errorf("gitlab client: %w", err)
+		}
+		out[patchgate.GitLab] = gl
+	}
+	return out, nil
+}
+
+// pruneDeliveries drops processed deliveries past the retention period, hourly.
+func (m *Main) pruneDeliveries(ctx context.Context, deliveries patchgate.DeliveryService) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		n, err := deliveries.DeleteDeliveriesBefore(ctx, time.Now().Add(-m.Config.Workers.DeliveryRetention))
+		if err != nil && ctx.Err() == nil {
+			m.Logger.Warn("prune deliveries", "err", err)
+		} else if n > 0 {
+			m.Logger.Info("pruned deliveries", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// parseDelivery is the processor's parser: the webhooks package's, with its typed
+// ignored result turned into a reason.
+func parseDelivery(forge patchgate.Forge, event string, body []byte) (*patchgate.Event, string, error) {
+	ev, err := webhooks.Parse(forge, event, body)
+	var ignored *webhooks.IgnoredError
+	if errors.As(err, &ignored) {
+		return nil, ignored.Reason, nil
+	}
+	return ev, "", err
+}
+
+// openDatabase opens the configured database and makes sure its schema is
+// current. A brand-new database is migrated at once (there is nothing to lose);
+// an existing one at an older schema is migrated only when the configuration
+// says so, so that upgrades are a deliberate step.
+func openDatabase(ctx context.Context, cfg Config, logger *slog.Logger) (*store.DB, error) {
+	db, err := store.Open(ctx, cfg.Database)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", redactURL(cfg.Database), err)
+	}
+	version, err := db.SchemaVersion(ctx)
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("read schema version: %w", err)
+	}
+	if version == 0 || cfg.Migrate {
+		n, err := db.Migrate(ctx)
+		if err != nil {
+			_ = db.Close()
+			return nil, fmt.Errorf("migrate: %w", err)
+		}
+		if n > 0 {
+			logger.Info("applied migrations", "count", n)
+		}
+	}
+	if err := db.CheckSchema(ctx); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return db, nil
+}

@@ -1,0 +1,212 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"text/tabwriter"
+
+	"github.com/patchgate/patchgate"
+	"github.com/patchgate/patchgate/store"
+	"github.com/spf13/cobra"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// globalFlags are the flags every command shares.
+type globalFlags struct {
+	configPath string
+}
+
+func newRootCommand() *cobra.Command {
+	var g globalFlags
+	root := &cobra.Command{
+		Use:           "patchgate",
+		Short:         "Gate bug-fix releases on evidence",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringVar(&g.configPath, "config", os.Getenv("PATCHGATE_CONFIG"), "configuration file (YAML); PATCHGATE_* variables override it")
+	root.AddCommand(
+		newServeCommand(&g),
+		newMigrateCommand(&g),
+		newTokenCommand(&g),
+		newLinkCommand(),
+		newUnlinkCommand(),
+		newVersionCommand(),
+	)
+	return root
+}
+
+// load reads the configuration the flags name.
+func (g *globalFlags) load() (Config, error) {
+	return LoadConfig(g.configPath, os.LookupEnv)
+}
+
+func newLogger(cfg LogConfig, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+func newServeCommand(g *globalFlags) *cobra.Command {
+	var migrate bool
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the HTTP server and the workers (embedded SQLite on 127.0.0.1:8080 by default)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := g.load()
+			if err != nil {
+				return err
+			}
+			cfg.Migrate = cfg.Migrate || migrate
+			m := NewMain(cfg, newLogger(cfg.Log, os.Stderr))
+			if err := m.Run(cmd.Context()); err != nil {
+				return err
+			}
+			<-cmd.Context().Done()
+			m.Logger.Info("shutting down")
+			return m.Close()
+		},
+	}
+	cmd.Flags().BoolVar(&migrate, "migrate", false, "apply pending database migrations at start-up")
+	return cmd
+}
+
+func newMigrateCommand(g *globalFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "migrate",
+		Short: "Apply pending database migrations",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := g.load()
+			if err != nil {
+				return err
+			}
+			db, err := store.Open(cmd.Context(), cfg.Database)
+			if err != nil {
+				return fmt.Errorf("open database %s: %w", redactURL(cfg.Database), err)
+			}
+			defer db.Close()
+			n, err := db.Migrate(cmd.Context())
+			if err != nil {
+				return err
+			}
+			v, err := db.SchemaVersion(cmd.Context())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "applied %d migration(s); schema version %d\n", n, v)
+			return nil
+		},
+	}
+}
+
+// withDB opens the configured, current database for an administration command.
+func withDB(ctx context.Context, g *globalFlags, fn func(db *store.DB) error) error {
+	cfg, err := g.load()
+	if err != nil {
+		return err
+	}
+	db, err := openDatabase(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return fn(db)
+}
+
+func newTokenCommand(g *globalFlags) *cobra.Command {
+	cmd := &cobra.Command{Use: "token", Short: "Manage API tokens (run on the server's database)"}
+	var name, role string
+	create := &cobra.Command{
+		Use:   "create",
+		Short: "Create a token and print its secret once",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			secret, hash, err := patchgate.NewTokenSecret()
+			if err != nil {
+				return err
+			}
+			tok := &patchgate.Token{Name: name, Role: patchgate.Role(role), Hash: hash}
+			if err := tok.Validate(); err != nil {
+				return err
+			}
+			return withDB(cmd.Context(), g, func(db *store.DB) error {
+				if err := store.NewTokenService(db).CreateToken(cmd.Context(), tok); err != nil {
+					return err
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), secret)
+				fmt.Fprintf(cmd.ErrOrStderr(), "token %q (%s) created; the secret above is shown only now\n", tok.Name, tok.Role)
+				return nil
+			})
+		},
+	}
+	create.Flags().StringVar(&name, "name", "", "token name (who or what holds it)")
+	create.Flags().StringVar(&role, "role", string(patchgate.RoleViewer), "viewer, developer, release-manager or admin")
+	_ = create.MarkFlagRequired("name")
+
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List tokens (never their secrets)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withDB(cmd.Context(), g, func(db *store.DB) error {
+				tokens, err := store.NewTokenService(db).FindTokens(cmd.Context())
+				if err != nil {
+					return err
+				}
+				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "NAME\tROLE\tCREATED\tREVOKED")
+				for _, t := range tokens {
+					revoked := "-"
+					if t.RevokedAt != nil {
+						revoked = t.RevokedAt.Format("2006-01-02 15:04")
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", t.Name, t.Role, t.CreatedAt.Format("2006-01-02 15:04"), revoked)
+				}
+				return w.Flush()
+			})
+		},
+	}
+	revoke := &cobra.Command{
+		Use:   "revoke NAME",
+		Short: "Revoke a token",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withDB(cmd.Context(), g, func(db *store.DB) error {
+				return store.NewTokenService(db).RevokeToken(cmd.Context(), args[0])
+			})
+		},
+	}
+	cmd.AddCommand(create, list, revoke)
+	return cmd
+}
+
+func newVersionCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		Run: func(cmd *cobra.Command, _ []string) {
+			v := version
+			if info, ok := debug.ReadBuildInfo(); ok && v == "dev" {
+				for _, s := range info.Settings {
+					if s.Key == "vcs.revision" {
+						v += " " + s.Value
+					}
+				}
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), "patchgate", v)
+		},
+	}
+}

@@ -1,0 +1,313 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/patchgate/patchgate"
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is patchgate's configuration: the YAML file given by --config, then
+// PATCHGATE_* environment variables on top, with ${VAR} expanded in both.
+type Config struct {
+	Listen    string       `yaml:"listen"`
+	Database  string       `yaml:"database"`
+	PublicURL string       `yaml:"public_url"`
+	GitHub    ForgeConfig  `yaml:"github"`
+	GitLab    ForgeConfig  `yaml:"gitlab"`
+	Repos     []RepoConfig `yaml:"repos"`
+	// ReleaseManagers maps a forge to the users of that forge who may approve.
+	ReleaseManagers map[string][]string `yaml:"release_managers"`
+	Log             LogConfig           `yaml:"log"`
+	Workers         WorkerConfig        `yaml:"workers"`
+	// Migrate applies pending migrations at start-up instead of refusing to start.
+	Migrate bool `yaml:"migrate"`
+}
+
+// ForgeConfig is one forge's API endpoint, token and webhook secrets.
+type ForgeConfig struct {
+	APIURL string `yaml:"api_url"`
+	// WebURL is the forge's web host, used to recognise issue URLs in text;
+	// derived from APIURL when empty.
+	WebURL         string   `yaml:"web_url"`
+	Token          string   `yaml:"token"`
+	WebhookSecrets []string `yaml:"webhook_secrets"`
+}
+
+// RepoConfig is one repository patchgate serves.
+type RepoConfig struct {
+	Forge          string   `yaml:"forge" json:"forge"`
+	Name           string   `yaml:"name" json:"name"`
+	TicketKeys     []string `yaml:"ticket_keys" json:"ticket_keys"`
+	TrustedUsers   []string `yaml:"trusted_users" json:"trusted_users"`
+	WebhookSecrets []string `yaml:"webhook_secrets" json:"webhook_secrets"`
+}
+
+// LogConfig selects the log level and format.
+type LogConfig struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // json (default) or text
+}
+
+// WorkerConfig sizes background work.
+type WorkerConfig struct {
+	// Deliveries is how many deliveries are processed at once.
+	Deliveries int `yaml:"deliveries"`
+	// DeliveryRetention is how long processed deliveries are kept for dedup and
+	// inspection; at least 7 days.
+	DeliveryRetention time.Duration `yaml:"delivery_retention"`
+}
+
+// DefaultConfig is what `patchgate serve` runs with when nothing is configured.
+func DefaultConfig() Config {
+	return Config{
+		Listen:    "127.0.0.1:8080",
+		Database:  "sqlite://patchgate.db",
+		PublicURL: "http://127.0.0.1:8080",
+		GitHub:    ForgeConfig{APIURL: "https://api.github.com/"},
+		GitLab:    ForgeConfig{APIURL: "https://gitlab.com/api/v4/"},
+		Log:       LogConfig{Level: "info", Format: "json"},
+		Workers:   WorkerConfig{Deliveries: 4, DeliveryRetention: 14 * 24 * time.Hour},
+	}
+}
+
+// LoadConfig reads path (if not empty) over the defaults, then applies
+// PATCHGATE_* variables from env, expands ${VAR} from env, and validates.
+func LoadConfig(path string, env func(string) (string, bool)) (Config, error) {
+	cfg := DefaultConfig()
+	if path != "" {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return cfg, fmt.Errorf("read config: %w", err)
+		}
+		expanded, err := expandVars(string(raw), env)
+		if err != nil {
+			return cfg, fmt.Errorf("config %s: %w", path, err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader([]byte(expanded)))
+		dec.KnownFields(true)
+		// An empty file decodes to io.EOF and leaves the defaults.
+		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+			return cfg, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	if err := applyEnv(&cfg, env); err != nil {
+		return cfg, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}
+
+var varPattern = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// expandVars replaces ${VAR} with the variable's value. An unset variable is an
+// error naming it, so a missing secret stops start-up instead of becoming "".
+func expandVars(s string, env func(string) (string, bool)) (string, error) {
+	var missing []string
+	out := varPattern.ReplaceAllStringFunc(s, func(m string) string {
+		name := m[2 : len(m)-1]
+		v, ok := env(name)
+		if !ok {
+			missing = append(missing, name)
+		}
+		// Quote-safe: secrets land inside YAML scalars; JSON quoting is valid YAML.
+		if strings.ContainsAny(v, ":#{}[],&*!|>'\"%@`\n") || strings.TrimSpace(v) != v {
+			b, _ := json.Marshal(v)
+			return string(b)
+		}
+		return v
+	})
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		return "", fmt.Errorf("environment variable %s is not set", strings.Join(slices.Compact(missing), ", "))
+	}
+	return out, nil
+}
+
+// applyEnv overlays PATCHGATE_* variables. Lists are comma-separated; repos and
+// release managers take JSON.
+func applyEnv(cfg *Config, env func(string) (string, bool)) error {
+	str := func(key string, dst *string) {
+		if v, ok := env(key); ok {
+			*dst = v
+		}
+	}
+	list := func(key string, dst *[]string) {
+		if v, ok := env(key); ok {
+			*dst = splitList(v)
+		}
+	}
+	str("PATCHGATE_LISTEN", &cfg.Listen)
+	str("PATCHGATE_DATABASE", &cfg.Database)
+	str("PATCHGATE_PUBLIC_URL", &cfg.PublicURL)
+	str("PATCHGATE_GITHUB_API_URL", &cfg.GitHub.APIURL)
+	str("PATCHGATE_GITHUB_WEB_URL", &cfg.GitHub.WebURL)
+	str("PATCHGATE_GITHUB_TOKEN", &cfg.GitHub.Token)
+	list("PATCHGATE_GITHUB_WEBHOOK_SECRETS", &cfg.GitHub.WebhookSecrets)
+	str("PATCHGATE_GITLAB_API_URL", &cfg.GitLab.APIURL)
+	str("PATCHGATE_GITLAB_WEB_URL", &cfg.GitLab.WebURL)
+	str("PATCHGATE_GITLAB_TOKEN", &cfg.GitLab.Token)
+	list("PATCHGATE_GITLAB_WEBHOOK_SECRETS", &cfg.GitLab.WebhookSecrets)
+	str("PATCHGATE_LOG_LEVEL", &cfg.Log.Level)
+	str("PATCHGATE_LOG_FORMAT", &cfg.Log.Format)
+	if v, ok := env("PATCHGATE_MIGRATE"); ok {
+		cfg.Migrate = v == "1" || strings.EqualFold(v, "true")
+	}
+	if v, ok := env("PATCHGATE_WORKERS_DELIVERIES"); ok {
+		if _, err := fmt.Sscan(v, &cfg.Workers.Deliveries); err != nil {
+			return fmt.Errorf("PATCHGATE_WORKERS_DELIVERIES: want a number, got %q", v)
+		}
+	}
+	if v, ok := env("PATCHGATE_REPOS"); ok {
+		cfg.Repos = nil
+		if err := json.Unmarshal([]byte(v), &cfg.Repos); err != nil {
+			return fmt.Errorf("PATCHGATE_REPOS: want a JSON list of repositories: %w", err)
+		}
+	}
+	if v, ok := env("PATCHGATE_RELEASE_MANAGERS"); ok {
+		cfg.ReleaseManagers = nil
+		if err := json.Unmarshal([]byte(v), &cfg.ReleaseManagers); err != nil {
+			return fmt.Errorf(`PATCHGATE_RELEASE_MANAGERS: want JSON like {"github":["alice"]}: %w`, err)
+		}
+	}
+	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Validate checks every key and names the first bad one.
+func (c *Config) Validate() error {
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		return fmt.Errorf("config key listen: %q is not host:port", c.Listen)
+	}
+	if !strings.HasPrefix(c.Database, "sqlite:") && !strings.HasPrefix(c.Database, "postgres://") && !strings.HasPrefix(c.Database, "postgresql://") {
+		return fmt.Errorf("config key database: %q: want sqlite://FILE or postgres://…", redactURL(c.Database))
+	}
+	if err := validateHTTPURL(c.PublicURL); err != nil {
+		return fmt.Errorf("config key public_url: %w", err)
+	}
+	for key, f := range map[string]*ForgeConfig{"github": &c.GitHub, "gitlab": &c.GitLab} {
+		if err := validateHTTPURL(f.APIURL); err != nil {
+			return fmt.Errorf("config key %s.api_url: %w", key, err)
+		}
+		if !strings.HasSuffix(f.APIURL, "/") {
+			f.APIURL += "/"
+		}
+		if f.WebURL != "" {
+			if err := validateHTTPURL(f.WebURL); err != nil {
+				return fmt.Errorf("config key %s.web_url: %w", key, err)
+			}
+		}
+		for i, s := range f.WebhookSecrets {
+			if len(s) < 8 {
+				return fmt.Errorf("config key %s.webhook_secrets[%d]: a secret needs at least 8 characters", key, i)
+			}
+		}
+	}
+	seen := map[string]bool{}
+	for i, r := range c.Repos {
+		repo := r.Repository()
+		if err := repo.Validate(); err != nil {
+			return fmt.Errorf("config key repos[%d]: %s", i, patchgate.ErrorMessage(err))
+		}
+		id := strings.ToLower(repo.Ref().String())
+		if seen[id] {
+			return fmt.Errorf("config key repos[%d]: %s is listed twice", i, repo.Ref())
+		}
+		seen[id] = true
+		for j, s := range r.WebhookSecrets {
+			if len(s) < 8 {
+				return fmt.Errorf("config key repos[%d].webhook_secrets[%d]: a secret needs at least 8 characters", i, j)
+			}
+		}
+	}
+	for forge := range c.ReleaseManagers {
+		if err := patchgate.Forge(forge).Validate(); err != nil {
+			return fmt.Errorf("config key release_managers.%s: %s", forge, patchgate.ErrorMessage(err))
+		}
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("config key log.level: %q: want debug, info, warn or error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "json", "text":
+	default:
+		return fmt.Errorf("config key log.format: %q: want json or text", c.Log.Format)
+	}
+	if c.Workers.Deliveries < 1 || c.Workers.Deliveries > 64 {
+		return fmt.Errorf("config key workers.deliveries: %d: want 1 to 64", c.Workers.Deliveries)
+	}
+	if c.Workers.DeliveryRetention < 7*24*time.Hour {
+		return fmt.Errorf("config key workers.delivery_retention: %s: deliveries are kept at least 7 days (168h) for dedup", c.Workers.DeliveryRetention)
+	}
+	return nil
+}
+
+// Repository converts the configured entry to the domain type.
+func (r RepoConfig) Repository() *patchgate.Repository {
+	keys := make([]string, len(r.TicketKeys))
+	for i, k := range r.TicketKeys {
+		keys[i] = strings.ToUpper(strings.TrimSpace(k))
+	}
+	return &patchgate.Repository{
+		Forge:        patchgate.Forge(r.Forge),
+		Name:         strings.Trim(r.Name, "/"),
+		TicketKeys:   keys,
+		TrustedUsers: r.TrustedUsers,
+	}
+}
+
+// WebHost returns the host[:port] of the forge's web UI: WebURL's host, or the
+// API host with GitHub's "api." prefix dropped.
+func (f ForgeConfig) WebHost() string {
+	if f.WebURL != "" {
+		if u, err := url.Parse(f.WebURL); err == nil {
+			return u.Host
+		}
+	}
+	u, err := url.Parse(f.APIURL)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimPrefix(u.Host, "api.")
+}
+
+func validateHTTPURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q is not an http(s) URL", s)
+	}
+	return nil
+}
+
+// redactURL hides a password in a database URL before it is shown.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	return u.Redacted()
+}

@@ -1,0 +1,266 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/patchgate/patchgate"
+	"github.com/patchgate/patchgate/forges/fakeforge"
+	"github.com/patchgate/patchgate/store"
+	"github.com/patchgate/patchgate/webhooks"
+)
+
+const (
+	testSecret = "it's a test secret"
+	testRepo   = "Codertocat/Hello-World"
+	fixtures   = "../../webhooks/testdata"
+)
+
+// testApp is a whole patchgate, started like `patchgate serve`, on a port of its
+// own with its own SQLite file, talking to a fake forge.
+type testApp struct {
+	main  *Main
+	url   string
+	token string // admin
+	forge *fakeforge.Forge
+}
+
+func startApp(t *testing.T, mod func(*Config)) *testApp {
+	t.Helper()
+	forge := fakeforge.New()
+	t.Cleanup(forge.Close)
+	forge.SetToken("forge-token")
+	forge.AddPullRequest(testRepo, fakeforge.PullRequest{Number: 2, Title: "Update the README with new information.", Author: "Codertocat"})
+
+	cfg := DefaultConfig()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.Database = "sqlite://" + filepath.Join(t.TempDir(), "patchgate.db")
+	cfg.GitHub = ForgeConfig{APIURL: forge.GitHubAPIURL(), WebURL: "https://github.com", Token: "forge-token", WebhookSecrets: []string{"old-secret-1", testSecret}}
+	cfg.GitLab = ForgeConfig{APIURL: forge.GitLabAPIURL(), Token: "forge-token", WebhookSecrets: []string{testSecret}}
+	cfg.Repos = []RepoConfig{{Forge: "github", Name: testRepo, TicketKeys: []string{"HW"}}}
+	cfg.Workers.Deliveries = 2
+	if mod != nil {
+		mod(&cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	m := NewMain(cfg, logger)
+	if err := m.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := m.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	secret, hash, err := patchgate.NewTokenSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.NewTokenService(m.DB).CreateToken(context.Background(), &patchgate.Token{Name: "test-admin", Role: patchgate.RoleAdmin, Hash: hash}); err != nil {
+		t.Fatal(err)
+	}
+	return &testApp{main: m, url: "http://" + m.Addr(), token: secret, forge: forge}
+}
+
+// fixture reads a recorded payload and applies edits to its decoded JSON.
+func fixture(t *testing.T, name string, edit func(p map[string]any)) []byte {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(fixtures, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if edit == nil {
+		return raw
+	}
+	var p map[string]any
+	if err := json.Unmarshal(raw, &p); err != nil {
+		t.Fatal(err)
+	}
+	edit(p)
+	out, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// obj walks nested JSON objects: obj(p, "pull_request", "head").
+func obj(p map[string]any, keys ...string) map[string]any {
+	for _, k := range keys {
+		p = p[k].(map[string]any)
+	}
+	return p
+}
+
+type ack struct {
+	Delivery string `json:"delivery"`
+	Status   string `json:"status"`
+	Reason   string `json:"reason"`
+	Error    struct {
+		Code string `json:"code"`
+	} `json:"error"`
+}
+
+// sendGitHub posts a signed delivery and returns the status code and the answer.
+func (a *testApp) sendGitHub(t *testing.T, event, id string, body []byte, secret string) (int, ack) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, a.url+"/webhooks/github", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-GitHub-Event", event)
+	req.Header.Set("X-GitHub-Delivery", id)
+	req.Header.Set("X-Hub-Signature-256", webhooks.SignGitHub(secret, body))
+	return do(t, req)
+}
+
+func do(t *testing.T, req *http.Request) (int, ack) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out ack
+	raw, _ := io.ReadAll(resp.Body)
+	_ = json.Unmarshal(raw, &out)
+	return resp.StatusCode, out
+}
+
+// api calls the JSON API as the admin and decodes the answer into out.
+func (a *testApp) api(t *testing.T, method, path string, in, out any) int {
+	t.Helper()
+	var body io.Reader
+	if in != nil {
+		b, _ := json.Marshal(in)
+		body = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, a.url+path, body)
+	req.Header.Set("Authorization", "Bearer "+a.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if out != nil && len(raw) > 0 {
+		if err := json.Unmarshal(raw, out); err != nil {
+			t.Fatalf("%s %s: decode %s: %v", method, path, raw, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+// waitProcessed waits until no delivery is pending.
+func (a *testApp) waitProcessed(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		var out struct{ Total int }
+		a.api(t, http.MethodGet, "/api/v1/deliveries?outcome=pending&limit=1", nil, &out)
+		if out.Total == 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("deliveries still pending after 20s")
+}
+
+type ticketView struct {
+	Ticket patchgate.Ticket  `json:"ticket"`
+	Links  []*patchgate.Link `json:"links"`
+}
+
+func (a *testApp) ticket(t *testing.T, key string) ticketView {
+	t.Helper()
+	var list struct{ Tickets []patchgate.Ticket }
+	a.api(t, http.MethodGet, "/api/v1/tickets?key="+key, nil, &list)
+	if len(list.Tickets) != 1 {
+		t.Fatalf("got %d tickets with key %s, want 1", len(list.Tickets), key)
+	}
+	var v ticketView
+	a.api(t, http.MethodGet, fmt.Sprintf("/api/v1/tickets/%d", list.Tickets[0].ID), nil, &v)
+	return v
+}
+
+func (a *testApp) change(t *testing.T, number int) (patchgate.Change, []*patchgate.Link) {
+	t.Helper()
+	var list struct{ Changes []patchgate.Change }
+	a.api(t, http.MethodGet, "/api/v1/changes?kind=pull_request&repo="+testRepo, nil, &list)
+	for _, c := range list.Changes {
+		if c.Number == number {
+			var v struct {
+				Change patchgate.Change   `json:"change"`
+				Links  []*patchgate.Link `json:"links"`
+			}
+			a.api(t, http.MethodGet, fmt.Sprintf("/api/v1/changes/%d", c.ID), nil, &v)
+			return v.Change, v.Links
+		}
+	}
+	t.Fatalf("no change #%d", number)
+	return patchgate.Change{}, nil
+}
+
+func (a *testApp) linkComments(t *testing.T, number int) []fakeforge.Comment {
+	var out []fakeforge.Comment
+	for _, c := range a.forge.Comments(testRepo, number) {
+		if strings.Contains(c.Body, "<!-- patchgate:links -->") {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// createToken makes an API token through the API, as an admin would.
+func (a *testApp) createToken(t *testing.T, name string, role patchgate.Role) string {
+	t.Helper()
+	var out struct{ Secret string }
+	if code := a.api(t, http.MethodPost, "/api/v1/tokens", map[string]string{"name": name, "role": string(role)}, &out); code != http.StatusCreated {
+		t.Fatalf("create token: got %d", code)
+	}
+	return out.Secret
+}
+
+// runCLI runs a patchgate command line and returns its standard output.
+func runCLI(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := execCLI(args...)
+	if err != nil {
+		t.Fatalf("patchgate %s: %v", strings.Join(args, " "), err)
+	}
+	return out
+}
+
+// runCLIErr runs a command line that is expected to fail.
+func runCLIErr(t *testing.T, args ...string) error {
+	t.Helper()
+	_, err := execCLI(args...)
+	if err == nil {
+		t.Fatalf("patchgate %s: succeeded, want an error", strings.Join(args, " "))
+	}
+	return err
+}
+
+func execCLI(args ...string) (string, error) {
+	cmd := newRootCommand()
+	var stdout, stderr bytes.Buffer
+	cmd.SetOut(&stdout)
+	cmd.SetErr(&stderr)
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(context.Background())
+	return stdout.String(), err
+}

@@ -1,0 +1,120 @@
+package pipelines_test
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/patchgate/patchgate/pipelines"
+)
+
+func TestParseConfigDesignExample(t *testing.T) {
+	data, err := os.ReadFile("testdata/design-example.patchgate.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := pipelines.ParseConfig(".patchgate.yml", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Suites) != 2 {
+		t.Fatalf("got %d suites, want 2", len(cfg.Suites))
+	}
+	reg, integ := cfg.Suites[0], cfg.Suites[1]
+	if reg.Name != "regression" || reg.JUnit != "report.xml" || reg.Timeout != 10*time.Minute || !reg.Required {
+		t.Errorf("got regression %+v", reg)
+	}
+	if len(integ.Services) != 1 || integ.Services[0].Name != "db" || integ.Services[0].Env["POSTGRES_PASSWORD"] != "test" ||
+		strings.Join(integ.Services[0].Ready, " ") != "pg_isready -U postgres" {
+		t.Errorf("got services %+v", integ.Services)
+	}
+	if integ.Env["DATABASE_URL"] == "" || integ.Timeout != 10*time.Minute {
+		t.Errorf("got integration env %v timeout %s", integ.Env, integ.Timeout)
+	}
+	if cfg.Release.Branch != "main" || cfg.Release.Approvals != 1 || strings.Join(cfg.Release.Required, ",") != "regression,integration" {
+		t.Errorf("got release %+v", cfg.Release)
+	}
+	if len(cfg.Digest) != 64 {
+		t.Errorf("got digest %q", cfg.Digest)
+	}
+}
+
+func TestParseConfigDefaults(t *testing.T) {
+	cfg, err := pipelines.ParseConfig(".patchgate.yml", []byte("suites:\n  unit:\n    image: golang:1.26\n    run: go test ./...\n    memory: 512m\n    cpus: 1.5\n  lint:\n    image: golang:1.26\n    run: go vet ./...\n    required: false\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(cfg.Release.Required, ","); got != "unit" {
+		t.Errorf("got required %q, want only the required suite", got)
+	}
+	if cfg.Release.Approvals != 1 {
+		t.Errorf("got approvals %d, want 1", cfg.Release.Approvals)
+	}
+	if cfg.Suites[0].Limits.MemoryBytes != 512<<20 || cfg.Suites[0].Limits.NanoCPUs != 1.5e9 {
+		t.Errorf("got limits %+v", cfg.Suites[0].Limits)
+	}
+}
+
+func TestParseConfigErrorsNameLineAndKey(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		want string // "line: key: message" fragment
+	}{
+		{"empty", "", ".patchgate.yml:1: file is empty"},
+		{"not yaml", "suites: [\n", ".patchgate.yml:"},
+		{"no suites", "release: {branch: main}\n", "suites: required"},
+		{"unknown top key", "suites: {a: {image: x, run: y}}\nreleases: {}\n", ":2: releases: unknown key"},
+		{"missing run", "suites:\n  unit:\n    image: golang:1.26\n", ":3: suites.unit.run: required"},
+		{"missing image", "suites:\n  unit:\n    run: go test\n", ":3: suites.unit.image: required"},
+		{"bad image", "suites:\n  unit:\n    image: 'Not An Image'\n    run: x\n", ":3: suites.unit.image:"},
+		{"bad timeout", "suites:\n  unit:\n    image: a\n    run: b\n    timeout: forever\n", ":5: suites.unit.timeout: want a duration"},
+		{"junit escapes", "suites:\n  unit:\n    image: a\n    run: b\n    junit: ../../etc/passwd\n", ":5: suites.unit.junit:"},
+		{"ready not list", "suites:\n  unit:\n    image: a\n    run: b\n    services:\n      db:\n        image: p\n        ready: {x: 1}\n", ":8: suites.unit.services.db.ready: want a list"},
+		{"bad env name", "suites:\n  unit:\n    image: a\n    run: b\n    env: {'1X': y}\n", "suites.unit.env.1X: not a valid"},
+		{"required names unknown suite", "suites:\n  unit:\n    image: a\n    run: b\nrelease:\n  required: [unit, e2e]\n", ":6: release.required: no suite named \"e2e\""},
+		{"approvals zero", "suites:\n  unit:\n    image: a\n    run: b\nrelease:\n  approvals: 0\n", ":6: release.approvals:"},
+		{"bad suite name", "suites:\n  Unit Tests:\n    image: a\n    run: b\n", ":2: suites.Unit Tests:"},
+		{"memory too small", "suites:\n  unit:\n    image: a\n    run: b\n    memory: 1k\n", ":5: suites.unit.memory:"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := pipelines.ParseConfig(".patchgate.yml", []byte(tt.yaml))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, want an error containing %q", err, tt.want)
+			}
+			var ce *pipelines.ConfigError
+			if !errors.As(err, &ce) {
+				t.Fatalf("got %T, want a *ConfigError", err)
+			}
+		})
+	}
+}
+
+func FuzzParseConfig(f *testing.F) {
+	if data, err := os.ReadFile("testdata/design-example.patchgate.yml"); err == nil {
+		f.Add(data)
+	}
+	f.Add([]byte("suites: {a: {image: x, run: y, services: {db: {image: p, ready: [a]}}}}"))
+	f.Add([]byte("suites:\n  &a x: *a\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := pipelines.ParseConfig(".patchgate.yml", data)
+		if err != nil {
+			var ce *pipelines.ConfigError
+			if !errors.As(err, &ce) {
+				t.Fatalf("got %T (%v), want *ConfigError", err, err)
+			}
+			return
+		}
+		if len(cfg.Suites) == 0 {
+			t.Fatal("a valid config has suites")
+		}
+		for _, s := range cfg.Suites {
+			if s.Image == "" || strings.TrimSpace(s.Run) == "" || s.Timeout <= 0 {
+				t.Fatalf("accepted an incomplete suite %+v", s)
+			}
+		}
+	})
+}

@@ -1,0 +1,132 @@
+package pipelines
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/patchgate/patchgate"
+	"github.com/patchgate/patchgate/tickets"
+)
+
+// LinkManually links a ticket to a change by hand. The ticket is written as a
+// developer would (PAY-123, #45, owner/repo#45, an issue URL); the change is a
+// PR/MR number or a commit that is some known change's head.
+func (s *Service) LinkManually(ctx context.Context, req patchgate.ManualLinkRequest) (*patchgate.Link, error) {
+	if err := req.Validate(); err != nil {
+		return nil, err
+	}
+	repo, err := s.findRepo(req.Forge, req.Repo)
+	if err != nil {
+		return nil, err
+	}
+	rc := s.referenceContext(repo)
+	refs := tickets.Extract(rc, req.Ticket)
+	if len(refs) != 1 || !strings.EqualFold(strings.TrimSpace(req.Ticket), refs[0].Text) {
+		return nil, patchgate.Errorf(patchgate.EINVALID,
+			"%q is not one ticket reference for %s (want one of %s, #N, owner/repo#N or an issue URL)",
+			req.Ticket, repo.Name, keyExamples(repo.TicketKeys))
+	}
+	ch, err := s.findChange(ctx, repo, req)
+	if err != nil {
+		return nil, err
+	}
+	found, err := s.ensureTickets(ctx, refs)
+	if err != nil {
+		return nil, err
+	}
+	provenance := "linked by " + req.By
+	if req.Reason != "" {
+		provenance += ": " + req.Reason
+	}
+	link := &patchgate.Link{
+		TicketID:   found[0].ID,
+		ChangeID:   ch.ID,
+		CommitSHA:  req.Commit,
+		Kind:       req.Kind,
+		Source:     patchgate.SourceManual,
+		Provenance: provenance,
+		CreatedBy:  req.By,
+	}
+	if err := s.Links.CreateManualLink(ctx, link); err != nil {
+		return nil, fmt.Errorf("link %s to %s: %w", found[0].Key, ch.Ref(), err)
+	}
+	link.Ticket, link.Change = found[0], ch
+	if err := s.proposeFixes(ctx, ch); err != nil {
+		return nil, err
+	}
+	s.comment(ctx, ch)
+	return link, nil
+}
+
+// UnlinkManually removes every link between a ticket and a change; extraction
+// will not bring them back.
+func (s *Service) UnlinkManually(ctx context.Context, ticketID, changeID int64) error {
+	p, _ := patchgate.PrincipalFromContext(ctx)
+	ch, err := s.Changes.FindChangeByID(ctx, changeID)
+	if err != nil {
+		return err
+	}
+	if err := s.Links.DeleteLinks(ctx, ticketID, changeID, p.Name); err != nil {
+		return fmt.Errorf("unlink ticket %d from %s: %w", ticketID, ch.Ref(), err)
+	}
+	s.comment(ctx, ch)
+	return nil
+}
+
+// findRepo resolves a configured repository; without a forge, the name must be
+// unambiguous.
+func (s *Service) findRepo(forge patchgate.Forge, name string) (*patchgate.Repository, error) {
+	if forge != "" {
+		return s.Repos.Find(forge, name)
+	}
+	var match *patchgate.Repository
+	for _, r := range s.Repos.All() {
+		if strings.EqualFold(r.Name, name) {
+			if match != nil {
+				return nil, patchgate.Errorf(patchgate.EINVALID, "%s is configured on both forges: say which with forge", name)
+			}
+			match = r
+		}
+	}
+	if match == nil {
+		return nil, patchgate.Errorf(patchgate.ENOTFOUND, "repository %s is not configured", name)
+	}
+	return match, nil
+}
+
+func (s *Service) findChange(ctx context.Context, repo *patchgate.Repository, req patchgate.ManualLinkRequest) (*patchgate.Change, error) {
+	if req.Number > 0 {
+		kind := changeKind(repo.Forge)
+		ch, err := s.Changes.FindChange(ctx, repo.Forge, repo.Name, patchgate.ChangeKey(kind, req.Number, ""))
+		if patchgate.ErrorCode(err) == patchgate.ENOTFOUND {
+			return nil, patchgate.Errorf(patchgate.ENOTFOUND, "%s %s#%d is not known to patchgate yet: no webhook for it has arrived", kind, repo.Name, req.Number)
+		}
+		return ch, err
+	}
+	changes, _, err := s.Changes.FindChanges(ctx, patchgate.ChangeFilter{Forge: &repo.Forge, Repo: &repo.Name, HeadSHA: &req.Commit, Limit: 10})
+	if err != nil {
+		return nil, fmt.Errorf("find changes at %s: %w", req.Commit, err)
+	}
+	if len(changes) == 0 {
+		return nil, patchgate.Errorf(patchgate.ENOTFOUND, "no change in %s has head commit %s", repo.Name, req.Commit)
+	}
+	// Prefer the PR/MR over the branch when both have this head.
+	for _, c := range changes {
+		if c.Kind != patchgate.ChangePush {
+			return c, nil
+		}
+	}
+	return changes[0], nil
+}
+
+func keyExamples(keys []string) string {
+	if len(keys) == 0 {
+		return "no configured ticket keys"
+	}
+	ex := make([]string, len(keys))
+	for i, k := range keys {
+		ex[i] = k + "-123"
+	}
+	return strings.Join(ex, ", ")
+}

@@ -1,0 +1,199 @@
+package pipelines
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/patchgate/patchgate"
+)
+
+// ParseFunc parses a stored delivery's payload. It returns a non-empty ignored
+// reason for events patchgate does not act on.
+type ParseFunc func(forge patchgate.Forge, event string, body []byte) (ev *patchgate.Event, ignored string, err error)
+
+// Processor applies stored deliveries after they were acknowledged. The database
+// is the queue: it works off pending deliveries oldest first, when woken and on
+// a poll interval, so a crash loses nothing that was acknowledged.
+type Processor struct {
+	Deliveries patchgate.DeliveryService
+	Parse      ParseFunc
+	Handle     func(ctx context.Context, ev *patchgate.Event) (patchgate.DeliveryOutcome, string, error)
+	Logger     *slog.Logger
+	// Workers is how many deliveries are applied at once.
+	Workers int
+	// Poll is how often pending deliveries are looked for without a wake-up.
+	Poll time.Duration
+	// Attempts is how often a failing delivery is tried before it is marked failed.
+	Attempts int
+	// Observe, when set, is told the outcome of each processed delivery and how
+	// long it waited in the queue.
+	Observe func(d *patchgate.Delivery, outcome patchgate.DeliveryOutcome, queued time.Duration)
+
+	wake chan struct{}
+	mu   sync.Mutex
+	// inFlight holds the repositories with a delivery being applied: deliveries
+	// of one repository are applied one at a time, so that link extraction always
+	// reads the change state its own update left (different repositories run in
+	// parallel).
+	inFlight map[string]bool
+	retryAt  map[string]time.Time
+	tries    map[string]int
+}
+
+// Notify wakes the processor; it never blocks.
+func (p *Processor) Notify() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Init prepares the processor; call it before Notify or Run.
+func (p *Processor) Init() {
+	p.wake = make(chan struct{}, 1)
+	p.inFlight, p.retryAt, p.tries = map[string]bool{}, map[string]time.Time{}, map[string]int{}
+	if p.Workers < 1 {
+		p.Workers = 1
+	}
+	if p.Poll <= 0 {
+		p.Poll = 2 * time.Second
+	}
+	if p.Attempts < 1 {
+		p.Attempts = 5
+	}
+}
+
+// Run processes deliveries until ctx is done, then waits for the deliveries in
+// flight to finish.
+func (p *Processor) Run(ctx context.Context) {
+	work := make(chan *patchgate.Delivery)
+	var wg sync.WaitGroup
+	for range p.Workers {
+		wg.Go(func() {
+			for d := range work {
+				p.process(context.WithoutCancel(ctx), d)
+			}
+		})
+	}
+	defer func() {
+		close(work)
+		wg.Wait()
+	}()
+	ticker := time.NewTicker(p.Poll)
+	defer ticker.Stop()
+	for {
+		for p.dispatch(ctx, work) {
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.wake:
+		case <-ticker.C:
+		}
+	}
+}
+
+// dispatch hands pending deliveries to the workers and reports whether a full
+// batch was found (so more may be waiting).
+func (p *Processor) dispatch(ctx context.Context, work chan<- *patchgate.Delivery) bool {
+	const batch = 100
+	pending, err := p.Deliveries.PendingDeliveries(ctx, batch)
+	if err != nil {
+		if ctx.Err() == nil {
+			p.Logger.Error("find pending deliveries", "err", err)
+		}
+		return false
+	}
+	handed := 0
+	for _, d := range pending {
+		repo := repoKey(d)
+		p.mu.Lock()
+		skip := p.inFlight[repo] || time.Now().Before(p.retryAt[deliveryKey(d)])
+		if !skip {
+			p.inFlight[repo] = true
+		}
+		p.mu.Unlock()
+		if skip {
+			continue
+		}
+		select {
+		case work <- d:
+			handed++
+		case <-ctx.Done():
+			p.mu.Lock()
+			delete(p.inFlight, repo)
+			p.mu.Unlock()
+			return false
+		}
+	}
+	return len(pending) == batch && handed > 0
+}
+
+// process applies one delivery and records its outcome. A failure is retried
+// with backoff a few times, then recorded as failed with its reason.
+func (p *Processor) process(ctx context.Context, d *patchgate.Delivery) {
+	key := deliveryKey(d)
+	defer func() {
+		p.mu.Lock()
+		delete(p.inFlight, repoKey(d))
+		p.mu.Unlock()
+		// The repository is free again: its next delivery may be waiting.
+		p.Notify()
+	}()
+	log := p.Logger.With("delivery_id", d.ID, "forge", d.Forge, "event", d.Event, "repo", d.Repo)
+	outcome, reason, err := p.apply(ctx, d)
+	if err != nil {
+		p.mu.Lock()
+		p.tries[key]++
+		n := p.tries[key]
+		if n < p.Attempts {
+			p.retryAt[key] = time.Now().Add(time.Duration(1<<n) * time.Second)
+			p.mu.Unlock()
+			log.Warn("delivery failed; will retry", "attempt", n, "err", err)
+			return
+		}
+		delete(p.tries, key)
+		delete(p.retryAt, key)
+		p.mu.Unlock()
+		log.Error("delivery failed", "attempts", n, "err", err)
+		outcome, reason = patchgate.OutcomeFailed, err.Error()
+	}
+	if err := p.Deliveries.FinishDelivery(ctx, d.Forge, d.ID, outcome, reason); err != nil {
+		log.Error("record delivery outcome", "outcome", outcome, "err", err)
+		return
+	}
+	p.mu.Lock()
+	delete(p.tries, key)
+	delete(p.retryAt, key)
+	p.mu.Unlock()
+	if p.Observe != nil {
+		p.Observe(d, outcome, time.Since(d.ReceivedAt))
+	}
+	log.Debug("delivery processed", "outcome", outcome, "reason", reason)
+}
+
+func (p *Processor) apply(ctx context.Context, d *patchgate.Delivery) (outcome patchgate.DeliveryOutcome, reason string, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("panic applying delivery: %v", v)
+		}
+	}()
+	ev, ignored, err := p.Parse(d.Forge, d.Event, d.Payload)
+	if err != nil {
+		// The payload was verified and parsed once already; a parse error now is
+		// permanent, so it is not retried.
+		return patchgate.OutcomeFailed, fmt.Sprintf("parse: %v", err), nil
+	}
+	if ignored != "" {
+		return patchgate.OutcomeIgnored, ignored, nil
+	}
+	return p.Handle(ctx, ev)
+}
+
+func deliveryKey(d *patchgate.Delivery) string { return string(d.Forge) + ":" + d.ID }
+
+func repoKey(d *patchgate.Delivery) string { return string(d.Forge) + ":" + strings.ToLower(d.Repo) }

@@ -1,0 +1,109 @@
+// Package server is patchgate's HTTP face: the Gin engine, its middleware, the
+// webhook endpoints, the JSON API and the health and metrics endpoints. Handlers
+// parse, call a service, and render; the work happens elsewhere.
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+	"github.com/patchgate/patchgate"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// MaxWebhookBody is the largest webhook body accepted (GitHub caps payloads at
+// 25 MB); larger bodies get 413 without being read whole.
+const MaxWebhookBody = 25 << 20
+
+// Server holds the HTTP handlers' dependencies. Set the fields, then call Handler.
+type Server struct {
+	Tickets    patchgate.TicketService
+	Changes    patchgate.ChangeService
+	Links      patchgate.LinkService
+	Deliveries patchgate.DeliveryService
+	Tokens     patchgate.TokenService
+	// Linker performs manual link and unlink requests.
+	Linker Linker
+	// Repos are the configured repositories.
+	Repos *patchgate.RepositoryDirectory
+	// Secrets are the webhook secrets per forge and per repository.
+	Secrets WebhookSecrets
+	// Notify wakes the delivery processor after a delivery is stored; the
+	// processor also polls, so a lost wake-up delays but loses nothing.
+	Notify func()
+	// Ready reports whether the database is reachable.
+	Ready func(ctx context.Context) error
+
+	Logger  *slog.Logger
+	Metrics *Metrics
+	// Gatherer serves /metrics.
+	Gatherer prometheus.Gatherer
+}
+
+// Linker is the use case behind manual linking.
+type Linker interface {
+	// LinkManually links a ticket to a change by hand; see pipelines.ManualLink.
+	LinkManually(ctx context.Context, req patchgate.ManualLinkRequest) (*patchgate.Link, error)
+	// UnlinkManually removes the links between a ticket and a change.
+	UnlinkManually(ctx context.Context, ticketID, changeID int64) error
+}
+
+// Handler builds the Gin engine with every route. It is the route table: read it
+// top to bottom.
+func (s *Server) Handler() http.Handler {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.ContextWithFallback = true
+	r.Use(s.requestID, s.recovery, s.accessLog)
+	r.NoRoute(func(c *gin.Context) {
+		s.writeError(c, patchgate.Errorf(patchgate.ENOTFOUND, "no route %s %s", c.Request.Method, c.Request.URL.Path))
+	})
+	r.HandleMethodNotAllowed = true
+	r.NoMethod(func(c *gin.Context) {
+		c.Header("Allow", "POST")
+		s.writeErrorStatus(c, http.StatusMethodNotAllowed, patchgate.EINVALID, "method not allowed")
+	})
+
+	r.GET("/healthz", s.handleHealthz)
+	r.GET("/readyz", s.handleReadyz)
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.Gatherer, promhttp.HandlerOpts{})))
+
+	r.POST("/webhooks/github", s.handleGitHubWebhook)
+	r.POST("/webhooks/gitlab", s.handleGitLabWebhook)
+
+	r.GET("/api/v1/openapi.yaml", s.handleOpenAPI)
+	api := r.Group("/api/v1", s.authenticate)
+	viewer := api.Group("", s.require(patchgate.RoleViewer))
+	viewer.GET("/tickets", s.handleListTickets)
+	viewer.GET("/tickets/:id", s.handleGetTicket)
+	viewer.GET("/changes", s.handleListChanges)
+	viewer.GET("/changes/:id", s.handleGetChange)
+	viewer.GET("/links", s.handleListLinks)
+	viewer.GET("/deliveries", s.handleListDeliveries)
+
+	developer := api.Group("", s.require(patchgate.RoleDeveloper))
+	developer.POST("/links", s.handleCreateLink)
+	developer.DELETE("/links", s.handleDeleteLinks)
+
+	admin := api.Group("", s.require(patchgate.RoleAdmin))
+	admin.GET("/tokens", s.handleListTokens)
+	admin.POST("/tokens", s.handleCreateToken)
+	admin.DELETE("/tokens/:name", s.handleRevokeToken)
+	return r
+}
+
+func (s *Server) handleHealthz(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+}
+
+func (s *Server) handleReadyz(c *gin.Context) {
+	if err := s.Ready(c.Request.Context()); err != nil {
+		s.Logger.Warn("not ready", "err", err)
+		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "reason": "database unreachable"})
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+}

@@ -1,0 +1,199 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/patchgate/patchgate"
+	"github.com/patchgate/patchgate/webhooks"
+)
+
+// WebhookSecrets are the secrets webhook deliveries are verified with: each
+// forge's own (valid for every repository on it) and per-repository ones, which
+// are valid only for deliveries naming that repository. Several secrets at once
+// allow rotation.
+type WebhookSecrets struct {
+	GitHub []string
+	GitLab []string
+	// Repos maps "forge:name" (name lower-cased) to that repository's secrets.
+	Repos map[string][]string
+}
+
+// webhookResponse is the body of every 202.
+type webhookResponse struct {
+	Delivery string                   `json:"delivery"`
+	Status   patchgate.DeliveryStatus `json:"status"`
+	Reason   string                   `json:"reason,omitempty"`
+}
+
+func (s *Server) handleGitHubWebhook(c *gin.Context) { s.handleWebhook(c, patchgate.GitHub) }
+
+func (s *Server) handleGitLabWebhook(c *gin.Context) { s.handleWebhook(c, patchgate.GitLab) }
+
+// handleWebhook validates headers, reads the body through the size limit,
+// verifies the signature or token, parses, stores the delivery durably, answers
+// 202 and wakes the processor. Nothing is parsed before it is verified.
+func (s *Server) handleWebhook(c *gin.Context, forge patchgate.Forge) {
+	ctx := c.Request.Context()
+	h := c.Request.Header
+	var (
+		d   webhooks.Delivery
+		err error
+	)
+	if forge == patchgate.GitHub {
+		d, err = webhooks.GitHubDelivery(h)
+	} else {
+		d, err = webhooks.GitLabDelivery(h)
+	}
+	if err != nil {
+		s.rejectDelivery(c, forge, d.ID, err)
+		return
+	}
+	c.Set("delivery_id", d.ID)
+
+	if c.Request.ContentLength > MaxWebhookBody {
+		s.rejectDelivery(c, forge, d.ID, patchgate.Errorf(patchgate.ETOOLARGE, "body of %d bytes is over the %d byte limit", c.Request.ContentLength, MaxWebhookBody))
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, MaxWebhookBody))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		s.rejectDelivery(c, forge, d.ID, patchgate.Errorf(patchgate.ETOOLARGE, "body is over the %d byte limit", MaxWebhookBody))
+		return
+	} else if err != nil {
+		s.rejectDelivery(c, forge, d.ID, patchgate.Errorf(patchgate.EINVALID, "read body: %v", err))
+		return
+	}
+
+	scopes, err := s.Secrets.verify(forge, h, body)
+	if err != nil {
+		s.rejectDelivery(c, forge, d.ID, err)
+		return
+	}
+
+	del := &patchgate.Delivery{
+		ID:         d.ID,
+		Forge:      forge,
+		Event:      d.Event,
+		Status:     patchgate.DeliveryAccepted,
+		Outcome:    patchgate.OutcomePending,
+		ReceivedAt: time.Now().UTC(),
+	}
+	ev, err := webhooks.Parse(forge, d.Event, body)
+	var ignored *webhooks.IgnoredError
+	switch {
+	case errors.As(err, &ignored):
+		del.Status, del.Outcome, del.Reason = patchgate.DeliveryIgnored, patchgate.OutcomeIgnored, ignored.Reason
+		del.Repo, _ = webhooks.RepoOf(forge, body)
+	case err != nil:
+		s.rejectDelivery(c, forge, d.ID, err)
+		return
+	default:
+		del.Action, del.Repo = ev.Action, ev.Repo
+	}
+
+	if !inScope(scopes, del.Repo) {
+		s.rejectDelivery(c, forge, d.ID, patchgate.Errorf(patchgate.EFORBIDDEN,
+			"the secret that signed this delivery belongs to %s, but the payload names %s", strings.Join(scopes, ", "), del.Repo))
+		return
+	}
+	if del.Status == patchgate.DeliveryAccepted {
+		if _, err := s.Repos.Find(forge, del.Repo); err != nil {
+			del.Status, del.Outcome = patchgate.DeliveryIgnored, patchgate.OutcomeIgnored
+			del.Reason = fmt.Sprintf("repository %s is not configured", del.Repo)
+		} else {
+			del.Payload = body
+		}
+	}
+
+	created, err := s.Deliveries.CreateDelivery(ctx, del)
+	if err != nil {
+		// Not stored: a 5xx tells the forge (or whoever redelivers) to try again.
+		s.writeError(c, fmt.Errorf("store delivery %s %s: %w", forge, d.ID, err))
+		return
+	}
+	resp := webhookResponse{Delivery: d.ID, Status: del.Status, Reason: del.Reason}
+	if !created {
+		resp.Status, resp.Reason = patchgate.DeliveryDuplicate, ""
+	}
+	s.countDelivery(forge, d.Event, string(resp.Status))
+	if resp.Status == patchgate.DeliveryIgnored {
+		s.Logger.Debug("delivery ignored", "delivery_id", d.ID, "forge", forge, "event", d.Event, "repo", del.Repo, "reason", del.Reason)
+	}
+	if resp.Status == patchgate.DeliveryAccepted && s.Notify != nil {
+		s.Notify()
+	}
+	c.JSON(http.StatusAccepted, resp)
+}
+
+// rejectDelivery answers a delivery that was not stored with its 4xx and logs why.
+func (s *Server) rejectDelivery(c *gin.Context, forge patchgate.Forge, id string, err error) {
+	// The event header is not trusted yet, so it stays out of metric labels.
+	s.countDelivery(forge, "unverified", "rejected")
+	s.Logger.Info("delivery rejected", "forge", forge, "delivery_id", id, "reason", patchgate.ErrorMessage(err))
+	s.writeError(c, err)
+}
+
+func (s *Server) countDelivery(forge patchgate.Forge, event, outcome string) {
+	if s.Metrics != nil {
+		s.Metrics.deliveries.WithLabelValues(string(forge), event, outcome).Inc()
+	}
+}
+
+// verify checks the delivery against the forge's secrets and each repository's.
+// It returns nil scopes when a forge-wide secret matched, else the repositories
+// whose own secrets matched (several when repositories share a secret).
+func (w WebhookSecrets) verify(forge patchgate.Forge, h http.Header, body []byte) (scopes []string, err error) {
+	check := func(secrets []string) error {
+		if forge == patchgate.GitHub {
+			return webhooks.VerifyGitHub(h, body, secrets)
+		}
+		return webhooks.VerifyGitLab(h, secrets)
+	}
+	forgeWide := w.GitHub
+	if forge == patchgate.GitLab {
+		forgeWide = w.GitLab
+	}
+	if len(forgeWide) > 0 {
+		if err = check(forgeWide); err == nil {
+			return nil, nil
+		}
+	}
+	prefix := string(forge) + ":"
+	for key, secrets := range w.Repos {
+		if name, ok := strings.CutPrefix(key, prefix); ok && len(secrets) > 0 {
+			if e := check(secrets); e == nil {
+				scopes = append(scopes, name)
+			} else {
+				err = e
+			}
+		}
+	}
+	if len(scopes) > 0 {
+		return scopes, nil
+	}
+	if err == nil {
+		// No secret was tried at all: nothing can be verified, so nothing is accepted.
+		err = patchgate.Errorf(patchgate.EUNAUTHORIZED, "no webhook secret is configured for %s", forge)
+	}
+	return nil, err
+}
+
+// inScope reports whether repo may be named by a delivery signed with a secret of
+// the given scopes (nil: a forge-wide secret, valid for any repository).
+func inScope(scopes []string, repo string) bool {
+	if scopes == nil || repo == "" {
+		return true
+	}
+	for _, s := range scopes {
+		if strings.EqualFold(s, repo) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,243 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/patchgate/patchgate"
+)
+
+// ChangeService stores changes and the heads they replaced.
+type ChangeService struct{ db *DB }
+
+var _ patchgate.ChangeService = (*ChangeService)(nil)
+
+// NewChangeService returns the change service of db.
+func NewChangeService(db *DB) *ChangeService { return &ChangeService{db: db} }
+
+const changeColumns = `id, forge, repo, kind, number, title, body, source_branch, target_branch,
+	head_sha, base_sha, author, state, from_fork, merge_commit_sha, url,
+	forge_updated_at, head_updated_at, created_at, updated_at`
+
+// changeDest returns the scan destinations of changeColumns.
+func changeDest(c *patchgate.Change) []any {
+	return []any{&c.ID, &c.Forge, &c.Repo, &c.Kind, &c.Number, &c.Title, &c.Body, &c.SourceBranch,
+		&c.TargetBranch, &c.HeadSHA, &c.BaseSHA, &c.Author, &c.State, &c.FromFork, &c.MergeCommitSHA, &c.URL,
+		timeCol{&c.ForgeUpdatedAt}, timeCol{&c.HeadUpdatedAt}, timeCol{&c.CreatedAt}, timeCol{&c.UpdatedAt}}
+}
+
+// scanChange reads the changeColumns of one row.
+func scanChange(sc interface{ Scan(...any) error }) (*patchgate.Change, error) {
+	var c patchgate.Change
+	if err := sc.Scan(changeDest(&c)...); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// FindChangeByID returns ENOTFOUND when there is no such change.
+func (s *ChangeService) FindChangeByID(ctx context.Context, id int64) (*patchgate.Change, error) {
+	tx, err := s.db.beginRead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	return findChangeByID(ctx, tx, id)
+}
+
+func findChangeByID(ctx context.Context, tx *txn, id int64) (*patchgate.Change, error) {
+	c, err := scanChange(tx.QueryRow(ctx, `SELECT `+changeColumns+` FROM changes WHERE id = $1`, id))
+	if err != nil {
+		return nil, notFound(err, "change %d", id)
+	}
+	return c, nil
+}
+
+// FindChange finds a change by identity (forge, repo as stored, key such as
+// "pr/42"); ENOTFOUND if absent.
+func (s *ChangeService) FindChange(ctx context.Context, forge patchgate.Forge, repo, key string) (*patchgate.Change, error) {
+	tx, err := s.db.beginRead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	return findChange(ctx, tx, forge, repo, key, "")
+}
+
+// findChange finds a change by identity; lock is "" or forUpdate().
+func findChange(ctx context.Context, tx *txn, forge patchgate.Forge, repo, key, lock string) (*patchgate.Change, error) {
+	c, err := scanChange(tx.QueryRow(ctx, `SELECT `+changeColumns+` FROM changes
+		WHERE forge = $1 AND repo = $2 AND key = $3`+lock, forge, repo, key))
+	if err != nil {
+		return nil, notFound(err, "change %s:%s %s", forge, repo, key)
+	}
+	return c, nil
+}
+
+// FindChanges returns matching changes, most recently updated first, and the
+// total count.
+func (s *ChangeService) FindChanges(ctx context.Context, f patchgate.ChangeFilter) ([]*patchgate.Change, int, error) {
+	var w where
+	if f.Forge != nil {
+		w.add("forge = $?", *f.Forge)
+	}
+	if f.Repo != nil {
+		w.add("repo = $?", *f.Repo)
+	}
+	if f.Kind != nil {
+		w.add("kind = $?", *f.Kind)
+	}
+	if f.Number != nil {
+		w.add("number = $?", *f.Number)
+	}
+	if f.State != nil {
+		w.add("state = $?", *f.State)
+	}
+	if f.SourceBranch != nil {
+		w.add("source_branch = $?", *f.SourceBranch)
+	}
+	if f.HeadSHA != nil {
+		w.add("head_sha = $?", *f.HeadSHA)
+	}
+	if f.TicketID != nil {
+		w.add("EXISTS (SELECT 1 FROM links WHERE links.change_id = changes.id AND links.ticket_id = $?)", *f.TicketID)
+	}
+
+	tx, err := s.db.beginRead(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer tx.Rollback()
+	var total int
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM changes`+w.String(), w.args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count changes: %w", err)
+	}
+	rows, err := tx.Query(ctx, `SELECT `+changeColumns+` FROM changes`+w.String()+
+		` ORDER BY updated_at DESC, id DESC`+w.page(f.Offset, f.Limit), w.args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("find changes: %w", err)
+	}
+	defer rows.Close()
+	cs := []*patchgate.Change{}
+	for rows.Next() {
+		c, err := scanChange(rows)
+		if err != nil {
+			return nil, 0, fmt.Errorf("find changes: %w", err)
+		}
+		cs = append(cs, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("find changes: %w", err)
+	}
+	return cs, total, nil
+}
+
+// ApplyChangeUpdate creates or updates a change in one transaction: it locks (or
+// creates) the change's row, records u.PreviousHeadSHA as replaced, calls
+// Change.Apply with the stored replaced set, and saves. Concurrent updates of one
+// change run one after the other: on SQLite every write transaction holds the
+// write lock from BEGIN, on PostgreSQL the row is locked with FOR UPDATE.
+func (s *ChangeService) ApplyChangeUpdate(ctx context.Context, u patchgate.ChangeUpdate) (*patchgate.Change, patchgate.ApplyResult, error) {
+	var none patchgate.ApplyResult
+	// The identity is checked before anything is written; the result of Apply is
+	// validated again below.
+	c := &patchgate.Change{Forge: u.Forge, Repo: u.Repo, Kind: u.Kind, Number: u.Number,
+		SourceBranch: u.SourceBranch, State: patchgate.ChangeOpen}
+	if u.Kind != patchgate.ChangePush {
+		c.SourceBranch = ""
+	}
+	if err := c.Validate(); err != nil {
+		return nil, none, err
+	}
+	if u.PreviousHeadSHA != "" && !patchgate.ValidSHA(u.PreviousHeadSHA) {
+		return nil, none, patchgate.Errorf(patchgate.EINVALID, "change %s: previous head %q is not a commit SHA", c.Ref(), u.PreviousHeadSHA)
+	}
+	// Stored times have microsecond precision; compare like with like.
+	u.UpdatedAt = u.UpdatedAt.UTC().Truncate(time.Microsecond)
+	key := c.Key()
+
+	tx, err := s.db.begin(ctx)
+	if err != nil {
+		return nil, none, err
+	}
+	defer tx.Rollback()
+	now := s.db.now()
+
+	// Look first, insert only when absent, so that PostgreSQL spends no identity
+	// value on updates. A concurrent creator makes ON CONFLICT wait for its commit;
+	// the second look then finds and locks its row.
+	stored, err := findChange(ctx, tx, u.Forge, u.Repo, key, s.db.forUpdate())
+	created := false
+	if patchgate.ErrorCode(err) == patchgate.ENOTFOUND {
+		var id int64
+		err = tx.QueryRow(ctx, `INSERT INTO changes (forge, repo, key, kind, number, source_branch, state,
+			created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
+			ON CONFLICT (forge, repo, key) DO NOTHING RETURNING id`,
+			c.Forge, c.Repo, key, c.Kind, c.Number, c.SourceBranch, "", now).Scan(&id)
+		switch {
+		case err == nil:
+			created = true
+			c.ID, c.State, c.CreatedAt = id, "", now
+			stored = c
+		case errors.Is(err, sql.ErrNoRows):
+			stored, err = findChange(ctx, tx, u.Forge, u.Repo, key, s.db.forUpdate())
+		default:
+			err = fmt.Errorf("create change %s: %w", c.Ref(), err)
+		}
+	}
+	if err != nil {
+		return nil, none, err
+	}
+	c = stored
+
+	if u.PreviousHeadSHA != "" {
+		if _, err := tx.Exec(ctx, `INSERT INTO change_replaced_heads (change_id, sha, replaced_by) VALUES ($1, $2, $3)
+			ON CONFLICT (change_id, sha) DO NOTHING`, c.ID, u.PreviousHeadSHA, u.HeadSHA); err != nil {
+			return nil, none, fmt.Errorf("record replaced head of %s: %w", c.Ref(), err)
+		}
+	}
+	// Apply asks about a handful of heads; each is one indexed lookup in this
+	// transaction, so a branch with thousands of replaced heads costs no more.
+	replaced := map[string]string{}
+	var qerr error
+	replacedBy := func(sha string) string {
+		if v, ok := replaced[sha]; ok || qerr != nil {
+			return v
+		}
+		var next string
+		err := tx.QueryRow(ctx, `SELECT replaced_by FROM change_replaced_heads WHERE change_id = $1 AND sha = $2`,
+			c.ID, sha).Scan(&next)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			qerr = fmt.Errorf("read replaced heads of %s: %w", c.Ref(), err)
+		}
+		replaced[sha] = next
+		return next
+	}
+	r := c.Apply(u, replacedBy)
+	if qerr != nil {
+		return nil, none, qerr
+	}
+	r.Created = created
+	if err := c.Validate(); err != nil {
+		return nil, none, err
+	}
+	if r.Changed || created {
+		c.UpdatedAt = now
+	}
+	if _, err := tx.Exec(ctx, `UPDATE changes SET title = $1, body = $2, source_branch = $3,
+		target_branch = $4, head_sha = $5, base_sha = $6, author = $7, state = $8, from_fork = $9,
+		merge_commit_sha = $10, url = $11, forge_updated_at = $12, head_updated_at = $13, updated_at = $14
+		WHERE id = $15`,
+		c.Title, c.Body, c.SourceBranch, c.TargetBranch, c.HeadSHA, c.BaseSHA, c.Author, c.State, c.FromFork,
+		c.MergeCommitSHA, c.URL, c.ForgeUpdatedAt, c.HeadUpdatedAt, c.UpdatedAt, c.ID); err != nil {
+		return nil, none, fmt.Errorf("save change %s: %w", c.Ref(), err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, none, err
+	}
+	return c, r, nil
+}

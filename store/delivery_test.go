@@ -1,0 +1,192 @@
+package store_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/patchgate/patchgate"
+	"github.com/patchgate/patchgate/store"
+)
+
+func newDelivery(id string, at time.Time) *patchgate.Delivery {
+	return &patchgate.Delivery{ID: id, Forge: patchgate.GitHub, Event: "pull_request", Action: "opened",
+		Repo: "acme/payments", Payload: []byte(`{"action":"opened","n":"` + id + `"}`), ReceivedAt: at}
+}
+
+func testDeliveries(t *testing.T, open func(t *testing.T) *store.DB) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 4, 1, 12, 0, 0, 0, time.UTC)
+
+	t.Run("create and duplicate", func(t *testing.T) {
+		s := store.NewDeliveryService(open(t))
+		d := newDelivery("d-1", time.Time{})
+		created, err := s.CreateDelivery(ctx, d)
+		if err != nil || !created {
+			t.Fatalf("CreateDelivery = %v, %v; want true, nil", created, err)
+		}
+		if d.Status != patchgate.DeliveryAccepted || d.Outcome != patchgate.OutcomePending || d.ReceivedAt.IsZero() {
+			t.Errorf("defaults: %+v", d)
+		}
+		dup := newDelivery("d-1", t0)
+		dup.Payload = []byte("other")
+		created, err = s.CreateDelivery(ctx, dup)
+		if err != nil || created {
+			t.Fatalf("duplicate CreateDelivery = %v, %v; want false, nil", created, err)
+		}
+		got, err := s.FindDelivery(ctx, patchgate.GitHub, "d-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Payload, d.Payload) || !got.ReceivedAt.Equal(d.ReceivedAt) || got.Event != "pull_request" ||
+			got.Action != "opened" || got.Repo != "acme/payments" || got.Attempts != 0 || got.ProcessedAt != nil {
+			t.Errorf("stored delivery = %+v, want the first one unchanged", got)
+		}
+		// The same id from the other forge is another delivery.
+		gl := newDelivery("d-1", t0)
+		gl.Forge = patchgate.GitLab
+		if created, err := s.CreateDelivery(ctx, gl); err != nil || !created {
+			t.Errorf("same id on GitLab = %v, %v; want created", created, err)
+		}
+		ignored := newDelivery("d-2", t0)
+		ignored.Status = patchgate.DeliveryIgnored
+		if _, err := s.CreateDelivery(ctx, ignored); err != nil || ignored.Outcome != patchgate.OutcomeIgnored {
+			t.Errorf("ignored delivery outcome = %q, %v; want ignored", ignored.Outcome, err)
+		}
+		_, err = s.CreateDelivery(ctx, &patchgate.Delivery{Forge: patchgate.GitHub})
+		wantCode(t, err, patchgate.EINVALID)
+		_, err = s.CreateDelivery(ctx, &patchgate.Delivery{Forge: "gitea", ID: "x"})
+		wantCode(t, err, patchgate.EINVALID)
+	})
+
+	t.Run("time precision", func(t *testing.T) {
+		s := store.NewDeliveryService(open(t))
+		at := time.Date(2026, 4, 1, 14, 0, 0, 123456789, time.FixedZone("CEST", 2*3600))
+		d := newDelivery("precise", at)
+		if _, err := s.CreateDelivery(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		want := at.UTC().Truncate(time.Microsecond)
+		got, err := s.FindDelivery(ctx, patchgate.GitHub, "precise")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.ReceivedAt.Equal(want) || got.ReceivedAt.Location() != time.UTC || !d.ReceivedAt.Equal(want) {
+			t.Errorf("ReceivedAt stored %v, returned %v; want %v in UTC", got.ReceivedAt, d.ReceivedAt, want)
+		}
+	})
+
+	t.Run("concurrent duplicates", func(t *testing.T) {
+		db := open(t)
+		handles := []*store.DeliveryService{store.NewDeliveryService(db), store.NewDeliveryService(reopen(t, db))}
+		for round := range 5 {
+			id := fmt.Sprintf("race-%d", round)
+			var wg sync.WaitGroup
+			created := make([]bool, 8)
+			errs := make([]error, 8)
+			for i := range created {
+				wg.Go(func() {
+					created[i], errs[i] = handles[i%2].CreateDelivery(ctx, newDelivery(id, t0))
+				})
+			}
+			wg.Wait()
+			n := 0
+			for i := range created {
+				if errs[i] != nil {
+					t.Fatalf("CreateDelivery #%d: %v", i, errs[i])
+				}
+				if created[i] {
+					n++
+				}
+			}
+			if n != 1 {
+				t.Errorf("round %d: %d of 8 concurrent CreateDelivery calls created, want exactly 1", round, n)
+			}
+		}
+	})
+
+	t.Run("find, pending, finish, delete", func(t *testing.T) {
+		s := store.NewDeliveryService(open(t))
+		for i, id := range []string{"a", "b", "c", "d"} {
+			d := newDelivery(id, t0.Add(time.Duration(i)*time.Hour))
+			if id == "d" {
+				d.Forge, d.Repo = patchgate.GitLab, "acme/api"
+			}
+			if _, err := s.CreateDelivery(ctx, d); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.FinishDelivery(ctx, patchgate.GitHub, "a", patchgate.OutcomeProcessed, ""); err != nil {
+			t.Fatalf("FinishDelivery: %v", err)
+		}
+		if err := s.FinishDelivery(ctx, patchgate.GitHub, "b", patchgate.OutcomePending, "forge timeout"); err != nil {
+			t.Fatalf("FinishDelivery pending: %v", err)
+		}
+		wantCode(t, s.FinishDelivery(ctx, patchgate.GitHub, "zzz", patchgate.OutcomeFailed, "x"), patchgate.ENOTFOUND)
+		wantCode(t, s.FinishDelivery(ctx, patchgate.GitHub, "a", "done", ""), patchgate.EINVALID)
+		_, err := s.FindDelivery(ctx, patchgate.GitHub, "zzz")
+		wantCode(t, err, patchgate.ENOTFOUND)
+
+		a, err := s.FindDelivery(ctx, patchgate.GitHub, "a")
+		if err != nil || a.Outcome != patchgate.OutcomeProcessed || a.Attempts != 1 || a.ProcessedAt == nil {
+			t.Errorf("finished delivery = %+v, %v; want processed, 1 attempt, processed time", a, err)
+		}
+		b, err := s.FindDelivery(ctx, patchgate.GitHub, "b")
+		if err != nil || b.Outcome != patchgate.OutcomePending || b.Attempts != 1 || b.ProcessedAt != nil || b.Reason != "forge timeout" {
+			t.Errorf("retried delivery = %+v, %v; want pending, 1 attempt, reason", b, err)
+		}
+
+		for _, tc := range []struct {
+			name  string
+			f     patchgate.DeliveryFilter
+			want  []string
+			total int
+		}{
+			{name: "newest first", want: []string{"d", "c", "b", "a"}, total: 4},
+			{name: "forge", f: patchgate.DeliveryFilter{Forge: ptr(patchgate.GitHub)}, want: []string{"c", "b", "a"}, total: 3},
+			{name: "repo", f: patchgate.DeliveryFilter{Repo: ptr("acme/api")}, want: []string{"d"}, total: 1},
+			{name: "outcome", f: patchgate.DeliveryFilter{Outcome: ptr(patchgate.OutcomeProcessed)}, want: []string{"a"}, total: 1},
+			{name: "page", f: patchgate.DeliveryFilter{Offset: 1, Limit: 2}, want: []string{"c", "b"}, total: 4},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				ds, total, err := s.FindDeliveries(ctx, tc.f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ids := []string{}
+				for _, d := range ds {
+					ids = append(ids, d.ID)
+					if d.Payload != nil {
+						t.Errorf("FindDeliveries returned the payload of %s", d.ID)
+					}
+				}
+				if !slices.Equal(ids, tc.want) || total != tc.total {
+					t.Errorf("got %v (total %d), want %v (total %d)", ids, total, tc.want, tc.total)
+				}
+			})
+		}
+
+		pending, err := s.PendingDeliveries(ctx, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pending) != 2 || pending[0].ID != "b" || pending[1].ID != "c" || len(pending[0].Payload) == 0 {
+			t.Errorf("PendingDeliveries(2) = %v, want b, c with payloads", pending)
+		}
+
+		// Delete everything older than c: a is processed and goes, b is pending and stays.
+		n, err := s.DeleteDeliveriesBefore(ctx, t0.Add(2*time.Hour))
+		if err != nil || n != 1 {
+			t.Fatalf("DeleteDeliveriesBefore = %d, %v; want 1", n, err)
+		}
+		_, err = s.FindDelivery(ctx, patchgate.GitHub, "a")
+		wantCode(t, err, patchgate.ENOTFOUND)
+		if _, err := s.FindDelivery(ctx, patchgate.GitHub, "b"); err != nil {
+			t.Errorf("pending delivery b was deleted: %v", err)
+		}
+	})
+}

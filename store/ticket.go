@@ -1,0 +1,273 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/patchgate/patchgate"
+)
+
+// TicketService stores tickets.
+type TicketService struct{ db *DB }
+
+var _ patchgate.TicketService = (*TicketService)(nil)
+
+// NewTicketService returns the ticket service of db.
+func NewTicketService(db *DB) *TicketService { return &TicketService{db: db} }
+
+const ticketColumns = `id, tracker, key, repo, number, title, url, forge_state, labels,
+	severity, state, author, forge_updated_at, created_at, updated_at`
+
+// ticketDest returns the scan destinations of ticketColumns; finishTicket
+// decodes what they cannot.
+func ticketDest(t *patchgate.Ticket, labels *string) []any {
+	return []any{&t.ID, &t.Tracker, &t.Key, &t.Repo, &t.Number, &t.Title, &t.URL, &t.ForgeState,
+		labels, &t.Severity, &t.State, &t.Author, timeCol{&t.ForgeUpdatedAt}, timeCol{&t.CreatedAt},
+		timeCol{&t.UpdatedAt}}
+}
+
+func finishTicket(t *patchgate.Ticket, labels string) error {
+	if err := json.Unmarshal([]byte(labels), &t.Labels); err != nil {
+		return fmt.Errorf("ticket %d labels: %w", t.ID, err)
+	}
+	if t.Labels == nil {
+		t.Labels = []string{}
+	}
+	return nil
+}
+
+// scanTicket reads the ticketColumns of one row.
+func scanTicket(sc interface{ Scan(...any) error }) (*patchgate.Ticket, error) {
+	var t patchgate.Ticket
+	var labels string
+	if err := sc.Scan(ticketDest(&t, &labels)...); err != nil {
+		return nil, err
+	}
+	return &t, finishTicket(&t, labels)
+}
+
+func labelsJSON(labels []string) string {
+	if labels == nil {
+		labels = []string{}
+	}
+	b, _ := json.Marshal(labels) // a []string always marshals
+	return string(b)
+}
+
+// FindTicketByID returns ENOTFOUND when there is no such ticket.
+func (s *TicketService) FindTicketByID(ctx context.Context, id int64) (*patchgate.Ticket, error) {
+	tx, err := s.db.beginRead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	return findTicketByID(ctx, tx, id)
+}
+
+func findTicketByID(ctx context.Context, tx *txn, id int64) (*patchgate.Ticket, error) {
+	t, err := scanTicket(tx.QueryRow(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE id = $1`, id))
+	if err != nil {
+		return nil, notFound(err, "ticket %d", id)
+	}
+	return t, nil
+}
+
+// FindTicket finds a ticket by its identity; ENOTFOUND when absent.
+func (s *TicketService) FindTicket(ctx context.Context, tracker patchgate.Tracker, key string) (*patchgate.Ticket, error) {
+	tx, err := s.db.beginRead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	return findTicket(ctx, tx, tracker, key, "")
+}
+
+// findTicket finds a ticket by identity; lock is "" or forUpdate().
+func findTicket(ctx context.Context, tx *txn, tracker patchgate.Tracker, key, lock string) (*patchgate.Ticket, error) {
+	t, err := scanTicket(tx.QueryRow(ctx, `SELECT `+ticketColumns+` FROM tickets
+		WHERE tracker = $1 AND key = $2`+lock, tracker, key))
+	if err != nil {
+		return nil, notFound(err, "ticket %s:%s", tracker, key)
+	}
+	return t, nil
+}
+
+// FindTickets returns matching tickets, newest first, and the total count.
+func (s *TicketService) FindTickets(ctx context.Context, f patchgate.TicketFilter) ([]*patchgate.Ticket, int, error) {
+	var w where
+	if f.Tracker != nil {
+		w.add("tracker = $?", *f.Tracker)
+	}
+	if f.Repo != nil {
+		w.add("repo = $?", *f.Repo)
+	}
+	if f.Key != nil {
+		w.add("key = $?", *f.Key)
+	}
+	if f.State != nil {
+		w.add("state = $?", *f.State)
+	}
+	if f.Severity != nil {
+		w.add("severity = $?", *f.Severity)
+	}
+
+	tx, err := s.db.beginRead(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer tx.Rollback()
+	var total int
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM tickets`+w.String(), w.args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count tickets: %w", err)
+	}
+	rows, err := tx.Query(ctx, `SELECT `+ticketColumns+` FROM tickets`+w.String()+
+		` ORDER BY created_at DESC, id DESC`+w.page(f.Offset, f.Limit), w.args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("find tickets: %w", err)
+	}
+	defer rows.Close()
+	ts := []*patchgate.Ticket{}
+	for rows.Next() {
+		t, err := scanTicket(rows)
+		if err != nil {
+			return nil, 0, fmt.Errorf("find tickets: %w", err)
+		}
+		ts = append(ts, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("find tickets: %w", err)
+	}
+	return ts, total, nil
+}
+
+// EnsureTicket returns the ticket with t's identity, creating it from t when
+// absent (State defaults to open, Severity to unknown). An existing ticket is
+// returned unchanged.
+func (s *TicketService) EnsureTicket(ctx context.Context, t *patchgate.Ticket) (*patchgate.Ticket, error) {
+	nt := *t
+	if nt.State == "" {
+		nt.State = patchgate.TicketOpen
+	}
+	if nt.Severity == "" {
+		nt.Severity = patchgate.SeverityUnknown
+	}
+	if err := nt.Validate(); err != nil {
+		return nil, err
+	}
+	tx, err := s.db.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	got, err := ensureTicket(ctx, tx, &nt, s.db.now(), "")
+	if err != nil {
+		return nil, err
+	}
+	return got, tx.Commit()
+}
+
+// ensureTicket returns the stored ticket with t's identity, inserting t first
+// when there is none; lock is "" or forUpdate(). It looks before it inserts so
+// that PostgreSQL does not spend an identity value on every call. A concurrent
+// insert of the same ticket makes ON CONFLICT wait for the other transaction,
+// after which the second look sees its row.
+func ensureTicket(ctx context.Context, tx *txn, t *patchgate.Ticket, now time.Time, lock string) (*patchgate.Ticket, error) {
+	got, err := findTicket(ctx, tx, t.Tracker, t.Key, lock)
+	if patchgate.ErrorCode(err) != patchgate.ENOTFOUND {
+		return got, err
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO tickets (tracker, key, repo, number, title, url, forge_state,
+		labels, severity, state, author, forge_updated_at, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)
+		ON CONFLICT (tracker, key) DO NOTHING`,
+		t.Tracker, t.Key, t.Repo, t.Number, t.Title, t.URL, t.ForgeState, labelsJSON(t.Labels),
+		t.Severity, t.State, t.Author, t.ForgeUpdatedAt, now); err != nil {
+		return nil, fmt.Errorf("ensure ticket %s:%s: %w", t.Tracker, t.Key, err)
+	}
+	return findTicket(ctx, tx, t.Tracker, t.Key, lock)
+}
+
+// ApplyIssueUpdate creates or updates a forge issue's ticket. An update older
+// than the stored ForgeUpdatedAt changes nothing; one as new or newer sets title,
+// URL, forge state, labels, severity (from the labels when u has none) and author.
+func (s *TicketService) ApplyIssueUpdate(ctx context.Context, u patchgate.IssueUpdate) (*patchgate.Ticket, error) {
+	if u.Tracker != patchgate.TrackerGitHub && u.Tracker != patchgate.TrackerGitLab {
+		return nil, patchgate.Errorf(patchgate.EINVALID, "issue update: tracker %q is not a forge", string(u.Tracker))
+	}
+	if err := patchgate.ValidateRepoName(u.Repo); err != nil {
+		return nil, err
+	}
+	if u.Number <= 0 {
+		return nil, patchgate.Errorf(patchgate.EINVALID, "issue update %s: needs a positive number", u.Repo)
+	}
+	if u.Severity == "" {
+		u.Severity = patchgate.SeverityFromLabels(u.Labels)
+	}
+	u.UpdatedAt = u.UpdatedAt.UTC().Truncate(time.Microsecond)
+	key := patchgate.ForgeIssueKey(u.Repo, u.Number)
+
+	tx, err := s.db.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	now := s.db.now()
+	t, err := ensureTicket(ctx, tx, &patchgate.Ticket{Tracker: u.Tracker, Key: key, Repo: u.Repo, Number: u.Number,
+		Severity: u.Severity, State: patchgate.TicketOpen}, now, s.db.forUpdate())
+	if err != nil {
+		return nil, err
+	}
+	if u.UpdatedAt.Before(t.ForgeUpdatedAt) {
+		return t, tx.Commit()
+	}
+	set := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	set(&t.Title, u.Title)
+	set(&t.URL, u.URL)
+	set(&t.ForgeState, u.State)
+	set(&t.Author, u.Author)
+	t.Labels = u.Labels
+	if t.Labels == nil {
+		t.Labels = []string{}
+	}
+	t.Severity, t.ForgeUpdatedAt, t.UpdatedAt = u.Severity, u.UpdatedAt, now
+	if t.Repo == "" { // created by EnsureTicket from a bare reference
+		t.Repo, t.Number = u.Repo, u.Number
+	}
+	if _, err := tx.Exec(ctx, `UPDATE tickets SET repo = $1, number = $2, title = $3, url = $4,
+		forge_state = $5, labels = $6, severity = $7, author = $8, forge_updated_at = $9, updated_at = $10
+		WHERE id = $11`,
+		t.Repo, t.Number, t.Title, t.URL, t.ForgeState, labelsJSON(t.Labels), t.Severity, t.Author,
+		t.ForgeUpdatedAt, t.UpdatedAt, t.ID); err != nil {
+		return nil, fmt.Errorf("update ticket %s: %w", key, err)
+	}
+	return t, tx.Commit()
+}
+
+// SetTicketState moves a ticket to a new patchgate state; ENOTFOUND if there is
+// no such ticket.
+func (s *TicketService) SetTicketState(ctx context.Context, id int64, state patchgate.TicketState) error {
+	if err := state.Validate(); err != nil {
+		return err
+	}
+	tx, err := s.db.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	res, err := tx.Exec(ctx, `UPDATE tickets SET state = $1, updated_at = $2 WHERE id = $3`, state, s.db.now(), id)
+	if err != nil {
+		return fmt.Errorf("set ticket %d state: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("set ticket %d state: %w", id, err)
+	} else if n == 0 {
+		return patchgate.Errorf(patchgate.ENOTFOUND, "ticket %d not found", id)
+	}
+	return tx.Commit()
+}

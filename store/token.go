@@ -1,0 +1,107 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/patchgate/patchgate"
+)
+
+// TokenService stores API tokens as SHA-256 hashes.
+type TokenService struct{ db *DB }
+
+var _ patchgate.TokenService = (*TokenService)(nil)
+
+// NewTokenService returns the token service of db.
+func NewTokenService(db *DB) *TokenService { return &TokenService{db: db} }
+
+const tokenColumns = `id, name, role, hash, created_at, last_used_at, revoked_at`
+
+func tokenDest(t *patchgate.Token) []any {
+	return []any{&t.ID, &t.Name, &t.Role, &t.Hash, timeCol{&t.CreatedAt}, optTimeCol{&t.LastUsedAt},
+		optTimeCol{&t.RevokedAt}}
+}
+
+// CreateToken stores t (with Hash set) and sets its ID and CreatedAt; ECONFLICT
+// if the name (or the hash) is taken.
+func (s *TokenService) CreateToken(ctx context.Context, t *patchgate.Token) error {
+	if err := t.Validate(); err != nil {
+		return err
+	}
+	tx, err := s.db.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	created := s.db.now()
+	err = tx.QueryRow(ctx, `INSERT INTO tokens (name, role, hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id`,
+		t.Name, t.Role, t.Hash, created).Scan(&t.ID)
+	if patchgate.ErrorCode(err) == patchgate.ECONFLICT {
+		return patchgate.Errorf(patchgate.ECONFLICT, "a token named %q (or with the same secret) exists", t.Name)
+	} else if err != nil {
+		return fmt.Errorf("create token %q: %w", t.Name, err)
+	}
+	t.CreatedAt, t.LastUsedAt, t.RevokedAt = created, nil, nil
+	return tx.Commit()
+}
+
+// FindTokenByHash returns the unrevoked token with that hash; ENOTFOUND if none.
+func (s *TokenService) FindTokenByHash(ctx context.Context, hash string) (*patchgate.Token, error) {
+	tx, err := s.db.beginRead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	var t patchgate.Token
+	if err := tx.QueryRow(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE hash = $1 AND revoked_at IS NULL`,
+		hash).Scan(tokenDest(&t)...); err != nil {
+		// The hash is a credential: keep it out of the message.
+		return nil, notFound(err, "token")
+	}
+	return &t, nil
+}
+
+// FindTokens lists all tokens, revoked ones included, oldest first.
+func (s *TokenService) FindTokens(ctx context.Context) ([]*patchgate.Token, error) {
+	tx, err := s.db.beginRead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	rows, err := tx.Query(ctx, `SELECT `+tokenColumns+` FROM tokens ORDER BY created_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("find tokens: %w", err)
+	}
+	defer rows.Close()
+	ts := []*patchgate.Token{}
+	for rows.Next() {
+		t := &patchgate.Token{}
+		if err := rows.Scan(tokenDest(t)...); err != nil {
+			return nil, fmt.Errorf("find tokens: %w", err)
+		}
+		ts = append(ts, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find tokens: %w", err)
+	}
+	return ts, nil
+}
+
+// RevokeToken revokes a token by name; revoking a revoked token changes
+// nothing. ENOTFOUND if there is no token of that name.
+func (s *TokenService) RevokeToken(ctx context.Context, name string) error {
+	tx, err := s.db.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var id int64
+	if err := tx.QueryRow(ctx, `SELECT id FROM tokens WHERE name = $1`+s.db.forUpdate(), name).Scan(&id); err != nil {
+		return notFound(err, "token %q", name)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`,
+		s.db.now(), id); err != nil {
+		return fmt.Errorf("revoke token %q: %w", name, err)
+	}
+	return tx.Commit()
+}
