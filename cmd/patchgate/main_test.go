@@ -204,7 +204,7 @@ func (a *testApp) change(t *testing.T, number int) (patchgate.Change, []*patchga
 	for _, c := range list.Changes {
 		if c.Number == number {
 			var v struct {
-				Change patchgate.Change   `json:"change"`
+				Change patchgate.Change  `json:"change"`
 				Links  []*patchgate.Link `json:"links"`
 			}
 			a.api(t, http.MethodGet, fmt.Sprintf("/api/v1/changes/%d", c.ID), nil, &v)
