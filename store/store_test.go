@@ -148,6 +148,7 @@ func testStore(t *testing.T, open func(t *testing.T) *store.DB) {
 	t.Run("Links", func(t *testing.T) { testLinks(t, migrated) })
 	t.Run("Deliveries", func(t *testing.T) { testDeliveries(t, migrated) })
 	t.Run("Tokens", func(t *testing.T) { testTokens(t, migrated) })
+	t.Run("Verifications", func(t *testing.T) { testVerifications(t, migrated) })
 }
 
 // testOpened checks what every open database offers before migrating.
