@@ -1,0 +1,307 @@
+// Package runners executes verifications: for each suite of the exact commit it
+// provisions a throwaway environment, runs the suite, streams the log to
+// storage, reads the JUnit report, records the results and reports them to the
+// forge as commit statuses. It speaks only root types; cmd wires in the queue,
+// the forge clients and the environment runner.
+package runners
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/patchgate/patchgate"
+)
+
+// Verifier runs verification attempts handed to it by the queue.
+type Verifier struct {
+	Verifications patchgate.VerificationService
+	// Plan reads the verification's .patchgate.yml (at its ConfigRef, checking
+	// its digest) and returns the suites to run.
+	Plan func(ctx context.Context, v *patchgate.Verification) ([]patchgate.SuitePlan, error)
+	// Source returns the tree at the commit as a plain tar stream.
+	Source       func(ctx context.Context, repo patchgate.RepoRef, sha string) (io.ReadCloser, error)
+	Environments patchgate.EnvironmentRunner
+	Reporter     *Reporter
+	// OnVerdict is told every final verdict (ticket states follow it).
+	OnVerdict func(ctx context.Context, v *patchgate.Verification)
+	// Worker names this process in claims and heartbeats; unique per process.
+	Worker string
+	// Owner names this host's patchgate in container labels; stable across
+	// restarts, so leftovers of a dead process can be swept.
+	Owner string
+	// Heartbeat is how often a running verification says it is alive.
+	Heartbeat time.Duration
+	Logger    *slog.Logger
+}
+
+// Run is the queue's handler: one attempt of one verification.
+func (r *Verifier) Run(ctx context.Context, id int64, attempt int) error {
+	log := r.Logger.With("verification_id", id, "attempt", attempt)
+	if err := r.Verifications.ClaimVerification(ctx, id, attempt, r.Worker); err != nil {
+		if patchgate.ErrorCode(err) == patchgate.ECONFLICT {
+			log.Info("verification not claimed", "reason", patchgate.ErrorMessage(err))
+			return nil
+		}
+		return fmt.Errorf("claim verification %d: %w", id, err)
+	}
+	v, err := r.Verifications.FindVerificationByID(ctx, id)
+	if err != nil {
+		return fmt.Errorf("load verification %d: %w", id, err)
+	}
+	log = log.With("repo", v.Repo, "sha", v.SHA)
+
+	beatCtx, stopBeat := context.WithCancel(ctx)
+	var beat sync.WaitGroup
+	beat.Go(func() { r.heartbeat(beatCtx, v) })
+	defer func() {
+		stopBeat()
+		beat.Wait()
+	}()
+
+	state, reason := r.runSuites(ctx, v, log)
+	if ctx.Err() != nil && !errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
+		// Stopped without running out of time: superseded (the database already
+		// says canceled) or this process is shutting down, in which case the
+		// verification stays running and is re-run once its heartbeat goes stale.
+		stored, err := r.Verifications.FindVerificationByID(context.WithoutCancel(ctx), v.ID)
+		if err == nil && !stored.State.Final() {
+			log.Warn("verification interrupted; it will re-run")
+			return ctx.Err()
+		}
+	}
+	// The verdict is recorded even when ctx was cancelled (a new head): the
+	// record must say why the run stopped.
+	finishCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	if err := r.Verifications.FinishVerification(finishCtx, v.ID, state, reason); err != nil {
+		if patchgate.ErrorCode(err) != patchgate.ECONFLICT {
+			return fmt.Errorf("finish verification %d: %w", v.ID, err)
+		}
+		// Already final: superseded by a newer head while it ran.
+		log.Info("verification was already final", "reason", patchgate.ErrorMessage(err))
+		state, reason = patchgate.RunCanceled, "superseded by a newer head"
+	}
+	v.State, v.Reason = state, reason
+	r.Reporter.Verdict(finishCtx, v)
+	log.Info("verification finished", "state", state, "reason", reason)
+	if r.OnVerdict != nil {
+		final, err := r.Verifications.FindVerificationByID(finishCtx, v.ID)
+		if err != nil {
+			return fmt.Errorf("reload verification %d: %w", v.ID, err)
+		}
+		r.OnVerdict(finishCtx, final)
+	}
+	return nil
+}
+
+// runSuites runs every suite in order and returns the verdict: success when every
+// required suite passed, failure when one failed, error when the infrastructure
+// broke, canceled when ctx was cancelled.
+func (r *Verifier) runSuites(ctx context.Context, v *patchgate.Verification, log *slog.Logger) (patchgate.RunState, string) {
+	plans, err := r.Plan(ctx, v)
+	if err != nil {
+		r.cancelSuites(ctx, v, patchgate.RunError, "not run: "+patchgate.ErrorMessage(err))
+		return patchgate.RunError, planError(err)
+	}
+	byName := map[string]patchgate.SuitePlan{}
+	for _, p := range plans {
+		byName[p.Name] = p
+	}
+	var failed, broken []string
+	for _, s := range v.Suites {
+		if ctx.Err() != nil {
+			break
+		}
+		plan, ok := byName[s.Name]
+		if !ok {
+			r.finishSuite(ctx, v, s, patchgate.RunError, "suite is no longer in .patchgate.yml")
+			broken = append(broken, s.Name)
+			continue
+		}
+		r.runSuite(ctx, v, s, plan, log)
+		if !s.Required {
+			continue
+		}
+		switch s.State {
+		case patchgate.RunFailure:
+			failed = append(failed, s.Name)
+		case patchgate.RunError:
+			broken = append(broken, s.Name)
+		}
+	}
+	switch {
+	case ctx.Err() != nil:
+		r.cancelSuites(ctx, v, patchgate.RunCanceled, "canceled")
+		return patchgate.RunCanceled, "canceled: " + cancelCause(ctx)
+	case len(broken) > 0:
+		return patchgate.RunError, "could not run " + strings.Join(broken, ", ")
+	case len(failed) > 0:
+		return patchgate.RunFailure, strings.Join(failed, ", ") + " failed"
+	}
+	return patchgate.RunSuccess, "every required suite passed"
+}
+
+// runSuite runs one suite and records its outcome on s.
+func (r *Verifier) runSuite(ctx context.Context, v *patchgate.Verification, s *patchgate.SuiteRun, plan patchgate.SuitePlan, log *slog.Logger) {
+	log = log.With("suite", s.Name, "suite_run_id", s.ID)
+	now := time.Now().UTC()
+	s.State, s.StartedAt, s.Description = patchgate.RunRunning, &now, "running"
+	if err := r.Verifications.UpdateSuiteRun(ctx, s); err != nil {
+		log.Error("record suite start", "err", err)
+	}
+	r.Reporter.Suite(ctx, v, s)
+
+	spec := plan.Spec
+	spec.RunID = RunID(v, s)
+	spec.Owner = r.Owner
+	repo := patchgate.RepoRef{Forge: v.Forge, Name: v.Repo}
+	spec.Source = func(ctx context.Context) (io.ReadCloser, error) { return r.Source(ctx, repo, v.SHA) }
+
+	logw := newLogWriter(r.Verifications, s.ID, log)
+	res, err := r.Environments.Run(ctx, spec, logw)
+	if cerr := logw.Close(); cerr != nil {
+		log.Warn("suite log incomplete", "err", cerr)
+	}
+	switch {
+	case ctx.Err() != nil:
+		r.finishSuite(ctx, v, s, patchgate.RunCanceled, "canceled: "+cancelCause(ctx))
+	case err != nil:
+		log.Warn("suite could not run", "err", err)
+		r.finishSuite(ctx, v, s, patchgate.RunError, err.Error())
+	default:
+		r.recordResult(s, res)
+		r.finishSuite(ctx, v, s, s.State, s.Description)
+	}
+}
+
+// recordResult turns an environment's result into the suite's state, counts,
+// tests and one-line description.
+func (r *Verifier) recordResult(s *patchgate.SuiteRun, res *patchgate.EnvironmentResult) {
+	code := res.ExitCode
+	s.ExitCode, s.OOMKilled, s.TimedOut = &code, res.OOMKilled, res.TimedOut
+	s.ImageDigests, s.Timings = res.ImageDigests, res.Timings
+	s.Tests = []patchgate.TestResult{}
+	var summary string
+	var failedNames []string
+	if res.JUnit != nil {
+		report, err := ParseJUnit(res.JUnit)
+		if err != nil {
+			summary = "unreadable JUnit report: " + patchgate.ErrorMessage(err)
+		} else {
+			s.Tests = report.Tests
+			s.Passed, s.Failed, s.Skipped = report.Passed, report.Failed+report.Errored, report.Skipped
+			summary = report.Summary()
+			failedNames = report.FailedNames(3)
+		}
+	}
+	switch {
+	case res.TimedOut:
+		s.State, s.Description = patchgate.RunFailure, "timed out"
+	case res.OOMKilled:
+		s.State, s.Description = patchgate.RunFailure, "killed: out of memory"
+	case code != 0:
+		s.State, s.Description = patchgate.RunFailure, fmt.Sprintf("exit code %d", code)
+	case s.Failed > 0:
+		// The command passed but its report names failures: trust the report.
+		s.State, s.Description = patchgate.RunFailure, "report has failures"
+	default:
+		s.State, s.Description = patchgate.RunSuccess, "passed"
+	}
+	if summary != "" {
+		s.Description = summary + "; " + s.Description
+	}
+	if len(failedNames) > 0 {
+		s.Description += "; failed: " + strings.Join(failedNames, ", ")
+	}
+}
+
+// finishSuite records a suite's final state and posts its status.
+func (r *Verifier) finishSuite(ctx context.Context, v *patchgate.Verification, s *patchgate.SuiteRun, state patchgate.RunState, description string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	now := time.Now().UTC()
+	s.State, s.Description, s.FinishedAt = state, description, &now
+	if err := r.Verifications.UpdateSuiteRun(ctx, s); err != nil {
+		r.Logger.Error("record suite result", "verification_id", v.ID, "suite", s.Name, "err", err)
+	}
+	r.Reporter.Suite(ctx, v, s)
+}
+
+// cancelSuites marks the suites that never ran.
+func (r *Verifier) cancelSuites(ctx context.Context, v *patchgate.Verification, state patchgate.RunState, why string) {
+	for _, s := range v.Suites {
+		if !s.State.Final() && s.State != patchgate.RunRunning {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+			now := time.Now().UTC()
+			s.State, s.Description, s.FinishedAt = state, why, &now
+			if err := r.Verifications.UpdateSuiteRun(ctx, s); err != nil {
+				r.Logger.Error("record suite result", "verification_id", v.ID, "suite", s.Name, "err", err)
+			}
+			cancel()
+		}
+	}
+}
+
+func (r *Verifier) heartbeat(ctx context.Context, v *patchgate.Verification) {
+	every := r.Heartbeat
+	if every <= 0 {
+		every = 10 * time.Second
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := r.Verifications.Heartbeat(ctx, v.ID, r.Worker); err != nil && ctx.Err() == nil {
+				r.Logger.Warn("heartbeat", "verification_id", v.ID, "err", err)
+			}
+		}
+	}
+}
+
+func cancelCause(ctx context.Context) string {
+	if errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
+		return "the verification ran out of time"
+	}
+	return "superseded or stopped"
+}
+
+func planError(err error) string {
+	if patchgate.ErrorCode(err) == patchgate.ENOTFOUND {
+		return "no .patchgate.yml: " + patchgate.ErrorMessage(err)
+	}
+	return err.Error()
+}
+
+// RunID names a suite run's environment in container labels:
+// "<verification>-<attempt>-<suite>".
+func RunID(v *patchgate.Verification, s *patchgate.SuiteRun) string {
+	return fmt.Sprintf("%d-%d-%s", v.ID, v.Attempt, s.Name)
+}
+
+// Alive reports whether the environment labelled runID belongs to a live run:
+// its verification is running, at that attempt, with a fresh heartbeat. The
+// sweeper removes everything else.
+func (r *Verifier) Alive(ctx context.Context, runID string, fresh time.Duration) bool {
+	var id int64
+	var attempt int
+	var suite string
+	if n, _ := fmt.Sscanf(runID, "%d-%d-%s", &id, &attempt, &suite); n != 3 {
+		return false
+	}
+	v, err := r.Verifications.FindVerificationByID(ctx, id)
+	if err != nil {
+		// Unknown now is unknown later: sweep, unless the database is down.
+		return patchgate.ErrorCode(err) != patchgate.ENOTFOUND
+	}
+	return v.State == patchgate.RunRunning && v.Attempt == attempt &&
+		v.HeartbeatAt != nil && time.Since(*v.HeartbeatAt) < fresh
+}
