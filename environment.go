@@ -80,3 +80,12 @@ type EnvironmentRunner interface {
 	// missing, Docker down) and says what broke.
 	Run(ctx context.Context, spec EnvironmentSpec, log io.Writer) (*EnvironmentResult, error)
 }
+
+// SuitePlan is one suite of a verification, ready to run: its name, whether the
+// verdict needs it, and its environment (without RunID, Owner and Source, which
+// the runner fills in).
+type SuitePlan struct {
+	Name     string
+	Required bool
+	Spec     EnvironmentSpec
+}

@@ -157,6 +157,9 @@ type VerificationService interface {
 	// FindVerifications returns matching verifications, newest first, with
 	// suites, and the total count.
 	FindVerifications(ctx context.Context, filter VerificationFilter) ([]*Verification, int, error)
+	// FindTests returns a suite run's test results; ENOTFOUND for an unknown
+	// suite run.
+	FindTests(ctx context.Context, suiteRunID int64) ([]TestResult, error)
 	// ClaimVerification marks a queued verification running by worker, for the
 	// given attempt, and sets its heartbeat. ECONFLICT when it is final (a
 	// cancelled run must not start), already running, or at another attempt.
@@ -193,4 +196,12 @@ type VerificationQueue interface {
 	Enqueue(ctx context.Context, v *Verification) error
 	// Cancel stops the jobs of these verifications, queued or running.
 	Cancel(ctx context.Context, verificationIDs ...int64) error
+}
+
+// VerifyRequest asks to verify a change's head by hand (API, `patchgate verify`).
+type VerifyRequest struct {
+	// Forge may be empty when only one configured repository has the name.
+	Forge Forge  `json:"forge,omitempty"`
+	Repo  string `json:"repo"`
+	SHA   string `json:"sha"`
 }

@@ -64,6 +64,9 @@ func (s *Service) applyChange(ctx context.Context, repo *patchgate.Repository, e
 	if res.Created || len(added) > 0 || len(removed) > 0 {
 		s.comment(ctx, ch)
 	}
+	if res.Created || res.HeadChanged {
+		return s.verifyHead(ctx, ch, ev.Action)
+	}
 	return nil
 }
 
@@ -71,7 +74,7 @@ func (s *Service) applyChange(ctx context.Context, repo *patchgate.Repository, e
 // name, to the branch and to the open PRs/MRs whose source is that branch.
 func (s *Service) applyPush(ctx context.Context, repo *patchgate.Repository, ev *patchgate.Event) error {
 	p := ev.Push
-	branch, _, err := s.Changes.ApplyChangeUpdate(ctx, patchgate.ChangeUpdate{
+	branch, res, err := s.Changes.ApplyChangeUpdate(ctx, patchgate.ChangeUpdate{
 		Forge:           ev.Forge,
 		Repo:            repo.Name,
 		Kind:            patchgate.ChangePush,
@@ -111,6 +114,9 @@ func (s *Service) applyPush(ctx context.Context, repo *patchgate.Repository, ev 
 		if len(added) > 0 {
 			s.comment(ctx, pr)
 		}
+	}
+	if res.Created || res.HeadChanged {
+		return s.verifyHead(ctx, branch, "push")
 	}
 	return nil
 }

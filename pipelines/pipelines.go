@@ -26,6 +26,14 @@ type Service struct {
 	// Hosts are the web hosts whose issue URLs count as references.
 	Hosts  []string
 	Logger *slog.Logger
+
+	// Verifications, Queue, Sources and Reporter verify changes' heads; without
+	// Verifications patchgate only links.
+	Verifications patchgate.VerificationService
+	Queue         patchgate.VerificationQueue
+	// Sources read .patchgate.yml through each forge's API.
+	Sources  map[patchgate.Forge]patchgate.SourceFetcher
+	Reporter Reporter
 }
 
 // HandleEvent applies one parsed, verified event. It returns the delivery's

@@ -25,6 +25,9 @@ type Server struct {
 	Links      patchgate.LinkService
 	Deliveries patchgate.DeliveryService
 	Tokens     patchgate.TokenService
+	// Verifications is nil when the server does not verify.
+	Verifications patchgate.VerificationService
+	Verifier      Verifier
 	// Linker performs manual link and unlink requests.
 	Linker Linker
 	// Repos are the configured repositories.
@@ -83,10 +86,15 @@ func (s *Server) Handler() http.Handler {
 	viewer.GET("/changes/:id", s.handleGetChange)
 	viewer.GET("/links", s.handleListLinks)
 	viewer.GET("/deliveries", s.handleListDeliveries)
+	viewer.GET("/verifications", s.handleListVerifications)
+	viewer.GET("/verifications/:id", s.handleGetVerification)
+	viewer.GET("/verifications/:id/suites/:suite/log", s.handleSuiteLog)
+	viewer.GET("/verifications/:id/suites/:suite/tests", s.handleSuiteTests)
 
 	developer := api.Group("", s.require(patchgate.RoleDeveloper))
 	developer.POST("/links", s.handleCreateLink)
 	developer.DELETE("/links", s.handleDeleteLinks)
+	developer.POST("/verifications", s.handleCreateVerification)
 
 	admin := api.Group("", s.require(patchgate.RoleAdmin))
 	admin.GET("/tokens", s.handleListTokens)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -14,8 +15,11 @@ import (
 	"github.com/patchgate/patchgate"
 	"github.com/patchgate/patchgate/forges"
 	"github.com/patchgate/patchgate/pipelines"
+	"github.com/patchgate/patchgate/queue"
+	"github.com/patchgate/patchgate/runners"
 	"github.com/patchgate/patchgate/server"
 	"github.com/patchgate/patchgate/store"
+	"github.com/patchgate/patchgate/testenv"
 	"github.com/patchgate/patchgate/webhooks"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -27,9 +31,17 @@ type Main struct {
 	Config Config
 	Logger *slog.Logger
 
+	// WorkerOnly runs the verification workers without the HTTP server and the
+	// delivery processor (`patchgate worker`).
+	WorkerOnly bool
+
 	DB        *store.DB
 	Service   *pipelines.Service
 	Processor *pipelines.Processor
+	Queue     *queue.Queue
+	Verifier  *runners.Verifier
+	Reporter  *runners.Reporter
+	envs      *testenv.Runner
 
 	listener net.Listener
 	http     *http.Server
@@ -61,8 +73,9 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	dir := patchgate.NewRepositoryDirectory(repos)
 
-	commenters, err := m.commenters()
+	clients, err := m.forgeClients()
 	if err != nil {
+		_ = db.Close()
 		return err
 	}
 	reg := prometheus.NewRegistry()
@@ -71,15 +84,50 @@ func (m *Main) Run(ctx context.Context) error {
 
 	tickets, changes, links := store.NewTicketService(db), store.NewChangeService(db), store.NewLinkService(db)
 	deliveries, tokens := store.NewDeliveryService(db), store.NewTokenService(db)
+	verifications := store.NewVerificationService(db)
+	m.Reporter = &runners.Reporter{Statuses: clients.statuses, PublicURL: m.Config.PublicURL, Logger: m.Logger}
 	m.Service = &pipelines.Service{
-		Tickets:    tickets,
-		Changes:    changes,
-		Links:      links,
-		Repos:      dir,
-		Commenters: commenters,
-		Hosts:      []string{m.Config.GitHub.WebHost(), m.Config.GitLab.WebHost()},
-		Logger:     m.Logger,
+		Tickets:       tickets,
+		Changes:       changes,
+		Links:         links,
+		Repos:         dir,
+		Commenters:    clients.commenters,
+		Hosts:         []string{m.Config.GitHub.WebHost(), m.Config.GitLab.WebHost()},
+		Logger:        m.Logger,
+		Verifications: verifications,
+		Sources:       clients.sources,
+		Reporter:      m.Reporter,
 	}
+	rc := m.Config.Runners
+	m.envs = &testenv.Runner{Owner: rc.Owner, Logger: m.Logger, MaxParallel: rc.MaxEnvironments}
+	m.Verifier = &runners.Verifier{
+		Verifications: verifications,
+		Plan:          m.Service.Plan,
+		Source: func(ctx context.Context, repo patchgate.RepoRef, sha string) (io.ReadCloser, error) {
+			src := clients.sources[repo.Forge]
+			if src == nil {
+				return nil, patchgate.Errorf(patchgate.EINVALID, "no API access to %s is configured", repo.Forge)
+			}
+			return forges.OpenTree(ctx, src, repo, sha)
+		},
+		Environments: m.envs,
+		Reporter:     m.Reporter,
+		OnVerdict:    m.Service.OnVerdict,
+		Worker:       rc.Owner + "/" + randomID(),
+		Owner:        rc.Owner,
+		Heartbeat:    rc.Heartbeat,
+		Logger:       m.Logger,
+	}
+	workers := rc.Workers
+	if m.WorkerOnly && workers == 0 {
+		workers = 1
+	}
+	m.Queue, err = openQueue(ctx, db, queue.Config{Workers: workers, JobTimeout: rc.JobTimeout, Handler: m.Verifier.Run, Logger: m.Logger})
+	if err != nil {
+		_ = db.Close()
+		return err
+	}
+	m.Service.Queue = m.Queue
 	m.Processor = &pipelines.Processor{
 		Deliveries: deliveries,
 		Parse:      parseDelivery,
@@ -90,23 +138,51 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.Processor.Init()
 
+	workCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	m.cancel = cancel
+	if workers > 0 {
+		// A single SQLite process owns every run: whatever it left running when
+		// it died is orphaned now. On PostgreSQL other workers may be alive, so
+		// only silent runs count.
+		staleBefore := time.Now().Add(-3 * rc.Heartbeat)
+		if db.Dialect() == "sqlite" {
+			staleBefore = time.Now()
+		}
+		m.requeueOrphans(ctx, verifications, staleBefore)
+		m.sweep(ctx)
+		if err := m.Queue.Start(workCtx); err != nil {
+			cancel()
+			_ = db.Close()
+			return fmt.Errorf("start queue: %w", err)
+		}
+		m.wg.Go(func() { m.watchRuns(workCtx, verifications) })
+	}
+	if m.WorkerOnly {
+		m.Logger.Info("patchgate worker running", "database", db.Dialect(), "workers", workers, "owner", rc.Owner)
+		return nil
+	}
+
 	srv := &server.Server{
-		Tickets:    tickets,
-		Changes:    changes,
-		Links:      links,
-		Deliveries: deliveries,
-		Tokens:     tokens,
-		Linker:     m.Service,
-		Repos:      dir,
-		Secrets:    secrets,
-		Notify:     m.Processor.Notify,
-		Ready:      db.Ping,
-		Logger:     m.Logger,
-		Metrics:    metrics,
-		Gatherer:   reg,
+		Tickets:       tickets,
+		Changes:       changes,
+		Links:         links,
+		Deliveries:    deliveries,
+		Tokens:        tokens,
+		Verifications: verifications,
+		Verifier:      m.Service,
+		Linker:        m.Service,
+		Repos:         dir,
+		Secrets:       secrets,
+		Notify:        m.Processor.Notify,
+		Ready:         db.Ping,
+		Logger:        m.Logger,
+		Metrics:       metrics,
+		Gatherer:      reg,
 	}
 	ln, err := net.Listen("tcp", m.Config.Listen)
 	if err != nil {
+		cancel()
+		_ = m.Queue.Stop(context.Background())
 		_ = db.Close()
 		return fmt.Errorf("listen on %s: %w", m.Config.Listen, err)
 	}
@@ -115,13 +191,10 @@ func (m *Main) Run(ctx context.Context) error {
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}
 
-	workCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	m.cancel = cancel
 	m.wg.Go(func() { m.Processor.Run(workCtx) })
 	m.wg.Go(func() { m.pruneDeliveries(workCtx, deliveries) })
 	m.wg.Go(func() {
@@ -152,6 +225,23 @@ func (m *Main) Close() error {
 		m.cancel()
 	}
 	m.wg.Wait()
+	if m.Queue != nil {
+		// Running verifications get a grace period; after it they are
+		// interrupted, left running in the database, and re-run on the next
+		// start (or by another worker).
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := m.Queue.Stop(ctx); err != nil {
+			m.Logger.Warn("verifications interrupted by shutdown; they will re-run", "err", err)
+			_ = m.Queue.StopAndCancel(context.Background())
+		}
+		cancel()
+	}
+	if m.Reporter != nil {
+		m.Reporter.Wait()
+	}
+	if m.envs != nil {
+		_ = m.envs.Close()
+	}
 	if m.DB != nil {
 		if err := m.DB.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close database: %w", err))
@@ -160,23 +250,33 @@ func (m *Main) Close() error {
 	return errors.Join(errs...)
 }
 
-// commenters builds the forge API clients that post link comments; a forge
-// without a token gets none.
-func (m *Main) commenters() (map[patchgate.Forge]patchgate.Commenter, error) {
-	out := map[patchgate.Forge]patchgate.Commenter{}
+// forgeAPIs are the forge clients by role; a forge without a token has none.
+type forgeAPIs struct {
+	commenters map[patchgate.Forge]patchgate.Commenter
+	statuses   map[patchgate.Forge]patchgate.StatusPoster
+	sources    map[patchgate.Forge]patchgate.SourceFetcher
+}
+
+// forgeClients builds the GitHub and GitLab API clients.
+func (m *Main) forgeClients() (forgeAPIs, error) {
+	out := forgeAPIs{
+		commenters: map[patchgate.Forge]patchgate.Commenter{},
+		statuses:   map[patchgate.Forge]patchgate.StatusPoster{},
+		sources:    map[patchgate.Forge]patchgate.SourceFetcher{},
+	}
 	if c := m.Config.GitHub; c.Token != "" {
 		gh, err := forges.NewGitHub(forges.Config{BaseURL: c.APIURL, Token: c.Token, Logger: m.Logger})
 		if err != nil {
-			return nil, fmt.Errorf("github client: %w", err)
+			return out, fmt.Errorf("github client: %w", err)
 		}
-		out[patchgate.GitHub] = gh
+		out.commenters[patchgate.GitHub], out.statuses[patchgate.GitHub], out.sources[patchgate.GitHub] = gh, gh, gh
 	}
 	if c := m.Config.GitLab; c.Token != "" {
 		gl, err := forges.NewGitLab(forges.Config{BaseURL: c.APIURL, Token: c.Token, Logger: m.Logger})
 		if err != nil {
-			return nil, fmt.Errorf("gitlab client: %w", err)
+			return out, fmt.Errorf("gitlab client: %w", err)
 		}
-		out[patchgate.GitLab] = gl
+		out.commenters[patchgate.GitLab], out.statuses[patchgate.GitLab], out.sources[patchgate.GitLab] = gl, gl, gl
 	}
 	return out, nil
 }

@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/patchgate/patchgate"
+	"github.com/patchgate/patchgate/queue"
 	"github.com/patchgate/patchgate/store"
 	"github.com/spf13/cobra"
 )
@@ -33,10 +34,14 @@ func newRootCommand() *cobra.Command {
 	root.PersistentFlags().StringVar(&g.configPath, "config", os.Getenv("PATCHGATE_CONFIG"), "configuration file (YAML); PATCHGATE_* variables override it")
 	root.AddCommand(
 		newServeCommand(&g),
+		newWorkerCommand(&g),
 		newMigrateCommand(&g),
 		newTokenCommand(&g),
 		newLinkCommand(),
 		newUnlinkCommand(),
+		newVerifyCommand(),
+		newLogsCommand(),
+		newConfigCommand(),
 		newVersionCommand(),
 	)
 	return root
@@ -99,6 +104,10 @@ func newMigrateCommand(g *globalFlags) *cobra.Command {
 			defer db.Close()
 			n, err := db.Migrate(cmd.Context())
 			if err != nil {
+				return err
+			}
+			// River's own tables, by River's migrations.
+			if _, err := openQueue(cmd.Context(), db, queue.Config{}); err != nil {
 				return err
 			}
 			v, err := db.SchemaVersion(cmd.Context())

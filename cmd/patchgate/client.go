@@ -71,13 +71,7 @@ func (c *apiClient) do(ctx context.Context, method, path string, in, out any) er
 		return fmt.Errorf("%s %s: read answer: %w", method, path, err)
 	}
 	if resp.StatusCode >= 300 {
-		var e struct {
-			Error patchgate.Error `json:"error"`
-		}
-		if json.Unmarshal(raw, &e) == nil && e.Error.Code != "" {
-			return &e.Error
-		}
-		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
+		return apiError(method+" "+path, resp.Status, raw)
 	}
 	if out != nil && len(raw) > 0 {
 		if err := json.Unmarshal(raw, out); err != nil {
@@ -151,4 +145,15 @@ func newUnlinkCommand() *cobra.Command {
 	_ = cmd.MarkFlagRequired("ticket-id")
 	_ = cmd.MarkFlagRequired("change-id")
 	return cmd
+}
+
+// apiError turns an API error body into the *patchgate.Error it carries.
+func apiError(what, status string, raw []byte) error {
+	var e struct {
+		Error patchgate.Error `json:"error"`
+	}
+	if json.Unmarshal(raw, &e) == nil && e.Error.Code != "" {
+		return &e.Error
+	}
+	return fmt.Errorf("%s: %s", what, status)
 }

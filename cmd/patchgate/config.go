@@ -31,6 +31,7 @@ type Config struct {
 	ReleaseManagers map[string][]string `yaml:"release_managers"`
 	Log             LogConfig           `yaml:"log"`
 	Workers         WorkerConfig        `yaml:"workers"`
+	Runners         RunnerConfig        `yaml:"runners"`
 	// Migrate applies pending migrations at start-up instead of refusing to start.
 	Migrate bool `yaml:"migrate"`
 }
@@ -69,6 +70,24 @@ type WorkerConfig struct {
 	DeliveryRetention time.Duration `yaml:"delivery_retention"`
 }
 
+// RunnerConfig sizes and names this process's verification workers.
+type RunnerConfig struct {
+	// Workers is how many verifications run at once here; 0 runs none (a
+	// server whose workers run elsewhere on the same PostgreSQL queue).
+	Workers int `yaml:"workers"`
+	// Owner labels this host's containers; leftovers of a dead process with
+	// the same owner are swept. Default: the host name.
+	Owner string `yaml:"owner"`
+	// JobTimeout bounds one verification, all suites included.
+	JobTimeout time.Duration `yaml:"job_timeout"`
+	// Heartbeat is how often a running verification reports it is alive; a
+	// run silent for three heartbeats is re-run elsewhere.
+	Heartbeat time.Duration `yaml:"heartbeat"`
+	// MaxEnvironments bounds concurrent environments (each takes a bridge
+	// network; Docker's default pools allow about 30).
+	MaxEnvironments int `yaml:"max_environments"`
+}
+
 // DefaultConfig is what `patchgate serve` runs with when nothing is configured.
 func DefaultConfig() Config {
 	return Config{
@@ -79,6 +98,9 @@ func DefaultConfig() Config {
 		GitLab:    ForgeConfig{APIURL: "https://gitlab.com/api/v4/"},
 		Log:       LogConfig{Level: "info", Format: "json"},
 		Workers:   WorkerConfig{Deliveries: 4, DeliveryRetention: 14 * 24 * time.Hour},
+		// Two cores: one verification at a time leaves the other core to the
+		// server; each verification runs its suites one after another.
+		Runners: RunnerConfig{Workers: 1, JobTimeout: time.Hour, Heartbeat: 10 * time.Second, MaxEnvironments: 8},
 	}
 }
 
@@ -169,6 +191,12 @@ func applyEnv(cfg *Config, env func(string) (string, bool)) error {
 	if v, ok := env("PATCHGATE_WORKERS_DELIVERIES"); ok {
 		if _, err := fmt.Sscan(v, &cfg.Workers.Deliveries); err != nil {
 			return fmt.Errorf("PATCHGATE_WORKERS_DELIVERIES: want a number, got %q", v)
+		}
+	}
+	str("PATCHGATE_RUNNERS_OWNER", &cfg.Runners.Owner)
+	if v, ok := env("PATCHGATE_RUNNERS_WORKERS"); ok {
+		if _, err := fmt.Sscan(v, &cfg.Runners.Workers); err != nil {
+			return fmt.Errorf("PATCHGATE_RUNNERS_WORKERS: want a number, got %q", v)
 		}
 	}
 	if v, ok := env("PATCHGATE_REPOS"); ok {
@@ -263,7 +291,30 @@ func (c *Config) Validate() error {
 	if c.Workers.DeliveryRetention < 7*24*time.Hour {
 		return fmt.Errorf("config key workers.delivery_retention: %s: deliveries are kept at least 7 days (168h) for dedup", c.Workers.DeliveryRetention)
 	}
+	if c.Runners.Workers < 0 || c.Runners.Workers > 16 {
+		return fmt.Errorf("config key runners.workers: %d: want 0 to 16", c.Runners.Workers)
+	}
+	if c.Runners.MaxEnvironments < 1 || c.Runners.MaxEnvironments > 25 {
+		return fmt.Errorf("config key runners.max_environments: %d: want 1 to 25 (Docker's default address pools allow about 30 networks)", c.Runners.MaxEnvironments)
+	}
+	if c.Runners.JobTimeout < time.Minute {
+		return fmt.Errorf("config key runners.job_timeout: %s: want at least 1m", c.Runners.JobTimeout)
+	}
+	if c.Runners.Heartbeat < 100*time.Millisecond || c.Runners.Heartbeat > time.Minute {
+		return fmt.Errorf("config key runners.heartbeat: %s: want 100ms to 1m", c.Runners.Heartbeat)
+	}
+	if c.Runners.Owner == "" {
+		c.Runners.Owner = defaultOwner()
+	}
 	return nil
+}
+
+// defaultOwner is the host name, which is stable across restarts.
+func defaultOwner() string {
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return "patchgate"
 }
 
 // Repository converts the configured entry to the domain type.

@@ -1,0 +1,271 @@
+package pipelines
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/patchgate/patchgate"
+)
+
+// Reporter tells the forge about verifications that never reach a worker
+// (queued, superseded, no configuration).
+type Reporter interface {
+	Queued(ctx context.Context, v *patchgate.Verification)
+	Verdict(ctx context.Context, v *patchgate.Verification)
+}
+
+// verifyHead plans a verification of ch's current head: it supersedes the
+// verifications of older heads (gate invariant 2), reads .patchgate.yml at the
+// head (at the base for a change from a fork, whose own config is not trusted),
+// records the verification, enqueues it and reports it queued.
+func (s *Service) verifyHead(ctx context.Context, ch *patchgate.Change, trigger string) error {
+	if s.Verifications == nil || ch.HeadSHA == "" || ch.State != patchgate.ChangeOpen {
+		return nil
+	}
+	if err := s.supersede(ctx, ch); err != nil {
+		return err
+	}
+	_, err := s.Verify(ctx, ch, trigger)
+	return err
+}
+
+// Verify plans a verification of ch's head now, whatever triggered it; an
+// identical live verification is returned instead of a new one.
+func (s *Service) Verify(ctx context.Context, ch *patchgate.Change, trigger string) (*patchgate.Verification, error) {
+	ref := ch.HeadSHA
+	if ch.FromFork {
+		ref = ch.BaseSHA
+		if ref == "" {
+			ref = ch.TargetBranch
+		}
+	}
+	v := &patchgate.Verification{
+		Forge:     ch.Forge,
+		Repo:      ch.Repo,
+		SHA:       ch.HeadSHA,
+		ChangeID:  ch.ID,
+		ConfigRef: ref,
+		Trigger:   trigger,
+	}
+	cfg, cfgErr := s.readConfig(ctx, patchgate.RepoRef{Forge: ch.Forge, Name: ch.Repo}, ref)
+	if cfgErr == nil {
+		v.ConfigDigest = cfg.Digest
+		for _, suite := range cfg.Suites {
+			v.Suites = append(v.Suites, &patchgate.SuiteRun{Name: suite.Name, Required: suite.Required, Image: suite.Image})
+		}
+	}
+	stored, created, err := s.Verifications.CreateVerification(ctx, v)
+	if err != nil {
+		return nil, fmt.Errorf("record verification of %s at %s: %w", ch.Ref(), ch.HeadSHA, err)
+	}
+	if !created {
+		return stored, nil
+	}
+	if cfgErr != nil {
+		// Not silence: the verification exists, says why it cannot run, and the
+		// forge shows it.
+		reason := cfgErr.Error()
+		if err := s.Verifications.FinishVerification(ctx, stored.ID, patchgate.RunError, reason); err != nil {
+			return nil, fmt.Errorf("record configuration error: %w", err)
+		}
+		stored.State, stored.Reason = patchgate.RunError, reason
+		s.Reporter.Verdict(ctx, stored)
+		return stored, nil
+	}
+	if err := s.Queue.Enqueue(ctx, stored); err != nil {
+		return nil, err
+	}
+	s.Reporter.Queued(ctx, stored)
+	return stored, nil
+}
+
+// supersede marks the verifications of ch's older heads stale, stops their jobs
+// and tells the forge; the tickets they had verified go back to fix_proposed.
+func (s *Service) supersede(ctx context.Context, ch *patchgate.Change) error {
+	cancelled, err := s.Verifications.SupersedeVerifications(ctx, ch.ID, ch.HeadSHA, "superseded by "+shortSHA(ch.HeadSHA))
+	if err != nil {
+		return fmt.Errorf("supersede verifications of %s: %w", ch.Ref(), err)
+	}
+	if err := s.Queue.Cancel(ctx, cancelled...); err != nil {
+		s.Logger.Warn("cancel superseded jobs", "change", ch.Ref(), "err", err)
+	}
+	for _, id := range cancelled {
+		if v, err := s.Verifications.FindVerificationByID(ctx, id); err == nil {
+			s.Reporter.Verdict(ctx, v)
+		}
+	}
+	return s.unverify(ctx, ch)
+}
+
+// readConfig reads and parses .patchgate.yml at ref. A missing file is ENOTFOUND
+// with a message that tells the user what to do.
+func (s *Service) readConfig(ctx context.Context, repo patchgate.RepoRef, ref string) (*Config, error) {
+	src := s.Sources[repo.Forge]
+	if src == nil {
+		return nil, patchgate.Errorf(patchgate.EINVALID, "no API access to %s is configured", repo.Forge)
+	}
+	data, err := src.FileAt(ctx, repo, ConfigFile, ref)
+	if patchgate.ErrorCode(err) == patchgate.ENOTFOUND {
+		return nil, patchgate.Errorf(patchgate.ENOTFOUND, "no %s at %s: add one to have fixes verified", ConfigFile, shortSHA(ref))
+	} else if err != nil {
+		return nil, fmt.Errorf("read %s at %s: %w", ConfigFile, ref, err)
+	}
+	return ParseConfig(ConfigFile, data)
+}
+
+// Plan is the runner's view of a verification's configuration: it reads the
+// file again at the same ref, checks that it is the content the verification
+// was planned with, and turns each suite into an environment.
+func (s *Service) Plan(ctx context.Context, v *patchgate.Verification) ([]patchgate.SuitePlan, error) {
+	cfg, err := s.readConfig(ctx, patchgate.RepoRef{Forge: v.Forge, Name: v.Repo}, v.ConfigRef)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Digest != v.ConfigDigest {
+		return nil, patchgate.Errorf(patchgate.ECONFLICT, "%s at %s changed since the verification was planned", ConfigFile, v.ConfigRef)
+	}
+	plans := make([]patchgate.SuitePlan, 0, len(cfg.Suites))
+	for _, suite := range cfg.Suites {
+		plans = append(plans, suite.Plan())
+	}
+	return plans, nil
+}
+
+// Plan turns the suite into the environment that runs it.
+func (s Suite) Plan() patchgate.SuitePlan {
+	spec := patchgate.EnvironmentSpec{
+		Image:     s.Image,
+		Command:   s.Run,
+		Workdir:   s.Workdir,
+		Env:       s.Env,
+		JUnitPath: s.JUnit,
+		Timeout:   s.Timeout,
+		Limits:    s.Limits,
+	}
+	for _, svc := range s.Services {
+		spec.Services = append(spec.Services, patchgate.ServiceSpec{
+			Name: svc.Name, Image: svc.Image, Env: svc.Env, Command: svc.Command,
+			Ready: svc.Ready, ReadyTimeout: svc.ReadyTimeout,
+		})
+	}
+	return patchgate.SuitePlan{Name: s.Name, Required: s.Required, Spec: spec}
+}
+
+// OnVerdict moves tickets after a final verdict. A change whose current head
+// passed verifies the tickets it fixes (fix_verified); when the head failed they
+// stay or go back to fix_proposed. A branch head that passed after a merge makes
+// the merged changes' tickets fix_merged.
+func (s *Service) OnVerdict(ctx context.Context, v *patchgate.Verification) {
+	if err := s.onVerdict(ctx, v); err != nil {
+		s.Logger.Error("update tickets after verdict", "verification_id", v.ID, "repo", v.Repo, "err", err)
+	}
+}
+
+func (s *Service) onVerdict(ctx context.Context, v *patchgate.Verification) error {
+	changes, _, err := s.Changes.FindChanges(ctx, patchgate.ChangeFilter{Forge: &v.Forge, Repo: &v.Repo, HeadSHA: &v.SHA, Limit: 100})
+	if err != nil {
+		return fmt.Errorf("find changes at %s: %w", v.SHA, err)
+	}
+	for _, ch := range changes {
+		if ch.Kind == patchgate.ChangePush {
+			if v.State == patchgate.RunSuccess {
+				if err := s.postMerge(ctx, ch, v); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if ch.State != patchgate.ChangeOpen {
+			continue
+		}
+		if v.State == patchgate.RunSuccess {
+			if err := s.moveFixed(ctx, ch, patchgate.TicketFixVerified, patchgate.TicketOpen, patchgate.TicketReopened, patchgate.TicketFixProposed); err != nil {
+				return err
+			}
+		} else if v.State != patchgate.RunCanceled {
+			if err := s.unverify(ctx, ch); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// postMerge: the branch's new head passed; every change merged into that commit
+// has its fixes merged and verified after the merge.
+func (s *Service) postMerge(ctx context.Context, branch *patchgate.Change, v *patchgate.Verification) error {
+	merged, kind := patchgate.ChangeMerged, changeKind(branch.Forge)
+	changes, _, err := s.Changes.FindChanges(ctx, patchgate.ChangeFilter{Forge: &branch.Forge, Repo: &branch.Repo, Kind: &kind, State: &merged, Limit: 500})
+	if err != nil {
+		return fmt.Errorf("find merged changes of %s: %w", branch.Ref(), err)
+	}
+	for _, ch := range changes {
+		if ch.MergeCommitSHA == v.SHA && strings.EqualFold(ch.TargetBranch, branch.SourceBranch) {
+			if err := s.moveFixed(ctx, ch, patchgate.TicketFixMerged, patchgate.TicketOpen, patchgate.TicketReopened, patchgate.TicketFixProposed, patchgate.TicketFixVerified); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// unverify takes back fix_verified from the tickets ch fixes: its head moved or
+// failed, so nothing verifies them any more (unless another change still does).
+func (s *Service) unverify(ctx context.Context, ch *patchgate.Change) error {
+	return s.moveFixed(ctx, ch, patchgate.TicketFixProposed, patchgate.TicketFixVerified)
+}
+
+// moveFixed moves every ticket ch fixes from one of the from states to to.
+func (s *Service) moveFixed(ctx context.Context, ch *patchgate.Change, to patchgate.TicketState, from ...patchgate.TicketState) error {
+	links, err := s.Links.FindLinks(ctx, patchgate.LinkFilter{ChangeID: &ch.ID, Limit: 500})
+	if err != nil {
+		return fmt.Errorf("find links of %s: %w", ch.Ref(), err)
+	}
+	for _, l := range links {
+		if l.Kind != patchgate.LinkFixes || l.Ticket == nil || l.Ticket.State == to {
+			continue
+		}
+		for _, f := range from {
+			if l.Ticket.State == f {
+				if err := s.Tickets.SetTicketState(ctx, l.TicketID, to); err != nil {
+					return fmt.Errorf("move %s to %s: %w", l.Ticket.Key, to, err)
+				}
+				l.Ticket.State = to
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// Rerun verifies the commit now, for the change whose head it is (a live
+// verification of the same commit and configuration is returned as is).
+func (s *Service) Rerun(ctx context.Context, req patchgate.VerifyRequest) (*patchgate.Verification, error) {
+	if s.Verifications == nil {
+		return nil, patchgate.Errorf(patchgate.EINVALID, "verification is not enabled on this server")
+	}
+	if !patchgate.ValidSHA(req.SHA) {
+		return nil, patchgate.Errorf(patchgate.EINVALID, "sha %q: want a full commit SHA", req.SHA)
+	}
+	repo, err := s.findRepo(req.Forge, req.Repo)
+	if err != nil {
+		return nil, err
+	}
+	changes, _, err := s.Changes.FindChanges(ctx, patchgate.ChangeFilter{Forge: &repo.Forge, Repo: &repo.Name, HeadSHA: &req.SHA, Limit: 10})
+	if err != nil {
+		return nil, fmt.Errorf("find changes at %s: %w", req.SHA, err)
+	}
+	if len(changes) == 0 {
+		return nil, patchgate.Errorf(patchgate.ENOTFOUND, "no change in %s has head %s: only a change's current head can be verified", repo.Name, req.SHA)
+	}
+	ch := changes[0]
+	for _, c := range changes {
+		if c.Kind != patchgate.ChangePush {
+			ch = c
+			break
+		}
+	}
+	p, _ := patchgate.PrincipalFromContext(ctx)
+	return s.Verify(ctx, ch, "manual by "+p.Name)
+}
