@@ -70,12 +70,12 @@ func (p *Processor) Init() {
 // Run processes deliveries until ctx is done, then waits for the deliveries in
 // flight to finish.
 func (p *Processor) Run(ctx context.Context) {
-	work := make(chan *patchgate.Delivery)
+	work := make(chan []*patchgate.Delivery)
 	var wg sync.WaitGroup
 	for range p.Workers {
 		wg.Go(func() {
-			for d := range work {
-				p.process(context.WithoutCancel(ctx), d)
+			for group := range work {
+				p.processGroup(context.WithoutCancel(ctx), group)
 			}
 		})
 	}
@@ -97,10 +97,12 @@ func (p *Processor) Run(ctx context.Context) {
 	}
 }
 
-// dispatch hands pending deliveries to the workers and reports whether a full
-// batch was found (so more may be waiting).
-func (p *Processor) dispatch(ctx context.Context, work chan<- *patchgate.Delivery) bool {
-	const batch = 100
+// dispatch reads a batch of pending deliveries and hands each repository's
+// deliveries to one worker as a group, so that a backlog costs one query per
+// batch, not one per delivery. It reports whether a full batch was handed out
+// (so more may be waiting).
+func (p *Processor) dispatch(ctx context.Context, work chan<- []*patchgate.Delivery) bool {
+	const batch = 200
 	pending, err := p.Deliveries.PendingDeliveries(ctx, batch)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -108,42 +110,57 @@ func (p *Processor) dispatch(ctx context.Context, work chan<- *patchgate.Deliver
 		}
 		return false
 	}
-	handed := 0
+	groups := map[string][]*patchgate.Delivery{}
+	var order []string
+	now := time.Now()
+	p.mu.Lock()
 	for _, d := range pending {
 		repo := repoKey(d)
-		p.mu.Lock()
-		skip := p.inFlight[repo] || time.Now().Before(p.retryAt[deliveryKey(d)])
-		if !skip {
-			p.inFlight[repo] = true
-		}
-		p.mu.Unlock()
-		if skip {
+		if p.inFlight[repo] || now.Before(p.retryAt[deliveryKey(d)]) {
 			continue
 		}
+		if groups[repo] == nil {
+			order = append(order, repo)
+		}
+		groups[repo] = append(groups[repo], d)
+	}
+	for _, repo := range order {
+		p.inFlight[repo] = true
+	}
+	p.mu.Unlock()
+	for i, repo := range order {
 		select {
-		case work <- d:
-			handed++
+		case work <- groups[repo]:
 		case <-ctx.Done():
 			p.mu.Lock()
-			delete(p.inFlight, repo)
+			for _, r := range order[i:] {
+				delete(p.inFlight, r)
+			}
 			p.mu.Unlock()
 			return false
 		}
 	}
-	return len(pending) == batch && handed > 0
+	return len(pending) == batch && len(order) > 0
+}
+
+// processGroup applies one repository's deliveries in order, then frees the
+// repository and wakes the dispatcher for what arrived meanwhile.
+func (p *Processor) processGroup(ctx context.Context, group []*patchgate.Delivery) {
+	defer func() {
+		p.mu.Lock()
+		delete(p.inFlight, repoKey(group[0]))
+		p.mu.Unlock()
+		p.Notify()
+	}()
+	for _, d := range group {
+		p.process(ctx, d)
+	}
 }
 
 // process applies one delivery and records its outcome. A failure is retried
 // with backoff a few times, then recorded as failed with its reason.
 func (p *Processor) process(ctx context.Context, d *patchgate.Delivery) {
 	key := deliveryKey(d)
-	defer func() {
-		p.mu.Lock()
-		delete(p.inFlight, repoKey(d))
-		p.mu.Unlock()
-		// The repository is free again: its next delivery may be waiting.
-		p.Notify()
-	}()
 	log := p.Logger.With("delivery_id", d.ID, "forge", d.Forge, "event", d.Event, "repo", d.Repo)
 	outcome, reason, err := p.apply(ctx, d)
 	if err != nil {
