@@ -56,7 +56,9 @@ type Linker interface {
 
 // Handler builds the Gin engine with every route. It is the route table: read it
 // top to bottom.
-func (s *Server) Handler() http.Handler {
+func (s *Server) Handler() http.Handler { return s.engine() }
+
+func (s *Server) engine() *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.ContextWithFallback = true
