@@ -23,6 +23,9 @@ type Service struct {
 	// Commenters post the link comment on PRs/MRs, one per forge; a forge
 	// without one gets no comment.
 	Commenters map[patchgate.Forge]patchgate.Commenter
+	// ReleaseManagers are, per forge, the users who approve releases; they may
+	// also vouch for changes from forks and untrusted authors.
+	ReleaseManagers map[patchgate.Forge][]string
 	// Hosts are the web hosts whose issue URLs count as references.
 	Hosts  []string
 	Logger *slog.Logger
@@ -56,7 +59,7 @@ func (s *Service) HandleEvent(ctx context.Context, ev *patchgate.Event) (patchga
 	case patchgate.EventIssue:
 		return patchgate.OutcomeProcessed, "", s.applyIssue(ctx, repo, ev)
 	case patchgate.EventComment:
-		return patchgate.OutcomeIgnored, "comment carries no patchgate command", nil
+		return s.applyComment(ctx, repo, ev)
 	}
 	return patchgate.OutcomeIgnored, fmt.Sprintf("event kind %q is not used", ev.Kind), nil
 }

@@ -3,6 +3,7 @@ package pipelines
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/patchgate/patchgate"
@@ -26,8 +27,86 @@ func (s *Service) verifyHead(ctx context.Context, ch *patchgate.Change, trigger 
 	if err := s.supersede(ctx, ch); err != nil {
 		return err
 	}
+	if repo, err := s.Repos.Find(ch.Forge, ch.Repo); err == nil && !s.trustedChange(repo, ch) {
+		// Running a stranger's code needs a maintainer's word, for this head only.
+		s.Reporter.Verdict(ctx, &patchgate.Verification{
+			Forge: ch.Forge, Repo: ch.Repo, SHA: ch.HeadSHA, State: patchgate.RunQueued,
+			Reason: "waiting for a maintainer to comment " + OkToTest + " (changes from forks and untrusted authors)",
+		})
+		return nil
+	}
 	_, err := s.Verify(ctx, ch, trigger)
 	return err
+}
+
+// OkToTest is the comment by which a maintainer approves verifying a change's
+// current head when it comes from a fork or an untrusted author.
+const OkToTest = "/patchgate ok-to-test"
+
+// trustedChange reports whether ch may be verified without a maintainer's
+// approval: not from a fork, and, when the repository lists trusted users, by
+// one of them or a release manager.
+func (s *Service) trustedChange(repo *patchgate.Repository, ch *patchgate.Change) bool {
+	if ch.Kind == patchgate.ChangePush {
+		return true // pushes need write access to the repository
+	}
+	if ch.FromFork {
+		return false
+	}
+	return len(repo.TrustedUsers) == 0 || s.maintainer(repo, ch.Author)
+}
+
+// maintainer reports whether user may vouch for others' changes: a trusted user
+// of the repository or a release manager of its forge.
+func (s *Service) maintainer(repo *patchgate.Repository, user string) bool {
+	if user == "" {
+		return false
+	}
+	for _, u := range append(slices.Clone(repo.TrustedUsers), s.ReleaseManagers[repo.Forge]...) {
+		if strings.EqualFold(u, user) {
+			return true
+		}
+	}
+	return false
+}
+
+// applyComment acts on commands in a comment on a change. A maintainer's
+// "/patchgate ok-to-test" verifies the change's current head, and only it: a
+// later push waits for approval again.
+func (s *Service) applyComment(ctx context.Context, repo *patchgate.Repository, ev *patchgate.Event) (patchgate.DeliveryOutcome, string, error) {
+	c := ev.Comment
+	if !c.OnChange || !hasCommand(c.Body, OkToTest) {
+		return patchgate.OutcomeIgnored, "comment carries no patchgate command", nil
+	}
+	if !s.maintainer(repo, c.Author) {
+		return patchgate.OutcomeIgnored, fmt.Sprintf("%s is not a maintainer of %s: %s ignored", c.Author, repo.Name, OkToTest), nil
+	}
+	if s.Verifications == nil {
+		return patchgate.OutcomeIgnored, "verification is not enabled", nil
+	}
+	ch, err := s.Changes.FindChange(ctx, ev.Forge, repo.Name, patchgate.ChangeKey(changeKind(ev.Forge), c.Number, ""))
+	if patchgate.ErrorCode(err) == patchgate.ENOTFOUND {
+		return patchgate.OutcomeIgnored, "the change is not known yet", nil
+	} else if err != nil {
+		return "", "", err
+	}
+	if ch.State != patchgate.ChangeOpen || ch.HeadSHA == "" {
+		return patchgate.OutcomeIgnored, "the change is not open", nil
+	}
+	if _, err := s.Verify(ctx, ch, "ok-to-test by "+c.Author); err != nil {
+		return "", "", err
+	}
+	return patchgate.OutcomeProcessed, "", nil
+}
+
+// hasCommand reports whether a line of body is exactly the command.
+func hasCommand(body, command string) bool {
+	for _, line := range strings.Split(body, "\n") {
+		if strings.TrimSpace(line) == command {
+			return true
+		}
+	}
+	return false
 }
 
 // Verify plans a verification of ch's head now, whatever triggered it; an

@@ -87,13 +87,17 @@ func (m *Main) Run(ctx context.Context) error {
 	verifications := store.NewVerificationService(db)
 	m.Reporter = &runners.Reporter{Statuses: clients.statuses, PublicURL: m.Config.PublicURL, Logger: m.Logger}
 	m.Service = &pipelines.Service{
-		Tickets:       tickets,
-		Changes:       changes,
-		Links:         links,
-		Repos:         dir,
-		Commenters:    clients.commenters,
-		Hosts:         []string{m.Config.GitHub.WebHost(), m.Config.GitLab.WebHost()},
-		Logger:        m.Logger,
+		Tickets:    tickets,
+		Changes:    changes,
+		Links:      links,
+		Repos:      dir,
+		Commenters: clients.commenters,
+		Hosts:      []string{m.Config.GitHub.WebHost(), m.Config.GitLab.WebHost()},
+		Logger:     m.Logger,
+		ReleaseManagers: map[patchgate.Forge][]string{
+			patchgate.GitHub: m.Config.ReleaseManagers["github"],
+			patchgate.GitLab: m.Config.ReleaseManagers["gitlab"],
+		},
 		Verifications: verifications,
 		Sources:       clients.sources,
 		Reporter:      m.Reporter,
