@@ -67,8 +67,9 @@ type DeliveryService interface {
 	// FindDeliveries returns matching deliveries, newest first, without payloads,
 	// and the total count.
 	FindDeliveries(ctx context.Context, filter DeliveryFilter) ([]*Delivery, int, error)
-	// PendingDeliveries returns up to limit pending deliveries with payloads,
-	// oldest first.
+	// PendingDeliveries returns up to limit pending deliveries, oldest first,
+	// without payloads (FindDelivery has them): the queue is scanned often and
+	// payloads are large.
 	PendingDeliveries(ctx context.Context, limit int) ([]*Delivery, error)
 	// FinishDelivery records the outcome of processing a delivery.
 	FinishDelivery(ctx context.Context, forge Forge, id string, outcome DeliveryOutcome, reason string) error

@@ -94,8 +94,18 @@ func (p *Processor) Run(ctx context.Context) {
 		case <-p.wake:
 		case <-ticker.C:
 		}
+		// Under load every accepted delivery wakes the dispatcher; a short pause
+		// lets wake-ups coalesce into one scan of the queue.
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(dispatchPause):
+		}
 	}
 }
+
+// dispatchPause is the least time between two scans of the pending deliveries.
+const dispatchPause = 10 * time.Millisecond
 
 // dispatch reads a batch of pending deliveries and hands each repository's
 // deliveries to one worker as a group, so that a backlog costs one query per
@@ -199,7 +209,11 @@ func (p *Processor) apply(ctx context.Context, d *patchgate.Delivery) (outcome p
 			err = fmt.Errorf("panic applying delivery: %v", v)
 		}
 	}()
-	ev, ignored, err := p.Parse(d.Forge, d.Event, d.Payload)
+	full, err := p.Deliveries.FindDelivery(ctx, d.Forge, d.ID)
+	if err != nil {
+		return "", "", fmt.Errorf("load delivery: %w", err)
+	}
+	ev, ignored, err := p.Parse(full.Forge, full.Event, full.Payload)
 	if err != nil {
 		// The payload was verified and parsed once already; a parse error now is
 		// permanent, so it is not retried.

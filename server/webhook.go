@@ -36,8 +36,9 @@ func (s *Server) handleGitHubWebhook(c *gin.Context) { s.handleWebhook(c, patchg
 func (s *Server) handleGitLabWebhook(c *gin.Context) { s.handleWebhook(c, patchgate.GitLab) }
 
 // handleWebhook validates headers, reads the body through the size limit,
-// verifies the signature or token, parses, stores the delivery durably, answers
-// 202 and wakes the processor. Nothing is parsed before it is verified.
+// verifies the signature or token, peeks at the repository and action, stores
+// the delivery durably, answers 202 and wakes the processor. Nothing is parsed
+// before it is verified.
 func (s *Server) handleWebhook(c *gin.Context, forge patchgate.Forge) {
 	ctx := c.Request.Context()
 	h := c.Request.Header
@@ -84,7 +85,8 @@ func (s *Server) handleWebhook(c *gin.Context, forge patchgate.Forge) {
 		Outcome:    patchgate.OutcomePending,
 		ReceivedAt: time.Now().UTC(),
 	}
-	ev, err := webhooks.Parse(forge, d.Event, body)
+	// Only a peek here: the full parse runs after the 202, in the processor.
+	sum, err := webhooks.Peek(forge, d.Event, body)
 	var ignored *webhooks.IgnoredError
 	switch {
 	case errors.As(err, &ignored):
@@ -94,7 +96,7 @@ func (s *Server) handleWebhook(c *gin.Context, forge patchgate.Forge) {
 		s.rejectDelivery(c, forge, d.ID, err)
 		return
 	default:
-		del.Action, del.Repo = ev.Action, ev.Repo
+		del.Action, del.Repo = sum.Action, sum.Repo
 	}
 
 	if !inScope(scopes, del.Repo) {

@@ -116,7 +116,7 @@ func (s *DeliveryService) FindDeliveries(ctx context.Context, f patchgate.Delive
 }
 
 // PendingDeliveries returns up to limit (default 50, at most 500) pending
-// deliveries with payloads, oldest first.
+// deliveries without payloads, oldest first.
 func (s *DeliveryService) PendingDeliveries(ctx context.Context, limit int) ([]*patchgate.Delivery, error) {
 	var w where
 	w.add("outcome = $?", patchgate.OutcomePending)
@@ -125,7 +125,7 @@ func (s *DeliveryService) PendingDeliveries(ctx context.Context, limit int) ([]*
 		return nil, err
 	}
 	defer tx.Rollback()
-	return queryDeliveries(ctx, tx, true, `SELECT `+deliveryColumns+`, payload FROM deliveries`+w.String()+
+	return queryDeliveries(ctx, tx, false, `SELECT `+deliveryColumns+` FROM deliveries`+w.String()+
 		` ORDER BY received_at, forge, id`+w.page(0, limit), w.args...)
 }
 

@@ -328,7 +328,19 @@ func FuzzParseGitHub(f *testing.F) {
 	f.Fuzz(func(t *testing.T, event string, body []byte) {
 		ev, err := ParseGitHub(event, body)
 		checkResult(t, ev, err)
+		checkPeek(t, patchgate.GitHub, event, body, ev, err)
 	})
+}
+
+func BenchmarkPeekGitHubPullRequest(b *testing.B) {
+	body := MustReadFixture(b, "github/pull_request/opened.api.github.com.13.json")
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Peek(patchgate.GitHub, "pull_request", body); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 func BenchmarkParseGitHubPullRequest(b *testing.B) {

@@ -351,6 +351,7 @@ func FuzzParseGitLab(f *testing.F) {
 	f.Fuzz(func(t *testing.T, event string, body []byte) {
 		ev, err := ParseGitLab(event, body)
 		checkResult(t, ev, err)
+		checkPeek(t, patchgate.GitLab, event, body, ev, err)
 	})
 }
 

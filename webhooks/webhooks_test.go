@@ -186,6 +186,23 @@ func wantEvent(tb testing.TB, got, want *patchgate.Event) {
 	}
 }
 
+// checkPeek holds Peek to Parse: Peek never ignores or rejects what Parse
+// accepts, and names the same repository; what Parse rejects as malformed,
+// Peek rejects too or leaves to Parse.
+func checkPeek(t *testing.T, forge patchgate.Forge, event string, body []byte, ev *patchgate.Event, parseErr error) {
+	t.Helper()
+	sum, err := Peek(forge, event, body)
+	if parseErr == nil {
+		if err != nil || sum.Repo != ev.Repo {
+			t.Fatalf("Peek = %+v, %v; Parse accepted it for %q", sum, err, ev.Repo)
+		}
+		return
+	}
+	if err != nil && !IsIgnored(err) && !IsIgnored(parseErr) && patchgate.ErrorCode(parseErr) != patchgate.ErrorCode(err) {
+		t.Fatalf("Peek error %v, Parse error %v", err, parseErr)
+	}
+}
+
 func TestParseGitHubFixtures(t *testing.T) {
 	files, err := filepath.Glob("testdata/github/*/*.json")
 	if err != nil || len(files) == 0 {
@@ -202,6 +219,7 @@ func TestParseGitHubFixtures(t *testing.T) {
 			}
 			ev, err := ParseGitHub(event, body)
 			checkResult(t, ev, err)
+			checkPeek(t, patchgate.GitHub, event, body, ev, err)
 			if err != nil {
 				if !IsIgnored(err) {
 					t.Fatalf("recorded payload rejected: %v", err)
@@ -247,6 +265,7 @@ func TestParseGitLabFixtures(t *testing.T) {
 			}
 			ev, err := ParseGitLab(event, body)
 			checkResult(t, ev, err)
+			checkPeek(t, patchgate.GitLab, event, body, ev, err)
 			if err != nil {
 				if !IsIgnored(err) {
 					t.Fatalf("recorded payload rejected: %v", err)

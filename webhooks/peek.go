@@ -1,0 +1,123 @@
+package webhooks
+
+import (
+	"encoding/json"
+	"strings"
+
+	"github.com/patchgate/patchgate"
+)
+
+// Summary is what webhook intake needs to answer a delivery: the repository
+// it names and its action.
+type Summary struct {
+	Repo   string
+	Action string
+}
+
+// Peek reads only what intake needs from a verified body, several times
+// cheaper than Parse, which runs later, off the request path. It ignores the
+// events and actions Parse never uses (a test holds the two together: Peek
+// never ignores what Parse accepts); a body Parse would ignore for a deeper
+// reason is accepted here and ignored when processed. Malformed JSON is
+// EINVALID.
+func Peek(forge patchgate.Forge, event string, body []byte) (Summary, error) {
+	switch forge {
+	case patchgate.GitHub:
+		return peekGitHub(event, body)
+	case patchgate.GitLab:
+		return peekGitLab(event, body)
+	}
+	return Summary{}, patchgate.Errorf(patchgate.EINVALID, "unknown forge %q", string(forge))
+}
+
+// githubActions are the actions Parse uses, per GitHub event.
+var githubActions = map[string][]string{
+	"pull_request":  {"opened", "reopened", "edited", "synchronize", "closed", "ready_for_review"},
+	"issues":        {"opened", "edited", "closed", "reopened", "labeled", "unlabeled", "deleted", "transferred"},
+	"issue_comment": {"created", "edited"},
+}
+
+func peekGitHub(event string, body []byte) (Summary, error) {
+	switch event {
+	case "pull_request", "issues", "issue_comment", "push":
+	case "ping":
+		return Summary{}, ignoredf("ping")
+	default:
+		return Summary{}, ignoredf("event %q is not used", event)
+	}
+	var p struct {
+		Action     string `json:"action"`
+		Ref        string `json:"ref"`
+		Repository struct {
+			FullName string `json:"full_name"`
+		} `json:"repository"`
+	}
+	if err := json.Unmarshal(body, &p); err != nil {
+		return Summary{}, invalidJSON(event, err)
+	}
+	s := Summary{Repo: p.Repository.FullName, Action: p.Action}
+	if event == "push" {
+		if !strings.HasPrefix(p.Ref, "refs/heads/") {
+			return s, ignoredf("push to %q is not a branch", p.Ref)
+		}
+		s.Action = "pushed"
+	} else if !contains(githubActions[event], p.Action) {
+		return s, ignoredf("%s action %q is not used", event, p.Action)
+	}
+	return s, nil
+}
+
+// gitlabActions are the object_attributes.action values Parse uses.
+var gitlabActions = map[string][]string{
+	"Merge Request Hook":      {"open", "reopen", "close", "merge", "update"},
+	"Issue Hook":              {"open", "reopen", "close", "update"},
+	"Confidential Issue Hook": {"open", "reopen", "close", "update"},
+}
+
+func peekGitLab(event string, body []byte) (Summary, error) {
+	switch event {
+	case "Merge Request Hook", "Issue Hook", "Confidential Issue Hook", "Note Hook", "Confidential Note Hook", "Push Hook":
+	default:
+		return Summary{}, ignoredf("event %q is not used", event)
+	}
+	var p struct {
+		Ref              string `json:"ref"`
+		ObjectAttributes struct {
+			Action       string `json:"action"`
+			NoteableType string `json:"noteable_type"`
+		} `json:"object_attributes"`
+		Project struct {
+			PathWithNamespace string `json:"path_with_namespace"`
+		} `json:"project"`
+	}
+	if err := json.Unmarshal(body, &p); err != nil {
+		return Summary{}, invalidJSON(event, err)
+	}
+	s := Summary{Repo: p.Project.PathWithNamespace, Action: p.ObjectAttributes.Action}
+	switch event {
+	case "Push Hook":
+		if !strings.HasPrefix(p.Ref, "refs/heads/") {
+			return s, ignoredf("push to %q is not a branch", p.Ref)
+		}
+		s.Action = "pushed"
+	case "Note Hook", "Confidential Note Hook":
+		if !contains([]string{"Issue", "MergeRequest", "Commit"}, p.ObjectAttributes.NoteableType) {
+			return s, ignoredf("note on %q is not used", p.ObjectAttributes.NoteableType)
+		}
+		s.Action = "created"
+	default:
+		if !contains(gitlabActions[event], p.ObjectAttributes.Action) {
+			return s, ignoredf("%s action %q is not used", event, p.ObjectAttributes.Action)
+		}
+	}
+	return s, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
