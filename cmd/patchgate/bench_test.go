@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/patchgate/patchgate"
 
 	"github.com/patchgate/patchgate/webhooks"
 )
@@ -40,4 +44,59 @@ func BenchmarkWebhookAck(b *testing.B) {
 	})
 	b.StopTimer()
 	_ = app.main.Close()
+}
+
+// BenchmarkWebhookToPendingStatus measures a pull_request delivery's way to the
+// forge: 202, processing, .patchgate.yml read through the forge API, the
+// verification stored and enqueued, and the pending verdict status posted on
+// the fake forge. It reports the median and p95 in ms.
+func BenchmarkWebhookToPendingStatus(b *testing.B) {
+	t := &testing.T{}
+	app := startApp(t, func(c *Config) { c.Runners.Workers = 0 })
+	repo := newGitRepo(t, app.forge, testRepo)
+	repo.commit("config", map[string][]byte{".patchgate.yml": []byte("suites:\n  unit:\n    image: patchgate-test/runner:go1.26\n    run: go test ./...\n")})
+	var lat []time.Duration
+	for i := 0; b.Loop(); i++ {
+		head := repo.commit(fmt.Sprintf("change %d", i), map[string][]byte{"f.txt": []byte(fmt.Sprint(i))})
+		start := time.Now()
+		app.openPR(t, "opened", 1000+i, "PAY-1: fix", "", "fix", head, "", start)
+		for len(app.forge.Statuses(testRepo, head)) == 0 {
+			time.Sleep(200 * time.Microsecond)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	reportPercentiles(b, lat)
+	_ = app.main.Close()
+}
+
+// BenchmarkQueuePickup measures how long a verification waits in the River
+// queue before a worker claims it (created → started), one at a time. The
+// suite's image does not exist, so each run ends right after the claim.
+func BenchmarkQueuePickup(b *testing.B) {
+	t := &testing.T{}
+	app := startApp(t, func(c *Config) { c.Runners.Workers = 1 })
+	repo := newGitRepo(t, app.forge, testRepo)
+	repo.commit("config", map[string][]byte{".patchgate.yml": []byte("suites:\n  unit:\n    image: patchgate-test/absent:none\n    run: 'true'\n")})
+	var lat []time.Duration
+	for i := 0; b.Loop(); i++ {
+		head := repo.commit(fmt.Sprintf("change %d", i), map[string][]byte{"f.txt": []byte(fmt.Sprint(i))})
+		app.openPR(t, "opened", 2000+i, "PAY-1: fix", "", "fix", head, "", time.Now())
+		v := app.waitVerification(t, head, func(v patchgate.Verification) bool { return v.StartedAt != nil || v.State.Final() }, time.Minute)
+		if v.StartedAt == nil {
+			b.Fatalf("verification %d never started: %s", v.ID, v.Reason)
+		}
+		lat = append(lat, v.StartedAt.Sub(v.CreatedAt))
+	}
+	reportPercentiles(b, lat)
+	_ = app.main.Close()
+}
+
+func reportPercentiles(b *testing.B, lat []time.Duration) {
+	if len(lat) == 0 {
+		return
+	}
+	slices.Sort(lat)
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	b.ReportMetric(ms(lat[len(lat)/2]), "p50-ms")
+	b.ReportMetric(ms(lat[len(lat)*95/100]), "p95-ms")
 }
