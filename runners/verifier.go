@@ -83,9 +83,10 @@ func (r *Verifier) Run(ctx context.Context, id int64, attempt int) error {
 		if patchgate.ErrorCode(err) != patchgate.ECONFLICT {
 			return fmt.Errorf("finish verification %d: %w", v.ID, err)
 		}
-		// Already final: superseded by a newer head while it ran.
+		// Already final: superseded by a newer head while it ran, and the
+		// superseding side has reported that.
 		log.Info("verification was already final", "reason", patchgate.ErrorMessage(err))
-		state, reason = patchgate.RunCanceled, "superseded by a newer head"
+		return nil
 	}
 	v.State, v.Reason = state, reason
 	r.Reporter.Verdict(finishCtx, v)
