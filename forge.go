@@ -3,6 +3,8 @@ package patchgate
 import (
 	"context"
 	"io"
+	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -159,4 +161,109 @@ type Comparer interface {
 	// Compare returns how head relates to base. base and head are branches, tags
 	// or SHAs. ENOTFOUND when the repository or either ref is unknown.
 	Compare(ctx context.Context, repo RepoRef, base, head string) (*Comparison, error)
+}
+
+// ForgeRelease is a tag and a release on the forge at one commit.
+type ForgeRelease struct {
+	// Tag is the tag's short name ("v1.4.2", not "refs/tags/v1.4.2"); see
+	// ValidateTagName.
+	Tag string
+	// SHA is the full commit id the tag points at (through an annotated tag
+	// object when the tag is annotated).
+	SHA string
+	// Name is the release's title; PublishRelease uses Tag when it is empty, as
+	// GitLab does, so that both forges show the same title.
+	Name string
+	// Notes are the release notes in Markdown (GitHub "body", GitLab
+	// "description").
+	Notes string
+	// URL is the release's page for people; set by the forge.
+	URL string
+	// ID is the forge's id for the release: GitHub's numeric release id, and on
+	// GitLab, which addresses releases by tag, the tag name. Set by the forge.
+	ID string
+}
+
+// Validate checks a release before it is published: a valid tag name and a
+// full commit SHA. Name, Notes, URL and ID are not checked.
+func (r ForgeRelease) Validate() error {
+	if err := ValidateTagName(r.Tag); err != nil {
+		return err
+	}
+	if !ValidSHA(r.SHA) {
+		return Errorf(EINVALID, "release %s: %q is not a full commit SHA", r.Tag, r.SHA)
+	}
+	return nil
+}
+
+// MaxTagName is the longest tag name patchgate creates, in bytes.
+const MaxTagName = 200
+
+// ValidateTagName checks a tag's short name against git check-ref-format's
+// rules, slightly stricter where that is simpler: not empty, at most
+// MaxTagName bytes, not starting with "-" or "/" nor ending with "/" or ".", no
+// ASCII control character, space or any of ~ ^ : ? * [ \, no "..", "@{" or
+// "//", no component that starts with "." or ends with ".lock", and not "@".
+// A tag that fails these could not be created, or would be read back as
+// another ref.
+func ValidateTagName(tag string) error {
+	bad := func(why string) error { return Errorf(EINVALID, "tag name %q: %s", tag, why) }
+	switch {
+	case tag == "":
+		return Errorf(EINVALID, "tag name required")
+	case len(tag) > MaxTagName:
+		return Errorf(EINVALID, "tag name of %d bytes: at most %d allowed", len(tag), MaxTagName)
+	case !utf8.ValidString(tag):
+		return bad("not valid UTF-8")
+	case tag == "@":
+		return bad(`"@" alone is not a ref name`)
+	case tag[0] == '-':
+		return bad(`must not start with "-"`)
+	case tag[0] == '/' || tag[len(tag)-1] == '/' || tag[len(tag)-1] == '.':
+		return bad(`must not start or end with "/" nor end with "."`)
+	}
+	for i := 0; i < len(tag); i++ {
+		if c := tag[i]; c < 0x20 || c == 0x7f || c == ' ' || c == '~' || c == '^' || c == ':' ||
+			c == '?' || c == '*' || c == '[' || c == '\\' {
+			return bad("must not contain spaces, control characters or any of ~^:?*[\\")
+		}
+	}
+	for _, s := range []string{"..", "@{", "//"} {
+		if strings.Contains(tag, s) {
+			return bad("must not contain " + strconv.Quote(s))
+		}
+	}
+	for _, part := range strings.Split(tag, "/") {
+		if part[0] == '.' || strings.HasSuffix(part, ".lock") {
+			return bad(`no component may start with "." or end with ".lock"`)
+		}
+	}
+	return nil
+}
+
+// Releaser publishes releases: promotion's last step (gate invariant 5). Both
+// methods follow the forge error contract above; implementations are safe for
+// concurrent use, also with other processes publishing the same release.
+type Releaser interface {
+	// PublishRelease makes sure tag r.Tag exists at r.SHA and a release for it
+	// exists with r.Name (r.Tag when empty) and r.Notes, and returns the
+	// release as it is on the forge.
+	//
+	// It is idempotent, so a promotion interrupted by a crash or a forge error
+	// is finished by calling it again: an existing tag at r.SHA is reused, an
+	// existing release for the tag is returned, edited in place only when its
+	// name or notes differ (an unchanged release costs reads only). It never
+	// creates a second tag or release, even when a write failed ambiguously
+	// (a 502 after the forge stored it) or another process raced it.
+	//
+	// A tag that exists at ANOTHER commit is ECONFLICT and is never moved; no
+	// release is created then. EINVALID for an invalid r (see
+	// ForgeRelease.Validate); ENOTFOUND when the repository or the commit does
+	// not exist.
+	PublishRelease(ctx context.Context, repo RepoRef, r ForgeRelease) (*ForgeRelease, error)
+
+	// FindRelease returns the release for tag, with SHA the commit its tag
+	// points at ("" when the tag itself is gone); ENOTFOUND when there is no
+	// release for tag (draft releases are not found on GitHub).
+	FindRelease(ctx context.Context, repo RepoRef, tag string) (*ForgeRelease, error)
 }

@@ -4,15 +4,16 @@
 //
 // Both APIs see the same repositories: "acme/payments" is a GitHub repository
 // and a GitLab project at once, with numeric project id ProjectID(name). Tests set
-// the state up (AddCommit, SetFile, AddPullRequest, AddComment), run real
+// the state up (AddCommit, SetFile, AddPullRequest, AddComment, AddTag), run real
 // go-github or GitLab clients against it, and assert on the effects (Comments,
 // Statuses, Tags, Releases) and on the request log (Requests, Unhandled).
 //
 // The fake checks the token, validates what the real forges validate where a
 // client could get it wrong (status states, 140-character GitHub status
-// descriptions, GitLab's refusal to repeat a status state), paginates like the
-// real APIs (Link headers on GitHub, X-Next-Page on GitLab), and answers unknown
-// routes with a JSON 404 that Unhandled records. A Forge is safe for concurrent use.
+// descriptions, GitLab's refusal to repeat a status state, one tag per name and
+// one release per tag), paginates like the real APIs (Link headers on GitHub,
+// X-Next-Page on GitLab), and answers unknown routes with a JSON 404 that
+// Unhandled records. A Forge is safe for concurrent use.
 package fakeforge
 
 import (
@@ -57,6 +58,9 @@ type failure struct {
 	n       int
 	status  int
 	headers map[string]string
+	// after runs the handler first, so the state changes and only the answer
+	// is lost (FailAfterOn).
+	after bool
 }
 
 // New starts a fake forge on a local port. Close it when done.
@@ -119,6 +123,17 @@ func (f *Forge) FailNextOn(route string, n, status int, headers map[string]strin
 	f.failures = append(f.failures, &failure{route: route, n: n, status: status, headers: headers})
 }
 
+// FailAfterOn makes the next n requests whose "METHOD path" contains route
+// take effect and then answer status instead of the handler's answer: a write
+// the forge stored although the client saw it fail, as when a proxy times out
+// (502, 504) after the forge committed. Use it to test that a retry does not
+// write twice.
+func (f *Forge) FailAfterOn(route string, n, status int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.failures = append(f.failures, &failure{route: route, n: n, status: status, after: true})
+}
+
 // Requests returns every request received, in order, as "METHOD path" with the
 // path as sent on the wire (GitLab project paths stay escaped: "acme%2Fapi").
 func (f *Forge) Requests() []string {
@@ -161,6 +176,9 @@ func (f *Forge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if fail != nil {
+		if fail.after {
+			f.mux.ServeHTTP(httptest.NewRecorder(), r)
+		}
 		for k, v := range fail.headers {
 			w.Header().Set(k, v)
 		}
@@ -257,10 +275,12 @@ func (f *Forge) routes() {
 	gh("GET /repos/{owner}/{repo}/compare/{basehead}", f.ghCompare)
 	gh("POST /repos/{owner}/{repo}/git/refs", f.ghCreateRef)
 	gh("GET /repos/{owner}/{repo}/git/ref/{ref...}", f.ghGetRef)
+	gh("GET /repos/{owner}/{repo}/git/tags/{sha}", f.ghGetTagObject)
 	gh("GET /repos/{owner}/{repo}/tags", f.ghListTags)
 	gh("POST /repos/{owner}/{repo}/releases", f.ghCreateRelease)
 	gh("GET /repos/{owner}/{repo}/releases", f.ghListReleases)
 	gh("GET /repos/{owner}/{repo}/releases/{id}", f.ghGetRelease)
+	gh("PATCH /repos/{owner}/{repo}/releases/{id}", f.ghEditRelease)
 	gh("GET /repos/{owner}/{repo}/releases/tags/{tag...}", f.ghGetReleaseByTag)
 	// Where GitHub's tarball link redirects (codeload.github.com on github.com).
 	f.mux.HandleFunc("GET /_codeload/{owner}/{repo}/legacy.tar.gz/{sha}", f.ghTarball)
@@ -289,6 +309,7 @@ func (f *Forge) routes() {
 	gl("POST /projects/{id}/releases", f.glCreateRelease)
 	gl("GET /projects/{id}/releases", f.glListReleases)
 	gl("GET /projects/{id}/releases/{tag}", f.glGetRelease)
+	gl("PUT /projects/{id}/releases/{tag}", f.glUpdateRelease)
 
 	f.mux.HandleFunc("/", f.notFound)
 }

@@ -252,3 +252,77 @@ func TestConcurrentUse(t *testing.T) {
 		t.Errorf("comments: got %d, want 20", got)
 	}
 }
+
+func TestFailAfterOn(t *testing.T) {
+	ff := MustForge(t)
+	const repo = "acme/app"
+	a := "5555555555555555555555555555555555555555"
+	ff.AddCommit(repo, a, nil, "m", "dev")
+	gh := MustGitHub(t, ff, fakeforge.Token)
+	ctx := context.Background()
+	ff.FailAfterOn("POST /api/v3/repos/acme/app/git/refs", 1, 502)
+	ref := &github.Reference{Ref: github.String("refs/tags/v1"), Object: &github.GitObject{SHA: github.String(a)}}
+	if _, _, err := gh.Git.CreateRef(ctx, "acme", "app", ref); !isStatus(err, 502) {
+		t.Fatalf("CreateRef: got %v, want 502", err)
+	}
+	if got := ff.Tags(repo); got["v1"] != a {
+		t.Errorf("tags after the 502: got %v, want v1 at %s (stored anyway)", got, a)
+	}
+	if _, _, err := gh.Git.CreateRef(ctx, "acme", "app", ref); !isStatus(err, 422) {
+		t.Errorf("CreateRef again: got %v, want 422", err)
+	}
+}
+
+func TestAnnotatedTagsAndReleaseEdits(t *testing.T) {
+	ff := MustForge(t)
+	const repo = "acme/platform/api"
+	a := "6666666666666666666666666666666666666666"
+	ff.AddCommit(repo, a, nil, "m", "dev")
+	obj := ff.AddAnnotatedTag(repo, "v1", a, "signed")
+	ctx := context.Background()
+
+	gh := MustGitHub(t, ff, fakeforge.Token)
+	ff.AddCommit("acme/gh", a, nil, "m", "dev")
+	ff.AddAnnotatedTag("acme/gh", "v1", a, "signed")
+	ref, _, err := gh.Git.GetRef(ctx, "acme", "gh", "tags/v1")
+	if err != nil || ref.GetObject().GetType() != "tag" || ref.GetObject().GetSHA() == a {
+		t.Fatalf("GetRef: got %v %v, want a tag object", ref, err)
+	}
+	tagObj, _, err := gh.Git.GetTag(ctx, "acme", "gh", ref.GetObject().GetSHA())
+	if err != nil || tagObj.GetObject().GetSHA() != a || tagObj.GetObject().GetType() != "commit" {
+		t.Errorf("GetTag: got %v %v, want the commit %s", tagObj, err, a)
+	}
+	rel, _, err := gh.Repositories.CreateRelease(ctx, "acme", "gh", &github.RepositoryRelease{TagName: github.String("v1"), Body: github.String("old")})
+	if err != nil || rel.GetHTMLURL() == "" {
+		t.Fatalf("CreateRelease: got %v %v, want a release with an html_url", rel, err)
+	}
+	edited, _, err := gh.Repositories.EditRelease(ctx, "acme", "gh", rel.GetID(), &github.RepositoryRelease{Body: github.String("new")})
+	if err != nil || edited.GetBody() != "new" || edited.GetID() != rel.GetID() {
+		t.Errorf("EditRelease: got %v %v, want release %d with body new", edited, err, rel.GetID())
+	}
+	if _, _, err := gh.Repositories.EditRelease(ctx, "acme", "gh", 1, &github.RepositoryRelease{}); !isStatus(err, 404) {
+		t.Errorf("EditRelease of an unknown id: got %v, want 404", err)
+	}
+
+	gl := MustGitLab(t, ff, fakeforge.Token)
+	glCtx := gitlab.WithContext(ctx)
+	tag, _, err := gl.Tags.GetTag(repo, "v1", glCtx)
+	if err != nil || tag.Target != obj || tag.Commit.ID != a {
+		t.Errorf("GetTag: got %+v %v, want target %s and commit %s", tag, err, obj, a)
+	}
+	opt := &gitlab.CreateReleaseOptions{TagName: gitlab.Ptr("v1"), Description: gitlab.Ptr("old")}
+	if _, _, err := gl.Releases.CreateRelease(repo, opt, glCtx); err != nil {
+		t.Fatalf("CreateRelease: %v", err)
+	}
+	upd := &gitlab.UpdateReleaseOptions{Name: gitlab.Ptr("One"), Description: gitlab.Ptr("new")}
+	got, _, err := gl.Releases.UpdateRelease(repo, "v1", upd, glCtx)
+	if err != nil || got.Name != "One" || got.Description != "new" || got.Links.Self == "" {
+		t.Errorf("UpdateRelease: got %+v %v, want name One, description new, a self link", got, err)
+	}
+	if _, _, err := gl.Releases.UpdateRelease(repo, "v9", upd, glCtx); err != gitlab.ErrNotFound {
+		t.Errorf("UpdateRelease v9: got %v, want 404", err)
+	}
+	if got := ff.Releases(repo); len(got) != 1 || got[0].Body != "new" {
+		t.Errorf("releases: got %+v, want one with body new", got)
+	}
+}

@@ -2,6 +2,7 @@ package fakeforge
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"time"
@@ -50,9 +51,17 @@ func (rp *repo) releaseByTag(name string) *release {
 	return nil
 }
 
-func (f *Forge) ghRelease(rl *release) map[string]any {
+// releaseURL is the release's page, as the forges link it.
+func (f *Forge) releaseURL(rp *repo, rl *release, gitlab bool) string {
+	if gitlab {
+		return f.srv.URL + "/" + rp.name + "/-/releases/" + url.PathEscape(rl.tag)
+	}
+	return f.srv.URL + "/" + rp.name + "/releases/tag/" + url.PathEscape(rl.tag)
+}
+
+func (f *Forge) ghRelease(rp *repo, rl *release) map[string]any {
 	return map[string]any{
-		"id": rl.id, "tag_name": rl.tag, "name": rl.name, "body": rl.body, "draft": rl.draft,
+		"id": rl.id, "tag_name": rl.tag, "html_url": f.releaseURL(rp, rl, false), "name": rl.name, "body": rl.body, "draft": rl.draft,
 		"prerelease": rl.prerelease, "created_at": ts(rl.at), "published_at": ts(rl.at),
 		"author": map[string]any{"login": rl.author, "id": f.userID(rl.author)},
 	}
@@ -98,7 +107,7 @@ func (f *Forge) ghCreateRelease(w http.ResponseWriter, r *http.Request) {
 	rl := &release{id: f.id(), tag: in.TagName, name: in.Name, body: in.Body, draft: in.Draft,
 		prerelease: in.Prerelease, author: BotLogin, at: now()}
 	rp.releases = append(rp.releases, rl)
-	writeJSON(w, http.StatusCreated, f.ghRelease(rl))
+	writeJSON(w, http.StatusCreated, f.ghRelease(rp, rl))
 }
 
 // ghListReleases lists releases newest first.
@@ -114,7 +123,7 @@ func (f *Forge) ghListReleases(w http.ResponseWriter, r *http.Request) {
 	lo, hi := paginate(w, r, len(rls), 30, 100)
 	out := []map[string]any{}
 	for _, rl := range rls[lo:hi] {
-		out = append(out, f.ghRelease(rl))
+		out = append(out, f.ghRelease(rp, rl))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -131,7 +140,7 @@ func (f *Forge) ghGetRelease(w http.ResponseWriter, r *http.Request) {
 	for _, rl := range slices.Backward(rp.releases) {
 		latest := idText == "latest" && !rl.draft && !rl.prerelease
 		if latest || strconv.FormatInt(rl.id, 10) == idText {
-			writeJSON(w, http.StatusOK, f.ghRelease(rl))
+			writeJSON(w, http.StatusOK, f.ghRelease(rp, rl))
 			return
 		}
 	}
@@ -146,7 +155,7 @@ func (f *Forge) ghGetReleaseByTag(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if rl := rp.releaseByTag(r.PathValue("tag")); rl != nil {
-		writeJSON(w, http.StatusOK, f.ghRelease(rl))
+		writeJSON(w, http.StatusOK, f.ghRelease(rp, rl))
 		return
 	}
 	writeJSON(w, http.StatusNotFound, ghError("Not Found"))
@@ -158,6 +167,7 @@ func (f *Forge) glRelease(rp *repo, rl *release) map[string]any {
 		c = glCommit(rp.commits[t.sha])
 	}
 	return map[string]any{
+		"_links":   map[string]any{"self": f.releaseURL(rp, rl, true)},
 		"tag_name": rl.tag, "name": rl.name, "description": rl.body, "created_at": ts(rl.at),
 		"released_at": ts(rl.at), "upcoming_release": false, "commit": c,
 		"author": map[string]any{"username": rl.author, "id": f.userID(rl.author)},
@@ -239,4 +249,86 @@ func (f *Forge) glGetRelease(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusNotFound, glMessage("404 Not Found"))
+}
+
+// ghEditRelease changes a release's name, body, draft and prerelease flags and,
+// when tag_name names another tag, its tag (refused when that tag has a release).
+func (f *Forge) ghEditRelease(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	rp := f.ghRepoOf(w, r)
+	if rp == nil {
+		return
+	}
+	var rl *release
+	for _, x := range rp.releases {
+		if strconv.FormatInt(x.id, 10) == r.PathValue("id") {
+			rl = x
+		}
+	}
+	if rl == nil {
+		writeJSON(w, http.StatusNotFound, ghError("Not Found"))
+		return
+	}
+	var in struct {
+		TagName    *string `json:"tag_name"`
+		Name       *string `json:"name"`
+		Body       *string `json:"body"`
+		Draft      *bool   `json:"draft"`
+		Prerelease *bool   `json:"prerelease"`
+	}
+	if err := readJSON(r, &in); err != nil {
+		writeJSON(w, http.StatusBadRequest, ghError("Problems parsing JSON"))
+		return
+	}
+	if in.TagName != nil && *in.TagName != rl.tag {
+		if *in.TagName == "" || rp.releaseByTag(*in.TagName) != nil {
+			writeJSON(w, http.StatusUnprocessableEntity, ghValidation("Release", "tag_name", "already_exists"))
+			return
+		}
+		rl.tag = *in.TagName
+	}
+	if in.Name != nil {
+		rl.name = *in.Name
+	}
+	if in.Body != nil {
+		rl.body = *in.Body
+	}
+	if in.Draft != nil {
+		rl.draft = *in.Draft
+	}
+	if in.Prerelease != nil {
+		rl.prerelease = *in.Prerelease
+	}
+	writeJSON(w, http.StatusOK, f.ghRelease(rp, rl))
+}
+
+// glUpdateRelease changes a release's name and description.
+func (f *Forge) glUpdateRelease(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	rp := f.glRepoOf(w, r)
+	if rp == nil {
+		return
+	}
+	rl := rp.releaseByTag(r.PathValue("tag"))
+	if rl == nil {
+		writeJSON(w, http.StatusNotFound, glMessage("404 Not Found"))
+		return
+	}
+	var in struct {
+		Name        *string `json:"name"`
+		Description *string `json:"description"`
+	}
+	if err := readJSON(r, &in); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid JSON"})
+		return
+	}
+	if in.Name != nil {
+		rl.name = *in.Name
+	}
+	if in.Description != nil {
+		rl.body = *in.Description
+	}
+	writeJSON(w, http.StatusOK, f.glRelease(rp, rl))
 }

@@ -1,6 +1,8 @@
 package fakeforge
 
 import (
+	"crypto/sha1"
+	"encoding/hex"
 	"maps"
 	"net/http"
 	"slices"
@@ -9,8 +11,30 @@ import (
 
 type tag struct {
 	name    string
-	sha     string
+	sha     string // the commit
 	message string
+	// object is the annotated tag object's id; "" for a lightweight tag,
+	// whose ref points at the commit itself.
+	object string
+}
+
+// AddTag creates a lightweight tag name at commit sha, or moves it there.
+func (f *Forge) AddTag(repoName, name, sha string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.repo(repoName).tags[name] = &tag{name: name, sha: sha}
+}
+
+// AddAnnotatedTag creates an annotated tag name at commit sha (or replaces
+// one): its ref points at a tag object, which points at the commit. Returns the
+// tag object's id.
+func (f *Forge) AddAnnotatedTag(repoName, name, sha, message string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	sum := sha1.Sum([]byte("tag " + name + "\x00" + sha + "\x00" + message))
+	t := &tag{name: name, sha: sha, message: message, object: hex.EncodeToString(sum[:])}
+	f.repo(repoName).tags[name] = t
+	return t.object
 }
 
 // Tags returns a repository's tags, name → SHA.
@@ -33,9 +57,9 @@ func (rp *repo) sortedTags() []*tag {
 	return out
 }
 
-func ghRef(ref, sha string) map[string]any {
+func ghRef(ref, sha, typ string) map[string]any {
 	return map[string]any{"ref": ref, "node_id": "REF_" + sha[:min(7, len(sha))],
-		"object": map[string]any{"sha": sha, "type": "commit"}}
+		"object": map[string]any{"sha": sha, "type": typ}}
 }
 
 func (f *Forge) ghCreateRef(w http.ResponseWriter, r *http.Request) {
@@ -73,7 +97,7 @@ func (f *Forge) ghCreateRef(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnprocessableEntity, ghError("Reference name is invalid"))
 		return
 	}
-	writeJSON(w, http.StatusCreated, ghRef(in.Ref, in.SHA))
+	writeJSON(w, http.StatusCreated, ghRef(in.Ref, in.SHA, "commit"))
 }
 
 func (f *Forge) ghGetRef(w http.ResponseWriter, r *http.Request) {
@@ -85,12 +109,36 @@ func (f *Forge) ghGetRef(w http.ResponseWriter, r *http.Request) {
 	}
 	ref := r.PathValue("ref")
 	if name, ok := strings.CutPrefix(ref, "tags/"); ok && rp.tags[name] != nil {
-		writeJSON(w, http.StatusOK, ghRef("refs/"+ref, rp.tags[name].sha))
+		if t := rp.tags[name]; t.object != "" {
+			writeJSON(w, http.StatusOK, ghRef("refs/"+ref, t.object, "tag"))
+		} else {
+			writeJSON(w, http.StatusOK, ghRef("refs/"+ref, t.sha, "commit"))
+		}
 		return
 	}
 	if name, ok := strings.CutPrefix(ref, "heads/"); ok && rp.branches[name] != "" {
-		writeJSON(w, http.StatusOK, ghRef("refs/"+ref, rp.branches[name]))
+		writeJSON(w, http.StatusOK, ghRef("refs/"+ref, rp.branches[name], "commit"))
 		return
+	}
+	writeJSON(w, http.StatusNotFound, ghError("Not Found"))
+}
+
+// ghGetTagObject serves an annotated tag object by its id.
+func (f *Forge) ghGetTagObject(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	rp := f.ghRepoOf(w, r)
+	if rp == nil {
+		return
+	}
+	for _, t := range rp.tags {
+		if t.object != "" && t.object == r.PathValue("sha") {
+			writeJSON(w, http.StatusOK, map[string]any{
+				"tag": t.name, "sha": t.object, "message": t.message, "node_id": "TAG_" + t.object[:7],
+				"object": map[string]any{"sha": t.sha, "type": "commit"},
+			})
+			return
+		}
 	}
 	writeJSON(w, http.StatusNotFound, ghError("Not Found"))
 }
@@ -112,7 +160,11 @@ func (f *Forge) ghListTags(w http.ResponseWriter, r *http.Request) {
 }
 
 func glTag(rp *repo, t *tag) map[string]any {
-	out := map[string]any{"name": t.name, "message": t.message, "target": t.sha,
+	target := t.sha
+	if t.object != "" {
+		target = t.object
+	}
+	out := map[string]any{"name": t.name, "message": t.message, "target": target,
 		"commit": glCommit(rp.commits[t.sha]), "protected": false, "release": nil}
 	if rl := rp.releaseByTag(t.name); rl != nil {
 		out["release"] = map[string]any{"tag_name": rl.tag, "description": rl.body}
