@@ -1,8 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/patchgate/patchgate"
@@ -85,7 +88,8 @@ func keyOf(l *patchgate.Link) linkKey { return linkKey{l.TicketID, l.Source, l.C
 // (a title edited from "PAY-1" to "Fixes PAY-1") is replaced: the old link is
 // reported removed and the new one added. A changed provenance alone is updated
 // in place and reported in neither. Pairs a user unlinked are skipped, and
-// commit-message links are never removed. ENOTFOUND if the change does not exist;
+// commit-message links are never removed. Each link added or removed is audited,
+// with patchgate as the actor. ENOTFOUND if the change does not exist;
 // EINVALID for a manual source or a wanted link of another change or source.
 func (s *LinkService) SyncExtractedLinks(ctx context.Context, changeID int64, sources []patchgate.LinkSource, want []*patchgate.Link) (added, removed []*patchgate.Link, err error) {
 	inSources := map[patchgate.LinkSource]bool{}
@@ -201,6 +205,10 @@ func (s *LinkService) SyncExtractedLinks(ctx context.Context, changeID int64, so
 		}
 		added = append(added, l)
 	}
+	// Extraction is patchgate's own doing, whoever's request made it look.
+	if err := s.auditLinks(ctx, tx, patchgate.SystemActor, removed, added); err != nil {
+		return nil, nil, err
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, nil, err
 	}
@@ -251,7 +259,8 @@ func insertLink(ctx context.Context, tx *txn, l *patchgate.Link) error {
 // CreateManualLink links a ticket and a change by hand and lifts an earlier
 // manual unlink of the pair. Source defaults to manual and Kind to fixes;
 // CreatedBy is required. It sets l.ID and l.CreatedAt. ENOTFOUND if the ticket or
-// change does not exist, ECONFLICT if the same manual link exists.
+// change does not exist, ECONFLICT if the same manual link exists. Audited as
+// link.created, by the context's principal (else CreatedBy).
 func (s *LinkService) CreateManualLink(ctx context.Context, l *patchgate.Link) error {
 	if l.Source == "" {
 		l.Source = patchgate.SourceManual
@@ -276,7 +285,8 @@ func (s *LinkService) CreateManualLink(ctx context.Context, l *patchgate.Link) e
 		return err
 	}
 	defer tx.Rollback()
-	if _, err := findTicketByID(ctx, tx, l.TicketID); err != nil {
+	ticket, err := findTicketByID(ctx, tx, l.TicketID)
+	if err != nil {
 		return err
 	}
 	if err := s.lockChange(ctx, tx, l.ChangeID); err != nil {
@@ -293,12 +303,16 @@ func (s *LinkService) CreateManualLink(ctx context.Context, l *patchgate.Link) e
 		}
 		return err
 	}
+	if err := s.db.appendAudit(ctx, tx, linkEntry(actorOr(ctx, l.CreatedBy), patchgate.AuditLinkCreated, ticket.Key, l)); err != nil {
+		return err
+	}
 	return tx.Commit()
 }
 
 // DeleteLinks removes every link between a ticket and a change, of every
 // source, and records that by did so, so extraction does not bring them back.
-// ENOTFOUND if there was none.
+// ENOTFOUND if there was none. Audited as one link.removed per link, by the
+// context's principal (else by).
 func (s *LinkService) DeleteLinks(ctx context.Context, ticketID, changeID int64, by string) error {
 	if by == "" {
 		return patchgate.Errorf(patchgate.EINVALID, "unlink: who unlinks is required")
@@ -311,20 +325,79 @@ func (s *LinkService) DeleteLinks(ctx context.Context, ticketID, changeID int64,
 	if err := s.lockChange(ctx, tx, changeID); err != nil {
 		return err
 	}
-	res, err := tx.Exec(ctx, `DELETE FROM links WHERE ticket_id = $1 AND change_id = $2`, ticketID, changeID)
+	rows, err := tx.Query(ctx, `DELETE FROM links WHERE ticket_id = $1 AND change_id = $2 RETURNING `+linkColumns,
+		ticketID, changeID)
 	if err != nil {
 		return fmt.Errorf("unlink ticket %d and change %d: %w", ticketID, changeID, err)
 	}
-	if n, err := res.RowsAffected(); err != nil {
+	removed, err := scanLinks(rows)
+	if err != nil {
 		return fmt.Errorf("unlink ticket %d and change %d: %w", ticketID, changeID, err)
-	} else if n == 0 {
+	}
+	if len(removed) == 0 {
 		return patchgate.Errorf(patchgate.ENOTFOUND, "ticket %d and change %d are not linked", ticketID, changeID)
 	}
+	slices.SortFunc(removed, func(a, b *patchgate.Link) int { return cmp.Compare(a.ID, b.ID) }) // RETURNING has no order
 	if _, err := tx.Exec(ctx, `INSERT INTO link_suppressions (ticket_id, change_id, created_by, created_at)
 		VALUES ($1, $2, $3, $4)
 		ON CONFLICT (ticket_id, change_id) DO UPDATE SET created_by = excluded.created_by, created_at = excluded.created_at`,
 		ticketID, changeID, by, s.db.now()); err != nil {
 		return fmt.Errorf("remember unlink of ticket %d and change %d: %w", ticketID, changeID, err)
 	}
+	if err := s.auditLinks(ctx, tx, actorOr(ctx, by), removed, nil); err != nil {
+		return err
+	}
 	return tx.Commit()
+}
+
+// scanLinks reads links without their ticket and change, and closes rows.
+func scanLinks(rows *sql.Rows) ([]*patchgate.Link, error) {
+	defer rows.Close()
+	ls := []*patchgate.Link{}
+	for rows.Next() {
+		l := &patchgate.Link{}
+		if err := rows.Scan(linkDest(l)...); err != nil {
+			return nil, err
+		}
+		ls = append(ls, l)
+	}
+	return ls, rows.Err()
+}
+
+// auditLinks appends a link.removed entry for each removed link, then a
+// link.created entry for each added one.
+func (s *LinkService) auditLinks(ctx context.Context, tx *txn, actor string, removed, added []*patchgate.Link) error {
+	keys := map[int64]string{}
+	for _, l := range append(slices.Clip(removed), added...) {
+		if _, ok := keys[l.TicketID]; ok {
+			continue
+		}
+		var key string
+		if err := tx.QueryRow(ctx, `SELECT key FROM tickets WHERE id = $1`, l.TicketID).Scan(&key); err != nil {
+			return notFound(err, "ticket %d", l.TicketID)
+		}
+		keys[l.TicketID] = key
+	}
+	for _, l := range removed {
+		if err := s.db.appendAudit(ctx, tx, linkEntry(actor, patchgate.AuditLinkRemoved, keys[l.TicketID], l)); err != nil {
+			return err
+		}
+	}
+	for _, l := range added {
+		if err := s.db.appendAudit(ctx, tx, linkEntry(actor, patchgate.AuditLinkCreated, keys[l.TicketID], l)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// linkEntry is the audit entry of a link made or removed: the subject names the
+// pair, the detail says what kind of link it was and why it existed.
+func linkEntry(actor, action, ticketKey string, l *patchgate.Link) patchgate.AuditEntry {
+	detail := map[string]string{"kind": string(l.Kind), "source": string(l.Source)}
+	if l.Provenance != "" {
+		detail["provenance"] = l.Provenance
+	}
+	return patchgate.AuditEntry{Actor: actor, Action: action,
+		Subject: fmt.Sprintf("ticket:%s change:%d", ticketKey, l.ChangeID), SHA: l.CommitSHA, Detail: detail}
 }

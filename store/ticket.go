@@ -249,8 +249,9 @@ func (s *TicketService) ApplyIssueUpdate(ctx context.Context, u patchgate.IssueU
 	return t, tx.Commit()
 }
 
-// SetTicketState moves a ticket to a new patchgate state; ENOTFOUND if there is
-// no such ticket.
+// SetTicketState moves a ticket to a new patchgate state and audits the move;
+// setting the state it has already is not audited. ENOTFOUND if there is no such
+// ticket.
 func (s *TicketService) SetTicketState(ctx context.Context, id int64, state patchgate.TicketState) error {
 	if err := state.Validate(); err != nil {
 		return err
@@ -260,14 +261,20 @@ func (s *TicketService) SetTicketState(ctx context.Context, id int64, state patc
 		return err
 	}
 	defer tx.Rollback()
-	res, err := tx.Exec(ctx, `UPDATE tickets SET state = $1, updated_at = $2 WHERE id = $3`, state, s.db.now(), id)
-	if err != nil {
+	var key string
+	var from patchgate.TicketState
+	if err := tx.QueryRow(ctx, `SELECT key, state FROM tickets WHERE id = $1`+s.db.forUpdate(), id).Scan(&key, &from); err != nil {
+		return notFound(err, "ticket %d", id)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE tickets SET state = $1, updated_at = $2 WHERE id = $3`, state, s.db.now(), id); err != nil {
 		return fmt.Errorf("set ticket %d state: %w", id, err)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("set ticket %d state: %w", id, err)
-	} else if n == 0 {
-		return patchgate.Errorf(patchgate.ENOTFOUND, "ticket %d not found", id)
+	if from != state {
+		if err := s.db.appendAudit(ctx, tx, patchgate.AuditEntry{Actor: patchgate.AuditActor(ctx),
+			Action: patchgate.AuditTicketState, Subject: "ticket:" + key,
+			Detail: map[string]string{"from": string(from), "to": string(state)}}); err != nil {
+			return err
+		}
 	}
 	return tx.Commit()
 }

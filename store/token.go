@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/patchgate/patchgate"
 )
@@ -22,8 +23,8 @@ func tokenDest(t *patchgate.Token) []any {
 		optTimeCol{&t.RevokedAt}}
 }
 
-// CreateToken stores t (with Hash set) and sets its ID and CreatedAt; ECONFLICT
-// if the name (or the hash) is taken.
+// CreateToken stores t (with Hash set) and sets its ID and CreatedAt, audited as
+// token.created; ECONFLICT if the name (or the hash) is taken.
 func (s *TokenService) CreateToken(ctx context.Context, t *patchgate.Token) error {
 	if err := t.Validate(); err != nil {
 		return err
@@ -42,6 +43,13 @@ func (s *TokenService) CreateToken(ctx context.Context, t *patchgate.Token) erro
 		return fmt.Errorf("create token %q: %w", t.Name, err)
 	}
 	t.CreatedAt, t.LastUsedAt, t.RevokedAt = created, nil, nil
+	// Never the hash: the log is exported and kept for good, and a token's hash
+	// is what authentication looks up.
+	if err := s.db.appendAudit(ctx, tx, patchgate.AuditEntry{Actor: patchgate.AuditActor(ctx),
+		Action: patchgate.AuditTokenCreated, Subject: "token:" + t.Name,
+		Detail: map[string]string{"role": string(t.Role)}}); err != nil {
+		return err
+	}
 	return tx.Commit()
 }
 
@@ -88,7 +96,7 @@ func (s *TokenService) FindTokens(ctx context.Context) ([]*patchgate.Token, erro
 }
 
 // RevokeToken revokes a token by name; revoking a revoked token changes
-// nothing. ENOTFOUND if there is no token of that name.
+// nothing and is not audited again. ENOTFOUND if there is no token of that name.
 func (s *TokenService) RevokeToken(ctx context.Context, name string) error {
 	tx, err := s.db.begin(ctx)
 	if err != nil {
@@ -96,12 +104,22 @@ func (s *TokenService) RevokeToken(ctx context.Context, name string) error {
 	}
 	defer tx.Rollback()
 	var id int64
-	if err := tx.QueryRow(ctx, `SELECT id FROM tokens WHERE name = $1`+s.db.forUpdate(), name).Scan(&id); err != nil {
+	var role patchgate.Role
+	var revokedAt *time.Time
+	if err := tx.QueryRow(ctx, `SELECT id, role, revoked_at FROM tokens WHERE name = $1`+s.db.forUpdate(),
+		name).Scan(&id, &role, optTimeCol{&revokedAt}); err != nil {
 		return notFound(err, "token %q", name)
 	}
-	if _, err := tx.Exec(ctx, `UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`,
-		s.db.now(), id); err != nil {
+	if revokedAt != nil {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `UPDATE tokens SET revoked_at = $1 WHERE id = $2`, s.db.now(), id); err != nil {
 		return fmt.Errorf("revoke token %q: %w", name, err)
+	}
+	if err := s.db.appendAudit(ctx, tx, patchgate.AuditEntry{Actor: patchgate.AuditActor(ctx),
+		Action: patchgate.AuditTokenRevoked, Subject: "token:" + name,
+		Detail: map[string]string{"role": string(role)}}); err != nil {
+		return err
 	}
 	return tx.Commit()
 }

@@ -363,8 +363,8 @@ func queryIDs(ctx context.Context, tx *txn, query string, args ...any) ([]int64,
 	return ids, nil
 }
 
-// FinishVerification records a final state, reason and finish time; suite runs
-// are left as they are. ECONFLICT when it is final already (a late finish never
+// FinishVerification records a final state, reason and finish time, and audits
+// the verdict; suite runs are left as they are. ECONFLICT when it is final already (a late finish never
 // overwrites a cancellation), EINVALID for a live state, ENOTFOUND when absent.
 func (s *VerificationService) FinishVerification(ctx context.Context, id int64, state patchgate.RunState, reason string) error {
 	if !validRunState(state) || !state.Final() {
@@ -385,6 +385,12 @@ func (s *VerificationService) FinishVerification(ctx context.Context, id int64, 
 	if _, err := tx.Exec(ctx, `UPDATE verifications SET state = $1, reason = $2, finished_at = $3 WHERE id = $4`,
 		state, reason, s.db.now(), id); err != nil {
 		return fmt.Errorf("finish verification %d: %w", id, err)
+	}
+	if err := s.db.appendAudit(ctx, tx, patchgate.AuditEntry{Actor: patchgate.AuditActor(ctx),
+		Action: patchgate.AuditVerdict, Subject: fmt.Sprintf("verification:%d", id), SHA: v.SHA,
+		Detail: map[string]string{"state": string(state), "reason": reason,
+			"repo": patchgate.RepoRef{Forge: v.Forge, Name: v.Repo}.String()}}); err != nil {
+		return err
 	}
 	return tx.Commit()
 }

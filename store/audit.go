@@ -1,0 +1,249 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/patchgate/patchgate"
+)
+
+// AuditService reads and checks the audit log. The services append to it with
+// appendAudit, inside the transaction of the change an entry records.
+type AuditService struct{ db *DB }
+
+var _ patchgate.AuditService = (*AuditService)(nil)
+
+// NewAuditService returns the audit service of db.
+func NewAuditService(db *DB) *AuditService { return &AuditService{db: db} }
+
+// auditLockKey is the PostgreSQL advisory lock that serialises appends to the
+// audit chain ("pgaudit!"); migrateLockKey is another.
+const auditLockKey int64 = 0x7067617564697421
+
+// auditBatch is how many entries VerifyAudit and ExportAudit read per
+// transaction, so that neither holds one open for the whole log.
+const auditBatch = 1000
+
+const auditColumns = `seq, at, actor, action, subject, sha, detail, prev_hash, hash`
+
+// appendAudit appends e to the audit chain in tx: it sets Seq to the last
+// entry's plus one, PrevHash to its hash, At to now, and Hash. Call it as the
+// last statement before Commit: on PostgreSQL it takes the chain's advisory lock
+// until the transaction ends, and a transaction that holds it must not then wait
+// for row locks that another one, waiting for the chain, holds. On SQLite the
+// IMMEDIATE write transaction already serialises appenders.
+func (d *DB) appendAudit(ctx context.Context, tx *txn, e patchgate.AuditEntry) error {
+	if e.Actor == "" || e.Action == "" {
+		return fmt.Errorf("audit %q: actor and action are required", e.Action)
+	}
+	if d.dialect == DialectPostgres {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, auditLockKey); err != nil {
+			return fmt.Errorf("audit %s: lock the chain: %w", e.Action, err)
+		}
+	}
+	var last int64
+	var prev string
+	err := tx.QueryRow(ctx, `SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1`).Scan(&last, &prev)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("audit %s: read the chain's end: %w", e.Action, err)
+	}
+	detail, err := json.Marshal(e.Detail)
+	if err != nil {
+		return fmt.Errorf("audit %s: %w", e.Action, err)
+	}
+	if len(e.Detail) == 0 {
+		detail = []byte("{}")
+	}
+	e.Seq, e.PrevHash, e.At = last+1, prev, d.now()
+	e.Hash = e.ComputeHash()
+	if _, err := tx.Exec(ctx, `INSERT INTO audit_log (`+auditColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		e.Seq, e.At, e.Actor, e.Action, e.Subject, e.SHA, string(detail), e.PrevHash, e.Hash); err != nil {
+		return fmt.Errorf("audit %s: %w", e.Action, err)
+	}
+	return nil
+}
+
+// actorOr returns who acts in ctx; when ctx names no one (a direct call, the
+// CLI), the by the caller passed, else patchgate.SystemActor.
+func actorOr(ctx context.Context, by string) string {
+	if _, ok := patchgate.PrincipalFromContext(ctx); ok || by == "" {
+		return patchgate.AuditActor(ctx)
+	}
+	return by
+}
+
+// auditRow is an audit_log row as stored. Its columns are decoded apart from
+// scanning so that VerifyAudit can report an unreadable entry as a break rather
+// than fail on it.
+type auditRow struct {
+	e      patchgate.AuditEntry
+	at     any
+	detail string
+}
+
+func (r *auditRow) dest() []any {
+	return []any{&r.e.Seq, &r.at, &r.e.Actor, &r.e.Action, &r.e.Subject, &r.e.SHA, &r.detail, &r.e.PrevHash, &r.e.Hash}
+}
+
+// entry decodes the time and the detail; an empty detail is nil.
+func (r *auditRow) entry() (*patchgate.AuditEntry, error) {
+	e := r.e
+	if err := (timeCol{&e.At}).Scan(r.at); err != nil {
+		return nil, fmt.Errorf("audit entry %d: %w", e.Seq, err)
+	}
+	if err := json.Unmarshal([]byte(r.detail), &e.Detail); err != nil {
+		return nil, fmt.Errorf("audit entry %d: detail: %w", e.Seq, err)
+	}
+	if len(e.Detail) == 0 {
+		e.Detail = nil
+	}
+	return &e, nil
+}
+
+// FindAudit returns matching entries in ascending Seq, at most filter.Limit
+// (DefaultLimit when 0, never more than MaxLimit).
+func (s *AuditService) FindAudit(ctx context.Context, f patchgate.AuditFilter) ([]*patchgate.AuditEntry, error) {
+	var w where
+	if f.Actor != nil {
+		w.add("actor = $?", *f.Actor)
+	}
+	if f.Action != nil {
+		w.add("action = $?", *f.Action)
+	}
+	if f.Subject != nil {
+		w.add("subject = $?", *f.Subject)
+	}
+	if f.AfterSeq > 0 {
+		w.add("seq > $?", f.AfterSeq)
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = DefaultLimit
+	}
+	limit = min(limit, MaxLimit)
+
+	tx, err := s.db.beginRead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	var es []*patchgate.AuditEntry
+	err = queryAudit(ctx, tx, `SELECT `+auditColumns+` FROM audit_log`+w.String()+` ORDER BY seq LIMIT `+w.arg(limit),
+		w.args, func(r *auditRow) error {
+			e, err := r.entry()
+			if err != nil {
+				return err
+			}
+			es = append(es, e)
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("find audit entries: %w", err)
+	}
+	if es == nil {
+		es = []*patchgate.AuditEntry{}
+	}
+	return es, nil
+}
+
+// queryAudit runs a query of auditColumns and calls fn for each row.
+func queryAudit(ctx context.Context, tx *txn, query string, args []any, fn func(*auditRow) error) error {
+	rows, err := tx.Query(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r auditRow
+		if err := rows.Scan(r.dest()...); err != nil {
+			return err
+		}
+		if err := fn(&r); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// eachAudit calls fn for every entry in ascending Seq, reading auditBatch rows
+// per read transaction. The log only grows at its end, so the batches together
+// see one consistent prefix of it.
+func (s *AuditService) eachAudit(ctx context.Context, fn func(*auditRow) error) error {
+	var after int64
+	for {
+		n := 0
+		err := func() error {
+			tx, err := s.db.beginRead(ctx)
+			if err != nil {
+				return err
+			}
+			defer tx.Rollback()
+			return queryAudit(ctx, tx, `SELECT `+auditColumns+` FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2`,
+				[]any{after, auditBatch}, func(r *auditRow) error {
+					n++
+					after = r.e.Seq
+					return fn(r)
+				})
+		}()
+		if err != nil || n < auditBatch {
+			return err
+		}
+	}
+}
+
+// VerifyAudit walks the chain from its first entry. The first entry must have
+// Seq 1 and an empty PrevHash; each next one Seq one more and PrevHash the hash
+// of the one before; every entry's Hash must match its content. It returns the
+// number of intact entries, and an *AuditBreak for the first that is not: a
+// missing entry is named by its Seq. A chain cut short at its end cannot be
+// told from a shorter one; comparing with an exported copy can.
+func (s *AuditService) VerifyAudit(ctx context.Context) (int64, error) {
+	var checked int64
+	var prev string
+	err := s.eachAudit(ctx, func(r *auditRow) error {
+		want := checked + 1
+		switch {
+		case r.e.Seq != want:
+			return &patchgate.AuditBreak{Seq: want, Reason: fmt.Sprintf("entry missing: the next entry is %d", r.e.Seq)}
+		case r.e.PrevHash != prev:
+			return &patchgate.AuditBreak{Seq: r.e.Seq, Reason: fmt.Sprintf("prev-hash mismatch: %q is not the hash of entry %d", r.e.PrevHash, r.e.Seq-1)}
+		}
+		e, err := r.entry()
+		if err != nil {
+			return &patchgate.AuditBreak{Seq: r.e.Seq, Reason: fmt.Sprintf("unreadable: %v", err)}
+		}
+		if h := e.ComputeHash(); h != e.Hash {
+			return &patchgate.AuditBreak{Seq: r.e.Seq, Reason: "hash mismatch: the entry was changed after it was written"}
+		}
+		checked, prev = r.e.Seq, r.e.Hash
+		return nil
+	})
+	if err != nil {
+		var b *patchgate.AuditBreak
+		if errors.As(err, &b) {
+			return checked, err
+		}
+		return checked, fmt.Errorf("verify audit log: %w", err)
+	}
+	return checked, nil
+}
+
+// ExportAudit writes every entry to w as one JSON object per line, ascending.
+func (s *AuditService) ExportAudit(ctx context.Context, w io.Writer) error {
+	enc := json.NewEncoder(w)
+	err := s.eachAudit(ctx, func(r *auditRow) error {
+		e, err := r.entry()
+		if err != nil {
+			return err
+		}
+		return enc.Encode(e)
+	})
+	if err != nil {
+		return fmt.Errorf("export audit log: %w", err)
+	}
+	return nil
+}
