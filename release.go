@@ -1,0 +1,142 @@
+package patchgate
+
+import (
+	"context"
+	"time"
+)
+
+// CandidateState is where a release candidate stands.
+type CandidateState string
+
+// Candidate states. Open candidates can be approved and promoted; a newer
+// candidate of the same repository supersedes an older open one.
+const (
+	CandidateOpen       CandidateState = "open"
+	CandidateSuperseded CandidateState = "superseded"
+	CandidatePromoting  CandidateState = "promoting" // tag/release being created; retried after a crash
+	CandidatePromoted   CandidateState = "promoted"
+)
+
+// Candidate is a commit on a release branch proposed for production, with what
+// it newly contains since the last promoted release.
+type Candidate struct {
+	ID     int64          `json:"id"`
+	Forge  Forge          `json:"forge"`
+	Repo   string         `json:"repo"`
+	Branch string         `json:"branch"`
+	SHA    string         `json:"sha"`
+	Name   string         `json:"name"` // the tag to create, e.g. v1.4.2
+	State  CandidateState `json:"state"`
+	// BaseSHA is the last promoted release's commit ("" for the first release).
+	BaseSHA string `json:"base_sha,omitempty"`
+	// Items are the changes it newly contains and the tickets they fix.
+	Items     []*CandidateItem `json:"items"`
+	Approvals []*Approval      `json:"approvals"`
+	CreatedBy string           `json:"created_by"`
+	CreatedAt time.Time        `json:"created_at"`
+	// Promotion record.
+	PromotedBy string     `json:"promoted_by,omitempty"`
+	PromotedAt *time.Time `json:"promoted_at,omitempty"`
+	ReleaseURL string     `json:"release_url,omitempty"`
+}
+
+// Validate checks a candidate before it is stored.
+func (c *Candidate) Validate() error {
+	if err := (RepoRef{Forge: c.Forge, Name: c.Repo}).Validate(); err != nil {
+		return err
+	}
+	if !ValidSHA(c.SHA) {
+		return Errorf(EINVALID, "candidate: %q is not a commit SHA", c.SHA)
+	}
+	if c.BaseSHA != "" && !ValidSHA(c.BaseSHA) {
+		return Errorf(EINVALID, "candidate: base %q is not a commit SHA", c.BaseSHA)
+	}
+	if c.Name == "" || len(c.Name) > 200 {
+		return Errorf(EINVALID, "candidate: a name (the tag) is required")
+	}
+	return nil
+}
+
+// CandidateItem is one change a candidate newly contains, with a ticket it
+// fixes (TicketID 0 when it fixes none).
+type CandidateItem struct {
+	ChangeID int64   `json:"change_id"`
+	TicketID int64   `json:"ticket_id,omitempty"`
+	Change   *Change `json:"change,omitempty"`
+	Ticket   *Ticket `json:"ticket,omitempty"`
+}
+
+// Approval is a release manager's approval of one candidate at one SHA.
+type Approval struct {
+	ID          int64      `json:"id"`
+	CandidateID int64      `json:"candidate_id"`
+	SHA         string     `json:"sha"`
+	Approver    string     `json:"approver"`
+	Via         string     `json:"via"` // api, cli, comment
+	CreatedAt   time.Time  `json:"created_at"`
+	WithdrawnAt *time.Time `json:"withdrawn_at,omitempty"`
+}
+
+// CandidateFilter selects candidates; nil fields do not filter.
+type CandidateFilter struct {
+	Forge  *Forge
+	Repo   *string
+	State  *CandidateState
+	Offset int
+	Limit  int
+}
+
+// ReleaseService stores candidates, approvals and promotions. Implementations
+// are safe for concurrent use.
+type ReleaseService interface {
+	// CreateCandidate stores c (state open) with its items and marks every other
+	// open candidate of the repository superseded, in one transaction.
+	CreateCandidate(ctx context.Context, c *Candidate) error
+	// FindCandidateByID returns the candidate with items (changes and tickets
+	// filled) and approvals (withdrawn ones included); ENOTFOUND when absent.
+	FindCandidateByID(ctx context.Context, id int64) (*Candidate, error)
+	// FindCandidates returns matching candidates, newest first, without items.
+	FindCandidates(ctx context.Context, filter CandidateFilter) ([]*Candidate, int, error)
+	// LastPromoted returns the repository's newest promoted candidate;
+	// ENOTFOUND when nothing was promoted yet.
+	LastPromoted(ctx context.Context, forge Forge, repo string) (*Candidate, error)
+	// AddApproval records a's approval and returns the number of distinct live
+	// approvals of the candidate at a.SHA after it, in one transaction (so two
+	// racing approvals both see a count that includes the other or come after
+	// it). ECONFLICT when the approver already approved, when the candidate is
+	// not open, or when a.SHA is not the candidate's SHA.
+	AddApproval(ctx context.Context, a *Approval) (approvals int, err error)
+	// WithdrawApproval withdraws approver's live approval; ECONFLICT once the
+	// candidate is promoted, ENOTFOUND when there is none.
+	WithdrawApproval(ctx context.Context, candidateID int64, approver string) error
+	// BeginPromotion moves an open candidate to promoting (or finds it already
+	// promoting, for a retry) and returns it. ECONFLICT when it is superseded;
+	// a promoted candidate is returned as is.
+	BeginPromotion(ctx context.Context, id int64, by string) (*Candidate, error)
+	// FinishPromotion records a completed promotion; idempotent.
+	FinishPromotion(ctx context.Context, id int64, releaseURL string) error
+}
+
+// CandidateRequest asks for a release candidate (API, `patchgate release create`).
+type CandidateRequest struct {
+	Forge  Forge  `json:"forge,omitempty"`
+	Repo   string `json:"repo"`
+	Branch string `json:"branch,omitempty"` // default: the release branch, else main
+	SHA    string `json:"sha,omitempty"`    // default: the branch's head
+	Name   string `json:"name,omitempty"`   // the tag; default release-<short SHA>
+}
+
+// Evaluation says whether a candidate may be released and, if not, why, in
+// words a release manager understands.
+type Evaluation struct {
+	Releasable bool     `json:"releasable"`
+	Blockers   []string `json:"blockers"`
+	// Approvals counts distinct live approvals at the candidate's SHA; Needed
+	// is the policy's number.
+	Approvals int `json:"approvals"`
+	Needed    int `json:"needed"`
+	// Evidence maps each ticket key to the verification that verified its fix.
+	Evidence map[string]*Verification `json:"evidence"`
+	// Verification is the candidate's own.
+	Verification *Verification `json:"verification,omitempty"`
+}
