@@ -37,6 +37,13 @@ type Service struct {
 	// Sources read .patchgate.yml through each forge's API.
 	Sources  map[patchgate.Forge]patchgate.SourceFetcher
 	Reporter Reporter
+
+	// Releases, Comparers and Releasers run the release gate; Announce, when
+	// set, is told every promotion (the outbound webhook).
+	Releases  patchgate.ReleaseService
+	Comparers map[patchgate.Forge]patchgate.Comparer
+	Releasers map[patchgate.Forge]patchgate.Releaser
+	Announce  func(ctx context.Context, c *patchgate.Candidate, r *patchgate.ForgeRelease)
 }
 
 // HandleEvent applies one parsed, verified event. It returns the delivery's

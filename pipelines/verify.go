@@ -75,6 +75,9 @@ func (s *Service) maintainer(repo *patchgate.Repository, user string) bool {
 // later push waits for approval again.
 func (s *Service) applyComment(ctx context.Context, repo *patchgate.Repository, ev *patchgate.Event) (patchgate.DeliveryOutcome, string, error) {
 	c := ev.Comment
+	if c.OnChange && hasCommand(c.Body, ApproveCommand) {
+		return s.approveByComment(ctx, repo, ev)
+	}
 	if !c.OnChange || !hasCommand(c.Body, OkToTest) {
 		return patchgate.OutcomeIgnored, "comment carries no patchgate command", nil
 	}
@@ -252,6 +255,7 @@ func (s *Service) onVerdict(ctx context.Context, v *patchgate.Verification) erro
 				if err := s.postMerge(ctx, ch, v); err != nil {
 					return err
 				}
+				s.autoCandidate(ctx, ch, v)
 			}
 			continue
 		}

@@ -28,6 +28,10 @@ type Server struct {
 	// Verifications is nil when the server does not verify.
 	Verifications patchgate.VerificationService
 	Verifier      Verifier
+	// Releases is nil when the server does not run the release gate.
+	Releases patchgate.ReleaseService
+	Releaser Releaser
+	Audit    patchgate.AuditService
 	// Linker performs manual link and unlink requests.
 	Linker Linker
 	// Repos are the configured repositories.
@@ -92,13 +96,23 @@ func (s *Server) engine() *gin.Engine {
 	viewer.GET("/verifications/:id", s.handleGetVerification)
 	viewer.GET("/verifications/:id/suites/:suite/log", s.handleSuiteLog)
 	viewer.GET("/verifications/:id/suites/:suite/tests", s.handleSuiteTests)
+	viewer.GET("/releases", s.handleListReleases)
+	viewer.GET("/releases/:id", s.handleGetRelease)
+	viewer.GET("/audit", s.handleListAudit)
 
 	developer := api.Group("", s.require(patchgate.RoleDeveloper))
 	developer.POST("/links", s.handleCreateLink)
 	developer.DELETE("/links", s.handleDeleteLinks)
 	developer.POST("/verifications", s.handleCreateVerification)
 
+	manager := api.Group("", s.require(patchgate.RoleReleaseManager))
+	manager.POST("/releases", s.handleCreateRelease)
+	manager.POST("/releases/:id/approve", s.handleApproveRelease)
+	manager.DELETE("/releases/:id/approve", s.handleWithdrawApproval)
+	manager.POST("/releases/:id/promote", s.handlePromoteRelease)
+
 	admin := api.Group("", s.require(patchgate.RoleAdmin))
+	admin.GET("/audit/verify", s.handleVerifyAudit)
 	admin.GET("/tokens", s.handleListTokens)
 	admin.POST("/tokens", s.handleCreateToken)
 	admin.DELETE("/tokens/:name", s.handleRevokeToken)

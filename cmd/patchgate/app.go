@@ -14,6 +14,7 @@ import (
 
 	"github.com/patchgate/patchgate"
 	"github.com/patchgate/patchgate/forges"
+	"github.com/patchgate/patchgate/notify"
 	"github.com/patchgate/patchgate/pipelines"
 	"github.com/patchgate/patchgate/queue"
 	"github.com/patchgate/patchgate/runners"
@@ -85,6 +86,7 @@ func (m *Main) Run(ctx context.Context) error {
 	tickets, changes, links := store.NewTicketService(db), store.NewChangeService(db), store.NewLinkService(db)
 	deliveries, tokens := store.NewDeliveryService(db), store.NewTokenService(db)
 	verifications := store.NewVerificationService(db)
+	releases := store.NewReleaseService(db)
 	m.Reporter = &runners.Reporter{Statuses: clients.statuses, PublicURL: m.Config.PublicURL, Logger: m.Logger}
 	m.Service = &pipelines.Service{
 		Tickets:    tickets,
@@ -101,6 +103,10 @@ func (m *Main) Run(ctx context.Context) error {
 		Verifications: verifications,
 		Sources:       clients.sources,
 		Reporter:      m.Reporter,
+		Releases:      releases,
+		Comparers:     clients.comparers,
+		Releasers:     clients.releasers,
+		Announce:      m.announcer(),
 	}
 	rc := m.Config.Runners
 	m.envs = &testenv.Runner{Owner: rc.Owner, Logger: m.Logger, MaxParallel: rc.MaxEnvironments}
@@ -174,6 +180,9 @@ func (m *Main) Run(ctx context.Context) error {
 		Tokens:        tokens,
 		Verifications: verifications,
 		Verifier:      m.Service,
+		Releases:      releases,
+		Releaser:      m.Service,
+		Audit:         store.NewAuditService(db),
 		Linker:        m.Service,
 		Repos:         dir,
 		Secrets:       secrets,
@@ -259,6 +268,8 @@ type forgeAPIs struct {
 	commenters map[patchgate.Forge]patchgate.Commenter
 	statuses   map[patchgate.Forge]patchgate.StatusPoster
 	sources    map[patchgate.Forge]patchgate.SourceFetcher
+	comparers  map[patchgate.Forge]patchgate.Comparer
+	releasers  map[patchgate.Forge]patchgate.Releaser
 }
 
 // forgeClients builds the GitHub and GitLab API clients.
@@ -267,6 +278,8 @@ func (m *Main) forgeClients() (forgeAPIs, error) {
 		commenters: map[patchgate.Forge]patchgate.Commenter{},
 		statuses:   map[patchgate.Forge]patchgate.StatusPoster{},
 		sources:    map[patchgate.Forge]patchgate.SourceFetcher{},
+		comparers:  map[patchgate.Forge]patchgate.Comparer{},
+		releasers:  map[patchgate.Forge]patchgate.Releaser{},
 	}
 	if c := m.Config.GitHub; c.Token != "" {
 		gh, err := forges.NewGitHub(forges.Config{BaseURL: c.APIURL, Token: c.Token, Logger: m.Logger})
@@ -274,6 +287,7 @@ func (m *Main) forgeClients() (forgeAPIs, error) {
 			return out, fmt.Errorf("github client: %w", err)
 		}
 		out.commenters[patchgate.GitHub], out.statuses[patchgate.GitHub], out.sources[patchgate.GitHub] = gh, gh, gh
+		out.comparers[patchgate.GitHub], out.releasers[patchgate.GitHub] = gh, gh
 	}
 	if c := m.Config.GitLab; c.Token != "" {
 		gl, err := forges.NewGitLab(forges.Config{BaseURL: c.APIURL, Token: c.Token, Logger: m.Logger})
@@ -281,8 +295,25 @@ func (m *Main) forgeClients() (forgeAPIs, error) {
 			return out, fmt.Errorf("gitlab client: %w", err)
 		}
 		out.commenters[patchgate.GitLab], out.statuses[patchgate.GitLab], out.sources[patchgate.GitLab] = gl, gl, gl
+		out.comparers[patchgate.GitLab], out.releasers[patchgate.GitLab] = gl, gl
 	}
 	return out, nil
+}
+
+// announcer sends the release webhook, when one is configured; a failure is
+// logged, the promotion stands.
+func (m *Main) announcer() func(ctx context.Context, c *patchgate.Candidate, r *patchgate.ForgeRelease) {
+	wh := m.Config.ReleaseWebhook
+	if wh.URL == "" {
+		return nil
+	}
+	hook := &notify.Webhook{URL: wh.URL, Secret: wh.Secret}
+	return func(ctx context.Context, c *patchgate.Candidate, r *patchgate.ForgeRelease) {
+		payload := map[string]any{"action": "promoted", "release": c, "tag": r.Tag, "sha": r.SHA, "url": r.URL}
+		if err := hook.Send(ctx, "release.promoted", payload); err != nil {
+			m.Logger.Error("release webhook not delivered", "release", c.Name, "repo", c.Repo, "err", err)
+		}
+	}
 }
 
 // pruneDeliveries drops processed deliveries past the retention period, hourly.

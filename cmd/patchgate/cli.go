@@ -42,6 +42,8 @@ func newRootCommand() *cobra.Command {
 		newVerifyCommand(),
 		newLogsCommand(),
 		newConfigCommand(),
+		newReleaseCommand(),
+		newAuditCommand(&g),
 		newVersionCommand(),
 	)
 	return root

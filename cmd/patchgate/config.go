@@ -32,6 +32,9 @@ type Config struct {
 	Log             LogConfig           `yaml:"log"`
 	Workers         WorkerConfig        `yaml:"workers"`
 	Runners         RunnerConfig        `yaml:"runners"`
+	// ReleaseWebhook, when its URL is set, is told every promotion, signed
+	// with HMAC-SHA256 (X-Patchgate-Signature-256) like GitHub's deliveries.
+	ReleaseWebhook WebhookConfig `yaml:"release_webhook"`
 	// Migrate applies pending migrations at start-up instead of refusing to start.
 	Migrate bool `yaml:"migrate"`
 }
@@ -68,6 +71,12 @@ type WorkerConfig struct {
 	// DeliveryRetention is how long processed deliveries are kept for dedup and
 	// inspection; at least 7 days.
 	DeliveryRetention time.Duration `yaml:"delivery_retention"`
+}
+
+// WebhookConfig is an outbound webhook.
+type WebhookConfig struct {
+	URL    string `yaml:"url"`
+	Secret string `yaml:"secret"`
 }
 
 // RunnerConfig sizes and names this process's verification workers.
@@ -194,6 +203,8 @@ func applyEnv(cfg *Config, env func(string) (string, bool)) error {
 		}
 	}
 	str("PATCHGATE_RUNNERS_OWNER", &cfg.Runners.Owner)
+	str("PATCHGATE_RELEASE_WEBHOOK_URL", &cfg.ReleaseWebhook.URL)
+	str("PATCHGATE_RELEASE_WEBHOOK_SECRET", &cfg.ReleaseWebhook.Secret)
 	if v, ok := env("PATCHGATE_RUNNERS_WORKERS"); ok {
 		if _, err := fmt.Sscan(v, &cfg.Runners.Workers); err != nil {
 			return fmt.Errorf("PATCHGATE_RUNNERS_WORKERS: want a number, got %q", v)
@@ -290,6 +301,14 @@ func (c *Config) Validate() error {
 	}
 	if c.Workers.DeliveryRetention < 7*24*time.Hour {
 		return fmt.Errorf("config key workers.delivery_retention: %s: deliveries are kept at least 7 days (168h) for dedup", c.Workers.DeliveryRetention)
+	}
+	if c.ReleaseWebhook.URL != "" {
+		if err := validateHTTPURL(c.ReleaseWebhook.URL); err != nil {
+			return fmt.Errorf("config key release_webhook.url: %w", err)
+		}
+		if len(c.ReleaseWebhook.Secret) < 16 {
+			return fmt.Errorf("config key release_webhook.secret: a secret of at least 16 characters is required")
+		}
 	}
 	if c.Runners.Workers < 0 || c.Runners.Workers > 16 {
 		return fmt.Errorf("config key runners.workers: %d: want 0 to 16", c.Runners.Workers)

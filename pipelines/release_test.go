@@ -1,0 +1,284 @@
+package pipelines_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/patchgate/patchgate"
+	"github.com/patchgate/patchgate/forges"
+	"github.com/patchgate/patchgate/forges/fakeforge"
+	"github.com/patchgate/patchgate/pipelines"
+	"github.com/patchgate/patchgate/store"
+)
+
+const (
+	relRepo = "acme/payments"
+	config  = "suites:\n  regression:\n    image: golang:1.26\n    run: go test ./...\nrelease:\n  branch: main\n  approvals: 1\n"
+)
+
+// sha makes a recognisable 40-hex commit id.
+func sha(c byte) string { return strings.Repeat(string(c), 40) }
+
+// releaseWorld is a repository with one merged fix (PAY-1 in #1 by dev), the
+// branch main at candidate commit C, a real SQLite store, and the fake forge
+// behind the real GitHub client.
+type releaseWorld struct {
+	t      *testing.T
+	svc    *pipelines.Service
+	forge  *fakeforge.Forge
+	db     *store.DB
+	vs     *store.VerificationService
+	ticket *patchgate.Ticket
+	pr     *patchgate.Change
+	base   string // last release
+	head   string // PR head
+	merge  string // merge commit
+	cand   string // release branch head
+}
+
+func newReleaseWorld(t *testing.T) *releaseWorld {
+	t.Helper()
+	ctx := context.Background()
+	w := &releaseWorld{t: t, base: sha('1'), head: sha('2'), merge: sha('3'), cand: sha('4')}
+	w.forge = fakeforge.New()
+	t.Cleanup(w.forge.Close)
+	w.forge.SetToken("tok")
+	w.forge.AddCommit(relRepo, w.base, map[string][]byte{".patchgate.yml": []byte(config)}, "base", "dev")
+	w.forge.AddCommit(relRepo, w.head, map[string][]byte{"fix.go": []byte("fix")}, "PAY-1: fix", "dev", w.base)
+	w.forge.AddCommit(relRepo, w.merge, nil, "Merge #1", "dev", w.base, w.head)
+	w.forge.AddCommit(relRepo, w.cand, map[string][]byte{"docs.md": []byte("x")}, "docs", "ops", w.merge)
+	w.forge.AddPullRequest(relRepo, fakeforge.PullRequest{Number: 1, Title: "PAY-1: fix", Author: "dev", HeadSHA: w.head})
+
+	db, err := store.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "p.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	w.db, w.vs = db, store.NewVerificationService(db)
+	gh, err := forges.NewGitHub(forges.Config{BaseURL: w.forge.GitHubAPIURL(), Token: "tok", Retry: forges.RetryPolicy{MaxRetries: 1, BaseDelay: time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.svc = &pipelines.Service{
+		Tickets: store.NewTicketService(db), Changes: store.NewChangeService(db), Links: store.NewLinkService(db),
+		Repos:  patchgate.NewRepositoryDirectory([]*patchgate.Repository{{Forge: patchgate.GitHub, Name: relRepo, TicketKeys: []string{"PAY"}}}),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Verifications: w.vs,
+		Sources: map[patchgate.Forge]patchgate.SourceFetcher{patchgate.GitHub: gh}, Reporter: nopReporter{},
+		Commenters: map[patchgate.Forge]patchgate.Commenter{patchgate.GitHub: gh},
+		Releases:   store.NewReleaseService(db), Comparers: map[patchgate.Forge]patchgate.Comparer{patchgate.GitHub: gh},
+		Releasers: map[patchgate.Forge]patchgate.Releaser{patchgate.GitHub: gh},
+	}
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	pr, _, err := w.svc.Changes.ApplyChangeUpdate(ctx, patchgate.ChangeUpdate{
+		Forge: patchgate.GitHub, Repo: relRepo, Kind: patchgate.ChangePullRequest, Number: 1, Title: "PAY-1: fix",
+		SourceBranch: "fix/PAY-1", TargetBranch: "main", HeadSHA: w.head, Author: "dev",
+		State: patchgate.ChangeMerged, MergeCommitSHA: w.merge, UpdatedAt: t0,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.pr = pr
+	w.ticket, err = w.svc.Tickets.EnsureTicket(ctx, &patchgate.Ticket{Tracker: patchgate.TrackerExternal, Key: "PAY-1", Labels: []string{}, Severity: patchgate.SeverityHigh, State: patchgate.TicketFixMerged})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := w.svc.Links.SyncExtractedLinks(ctx, pr.ID, []patchgate.LinkSource{patchgate.SourceTitle},
+		[]*patchgate.Link{{TicketID: w.ticket.ID, ChangeID: pr.ID, Kind: patchgate.LinkFixes, Source: patchgate.SourceTitle, Provenance: "Fixes PAY-1", CreatedBy: "patchgate"}}); err != nil {
+		t.Fatal(err)
+	}
+	// The last release was at base.
+	last := &patchgate.Candidate{Forge: patchgate.GitHub, Repo: relRepo, Branch: "main", SHA: w.base, Name: "v1.0.0", CreatedBy: "ops"}
+	if err := w.svc.Releases.CreateCandidate(ctx, last); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.svc.Releases.BeginPromotion(ctx, last.ID, "ops"); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.svc.Releases.FinishPromotion(ctx, last.ID, "https://example.invalid/v1.0.0"); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// verify records a finished verification of sha with the regression suite in
+// the given state, as a worker would have.
+func (w *releaseWorld) verify(sha string, changeID int64, state patchgate.RunState) {
+	w.t.Helper()
+	ctx := context.Background()
+	v, _, err := w.vs.CreateVerification(ctx, &patchgate.Verification{
+		Forge: patchgate.GitHub, Repo: relRepo, SHA: sha, ChangeID: changeID, ConfigRef: sha, ConfigDigest: "d-" + sha[:4] + string(state),
+		Trigger: "test", Suites: []*patchgate.SuiteRun{{Name: "regression", Required: true, Image: "golang:1.26"}},
+	})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if err := w.vs.ClaimVerification(ctx, v.ID, v.Attempt, "w"); err != nil {
+		w.t.Fatal(err)
+	}
+	s := v.Suites[0]
+	s.State, s.Description = state, "tests"
+	if err := w.vs.UpdateSuiteRun(ctx, s); err != nil {
+		w.t.Fatal(err)
+	}
+	if err := w.vs.FinishVerification(ctx, v.ID, state, "test"); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func (w *releaseWorld) candidate() *patchgate.Candidate {
+	w.t.Helper()
+	c, err := w.svc.CreateCandidate(context.Background(), patchgate.CandidateRequest{Repo: relRepo, SHA: w.cand, Name: "v1.1.0"}, "ops")
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return c
+}
+
+type nopReporter struct{}
+
+func (nopReporter) Queued(context.Context, *patchgate.Verification)  {}
+func (nopReporter) Verdict(context.Context, *patchgate.Verification) {}
+
+func TestCandidateContainsWhatIsNewSinceTheLastRelease(t *testing.T) {
+	w := newReleaseWorld(t)
+	c := w.candidate()
+	if c.BaseSHA != w.base || len(c.Items) != 1 || c.Items[0].ChangeID != w.pr.ID || c.Items[0].Ticket == nil || c.Items[0].Ticket.Key != "PAY-1" {
+		t.Fatalf("got base %s items %+v, want base 1… with #1 fixing PAY-1", c.BaseSHA[:1], c.Items)
+	}
+}
+
+func TestReleasableOnlyOnEvidence(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name    string
+		setup   func(w *releaseWorld)
+		blocker string
+	}{
+		{"nothing verified", func(w *releaseWorld) {}, "not verified on 4444444"},
+		{"fix failed", func(w *releaseWorld) {
+			w.verify(w.cand, 0, patchgate.RunSuccess)
+			w.verify(w.head, w.pr.ID, patchgate.RunFailure)
+		}, "PAY-1: fix in #1 failed `regression` on 2222222"},
+		{"candidate failed", func(w *releaseWorld) {
+			w.verify(w.cand, 0, patchgate.RunFailure)
+			w.verify(w.head, w.pr.ID, patchgate.RunSuccess)
+		}, "failed `regression` on 4444444"},
+		{"reopened after merge", func(w *releaseWorld) {
+			w.verify(w.cand, 0, patchgate.RunSuccess)
+			w.verify(w.head, w.pr.ID, patchgate.RunSuccess)
+			if err := w.svc.Tickets.SetTicketState(ctx, w.ticket.ID, patchgate.TicketReopened); err != nil {
+				t.Fatal(err)
+			}
+		}, "PAY-1: reopened after merge"},
+		{"everything verified", func(w *releaseWorld) {
+			w.verify(w.cand, 0, patchgate.RunSuccess)
+			w.verify(w.head, w.pr.ID, patchgate.RunSuccess)
+		}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newReleaseWorld(t)
+			tt.setup(w)
+			c := w.candidate()
+			ev, err := w.svc.Evaluate(ctx, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.blocker == "" {
+				if !ev.Releasable || ev.Evidence["PAY-1"] == nil {
+					t.Fatalf("got blockers %q evidence %v, want releasable with evidence for PAY-1", ev.Blockers, ev.Evidence)
+				}
+				return
+			}
+			if ev.Releasable || !strings.Contains(strings.Join(ev.Blockers, "\n"), tt.blocker) {
+				t.Fatalf("got releasable=%v blockers %q, want a blocker %q", ev.Releasable, ev.Blockers, tt.blocker)
+			}
+		})
+	}
+}
+
+func TestApprovalRules(t *testing.T) {
+	ctx := context.Background()
+	w := newReleaseWorld(t)
+	c := w.candidate()
+	if _, _, err := w.svc.Approve(ctx, c.ID, "", "alice", "api"); patchgate.ErrorCode(err) != patchgate.ECONFLICT || !strings.Contains(err.Error(), "not releasable") {
+		t.Fatalf("approval before releasable: got %v, want conflict naming blockers", err)
+	}
+	w.verify(w.cand, 0, patchgate.RunSuccess)
+	w.verify(w.head, w.pr.ID, patchgate.RunSuccess)
+	if _, _, err := w.svc.Approve(ctx, c.ID, w.head, "alice", "api"); patchgate.ErrorCode(err) != patchgate.ECONFLICT {
+		t.Fatalf("approval of another SHA: got %v, want conflict", err)
+	}
+	if _, _, err := w.svc.Approve(ctx, c.ID, "", "dev", "api"); patchgate.ErrorCode(err) != patchgate.EFORBIDDEN {
+		t.Fatalf("approval by the fix's author: got %v, want forbidden", err)
+	}
+	if _, err := w.svc.Promote(ctx, c.ID, "alice"); patchgate.ErrorCode(err) != patchgate.ECONFLICT {
+		t.Fatalf("promotion without approval: got %v, want conflict", err)
+	}
+	if _, ev, err := w.svc.Approve(ctx, c.ID, w.cand, "alice", "api"); err != nil || ev.Approvals != 1 {
+		t.Fatalf("approval: got %v with %+v", err, ev)
+	}
+	if err := w.svc.Withdraw(ctx, c.ID, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.svc.Promote(ctx, c.ID, "alice"); patchgate.ErrorCode(err) != patchgate.ECONFLICT {
+		t.Fatalf("promotion after withdrawal: got %v, want conflict", err)
+	}
+	// A newer candidate supersedes this one: the old one can no longer be approved.
+	if _, err := w.svc.CreateCandidate(ctx, patchgate.CandidateRequest{Repo: relRepo, SHA: w.cand, Name: "v1.1.1"}, "ops"); err != nil {
+		t.Fatal(err)
+	}
+	if old, _ := w.svc.Releases.FindCandidateByID(ctx, c.ID); old.State != patchgate.CandidateSuperseded {
+		t.Fatalf("older candidate: got %s, want superseded", old.State)
+	}
+	if _, _, err := w.svc.Approve(ctx, c.ID, "", "alice", "api"); patchgate.ErrorCode(err) != patchgate.ECONFLICT {
+		t.Fatalf("approval of a superseded candidate: got %v, want conflict", err)
+	}
+}
+
+func TestPromotionIsIdempotentAcrossACrash(t *testing.T) {
+	ctx := context.Background()
+	w := newReleaseWorld(t)
+	w.verify(w.cand, 0, patchgate.RunSuccess)
+	w.verify(w.head, w.pr.ID, patchgate.RunSuccess)
+	c := w.candidate()
+	if _, _, err := w.svc.Approve(ctx, c.ID, "", "alice", "api"); err != nil {
+		t.Fatal(err)
+	}
+	// The tag is made, then the forge fails creating the release: as if
+	// patchgate crashed between the two.
+	w.forge.FailNextOn("POST /api/v3/repos/"+relRepo+"/releases", 2, 502, nil) // the attempt and its one retry
+	if _, err := w.svc.Promote(ctx, c.ID, "alice"); err == nil {
+		t.Fatal("promotion succeeded with the forge down")
+	}
+	if got, _ := w.svc.Releases.FindCandidateByID(ctx, c.ID); got.State != patchgate.CandidatePromoting {
+		t.Fatalf("after the failure: got state %s, want promoting", got.State)
+	}
+	for range 2 { // the retry, and a retry of the retry
+		got, err := w.svc.Promote(ctx, c.ID, "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.State != patchgate.CandidatePromoted || got.ReleaseURL == "" {
+			t.Fatalf("got %s %q, want promoted with a release URL", got.State, got.ReleaseURL)
+		}
+	}
+	if tags := w.forge.Tags(relRepo); tags["v1.1.0"] != w.cand || len(tags) != 1 {
+		t.Fatalf("got tags %v, want exactly v1.1.0 at the candidate", tags)
+	}
+	rels := w.forge.Releases(relRepo)
+	if len(rels) != 1 || rels[0].Tag != "v1.1.0" || !strings.Contains(rels[0].Body, "PAY-1") {
+		t.Fatalf("got releases %+v, want one for v1.1.0 listing PAY-1", rels)
+	}
+	if tk, _ := w.svc.Tickets.FindTicketByID(ctx, w.ticket.ID); tk.State != patchgate.TicketReleased {
+		t.Fatalf("PAY-1: got %s, want released", tk.State)
+	}
+}
