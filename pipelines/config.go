@@ -64,6 +64,9 @@ type ReleasePolicy struct {
 	Approvals int `json:"approvals"`
 	// AllowAuthorApproval lets an author of an included change approve.
 	AllowAuthorApproval bool `json:"allow_author_approval"`
+	// AutoPromote promotes a candidate as soon as it is releasable and has
+	// its approvals; otherwise a release manager runs the promotion.
+	AutoPromote bool `json:"auto_promote"`
 }
 
 // ConfigError is a problem in a .patchgate.yml, located by file, line and key so
@@ -332,9 +335,10 @@ func (p *configParser) release(n *yaml.Node, suites []Suite) ReleasePolicy {
 	if !p.mapping(n, "release") {
 		return r
 	}
-	var branch, required, approvals, allowAuthor *yaml.Node
+	var branch, required, approvals, allowAuthor, autoPromote *yaml.Node
 	p.fields(n, "release", map[string]*(*yaml.Node){
 		"branch": &branch, "required": &required, "approvals": &approvals, "allow_author_approval": &allowAuthor,
+		"auto_promote": &autoPromote,
 	})
 	if branch != nil {
 		r.Branch = p.str(branch, "release.branch")
@@ -364,6 +368,11 @@ func (p *configParser) release(n *yaml.Node, suites []Suite) ReleasePolicy {
 	if allowAuthor != nil {
 		if err := allowAuthor.Decode(&r.AllowAuthorApproval); err != nil {
 			p.add(allowAuthor, "release.allow_author_approval", "want true or false")
+		}
+	}
+	if autoPromote != nil {
+		if err := autoPromote.Decode(&r.AutoPromote); err != nil {
+			p.add(autoPromote, "release.auto_promote", "want true or false")
 		}
 	}
 	return r

@@ -261,6 +261,14 @@ func (s *Service) Approve(ctx context.Context, id int64, sha, approver, via stri
 		return nil, nil, err
 	}
 	ev.Approvals = liveApprovals(c)
+	if cfg.Release.AutoPromote && ev.Approvals >= ev.Needed {
+		promoted, err := s.Promote(ctx, id, approver)
+		if err != nil {
+			// The approval stands; the promotion can be retried by hand.
+			return c, ev, fmt.Errorf("approved, but automatic promotion failed: %w", err)
+		}
+		c = promoted
+	}
 	return c, ev, nil
 }
 

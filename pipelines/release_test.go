@@ -244,6 +244,25 @@ func TestApprovalRules(t *testing.T) {
 	}
 }
 
+func TestAutoPromotionOnTheLastApproval(t *testing.T) {
+	ctx := context.Background()
+	w := newReleaseWorld(t)
+	w.forge.AddCommit(relRepo, w.cand, map[string][]byte{".patchgate.yml": []byte(strings.Replace(config, "approvals: 1", "approvals: 2\n  auto_promote: true", 1))}, "auto", "ops", w.merge)
+	w.verify(w.cand, 0, patchgate.RunSuccess)
+	w.verify(w.head, w.pr.ID, patchgate.RunSuccess)
+	c := w.candidate()
+	if got, _, err := w.svc.Approve(ctx, c.ID, "", "alice", "api"); err != nil || got.State != patchgate.CandidateOpen {
+		t.Fatalf("first of two approvals: got %v %v, want still open", got, err)
+	}
+	got, _, err := w.svc.Approve(ctx, c.ID, "", "bob", "api")
+	if err != nil || got.State != patchgate.CandidatePromoted {
+		t.Fatalf("second approval: got %+v %v, want promoted", got, err)
+	}
+	if tags := w.forge.Tags(relRepo); tags["v1.1.0"] != w.cand {
+		t.Fatalf("got tags %v", tags)
+	}
+}
+
 func TestPromotionIsIdempotentAcrossACrash(t *testing.T) {
 	ctx := context.Background()
 	w := newReleaseWorld(t)

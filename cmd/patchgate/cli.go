@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/user"
 	"runtime/debug"
 	"text/tabwriter"
 
@@ -153,7 +154,7 @@ func newTokenCommand(g *globalFlags) *cobra.Command {
 				return err
 			}
 			return withDB(cmd.Context(), g, func(db *store.DB) error {
-				if err := store.NewTokenService(db).CreateToken(cmd.Context(), tok); err != nil {
+				if err := store.NewTokenService(db).CreateToken(cliActor(cmd.Context()), tok); err != nil {
 					return err
 				}
 				fmt.Fprintln(cmd.OutOrStdout(), secret)
@@ -195,7 +196,7 @@ func newTokenCommand(g *globalFlags) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withDB(cmd.Context(), g, func(db *store.DB) error {
-				return store.NewTokenService(db).RevokeToken(cmd.Context(), args[0])
+				return store.NewTokenService(db).RevokeToken(cliActor(cmd.Context()), args[0])
 			})
 		},
 	}
@@ -220,4 +221,14 @@ func newVersionCommand() *cobra.Command {
 			fmt.Fprintln(cmd.OutOrStdout(), "patchgate", v)
 		},
 	}
+}
+
+// cliActor names who runs an administration command on the database, for the
+// audit log: the operating-system user, since no API token is involved.
+func cliActor(ctx context.Context) context.Context {
+	name := "cli"
+	if u, err := user.Current(); err == nil {
+		name = "cli:" + u.Username
+	}
+	return patchgate.NewContextWithPrincipal(ctx, patchgate.Principal{Name: name, Role: patchgate.RoleAdmin})
 }
