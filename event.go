@@ -93,6 +93,8 @@ type IssueEvent struct {
 	Author    string    `json:"author"`
 	URL       string    `json:"url,omitempty"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// CreatedAt is when the issue was opened: the SLA clock starts there.
+	CreatedAt time.Time `json:"created_at,omitzero"`
 }
 
 // CommentEvent describes a comment on an issue or a change.

@@ -13,6 +13,8 @@ type Repository struct {
 	TicketKeys []string `json:"ticket_keys"`
 	// TrustedUsers may have their changes verified without a maintainer's approval.
 	TrustedUsers []string `json:"trusted_users,omitempty"`
+	// SLA maps severities to response targets; nil means no SLA clock.
+	SLA SLAPolicy `json:"sla,omitempty"`
 }
 
 // Ref returns the repository's forge and name.

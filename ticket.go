@@ -138,8 +138,16 @@ type Ticket struct {
 	// ForgeUpdatedAt is the forge's updated_at of the newest issue event applied,
 	// so an older delivery arriving late changes nothing.
 	ForgeUpdatedAt time.Time `json:"forge_updated_at,omitzero"`
-	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
+	// OpenedAt starts the SLA clock: the forge issue's created_at when known,
+	// else when patchgate first saw the ticket; a reopen restarts it.
+	OpenedAt time.Time `json:"opened_at"`
+	// VerifiedAt is when a fix was first verified (fix_verified or a later
+	// state) since the ticket was opened; a fix taken back does not clear it.
+	VerifiedAt time.Time `json:"verified_at,omitzero"`
+	// ReleasedAt is when the ticket was first released since it was opened.
+	ReleasedAt time.Time `json:"released_at,omitzero"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
 }
 
 // Validate checks a ticket before it is stored.
@@ -200,6 +208,10 @@ type TicketFilter struct {
 	Key      *string
 	State    *TicketState
 	Severity *Severity
+	// Verified selects tickets with (true) or without (false) a VerifiedAt.
+	Verified *bool
+	// Released selects tickets with (true) or without (false) a ReleasedAt.
+	Released *bool
 	Offset   int
 	Limit    int
 }
@@ -217,9 +229,15 @@ type TicketService interface {
 	EnsureTicket(ctx context.Context, t *Ticket) (*Ticket, error)
 	// ApplyIssueUpdate creates or updates a forge issue's ticket from an issue
 	// event. Updates older than the stored ForgeUpdatedAt change nothing, so the
-	// result does not depend on delivery order. It returns the stored ticket.
+	// result does not depend on delivery order; whatever the order, OpenedAt
+	// takes the earliest u.CreatedAt seen, unless a reopen has restarted the
+	// clock since. It returns the stored ticket.
 	ApplyIssueUpdate(ctx context.Context, u IssueUpdate) (*Ticket, error)
-	// SetTicketState moves a ticket to a new patchgate state.
+	// SetTicketState moves a ticket to a new patchgate state and keeps its SLA
+	// clock: entering fix_verified, fix_merged or released sets VerifiedAt when
+	// it is unset, entering released sets ReleasedAt likewise, and moving to
+	// reopened restarts the clock (OpenedAt now, VerifiedAt and ReleasedAt
+	// cleared). ENOTFOUND if there is no such ticket.
 	SetTicketState(ctx context.Context, id int64, state TicketState) error
 }
 
@@ -234,5 +252,6 @@ type IssueUpdate struct {
 	Labels    []string
 	Severity  Severity
 	Author    string
+	CreatedAt time.Time // the issue's created_at on the forge; zero when unknown
 	UpdatedAt time.Time
 }

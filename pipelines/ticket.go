@@ -27,6 +27,7 @@ func (s *Service) applyIssue(ctx context.Context, repo *patchgate.Repository, ev
 		Severity:  sev,
 		Author:    i.Author,
 		UpdatedAt: i.UpdatedAt,
+		CreatedAt: i.CreatedAt,
 	})
 	if err != nil {
 		return fmt.Errorf("apply issue %s#%d: %w", repo.Name, i.Number, err)

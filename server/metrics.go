@@ -1,6 +1,8 @@
 package server
 
 import (
+	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -16,6 +18,13 @@ type Metrics struct {
 	deliveries *prometheus.CounterVec
 	processed  *prometheus.CounterVec
 	queued     prometheus.Histogram
+
+	// SLAReport is called at each scrape for the SLA metrics; nil exports
+	// none. Set it before serving.
+	SLAReport func(ctx context.Context) (*SLAReport, error)
+	// Logger logs a failed SLAReport, which leaves the SLA metrics out of that
+	// scrape rather than failing it.
+	Logger *slog.Logger
 }
 
 // NewMetrics creates the collectors and registers them with reg.
@@ -44,7 +53,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Help:    "Time from a delivery's receipt to the end of its processing.",
 		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
 	})
-	reg.MustRegister(m.requests, m.latency, m.deliveries, m.processed, m.queued)
+	reg.MustRegister(m.requests, m.latency, m.deliveries, m.processed, m.queued, newSLACollector(m))
 	return m
 }
 
@@ -63,4 +72,137 @@ func slogLevelFor(status int) slog.Level {
 		return slog.LevelInfo
 	}
 	return slog.LevelDebug
+}
+
+// SLAReport is the tickets' SLA as one scrape of /metrics sees it.
+type SLAReport struct {
+	// Open counts the tickets not yet released by SLA state.
+	Open map[patchgate.SLAState]int
+	// ToVerified and ToRelease are, for the tickets that got there, the times
+	// from opened to first verified and from opened to released.
+	ToVerified, ToRelease []time.Duration
+}
+
+// SLAScanLimit caps the tickets one SLA report reads for each of its parts, so
+// that a scrape's work is bounded however many tickets there are.
+const SLAScanLimit = 10_000
+
+// TicketSLAReport returns a Metrics.SLAReport that counts the newest
+// SLAScanLimit unreleased tickets by their state under sla, and takes the
+// durations from the newest SLAScanLimit tickets with a verified time. Older
+// tickets past the cap are left out.
+func TicketSLAReport(tickets patchgate.TicketService, sla func(*patchgate.Ticket) patchgate.SLAStatus) func(ctx context.Context) (*SLAReport, error) {
+	scan := func(ctx context.Context, f patchgate.TicketFilter, each func(*patchgate.Ticket)) error {
+		f.Limit = slaScanPage
+		for f.Offset < SLAScanLimit {
+			ts, total, err := tickets.FindTickets(ctx, f)
+			if err != nil {
+				return err
+			}
+			for _, t := range ts[:min(len(ts), SLAScanLimit-f.Offset)] {
+				each(t)
+			}
+			f.Offset += len(ts)
+			if len(ts) < slaScanPage || f.Offset >= total {
+				return nil
+			}
+		}
+		return nil
+	}
+	since := func(from, to time.Time) time.Duration { return max(to.Sub(from), 0) }
+	return func(ctx context.Context) (*SLAReport, error) {
+		r := &SLAReport{Open: map[patchgate.SLAState]int{}}
+		released, verified := false, true
+		if err := scan(ctx, patchgate.TicketFilter{Released: &released}, func(t *patchgate.Ticket) {
+			r.Open[sla(t).State]++
+		}); err != nil {
+			return nil, fmt.Errorf("count open tickets by SLA state: %w", err)
+		}
+		if err := scan(ctx, patchgate.TicketFilter{Verified: &verified}, func(t *patchgate.Ticket) {
+			r.ToVerified = append(r.ToVerified, since(t.OpenedAt, t.VerifiedAt))
+			if !t.ReleasedAt.IsZero() {
+				r.ToRelease = append(r.ToRelease, since(t.OpenedAt, t.ReleasedAt))
+			}
+		}); err != nil {
+			return nil, fmt.Errorf("read verified tickets: %w", err)
+		}
+		return r, nil
+	}
+}
+
+// slaBuckets are the SLA histograms' upper bounds: 1h, 4h, 8h, 24h, 72h, 168h
+// and 720h in seconds, the default targets' scale.
+var slaBuckets = []float64{3600, 4 * 3600, 8 * 3600, 24 * 3600, 72 * 3600, 168 * 3600, 720 * 3600}
+
+// slaScrapeTimeout bounds the database reads of one scrape's SLA report.
+const slaScrapeTimeout = 10 * time.Second
+
+// slaCollector exports Metrics.SLAReport at scrape time. The histograms are
+// built from the stored durations at each scrape (const histograms), not
+// observed as tickets move: they describe the tickets in the database now, so
+// they survive restarts and agree across servers, but a ticket past
+// SLAScanLimit or reopened drops out of them.
+type slaCollector struct {
+	m                           *Metrics
+	open, toVerified, toRelease *prometheus.Desc
+}
+
+func newSLACollector(m *Metrics) *slaCollector {
+	return &slaCollector{
+		m: m,
+		open: prometheus.NewDesc("patchgate_tickets_sla",
+			"Unreleased tickets by SLA state (on_track, at_risk, breached, none), at most the newest 10,000.",
+			[]string{"state"}, nil),
+		toVerified: prometheus.NewDesc("patchgate_ticket_time_to_verified_seconds",
+			"Time from a ticket's opening to its first verified fix, over the newest 10,000 verified tickets.", nil, nil),
+		toRelease: prometheus.NewDesc("patchgate_ticket_time_to_release_seconds",
+			"Time from a ticket's opening to its release, over the released ones of the newest 10,000 verified tickets.", nil, nil),
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (c *slaCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.open
+	ch <- c.toVerified
+	ch <- c.toRelease
+}
+
+// Collect implements prometheus.Collector.
+func (c *slaCollector) Collect(ch chan<- prometheus.Metric) {
+	if c.m.SLAReport == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), slaScrapeTimeout)
+	defer cancel()
+	r, err := c.m.SLAReport(ctx)
+	if err != nil {
+		if c.m.Logger != nil {
+			c.m.Logger.Warn("SLA metrics left out of this scrape", "err", err)
+		}
+		return
+	}
+	for _, st := range []patchgate.SLAState{patchgate.SLAOnTrack, patchgate.SLAAtRisk, patchgate.SLABreached, patchgate.SLANone} {
+		ch <- prometheus.MustNewConstMetric(c.open, prometheus.GaugeValue, float64(r.Open[st]), string(st))
+	}
+	ch <- constHistogram(c.toVerified, r.ToVerified)
+	ch <- constHistogram(c.toRelease, r.ToRelease)
+}
+
+// constHistogram builds a histogram of ds in seconds over slaBuckets.
+func constHistogram(desc *prometheus.Desc, ds []time.Duration) prometheus.Metric {
+	buckets := make(map[float64]uint64, len(slaBuckets))
+	for _, b := range slaBuckets {
+		buckets[b] = 0 // every bound appears, empty ones too
+	}
+	var sum float64
+	for _, d := range ds {
+		s := d.Seconds()
+		sum += s
+		for _, b := range slaBuckets {
+			if s <= b {
+				buckets[b]++
+			}
+		}
+	}
+	return prometheus.MustNewConstHistogram(desc, uint64(len(ds)), sum, buckets)
 }

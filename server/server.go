@@ -36,6 +36,9 @@ type Server struct {
 	Linker Linker
 	// Repos are the configured repositories.
 	Repos *patchgate.RepositoryDirectory
+	// SLA returns a ticket's SLA status now, under its repository's policy;
+	// nil shows every ticket without an SLA.
+	SLA func(t *patchgate.Ticket) patchgate.SLAStatus
 	// Secrets are the webhook secrets per forge and per repository.
 	Secrets WebhookSecrets
 	// Notify wakes the delivery processor after a delivery is stored; the

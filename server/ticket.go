@@ -1,13 +1,28 @@
 package server
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 	"github.com/patchgate/patchgate"
 )
 
-// handleListTickets serves GET /api/v1/tickets?state=&severity=&repo=&tracker=&key=.
+// ticketView is a ticket as the tickets API shows it: with its SLA status now.
+type ticketView struct {
+	*patchgate.Ticket
+	SLA patchgate.SLAStatus `json:"sla"`
+}
+
+// slaOf returns t's SLA status now; none when the server has no SLA function.
+func (s *Server) slaOf(t *patchgate.Ticket) patchgate.SLAStatus {
+	if s.SLA == nil {
+		return patchgate.SLAStatus{State: patchgate.SLANone}
+	}
+	return s.SLA(t)
+}
+
+// handleListTickets serves GET /api/v1/tickets?state=&severity=&repo=&tracker=&key=&sla=.
 func (s *Server) handleListTickets(c *gin.Context) {
 	var (
 		f   patchgate.TicketFilter
@@ -29,17 +44,81 @@ func (s *Server) handleListTickets(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
+	sla, err := optEnum(c, "sla", patchgate.SLAState.Validate)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
 	f.Repo, f.Key = optString(c, "repo"), optString(c, "key")
+	if sla != nil {
+		views, found, complete, err := s.findTicketsBySLA(c.Request.Context(), f, *sla)
+		if err != nil {
+			s.writeError(c, err)
+			return
+		}
+		c.JSON(http.StatusOK, gin.H{"tickets": views, "total": found, "complete": complete})
+		return
+	}
 	tickets, total, err := s.Tickets.FindTickets(c.Request.Context(), f)
 	if err != nil {
 		s.writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"tickets": tickets, "total": total})
+	views := make([]ticketView, len(tickets))
+	for i, t := range tickets {
+		views[i] = ticketView{Ticket: t, SLA: s.slaOf(t)}
+	}
+	c.JSON(http.StatusOK, gin.H{"tickets": views, "total": total})
 }
 
-// handleGetTicket serves GET /api/v1/tickets/:id with the ticket's links and
-// their changes.
+// slaScanPage is how many tickets each store read of an SLA-filtered list takes.
+const slaScanPage = 500
+
+// findTicketsBySLA returns the page f.Offset, f.Limit of the tickets matching f
+// whose SLA state is want. The store cannot filter on the SLA state, which
+// depends on each repository's policy and on the time, so the filter applies
+// after the store's pages: it reads f's tickets newest first, slaScanPage at a
+// time, until the page is full or the store has no more. found counts the
+// matches in the tickets read; complete says whether that was all of f's
+// tickets, so that found is the exact total (otherwise more may follow).
+func (s *Server) findTicketsBySLA(ctx context.Context, f patchgate.TicketFilter, want patchgate.SLAState) (views []ticketView, found int, complete bool, err error) {
+	offset, limit := f.Offset, f.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	limit = min(limit, slaScanPage)
+	f.Offset, f.Limit = 0, slaScanPage
+	views = []ticketView{}
+	seen := map[int64]bool{} // a ticket created meanwhile shifts the pages
+	for {
+		tickets, total, err := s.Tickets.FindTickets(ctx, f)
+		if err != nil {
+			return nil, 0, false, err
+		}
+		for _, t := range tickets {
+			if seen[t.ID] {
+				continue
+			}
+			seen[t.ID] = true
+			st := s.slaOf(t)
+			if st.State != want {
+				continue
+			}
+			found++
+			if found > offset && len(views) < limit {
+				views = append(views, ticketView{Ticket: t, SLA: st})
+			}
+		}
+		f.Offset += len(tickets)
+		last := len(tickets) < slaScanPage || f.Offset >= total
+		if last || len(views) == limit {
+			return views, found, last, nil
+		}
+	}
+}
+
+// handleGetTicket serves GET /api/v1/tickets/:id with the ticket's SLA status,
+// its links and their changes.
 func (s *Server) handleGetTicket(c *gin.Context) {
 	id, err := pathID(c, "id")
 	if err != nil {
@@ -57,5 +136,5 @@ func (s *Server) handleGetTicket(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"ticket": t, "links": links})
+	c.JSON(http.StatusOK, gin.H{"ticket": ticketView{Ticket: t, SLA: s.slaOf(t)}, "links": links})
 }

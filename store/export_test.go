@@ -22,3 +22,21 @@ func OpenSQLiteSinglePool(ctx context.Context, path string) (*DB, error) {
 	d.write, d.read = p, p
 	return d, d.Ping(ctx)
 }
+
+// MigrateTo applies the embedded migrations up to and including version, so that
+// a test can fill a database at an older schema and then migrate it.
+func (d *DB) MigrateTo(ctx context.Context, version int64) error {
+	ms, err := migrations(d.dialect)
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if m.version > version {
+			break
+		}
+		if _, err := d.migrate(ctx, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -18,14 +18,14 @@ var _ patchgate.TicketService = (*TicketService)(nil)
 func NewTicketService(db *DB) *TicketService { return &TicketService{db: db} }
 
 const ticketColumns = `id, tracker, key, repo, number, title, url, forge_state, labels,
-	severity, state, author, forge_updated_at, created_at, updated_at`
+	severity, state, author, forge_updated_at, opened_at, verified_at, released_at, created_at, updated_at`
 
 // ticketDest returns the scan destinations of ticketColumns; finishTicket
 // decodes what they cannot.
 func ticketDest(t *patchgate.Ticket, labels *string) []any {
 	return []any{&t.ID, &t.Tracker, &t.Key, &t.Repo, &t.Number, &t.Title, &t.URL, &t.ForgeState,
-		labels, &t.Severity, &t.State, &t.Author, timeCol{&t.ForgeUpdatedAt}, timeCol{&t.CreatedAt},
-		timeCol{&t.UpdatedAt}}
+		labels, &t.Severity, &t.State, &t.Author, timeCol{&t.ForgeUpdatedAt}, timeCol{&t.OpenedAt},
+		timeCol{&t.VerifiedAt}, timeCol{&t.ReleasedAt}, timeCol{&t.CreatedAt}, timeCol{&t.UpdatedAt}}
 }
 
 func finishTicket(t *patchgate.Ticket, labels string) error {
@@ -112,6 +112,12 @@ func (s *TicketService) FindTickets(ctx context.Context, f patchgate.TicketFilte
 	if f.Severity != nil {
 		w.add("severity = $?", *f.Severity)
 	}
+	if f.Verified != nil {
+		w.conds = append(w.conds, "verified_at IS "+notNull(*f.Verified))
+	}
+	if f.Released != nil {
+		w.conds = append(w.conds, "released_at IS "+notNull(*f.Released))
+	}
 
 	tx, err := s.db.beginRead(ctx)
 	if err != nil {
@@ -142,9 +148,17 @@ func (s *TicketService) FindTickets(ctx context.Context, f patchgate.TicketFilte
 	return ts, total, nil
 }
 
+// notNull is the IS operand that selects set (true) or unset (false) columns.
+func notNull(set bool) string {
+	if set {
+		return "NOT NULL"
+	}
+	return "NULL"
+}
+
 // EnsureTicket returns the ticket with t's identity, creating it from t when
-// absent (State defaults to open, Severity to unknown). An existing ticket is
-// returned unchanged.
+// absent (State defaults to open, Severity to unknown, OpenedAt to now). An
+// existing ticket is returned unchanged.
 func (s *TicketService) EnsureTicket(ctx context.Context, t *patchgate.Ticket) (*patchgate.Ticket, error) {
 	nt := *t
 	if nt.State == "" {
@@ -169,8 +183,9 @@ func (s *TicketService) EnsureTicket(ctx context.Context, t *patchgate.Ticket) (
 }
 
 // ensureTicket returns the stored ticket with t's identity, inserting t first
-// when there is none; lock is "" or forUpdate(). It looks before it inserts so
-// that PostgreSQL does not spend an identity value on every call. A concurrent
+// (opened at t.OpenedAt, else now) when there is none; lock is "" or
+// forUpdate(). It looks before it inserts so that PostgreSQL does not spend an
+// identity value on every call. A concurrent
 // insert of the same ticket makes ON CONFLICT wait for the other transaction,
 // after which the second look sees its row.
 func ensureTicket(ctx context.Context, tx *txn, t *patchgate.Ticket, now time.Time, lock string) (*patchgate.Ticket, error) {
@@ -178,20 +193,27 @@ func ensureTicket(ctx context.Context, tx *txn, t *patchgate.Ticket, now time.Ti
 	if patchgate.ErrorCode(err) != patchgate.ENOTFOUND {
 		return got, err
 	}
+	opened := t.OpenedAt
+	if opened.IsZero() {
+		opened = now
+	}
 	if _, err := tx.Exec(ctx, `INSERT INTO tickets (tracker, key, repo, number, title, url, forge_state,
-		labels, severity, state, author, forge_updated_at, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)
+		labels, severity, state, author, forge_updated_at, opened_at, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
 		ON CONFLICT (tracker, key) DO NOTHING`,
 		t.Tracker, t.Key, t.Repo, t.Number, t.Title, t.URL, t.ForgeState, labelsJSON(t.Labels),
-		t.Severity, t.State, t.Author, t.ForgeUpdatedAt, now); err != nil {
+		t.Severity, t.State, t.Author, t.ForgeUpdatedAt, opened, now); err != nil {
 		return nil, fmt.Errorf("ensure ticket %s:%s: %w", t.Tracker, t.Key, err)
 	}
 	return findTicket(ctx, tx, t.Tracker, t.Key, lock)
 }
 
 // ApplyIssueUpdate creates or updates a forge issue's ticket. An update older
-// than the stored ForgeUpdatedAt changes nothing; one as new or newer sets title,
-// URL, forge state, labels, severity (from the labels when u has none) and author.
+// than the stored ForgeUpdatedAt changes nothing but OpenedAt; one as new or
+// newer sets title, URL, forge state, labels, severity (from the labels when u
+// has none) and author. OpenedAt moves back to an earlier u.CreatedAt unless a
+// reopen has restarted the clock since: a reopen is told apart by an OpenedAt
+// later than the ticket's CreatedAt.
 func (s *TicketService) ApplyIssueUpdate(ctx context.Context, u patchgate.IssueUpdate) (*patchgate.Ticket, error) {
 	if u.Tracker != patchgate.TrackerGitHub && u.Tracker != patchgate.TrackerGitLab {
 		return nil, patchgate.Errorf(patchgate.EINVALID, "issue update: tracker %q is not a forge", string(u.Tracker))
@@ -206,6 +228,7 @@ func (s *TicketService) ApplyIssueUpdate(ctx context.Context, u patchgate.IssueU
 		u.Severity = patchgate.SeverityFromLabels(u.Labels)
 	}
 	u.UpdatedAt = u.UpdatedAt.UTC().Truncate(time.Microsecond)
+	u.CreatedAt = u.CreatedAt.UTC().Truncate(time.Microsecond)
 	key := patchgate.ForgeIssueKey(u.Repo, u.Number)
 
 	tx, err := s.db.begin(ctx)
@@ -215,9 +238,17 @@ func (s *TicketService) ApplyIssueUpdate(ctx context.Context, u patchgate.IssueU
 	defer tx.Rollback()
 	now := s.db.now()
 	t, err := ensureTicket(ctx, tx, &patchgate.Ticket{Tracker: u.Tracker, Key: key, Repo: u.Repo, Number: u.Number,
-		Severity: u.Severity, State: patchgate.TicketOpen}, now, s.db.forUpdate())
+		Severity: u.Severity, State: patchgate.TicketOpen, OpenedAt: u.CreatedAt}, now, s.db.forUpdate())
 	if err != nil {
 		return nil, err
+	}
+	if !u.CreatedAt.IsZero() && u.CreatedAt.Before(t.OpenedAt) && !t.OpenedAt.After(t.CreatedAt) {
+		// Not after CreatedAt: the clock starts at first sight (or at an even
+		// earlier created_at), never at a reopen, which is always later.
+		t.OpenedAt = u.CreatedAt
+		if _, err := tx.Exec(ctx, `UPDATE tickets SET opened_at = $1 WHERE id = $2`, t.OpenedAt, t.ID); err != nil {
+			return nil, fmt.Errorf("open ticket %s at %s: %w", key, t.OpenedAt, err)
+		}
 	}
 	if u.UpdatedAt.Before(t.ForgeUpdatedAt) {
 		return t, tx.Commit()
@@ -250,8 +281,11 @@ func (s *TicketService) ApplyIssueUpdate(ctx context.Context, u patchgate.IssueU
 }
 
 // SetTicketState moves a ticket to a new patchgate state and audits the move;
-// setting the state it has already is not audited. ENOTFOUND if there is no such
-// ticket.
+// setting the state it has already is not audited. It keeps the SLA clock as
+// patchgate.TicketService documents: the first fix_verified, fix_merged or
+// released sets VerifiedAt, the first released sets ReleasedAt, and a move to
+// reopened restarts the clock at now with both cleared. ENOTFOUND if there is
+// no such ticket.
 func (s *TicketService) SetTicketState(ctx context.Context, id int64, state patchgate.TicketState) error {
 	if err := state.Validate(); err != nil {
 		return err
@@ -263,10 +297,27 @@ func (s *TicketService) SetTicketState(ctx context.Context, id int64, state patc
 	defer tx.Rollback()
 	var key string
 	var from patchgate.TicketState
-	if err := tx.QueryRow(ctx, `SELECT key, state FROM tickets WHERE id = $1`+s.db.forUpdate(), id).Scan(&key, &from); err != nil {
+	var opened, verified, released time.Time
+	if err := tx.QueryRow(ctx, `SELECT key, state, opened_at, verified_at, released_at FROM tickets WHERE id = $1`+s.db.forUpdate(), id).
+		Scan(&key, &from, timeCol{&opened}, timeCol{&verified}, timeCol{&released}); err != nil {
 		return notFound(err, "ticket %d", id)
 	}
-	if _, err := tx.Exec(ctx, `UPDATE tickets SET state = $1, updated_at = $2 WHERE id = $3`, state, s.db.now(), id); err != nil {
+	now := s.db.now()
+	switch state {
+	case patchgate.TicketFixVerified, patchgate.TicketFixMerged, patchgate.TicketReleased:
+		if verified.IsZero() {
+			verified = now
+		}
+		if state == patchgate.TicketReleased && released.IsZero() {
+			released = now
+		}
+	case patchgate.TicketReopened:
+		if from != state {
+			opened, verified, released = now, time.Time{}, time.Time{}
+		}
+	}
+	if _, err := tx.Exec(ctx, `UPDATE tickets SET state = $1, updated_at = $2, opened_at = $3, verified_at = $4,
+		released_at = $5 WHERE id = $6`, state, now, opened, verified, released, id); err != nil {
 		return fmt.Errorf("set ticket %d state: %w", id, err)
 	}
 	if from != state {

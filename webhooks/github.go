@@ -293,6 +293,7 @@ func githubIssue(p *github.IssuesEvent) (*patchgate.Event, error) {
 			Author:    is.GetUser().GetLogin(),
 			URL:       is.GetHTMLURL(),
 			UpdatedAt: is.GetUpdatedAt().Time.UTC(),
+			CreatedAt: is.GetCreatedAt().Time.UTC(),
 		},
 	}, nil
 }

@@ -155,6 +155,7 @@ func ghIssueOpened(t *testing.T) *patchgate.Event {
 			Author:    "Codertocat",
 			URL:       "https://github.com/Codertocat/Hello-World/issues/1",
 			UpdatedAt: mustTime(t, "2019-05-15T15:20:18Z"),
+			CreatedAt: mustTime(t, "2019-05-15T15:20:18Z"),
 		},
 	}
 }

@@ -351,6 +351,10 @@ func gitlabIssue(event string, e *gitlab.IssueEvent) (*patchgate.Event, error) {
 	if err != nil {
 		return nil, err
 	}
+	created, err := gitlabTime("created_at", oa.CreatedAt)
+	if err != nil {
+		return nil, err
+	}
 	src := oa.Labels
 	if len(src) == 0 {
 		src = e.Labels
@@ -380,6 +384,7 @@ func gitlabIssue(event string, e *gitlab.IssueEvent) (*patchgate.Event, error) {
 		Severity:  severity,
 		URL:       oa.URL,
 		UpdatedAt: updated,
+		CreatedAt: created,
 	}
 	// As for merge requests: the hook's user is the actor, the author is only an id.
 	if e.User != nil && (oa.Action == "open" || oa.AuthorID != 0 && e.User.ID == oa.AuthorID) {

@@ -108,6 +108,7 @@ func glIssueOpened(t *testing.T) *patchgate.Event {
 			Author:    "root",
 			URL:       "http://example.com/diaspora/issues/23",
 			UpdatedAt: mustTime(t, "2013-12-03T17:15:43Z"),
+			CreatedAt: mustTime(t, "2013-12-03T17:15:43Z"),
 		},
 	}
 }
