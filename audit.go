@@ -34,8 +34,7 @@ type AuditEntry struct {
 	Hash string `json:"hash"`
 }
 
-// Audit actions. The reserved ones are not written yet; their names are fixed
-// so that scripts filtering on them keep working once they are.
+// Audit actions; scripts filter on these names, so they never change.
 const (
 	AuditLinkCreated  = "link.created"
 	AuditLinkRemoved  = "link.removed"
@@ -44,10 +43,10 @@ const (
 	AuditTokenCreated = "token.created"
 	AuditTokenRevoked = "token.revoked"
 
-	AuditApprovalCreated   = "approval.created"   // reserved
-	AuditApprovalWithdrawn = "approval.withdrawn" // reserved
-	AuditReleasePromoted   = "release.promoted"   // reserved
-	AuditConfigChanged     = "config.changed"     // reserved
+	AuditApprovalCreated   = "approval.created"
+	AuditApprovalWithdrawn = "approval.withdrawn"
+	AuditReleasePromoted   = "release.promoted"
+	AuditConfigChanged     = "config.changed"
 )
 
 // SystemActor is the actor of what patchgate does on its own account.

@@ -247,3 +247,35 @@ func (s *AuditService) ExportAudit(ctx context.Context, w io.Writer) error {
 	}
 	return nil
 }
+
+// RecordConfig appends a config.changed entry when digest differs from the one
+// the last such entry recorded (or none was recorded): each start of patchgate
+// with a new configuration is audited, an unchanged restart is not. It reports
+// whether it appended.
+func (s *AuditService) RecordConfig(ctx context.Context, digest string, detail map[string]string) (bool, error) {
+	tx, err := s.db.begin(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
+	var last string
+	err = tx.QueryRow(ctx, `SELECT detail FROM audit_log WHERE action = $1 ORDER BY seq DESC LIMIT 1`, patchgate.AuditConfigChanged).Scan(&last)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return false, fmt.Errorf("read the last configuration digest: %w", err)
+	}
+	var prev map[string]string
+	_ = json.Unmarshal([]byte(last), &prev)
+	if prev["digest"] == digest {
+		return false, nil
+	}
+	d := map[string]string{"digest": digest}
+	for k, v := range detail {
+		d[k] = v
+	}
+	if err := s.db.appendAudit(ctx, tx, patchgate.AuditEntry{
+		Actor: actorOr(ctx, ""), Action: patchgate.AuditConfigChanged, Subject: "config", Detail: d,
+	}); err != nil {
+		return false, err
+	}
+	return true, tx.Commit()
+}

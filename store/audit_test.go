@@ -102,6 +102,28 @@ func mustTokens(t *testing.T, db *store.DB, prefix string, n int) {
 func testAudit(t *testing.T, open func(t *testing.T) *store.DB) {
 	ctx := context.Background()
 
+	t.Run("configuration changes", func(t *testing.T) {
+		audit := store.NewAuditService(open(t))
+		steps := []struct {
+			digest string
+			want   bool
+		}{{"a", true}, {"a", false}, {"b", true}, {"a", true}, {"a", false}}
+		for i, s := range steps {
+			got, err := audit.RecordConfig(ctx, s.digest, map[string]string{"repos": "2"})
+			if err != nil || got != s.want {
+				t.Fatalf("step %d RecordConfig(%s) = %v, %v; want %v", i, s.digest, got, err, s.want)
+			}
+		}
+		action := patchgate.AuditConfigChanged
+		entries, err := audit.FindAudit(ctx, patchgate.AuditFilter{Action: &action})
+		if err != nil || len(entries) != 3 || entries[2].Detail["digest"] != "a" || entries[2].Actor != patchgate.SystemActor {
+			t.Fatalf("got %+v, %v; want three config.changed entries by patchgate", entries, err)
+		}
+		if _, err := audit.VerifyAudit(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+
 	t.Run("empty log verifies", func(t *testing.T) {
 		audit := store.NewAuditService(open(t))
 		if n, err := audit.VerifyAudit(ctx); n != 0 || err != nil {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -73,6 +74,7 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 	}
 	dir := patchgate.NewRepositoryDirectory(repos)
+	slaOf := func(t *patchgate.Ticket) patchgate.SLAStatus { return dir.SLAPolicyFor(t).Evaluate(t, time.Now()) }
 
 	clients, err := m.forgeClients()
 	if err != nil {
@@ -84,6 +86,7 @@ func (m *Main) Run(ctx context.Context) error {
 	metrics := server.NewMetrics(reg)
 
 	tickets, changes, links := store.NewTicketService(db), store.NewChangeService(db), store.NewLinkService(db)
+	metrics.SLAReport, metrics.Logger = server.TicketSLAReport(tickets, slaOf), m.Logger
 	deliveries, tokens := store.NewDeliveryService(db), store.NewTokenService(db)
 	verifications := store.NewVerificationService(db)
 	releases := store.NewReleaseService(db)
@@ -107,6 +110,12 @@ func (m *Main) Run(ctx context.Context) error {
 		Comparers:     clients.comparers,
 		Releasers:     clients.releasers,
 		Announce:      m.announcer(),
+	}
+	if _, err := store.NewAuditService(db).RecordConfig(ctx, m.Config.Digest(), map[string]string{
+		"repos": strconv.Itoa(len(repos)), "listen": m.Config.Listen, "public_url": m.Config.PublicURL,
+	}); err != nil {
+		_ = db.Close()
+		return fmt.Errorf("audit the configuration: %w", err)
 	}
 	rc := m.Config.Runners
 	m.envs = &testenv.Runner{Owner: rc.Owner, Logger: m.Logger, MaxParallel: rc.MaxEnvironments}
@@ -185,6 +194,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Audit:         store.NewAuditService(db),
 		Linker:        m.Service,
 		Repos:         dir,
+		SLA:           slaOf,
 		Secrets:       secrets,
 		Notify:        m.Processor.Notify,
 		Ready:         db.Ping,

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -56,6 +58,76 @@ type RepoConfig struct {
 	TicketKeys     []string `yaml:"ticket_keys" json:"ticket_keys"`
 	TrustedUsers   []string `yaml:"trusted_users" json:"trusted_users"`
 	WebhookSecrets []string `yaml:"webhook_secrets" json:"webhook_secrets"`
+	// SLA sets the targets of some severities (critical, high, medium, low);
+	// the others keep patchgate.DefaultSLAPolicy's.
+	SLA map[string]SLATargetConfig `yaml:"sla" json:"sla,omitempty"`
+}
+
+// SLATargetConfig is one severity's SLA targets: how long after a ticket is
+// opened its fix must be verified and released, as durations ("8h").
+type SLATargetConfig struct {
+	Verified time.Duration `yaml:"verified"`
+	Released time.Duration `yaml:"released"`
+}
+
+// slaTargetJSON is SLATargetConfig in JSON (PATCHGATE_REPOS), with durations as
+// strings like in YAML.
+type slaTargetJSON struct {
+	Verified string `json:"verified"`
+	Released string `json:"released"`
+}
+
+// UnmarshalJSON reads {"verified": "8h", "released": "24h"}.
+func (t *SLATargetConfig) UnmarshalJSON(b []byte) error {
+	var raw slaTargetJSON
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		s   string
+		dst *time.Duration
+	}{{raw.Verified, &t.Verified}, {raw.Released, &t.Released}} {
+		if f.s == "" {
+			continue
+		}
+		d, err := time.ParseDuration(f.s)
+		if err != nil {
+			return err
+		}
+		*f.dst = d
+	}
+	return nil
+}
+
+// MarshalJSON writes what UnmarshalJSON reads.
+func (t SLATargetConfig) MarshalJSON() ([]byte, error) {
+	return json.Marshal(slaTargetJSON{Verified: t.Verified.String(), Released: t.Released.String()})
+}
+
+// slaSeverities are the severities an sla block may name.
+var slaSeverities = []patchgate.Severity{patchgate.SeverityCritical, patchgate.SeverityHigh, patchgate.SeverityMedium, patchgate.SeverityLow}
+
+// validateSLA checks a repository's sla block and names the first bad key,
+// below prefix ("repos[0].sla").
+func validateSLA(prefix string, sla map[string]SLATargetConfig) error {
+	keys := make([]string, 0, len(sla))
+	for k := range sla {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		t := sla[k]
+		if !slices.Contains(slaSeverities, patchgate.Severity(k)) {
+			return fmt.Errorf("config key %s.%s: unknown severity %q: want critical, high, medium or low", prefix, k, k)
+		}
+		if t.Verified <= 0 {
+			return fmt.Errorf("config key %s.%s.verified: want a positive duration such as 8h, got %s", prefix, k, t.Verified)
+		}
+		if t.Released < t.Verified {
+			return fmt.Errorf("config key %s.%s.released: %s is less than verified (%s)", prefix, k, t.Released, t.Verified)
+		}
+	}
+	return nil
 }
 
 // LogConfig selects the log level and format.
@@ -275,6 +347,9 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("config key repos[%d]: %s is listed twice", i, repo.Ref())
 		}
 		seen[id] = true
+		if err := validateSLA(fmt.Sprintf("repos[%d].sla", i), r.SLA); err != nil {
+			return err
+		}
 		for j, s := range r.WebhookSecrets {
 			if len(s) < 8 {
 				return fmt.Errorf("config key repos[%d].webhook_secrets[%d]: a secret needs at least 8 characters", i, j)
@@ -336,17 +411,23 @@ func defaultOwner() string {
 	return "patchgate"
 }
 
-// Repository converts the configured entry to the domain type.
+// Repository converts the configured entry to the domain type, its sla block
+// laid over the default SLA targets.
 func (r RepoConfig) Repository() *patchgate.Repository {
 	keys := make([]string, len(r.TicketKeys))
 	for i, k := range r.TicketKeys {
 		keys[i] = strings.ToUpper(strings.TrimSpace(k))
+	}
+	sla := patchgate.DefaultSLAPolicy()
+	for k, t := range r.SLA {
+		sla[patchgate.Severity(k)] = patchgate.SLATarget{Verified: t.Verified, Released: t.Released}
 	}
 	return &patchgate.Repository{
 		Forge:        patchgate.Forge(r.Forge),
 		Name:         strings.Trim(r.Name, "/"),
 		TicketKeys:   keys,
 		TrustedUsers: r.TrustedUsers,
+		SLA:          sla,
 	}
 }
 
@@ -380,4 +461,36 @@ func redactURL(s string) string {
 		return s
 	}
 	return u.Redacted()
+}
+
+// Digest identifies the configuration for the audit log. Secrets enter only as
+// their own SHA-256, so rotating one shows as a change without revealing it.
+func (c Config) Digest() string {
+	hide := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		sum := sha256.Sum256([]byte(s))
+		return hex.EncodeToString(sum[:8])
+	}
+	hideAll := func(ss []string) []string {
+		out := make([]string, len(ss))
+		for i, s := range ss {
+			out[i] = hide(s)
+		}
+		return out
+	}
+	c.GitHub.Token, c.GitLab.Token = hide(c.GitHub.Token), hide(c.GitLab.Token)
+	c.GitHub.WebhookSecrets, c.GitLab.WebhookSecrets = hideAll(c.GitHub.WebhookSecrets), hideAll(c.GitLab.WebhookSecrets)
+	c.ReleaseWebhook.Secret = hide(c.ReleaseWebhook.Secret)
+	repos := make([]RepoConfig, len(c.Repos))
+	for i, r := range c.Repos {
+		r.WebhookSecrets = hideAll(r.WebhookSecrets)
+		repos[i] = r
+	}
+	c.Repos = repos
+	c.Database = redactURL(c.Database)
+	b, _ := json.Marshal(c)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }

@@ -1,10 +1,14 @@
 package main
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/patchgate/patchgate"
 )
 
 func envOf(m map[string]string) func(string) (string, bool) {
@@ -106,5 +110,91 @@ func TestLoadConfigErrorsNameTheKey(t *testing.T) {
 func TestRedactURL(t *testing.T) {
 	if got := redactURL("postgres://u:hunter2@db:5432/p"); strings.Contains(got, "hunter2") {
 		t.Fatalf("got %s, want the password hidden", got)
+	}
+}
+
+func TestConfigDigestHidesSecretsButSeesTheirRotation(t *testing.T) {
+	a := DefaultConfig()
+	a.GitHub.WebhookSecrets = []string{"first-secret-value"}
+	b := a
+	b.GitHub.WebhookSecrets = []string{"second-secret-value"}
+	if a.Digest() == b.Digest() {
+		t.Fatal("a rotated secret did not change the digest")
+	}
+	if a.Digest() != a.Digest() {
+		t.Fatal("the digest is not stable")
+	}
+	if strings.Contains(a.Digest(), "first-secret") {
+		t.Fatal("the digest shows the secret")
+	}
+	if a.GitHub.WebhookSecrets[0] != "first-secret-value" {
+		t.Fatal("Digest changed the configuration it was given")
+	}
+}
+
+func TestLoadConfigSLA(t *testing.T) {
+	path := writeConfig(t, `
+repos:
+  - forge: github
+    name: acme/payments
+    sla:
+      critical: {verified: 4h, released: 12h}
+      low: {verified: 24h, released: 24h}
+  - forge: gitlab
+    name: acme/platform/api
+`)
+	cfg, err := LoadConfig(path, envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := time.Hour
+	want := patchgate.DefaultSLAPolicy()
+	want[patchgate.SeverityCritical] = patchgate.SLATarget{Verified: 4 * h, Released: 12 * h}
+	want[patchgate.SeverityLow] = patchgate.SLATarget{Verified: 24 * h, Released: 24 * h}
+	if got := cfg.Repos[0].Repository().SLA; !maps.Equal(got, want) {
+		t.Errorf("configured sla: got %v, want %v", got, want)
+	}
+	if got := cfg.Repos[1].Repository().SLA; !maps.Equal(got, patchgate.DefaultSLAPolicy()) {
+		t.Errorf("no sla block: got %v, want the defaults", got)
+	}
+
+	_, err = LoadConfig("", envOf(map[string]string{
+		"PATCHGATE_REPOS": `[{"forge":"github","name":"acme/payments","sla":{"high":{"verified":"2h","released":"1h30m"}}}]`,
+	}))
+	if err == nil || !strings.Contains(err.Error(), "repos[0].sla.high.released") {
+		t.Fatalf("PATCHGATE_REPOS with released < verified: got %v, want an error naming repos[0].sla.high.released", err)
+	}
+	env, err := LoadConfig("", envOf(map[string]string{
+		"PATCHGATE_REPOS": `[{"forge":"github","name":"acme/payments","sla":{"high":{"verified":"2h","released":"6h"}}}]`,
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := env.Repos[0].Repository().SLA[patchgate.SeverityHigh]; got != (patchgate.SLATarget{Verified: 2 * h, Released: 6 * h}) {
+		t.Errorf("PATCHGATE_REPOS sla: got %+v, want 2h/6h", got)
+	}
+
+	tests := []struct {
+		name string
+		body string
+		env  map[string]string
+		want string
+	}{
+		{"unknown severity", "repos: [{forge: github, name: a/b, sla: {urgent: {verified: 1h, released: 2h}}}]", nil, `repos[0].sla.urgent: unknown severity "urgent"`},
+		{"unknown is not a severity with targets", "repos: [{forge: github, name: a/b, sla: {unknown: {verified: 1h, released: 2h}}}]", nil, "repos[0].sla.unknown"},
+		{"zero verified", "repos: [{forge: github, name: a/b, sla: {high: {released: 2h}}}]", nil, "repos[0].sla.high.verified"},
+		{"negative verified", "repos: [{forge: github, name: a/b, sla: {high: {verified: -1h, released: 2h}}}]", nil, "repos[0].sla.high.verified"},
+		{"released before verified", "repos: [{forge: github, name: a/b}, {forge: gitlab, name: c/d, sla: {low: {verified: 3h, released: 2h}}}]", nil, "repos[1].sla.low.released"},
+		{"not a duration", "repos: [{forge: github, name: a/b, sla: {high: {verified: soon, released: 2h}}}]", nil, "soon"},
+		{"unknown target key", "repos: [{forge: github, name: a/b, sla: {high: {verify: 1h}}}]", nil, "verify"},
+		{"bad env duration", "", map[string]string{"PATCHGATE_REPOS": `[{"forge":"github","name":"a/b","sla":{"high":{"verified":"soon"}}}]`}, "PATCHGATE_REPOS"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := LoadConfig(writeConfig(t, tt.body), envOf(tt.env))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, want an error naming %q", err, tt.want)
+			}
+		})
 	}
 }

@@ -264,3 +264,25 @@ func execCLI(args ...string) (string, error) {
 	err := cmd.ExecuteContext(context.Background())
 	return stdout.String(), err
 }
+
+func jsonBody(v any) io.Reader {
+	b, _ := json.Marshal(v)
+	return bytes.NewReader(b)
+}
+
+// doJSON sends req and decodes the JSON answer into out.
+func doJSON(t *testing.T, req *http.Request, out any) int {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if out != nil && len(raw) > 0 {
+		if err := json.Unmarshal(raw, out); err != nil {
+			t.Fatalf("decode %s: %v", raw, err)
+		}
+	}
+	return resp.StatusCode
+}
