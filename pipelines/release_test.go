@@ -2,6 +2,7 @@ package pipelines_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -299,5 +300,58 @@ func TestPromotionIsIdempotentAcrossACrash(t *testing.T) {
 	}
 	if tk, _ := w.svc.Tickets.FindTicketByID(ctx, w.ticket.ID); tk.State != patchgate.TicketReleased {
 		t.Fatalf("PAY-1: got %s, want released", tk.State)
+	}
+}
+
+// TestTicketStaysVerifiedWhileAnotherFixHolds: a ticket fixed by two open
+// changes loses fix_verified only when neither change's head passes.
+func TestTicketStaysVerifiedWhileAnotherFixHolds(t *testing.T) {
+	ctx := context.Background()
+	w := newReleaseWorld(t)
+	if err := w.svc.Tickets.SetTicketState(ctx, w.ticket.ID, patchgate.TicketFixProposed); err != nil {
+		t.Fatal(err)
+	}
+	open := func(number int, head string) *patchgate.Change {
+		ch, _, err := w.svc.Changes.ApplyChangeUpdate(ctx, patchgate.ChangeUpdate{
+			Forge: patchgate.GitHub, Repo: relRepo, Kind: patchgate.ChangePullRequest, Number: number, Title: "PAY-1: another try",
+			SourceBranch: fmt.Sprint("fix-", number), TargetBranch: "main", HeadSHA: head, Author: "dev",
+			State: patchgate.ChangeOpen, UpdatedAt: time.Now(),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := w.svc.Links.SyncExtractedLinks(ctx, ch.ID, []patchgate.LinkSource{patchgate.SourceTitle},
+			[]*patchgate.Link{{TicketID: w.ticket.ID, ChangeID: ch.ID, Kind: patchgate.LinkFixes, Source: patchgate.SourceTitle, Provenance: "PAY-1", CreatedBy: "patchgate"}}); err != nil {
+			t.Fatal(err)
+		}
+		return ch
+	}
+	a, b := open(2, sha('a')), open(3, sha('b'))
+	verdict := func(ch *patchgate.Change, state patchgate.RunState) {
+		w.verify(ch.HeadSHA, ch.ID, state)
+		vs, _, err := w.vs.FindVerifications(ctx, patchgate.VerificationFilter{SHA: &ch.HeadSHA, Limit: 1})
+		if err != nil || len(vs) == 0 {
+			t.Fatal(err)
+		}
+		w.svc.OnVerdict(ctx, vs[0])
+	}
+	state := func() patchgate.TicketState {
+		tk, err := w.svc.Tickets.FindTicketByID(ctx, w.ticket.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tk.State
+	}
+	verdict(a, patchgate.RunSuccess)
+	if got := state(); got != patchgate.TicketFixVerified {
+		t.Fatalf("after #2 passed: got %s, want fix_verified", got)
+	}
+	verdict(b, patchgate.RunFailure)
+	if got := state(); got != patchgate.TicketFixVerified {
+		t.Fatalf("after #3 failed while #2 holds: got %s, want fix_verified", got)
+	}
+	verdict(a, patchgate.RunFailure)
+	if got := state(); got != patchgate.TicketFixProposed {
+		t.Fatalf("after #2 failed too: got %s, want fix_proposed", got)
 	}
 }

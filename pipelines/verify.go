@@ -294,9 +294,51 @@ func (s *Service) postMerge(ctx context.Context, branch *patchgate.Change, v *pa
 }
 
 // unverify takes back fix_verified from the tickets ch fixes: its head moved or
-// failed, so nothing verifies them any more (unless another change still does).
+// failed, so ch no longer verifies them. A ticket that another open change
+// still verifies on that change's current head keeps its state.
 func (s *Service) unverify(ctx context.Context, ch *patchgate.Change) error {
-	return s.moveFixed(ctx, ch, patchgate.TicketFixProposed, patchgate.TicketFixVerified)
+	links, err := s.Links.FindLinks(ctx, patchgate.LinkFilter{ChangeID: &ch.ID, Limit: 500})
+	if err != nil {
+		return fmt.Errorf("find links of %s: %w", ch.Ref(), err)
+	}
+	for _, l := range links {
+		if l.Kind != patchgate.LinkFixes || l.Ticket == nil || l.Ticket.State != patchgate.TicketFixVerified {
+			continue
+		}
+		verified, err := s.verifiedElsewhere(ctx, l.TicketID, ch.ID)
+		if err != nil {
+			return err
+		}
+		if !verified {
+			if err := s.Tickets.SetTicketState(ctx, l.TicketID, patchgate.TicketFixProposed); err != nil {
+				return fmt.Errorf("move %s back to fix_proposed: %w", l.Ticket.Key, err)
+			}
+		}
+	}
+	return nil
+}
+
+// verifiedElsewhere reports whether an open change other than except fixes the
+// ticket and passed on its current head.
+func (s *Service) verifiedElsewhere(ctx context.Context, ticketID, except int64) (bool, error) {
+	links, err := s.Links.FindLinks(ctx, patchgate.LinkFilter{TicketID: &ticketID, Limit: 500})
+	if err != nil {
+		return false, fmt.Errorf("find links of ticket %d: %w", ticketID, err)
+	}
+	for _, l := range links {
+		other := l.Change
+		if l.Kind != patchgate.LinkFixes || other == nil || other.ID == except || other.State != patchgate.ChangeOpen || other.Kind == patchgate.ChangePush {
+			continue
+		}
+		v, err := s.latestVerification(ctx, other.Forge, other.Repo, other.HeadSHA)
+		if err != nil {
+			return false, err
+		}
+		if v != nil && v.State == patchgate.RunSuccess {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // moveFixed moves every ticket ch fixes from one of the from states to to.
