@@ -36,12 +36,14 @@ type AuditEntry struct {
 
 // Audit actions; scripts filter on these names, so they never change.
 const (
-	AuditLinkCreated  = "link.created"
-	AuditLinkRemoved  = "link.removed"
-	AuditVerdict      = "verdict" // a verification finished
-	AuditTicketState  = "ticket.state"
-	AuditTokenCreated = "token.created"
-	AuditTokenRevoked = "token.revoked"
+	AuditLinkCreated = "link.created"
+	AuditLinkRemoved = "link.removed"
+	AuditVerdict     = "verdict" // a verification finished, or was cancelled by a newer head
+	// AuditVerificationRequeued: a verification whose worker died runs again.
+	AuditVerificationRequeued = "verification.requeued"
+	AuditTicketState          = "ticket.state"
+	AuditTokenCreated         = "token.created"
+	AuditTokenRevoked         = "token.revoked"
 
 	AuditApprovalCreated   = "approval.created"
 	AuditApprovalWithdrawn = "approval.withdrawn"

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -337,6 +338,14 @@ func (s *VerificationService) RequeueOrphans(ctx context.Context, staleBefore ti
 	if err := loadSuites(ctx, tx, vs...); err != nil {
 		return nil, err
 	}
+	for _, v := range vs {
+		if err := s.db.appendAudit(ctx, tx, patchgate.AuditEntry{Actor: patchgate.AuditActor(ctx),
+			Action: patchgate.AuditVerificationRequeued, Subject: fmt.Sprintf("verification:%d", v.ID), SHA: v.SHA,
+			Detail: map[string]string{"attempt": strconv.Itoa(v.Attempt), "reason": "its worker stopped sending heartbeats",
+				"repo": patchgate.RepoRef{Forge: v.Forge, Name: v.Repo}.String()}}); err != nil {
+			return nil, err
+		}
+	}
 	return vs, tx.Commit()
 }
 
@@ -425,6 +434,22 @@ func (s *VerificationService) SupersedeVerifications(ctx context.Context, change
 	if _, err := tx.Exec(ctx, `UPDATE verifications SET stale = TRUE WHERE change_id = $1 AND sha <> $2 AND NOT stale`,
 		changeID, head); err != nil {
 		return nil, fmt.Errorf("mark verifications of change %d stale: %w", changeID, err)
+	}
+	if len(ids) > 0 {
+		var w where
+		cancelled, err := queryVerifications(ctx, tx, `SELECT `+verificationColumns+` FROM verifications
+			WHERE id IN (`+idList(&w, ids)+`) ORDER BY id`, w.args...)
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range cancelled {
+			if err := s.db.appendAudit(ctx, tx, patchgate.AuditEntry{Actor: patchgate.AuditActor(ctx),
+				Action: patchgate.AuditVerdict, Subject: fmt.Sprintf("verification:%d", v.ID), SHA: v.SHA,
+				Detail: map[string]string{"state": string(patchgate.RunCanceled), "reason": reason, "superseded_by": head,
+					"repo": patchgate.RepoRef{Forge: v.Forge, Name: v.Repo}.String()}}); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return ids, tx.Commit()
 }

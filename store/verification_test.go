@@ -336,6 +336,25 @@ func testVerifications(t *testing.T, open func(t *testing.T) *store.DB) {
 				}
 			})
 		}
+		audit := store.NewAuditService(db)
+		verdicts := patchgate.AuditVerdict
+		entries, err := audit.FindAudit(ctx, patchgate.AuditFilter{Action: &verdicts})
+		if err != nil {
+			t.Fatal(err)
+		}
+		superseded := map[string]string{}
+		for _, e := range entries {
+			if e.Detail["superseded_by"] == sha("C") {
+				superseded[e.Subject] = e.Detail["state"] + "@" + e.SHA
+			}
+		}
+		wantAudit := map[string]string{
+			fmt.Sprintf("verification:%d", queuedA.ID):  "canceled@" + sha("A"),
+			fmt.Sprintf("verification:%d", runningB.ID): "canceled@" + sha("B"),
+		}
+		if !reflect.DeepEqual(superseded, wantAudit) {
+			t.Errorf("audited cancellations %v, want %v", superseded, wantAudit)
+		}
 		again, err := s.SupersedeVerifications(ctx, change, sha("C"), "again")
 		if err != nil || len(again) != 0 {
 			t.Errorf("second supersede = %v, %v; want nothing cancelled", again, err)
@@ -351,7 +370,8 @@ func testVerifications(t *testing.T, open func(t *testing.T) *store.DB) {
 	})
 
 	t.Run("requeue orphans", func(t *testing.T) {
-		s := store.NewVerificationService(open(t))
+		db := open(t)
+		s := store.NewVerificationService(db)
 		orphan := mustCreate(t, s, newVerification(0, sha("A"), "d1"))
 		alive := mustCreate(t, s, newVerification(0, sha("B"), "d1"))
 		queued := mustCreate(t, s, newVerification(0, sha("C"), "d1"))
@@ -415,6 +435,11 @@ func testVerifications(t *testing.T, open func(t *testing.T) *store.DB) {
 		}
 		if again, err := s.RequeueOrphans(ctx, staleBefore); err != nil || len(again) != 0 {
 			t.Errorf("second RequeueOrphans = %d verifications, %v; want none", len(again), err)
+		}
+		requeued := patchgate.AuditVerificationRequeued
+		entries, err := store.NewAuditService(db).FindAudit(ctx, patchgate.AuditFilter{Action: &requeued})
+		if err != nil || len(entries) != 1 || entries[0].Subject != fmt.Sprintf("verification:%d", orphan.ID) || entries[0].Detail["attempt"] != "2" {
+			t.Errorf("audited requeues = %+v, %v; want one for #%d at attempt 2", entries, err, orphan.ID)
 		}
 	})
 
