@@ -9,7 +9,6 @@
 package patchgate
 
 import (
-	"fmt"
 	"strings"
 )
 
@@ -62,17 +61,4 @@ func ValidateRepoName(name string) error {
 		}
 	}
 	return nil
-}
-
-// ParseRepoRef parses "github:acme/payments".
-func ParseRepoRef(s string) (RepoRef, error) {
-	forge, name, ok := strings.Cut(s, ":")
-	if !ok {
-		return RepoRef{}, Errorf(EINVALID, "repository %q: want forge:owner/name", s)
-	}
-	r := RepoRef{Forge: Forge(forge), Name: name}
-	if err := r.Validate(); err != nil {
-		return RepoRef{}, fmt.Errorf("parse repository: %w", err)
-	}
-	return r, nil
 }

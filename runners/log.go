@@ -2,7 +2,6 @@ package runners
 
 import (
 	"context"
-	"log/slog"
 	"strconv"
 	"sync"
 	"time"
@@ -23,7 +22,6 @@ const (
 type logWriter struct {
 	store patchgate.VerificationService
 	id    int64
-	log   *slog.Logger
 
 	mu      sync.Mutex
 	buf     []byte
@@ -35,8 +33,8 @@ type logWriter struct {
 	done chan struct{}
 }
 
-func newLogWriter(store patchgate.VerificationService, suiteRunID int64, log *slog.Logger) *logWriter {
-	w := &logWriter{store: store, id: suiteRunID, log: log, stop: make(chan struct{}), done: make(chan struct{})}
+func newLogWriter(store patchgate.VerificationService, suiteRunID int64) *logWriter {
+	w := &logWriter{store: store, id: suiteRunID, stop: make(chan struct{}), done: make(chan struct{})}
 	go w.flusher()
 	return w
 }

@@ -164,7 +164,7 @@ func (r *Verifier) runSuite(ctx context.Context, v *patchgate.Verification, s *p
 	repo := patchgate.RepoRef{Forge: v.Forge, Name: v.Repo}
 	spec.Source = func(ctx context.Context) (io.ReadCloser, error) { return r.Source(ctx, repo, v.SHA) }
 
-	logw := newLogWriter(r.Verifications, s.ID, log)
+	logw := newLogWriter(r.Verifications, s.ID)
 	res, err := r.Environments.Run(ctx, spec, logw)
 	if cerr := logw.Close(); cerr != nil {
 		log.Warn("suite log incomplete", "err", cerr)

@@ -8,7 +8,8 @@
 //	err = VerifyGitHub(req.Header, req.Body, secrets) // the body is now authentic
 //	ev, err := ParseGitHub(d.Event, req.Body)         // so it may be read
 //
-// Receive does all three. Errors are *patchgate.Error with EINVALID (400) or
+// Intake answers with Peek, which reads only repository and action; Parse runs
+// after the 202. Errors are *patchgate.Error with EINVALID (400) or
 // EUNAUTHORIZED (401); an authentic delivery patchgate does not act on is an
 // *IgnoredError (202 "ignored"), which patchgate.ErrorCode would call internal,
 // so callers test IsIgnored first.
@@ -23,13 +24,6 @@ import (
 	"github.com/patchgate/patchgate"
 )
 
-// Request is the transport-independent view of a webhook HTTP request.
-type Request struct {
-	Header http.Header
-	// Body is the raw body exactly as received: signatures cover these bytes.
-	Body []byte
-}
-
 // Delivery is what the headers say before the body is trusted.
 type Delivery struct {
 	Forge patchgate.Forge
@@ -37,37 +31,6 @@ type Delivery struct {
 	ID string
 	// Event is the forge's event name ("pull_request", "Merge Request Hook").
 	Event string
-}
-
-// Receive checks the headers, verifies the body against secrets and parses it,
-// in that order. The Delivery is returned whenever the headers were sane, even
-// with an error, so the caller can log and store the delivery id.
-func Receive(forge patchgate.Forge, r Request, secrets []string) (Delivery, *patchgate.Event, error) {
-	var (
-		d   Delivery
-		err error
-	)
-	switch forge {
-	case patchgate.GitHub:
-		if d, err = GitHubDelivery(r.Header); err != nil {
-			return Delivery{}, nil, err
-		}
-		if err = VerifyGitHub(r.Header, r.Body, secrets); err != nil {
-			return d, nil, err
-		}
-		ev, err := ParseGitHub(d.Event, r.Body)
-		return d, ev, err
-	case patchgate.GitLab:
-		if d, err = GitLabDelivery(r.Header); err != nil {
-			return Delivery{}, nil, err
-		}
-		if err = VerifyGitLab(r.Header, secrets); err != nil {
-			return d, nil, err
-		}
-		ev, err := ParseGitLab(d.Event, r.Body)
-		return d, ev, err
-	}
-	return Delivery{}, nil, patchgate.Errorf(patchgate.EINVALID, "unknown forge %q", string(forge))
 }
 
 // Parse parses a verified body of the given forge's event into an Event; see
