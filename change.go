@@ -140,9 +140,9 @@ type ChangeUpdate struct {
 	Body         string
 	SourceBranch string
 	TargetBranch string
-	// HeadSHA is the head the event reports; PreviousHeadSHA, when set, is a head
-	// the event says was replaced (GitHub synchronize "before", GitLab "oldrev",
-	// push "before"). A replaced head can never become current again.
+	// HeadSHA is the head the event reports; PreviousHeadSHA, when set, is the
+	// head the event says it replaced (GitHub synchronize "before", GitLab
+	// "oldrev", push "before").
 	HeadSHA         string
 	PreviousHeadSHA string
 	BaseSHA         string
@@ -165,33 +165,20 @@ type ApplyResult struct {
 
 // Apply merges u into c so that the final state does not depend on the order in
 // which updates arrive (gate invariant 6):
-//   - replacedBy(sha) names the head that replaced sha ("" if none). Every
-//     update that says "before → after" adds such an edge, so heads form chains,
-//     and a head always resolves to the newest end of its chain: a replaced head
-//     never becomes current again, and a current head that turns out to be
-//     replaced gives way to its successor;
-//   - heads of unrelated chains (a head with no known predecessor) are ordered
-//     by forge time;
+//   - the head is derived from heads, every HeadEvent stored for the change
+//     including u's own (see DeriveHead): a move whose Before is the current
+//     head always advances it, and revisiting an earlier head is legal;
 //   - descriptive fields and state follow the newest forge timestamp, with ties
 //     broken towards the later state (open < closed < merged);
 //   - merged is final.
-//
-// The caller records u's own edge (PreviousHeadSHA → HeadSHA) before calling, so
-// that replacedBy already knows it.
-func (c *Change) Apply(u ChangeUpdate, replacedBy func(sha string) string) ApplyResult {
+func (c *Change) Apply(u ChangeUpdate, heads []HeadEvent) ApplyResult {
 	var r ApplyResult
 	if u.HeadSHA != "" {
-		head := resolveHead(u.HeadSHA, replacedBy)
-		if c.HeadSHA != "" {
-			current := resolveHead(c.HeadSHA, replacedBy)
-			if head != current && !u.UpdatedAt.After(c.HeadUpdatedAt) {
-				head = current
-			}
+		head, at := DeriveHead(heads)
+		if at.After(c.HeadUpdatedAt) {
+			c.HeadUpdatedAt = at
 		}
-		if u.UpdatedAt.After(c.HeadUpdatedAt) {
-			c.HeadUpdatedAt = u.UpdatedAt
-		}
-		if head != c.HeadSHA {
+		if head != "" && head != c.HeadSHA {
 			r.OldHead, c.HeadSHA = c.HeadSHA, head
 			if u.BaseSHA != "" && head == u.HeadSHA {
 				c.BaseSHA = u.BaseSHA
@@ -241,21 +228,6 @@ func (c *Change) Apply(u ChangeUpdate, replacedBy func(sha string) string) Apply
 	return r
 }
 
-// resolveHead follows the chain of replacements from sha to its newest end. The
-// walk is bounded so that a cycle (a force-push back to an old head) ends.
-func resolveHead(sha string, replacedBy func(string) string) string {
-	seen := map[string]bool{sha: true}
-	for range 1000 {
-		next := replacedBy(sha)
-		if next == "" || seen[next] {
-			return sha
-		}
-		seen[next] = true
-		sha = next
-	}
-	return sha
-}
-
 func stateRank(s ChangeState) int {
 	switch s {
 	case ChangeOpen:
@@ -292,7 +264,13 @@ type ChangeService interface {
 	// total count.
 	FindChanges(ctx context.Context, filter ChangeFilter) ([]*Change, int, error)
 	// ApplyChangeUpdate creates or updates a change in one transaction: it records
-	// that u.PreviousHeadSHA was replaced by u.HeadSHA, then calls Change.Apply with
-	// the stored replacements. It returns the stored change and what changed.
+	// u's HeadEvent (PreviousHeadSHA → HeadSHA at UpdatedAt) with the change's
+	// others, then calls Change.Apply with all of them. It returns the stored
+	// change and what changed.
 	ApplyChangeUpdate(ctx context.Context, u ChangeUpdate) (*Change, ApplyResult, error)
+}
+
+// HeadEvent is the evidence u gives about the change's head.
+func (u ChangeUpdate) HeadEvent() HeadEvent {
+	return HeadEvent{Before: u.PreviousHeadSHA, After: u.HeadSHA, At: u.UpdatedAt}
 }

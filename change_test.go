@@ -44,18 +44,16 @@ func prHistory() []patchgate.ChangeUpdate {
 	}
 }
 
-// applyAll applies updates the way the store does: a replaced head is recorded
-// before Apply sees the update.
+// applyAll applies updates the way the store does: every update's head event
+// is recorded before Apply sees the update.
 func applyAll(updates []patchgate.ChangeUpdate) patchgate.Change {
 	var c patchgate.Change
-	replaced := map[string]string{}
+	var heads []patchgate.HeadEvent
 	for _, u := range updates {
-		if u.PreviousHeadSHA != "" {
-			if _, ok := replaced[u.PreviousHeadSHA]; !ok {
-				replaced[u.PreviousHeadSHA] = u.HeadSHA
-			}
+		if u.HeadSHA != "" {
+			heads = append(heads, u.HeadEvent())
 		}
-		c.Apply(u, func(sha string) string { return replaced[sha] })
+		c.Apply(u, heads)
 	}
 	return c
 }
@@ -109,7 +107,6 @@ func TestChangeApplyAnyOrderSameSecond(t *testing.T) {
 
 func TestChangeApplyRules(t *testing.T) {
 	t0 := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
-	none := func(string) string { return "" }
 	tests := []struct {
 		name      string
 		start     patchgate.Change
@@ -151,7 +148,9 @@ func TestChangeApplyRules(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := tt.start
-			r := c.Apply(tt.update, none)
+			// The start's own head is evidence too, reported at its time.
+			heads := []patchgate.HeadEvent{{After: c.HeadSHA, At: c.HeadUpdatedAt}, tt.update.HeadEvent()}
+			r := c.Apply(tt.update, heads)
 			if c.HeadSHA != tt.wantHead || c.State != tt.wantState || r.HeadChanged != tt.wantMoved {
 				t.Fatalf("got head %s state %s moved %v, want %s %s %v", c.HeadSHA, c.State, r.HeadChanged, tt.wantHead, tt.wantState, tt.wantMoved)
 			}

@@ -136,8 +136,8 @@ func (s *ChangeService) FindChanges(ctx context.Context, f patchgate.ChangeFilte
 }
 
 // ApplyChangeUpdate creates or updates a change in one transaction: it locks (or
-// creates) the change's row, records u.PreviousHeadSHA as replaced, calls
-// Change.Apply with the stored replaced set, and saves. Concurrent updates of one
+// creates) the change's row, records u's head event, calls Change.Apply with all
+// the change's head events, and saves. Concurrent updates of one
 // change run one after the other: on SQLite every write transaction holds the
 // write lock from BEGIN, on PostgreSQL the row is locked with FOR UPDATE.
 func (s *ChangeService) ApplyChangeUpdate(ctx context.Context, u patchgate.ChangeUpdate) (*patchgate.Change, patchgate.ApplyResult, error) {
@@ -194,33 +194,11 @@ func (s *ChangeService) ApplyChangeUpdate(ctx context.Context, u patchgate.Chang
 	}
 	c = stored
 
-	if u.PreviousHeadSHA != "" {
-		if _, err := tx.Exec(ctx, `INSERT INTO change_replaced_heads (change_id, sha, replaced_by) VALUES ($1, $2, $3)
-			ON CONFLICT (change_id, sha) DO NOTHING`, c.ID, u.PreviousHeadSHA, u.HeadSHA); err != nil {
-			return nil, none, fmt.Errorf("record replaced head of %s: %w", c.Ref(), err)
-		}
+	heads, err := recordHeadEvent(ctx, tx, c, u)
+	if err != nil {
+		return nil, none, err
 	}
-	// Apply asks about a handful of heads; each is one indexed lookup in this
-	// transaction, so a branch with thousands of replaced heads costs no more.
-	replaced := map[string]string{}
-	var qerr error
-	replacedBy := func(sha string) string {
-		if v, ok := replaced[sha]; ok || qerr != nil {
-			return v
-		}
-		var next string
-		err := tx.QueryRow(ctx, `SELECT replaced_by FROM change_replaced_heads WHERE change_id = $1 AND sha = $2`,
-			c.ID, sha).Scan(&next)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			qerr = fmt.Errorf("read replaced heads of %s: %w", c.Ref(), err)
-		}
-		replaced[sha] = next
-		return next
-	}
-	r := c.Apply(u, replacedBy)
-	if qerr != nil {
-		return nil, none, qerr
-	}
+	r := c.Apply(u, heads)
 	r.Created = created
 	if err := c.Validate(); err != nil {
 		return nil, none, err
@@ -240,4 +218,39 @@ func (s *ChangeService) ApplyChangeUpdate(ctx context.Context, u patchgate.Chang
 		return nil, none, err
 	}
 	return c, r, nil
+}
+
+// recordHeadEvent stores u's evidence about c's head (once: a replayed event adds
+// nothing) and returns all of c's head events. Reading them all keeps the head a
+// function of the whole evidence; a branch with thousands of pushes costs one
+// indexed range scan of that many short rows per push.
+func recordHeadEvent(ctx context.Context, tx *txn, c *patchgate.Change, u patchgate.ChangeUpdate) ([]patchgate.HeadEvent, error) {
+	if u.HeadSHA == "" {
+		return nil, nil
+	}
+	e := u.HeadEvent()
+	if e.At.IsZero() {
+		e.At = time.Unix(0, 0).UTC() // unknown: sorts before every known time
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO change_head_events (change_id, before_sha, after_sha, at)
+		VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, c.ID, e.Before, e.After, e.At); err != nil {
+		return nil, fmt.Errorf("record head event of %s: %w", c.Ref(), err)
+	}
+	rows, err := tx.Query(ctx, `SELECT before_sha, after_sha, at FROM change_head_events WHERE change_id = $1`, c.ID)
+	if err != nil {
+		return nil, fmt.Errorf("read head events of %s: %w", c.Ref(), err)
+	}
+	defer rows.Close()
+	var heads []patchgate.HeadEvent
+	for rows.Next() {
+		var h patchgate.HeadEvent
+		if err := rows.Scan(&h.Before, &h.After, timeCol{&h.At}); err != nil {
+			return nil, fmt.Errorf("read head events of %s: %w", c.Ref(), err)
+		}
+		heads = append(heads, h)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read head events of %s: %w", c.Ref(), err)
+	}
+	return heads, nil
 }

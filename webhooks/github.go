@@ -202,12 +202,13 @@ func githubPush(p *github.PushEvent) (*patchgate.Event, error) {
 		}
 		push.Commits = append(push.Commits, c)
 	}
-	// The head commit's time is the best order a push offers; a deletion has no
-	// head commit, so fall back to when GitHub saw the push.
-	if ts := p.GetHeadCommit().GetTimestamp(); !ts.Time.IsZero() {
+	// When GitHub saw the push orders pushes; the head commit's own time does
+	// not (a force-push back to an old commit carries that commit's old time),
+	// so it is only the fall-back for a payload without pushed_at.
+	if ts := p.GetRepo().GetPushedAt(); !ts.Time.IsZero() && ts.Time.Unix() > 0 {
 		push.PushedAt = ts.Time.UTC()
 	} else {
-		push.PushedAt = p.GetRepo().GetPushedAt().Time.UTC()
+		push.PushedAt = p.GetHeadCommit().GetTimestamp().Time.UTC()
 	}
 	action := "pushed"
 	if push.Deleted || zeroSHA(push.After) {
