@@ -48,7 +48,9 @@ type Change struct {
 	// never get secrets and take their config from the base branch.
 	FromFork       bool   `json:"from_fork"`
 	MergeCommitSHA string `json:"merge_commit_sha,omitempty"`
-	URL            string `json:"url,omitempty"`
+	// MergedAt is the earliest forge time an event reported the change merged.
+	MergedAt time.Time `json:"merged_at,omitzero"`
+	URL      string    `json:"url,omitempty"`
 
 	// ForgeUpdatedAt is the newest forge timestamp applied to the descriptive
 	// fields (title, body, state); HeadUpdatedAt the newest applied to HeadSHA.
@@ -225,6 +227,11 @@ func (c *Change) Apply(u ChangeUpdate, heads []HeadEvent) ApplyResult {
 	if u.State == ChangeMerged && u.MergeCommitSHA != "" && c.MergeCommitSHA == "" {
 		c.MergeCommitSHA, r.Changed = u.MergeCommitSHA, true
 	}
+	// The earliest report of the merge dates it: later events about a merged
+	// change (a label, an edit) carry later times.
+	if u.State == ChangeMerged && !u.UpdatedAt.IsZero() && (c.MergedAt.IsZero() || u.UpdatedAt.Before(c.MergedAt)) {
+		c.MergedAt, r.Changed = u.UpdatedAt, true
+	}
 	return r
 }
 
@@ -249,9 +256,11 @@ type ChangeFilter struct {
 	State        *ChangeState
 	SourceBranch *string
 	HeadSHA      *string
-	TicketID     *int64
-	Offset       int
-	Limit        int
+	// MergeCommitSHA selects the changes merged as that commit.
+	MergeCommitSHA *string
+	TicketID       *int64
+	Offset         int
+	Limit          int
 }
 
 // ChangeService stores changes. Implementations are safe for concurrent use.

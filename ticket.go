@@ -146,6 +146,9 @@ type Ticket struct {
 	VerifiedAt time.Time `json:"verified_at,omitzero"`
 	// ReleasedAt is when the ticket was first released since it was opened.
 	ReleasedAt time.Time `json:"released_at,omitzero"`
+	// ReopenedAt is the forge time of the latest reopen; evidence from before
+	// it (fixes that landed, releases) no longer counts.
+	ReopenedAt time.Time `json:"reopened_at,omitzero"`
 	CreatedAt  time.Time `json:"created_at"`
 	UpdatedAt  time.Time `json:"updated_at"`
 }
@@ -233,12 +236,18 @@ type TicketService interface {
 	// takes the earliest u.CreatedAt seen, unless a reopen has restarted the
 	// clock since. It returns the stored ticket.
 	ApplyIssueUpdate(ctx context.Context, u IssueUpdate) (*Ticket, error)
-	// SetTicketState moves a ticket to a new patchgate state and keeps its SLA
-	// clock: entering fix_verified, fix_merged or released sets VerifiedAt when
-	// it is unset, entering released sets ReleasedAt likewise, and moving to
-	// reopened restarts the clock (OpenedAt now, VerifiedAt and ReleasedAt
-	// cleared). ENOTFOUND if there is no such ticket.
-	SetTicketState(ctx context.Context, id int64, state TicketState) error
+	// RecordReopen records that the ticket's tracker reopened it at at (the
+	// latest such time is kept, whatever the order of arrival), for trackers
+	// that send no forge issue events. Callers reconcile the ticket after.
+	// ENOTFOUND if there is no such ticket.
+	RecordReopen(ctx context.Context, id int64, at time.Time) error
+	// ReconcileTicket reads ticket id's evidence (TicketEvidence), derives its
+	// state with DeriveTicketState, and writes it with Ticket.Settle, auditing a
+	// change of state, all in one transaction. Without new evidence it changes
+	// nothing, so callers call it for every ticket an event, verdict, link
+	// change or promotion may touch. It returns the stored ticket; ENOTFOUND if
+	// there is no such ticket.
+	ReconcileTicket(ctx context.Context, id int64) (*Ticket, error)
 }
 
 // IssueUpdate is what an issue event says about a forge issue.
@@ -254,4 +263,6 @@ type IssueUpdate struct {
 	Author    string
 	CreatedAt time.Time // the issue's created_at on the forge; zero when unknown
 	UpdatedAt time.Time
+	// Reopened says the event reopened the issue (at UpdatedAt).
+	Reopened bool
 }

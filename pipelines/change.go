@@ -58,16 +58,19 @@ func (s *Service) applyChange(ctx context.Context, repo *patchgate.Repository, e
 		}
 		added = append(added, commitLinks...)
 	}
-	if err := s.proposeFixes(ctx, ch); err != nil {
-		return err
-	}
 	if res.Created || len(added) > 0 || len(removed) > 0 {
 		s.comment(ctx, ch)
 	}
 	if res.Created || res.HeadChanged {
-		return s.verifyHead(ctx, ch, ev.Action)
+		if err := s.verifyHead(ctx, ch, ev.Action); err != nil {
+			return err
+		}
 	}
-	return nil
+	unlinked := make([]int64, 0, len(removed))
+	for _, l := range removed {
+		unlinked = append(unlinked, l.TicketID)
+	}
+	return s.reconcileChange(ctx, ch, unlinked...)
 }
 
 // applyPush records a push to a branch and links the tickets its commit messages
@@ -108,7 +111,7 @@ func (s *Service) applyPush(ctx context.Context, repo *patchgate.Repository, ev 
 		if err != nil {
 			return err
 		}
-		if err := s.proposeFixes(ctx, pr); err != nil {
+		if err := s.reconcileChange(ctx, pr); err != nil {
 			return err
 		}
 		if len(added) > 0 {
@@ -116,9 +119,11 @@ func (s *Service) applyPush(ctx context.Context, repo *patchgate.Repository, ev 
 		}
 	}
 	if res.Created || res.HeadChanged {
-		return s.verifyHead(ctx, branch, "push")
+		if err := s.verifyHead(ctx, branch, "push"); err != nil {
+			return err
+		}
 	}
-	return nil
+	return s.reconcileChange(ctx, branch)
 }
 
 // commitLinks adds the links named in commit messages to ch; they are never

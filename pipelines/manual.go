@@ -52,7 +52,7 @@ func (s *Service) LinkManually(ctx context.Context, req patchgate.ManualLinkRequ
 		return nil, fmt.Errorf("link %s to %s: %w", found[0].Key, ch.Ref(), err)
 	}
 	link.Ticket, link.Change = found[0], ch
-	if err := s.proposeFixes(ctx, ch); err != nil {
+	if err := s.reconcileChange(ctx, ch); err != nil {
 		return nil, err
 	}
 	s.comment(ctx, ch)
@@ -71,7 +71,7 @@ func (s *Service) UnlinkManually(ctx context.Context, ticketID, changeID int64) 
 		return fmt.Errorf("unlink ticket %d from %s: %w", ticketID, ch.Ref(), err)
 	}
 	s.comment(ctx, ch)
-	return nil
+	return s.reconcile(ctx, ticketID)
 }
 
 // findRepo resolves a configured repository; without a forge, the name must be

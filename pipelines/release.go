@@ -137,7 +137,7 @@ func (s *Service) Evaluate(ctx context.Context, c *patchgate.Candidate) (*patchg
 			continue
 		}
 		key, ch := item.Ticket.Key, item.Change
-		if item.Ticket.State == patchgate.TicketReopened {
+		if reopenedSince(item.Ticket, ch) {
 			ev.Blockers = append(ev.Blockers, key+": reopened after merge")
 			continue
 		}
@@ -154,6 +154,15 @@ func (s *Service) Evaluate(ctx context.Context, c *patchgate.Candidate) (*patchg
 	ev.Approvals = liveApprovals(c)
 	ev.Releasable = len(ev.Blockers) == 0
 	return ev, nil
+}
+
+// reopenedSince reports whether t was reopened after ch, which the candidate
+// includes as its fix, was merged: the fix did not hold.
+func reopenedSince(t *patchgate.Ticket, ch *patchgate.Change) bool {
+	if t.State == patchgate.TicketReopened {
+		return true
+	}
+	return !t.ReopenedAt.IsZero() && ch.State == patchgate.ChangeMerged && t.ReopenedAt.After(ch.MergedAt)
 }
 
 // suiteBlockers says why v does not show that every required suite passed on sha.
@@ -321,13 +330,6 @@ func (s *Service) Promote(ctx context.Context, id int64, by string) (*patchgate.
 	}
 	if err := s.Releases.FinishPromotion(ctx, id, rel.URL); err != nil {
 		return nil, err
-	}
-	for _, item := range full.Items {
-		if item.Ticket != nil && item.Ticket.State != patchgate.TicketReleased {
-			if err := s.Tickets.SetTicketState(ctx, item.TicketID, patchgate.TicketReleased); err != nil {
-				return nil, fmt.Errorf("mark %s released: %w", item.Ticket.Key, err)
-			}
-		}
 	}
 	seen := map[int64]bool{}
 	for _, item := range full.Items {

@@ -31,6 +31,7 @@ func TestNothingIsPromotedWithoutEvidence(t *testing.T) {
 			state := map[string]patchgate.RunState{} // latest verdict per SHA
 			reopened := false
 			approvers := map[string]bool{}
+			promoted := false
 			version := 1
 			for step := range 30 {
 				// Weighted: verifications and approvals are common, new
@@ -49,10 +50,8 @@ func TestNothingIsPromotedWithoutEvidence(t *testing.T) {
 					w.verify(target, id, st)
 					state[target] = st
 				case 2:
-					if rng.IntN(3) == 0 {
-						if err := w.svc.Tickets.SetTicketState(ctx, w.ticket.ID, patchgate.TicketReopened); err != nil {
-							t.Fatal(err)
-						}
+					if rng.IntN(3) == 0 && !reopened {
+						w.reopen()
 						reopened = true
 					}
 				case 3:
@@ -67,7 +66,9 @@ func TestNothingIsPromotedWithoutEvidence(t *testing.T) {
 						}
 					}
 				case 5:
-					if rng.IntN(3) == 0 {
+					// A new candidate after the promotion would be a second
+					// release by design; this property is about one.
+					if rng.IntN(3) == 0 && !promoted {
 						version++
 						next, err := w.svc.CreateCandidate(ctx, patchgate.CandidateRequest{Repo: relRepo, SHA: w.cand, Name: fmt.Sprintf("v1.%d.0", version)}, "ops")
 						if err == nil {
@@ -79,6 +80,14 @@ func TestNothingIsPromotedWithoutEvidence(t *testing.T) {
 					if err != nil {
 						continue
 					}
+					if promoted {
+						// A retry finishes the same promotion and makes nothing new.
+						if got.State != patchgate.CandidatePromoted || got.SHA != w.cand {
+							t.Fatalf("step %d: promoting again gave %s at %s", step, got.State, got.SHA)
+						}
+						continue
+					}
+					promoted = true
 					promotions++
 					switch {
 					case state[w.cand] != patchgate.RunSuccess:
@@ -94,7 +103,9 @@ func TestNothingIsPromotedWithoutEvidence(t *testing.T) {
 					case got.SHA != w.cand:
 						t.Fatalf("step %d: promoted %s, want the candidate's SHA", step, got.SHA)
 					}
-					return // one promotion per history: the candidate is final now
+					if tk, err := w.svc.Tickets.FindTicketByID(ctx, w.ticket.ID); err != nil || tk.State != patchgate.TicketReleased {
+						t.Fatalf("step %d: after the promotion PAY-1 is %v (%v), want released", step, tk, err)
+					}
 				}
 			}
 			tags := w.forge.Tags(relRepo)

@@ -134,6 +134,19 @@ func (w *releaseWorld) verify(sha string, changeID int64, state patchgate.RunSta
 	}
 }
 
+// reopen records that PAY-1 was reopened now, after its fix in #1 was merged,
+// and re-derives its state.
+func (w *releaseWorld) reopen() {
+	w.t.Helper()
+	ctx := context.Background()
+	if err := w.svc.Tickets.RecordReopen(ctx, w.ticket.ID, time.Now()); err != nil {
+		w.t.Fatal(err)
+	}
+	if tk, err := w.svc.Tickets.ReconcileTicket(ctx, w.ticket.ID); err != nil || tk.State != patchgate.TicketReopened {
+		w.t.Fatalf("after the reopen: %v, %v; want reopened", tk, err)
+	}
+}
+
 func (w *releaseWorld) candidate() *patchgate.Candidate {
 	w.t.Helper()
 	c, err := w.svc.CreateCandidate(context.Background(), patchgate.CandidateRequest{Repo: relRepo, SHA: w.cand, Name: "v1.1.0"}, "ops")
@@ -175,9 +188,7 @@ func TestReleasableOnlyOnEvidence(t *testing.T) {
 		{"reopened after merge", func(w *releaseWorld) {
 			w.verify(w.cand, 0, patchgate.RunSuccess)
 			w.verify(w.head, w.pr.ID, patchgate.RunSuccess)
-			if err := w.svc.Tickets.SetTicketState(ctx, w.ticket.ID, patchgate.TicketReopened); err != nil {
-				t.Fatal(err)
-			}
+			w.reopen()
 		}, "PAY-1: reopened after merge"},
 		{"everything verified", func(w *releaseWorld) {
 			w.verify(w.cand, 0, patchgate.RunSuccess)
@@ -308,9 +319,6 @@ func TestPromotionIsIdempotentAcrossACrash(t *testing.T) {
 func TestTicketStaysVerifiedWhileAnotherFixHolds(t *testing.T) {
 	ctx := context.Background()
 	w := newReleaseWorld(t)
-	if err := w.svc.Tickets.SetTicketState(ctx, w.ticket.ID, patchgate.TicketFixProposed); err != nil {
-		t.Fatal(err)
-	}
 	open := func(number int, head string) *patchgate.Change {
 		ch, _, err := w.svc.Changes.ApplyChangeUpdate(ctx, patchgate.ChangeUpdate{
 			Forge: patchgate.GitHub, Repo: relRepo, Kind: patchgate.ChangePullRequest, Number: number, Title: "PAY-1: another try",

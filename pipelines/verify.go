@@ -163,7 +163,8 @@ func (s *Service) Verify(ctx context.Context, ch *patchgate.Change, trigger stri
 }
 
 // supersede marks the verifications of ch's older heads stale, stops their jobs
-// and tells the forge; the tickets they had verified go back to fix_proposed.
+// and tells the forge. The tickets they had verified follow when the caller
+// reconciles ch's tickets.
 func (s *Service) supersede(ctx context.Context, ch *patchgate.Change) error {
 	cancelled, err := s.Verifications.SupersedeVerifications(ctx, ch.ID, ch.HeadSHA, "superseded by "+shortSHA(ch.HeadSHA))
 	if err != nil {
@@ -177,7 +178,7 @@ func (s *Service) supersede(ctx context.Context, ch *patchgate.Change) error {
 			s.Reporter.Verdict(ctx, v)
 		}
 	}
-	return s.unverify(ctx, ch)
+	return nil
 }
 
 // readConfig reads and parses .patchgate.yml at ref. A missing file is ENOTFOUND
@@ -234,10 +235,9 @@ func (s Suite) Plan() patchgate.SuitePlan {
 	return patchgate.SuitePlan{Name: s.Name, Required: s.Required, Spec: spec}
 }
 
-// OnVerdict moves tickets after a final verdict. A change whose current head
-// passed verifies the tickets it fixes (fix_verified); when the head failed they
-// stay or go back to fix_proposed. A branch head that passed after a merge makes
-// the merged changes' tickets fix_merged.
+// OnVerdict re-derives the states of the tickets a final verdict is evidence
+// for: those of the changes whose head it is, and of the changes that were
+// merged as it. A branch head that passed may also propose a release.
 func (s *Service) OnVerdict(ctx context.Context, v *patchgate.Verification) {
 	if err := s.onVerdict(ctx, v); err != nil {
 		s.Logger.Error("update tickets after verdict", "verification_id", v.ID, "repo", v.Repo, "err", err)
@@ -250,115 +250,27 @@ func (s *Service) onVerdict(ctx context.Context, v *patchgate.Verification) erro
 		return fmt.Errorf("find changes at %s: %w", v.SHA, err)
 	}
 	for _, ch := range changes {
-		if ch.Kind == patchgate.ChangePush {
-			if v.State == patchgate.RunSuccess {
-				if err := s.postMerge(ctx, ch, v); err != nil {
-					return err
-				}
-				s.autoCandidate(ctx, ch, v)
-			}
-			continue
-		}
-		if ch.State != patchgate.ChangeOpen {
-			continue
-		}
-		if v.State == patchgate.RunSuccess {
-			if err := s.moveFixed(ctx, ch, patchgate.TicketFixVerified, patchgate.TicketOpen, patchgate.TicketReopened, patchgate.TicketFixProposed); err != nil {
-				return err
-			}
-		} else if v.State != patchgate.RunCanceled {
-			if err := s.unverify(ctx, ch); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// postMerge: the branch's new head passed; every change merged into that commit
-// has its fixes merged and verified after the merge.
-func (s *Service) postMerge(ctx context.Context, branch *patchgate.Change, v *patchgate.Verification) error {
-	merged, kind := patchgate.ChangeMerged, changeKind(branch.Forge)
-	changes, _, err := s.Changes.FindChanges(ctx, patchgate.ChangeFilter{Forge: &branch.Forge, Repo: &branch.Repo, Kind: &kind, State: &merged, Limit: 500})
-	if err != nil {
-		return fmt.Errorf("find merged changes of %s: %w", branch.Ref(), err)
-	}
-	for _, ch := range changes {
-		if ch.MergeCommitSHA == v.SHA && strings.EqualFold(ch.TargetBranch, branch.SourceBranch) {
-			if err := s.moveFixed(ctx, ch, patchgate.TicketFixMerged, patchgate.TicketOpen, patchgate.TicketReopened, patchgate.TicketFixProposed, patchgate.TicketFixVerified); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// unverify takes back fix_verified from the tickets ch fixes: its head moved or
-// failed, so ch no longer verifies them. A ticket that another open change
-// still verifies on that change's current head keeps its state.
-func (s *Service) unverify(ctx context.Context, ch *patchgate.Change) error {
-	links, err := s.Links.FindLinks(ctx, patchgate.LinkFilter{ChangeID: &ch.ID, Limit: 500})
-	if err != nil {
-		return fmt.Errorf("find links of %s: %w", ch.Ref(), err)
-	}
-	for _, l := range links {
-		if l.Kind != patchgate.LinkFixes || l.Ticket == nil || l.Ticket.State != patchgate.TicketFixVerified {
-			continue
-		}
-		verified, err := s.verifiedElsewhere(ctx, l.TicketID, ch.ID)
-		if err != nil {
+		if err := s.reconcileChange(ctx, ch); err != nil {
 			return err
 		}
-		if !verified {
-			if err := s.Tickets.SetTicketState(ctx, l.TicketID, patchgate.TicketFixProposed); err != nil {
-				return fmt.Errorf("move %s back to fix_proposed: %w", l.Ticket.Key, err)
-			}
+		if ch.Kind == patchgate.ChangePush && v.State == patchgate.RunSuccess {
+			s.autoCandidate(ctx, ch, v)
 		}
 	}
-	return nil
+	return s.reconcileMergedAs(ctx, v.Forge, v.Repo, v.SHA)
 }
 
-// verifiedElsewhere reports whether an open change other than except fixes the
-// ticket and passed on its current head.
-func (s *Service) verifiedElsewhere(ctx context.Context, ticketID, except int64) (bool, error) {
-	links, err := s.Links.FindLinks(ctx, patchgate.LinkFilter{TicketID: &ticketID, Limit: 500})
+// reconcileMergedAs re-derives the tickets of the changes merged as commit sha:
+// its verdict is their post-merge evidence.
+func (s *Service) reconcileMergedAs(ctx context.Context, forge patchgate.Forge, repo, sha string) error {
+	merged := patchgate.ChangeMerged
+	changes, _, err := s.Changes.FindChanges(ctx, patchgate.ChangeFilter{Forge: &forge, Repo: &repo, State: &merged, MergeCommitSHA: &sha, Limit: 100})
 	if err != nil {
-		return false, fmt.Errorf("find links of ticket %d: %w", ticketID, err)
+		return fmt.Errorf("find changes merged as %s: %w", shortSHA(sha), err)
 	}
-	for _, l := range links {
-		other := l.Change
-		if l.Kind != patchgate.LinkFixes || other == nil || other.ID == except || other.State != patchgate.ChangeOpen || other.Kind == patchgate.ChangePush {
-			continue
-		}
-		v, err := s.latestVerification(ctx, other.Forge, other.Repo, other.HeadSHA)
-		if err != nil {
-			return false, err
-		}
-		if v != nil && v.State == patchgate.RunSuccess {
-			return true, nil
-		}
-	}
-	return false, nil
-}
-
-// moveFixed moves every ticket ch fixes from one of the from states to to.
-func (s *Service) moveFixed(ctx context.Context, ch *patchgate.Change, to patchgate.TicketState, from ...patchgate.TicketState) error {
-	links, err := s.Links.FindLinks(ctx, patchgate.LinkFilter{ChangeID: &ch.ID, Limit: 500})
-	if err != nil {
-		return fmt.Errorf("find links of %s: %w", ch.Ref(), err)
-	}
-	for _, l := range links {
-		if l.Kind != patchgate.LinkFixes || l.Ticket == nil || l.Ticket.State == to {
-			continue
-		}
-		for _, f := range from {
-			if l.Ticket.State == f {
-				if err := s.Tickets.SetTicketState(ctx, l.TicketID, to); err != nil {
-					return fmt.Errorf("move %s to %s: %w", l.Ticket.Key, to, err)
-				}
-				l.Ticket.State = to
-				break
-			}
+	for _, ch := range changes {
+		if err := s.reconcileChange(ctx, ch); err != nil {
+			return err
 		}
 	}
 	return nil

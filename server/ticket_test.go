@@ -137,11 +137,7 @@ func TestTicketsSLA(t *testing.T) {
 	issue(3, patchgate.SeverityCritical, now.Add(-time.Hour))       // on track
 	issue(4, patchgate.SeverityUnknown, now.Add(-30*24*time.Hour))  // none
 	met := issue(5, patchgate.SeverityLow, now.Add(-time.Hour))
-	for _, st := range []patchgate.TicketState{patchgate.TicketFixVerified, patchgate.TicketReleased} {
-		if err := ts.tickets.SetTicketState(ctx, met.ID, st); err != nil {
-			t.Fatal(err)
-		}
-	}
+	fixTicket(t, ts.db, met, true)
 	if _, err := ts.tickets.EnsureTicket(ctx, &patchgate.Ticket{Tracker: patchgate.TrackerExternal, Key: "PAY-9", Severity: patchgate.SeverityHigh}); err != nil {
 		t.Fatal(err) // on track, under acme/payments' policy through its key
 	}

@@ -168,15 +168,15 @@ func testAudit(t *testing.T, open func(t *testing.T) *store.DB) {
 
 		f := newLinkFixture(t, db)
 		wantEntries(t, "EnsureTicket and ApplyChangeUpdate", tail.next(t))
-		if err := tickets.SetTicketState(as("alice"), f.pay1.ID, patchgate.TicketFixProposed); err != nil {
+		if err := tickets.SetTicketStateForTest(as("alice"), f.pay1.ID, patchgate.TicketFixProposed); err != nil {
 			t.Fatal(err)
 		}
 		wantEntries(t, "SetTicketState", tail.next(t), `alice ticket.state ticket:PAY-1 {"from":"open","to":"fix_proposed"}`)
-		if err := tickets.SetTicketState(as("alice"), f.pay1.ID, patchgate.TicketFixProposed); err != nil {
+		if err := tickets.SetTicketStateForTest(as("alice"), f.pay1.ID, patchgate.TicketFixProposed); err != nil {
 			t.Fatal(err)
 		}
 		wantEntries(t, "SetTicketState to the same state", tail.next(t))
-		wantCode(t, tickets.SetTicketState(as("alice"), 999999, patchgate.TicketOpen), patchgate.ENOTFOUND)
+		wantCode(t, tickets.SetTicketStateForTest(as("alice"), 999999, patchgate.TicketOpen), patchgate.ENOTFOUND)
 		wantEntries(t, "SetTicketState of no ticket", tail.next(t))
 
 		change := fmt.Sprintf("change:%d", f.change.ID)

@@ -20,13 +20,13 @@ func NewChangeService(db *DB) *ChangeService { return &ChangeService{db: db} }
 
 const changeColumns = `id, forge, repo, kind, number, title, body, source_branch, target_branch,
 	head_sha, base_sha, author, state, from_fork, merge_commit_sha, url,
-	forge_updated_at, head_updated_at, created_at, updated_at`
+	forge_updated_at, head_updated_at, merged_at, created_at, updated_at`
 
 // changeDest returns the scan destinations of changeColumns.
 func changeDest(c *patchgate.Change) []any {
 	return []any{&c.ID, &c.Forge, &c.Repo, &c.Kind, &c.Number, &c.Title, &c.Body, &c.SourceBranch,
 		&c.TargetBranch, &c.HeadSHA, &c.BaseSHA, &c.Author, &c.State, &c.FromFork, &c.MergeCommitSHA, &c.URL,
-		timeCol{&c.ForgeUpdatedAt}, timeCol{&c.HeadUpdatedAt}, timeCol{&c.CreatedAt}, timeCol{&c.UpdatedAt}}
+		timeCol{&c.ForgeUpdatedAt}, timeCol{&c.HeadUpdatedAt}, timeCol{&c.MergedAt}, timeCol{&c.CreatedAt}, timeCol{&c.UpdatedAt}}
 }
 
 // scanChange reads the changeColumns of one row.
@@ -101,6 +101,9 @@ func (s *ChangeService) FindChanges(ctx context.Context, f patchgate.ChangeFilte
 	}
 	if f.HeadSHA != nil {
 		w.add("head_sha = $?", *f.HeadSHA)
+	}
+	if f.MergeCommitSHA != nil {
+		w.add("merge_commit_sha = $?", *f.MergeCommitSHA)
 	}
 	if f.TicketID != nil {
 		w.add("EXISTS (SELECT 1 FROM links WHERE links.change_id = changes.id AND links.ticket_id = $?)", *f.TicketID)
@@ -208,10 +211,10 @@ func (s *ChangeService) ApplyChangeUpdate(ctx context.Context, u patchgate.Chang
 	}
 	if _, err := tx.Exec(ctx, `UPDATE changes SET title = $1, body = $2, source_branch = $3,
 		target_branch = $4, head_sha = $5, base_sha = $6, author = $7, state = $8, from_fork = $9,
-		merge_commit_sha = $10, url = $11, forge_updated_at = $12, head_updated_at = $13, updated_at = $14
-		WHERE id = $15`,
+		merge_commit_sha = $10, url = $11, forge_updated_at = $12, head_updated_at = $13, merged_at = $14,
+		updated_at = $15 WHERE id = $16`,
 		c.Title, c.Body, c.SourceBranch, c.TargetBranch, c.HeadSHA, c.BaseSHA, c.Author, c.State, c.FromFork,
-		c.MergeCommitSHA, c.URL, c.ForgeUpdatedAt, c.HeadUpdatedAt, c.UpdatedAt, c.ID); err != nil {
+		c.MergeCommitSHA, c.URL, c.ForgeUpdatedAt, c.HeadUpdatedAt, c.MergedAt, c.UpdatedAt, c.ID); err != nil {
 		return nil, none, fmt.Errorf("save change %s: %w", c.Ref(), err)
 	}
 	if err := tx.Commit(); err != nil {

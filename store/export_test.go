@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"runtime"
 	"time"
+
+	"github.com/patchgate/patchgate"
 )
 
 // OpenSQLiteSinglePool opens path the other way SQLite writes can be serialised:
@@ -39,4 +41,32 @@ func (d *DB) MigrateTo(ctx context.Context, version int64) error {
 		}
 	}
 	return nil
+}
+
+// SetTicketStateForTest settles ticket id at state through the same write and
+// audit path as ReconcileTicket, with evidence made up to fit: a test of the SLA
+// clock or of a listing needs a ticket in a state, not the history behind it.
+// A move to reopened comes with a reopen now after a release an hour ago.
+func (s *TicketService) SetTicketStateForTest(ctx context.Context, id int64, state patchgate.TicketState) error {
+	if err := state.Validate(); err != nil {
+		return err
+	}
+	tx, err := s.db.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	t, err := scanTicket(tx.QueryRow(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE id = $1`, id))
+	if err != nil {
+		return notFound(err, "ticket %d", id)
+	}
+	e := patchgate.TicketEvidence{ReopenedAt: t.ReopenedAt}
+	if state == patchgate.TicketReopened && t.State != state {
+		now := s.db.now()
+		e.ReopenedAt, e.Releases = now, []time.Time{now.Add(-time.Hour)}
+	}
+	if _, err := s.db.settleTicket(ctx, tx, t, state, e, patchgate.AuditActor(ctx)); err != nil {
+		return err
+	}
+	return tx.Commit()
 }

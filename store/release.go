@@ -498,5 +498,18 @@ func (s *ReleaseService) FinishPromotion(ctx context.Context, id int64, releaseU
 		map[string]string{"promoted_by": c.PromotedBy, "release_url": releaseURL})); err != nil {
 		return err
 	}
+	// The promotion is evidence for its tickets' states: they are derived and
+	// written in the same transaction, so a promoted candidate never leaves a
+	// ticket unreleased.
+	ids, err := queryIDs(ctx, tx, `SELECT DISTINCT ticket_id FROM candidate_items
+		WHERE candidate_id = $1 AND ticket_id IS NOT NULL ORDER BY ticket_id`, id)
+	if err != nil {
+		return fmt.Errorf("find tickets of candidate %d: %w", id, err)
+	}
+	for _, tid := range ids {
+		if _, err := s.db.reconcileTicket(ctx, tx, tid, actorOr(ctx, c.PromotedBy)); err != nil {
+			return err
+		}
+	}
 	return tx.Commit()
 }

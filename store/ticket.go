@@ -18,14 +18,16 @@ var _ patchgate.TicketService = (*TicketService)(nil)
 func NewTicketService(db *DB) *TicketService { return &TicketService{db: db} }
 
 const ticketColumns = `id, tracker, key, repo, number, title, url, forge_state, labels,
-	severity, state, author, forge_updated_at, opened_at, verified_at, released_at, created_at, updated_at`
+	severity, state, author, forge_updated_at, opened_at, verified_at, released_at, reopened_at,
+	created_at, updated_at`
 
 // ticketDest returns the scan destinations of ticketColumns; finishTicket
 // decodes what they cannot.
 func ticketDest(t *patchgate.Ticket, labels *string) []any {
 	return []any{&t.ID, &t.Tracker, &t.Key, &t.Repo, &t.Number, &t.Title, &t.URL, &t.ForgeState,
 		labels, &t.Severity, &t.State, &t.Author, timeCol{&t.ForgeUpdatedAt}, timeCol{&t.OpenedAt},
-		timeCol{&t.VerifiedAt}, timeCol{&t.ReleasedAt}, timeCol{&t.CreatedAt}, timeCol{&t.UpdatedAt}}
+		timeCol{&t.VerifiedAt}, timeCol{&t.ReleasedAt}, timeCol{&t.ReopenedAt}, timeCol{&t.CreatedAt},
+		timeCol{&t.UpdatedAt}}
 }
 
 func finishTicket(t *patchgate.Ticket, labels string) error {
@@ -250,6 +252,14 @@ func (s *TicketService) ApplyIssueUpdate(ctx context.Context, u patchgate.IssueU
 			return nil, fmt.Errorf("open ticket %s at %s: %w", key, t.OpenedAt, err)
 		}
 	}
+	if u.Reopened && u.UpdatedAt.After(t.ReopenedAt) {
+		// Kept whatever the order of arrival: the latest reopen is evidence that
+		// the fixes before it did not hold (see patchgate.DeriveTicketState).
+		t.ReopenedAt = u.UpdatedAt
+		if _, err := tx.Exec(ctx, `UPDATE tickets SET reopened_at = $1 WHERE id = $2`, t.ReopenedAt, t.ID); err != nil {
+			return nil, fmt.Errorf("record reopen of ticket %s: %w", key, err)
+		}
+	}
 	if u.UpdatedAt.Before(t.ForgeUpdatedAt) {
 		return t, tx.Commit()
 	}
@@ -278,54 +288,4 @@ func (s *TicketService) ApplyIssueUpdate(ctx context.Context, u patchgate.IssueU
 		return nil, fmt.Errorf("update ticket %s: %w", key, err)
 	}
 	return t, tx.Commit()
-}
-
-// SetTicketState moves a ticket to a new patchgate state and audits the move;
-// setting the state it has already is not audited. It keeps the SLA clock as
-// patchgate.TicketService documents: the first fix_verified, fix_merged or
-// released sets VerifiedAt, the first released sets ReleasedAt, and a move to
-// reopened restarts the clock at now with both cleared. ENOTFOUND if there is
-// no such ticket.
-func (s *TicketService) SetTicketState(ctx context.Context, id int64, state patchgate.TicketState) error {
-	if err := state.Validate(); err != nil {
-		return err
-	}
-	tx, err := s.db.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	var key string
-	var from patchgate.TicketState
-	var opened, verified, released time.Time
-	if err := tx.QueryRow(ctx, `SELECT key, state, opened_at, verified_at, released_at FROM tickets WHERE id = $1`+s.db.forUpdate(), id).
-		Scan(&key, &from, timeCol{&opened}, timeCol{&verified}, timeCol{&released}); err != nil {
-		return notFound(err, "ticket %d", id)
-	}
-	now := s.db.now()
-	switch state {
-	case patchgate.TicketFixVerified, patchgate.TicketFixMerged, patchgate.TicketReleased:
-		if verified.IsZero() {
-			verified = now
-		}
-		if state == patchgate.TicketReleased && released.IsZero() {
-			released = now
-		}
-	case patchgate.TicketReopened:
-		if from != state {
-			opened, verified, released = now, time.Time{}, time.Time{}
-		}
-	}
-	if _, err := tx.Exec(ctx, `UPDATE tickets SET state = $1, updated_at = $2, opened_at = $3, verified_at = $4,
-		released_at = $5 WHERE id = $6`, state, now, opened, verified, released, id); err != nil {
-		return fmt.Errorf("set ticket %d state: %w", id, err)
-	}
-	if from != state {
-		if err := s.db.appendAudit(ctx, tx, patchgate.AuditEntry{Actor: patchgate.AuditActor(ctx),
-			Action: patchgate.AuditTicketState, Subject: "ticket:" + key,
-			Detail: map[string]string{"from": string(from), "to": string(state)}}); err != nil {
-			return err
-		}
-	}
-	return tx.Commit()
 }

@@ -27,7 +27,7 @@ func testTicketSLA(t *testing.T, migrated, open func(t *testing.T) *store.DB) {
 		}
 		set := func(state patchgate.TicketState) *patchgate.Ticket {
 			t.Helper()
-			if err := s.SetTicketState(ctx, tk.ID, state); err != nil {
+			if err := s.SetTicketStateForTest(ctx, tk.ID, state); err != nil {
 				t.Fatalf("SetTicketState(%s): %v", state, err)
 			}
 			got, err := s.FindTicketByID(ctx, tk.ID)
@@ -80,7 +80,7 @@ func testTicketSLA(t *testing.T, migrated, open func(t *testing.T) *store.DB) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.SetTicketState(ctx, other.ID, patchgate.TicketFixMerged); err != nil {
+		if err := s.SetTicketStateForTest(ctx, other.ID, patchgate.TicketFixMerged); err != nil {
 			t.Fatal(err)
 		}
 		if got, err := s.FindTicketByID(ctx, other.ID); err != nil || got.VerifiedAt.IsZero() || !got.ReleasedAt.IsZero() {
@@ -121,7 +121,7 @@ func testTicketSLA(t *testing.T, migrated, open func(t *testing.T) *store.DB) {
 		}
 
 		// After a reopen the clock starts at the reopen, whatever created_at says.
-		if err := s.SetTicketState(ctx, got.ID, patchgate.TicketReopened); err != nil {
+		if err := s.SetTicketStateForTest(ctx, got.ID, patchgate.TicketReopened); err != nil {
 			t.Fatal(err)
 		}
 		reopened, err := s.FindTicketByID(ctx, got.ID)
@@ -147,7 +147,7 @@ func testTicketSLA(t *testing.T, migrated, open func(t *testing.T) *store.DB) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := s.SetTicketState(ctx, tk.ID, state); err != nil {
+			if err := s.SetTicketStateForTest(ctx, tk.ID, state); err != nil {
 				t.Fatal(err)
 			}
 			ids = append(ids, tk.ID)
