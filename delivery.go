@@ -71,6 +71,14 @@ type DeliveryService interface {
 	// without payloads (FindDelivery has them): the queue is scanned often and
 	// payloads are large.
 	PendingDeliveries(ctx context.Context, limit int) ([]*Delivery, error)
+	// LeaseRepository gives holder the right to apply the deliveries of
+	// (forge, repo) until until, and reports whether it has it: false while
+	// another holder's lease is live. A holder renews its own lease by leasing
+	// again. Processes sharing one database apply a repository's deliveries one
+	// at a time this way.
+	LeaseRepository(ctx context.Context, forge Forge, repo, holder string, until time.Time) (bool, error)
+	// ReleaseRepository ends holder's lease on (forge, repo), if it has one.
+	ReleaseRepository(ctx context.Context, forge Forge, repo, holder string) error
 	// FinishDelivery records the outcome of processing a delivery.
 	FinishDelivery(ctx context.Context, forge Forge, id string, outcome DeliveryOutcome, reason string) error
 	// DeleteDeliveriesBefore removes deliveries received before t that are no

@@ -2,6 +2,7 @@ package pipelines
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -17,7 +18,10 @@ type ParseFunc func(forge patchgate.Forge, event string, body []byte) (ev *patch
 
 // Processor applies stored deliveries after they were acknowledged. The database
 // is the queue: it works off pending deliveries oldest first, when woken and on
-// a poll interval, so a crash loses nothing that was acknowledged.
+// a poll interval, so a crash loses nothing that was acknowledged. Any number of
+// processes may share one database: each applies a repository's deliveries only
+// while it holds that repository's lease (DeliveryService.LeaseRepository), so
+// a delivery is applied by one of them, once.
 type Processor struct {
 	Deliveries patchgate.DeliveryService
 	Parse      ParseFunc
@@ -29,6 +33,14 @@ type Processor struct {
 	Poll time.Duration
 	// Attempts is how often a failing delivery is tried before it is marked failed.
 	Attempts int
+	// Holder names this process in repository leases; it must differ between
+	// the processes that share a database.
+	Holder string
+	// Lease is how long a repository's lease lasts without renewal; it is
+	// renewed before each delivery, so it bounds how long one delivery may take
+	// before another process may take the repository over (a crashed holder's
+	// repositories wait this long).
+	Lease time.Duration
 	// Observe, when set, is told the outcome of each processed delivery and how
 	// long it waited in the queue.
 	Observe func(d *patchgate.Delivery, outcome patchgate.DeliveryOutcome, queued time.Duration)
@@ -64,6 +76,9 @@ func (p *Processor) Init() {
 	}
 	if p.Attempts < 1 {
 		p.Attempts = 5
+	}
+	if p.Lease <= 0 {
+		p.Lease = 2 * time.Minute
 	}
 }
 
@@ -138,33 +153,68 @@ func (p *Processor) dispatch(ctx context.Context, work chan<- []*patchgate.Deliv
 		p.inFlight[repo] = true
 	}
 	p.mu.Unlock()
+	// Another process may be applying a repository's deliveries: leave those to
+	// it. A process that cannot lease at all (the database is down) waits for
+	// the next scan.
+	leased := order[:0]
+	for _, repo := range order {
+		d := groups[repo][0]
+		ok, err := p.Deliveries.LeaseRepository(ctx, d.Forge, d.Repo, p.Holder, time.Now().Add(p.Lease))
+		if err != nil && ctx.Err() == nil {
+			p.Logger.Error("lease repository", "repo", d.Repo, "err", err)
+		}
+		if ok && err == nil {
+			leased = append(leased, repo)
+			continue
+		}
+		p.mu.Lock()
+		delete(p.inFlight, repo)
+		p.mu.Unlock()
+	}
+	order = leased
 	for i, repo := range order {
 		select {
 		case work <- groups[repo]:
 		case <-ctx.Done():
-			p.mu.Lock()
 			for _, r := range order[i:] {
-				delete(p.inFlight, r)
+				p.release(groups[r][0])
 			}
-			p.mu.Unlock()
 			return false
 		}
 	}
 	return len(pending) == batch && len(order) > 0
 }
 
-// processGroup applies one repository's deliveries in order, then frees the
-// repository and wakes the dispatcher for what arrived meanwhile.
+// processGroup applies one repository's deliveries in order, renewing the
+// repository's lease before each, then frees the repository and wakes the
+// dispatcher for what arrived meanwhile.
 func (p *Processor) processGroup(ctx context.Context, group []*patchgate.Delivery) {
 	defer func() {
-		p.mu.Lock()
-		delete(p.inFlight, repoKey(group[0]))
-		p.mu.Unlock()
+		p.release(group[0])
 		p.Notify()
 	}()
-	for _, d := range group {
+	for i, d := range group {
+		if i > 0 {
+			ok, err := p.Deliveries.LeaseRepository(ctx, d.Forge, d.Repo, p.Holder, time.Now().Add(p.Lease))
+			if err != nil || !ok {
+				// Lost (it ran out while a delivery took too long) or unknown: the
+				// rest waits for whoever holds the repository now.
+				p.Logger.Warn("repository lease lost; leaving its deliveries", "repo", d.Repo, "err", err)
+				return
+			}
+		}
 		p.process(ctx, d)
 	}
+}
+
+// release gives up this process's lease on d's repository and frees it here.
+func (p *Processor) release(d *patchgate.Delivery) {
+	if err := p.Deliveries.ReleaseRepository(context.Background(), d.Forge, d.Repo, p.Holder); err != nil {
+		p.Logger.Warn("release repository lease", "repo", d.Repo, "err", err)
+	}
+	p.mu.Lock()
+	delete(p.inFlight, repoKey(d))
+	p.mu.Unlock()
 }
 
 // process applies one delivery and records its outcome. A failure is retried
@@ -173,6 +223,10 @@ func (p *Processor) process(ctx context.Context, d *patchgate.Delivery) {
 	key := deliveryKey(d)
 	log := p.Logger.With("delivery_id", d.ID, "forge", d.Forge, "event", d.Event, "repo", d.Repo)
 	outcome, reason, err := p.apply(ctx, d)
+	if errors.Is(err, errApplied) {
+		log.Debug("delivery already applied by another process")
+		return
+	}
 	if err != nil {
 		p.mu.Lock()
 		p.tries[key]++
@@ -213,6 +267,11 @@ func (p *Processor) apply(ctx context.Context, d *patchgate.Delivery) (outcome p
 	if err != nil {
 		return "", "", fmt.Errorf("load delivery: %w", err)
 	}
+	if full.Outcome != patchgate.OutcomePending {
+		// Read as pending before the lease was taken, and applied meanwhile by
+		// the process that held the repository then.
+		return "", "", errApplied
+	}
 	ev, ignored, err := p.Parse(full.Forge, full.Event, full.Payload)
 	if err != nil {
 		// The payload was verified and parsed once already; a parse error now is
@@ -224,6 +283,9 @@ func (p *Processor) apply(ctx context.Context, d *patchgate.Delivery) (outcome p
 	}
 	return p.Handle(ctx, ev)
 }
+
+// errApplied says a delivery was no longer pending when its turn came.
+var errApplied = errors.New("delivery already applied")
 
 func deliveryKey(d *patchgate.Delivery) string { return string(d.Forge) + ":" + d.ID }
 

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/patchgate/patchgate"
@@ -203,4 +204,36 @@ func (s *DeliveryService) DeleteDeliveriesBefore(ctx context.Context, t time.Tim
 		return 0, fmt.Errorf("delete deliveries before %s: %w", t.Format(time.RFC3339), err)
 	}
 	return int(n), tx.Commit()
+}
+
+// LeaseRepository takes or renews holder's lease on (forge, repo) until until.
+// One statement decides: the row is inserted, or taken over when its lease ran
+// out, or renewed when holder has it; otherwise nothing changes and the lease
+// is another's. The database serialises concurrent attempts on the key.
+func (s *DeliveryService) LeaseRepository(ctx context.Context, forge patchgate.Forge, repo, holder string, until time.Time) (bool, error) {
+	if holder == "" {
+		return false, patchgate.Errorf(patchgate.EINVALID, "lease of %s: a holder is required", repo)
+	}
+	res, err := s.db.exec(ctx, `INSERT INTO delivery_leases (forge, repo, holder, expires_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (forge, repo) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+		WHERE delivery_leases.holder = excluded.holder OR delivery_leases.expires_at < $5`,
+		forge, strings.ToLower(repo), holder, until.UTC().Truncate(time.Microsecond), s.db.now())
+	if err != nil {
+		return false, fmt.Errorf("lease %s:%s: %w", forge, repo, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("lease %s:%s: %w", forge, repo, err)
+	}
+	return n == 1, nil
+}
+
+// ReleaseRepository deletes holder's lease on (forge, repo); another holder's
+// lease is left alone.
+func (s *DeliveryService) ReleaseRepository(ctx context.Context, forge patchgate.Forge, repo, holder string) error {
+	if _, err := s.db.exec(ctx, `DELETE FROM delivery_leases WHERE forge = $1 AND repo = $2 AND holder = $3`,
+		forge, strings.ToLower(repo), holder); err != nil {
+		return fmt.Errorf("release lease of %s:%s: %w", forge, repo, err)
+	}
+	return nil
 }

@@ -153,6 +153,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Handle:     m.Service.HandleEvent,
 		Logger:     m.Logger,
 		Workers:    m.Config.Workers.Deliveries,
+		Holder:     m.Verifier.Worker, // this process, unique among those sharing the database
 		Observe:    metrics.ObserveProcessed,
 	}
 	m.Processor.Init()

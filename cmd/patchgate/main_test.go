@@ -41,7 +41,13 @@ func startApp(t *testing.T, mod func(*Config)) *testApp {
 	t.Cleanup(forge.Close)
 	forge.SetToken("forge-token")
 	forge.AddPullRequest(testRepo, fakeforge.PullRequest{Number: 2, Title: "Update the README with new information.", Author: "Codertocat"})
+	return startAppOn(t, forge, mod)
+}
 
+// startAppOn starts a patchgate that talks to forge; several may share one
+// forge (and, through mod, one database).
+func startAppOn(t *testing.T, forge *fakeforge.Forge, mod func(*Config)) *testApp {
+	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.Database = "sqlite://" + filepath.Join(t.TempDir(), "patchgate.db")
@@ -72,7 +78,7 @@ func startApp(t *testing.T, mod func(*Config)) *testApp {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := store.NewTokenService(m.DB).CreateToken(context.Background(), &patchgate.Token{Name: "test-admin", Role: patchgate.RoleAdmin, Hash: hash}); err != nil {
+	if err := store.NewTokenService(m.DB).CreateToken(context.Background(), &patchgate.Token{Name: "test-admin-" + randomID(), Role: patchgate.RoleAdmin, Hash: hash}); err != nil {
 		t.Fatal(err)
 	}
 	return &testApp{main: m, url: "http://" + m.Addr(), token: secret, forge: forge}
