@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/patchgate/patchgate"
 )
@@ -15,20 +14,37 @@ import (
 // reports as "patchgate/<suite>".
 const VerdictContext = "patchgate/verdict"
 
-// Reporter posts commit statuses. Posting never blocks a run: each (commit,
-// context) has its own background sender that posts the newest state it has,
-// so a forge outage delays statuses (the forge client retries with backoff)
-// while suites keep running, and a state that was overtaken before it was sent
-// is never sent: at most two posts per (SHA, context) per run.
+// Reporter posts commit statuses. Posting never blocks a run: statuses go
+// through an Outbox keyed by (commit, context), so a forge outage delays them
+// while suites keep running, they catch up when the forge is back, and a state
+// that was overtaken before it was sent is never sent: at most two posts per
+// (SHA, context) per run.
 type Reporter struct {
 	Statuses map[patchgate.Forge]patchgate.StatusPoster
 	// PublicURL is patchgate's external URL, for the status links.
 	PublicURL string
 	Logger    *slog.Logger
 
-	mu      sync.Mutex
-	pending map[string]*patchgate.CommitStatus // newest unsent state per key
-	wg      sync.WaitGroup
+	once   sync.Once
+	outbox *Outbox[statusPost]
+}
+
+// statusPost is one status to post on a commit.
+type statusPost struct {
+	poster patchgate.StatusPoster
+	repo   patchgate.RepoRef
+	sha    string
+	status patchgate.CommitStatus
+}
+
+func (r *Reporter) box() *Outbox[statusPost] {
+	r.once.Do(func() {
+		r.outbox = &Outbox[statusPost]{Describe: "commit status", Logger: r.Logger,
+			Send: func(ctx context.Context, _ string, p statusPost) error {
+				return p.poster.PostStatus(ctx, p.repo, p.sha, p.status)
+			}}
+	})
+	return r.outbox
 }
 
 // Queued reports a verification waiting for a worker.
@@ -68,39 +84,12 @@ func (r *Reporter) post(v *patchgate.Verification, st patchgate.CommitStatus) {
 		st.TargetURL = fmt.Sprintf("%s/api/v1/verifications/%d", strings.TrimSuffix(r.PublicURL, "/"), v.ID)
 	}
 	repo := patchgate.RepoRef{Forge: v.Forge, Name: v.Repo}
-	key := repo.String() + "@" + v.SHA + "/" + st.Context
-
-	r.mu.Lock()
-	if r.pending == nil {
-		r.pending = map[string]*patchgate.CommitStatus{}
-	}
-	_, busy := r.pending[key]
-	r.pending[key] = &st
-	r.mu.Unlock()
-	if busy {
-		return // the sender for this key will post st next
-	}
-	r.wg.Go(func() {
-		for {
-			r.mu.Lock()
-			next := r.pending[key]
-			if next == nil {
-				delete(r.pending, key)
-				r.mu.Unlock()
-				return
-			}
-			r.pending[key] = nil
-			r.mu.Unlock()
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-			err := poster.PostStatus(ctx, repo, v.SHA, *next)
-			cancel()
-			if err != nil {
-				r.Logger.Warn("commit status not posted", "repo", repo.Name, "sha", v.SHA, "context", next.Context,
-					"state", next.State, "verification_id", v.ID, "err", err)
-			}
-		}
-	})
+	r.box().Put(repo.String()+"@"+v.SHA+"/"+st.Context, statusPost{poster: poster, repo: repo, sha: v.SHA, status: st})
 }
 
 // Wait waits until every status handed to the reporter was posted or given up.
-func (r *Reporter) Wait() { r.wg.Wait() }
+func (r *Reporter) Wait() { r.box().Wait() }
+
+// Close stops retrying statuses the forge refuses and waits for the posts in
+// flight; call it at shutdown.
+func (r *Reporter) Close() { r.box().Close() }

@@ -44,11 +44,25 @@ type Main struct {
 	Verifier  *runners.Verifier
 	Reporter  *runners.Reporter
 	envs      *testenv.Runner
+	// commenters write comments on changes in the background.
+	commenters []*runners.Commenter
 
 	listener net.Listener
 	http     *http.Server
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
+}
+
+// background wraps each forge's commenter so that comments are written in the
+// background, retried while the forge is down, and never hold up a delivery.
+func (m *Main) background(forges map[patchgate.Forge]patchgate.Commenter) map[patchgate.Forge]patchgate.Commenter {
+	out := make(map[patchgate.Forge]patchgate.Commenter, len(forges))
+	for f, c := range forges {
+		bg := &runners.Commenter{Forge: c, Logger: m.Logger}
+		m.commenters = append(m.commenters, bg)
+		out[f] = bg
+	}
+	return out
 }
 
 // NewMain returns a Main for cfg that logs to logger.
@@ -96,7 +110,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Changes:    changes,
 		Links:      links,
 		Repos:      dir,
-		Commenters: clients.commenters,
+		Commenters: m.background(clients.commenters),
 		Hosts:      []string{m.Config.GitHub.WebHost(), m.Config.GitLab.WebHost()},
 		Logger:     m.Logger,
 		ReleaseManagers: map[patchgate.Forge][]string{
@@ -261,7 +275,10 @@ func (m *Main) Close() error {
 		cancel()
 	}
 	if m.Reporter != nil {
-		m.Reporter.Wait()
+		m.Reporter.Close()
+	}
+	for _, c := range m.commenters {
+		c.Close()
 	}
 	if m.envs != nil {
 		_ = m.envs.Close()

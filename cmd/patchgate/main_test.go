@@ -179,6 +179,11 @@ func (a *testApp) waitProcessed(t *testing.T) {
 		var out struct{ Total int }
 		a.api(t, http.MethodGet, "/api/v1/deliveries?outcome=pending&limit=1", nil, &out)
 		if out.Total == 0 {
+			// Comments are written in the background; what the deliveries
+			// asked for is on the forge once the outboxes are empty.
+			for _, c := range a.main.commenters {
+				c.Wait()
+			}
 			return
 		}
 		time.Sleep(10 * time.Millisecond)

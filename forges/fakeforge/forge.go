@@ -123,6 +123,14 @@ func (f *Forge) FailNextOn(route string, n, status int, headers map[string]strin
 	f.failures = append(f.failures, &failure{route: route, n: n, status: status, headers: headers})
 }
 
+// ClearFailures drops the failures still waiting to be served: the forge is
+// back.
+func (f *Forge) ClearFailures() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.failures = nil
+}
+
 // FailAfterOn makes the next n requests whose "METHOD path" contains route
 // take effect and then answer status instead of the handler's answer: a write
 // the forge stored although the client saw it fail, as when a proxy times out

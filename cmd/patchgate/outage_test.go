@@ -1,0 +1,62 @@
+package main
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/patchgate/patchgate"
+)
+
+// TestForgeOutageDoesNotStallDeliveries: while the forge answers every comment
+// call with 502, a pull request delivery is still applied and its links are
+// there; the link comment is written once the forge is back. Before comments
+// went through the background outbox, the delivery waited for the comment's
+// retries (32 s with the forge down).
+func TestForgeOutageDoesNotStallDeliveries(t *testing.T) {
+	app := startApp(t, func(c *Config) { c.Runners.Workers = 0 })
+	app.forge.FailNextOn("/issues/2/comments", 1_000_000, http.StatusBadGateway, nil)
+
+	received := time.Now()
+	body := fixture(t, "github/pull_request/opened.api.github.com.13.json", func(p map[string]any) {
+		obj(p, "pull_request")["title"] = "HW-1: fix the greeting"
+	})
+	if code, ack := app.sendGitHub(t, "pull_request", "outage-1", body, testSecret); code != 202 || ack.Status != "accepted" {
+		t.Fatalf("got %d %+v", code, ack)
+	}
+	for {
+		var out struct{ Total int }
+		app.api(t, http.MethodGet, "/api/v1/deliveries?outcome=pending&limit=1", nil, &out)
+		if out.Total == 0 {
+			break
+		}
+		if time.Since(received) > 20*time.Second {
+			t.Fatal("the delivery is still pending with the forge down")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	applied := time.Since(received)
+	_, links := app.change(t, 2)
+	if len(links) != 1 || links[0].Ticket == nil || links[0].Ticket.Key != "HW-1" {
+		t.Fatalf("with the forge down: got links %+v, want HW-1", links)
+	}
+	if got := app.linkComments(t, 2); len(got) != 0 {
+		t.Fatalf("the forge is down, yet %d link comments are there", len(got))
+	}
+	t.Logf("delivery applied %v after receipt with the forge's comment API down", applied.Round(time.Millisecond))
+
+	app.forge.ClearFailures()
+	for _, c := range app.main.commenters {
+		c.Wait()
+	}
+	if got := app.linkComments(t, 2); len(got) != 1 {
+		t.Fatalf("after the forge came back: got %d link comments, want 1", len(got))
+	}
+	var d struct{ Deliveries []patchgate.Delivery }
+	app.api(t, http.MethodGet, "/api/v1/deliveries?limit=5", nil, &d)
+	for _, x := range d.Deliveries {
+		if x.ID == "outage-1" && (x.Outcome != patchgate.OutcomeProcessed || x.Attempts != 1) {
+			t.Fatalf("delivery: %s after %d attempts, want processed at the first", x.Outcome, x.Attempts)
+		}
+	}
+}
