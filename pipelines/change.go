@@ -61,16 +61,17 @@ func (s *Service) applyChange(ctx context.Context, repo *patchgate.Repository, e
 	if res.Created || len(added) > 0 || len(removed) > 0 {
 		s.comment(ctx, ch)
 	}
-	if res.Created || res.HeadChanged {
-		if err := s.verifyHead(ctx, ch, ev.Action); err != nil {
-			return err
-		}
-	}
 	unlinked := make([]int64, 0, len(removed))
 	for _, l := range removed {
 		unlinked = append(unlinked, l.TicketID)
 	}
-	return s.reconcileChange(ctx, ch, unlinked...)
+	if err := s.reconcileChange(ctx, ch, unlinked...); err != nil {
+		return err
+	}
+	if res.Created || res.HeadChanged {
+		return s.verifyHead(ctx, ch, ev.Action)
+	}
+	return nil
 }
 
 // applyPush records a push to a branch and links the tickets its commit messages
@@ -118,12 +119,13 @@ func (s *Service) applyPush(ctx context.Context, repo *patchgate.Repository, ev 
 			s.comment(ctx, pr)
 		}
 	}
-	if res.Created || res.HeadChanged {
-		if err := s.verifyHead(ctx, branch, "push"); err != nil {
-			return err
-		}
+	if err := s.reconcileChange(ctx, branch); err != nil {
+		return err
 	}
-	return s.reconcileChange(ctx, branch)
+	if res.Created || res.HeadChanged {
+		return s.verifyHead(ctx, branch, "push")
+	}
+	return nil
 }
 
 // commitLinks adds the links named in commit messages to ch; they are never
