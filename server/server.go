@@ -102,6 +102,7 @@ func (s *Server) engine() *gin.Engine {
 	viewer.GET("/releases", s.handleListReleases)
 	viewer.GET("/releases/:id", s.handleGetRelease)
 	viewer.GET("/audit", s.handleListAudit)
+	viewer.GET("/audit/head", s.handleAuditHead)
 
 	developer := api.Group("", s.require(patchgate.RoleDeveloper))
 	developer.POST("/links", s.handleCreateLink)

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -38,7 +39,17 @@ type Config struct {
 	// with HMAC-SHA256 (X-Patchgate-Signature-256) like GitHub's deliveries.
 	ReleaseWebhook WebhookConfig `yaml:"release_webhook"`
 	// Migrate applies pending migrations at start-up instead of refusing to start.
-	Migrate bool `yaml:"migrate"`
+	Migrate bool        `yaml:"migrate"`
+	Audit   AuditConfig `yaml:"audit"`
+}
+
+// AuditConfig locates the audit chain's key.
+type AuditConfig struct {
+	// KeyFile holds the HMAC key of the audit chain, outside the database.
+	// Default: beside an SQLite file (patchgate.db.audit-key); for PostgreSQL,
+	// patchgate.audit-key beside the configuration file, or in the working
+	// directory without one. Created (0600) on first start.
+	KeyFile string `yaml:"key_file"`
 }
 
 // ForgeConfig is one forge's API endpoint, token and webhook secrets.
@@ -208,6 +219,13 @@ func LoadConfig(path string, env func(string) (string, bool)) (Config, error) {
 	if err := applyEnv(&cfg, env); err != nil {
 		return cfg, err
 	}
+	if cfg.Audit.KeyFile == "" {
+		dir := "."
+		if path != "" {
+			dir = filepath.Dir(path)
+		}
+		cfg.Audit.KeyFile = defaultAuditKeyFile(cfg.Database, dir)
+	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, err
 	}
@@ -275,6 +293,7 @@ func applyEnv(cfg *Config, env func(string) (string, bool)) error {
 		}
 	}
 	str("PATCHGATE_RUNNERS_OWNER", &cfg.Runners.Owner)
+	str("PATCHGATE_AUDIT_KEY_FILE", &cfg.Audit.KeyFile)
 	str("PATCHGATE_RELEASE_WEBHOOK_URL", &cfg.ReleaseWebhook.URL)
 	str("PATCHGATE_RELEASE_WEBHOOK_SECRET", &cfg.ReleaseWebhook.Secret)
 	if v, ok := env("PATCHGATE_RUNNERS_WORKERS"); ok {
