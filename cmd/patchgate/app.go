@@ -196,6 +196,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Repos:         dir,
 		SLA:           slaOf,
 		Secrets:       secrets,
+		MaxUnverified: m.Config.Intake.MaxUnverified,
 		Notify:        m.Processor.Notify,
 		Ready:         db.Ping,
 		Logger:        m.Logger,

@@ -39,8 +39,9 @@ type Config struct {
 	// with HMAC-SHA256 (X-Patchgate-Signature-256) like GitHub's deliveries.
 	ReleaseWebhook WebhookConfig `yaml:"release_webhook"`
 	// Migrate applies pending migrations at start-up instead of refusing to start.
-	Migrate bool        `yaml:"migrate"`
-	Audit   AuditConfig `yaml:"audit"`
+	Migrate bool         `yaml:"migrate"`
+	Audit   AuditConfig  `yaml:"audit"`
+	Intake  IntakeConfig `yaml:"intake"`
 }
 
 // AuditConfig locates the audit chain's key.
@@ -50,6 +51,14 @@ type AuditConfig struct {
 	// patchgate.audit-key beside the configuration file, or in the working
 	// directory without one. Created (0600) on first start.
 	KeyFile string `yaml:"key_file"`
+}
+
+// IntakeConfig bounds what webhook intake spends on deliveries it has not
+// verified yet.
+type IntakeConfig struct {
+	// MaxUnverified is how many webhook bodies may be read and checked at once
+	// before their signature is verified; more get 503 with Retry-After.
+	MaxUnverified int `yaml:"max_unverified"`
 }
 
 // ForgeConfig is one forge's API endpoint, token and webhook secrets.
@@ -193,6 +202,7 @@ func DefaultConfig() Config {
 		// Two cores: one verification at a time leaves the other core to the
 		// server; each verification runs its suites one after another.
 		Runners: RunnerConfig{Workers: 1, JobTimeout: time.Hour, Heartbeat: 10 * time.Second, MaxEnvironments: 8},
+		Intake:  IntakeConfig{MaxUnverified: 8},
 	}
 }
 
@@ -294,6 +304,11 @@ func applyEnv(cfg *Config, env func(string) (string, bool)) error {
 	}
 	str("PATCHGATE_RUNNERS_OWNER", &cfg.Runners.Owner)
 	str("PATCHGATE_AUDIT_KEY_FILE", &cfg.Audit.KeyFile)
+	if v, ok := env("PATCHGATE_INTAKE_MAX_UNVERIFIED"); ok {
+		if _, err := fmt.Sscan(v, &cfg.Intake.MaxUnverified); err != nil {
+			return fmt.Errorf("PATCHGATE_INTAKE_MAX_UNVERIFIED: want a number, got %q", v)
+		}
+	}
 	str("PATCHGATE_RELEASE_WEBHOOK_URL", &cfg.ReleaseWebhook.URL)
 	str("PATCHGATE_RELEASE_WEBHOOK_SECRET", &cfg.ReleaseWebhook.Secret)
 	if v, ok := env("PATCHGATE_RUNNERS_WORKERS"); ok {
@@ -415,6 +430,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Runners.Heartbeat < 100*time.Millisecond || c.Runners.Heartbeat > time.Minute {
 		return fmt.Errorf("config key runners.heartbeat: %s: want 100ms to 1m", c.Runners.Heartbeat)
+	}
+	if c.Intake.MaxUnverified < 1 || c.Intake.MaxUnverified > 1024 {
+		return fmt.Errorf("config key intake.max_unverified: %d: want 1 to 1024", c.Intake.MaxUnverified)
 	}
 	if c.Runners.Owner == "" {
 		c.Runners.Owner = defaultOwner()
