@@ -188,9 +188,12 @@ func (s *AuditService) CheckKey(ctx context.Context) error {
 
 // SealAudit keys a log written before audit keys existed: it appends the
 // AuditKeyed entry, whose MAC covers the last plain entry's hash and so vouches
-// for every plain entry before it. It reports whether it appended; an empty or
-// already keyed log needs nothing. Run it once, right after the upgrade: it
-// vouches for whatever the plain part holds at that moment.
+// for every plain entry before it. On an empty log it appends the AuditKeyed
+// entry too (plain_through 0), so that from then on a process with another key
+// is refused by CheckKey at start-up rather than at its first write. It
+// reports whether it appended; an already keyed log needs nothing. Run it once,
+// right after the upgrade (or the creation of the database): it vouches for
+// whatever the plain part holds at that moment.
 func (s *AuditService) SealAudit(ctx context.Context) (bool, error) {
 	if s.db.AuditKey == nil {
 		return false, patchgate.Errorf(patchgate.EINVALID, "no audit key: set audit.key_file")
@@ -206,7 +209,7 @@ func (s *AuditService) SealAudit(ctx context.Context) (bool, error) {
 		}
 	}
 	last, plain, err := s.db.chainEnd(ctx, tx)
-	if err != nil || !plain || last.Seq == 0 {
+	if err != nil || !plain {
 		return false, err
 	}
 	if _, err := s.db.sealAudit(ctx, tx, last); err != nil {

@@ -354,6 +354,26 @@ func testAuditKeyed(t *testing.T, migrated, open func(t *testing.T) *store.DB) {
 		wantBreak(t, mustCheck(t, db, patchgate.AuditCheck{}).Break, 1, "not keyed")
 	})
 
+	t.Run("sealing an empty log keys it from its first entry", func(t *testing.T) {
+		db := migrated(t)
+		audit := store.NewAuditService(db)
+		if ok, err := audit.SealAudit(ctx); !ok || err != nil {
+			t.Fatalf("SealAudit() of an empty log = %v, %v; want true, nil", ok, err)
+		}
+		mustTokens(t, db, "t", 2)
+		if seal := entryOf(t, db, 1); seal.Action != patchgate.AuditKeyed || seal.Detail["plain_through"] != "0" {
+			t.Errorf("entry 1 = %+v, want audit.keyed through 0", seal)
+		}
+		if rep := mustCheck(t, db, patchgate.AuditCheck{}); !rep.OK() || rep.Checked != 3 || rep.KeyedFrom != 1 {
+			t.Errorf("report %+v; want OK, 3 entries, keyed from 1", rep)
+		}
+		other := reopen(t, db)
+		other.AuditKey = []byte("another host's new key")
+		if err := store.NewAuditService(other).CheckKey(ctx); err == nil {
+			t.Errorf("CheckKey with another key after sealing an empty log passed")
+		}
+	})
+
 	t.Run("a rewritten plain part breaks the seal", func(t *testing.T) {
 		db := open(t)
 		if err := db.MigrateTo(ctx, 6); err != nil {

@@ -55,11 +55,11 @@ func TestAuditKeyAndVerify(t *testing.T) {
 	cfg := auditConfig(t, dbPath, "")
 
 	head := strings.TrimSpace(runCLI(t, "--config", cfg, "audit", "head"))
-	if !strings.HasPrefix(head, "3:") { // config.changed, test-admin, ci
-		t.Fatalf("audit head = %q, want entry 3", head)
+	if !strings.HasPrefix(head, "4:") { // audit.keyed, config.changed, test-admin, ci
+		t.Fatalf("audit head = %q, want entry 4", head)
 	}
 	out := runCLI(t, "--config", cfg, "audit", "verify", "--head", head)
-	if want := "audit log intact: 3 entries, keyed from entry 1; head " + head; !strings.Contains(out, want) {
+	if want := "audit log intact: 4 entries, keyed from entry 1; head " + head; !strings.Contains(out, want) {
 		t.Fatalf("audit verify = %q, want %q", out, want)
 	}
 	var api struct {
@@ -77,14 +77,14 @@ func TestAuditKeyAndVerify(t *testing.T) {
 		t.Fatalf("GET /audit/head = %d %+v; want %s", code, h, head)
 	}
 
-	app.createToken(t, "ops", patchgate.RoleViewer) // entry 4
+	app.createToken(t, "ops", patchgate.RoleViewer) // entry 5
 	// A ticket state written past the services, and the log cut back to the anchor.
 	execSQL(t, dbPath,
 		`INSERT INTO tickets (tracker, key, severity, state, created_at, updated_at, opened_at)
 			VALUES ('external', 'HW-9', 'high', 'released', '2026-01-02T03:04:05.000000Z', '2026-01-02T03:04:05.000000Z', '2026-01-02T03:04:05.000000Z')`,
 		`DROP TRIGGER audit_log_no_delete`, `DELETE FROM audit_log WHERE seq > 2`)
 	err = runCLIErr(t, "--config", cfg, "audit", "verify", "--head", head)
-	for _, want := range []string{"broken at entry 3 (truncated: the anchored head is entry 3, but the log ends at entry 2)",
+	for _, want := range []string{"broken at entry 3 (truncated: the anchored head is entry 4, but the log ends at entry 2)",
 		"1 record(s) without their audit entry"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("audit verify after tampering: %v; want it to say %q", err, want)

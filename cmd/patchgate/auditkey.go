@@ -51,9 +51,10 @@ const (
 )
 
 // useAuditKey loads the audit key of cfg into db, creating the file when use
-// allows it, seals a log that migrated (true when this process applied the
-// migration that brought keys) and, for writers, checks the key against the
-// log. Every error names the file and what to do.
+// allows it; seals the log (see store.AuditService.SealAudit) when this
+// process migrated the database or created the key, so that an upgraded log is
+// keyed and a new one starts with its audit.keyed entry; and, for writers,
+// checks the key against the log. Every error names the file and what to do.
 func useAuditKey(ctx context.Context, db *store.DB, cfg Config, use keyUse, migrated bool) error {
 	if use == keyNone {
 		return nil
@@ -81,6 +82,7 @@ func useAuditKey(ctx context.Context, db *store.DB, cfg Config, use keyUse, migr
 				"restore the file from a backup, or copy it from the host that created it (audit.key_file)", path)
 		}
 		key, err = createAuditKey(path)
+		migrated = true // a new key: mark the log as keyed at once
 	}
 	if err != nil {
 		return err
