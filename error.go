@@ -13,7 +13,9 @@ const (
 	ENOTFOUND     = "not_found"
 	ECONFLICT     = "conflict"
 	ETOOLARGE     = "too_large"
-	EINTERNAL     = "internal"
+	// EUNAVAILABLE: busy now, try again later (the answer says when).
+	EUNAVAILABLE = "unavailable"
+	EINTERNAL    = "internal"
 )
 
 // Error is an error a user can act on: a code from the list above and a message

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 
@@ -33,18 +32,48 @@ func (s *Server) handleListAudit(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"entries": entries})
 }
 
-// handleVerifyAudit serves GET /api/v1/audit/verify: 200 when the chain holds,
-// 409 naming the first broken entry when it does not.
+// handleVerifyAudit serves GET /api/v1/audit/verify[?head=SEQ:HASH]: 200 when
+// the chain holds (and reaches the anchored head unchanged) and every approval,
+// promotion and ticket state has its entry; 409 naming the first broken entry
+// and what has no entry when not.
 func (s *Server) handleVerifyAudit(c *gin.Context) {
-	checked, err := s.Audit.VerifyAudit(c.Request.Context())
-	var broken *patchgate.AuditBreak
-	if errors.As(err, &broken) {
-		c.JSON(http.StatusConflict, gin.H{"ok": false, "checked": checked, "broken_seq": broken.Seq, "reason": broken.Reason})
-		return
-	} else if err != nil {
+	var check patchgate.AuditCheck
+	if raw := c.Query("head"); raw != "" {
+		h, err := patchgate.ParseAuditHead(raw)
+		if err != nil {
+			s.writeError(c, err)
+			return
+		}
+		check.Head = &h
+	}
+	rep, err := s.Audit.CheckAudit(c.Request.Context(), check)
+	if err != nil {
 		s.writeError(c, err)
 		return
 	}
-	c.Header("X-Audit-Checked", strconv.FormatInt(checked, 10))
-	c.JSON(http.StatusOK, gin.H{"ok": true, "checked": checked})
+	body := gin.H{"ok": rep.OK(), "checked": rep.Checked, "head": rep.Head, "keyed_from": rep.KeyedFrom,
+		"unaudited": rep.Unaudited}
+	if rep.Unaudited == nil {
+		body["unaudited"] = []string{}
+	}
+	c.Header("X-Audit-Checked", strconv.FormatInt(rep.Checked, 10))
+	if !rep.OK() {
+		if rep.Break != nil {
+			body["broken_seq"], body["reason"] = rep.Break.Seq, rep.Break.Reason
+		}
+		c.JSON(http.StatusConflict, body)
+		return
+	}
+	c.JSON(http.StatusOK, body)
+}
+
+// handleAuditHead serves GET /api/v1/audit/head: the last entry's seq and hash,
+// to anchor somewhere the database's writers cannot reach.
+func (s *Server) handleAuditHead(c *gin.Context) {
+	h, err := s.Audit.HeadAudit(c.Request.Context())
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"seq": h.Seq, "hash": h.Hash, "head": h.String()})
 }

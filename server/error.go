@@ -15,6 +15,7 @@ var statusOf = map[string]int{
 	patchgate.ENOTFOUND:     http.StatusNotFound,
 	patchgate.ECONFLICT:     http.StatusConflict,
 	patchgate.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	patchgate.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	patchgate.EINTERNAL:     http.StatusInternalServerError,
 }
 

@@ -18,6 +18,10 @@ import (
 // 25 MB); larger bodies get 413 without being read whole.
 const MaxWebhookBody = 25 << 20
 
+// DefaultMaxUnverified is how many webhook bodies are read at once before
+// their signature is verified, unless Server.MaxUnverified says otherwise.
+const DefaultMaxUnverified = 8
+
 // Server holds the HTTP handlers' dependencies. Set the fields, then call Handler.
 type Server struct {
 	Tickets    patchgate.TicketService
@@ -41,6 +45,10 @@ type Server struct {
 	SLA func(t *patchgate.Ticket) patchgate.SLAStatus
 	// Secrets are the webhook secrets per forge and per repository.
 	Secrets WebhookSecrets
+	// MaxUnverified is how many webhook bodies may be read at once before
+	// their signature is verified (GitHub's covers the body); more get 503
+	// with Retry-After. 0 means DefaultMaxUnverified.
+	MaxUnverified int
 	// Notify wakes the delivery processor after a delivery is stored; the
 	// processor also polls, so a lost wake-up delays but loses nothing.
 	Notify func()
@@ -51,6 +59,9 @@ type Server struct {
 	Metrics *Metrics
 	// Gatherer serves /metrics.
 	Gatherer prometheus.Gatherer
+
+	// unverified holds one token per unverified body being read; engine makes it.
+	unverified chan struct{}
 }
 
 // Linker is the use case behind manual linking.
@@ -66,6 +77,11 @@ type Linker interface {
 func (s *Server) Handler() http.Handler { return s.engine() }
 
 func (s *Server) engine() *gin.Engine {
+	n := s.MaxUnverified
+	if n <= 0 {
+		n = DefaultMaxUnverified
+	}
+	s.unverified = make(chan struct{}, n)
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.ContextWithFallback = true
@@ -102,6 +118,7 @@ func (s *Server) engine() *gin.Engine {
 	viewer.GET("/releases", s.handleListReleases)
 	viewer.GET("/releases/:id", s.handleGetRelease)
 	viewer.GET("/audit", s.handleListAudit)
+	viewer.GET("/audit/head", s.handleAuditHead)
 
 	developer := api.Group("", s.require(patchgate.RoleDeveloper))
 	developer.POST("/links", s.handleCreateLink)

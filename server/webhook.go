@@ -38,7 +38,9 @@ func (s *Server) handleGitLabWebhook(c *gin.Context) { s.handleWebhook(c, patchg
 // handleWebhook validates headers, reads the body through the size limit,
 // verifies the signature or token, peeks at the repository and action, stores
 // the delivery durably, answers 202 and wakes the processor. Nothing is parsed
-// before it is verified.
+// before it is verified. A GitLab token is checked before the body is read; a
+// GitHub signature needs the body, so at most cap(s.unverified) such bodies
+// are read at once, and the rest get 503 with Retry-After.
 func (s *Server) handleWebhook(c *gin.Context, forge patchgate.Forge) {
 	ctx := c.Request.Context()
 	h := c.Request.Header
@@ -61,20 +63,41 @@ func (s *Server) handleWebhook(c *gin.Context, forge patchgate.Forge) {
 		s.rejectDelivery(c, forge, d.ID, patchgate.Errorf(patchgate.ETOOLARGE, "body of %d bytes is over the %d byte limit", c.Request.ContentLength, MaxWebhookBody))
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, MaxWebhookBody))
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
-		s.rejectDelivery(c, forge, d.ID, patchgate.Errorf(patchgate.ETOOLARGE, "body is over the %d byte limit", MaxWebhookBody))
-		return
-	} else if err != nil {
-		s.rejectDelivery(c, forge, d.ID, patchgate.Errorf(patchgate.EINVALID, "read body: %v", err))
-		return
-	}
-
-	scopes, err := s.Secrets.verify(forge, h, body)
-	if err != nil {
-		s.rejectDelivery(c, forge, d.ID, err)
-		return
+	var (
+		body   []byte
+		scopes []string
+	)
+	if forge == patchgate.GitLab {
+		// X-Gitlab-Token is a header: check it before reading a byte of the body.
+		if scopes, err = s.Secrets.verify(forge, h, nil); err != nil {
+			s.rejectDelivery(c, forge, d.ID, err)
+			return
+		}
+		if body, err = s.readBody(c); err != nil {
+			s.rejectDelivery(c, forge, d.ID, err)
+			return
+		}
+	} else {
+		// The signature covers the body, so the body must be read first: only
+		// so many at once, each within unverifiedReadTimeout.
+		select {
+		case s.unverified <- struct{}{}:
+		default:
+			c.Header("Retry-After", retryAfterBusy)
+			s.rejectDelivery(c, forge, d.ID, patchgate.Errorf(patchgate.EUNAVAILABLE,
+				"%d unverified deliveries are being read: try again later", cap(s.unverified)))
+			return
+		}
+		_ = http.NewResponseController(c.Writer).SetReadDeadline(time.Now().Add(unverifiedReadTimeout))
+		body, err = s.readBody(c)
+		if err == nil {
+			scopes, err = s.Secrets.verify(forge, h, body)
+		}
+		<-s.unverified
+		if err != nil {
+			s.rejectDelivery(c, forge, d.ID, err)
+			return
+		}
 	}
 
 	del := &patchgate.Delivery{
@@ -133,8 +156,30 @@ func (s *Server) handleWebhook(c *gin.Context, forge patchgate.Forge) {
 	c.JSON(http.StatusAccepted, resp)
 }
 
-// rejectDelivery answers a delivery that was not stored with its 4xx and logs why.
+// unverifiedReadTimeout bounds how long an unverified body may take to
+// arrive; GitHub itself gives up on a delivery after 10 seconds.
+const unverifiedReadTimeout = 15 * time.Second
+
+// retryAfterBusy is the Retry-After of a 503 for too many unverified bodies.
+const retryAfterBusy = "5"
+
+// readBody reads the request body through the size limit.
+func (s *Server) readBody(c *gin.Context) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, MaxWebhookBody))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return nil, patchgate.Errorf(patchgate.ETOOLARGE, "body is over the %d byte limit", MaxWebhookBody)
+	} else if err != nil {
+		return nil, patchgate.Errorf(patchgate.EINVALID, "read body: %v", err)
+	}
+	return body, nil
+}
+
+// rejectDelivery answers a delivery that was not stored with its 4xx (or 503)
+// and logs why. The connection is closed after the answer: what is left of
+// the body is not read.
 func (s *Server) rejectDelivery(c *gin.Context, forge patchgate.Forge, id string, err error) {
+	c.Header("Connection", "close")
 	// The event header is not trusted yet, so it stays out of metric labels.
 	s.countDelivery(forge, "unverified", "rejected")
 	s.Logger.Info("delivery rejected", "forge", forge, "delivery_id", id, "reason", patchgate.ErrorMessage(err))

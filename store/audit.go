@@ -31,11 +31,17 @@ const auditBatch = 1000
 const auditColumns = `seq, at, actor, action, subject, sha, detail, prev_hash, hash`
 
 // appendAudit appends e to the audit chain in tx: it sets Seq to the last
-// entry's plus one, PrevHash to its hash, At to now, and Hash. Call it as the
-// last statement before Commit: on PostgreSQL it takes the chain's advisory lock
-// until the transaction ends, and a transaction that holds it must not then wait
-// for row locks that another one, waiting for the chain, holds. On SQLite the
-// IMMEDIATE write transaction already serialises appenders.
+// entry's plus one, PrevHash to its hash, At to now, and Hash: a MAC under the
+// DB's AuditKey, or, on a database opened without one, a plain hash. Call it
+// as the last statement before Commit: on PostgreSQL it takes the chain's
+// advisory lock until the transaction ends, and a transaction that holds it
+// must not then wait for row locks that another one, waiting for the chain,
+// holds. On SQLite the IMMEDIATE write transaction already serialises
+// appenders.
+//
+// It never mixes the two: with a key it fails after a plain entry (an upgraded
+// database whose log SealAudit has not keyed yet), and after a keyed entry an
+// append without the key, or with another key, fails.
 func (d *DB) appendAudit(ctx context.Context, tx *txn, e patchgate.AuditEntry) error {
 	if e.Actor == "" || e.Action == "" {
 		return fmt.Errorf("audit %q: actor and action are required", e.Action)
@@ -45,26 +51,38 @@ func (d *DB) appendAudit(ctx context.Context, tx *txn, e patchgate.AuditEntry) e
 			return fmt.Errorf("audit %s: lock the chain: %w", e.Action, err)
 		}
 	}
-	var last int64
-	var prev string
-	err := tx.QueryRow(ctx, `SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1`).Scan(&last, &prev)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("audit %s: read the chain's end: %w", e.Action, err)
-	}
-	detail, err := json.Marshal(e.Detail)
+	last, plain, err := d.chainEnd(ctx, tx)
 	if err != nil {
 		return fmt.Errorf("audit %s: %w", e.Action, err)
+	}
+	if plain && last.Seq > 0 && d.AuditKey != nil {
+		return fmt.Errorf("audit %s: %w", e.Action, errNotKeyed(last.Seq))
+	}
+	e.Seq, e.PrevHash = last.Seq+1, last.Hash
+	_, err = d.insertAudit(ctx, tx, e)
+	return err
+}
+
+// insertAudit writes e, whose Seq and PrevHash are set, at now with its MAC
+// (or plain hash without a key), and returns that.
+func (d *DB) insertAudit(ctx context.Context, tx *txn, e patchgate.AuditEntry) (string, error) {
+	detail, err := json.Marshal(e.Detail)
+	if err != nil {
+		return "", fmt.Errorf("audit %s: %w", e.Action, err)
 	}
 	if len(e.Detail) == 0 {
 		detail = []byte("{}")
 	}
-	e.Seq, e.PrevHash, e.At = last+1, prev, d.now()
+	e.At = d.now()
 	e.Hash = e.ComputeHash()
+	if d.AuditKey != nil {
+		e.Hash = e.ComputeMAC(d.AuditKey)
+	}
 	if _, err := tx.Exec(ctx, `INSERT INTO audit_log (`+auditColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		e.Seq, e.At, e.Actor, e.Action, e.Subject, e.SHA, string(detail), e.PrevHash, e.Hash); err != nil {
-		return fmt.Errorf("audit %s: %w", e.Action, err)
+		return "", fmt.Errorf("audit %s: %w", e.Action, err)
 	}
-	return nil
+	return e.Hash, nil
 }
 
 // actorOr returns who acts in ctx; when ctx names no one (a direct call, the
@@ -193,43 +211,6 @@ func (s *AuditService) eachAudit(ctx context.Context, fn func(*auditRow) error) 
 			return err
 		}
 	}
-}
-
-// VerifyAudit walks the chain from its first entry. The first entry must have
-// Seq 1 and an empty PrevHash; each next one Seq one more and PrevHash the hash
-// of the one before; every entry's Hash must match its content. It returns the
-// number of intact entries, and an *AuditBreak for the first that is not: a
-// missing entry is named by its Seq. A chain cut short at its end cannot be
-// told from a shorter one; comparing with an exported copy can.
-func (s *AuditService) VerifyAudit(ctx context.Context) (int64, error) {
-	var checked int64
-	var prev string
-	err := s.eachAudit(ctx, func(r *auditRow) error {
-		want := checked + 1
-		switch {
-		case r.e.Seq != want:
-			return &patchgate.AuditBreak{Seq: want, Reason: fmt.Sprintf("entry missing: the next entry is %d", r.e.Seq)}
-		case r.e.PrevHash != prev:
-			return &patchgate.AuditBreak{Seq: r.e.Seq, Reason: fmt.Sprintf("prev-hash mismatch: %q is not the hash of entry %d", r.e.PrevHash, r.e.Seq-1)}
-		}
-		e, err := r.entry()
-		if err != nil {
-			return &patchgate.AuditBreak{Seq: r.e.Seq, Reason: fmt.Sprintf("unreadable: %v", err)}
-		}
-		if h := e.ComputeHash(); h != e.Hash {
-			return &patchgate.AuditBreak{Seq: r.e.Seq, Reason: "hash mismatch: the entry was changed after it was written"}
-		}
-		checked, prev = r.e.Seq, r.e.Hash
-		return nil
-	})
-	if err != nil {
-		var b *patchgate.AuditBreak
-		if errors.As(err, &b) {
-			return checked, err
-		}
-		return checked, fmt.Errorf("verify audit log: %w", err)
-	}
-	return checked, nil
 }
 
 // ExportAudit writes every entry to w as one JSON object per line, ascending.

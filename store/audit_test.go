@@ -38,8 +38,8 @@ func (a *auditTail) next(t *testing.T) []string {
 	}
 	out := []string{}
 	for _, e := range es {
-		if e.Seq != a.seq+1 || e.At.IsZero() || e.Hash != e.ComputeHash() || len(e.Hash) != 64 {
-			t.Errorf("entry %+v after seq %d: want the next seq, a time and its own hash", e, a.seq)
+		if e.Seq != a.seq+1 || e.At.IsZero() || e.Hash != e.ComputeMAC(testAuditKey) || len(e.Hash) != 64 {
+			t.Errorf("entry %+v after seq %d: want the next seq, a time and its own MAC", e, a.seq)
 		}
 		a.seq = e.Seq
 		out = append(out, describeEntry(e))
@@ -74,10 +74,10 @@ func wantEntries(t *testing.T, what string, got []string, want ...string) {
 // could, so that a test can tamper with the log.
 func dropAuditGuards(t *testing.T, db *store.DB) {
 	t.Helper()
-	stmts := []string{`DROP TRIGGER audit_log_no_update`, `DROP TRIGGER audit_log_no_delete`}
+	stmts := []string{`DROP TRIGGER audit_log_no_update`, `DROP TRIGGER audit_log_no_delete`, `DROP TRIGGER audit_log_append_next`}
 	if db.Dialect() == store.DialectPostgres {
 		stmts = []string{`DROP TRIGGER audit_log_no_update ON audit_log`, `DROP TRIGGER audit_log_no_delete ON audit_log`,
-			`DROP TRIGGER audit_log_no_truncate ON audit_log`}
+			`DROP TRIGGER audit_log_no_truncate ON audit_log`, `DROP TRIGGER audit_log_append_next ON audit_log`}
 	}
 	for _, s := range stmts {
 		if _, err := db.SQL().ExecContext(context.Background(), s); err != nil {
@@ -244,6 +244,10 @@ func testAudit(t *testing.T, open func(t *testing.T) *store.DB) {
 		if err != nil || n != tail.seq {
 			t.Errorf("VerifyAudit() = %d, %v; want %d, nil", n, err, tail.seq)
 		}
+		// Every ticket state set through the service has its entry.
+		if rep, err := tail.audit.CheckAudit(ctx, patchgate.AuditCheck{}); err != nil || !rep.OK() {
+			t.Errorf("CheckAudit() = %+v, %v; want OK", rep, err)
+		}
 	})
 
 	t.Run("a failed append rolls the change back", func(t *testing.T) {
@@ -324,17 +328,18 @@ func testAudit(t *testing.T, open func(t *testing.T) *store.DB) {
 		for _, tc := range []struct {
 			name   string
 			tamper []string // statements, with the guards dropped
-			rehash int64    // an entry to give a new detail and its correct hash
+			rehash int64    // an entry to give a new detail and its correct plain hash
+			mac    bool     // … or its correct MAC
 			seq    int64
 			reason string
 		}{
-			{name: "detail edited", seq: 3, reason: "hash mismatch",
+			{name: "detail edited", seq: 3, reason: "MAC mismatch",
 				tamper: []string{`UPDATE audit_log SET detail = '{"role":"admin"}' WHERE seq = 3`}},
-			{name: "actor edited", seq: 2, reason: "hash mismatch",
+			{name: "actor edited", seq: 2, reason: "MAC mismatch",
 				tamper: []string{`UPDATE audit_log SET actor = 'mallory' WHERE seq = 2`}},
-			{name: "last entry edited", seq: 5, reason: "hash mismatch",
+			{name: "last entry edited", seq: 5, reason: "MAC mismatch",
 				tamper: []string{`UPDATE audit_log SET subject = 'token:other' WHERE seq = 5`}},
-			{name: "two edited: the earlier", seq: 2, reason: "hash mismatch",
+			{name: "two edited: the earlier", seq: 2, reason: "MAC mismatch",
 				tamper: []string{`UPDATE audit_log SET sha = 'x' WHERE seq = 4`, `UPDATE audit_log SET action = 'x' WHERE seq = 2`}},
 			{name: "entry deleted", seq: 3, reason: "missing",
 				tamper: []string{`DELETE FROM audit_log WHERE seq = 3`}},
@@ -342,8 +347,10 @@ func testAudit(t *testing.T, open func(t *testing.T) *store.DB) {
 				tamper: []string{`DELETE FROM audit_log WHERE seq = 1`}},
 			{name: "prev hash edited", seq: 4, reason: "prev-hash mismatch",
 				tamper: []string{`UPDATE audit_log SET prev_hash = 'x' WHERE seq = 4`}},
-			{name: "entry rewritten with a valid hash", seq: 4, reason: "prev-hash mismatch", rehash: 3},
-			{name: "hash edited", seq: 2, reason: "hash mismatch",
+			// A plain hash is what someone without the key can compute.
+			{name: "entry rewritten with a valid plain hash", seq: 3, reason: "not keyed", rehash: 3},
+			{name: "entry rewritten with the key", seq: 4, reason: "prev-hash mismatch", rehash: 3, mac: true},
+			{name: "hash edited", seq: 2, reason: "MAC mismatch",
 				tamper: []string{`UPDATE audit_log SET hash = prev_hash WHERE seq = 2`}},
 			{name: "detail unreadable", seq: 4, reason: "unreadable",
 				tamper: []string{`UPDATE audit_log SET detail = 'not json' WHERE seq = 4`}},
@@ -365,8 +372,12 @@ func testAudit(t *testing.T, open func(t *testing.T) *store.DB) {
 					}
 					e := es[0]
 					e.Detail = map[string]string{"role": "admin"}
+					hash := e.ComputeHash()
+					if tc.mac {
+						hash = e.ComputeMAC(testAuditKey)
+					}
 					if _, err := db.SQL().ExecContext(ctx, `UPDATE audit_log SET detail = $1, hash = $2 WHERE seq = $3`,
-						`{"role":"admin"}`, e.ComputeHash(), e.Seq); err != nil {
+						`{"role":"admin"}`, hash, e.Seq); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -454,8 +465,8 @@ func testAudit(t *testing.T, open func(t *testing.T) *store.DB) {
 			if err := json.Unmarshal(sc.Bytes(), e); err != nil {
 				t.Fatalf("line %d %q: %v", len(got)+1, sc.Text(), err)
 			}
-			if e.ComputeHash() != e.Hash {
-				t.Errorf("line %d: exported entry does not hash to its Hash", len(got)+1)
+			if e.ComputeMAC(testAuditKey) != e.Hash {
+				t.Errorf("line %d: exported entry does not hash to its MAC", len(got)+1)
 			}
 			got = append(got, e)
 		}

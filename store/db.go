@@ -57,6 +57,11 @@ const busyTimeout = 5 * time.Second
 type DB struct {
 	// Now returns the current time, in UTC. Tests replace it.
 	Now func() time.Time
+	// AuditKey keys the audit chain (HMAC-SHA256). It is kept outside the
+	// database, so that those who can write the database cannot recompute the
+	// chain; set it before the first write. Without it, entries get plain
+	// hashes, and appending to a keyed chain fails.
+	AuditKey []byte
 
 	dialect string
 	url     string // postgres: the URL as given; sqlite: the file path

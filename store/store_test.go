@@ -118,7 +118,9 @@ func reopen(t *testing.T, db *store.DB) *store.DB {
 	if !ok {
 		t.Fatal("reopen: database was not opened by mustOpen")
 	}
-	return mustOpen(t, u.(string))
+	other := mustOpen(t, u.(string))
+	other.AuditKey = db.AuditKey
+	return other
 }
 
 func randomHex(t *testing.T, n int) string {
@@ -139,6 +141,7 @@ func testStore(t *testing.T, open func(t *testing.T) *store.DB) {
 			t.Fatalf("Migrate: %v", err)
 		}
 		db.Now = newClock().Now
+		db.AuditKey = testAuditKey
 		return db
 	}
 	t.Run("Open", func(t *testing.T) { testOpened(t, open) })
@@ -152,6 +155,7 @@ func testStore(t *testing.T, open func(t *testing.T) *store.DB) {
 	t.Run("Tokens", func(t *testing.T) { testTokens(t, migrated) })
 	t.Run("Verifications", func(t *testing.T) { testVerifications(t, migrated) })
 	t.Run("Audit", func(t *testing.T) { testAudit(t, migrated) })
+	t.Run("AuditKeyed", func(t *testing.T) { testAuditKeyed(t, migrated, open) })
 	t.Run("Releases", func(t *testing.T) { testReleases(t, migrated) })
 }
 

@@ -73,7 +73,7 @@ func NewMain(cfg Config, logger *slog.Logger) *Main {
 // Run opens the database, wires the services, starts listening and starts the
 // workers. It returns once everything is running; Close stops it.
 func (m *Main) Run(ctx context.Context) error {
-	db, err := openDatabase(ctx, m.Config, m.Logger)
+	db, err := openDatabase(ctx, m.Config, m.Logger, keyWrite)
 	if err != nil {
 		return err
 	}
@@ -211,6 +211,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Repos:         dir,
 		SLA:           slaOf,
 		Secrets:       secrets,
+		MaxUnverified: m.Config.Intake.MaxUnverified,
 		Notify:        m.Processor.Notify,
 		Ready:         db.Ping,
 		Logger:        m.Logger,
@@ -377,8 +378,9 @@ func parseDelivery(forge patchgate.Forge, event string, body []byte) (*patchgate
 // openDatabase opens the configured database and makes sure its schema is
 // current. A brand-new database is migrated at once (there is nothing to lose);
 // an existing one at an older schema is migrated only when the configuration
-// says so, so that upgrades are a deliberate step.
-func openDatabase(ctx context.Context, cfg Config, logger *slog.Logger) (*store.DB, error) {
+// says so, so that upgrades are a deliberate step. Then it loads the audit key
+// as use allows (see useAuditKey).
+func openDatabase(ctx context.Context, cfg Config, logger *slog.Logger, use keyUse) (*store.DB, error) {
 	db, err := store.Open(ctx, cfg.Database)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", redactURL(cfg.Database), err)
@@ -388,6 +390,7 @@ func openDatabase(ctx context.Context, cfg Config, logger *slog.Logger) (*store.
 		_ = db.Close()
 		return nil, fmt.Errorf("read schema version: %w", err)
 	}
+	migrated := false
 	if version == 0 || cfg.Migrate {
 		n, err := db.Migrate(ctx)
 		if err != nil {
@@ -397,8 +400,13 @@ func openDatabase(ctx context.Context, cfg Config, logger *slog.Logger) (*store.
 		if n > 0 {
 			logger.Info("applied migrations", "count", n)
 		}
+		migrated = n > 0
 	}
 	if err := db.CheckSchema(ctx); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	if err := useAuditKey(ctx, db, cfg, use, migrated); err != nil {
 		_ = db.Close()
 		return nil, err
 	}

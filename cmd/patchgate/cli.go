@@ -109,6 +109,10 @@ func newMigrateCommand(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// A log written before audit keys is keyed now, as part of the upgrade.
+			if err := useAuditKey(cmd.Context(), db, cfg, keyWrite, n > 0); err != nil {
+				return err
+			}
 			// River's own tables, by River's migrations.
 			if _, err := openQueue(cmd.Context(), db, queue.Config{}); err != nil {
 				return err
@@ -123,13 +127,20 @@ func newMigrateCommand(g *globalFlags) *cobra.Command {
 	}
 }
 
-// withDB opens the configured, current database for an administration command.
+// withDB opens the configured, current database for an administration command
+// that writes.
 func withDB(ctx context.Context, g *globalFlags, fn func(db *store.DB) error) error {
+	return withDBFor(ctx, g, keyWrite, fn)
+}
+
+// withDBFor opens the configured, current database for an administration
+// command that uses the audit key as use says.
+func withDBFor(ctx context.Context, g *globalFlags, use keyUse, fn func(db *store.DB) error) error {
 	cfg, err := g.load()
 	if err != nil {
 		return err
 	}
-	db, err := openDatabase(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	db, err := openDatabase(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), use)
 	if err != nil {
 		return err
 	}

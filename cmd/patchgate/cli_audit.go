@@ -1,8 +1,8 @@
 package main
 
 import (
-	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/patchgate/patchgate"
 	"github.com/patchgate/patchgate/store"
@@ -10,21 +10,81 @@ import (
 )
 
 func newAuditCommand(g *globalFlags) *cobra.Command {
-	cmd := &cobra.Command{Use: "audit", Short: "Check and export the audit log (run on the server's database)"}
+	cmd := &cobra.Command{Use: "audit", Short: "Check and export the audit log (run on the server's database, with its audit key)"}
+	var head string
 	verify := &cobra.Command{
 		Use:   "verify",
-		Short: "Check the whole hash chain; name the first broken entry",
-		Args:  cobra.NoArgs,
+		Short: "Check the keyed chain and that every approval, promotion and ticket state has its entry",
+		Long: "Check the whole chain with the audit key (audit.key_file) and name the first broken entry; with\n" +
+			"--head SEQ:HASH (from `patchgate audit head`, kept elsewhere), also that the log still reaches that\n" +
+			"entry unchanged. Then check that every approval, withdrawal, promotion and ticket state has its\n" +
+			"audit entry, naming each that has none. Exits non-zero when anything does not hold.",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withDB(cmd.Context(), g, func(db *store.DB) error {
-				checked, err := store.NewAuditService(db).VerifyAudit(cmd.Context())
-				var broken *patchgate.AuditBreak
-				if errors.As(err, &broken) {
-					return fmt.Errorf("audit log broken at entry %d (%s); %d entries before it are intact", broken.Seq, broken.Reason, checked)
-				} else if err != nil {
+			var check patchgate.AuditCheck
+			if head != "" {
+				h, err := patchgate.ParseAuditHead(head)
+				if err != nil {
 					return err
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "audit log intact: %d entries\n", checked)
+				check.Head = &h
+			}
+			return withDBFor(cmd.Context(), g, keyRead, func(db *store.DB) error {
+				rep, err := store.NewAuditService(db).CheckAudit(cmd.Context(), check)
+				if err != nil {
+					return err
+				}
+				out := cmd.OutOrStdout()
+				for _, u := range rep.Unaudited {
+					fmt.Fprintln(out, "unaudited:", u)
+				}
+				var problems []string
+				if b := rep.Break; b != nil {
+					problems = append(problems, fmt.Sprintf("audit log broken at entry %d (%s); %d entries before it are intact",
+						b.Seq, b.Reason, rep.Checked))
+				}
+				if n := len(rep.Unaudited); n > 0 {
+					problems = append(problems, fmt.Sprintf("%d record(s) without their audit entry (listed above)", n))
+				}
+				if len(problems) > 0 {
+					return fmt.Errorf("%s", strings.Join(problems, "; "))
+				}
+				keyed := "not keyed"
+				if rep.KeyedFrom > 0 {
+					keyed = fmt.Sprintf("keyed from entry %d", rep.KeyedFrom)
+				}
+				fmt.Fprintf(out, "audit log intact: %d entries, %s; head %s\n", rep.Checked, keyed, rep.Head)
+				return nil
+			})
+		},
+	}
+	verify.Flags().StringVar(&head, "head", "", "an anchored head SEQ:HASH that the log must still reach unchanged")
+	headCmd := &cobra.Command{
+		Use:   "head",
+		Short: "Print the log's head as SEQ:HASH, to keep somewhere the database's writers cannot reach",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withDBFor(cmd.Context(), g, keyNone, func(db *store.DB) error {
+				h, err := store.NewAuditService(db).HeadAudit(cmd.Context())
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), h)
+				return nil
+			})
+		},
+	}
+	seal := &cobra.Command{
+		Use:   "seal",
+		Short: "Key a log written before audit keys (once, after upgrading; migrate does it)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withDBFor(cmd.Context(), g, keySeal, func(db *store.DB) error {
+				h, err := store.NewAuditService(db).HeadAudit(cmd.Context())
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "audit log keyed; head %s\n", h)
 				return nil
 			})
 		},
@@ -34,11 +94,11 @@ func newAuditCommand(g *globalFlags) *cobra.Command {
 		Short: "Write every entry as JSON lines",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withDB(cmd.Context(), g, func(db *store.DB) error {
+			return withDBFor(cmd.Context(), g, keyNone, func(db *store.DB) error {
 				return store.NewAuditService(db).ExportAudit(cmd.Context(), cmd.OutOrStdout())
 			})
 		},
 	}
-	cmd.AddCommand(verify, export)
+	cmd.AddCommand(verify, headCmd, seal, export)
 	return cmd
 }

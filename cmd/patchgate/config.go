@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -38,7 +39,26 @@ type Config struct {
 	// with HMAC-SHA256 (X-Patchgate-Signature-256) like GitHub's deliveries.
 	ReleaseWebhook WebhookConfig `yaml:"release_webhook"`
 	// Migrate applies pending migrations at start-up instead of refusing to start.
-	Migrate bool `yaml:"migrate"`
+	Migrate bool         `yaml:"migrate"`
+	Audit   AuditConfig  `yaml:"audit"`
+	Intake  IntakeConfig `yaml:"intake"`
+}
+
+// AuditConfig locates the audit chain's key.
+type AuditConfig struct {
+	// KeyFile holds the HMAC key of the audit chain, outside the database.
+	// Default: beside an SQLite file (patchgate.db.audit-key); for PostgreSQL,
+	// patchgate.audit-key beside the configuration file, or in the working
+	// directory without one. Created (0600) on first start.
+	KeyFile string `yaml:"key_file"`
+}
+
+// IntakeConfig bounds what webhook intake spends on deliveries it has not
+// verified yet.
+type IntakeConfig struct {
+	// MaxUnverified is how many webhook bodies may be read and checked at once
+	// before their signature is verified; more get 503 with Retry-After.
+	MaxUnverified int `yaml:"max_unverified"`
 }
 
 // ForgeConfig is one forge's API endpoint, token and webhook secrets.
@@ -182,6 +202,7 @@ func DefaultConfig() Config {
 		// Two cores: one verification at a time leaves the other core to the
 		// server; each verification runs its suites one after another.
 		Runners: RunnerConfig{Workers: 1, JobTimeout: time.Hour, Heartbeat: 10 * time.Second, MaxEnvironments: 8},
+		Intake:  IntakeConfig{MaxUnverified: 8},
 	}
 }
 
@@ -207,6 +228,13 @@ func LoadConfig(path string, env func(string) (string, bool)) (Config, error) {
 	}
 	if err := applyEnv(&cfg, env); err != nil {
 		return cfg, err
+	}
+	if cfg.Audit.KeyFile == "" {
+		dir := "."
+		if path != "" {
+			dir = filepath.Dir(path)
+		}
+		cfg.Audit.KeyFile = defaultAuditKeyFile(cfg.Database, dir)
 	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, err
@@ -275,6 +303,12 @@ func applyEnv(cfg *Config, env func(string) (string, bool)) error {
 		}
 	}
 	str("PATCHGATE_RUNNERS_OWNER", &cfg.Runners.Owner)
+	str("PATCHGATE_AUDIT_KEY_FILE", &cfg.Audit.KeyFile)
+	if v, ok := env("PATCHGATE_INTAKE_MAX_UNVERIFIED"); ok {
+		if _, err := fmt.Sscan(v, &cfg.Intake.MaxUnverified); err != nil {
+			return fmt.Errorf("PATCHGATE_INTAKE_MAX_UNVERIFIED: want a number, got %q", v)
+		}
+	}
 	str("PATCHGATE_RELEASE_WEBHOOK_URL", &cfg.ReleaseWebhook.URL)
 	str("PATCHGATE_RELEASE_WEBHOOK_SECRET", &cfg.ReleaseWebhook.Secret)
 	if v, ok := env("PATCHGATE_RUNNERS_WORKERS"); ok {
@@ -396,6 +430,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Runners.Heartbeat < 100*time.Millisecond || c.Runners.Heartbeat > time.Minute {
 		return fmt.Errorf("config key runners.heartbeat: %s: want 100ms to 1m", c.Runners.Heartbeat)
+	}
+	if c.Intake.MaxUnverified < 1 || c.Intake.MaxUnverified > 1024 {
+		return fmt.Errorf("config key intake.max_unverified: %d: want 1 to 1024", c.Intake.MaxUnverified)
 	}
 	if c.Runners.Owner == "" {
 		c.Runners.Owner = defaultOwner()

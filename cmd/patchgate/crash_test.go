@@ -156,6 +156,9 @@ func adminToken(t *testing.T, dbPath string) string {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	if db.AuditKey, err = readAuditKey(dbPath + ".audit-key"); err != nil {
+		t.Fatal(err)
+	}
 	secret, hash, _ := patchgate.NewTokenSecret()
 	if err := store.NewTokenService(db).CreateToken(context.Background(), &patchgate.Token{Name: "admin-" + randomID(), Role: patchgate.RoleAdmin, Hash: hash}); err != nil {
 		t.Fatal(err)

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/patchgate/patchgate/store"
+)
+
+// auditKeyBytes is the size of a new audit key.
+const auditKeyBytes = 32
+
+// defaultAuditKeyFile is where the audit key lives when audit.key_file is not
+// set: beside an SQLite file (patchgate.db.audit-key), or patchgate.audit-key
+// in dir (the configuration file's directory) for PostgreSQL. An in-memory
+// database has none: its key lives as long as it does.
+func defaultAuditKeyFile(database, dir string) string {
+	switch {
+	case database == "sqlite::memory:" || database == "sqlite://:memory:":
+		return ""
+	case strings.HasPrefix(database, "sqlite://"):
+		path, _, _ := strings.Cut(strings.TrimPrefix(database, "sqlite://"), "?")
+		return path + ".audit-key"
+	}
+	return filepath.Join(dir, "patchgate.audit-key")
+}
+
+// keyUse says what a command does with the audit log, and so what it may do
+// about its key.
+type keyUse int
+
+const (
+	// keyWrite: the command appends. A missing key file is created when the
+	// log has never been keyed; the key must match the log.
+	keyWrite keyUse = iota
+	// keyRead: the command only reads (audit verify, head, export). The key
+	// file must exist; whether it matches is what verify reports.
+	keyRead
+	// keySeal: `patchgate audit seal`, which keys an upgraded log.
+	keySeal
+	// keyNone: the command does not need the key (audit head, export).
+	keyNone
+)
+
+// useAuditKey loads the audit key of cfg into db, creating the file when use
+// allows it; seals the log (see store.AuditService.SealAudit) when this
+// process migrated the database or created the key, so that an upgraded log is
+// keyed and a new one starts with its audit.keyed entry; and, for writers,
+// checks the key against the log. Every error names the file and what to do.
+func useAuditKey(ctx context.Context, db *store.DB, cfg Config, use keyUse, migrated bool) error {
+	if use == keyNone {
+		return nil
+	}
+	path := cfg.Audit.KeyFile
+	if path == "" {
+		path = defaultAuditKeyFile(cfg.Database, ".")
+	}
+	audit := store.NewAuditService(db)
+	if path == "" { // in-memory database
+		db.AuditKey = make([]byte, auditKeyBytes)
+		_, _ = rand.Read(db.AuditKey)
+		return nil
+	}
+	key, err := readAuditKey(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		if use != keyWrite {
+			return fmt.Errorf("audit key file %s does not exist: patchgate creates it on its first start; "+
+				"point audit.key_file (PATCHGATE_AUDIT_KEY_FILE) at the server's key file", path)
+		}
+		if keyed, kerr := audit.Keyed(ctx); kerr != nil {
+			return kerr
+		} else if keyed {
+			return fmt.Errorf("audit key file %s does not exist, but the audit log was written with a key: "+
+				"restore the file from a backup, or copy it from the host that created it (audit.key_file)", path)
+		}
+		key, err = createAuditKey(path)
+		migrated = true // a new key: mark the log as keyed at once
+	}
+	if err != nil {
+		return err
+	}
+	db.AuditKey = key
+	if use == keySeal || (use == keyWrite && migrated) {
+		if _, err := audit.SealAudit(ctx); err != nil {
+			return fmt.Errorf("key the audit log with %s: %w", path, err)
+		}
+	}
+	if use == keyWrite {
+		if err := audit.CheckKey(ctx); err != nil {
+			return fmt.Errorf("audit key file %s: %w", path, err)
+		}
+	}
+	return nil
+}
+
+// readAuditKey reads a key file: hex, at least auditKeyBytes, readable by its
+// owner only. A missing file is fs.ErrNotExist.
+func readAuditKey(path string) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("audit key file %s: %w: make it readable by the user patchgate runs as", path, err)
+	}
+	if perm := fi.Mode().Perm(); runtime.GOOS != "windows" && perm&0o077 != 0 {
+		return nil, fmt.Errorf("audit key file %s has permissions %04o, so others may read it: "+
+			"run chmod 600 %s (and consider the key exposed if others did)", path, perm, path)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("audit key file %s is not a regular file: point audit.key_file at the key file", path)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read audit key file %s: %w: make it readable by the user patchgate runs as", path, err)
+	}
+	key, err := hex.DecodeString(strings.TrimSpace(string(raw)))
+	if err != nil || len(key) < auditKeyBytes {
+		return nil, fmt.Errorf("audit key file %s: want at least %d hex digits, as patchgate writes it: restore the file patchgate created", path, 2*auditKeyBytes)
+	}
+	return key, nil
+}
+
+// createAuditKey writes a new random key to path, readable by its owner only.
+// When another process created it first, that one's key is read instead.
+func createAuditKey(path string) ([]byte, error) {
+	key := make([]byte, auditKeyBytes)
+	if _, err := rand.Read(key); err != nil {
+		return nil, fmt.Errorf("make an audit key: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return readAuditKey(path)
+	} else if err != nil {
+		return nil, fmt.Errorf("create audit key file %s: %w: set audit.key_file to a writable place, or create its directory", path, err)
+	}
+	_, err = f.WriteString(hex.EncodeToString(key) + "\n")
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(path)
+		return nil, fmt.Errorf("write audit key file %s: %w", path, err)
+	}
+	return key, nil
+}

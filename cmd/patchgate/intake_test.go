@@ -1,0 +1,214 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// slowDelivery opens a connection to addr and sends a webhook request's headers
+// announcing a body of length bytes, but none of the body yet.
+func slowDelivery(t *testing.T, addr, path string, header map[string]string, length int) net.Conn {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	var b strings.Builder
+	fmt.Fprintf(&b, "POST %s HTTP/1.1\r\nHost: patchgate\r\nContent-Type: application/json\r\nContent-Length: %d\r\n", path, length)
+	for k, v := range header {
+		fmt.Fprintf(&b, "%s: %s\r\n", k, v)
+	}
+	b.WriteString("\r\n")
+	if _, err := io.WriteString(conn, b.String()); err != nil {
+		t.Fatal(err)
+	}
+	return conn
+}
+
+// readAnswer reads the response on conn; the deadline only keeps a broken
+// server from hanging the test.
+func readAnswer(t *testing.T, conn net.Conn) *http.Response {
+	t.Helper()
+	_ = conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("read the answer: %v (was it waiting for the body?)", err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
+// heapInUse returns the live heap after a collection, and the process's RSS.
+func heapInUse() (heap, rss uint64) {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	if b, err := os.ReadFile("/proc/self/status"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+				kb, _ := strconv.ParseUint(f[1], 10, 64)
+				rss = kb << 10
+			}
+		}
+	}
+	return ms.HeapAlloc, rss
+}
+
+// TestIntakeBoundsUnverifiedBodies plays ten slow senders with wrong GitHub
+// signatures and ten with wrong GitLab tokens against a server that reads at
+// most ten unverified bodies at once: the GitLab ones are refused on their
+// headers, before any body; the GitHub ones take the ten places, an eleventh
+// gets 503 with Retry-After, a verified GitLab delivery still goes through,
+// and the server's heap grows by little while the bodies trickle in.
+func TestIntakeBoundsUnverifiedBodies(t *testing.T) {
+	const slots, trickle, chunk = 10, 64 << 10, 1 << 10
+	app := startApp(t, func(c *Config) { c.Intake.MaxUnverified = slots })
+	addr := strings.TrimPrefix(app.url, "http://")
+	heap0, rss0 := heapInUse()
+
+	// GitLab: a wrong token is refused before a byte of the body is sent.
+	for i := range 10 {
+		conn := slowDelivery(t, addr, "/webhooks/gitlab", map[string]string{"X-Gitlab-Event": "Push Hook",
+			"X-Gitlab-Event-UUID": fmt.Sprintf("slow-gl-%d", i), "X-Gitlab-Token": "not the secret"}, 20<<20)
+		if resp := readAnswer(t, conn); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("GitLab delivery %d with a wrong token: %d before its body, want 401", i, resp.StatusCode)
+		}
+	}
+
+	// GitHub: the signature needs the body, so ten trickling bodies take the ten places.
+	ghHeader := func(id string) map[string]string {
+		return map[string]string{"X-GitHub-Event": "push", "X-GitHub-Delivery": id,
+			"X-Hub-Signature-256": "sha256=" + strings.Repeat("0", 64)}
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var sent sync.WaitGroup
+	conns := make([]net.Conn, slots)
+	for i := range conns {
+		conns[i] = slowDelivery(t, addr, "/webhooks/github", ghHeader(fmt.Sprintf("slow-gh-%d", i)), 20<<20)
+		sent.Add(1)
+		conn := conns[i]
+		wg.Go(func() {
+			defer sent.Done()
+			buf := bytes.Repeat([]byte(" "), chunk)
+			for n := 0; n < trickle; n += chunk {
+				select {
+				case <-stop:
+					return
+				case <-time.After(5 * time.Millisecond):
+				}
+				if _, err := conn.Write(buf); err != nil {
+					return
+				}
+			}
+		})
+	}
+	stopAll := sync.OnceFunc(func() { close(stop); wg.Wait() })
+	t.Cleanup(stopAll)
+
+	// An eleventh unverified body has no place. The ten may still be on their
+	// way to the server: ask until they are all being read.
+	var busy *http.Response
+	for i := 0; busy == nil; i++ {
+		body := []byte(`{"zen": "eleventh"}`)
+		conn := slowDelivery(t, addr, "/webhooks/github", ghHeader(fmt.Sprintf("eleventh-%d", i)), len(body))
+		_, _ = conn.Write(body)
+		switch resp := readAnswer(t, conn); resp.StatusCode {
+		case http.StatusServiceUnavailable:
+			busy = resp
+		case http.StatusUnauthorized: // a place was still free
+			if i > 1000 {
+				t.Fatal("the eleventh unverified delivery never got 503")
+			}
+			time.Sleep(10 * time.Millisecond)
+		default:
+			t.Fatalf("eleventh unverified delivery: %d, want 503 (or 401 while places are free)", resp.StatusCode)
+		}
+	}
+	if ra := busy.Header.Get("Retry-After"); ra == "" {
+		t.Errorf("503 without Retry-After")
+	}
+
+	// A verified GitLab delivery does not wait for a place.
+	body := fixture(t, "gitlab/build.json", nil)
+	req, _ := http.NewRequest(http.MethodPost, app.url+"/webhooks/gitlab", bytes.NewReader(body))
+	req.Header.Set("X-Gitlab-Event", "Job Hook")
+	req.Header.Set("X-Gitlab-Event-UUID", "verified-gl")
+	req.Header.Set("X-Gitlab-Token", testSecret)
+	if code, a := do(t, req); code != http.StatusAccepted {
+		t.Errorf("verified GitLab delivery while the places are taken: %d %+v, want 202", code, a)
+	}
+
+	sent.Wait() // each of the ten has sent its trickle
+	heap1, rss1 := heapInUse()
+	growth := int64(heap1) - int64(heap0)
+	t.Logf("heap %.1f MiB → %.1f MiB (%+.2f MiB), RSS %.1f MiB → %.1f MiB, with %d bodies of %d KiB being read",
+		mib(heap0), mib(heap1), float64(growth)/(1<<20), mib(rss0), mib(rss1), slots, trickle>>10)
+	if growth > 4<<20 {
+		t.Errorf("heap grew by %.1f MiB while %d unverified bodies trickled in, want at most 4 MiB", float64(growth)/(1<<20), slots)
+	}
+
+	// Once they end, signed deliveries get places again.
+	stopAll()
+	for _, c := range conns {
+		c.Close()
+	}
+	ping := fixture(t, "github/ping/none.api.github.com.1.json", nil)
+	for i := 0; ; i++ {
+		code, _ := app.sendGitHub(t, "ping", fmt.Sprintf("signed-%d", i), ping, testSecret)
+		if code == http.StatusAccepted {
+			break
+		}
+		if code != http.StatusServiceUnavailable || i > 1000 {
+			t.Fatalf("signed GitHub delivery after the slow ones: %d, want 202", code)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func mib(b uint64) float64 { return float64(b) / (1 << 20) }
+
+// TestIntakeConfig checks intake.max_unverified's default, variable and bounds.
+func TestIntakeConfig(t *testing.T) {
+	for _, tc := range []struct {
+		value   string // PATCHGATE_INTAKE_MAX_UNVERIFIED, "" for unset
+		want    int
+		wantErr string
+	}{
+		{value: "", want: 8},
+		{value: "32", want: 32},
+		{value: "0", wantErr: "config key intake.max_unverified: 0: want 1 to 1024"},
+		{value: "many", wantErr: "PATCHGATE_INTAKE_MAX_UNVERIFIED: want a number"},
+	} {
+		t.Run(tc.value, func(t *testing.T) {
+			env := func(k string) (string, bool) {
+				if k == "PATCHGATE_INTAKE_MAX_UNVERIFIED" && tc.value != "" {
+					return tc.value, true
+				}
+				return "", false
+			}
+			cfg, err := LoadConfig("", env)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("LoadConfig: %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || cfg.Intake.MaxUnverified != tc.want {
+				t.Fatalf("LoadConfig: max_unverified %d, %v; want %d", cfg.Intake.MaxUnverified, err, tc.want)
+			}
+		})
+	}
+}
