@@ -227,6 +227,10 @@ func (a *testApp) change(t *testing.T, number int) (patchgate.Change, []*patchga
 }
 
 func (a *testApp) linkComments(t *testing.T, number int) []fakeforge.Comment {
+	// Comments are written in the background: read what was asked for so far.
+	for _, c := range a.main.commenters {
+		c.Wait()
+	}
 	var out []fakeforge.Comment
 	for _, c := range a.forge.Comments(testRepo, number) {
 		if strings.Contains(c.Body, "<!-- patchgate:links -->") {
