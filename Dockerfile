@@ -1,5 +1,12 @@
-# Multi-stage build: a static, CGO-free binary (modernc.org/sqlite is pure Go)
-# on a distroless-like scratch image, running as a non-root user.
+# Multi-stage build, for machines that can pull golang:1.26: a static, CGO-free
+# binary (modernc.org/sqlite is pure Go) in a scratch image, as user 65532.
+# Without a registry, build the same image around a host-built binary with
+# `make docker-local` (Dockerfile.local); keep the two in step.
+#
+#   docker build --build-arg VERSION=v1.2.3 -t patchgate:v1.2.3 .   (or: make docker)
+#
+# The image runs suites through a Docker daemon: mount its socket and add the
+# socket's group (see README, "Deployment").
 FROM golang:1.26 AS build
 WORKDIR /src
 COPY go.mod go.sum ./
@@ -7,15 +14,28 @@ RUN go mod download
 COPY . .
 ARG VERSION=dev
 RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/patchgate ./cmd/patchgate \
- && mkdir -p /out/data
+ && mkdir -p /out/data /out/rootfs/etc/ssl/certs \
+ && mkdir -m 1777 /out/rootfs/tmp \
+ && cp /etc/ssl/certs/ca-certificates.crt /out/rootfs/etc/ssl/certs/ \
+ && printf 'root:x:0:0:root:/root:/sbin/nologin\npatchgate:x:65532:65532:patchgate:/data:/sbin/nologin\n' >/out/rootfs/etc/passwd \
+ && printf 'root:x:0:\npatchgate:x:65532:\n' >/out/rootfs/etc/group
 
 FROM scratch
-COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
-COPY --from=build /out/patchgate /patchgate
+# The CA bundle (HTTPS to the forges), passwd/group naming 65532, /tmp (1777).
+COPY --from=build /out/rootfs/ /
 COPY --from=build --chown=65532:65532 /out/data /data
+COPY --from=build /out/patchgate /patchgate
+ARG VERSION=dev
+LABEL org.opencontainers.image.title=patchgate \
+      org.opencontainers.image.version=$VERSION
 USER 65532:65532
 WORKDIR /data
-ENV PATCHGATE_LISTEN=0.0.0.0:8080 \
+# Ryuk (testcontainers' reaper) cannot be pulled where patchgate runs; patchgate
+# sweeps its own containers instead.
+ENV HOME=/data \
+    TESTCONTAINERS_RYUK_DISABLED=true \
+    PATCHGATE_LISTEN=0.0.0.0:8080 \
     PATCHGATE_DATABASE=sqlite:///data/patchgate.db
+VOLUME /data
 ENTRYPOINT ["/patchgate"]
 CMD ["serve"]

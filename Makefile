@@ -5,7 +5,7 @@ GO ?= go
 BIN ?= bin/patchgate
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: run build test test-short images postgres fuzz bench load docker lint
+.PHONY: run build test test-short images postgres fuzz bench load docker docker-local lint
 
 run:
 	$(GO) run ./cmd/patchgate serve
@@ -35,8 +35,13 @@ fuzz:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+# The image, built in the golang image (needs a registry to pull it from).
 docker:
-	docker build -t patchgate:$(VERSION) .
+	docker build --build-arg VERSION=$(VERSION) -t patchgate:$(VERSION) .
+
+# The same image around a binary built here: no registry needed (Dockerfile.local).
+docker-local:
+	VERSION=$(VERSION) scripts/docker-local.sh patchgate:$(VERSION)
 
 lint:
 	$(GO) vet ./...
