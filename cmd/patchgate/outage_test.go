@@ -40,8 +40,8 @@ func TestForgeOutageDoesNotStallDeliveries(t *testing.T) {
 	if len(links) != 1 || links[0].Ticket == nil || links[0].Ticket.Key != "HW-1" {
 		t.Fatalf("with the forge down: got links %+v, want HW-1", links)
 	}
-	if got := app.linkComments(t, 2); len(got) != 0 {
-		t.Fatalf("the forge is down, yet %d link comments are there", len(got))
+	if got := app.forge.Comments(testRepo, 2); len(got) != 0 {
+		t.Fatalf("the forge is down, yet %d comments are there", len(got))
 	}
 	t.Logf("delivery applied %v after receipt with the forge's comment API down", applied.Round(time.Millisecond))
 
