@@ -5,8 +5,9 @@
 // destroy, and destroy always runs.
 //
 // Ryuk, testcontainers' reaper, needs an image that cannot be pulled on
-// patchgate's hosts: the process must run with TESTCONTAINERS_RYUK_DISABLED=true,
-// and leftovers of crashed processes are removed by Runner.Sweep instead.
+// patchgate's hosts: a Runner disables it itself before its first
+// testcontainers call, whatever the environment says, and leftovers of
+// crashed processes are removed by Runner.Sweep instead.
 package testenv
 
 import (
@@ -91,11 +92,15 @@ func (r *Runner) logger() *slog.Logger {
 }
 
 // client returns the Docker client shared by every run of r, connecting on first
-// use so that a Runner can be built while Docker is still down.
+// use so that a Runner can be built while Docker is still down. It is every
+// path's first testcontainers call, so it turns Ryuk off first.
 func (r *Runner) client(ctx context.Context) (*client.Client, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.cli == nil {
+		if err := disableRyuk(); err != nil {
+			return nil, err
+		}
 		cli, err := testcontainers.NewDockerClientWithOpts(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("connect to docker: %w", err)
