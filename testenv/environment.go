@@ -149,7 +149,7 @@ func (e *environment) ensureImage(ctx context.Context, img string) (client.Image
 		err = pull.Wait(ctx)
 	}
 	if err != nil {
-		return insp, fmt.Errorf("image %q: not present locally and pull failed: %w", img, err)
+		return insp, fmt.Errorf("image %q is not on this Docker host and cannot be pulled; on a host without registry access, load it into the daemon first (docker load or docker import): %w", img, err)
 	}
 	if insp, err = e.cli.ImageInspect(ctx, img); err != nil {
 		return insp, fmt.Errorf("image %q: inspect after pull: %w", img, err)
