@@ -135,6 +135,8 @@ func (m *Main) Run(ctx context.Context) error {
 		Worker:       rc.Owner + "/" + randomID(),
 		Owner:        rc.Owner,
 		Heartbeat:    rc.Heartbeat,
+		Retries:      rc.Retries,
+		RetryBackoff: rc.RetryBackoff,
 		Logger:       m.Logger,
 	}
 	workers := rc.Workers

@@ -167,6 +167,14 @@ type RunnerConfig struct {
 	// MaxEnvironments bounds concurrent environments (each takes a bridge
 	// network; Docker's default pools allow about 30).
 	MaxEnvironments int `yaml:"max_environments"`
+	// Retries is how many more times a suite that could not run (container
+	// killed or removed from outside, image missing, Docker or forge errors)
+	// is tried before "error" is its outcome. A suite's own failure is never
+	// retried.
+	Retries int `yaml:"retries"`
+	// RetryBackoff is the pause before the first retry, doubled before each
+	// next one.
+	RetryBackoff time.Duration `yaml:"retry_backoff"`
 }
 
 // DefaultConfig is what `patchgate serve` runs with when nothing is configured.
@@ -181,7 +189,8 @@ func DefaultConfig() Config {
 		Workers:   WorkerConfig{Deliveries: 4, DeliveryRetention: 14 * 24 * time.Hour},
 		// Two cores: one verification at a time leaves the other core to the
 		// server; each verification runs its suites one after another.
-		Runners: RunnerConfig{Workers: 1, JobTimeout: time.Hour, Heartbeat: 10 * time.Second, MaxEnvironments: 8},
+		Runners: RunnerConfig{Workers: 1, JobTimeout: time.Hour, Heartbeat: 10 * time.Second, MaxEnvironments: 8,
+			Retries: 2, RetryBackoff: 10 * time.Second},
 	}
 }
 
@@ -280,6 +289,11 @@ func applyEnv(cfg *Config, env func(string) (string, bool)) error {
 	if v, ok := env("PATCHGATE_RUNNERS_WORKERS"); ok {
 		if _, err := fmt.Sscan(v, &cfg.Runners.Workers); err != nil {
 			return fmt.Errorf("PATCHGATE_RUNNERS_WORKERS: want a number, got %q", v)
+		}
+	}
+	if v, ok := env("PATCHGATE_RUNNERS_RETRIES"); ok {
+		if _, err := fmt.Sscan(v, &cfg.Runners.Retries); err != nil {
+			return fmt.Errorf("PATCHGATE_RUNNERS_RETRIES: want a number, got %q", v)
 		}
 	}
 	if v, ok := env("PATCHGATE_REPOS"); ok {
@@ -396,6 +410,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Runners.Heartbeat < 100*time.Millisecond || c.Runners.Heartbeat > time.Minute {
 		return fmt.Errorf("config key runners.heartbeat: %s: want 100ms to 1m", c.Runners.Heartbeat)
+	}
+	if c.Runners.Retries < 0 || c.Runners.Retries > 10 {
+		return fmt.Errorf("config key runners.retries: %d: want 0 to 10", c.Runners.Retries)
+	}
+	if c.Runners.RetryBackoff < 0 || c.Runners.RetryBackoff > 10*time.Minute {
+		return fmt.Errorf("config key runners.retry_backoff: %s: want 0 to 10m", c.Runners.RetryBackoff)
 	}
 	if c.Runners.Owner == "" {
 		c.Runners.Owner = defaultOwner()
