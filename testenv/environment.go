@@ -21,6 +21,8 @@ type environment struct {
 	log   *slog.Logger
 	tclog tcLogger
 	user  string
+	// instance labels every resource with the Runner's Instance.
+	instance string
 
 	network    *testcontainers.DockerNetwork
 	runner     *testcontainers.DockerContainer
@@ -34,7 +36,7 @@ type environment struct {
 
 // labels returns the labels of one of this run's resources.
 func (e *environment) labels(role string) map[string]string {
-	return labels(e.spec.Owner, e.spec.RunID, role, time.Now())
+	return labels(e.spec.Owner, e.instance, e.spec.RunID, role, time.Now())
 }
 
 // created records a container for destroy; c may be nil.

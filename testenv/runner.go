@@ -48,8 +48,14 @@ type Runner struct {
 	// Owner identifies this patchgate instance in labels. Runs are labelled with
 	// the spec's Owner, or this one when the spec has none; Sweep removes only
 	// resources labelled with this one.
-	Owner  string
-	Logger *slog.Logger // nil: discard
+	Owner string
+	// Instance, when set, is the id of the database this Runner's runs are
+	// known to (its patchgate instance). Every resource is labelled with it,
+	// and Sweep then removes only resources labelled with it too, so that
+	// instances sharing a daemon never sweep each other's runs, even under
+	// one owner.
+	Instance string
+	Logger   *slog.Logger // nil: discard
 
 	// Limits replaces the default limits field by field where non-zero; a
 	// spec's own non-zero limits win over both.
@@ -149,12 +155,13 @@ func (r *Runner) Run(ctx context.Context, spec patchgate.EnvironmentSpec, log io
 	defer r.track(spec.RunID, -1)
 
 	env := &environment{
-		spec:   spec,
-		cli:    cli,
-		log:    r.logger().With("run_id", spec.RunID),
-		tclog:  tcLogger{r.logger().With("run_id", spec.RunID)},
-		user:   r.User,
-		result: &patchgate.EnvironmentResult{ImageDigests: map[string]string{}},
+		spec:     spec,
+		cli:      cli,
+		log:      r.logger().With("run_id", spec.RunID),
+		tclog:    tcLogger{r.logger().With("run_id", spec.RunID)},
+		user:     r.User,
+		instance: r.Instance,
+		result:   &patchgate.EnvironmentResult{ImageDigests: map[string]string{}},
 	}
 	// Teardown runs on every way out, panics and cancellation included, on a
 	// context of its own: the run's may be what ended it.
