@@ -328,20 +328,24 @@ func RunID(v *patchgate.Verification, s *patchgate.SuiteRun) string {
 	return fmt.Sprintf("%d-%d-%s", v.ID, v.Attempt, s.Name)
 }
 
-// Alive reports whether the environment labelled runID belongs to a live run:
-// its verification is running, at that attempt, with a fresh heartbeat. The
-// sweeper removes everything else.
+// Alive reports whether the environment labelled runID may belong to a live
+// run: false only when the database knows the run is over (its verification
+// is final, at a later attempt, or silent for longer than fresh). The sweeper
+// removes only those. A run the database does not know (a run id it never
+// made, a verification it does not have) may be another instance's: alive.
 func (r *Verifier) Alive(ctx context.Context, runID string, fresh time.Duration) bool {
 	var id int64
 	var attempt int
 	var suite string
 	if n, _ := fmt.Sscanf(runID, "%d-%d-%s", &id, &attempt, &suite); n != 3 {
-		return false
+		return true
 	}
 	v, err := r.Verifications.FindVerificationByID(ctx, id)
 	if err != nil {
-		// Unknown now is unknown later: sweep, unless the database is down.
-		return patchgate.ErrorCode(err) != patchgate.ENOTFOUND
+		return true // unknown, or the database is down: never sweep on doubt
+	}
+	if attempt > v.Attempt {
+		return true // an attempt this database never made
 	}
 	return v.State == patchgate.RunRunning && v.Attempt == attempt &&
 		v.HeartbeatAt != nil && time.Since(*v.HeartbeatAt) < fresh

@@ -156,8 +156,10 @@ type RunnerConfig struct {
 	// Workers is how many verifications run at once here; 0 runs none (a
 	// server whose workers run elsewhere on the same PostgreSQL queue).
 	Workers int `yaml:"workers"`
-	// Owner labels this host's containers; leftovers of a dead process with
-	// the same owner are swept. Default: the host name.
+	// Owner labels this instance's containers on this host; leftovers of a
+	// dead process with the same owner are swept. Default: the host name and
+	// the database's instance id ("build-1-3f9c0a1b2c3d4e5f"), so that two
+	// instances with their own databases on one Docker host never share one.
 	Owner string `yaml:"owner"`
 	// JobTimeout bounds one verification, all suites included.
 	JobTimeout time.Duration `yaml:"job_timeout"`
@@ -417,18 +419,18 @@ func (c *Config) Validate() error {
 	if c.Runners.RetryBackoff < 0 || c.Runners.RetryBackoff > 10*time.Minute {
 		return fmt.Errorf("config key runners.retry_backoff: %s: want 0 to 10m", c.Runners.RetryBackoff)
 	}
-	if c.Runners.Owner == "" {
-		c.Runners.Owner = defaultOwner()
-	}
 	return nil
 }
 
-// defaultOwner is the host name, which is stable across restarts.
-func defaultOwner() string {
-	if h, err := os.Hostname(); err == nil && h != "" {
-		return h
+// defaultOwner is the host name, for whoever reads the labels, and the
+// database's instance id, which tells instances on one host apart; both are
+// stable across restarts.
+func defaultOwner(instance string) string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "patchgate"
 	}
-	return "patchgate"
+	return host + "-" + instance
 }
 
 // Repository converts the configured entry to the domain type, its sla block
