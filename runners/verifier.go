@@ -32,8 +32,8 @@ type Verifier struct {
 	OnVerdict func(ctx context.Context, v *patchgate.Verification)
 	// Worker names this process in claims and heartbeats; unique per process.
 	Worker string
-	// Owner names this host's patchgate in container labels; stable across
-	// restarts, so leftovers of a dead process can be swept.
+	// Owner names this instance's processes on this host in container labels;
+	// stable across restarts, so leftovers of a dead process can be swept.
 	Owner string
 	// Heartbeat is how often a running verification says it is alive.
 	Heartbeat time.Duration
