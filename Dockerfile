@@ -30,10 +30,9 @@ LABEL org.opencontainers.image.title=patchgate \
       org.opencontainers.image.version=$VERSION
 USER 65532:65532
 WORKDIR /data
-# Ryuk (testcontainers' reaper) cannot be pulled where patchgate runs; patchgate
-# sweeps its own containers instead.
+# No TESTCONTAINERS_RYUK_DISABLED here: the binary turns Ryuk off itself and
+# sweeps its own containers (the image test proves it without the variable).
 ENV HOME=/data \
-    TESTCONTAINERS_RYUK_DISABLED=true \
     PATCHGATE_LISTEN=0.0.0.0:8080 \
     PATCHGATE_DATABASE=sqlite:///data/patchgate.db
 VOLUME /data

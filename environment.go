@@ -75,9 +75,11 @@ type EnvironmentTimings struct {
 type EnvironmentRunner interface {
 	// Run provisions the environment, runs the command, streams its combined output
 	// (secrets masked) to log as it is produced, collects the JUnit report, and
-	// always tears everything down, even when ctx is cancelled. A non-zero exit is
-	// a result, not an error; an error means the infrastructure broke (image
-	// missing, Docker down) and says what broke.
+	// always tears everything down, even when ctx is cancelled. A non-zero exit of
+	// the command on its own (its timeout and out-of-memory kills included) is a
+	// result, not an error; an error means the infrastructure broke (image
+	// missing, Docker down, the runner container removed or killed from outside:
+	// exit 137 without OOM or timeout) and says what broke in words.
 	Run(ctx context.Context, spec EnvironmentSpec, log io.Writer) (*EnvironmentResult, error)
 }
 

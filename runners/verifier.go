@@ -32,12 +32,18 @@ type Verifier struct {
 	OnVerdict func(ctx context.Context, v *patchgate.Verification)
 	// Worker names this process in claims and heartbeats; unique per process.
 	Worker string
-	// Owner names this host's patchgate in container labels; stable across
-	// restarts, so leftovers of a dead process can be swept.
+	// Owner names this instance's processes on this host in container labels;
+	// stable across restarts, so leftovers of a dead process can be swept.
 	Owner string
 	// Heartbeat is how often a running verification says it is alive.
 	Heartbeat time.Duration
-	Logger    *slog.Logger
+	// Retries is how many more times a suite that could not run (an
+	// infrastructure error, never the suite's own failure) is tried before the
+	// error becomes its outcome; RetryBackoff is the pause before the first
+	// retry, doubled before each next one.
+	Retries      int
+	RetryBackoff time.Duration
+	Logger       *slog.Logger
 }
 
 // Run is the queue's handler: one attempt of one verification.
@@ -165,7 +171,7 @@ func (r *Verifier) runSuite(ctx context.Context, v *patchgate.Verification, s *p
 	spec.Source = func(ctx context.Context) (io.ReadCloser, error) { return r.Source(ctx, repo, v.SHA) }
 
 	logw := newLogWriter(r.Verifications, s.ID)
-	res, err := r.Environments.Run(ctx, spec, logw)
+	res, tries, err := r.runWithRetries(ctx, spec, logw, log)
 	if cerr := logw.Close(); cerr != nil {
 		log.Warn("suite log incomplete", "err", cerr)
 	}
@@ -173,11 +179,45 @@ func (r *Verifier) runSuite(ctx context.Context, v *patchgate.Verification, s *p
 	case ctx.Err() != nil:
 		r.finishSuite(ctx, v, s, patchgate.RunCanceled, "canceled: "+cancelCause(ctx))
 	case err != nil:
-		log.Warn("suite could not run", "err", err)
-		r.finishSuite(ctx, v, s, patchgate.RunError, err.Error())
+		log.Warn("suite could not run", "attempts", tries, "err", err)
+		desc := err.Error()
+		if tries > 1 {
+			desc = fmt.Sprintf("could not run in %d attempts: %s", tries, desc)
+		}
+		r.finishSuite(ctx, v, s, patchgate.RunError, desc)
 	default:
 		r.recordResult(s, res)
+		if tries > 1 {
+			s.Description += fmt.Sprintf(" (attempt %d of %d: earlier ones could not run; see the log)", tries, r.attempts())
+		}
 		r.finishSuite(ctx, v, s, s.State, s.Description)
+	}
+}
+
+// attempts is how often a suite may be tried.
+func (r *Verifier) attempts() int { return 1 + max(r.Retries, 0) }
+
+// runWithRetries runs the suite's environment until it yields a result (a
+// pass or the suite's own failure), ctx ends, or the attempts run out, and
+// returns the last outcome with the number of attempts made. An attempt that
+// could not run is written into the suite's log, with its cause, before the
+// next one, so that whoever reads the evidence sees it was retried.
+func (r *Verifier) runWithRetries(ctx context.Context, spec patchgate.EnvironmentSpec, logw io.Writer, log *slog.Logger) (*patchgate.EnvironmentResult, int, error) {
+	attempts := r.attempts()
+	delay := r.RetryBackoff
+	for try := 1; ; try++ {
+		res, err := r.Environments.Run(ctx, spec, logw)
+		if err == nil || ctx.Err() != nil || try == attempts {
+			return res, try, err
+		}
+		log.Warn("suite could not run; retrying", "attempt", try, "attempts", attempts, "retry_in", delay, "err", err)
+		fmt.Fprintf(logw, "\n[patchgate: attempt %d of %d could not run: %v]\n[patchgate: retrying in %s]\n", try, attempts, err, delay)
+		select {
+		case <-ctx.Done():
+			return nil, try, context.Cause(ctx)
+		case <-time.After(delay):
+		}
+		delay *= 2
 	}
 }
 
@@ -288,20 +328,24 @@ func RunID(v *patchgate.Verification, s *patchgate.SuiteRun) string {
 	return fmt.Sprintf("%d-%d-%s", v.ID, v.Attempt, s.Name)
 }
 
-// Alive reports whether the environment labelled runID belongs to a live run:
-// its verification is running, at that attempt, with a fresh heartbeat. The
-// sweeper removes everything else.
+// Alive reports whether the environment labelled runID may belong to a live
+// run: false only when the database knows the run is over (its verification
+// is final, at a later attempt, or silent for longer than fresh). The sweeper
+// removes only those. A run the database does not know (a run id it never
+// made, a verification it does not have) may be another instance's: alive.
 func (r *Verifier) Alive(ctx context.Context, runID string, fresh time.Duration) bool {
 	var id int64
 	var attempt int
 	var suite string
 	if n, _ := fmt.Sscanf(runID, "%d-%d-%s", &id, &attempt, &suite); n != 3 {
-		return false
+		return true
 	}
 	v, err := r.Verifications.FindVerificationByID(ctx, id)
 	if err != nil {
-		// Unknown now is unknown later: sweep, unless the database is down.
-		return patchgate.ErrorCode(err) != patchgate.ENOTFOUND
+		return true // unknown, or the database is down: never sweep on doubt
+	}
+	if attempt > v.Attempt {
+		return true // an attempt this database never made
 	}
 	return v.State == patchgate.RunRunning && v.Attempt == attempt &&
 		v.HeartbeatAt != nil && time.Since(*v.HeartbeatAt) < fresh

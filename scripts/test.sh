@@ -5,8 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-export TESTCONTAINERS_RYUK_DISABLED=true
-
 eval "$(scripts/postgres.sh)"
 if docker info >/dev/null 2>&1; then
   scripts/images/build.sh

@@ -146,6 +146,7 @@ func testStore(t *testing.T, open func(t *testing.T) *store.DB) {
 	}
 	t.Run("Open", func(t *testing.T) { testOpened(t, open) })
 	t.Run("Migrations", func(t *testing.T) { testMigrations(t, open) })
+	t.Run("Instance", func(t *testing.T) { testInstance(t, open) })
 	t.Run("Tickets", func(t *testing.T) { testTickets(t, migrated) })
 	t.Run("TicketState", func(t *testing.T) { testTicketState(t, migrated) })
 	t.Run("TicketSLA", func(t *testing.T) { testTicketSLA(t, migrated, open) })

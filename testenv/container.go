@@ -2,11 +2,13 @@ package testenv
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
@@ -147,7 +149,10 @@ func (e *environment) run(ctx context.Context, log io.Writer) error {
 			return context.Cause(ctx) // destroy kills it
 		}
 		if wctx.Err() == nil {
-			return fmt.Errorf("wait for runner: %w", waitErr)
+			if cerrdefs.IsNotFound(waitErr) {
+				return fmt.Errorf("%w: %w", errRunnerRemoved, waitErr)
+			}
+			return fmt.Errorf("lost the runner container while the suite ran (Docker daemon error; the suite's own outcome is unknown): %w", waitErr)
 		}
 		e.result.TimedOut = true
 		e.log.Info("suite timed out", "timeout", e.spec.Timeout)
@@ -178,12 +183,38 @@ func (e *environment) run(ctx context.Context, log io.Writer) error {
 	}
 
 	insp, err := e.cli.ContainerInspect(context.WithoutCancel(ctx), id, client.ContainerInspectOptions{})
+	if cerrdefs.IsNotFound(err) {
+		return errRunnerRemoved
+	}
 	if err != nil {
 		return fmt.Errorf("inspect runner: %w", err)
 	}
 	if st := insp.Container.State; st != nil {
 		e.result.ExitCode = st.ExitCode
 		e.result.OOMKilled = st.OOMKilled
+		if err := killedFromOutside(st, e.result.TimedOut); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// errRunnerRemoved is a runner container removed by someone else while its
+// suite ran.
+var errRunnerRemoved = errors.New("the runner container was removed while the suite ran (from outside: docker rm, another instance's sweeper, a daemon restart); the suite's own outcome is unknown")
+
+// killedFromOutside tells a suite that ended on its own, whatever its exit
+// code, from one something else ended: a SIGKILL (exit 137) that was neither
+// an out-of-memory kill nor patchgate's timeout, or a container being removed.
+// Only the first is the suite's verdict; the others are infrastructure errors.
+func killedFromOutside(st *container.State, timedOut bool) error {
+	switch {
+	case timedOut || st.OOMKilled:
+		return nil
+	case st.Status == container.StateRemoving || st.Status == container.StateDead:
+		return errRunnerRemoved
+	case st.ExitCode == 137:
+		return errors.New("the runner container was killed (SIGKILL, exit code 137) by something other than the suite: not out of memory, not patchgate's timeout (docker kill or rm, another instance's sweeper, a daemon restart); the suite's own outcome is unknown")
 	}
 	return nil
 }

@@ -21,6 +21,8 @@ type environment struct {
 	log   *slog.Logger
 	tclog tcLogger
 	user  string
+	// instance labels every resource with the Runner's Instance.
+	instance string
 
 	network    *testcontainers.DockerNetwork
 	runner     *testcontainers.DockerContainer
@@ -34,7 +36,7 @@ type environment struct {
 
 // labels returns the labels of one of this run's resources.
 func (e *environment) labels(role string) map[string]string {
-	return labels(e.spec.Owner, e.spec.RunID, role, time.Now())
+	return labels(e.spec.Owner, e.instance, e.spec.RunID, role, time.Now())
 }
 
 // created records a container for destroy; c may be nil.
@@ -149,7 +151,7 @@ func (e *environment) ensureImage(ctx context.Context, img string) (client.Image
 		err = pull.Wait(ctx)
 	}
 	if err != nil {
-		return insp, fmt.Errorf("image %q: not present locally and pull failed: %w", img, err)
+		return insp, fmt.Errorf("image %q is not on this Docker host and cannot be pulled; on a host without registry access, load it into the daemon first (docker load or docker import): %w", img, err)
 	}
 	if insp, err = e.cli.ImageInspect(ctx, img); err != nil {
 		return insp, fmt.Errorf("image %q: inspect after pull: %w", img, err)

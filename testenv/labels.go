@@ -15,6 +15,11 @@ const (
 	LabelService = "dev.patchgate.service" // service name, on service containers
 )
 
+// LabelInstance is the instance id of the database that knows the run
+// (Runner.Instance), on the resources of a Runner that has one: owners can be
+// configured alike by mistake, instance ids cannot.
+const LabelInstance = "dev.patchgate.instance"
+
 // Values of LabelRole.
 const (
 	RoleNetwork = "network"
@@ -22,12 +27,16 @@ const (
 	RoleRunner  = "runner"
 )
 
-// labels returns the labels of one resource of a run.
-func labels(owner, runID, role string, now time.Time) map[string]string {
-	return map[string]string{
+// labels returns the labels of one resource of a run; instance may be empty.
+func labels(owner, instance, runID, role string, now time.Time) map[string]string {
+	l := map[string]string{
 		LabelOwner:   owner,
 		LabelRun:     runID,
 		LabelRole:    role,
 		LabelCreated: strconv.FormatInt(now.Unix(), 10),
 	}
+	if instance != "" {
+		l[LabelInstance] = instance
+	}
+	return l
 }

@@ -35,8 +35,10 @@ var dockerUnavailable string
 var docker *client.Client
 
 func TestMain(m *testing.M) {
-	// Ryuk needs an image that cannot be pulled here.
-	os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
+	// No TESTCONTAINERS_RYUK_DISABLED here: the Runner disables Ryuk itself.
+	if owner := os.Getenv(childOwnerEnv); owner != "" {
+		os.Exit(runChild(owner))
+	}
 	flag.Parse()
 	dockerUnavailable = setupDocker()
 	code := m.Run()

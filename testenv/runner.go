@@ -5,8 +5,9 @@
 // destroy, and destroy always runs.
 //
 // Ryuk, testcontainers' reaper, needs an image that cannot be pulled on
-// patchgate's hosts: the process must run with TESTCONTAINERS_RYUK_DISABLED=true,
-// and leftovers of crashed processes are removed by Runner.Sweep instead.
+// patchgate's hosts: a Runner disables it itself before its first
+// testcontainers call, whatever the environment says, and leftovers of
+// crashed processes are removed by Runner.Sweep instead.
 package testenv
 
 import (
@@ -47,8 +48,14 @@ type Runner struct {
 	// Owner identifies this patchgate instance in labels. Runs are labelled with
 	// the spec's Owner, or this one when the spec has none; Sweep removes only
 	// resources labelled with this one.
-	Owner  string
-	Logger *slog.Logger // nil: discard
+	Owner string
+	// Instance, when set, is the id of the database this Runner's runs are
+	// known to (its patchgate instance). Every resource is labelled with it,
+	// and Sweep then removes only resources labelled with it too, so that
+	// instances sharing a daemon never sweep each other's runs, even under
+	// one owner.
+	Instance string
+	Logger   *slog.Logger // nil: discard
 
 	// Limits replaces the default limits field by field where non-zero; a
 	// spec's own non-zero limits win over both.
@@ -91,11 +98,15 @@ func (r *Runner) logger() *slog.Logger {
 }
 
 // client returns the Docker client shared by every run of r, connecting on first
-// use so that a Runner can be built while Docker is still down.
+// use so that a Runner can be built while Docker is still down. It is every
+// path's first testcontainers call, so it turns Ryuk off first.
 func (r *Runner) client(ctx context.Context) (*client.Client, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.cli == nil {
+		if err := disableRyuk(); err != nil {
+			return nil, err
+		}
 		cli, err := testcontainers.NewDockerClientWithOpts(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("connect to docker: %w", err)
@@ -144,12 +155,13 @@ func (r *Runner) Run(ctx context.Context, spec patchgate.EnvironmentSpec, log io
 	defer r.track(spec.RunID, -1)
 
 	env := &environment{
-		spec:   spec,
-		cli:    cli,
-		log:    r.logger().With("run_id", spec.RunID),
-		tclog:  tcLogger{r.logger().With("run_id", spec.RunID)},
-		user:   r.User,
-		result: &patchgate.EnvironmentResult{ImageDigests: map[string]string{}},
+		spec:     spec,
+		cli:      cli,
+		log:      r.logger().With("run_id", spec.RunID),
+		tclog:    tcLogger{r.logger().With("run_id", spec.RunID)},
+		user:     r.User,
+		instance: r.Instance,
+		result:   &patchgate.EnvironmentResult{ImageDigests: map[string]string{}},
 	}
 	// Teardown runs on every way out, panics and cancellation included, on a
 	// context of its own: the run's may be what ended it.

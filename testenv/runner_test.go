@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moby/moby/client"
+
 	"github.com/patchgate/patchgate"
 	"github.com/patchgate/patchgate/testenv"
 )
@@ -226,6 +228,62 @@ echo report > report.xml`)
 				if !strings.Contains(log.String(), want+"\n") {
 					t.Errorf("log does not contain %q:\n%s", want, log)
 				}
+			}
+		})
+	}
+}
+
+// TestRunKilledFromOutsideIsAnError ends a running suite from outside, as
+// `docker rm -f`, `docker kill` or another instance's sweeper would: the suite
+// did not fail on its own, so the run is an error saying so, not a result.
+func TestRunKilledFromOutsideIsAnError(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		end  func(ctx context.Context, id string) error
+		want string
+	}{
+		{name: "container removed", want: "the runner container was removed while the suite ran",
+			end: func(ctx context.Context, id string) error {
+				_, err := docker.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true})
+				return err
+			}},
+		{name: "container killed", want: "was killed (SIGKILL, exit code 137) by something other than the suite",
+			end: func(ctx context.Context, id string) error {
+				_, err := docker.ContainerKill(ctx, id, client.ContainerKillOptions{Signal: "KILL"})
+				return err
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := newRunner(t)
+			s := spec("killed-"+strings.ReplaceAll(tt.name, " ", "-"), "echo started; sleep 60")
+			type outcome struct {
+				res *patchgate.EnvironmentResult
+				err error
+			}
+			done := make(chan outcome, 1)
+			go func() {
+				res, err := r.Run(context.Background(), s, newLogBuffer(""))
+				done <- outcome{res, err}
+			}()
+			id := runnerContainer(t, r.Owner, s.RunID)
+			if err := tt.end(context.Background(), id); err != nil {
+				t.Fatal(err)
+			}
+			var got outcome
+			select {
+			case got = <-done:
+			case <-time.After(time.Minute):
+				t.Fatal("Run did not return after its runner was ended")
+			}
+			if got.err == nil {
+				t.Fatalf("got result %+v (exit code %d), want an error", got.res, got.res.ExitCode)
+			}
+			t.Logf("error: %v", got.err)
+			if !strings.Contains(got.err.Error(), tt.want) || !strings.Contains(got.err.Error(), "outcome is unknown") {
+				t.Errorf("got error %q, want it to contain %q and say the outcome is unknown", got.err, tt.want)
 			}
 		})
 	}

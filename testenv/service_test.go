@@ -137,7 +137,7 @@ func TestRunInfrastructureFailuresAreErrors(t *testing.T) {
 		spec func() patchgate.EnvironmentSpec
 		want string
 	}{
-		{name: "runner image missing", want: `image "patchgate-test/absent:1": not present locally and pull failed`,
+		{name: "runner image missing", want: `image "patchgate-test/absent:1" is not on this Docker host and cannot be pulled; on a host without registry access, load it into the daemon first`,
 			spec: func() patchgate.EnvironmentSpec {
 				s := spec("missing-image", "true")
 				s.Image = "patchgate-test/absent:1"

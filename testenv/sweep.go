@@ -11,12 +11,14 @@ import (
 	"github.com/moby/moby/client"
 )
 
-// Sweep removes the containers and networks labelled with r.Owner whose run is
-// not alive: leftovers of a process that died before its teardown. alive is
-// asked once per run id found; runs this Runner is working on, and resources
-// younger than SweepGrace, are kept without asking. Resources of other owners,
-// or labelled by testcontainers alone, are never touched. It returns how many
-// resources it removed and the errors of those it could not.
+// Sweep removes the containers and networks labelled with r.Owner (and
+// r.Instance, when set) whose run is not alive: leftovers of a process that
+// died before its teardown. alive is asked once per run id found, and must
+// say true for a run its database does not know; runs this Runner is working
+// on, and resources younger than SweepGrace, are kept without asking.
+// Resources of other owners or instances, or labelled by testcontainers alone,
+// are never touched. It returns how many resources it removed and the errors
+// of those it could not.
 func (r *Runner) Sweep(ctx context.Context, alive func(runID string) bool) (removed int, err error) {
 	r.init()
 	if r.Owner == "" {
@@ -27,9 +29,13 @@ func (r *Runner) Sweep(ctx context.Context, alive func(runID string) bool) (remo
 		return 0, fmt.Errorf("sweep: %w", err)
 	}
 	filter := make(client.Filters).Add("label", LabelOwner+"="+r.Owner)
+	if r.Instance != "" {
+		filter.Add("label", LabelInstance+"="+r.Instance)
+	}
 	verdict := map[string]bool{}
 	dead := func(lbl map[string]string, created time.Time) bool {
-		if lbl[LabelOwner] != r.Owner { // the daemon filtered; be sure anyway
+		// The daemon filtered; be sure anyway.
+		if lbl[LabelOwner] != r.Owner || (r.Instance != "" && lbl[LabelInstance] != r.Instance) {
 			return false
 		}
 		if s, err := strconv.ParseInt(lbl[LabelCreated], 10, 64); err == nil {

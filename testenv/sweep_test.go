@@ -140,3 +140,55 @@ func TestSweepLoopSweepsUntilCancelled(t *testing.T) {
 		t.Fatal("SweepLoop did not return after cancel")
 	}
 }
+
+// TestSweepOnlyItsOwnInstance shares one owner between two instances, as two
+// databases configured with the same runners.owner would: a Runner with an
+// instance labels its resources with it and sweeps only those.
+func TestSweepOnlyItsOwnInstance(t *testing.T) {
+	t.Parallel()
+	r := newRunner(t)
+	r.Instance = "0123456789abcdef"
+	stamp := time.Now().Format("150405.000000")
+	lbl := func(instance string) map[string]string {
+		l := map[string]string{testenv.LabelOwner: r.Owner, testenv.LabelRun: "1-1-regression", testenv.LabelRole: testenv.RoleRunner}
+		if instance != "" {
+			l[testenv.LabelInstance] = instance
+		}
+		return l
+	}
+	mineC, mineN := plant(t, "sweep-mine-"+stamp, lbl(r.Instance))
+	otherC, otherN := plant(t, "sweep-other-instance-"+stamp, lbl("fedcba9876543210"))
+	bareC, bareN := plant(t, "sweep-no-instance-"+stamp, lbl(""))
+
+	removed, err := r.Sweep(context.Background(), func(string) bool { return false })
+	if err != nil {
+		t.Fatalf("Sweep: %v", err)
+	}
+	if removed != 2 {
+		t.Errorf("got %d removed, want 2 (this instance's container and network)", removed)
+	}
+	if c, n := exists(t, mineC, mineN); c || n {
+		t.Errorf("own dead run: container exists %v, network exists %v; want both removed", c, n)
+	}
+	for name, ids := range map[string][2]string{"other instance": {otherC, otherN}, "no instance label": {bareC, bareN}} {
+		if c, n := exists(t, ids[0], ids[1]); !c || !n {
+			t.Errorf("%s: container exists %v, network exists %v; want both kept", name, c, n)
+		}
+	}
+
+	// And what it runs carries the instance.
+	s := spec("instance-labels", "sleep 5")
+	done := make(chan error, 1)
+	go func() { _, err := r.Run(context.Background(), s, nil); done <- err }()
+	id := runnerContainer(t, r.Owner, s.RunID)
+	insp, err := docker.ContainerInspect(context.Background(), id, client.ContainerInspectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := insp.Container.Config.Labels[testenv.LabelInstance]; got != r.Instance {
+		t.Errorf("runner container labelled instance %q, want %q", got, r.Instance)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+}

@@ -43,7 +43,11 @@ type Main struct {
 	Queue     *queue.Queue
 	Verifier  *runners.Verifier
 	Reporter  *runners.Reporter
-	envs      *testenv.Runner
+	// Instance is the database's instance id; Owner labels this process's
+	// containers (runners.owner, or the host name and Instance).
+	Instance string
+	Owner    string
+	envs     *testenv.Runner
 	// commenters write comments on changes in the background.
 	commenters []*runners.Commenter
 
@@ -132,7 +136,23 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("audit the configuration: %w", err)
 	}
 	rc := m.Config.Runners
-	m.envs = &testenv.Runner{Owner: rc.Owner, Logger: m.Logger, MaxParallel: rc.MaxEnvironments}
+	if m.Instance, err = db.InstanceID(ctx); err != nil {
+		_ = db.Close()
+		return fmt.Errorf("read the instance id: %w", err)
+	}
+	m.Owner = rc.Owner
+	if m.Owner == "" {
+		m.Owner = defaultOwner(m.Instance)
+	}
+	m.envs = &testenv.Runner{
+		Owner:       m.Owner,
+		Instance:    m.Instance,
+		Logger:      m.Logger,
+		MaxParallel: rc.MaxEnvironments,
+		// Claims are recorded before any resource is created, so this is only
+		// a margin for clocks and races: three heartbeats.
+		SweepGrace: 3 * rc.Heartbeat,
+	}
 	m.Verifier = &runners.Verifier{
 		Verifications: verifications,
 		Plan:          m.Service.Plan,
@@ -146,9 +166,11 @@ func (m *Main) Run(ctx context.Context) error {
 		Environments: m.envs,
 		Reporter:     m.Reporter,
 		OnVerdict:    m.Service.OnVerdict,
-		Worker:       rc.Owner + "/" + randomID(),
-		Owner:        rc.Owner,
+		Worker:       m.Owner + "/" + randomID(),
+		Owner:        m.Owner,
 		Heartbeat:    rc.Heartbeat,
+		Retries:      rc.Retries,
+		RetryBackoff: rc.RetryBackoff,
 		Logger:       m.Logger,
 	}
 	workers := rc.Workers
@@ -192,7 +214,7 @@ func (m *Main) Run(ctx context.Context) error {
 		m.wg.Go(func() { m.watchRuns(workCtx, verifications) })
 	}
 	if m.WorkerOnly {
-		m.Logger.Info("patchgate worker running", "database", db.Dialect(), "workers", workers, "owner", rc.Owner)
+		m.Logger.Info("patchgate worker running", "database", db.Dialect(), "workers", workers, "owner", m.Owner, "instance", m.Instance)
 		return nil
 	}
 
@@ -242,7 +264,7 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 	})
 	m.Logger.Info("patchgate serving", "addr", ln.Addr().String(), "database", db.Dialect(),
-		"repos", len(repos), "public_url", m.Config.PublicURL)
+		"repos", len(repos), "public_url", m.Config.PublicURL, "owner", m.Owner, "instance", m.Instance)
 	return nil
 }
 

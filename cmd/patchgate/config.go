@@ -176,8 +176,10 @@ type RunnerConfig struct {
 	// Workers is how many verifications run at once here; 0 runs none (a
 	// server whose workers run elsewhere on the same PostgreSQL queue).
 	Workers int `yaml:"workers"`
-	// Owner labels this host's containers; leftovers of a dead process with
-	// the same owner are swept. Default: the host name.
+	// Owner labels this instance's containers on this host; leftovers of a
+	// dead process with the same owner are swept. Default: the host name and
+	// the database's instance id ("build-1-3f9c0a1b2c3d4e5f"), so that two
+	// instances with their own databases on one Docker host never share one.
 	Owner string `yaml:"owner"`
 	// JobTimeout bounds one verification, all suites included.
 	JobTimeout time.Duration `yaml:"job_timeout"`
@@ -187,6 +189,14 @@ type RunnerConfig struct {
 	// MaxEnvironments bounds concurrent environments (each takes a bridge
 	// network; Docker's default pools allow about 30).
 	MaxEnvironments int `yaml:"max_environments"`
+	// Retries is how many more times a suite that could not run (container
+	// killed or removed from outside, image missing, Docker or forge errors)
+	// is tried before "error" is its outcome. A suite's own failure is never
+	// retried.
+	Retries int `yaml:"retries"`
+	// RetryBackoff is the pause before the first retry, doubled before each
+	// next one.
+	RetryBackoff time.Duration `yaml:"retry_backoff"`
 }
 
 // DefaultConfig is what `patchgate serve` runs with when nothing is configured.
@@ -201,8 +211,9 @@ func DefaultConfig() Config {
 		Workers:   WorkerConfig{Deliveries: 4, DeliveryRetention: 14 * 24 * time.Hour},
 		// Two cores: one verification at a time leaves the other core to the
 		// server; each verification runs its suites one after another.
-		Runners: RunnerConfig{Workers: 1, JobTimeout: time.Hour, Heartbeat: 10 * time.Second, MaxEnvironments: 8},
-		Intake:  IntakeConfig{MaxUnverified: 8},
+		Runners: RunnerConfig{Workers: 1, JobTimeout: time.Hour, Heartbeat: 10 * time.Second, MaxEnvironments: 8,
+			Retries: 2, RetryBackoff: 10 * time.Second},
+		Intake: IntakeConfig{MaxUnverified: 8},
 	}
 }
 
@@ -314,6 +325,11 @@ func applyEnv(cfg *Config, env func(string) (string, bool)) error {
 	if v, ok := env("PATCHGATE_RUNNERS_WORKERS"); ok {
 		if _, err := fmt.Sscan(v, &cfg.Runners.Workers); err != nil {
 			return fmt.Errorf("PATCHGATE_RUNNERS_WORKERS: want a number, got %q", v)
+		}
+	}
+	if v, ok := env("PATCHGATE_RUNNERS_RETRIES"); ok {
+		if _, err := fmt.Sscan(v, &cfg.Runners.Retries); err != nil {
+			return fmt.Errorf("PATCHGATE_RUNNERS_RETRIES: want a number, got %q", v)
 		}
 	}
 	if v, ok := env("PATCHGATE_REPOS"); ok {
@@ -434,18 +450,24 @@ func (c *Config) Validate() error {
 	if c.Intake.MaxUnverified < 1 || c.Intake.MaxUnverified > 1024 {
 		return fmt.Errorf("config key intake.max_unverified: %d: want 1 to 1024", c.Intake.MaxUnverified)
 	}
-	if c.Runners.Owner == "" {
-		c.Runners.Owner = defaultOwner()
+	if c.Runners.Retries < 0 || c.Runners.Retries > 10 {
+		return fmt.Errorf("config key runners.retries: %d: want 0 to 10", c.Runners.Retries)
+	}
+	if c.Runners.RetryBackoff < 0 || c.Runners.RetryBackoff > 10*time.Minute {
+		return fmt.Errorf("config key runners.retry_backoff: %s: want 0 to 10m", c.Runners.RetryBackoff)
 	}
 	return nil
 }
 
-// defaultOwner is the host name, which is stable across restarts.
-func defaultOwner() string {
-	if h, err := os.Hostname(); err == nil && h != "" {
-		return h
+// defaultOwner is the host name, for whoever reads the labels, and the
+// database's instance id, which tells instances on one host apart; both are
+// stable across restarts.
+func defaultOwner(instance string) string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "patchgate"
 	}
-	return "patchgate"
+	return host + "-" + instance
 }
 
 // Repository converts the configured entry to the domain type, its sla block

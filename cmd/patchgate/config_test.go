@@ -32,6 +32,9 @@ func TestLoadConfigDefaults(t *testing.T) {
 	if cfg.Listen != "127.0.0.1:8080" || cfg.Database != "sqlite://patchgate.db" {
 		t.Fatalf("got listen %s database %s, want the embedded defaults", cfg.Listen, cfg.Database)
 	}
+	if cfg.Runners.Retries != 2 || cfg.Runners.RetryBackoff <= 0 {
+		t.Errorf("got runners.retries %d, retry_backoff %s; want 2 retries with a backoff", cfg.Runners.Retries, cfg.Runners.RetryBackoff)
+	}
 }
 
 func TestLoadConfigFileAndEnv(t *testing.T) {
@@ -96,6 +99,9 @@ func TestLoadConfigErrorsNameTheKey(t *testing.T) {
 		{"bad log level", "log: {level: loud}", nil, "log.level"},
 		{"bad env repos", "", map[string]string{"PATCHGATE_REPOS": "[{"}, "PATCHGATE_REPOS"},
 		{"short retention", "workers: {delivery_retention: 1h}", nil, "delivery_retention"},
+		{"negative retries", "runners: {retries: -1}", nil, "runners.retries"},
+		{"bad env retries", "", map[string]string{"PATCHGATE_RUNNERS_RETRIES": "many"}, "PATCHGATE_RUNNERS_RETRIES"},
+		{"long retry backoff", "runners: {retry_backoff: 1h}", nil, "runners.retry_backoff"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -117,7 +117,7 @@ func startServe(t *testing.T, cfgPath, logPath string) *exec.Cmd {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), helperConfigEnv+"="+cfgPath, "TESTCONTAINERS_RYUK_DISABLED=true")
+	cmd.Env = append(os.Environ(), helperConfigEnv+"="+cfgPath)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -25,7 +25,6 @@ func requireDocker(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs Docker")
 	}
-	t.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
 	fail := t.Skipf
 	if os.Getenv("PATCHGATE_REQUIRE_DOCKER") == "1" {
 		fail = t.Fatalf

@@ -57,7 +57,9 @@ func (m *Main) requeueOrphans(ctx context.Context, vs patchgate.VerificationServ
 	}
 }
 
-// sweep removes this owner's containers and networks that belong to no live run.
+// sweep removes this instance's containers and networks whose run its
+// database knows to be over: finished, re-run at a later attempt, or silent
+// for three heartbeats. Runs it does not know are another's and kept.
 func (m *Main) sweep(ctx context.Context) {
 	fresh := 3 * m.Config.Runners.Heartbeat
 	n, err := m.envs.Sweep(ctx, func(runID string) bool { return m.Verifier.Alive(ctx, runID, fresh) })
@@ -68,20 +70,19 @@ func (m *Main) sweep(ctx context.Context) {
 	}
 }
 
-// watchRuns periodically re-queues orphaned verifications and sweeps leftovers.
+// watchRuns re-queues orphaned verifications and sweeps leftovers every three
+// heartbeats: a run is dead after as long, and its resources past the sweep
+// grace period too. A sweep is two label-filtered list calls.
 func (m *Main) watchRuns(ctx context.Context, vs patchgate.VerificationService) {
 	hb := m.Config.Runners.Heartbeat
-	orphans := time.NewTicker(3 * hb)
-	defer orphans.Stop()
-	sweeps := time.NewTicker(time.Minute)
-	defer sweeps.Stop()
+	t := time.NewTicker(3 * hb)
+	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-orphans.C:
+		case <-t.C:
 			m.requeueOrphans(ctx, vs, time.Now().Add(-3*hb))
-		case <-sweeps.C:
 			m.sweep(ctx)
 		}
 	}
