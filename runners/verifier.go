@@ -165,7 +165,8 @@ func (r *Verifier) runSuite(ctx context.Context, v *patchgate.Verification, s *p
 	spec.Source = func(ctx context.Context) (io.ReadCloser, error) { return r.Source(ctx, repo, v.SHA) }
 
 	logw := newLogWriter(r.Verifications, s.ID)
-	res, err := r.Environments.Run(ctx, spec, logw)
+	var tests TestLog // names the failing tests when there is no JUnit report
+	res, err := r.Environments.Run(ctx, spec, io.MultiWriter(&tests, logw))
 	if cerr := logw.Close(); cerr != nil {
 		log.Warn("suite log incomplete", "err", cerr)
 	}
@@ -176,14 +177,15 @@ func (r *Verifier) runSuite(ctx context.Context, v *patchgate.Verification, s *p
 		log.Warn("suite could not run", "err", err)
 		r.finishSuite(ctx, v, s, patchgate.RunError, err.Error())
 	default:
-		r.recordResult(s, res)
+		r.recordResult(s, res, &tests)
 		r.finishSuite(ctx, v, s, s.State, s.Description)
 	}
 }
 
 // recordResult turns an environment's result into the suite's state, counts,
-// tests and one-line description.
-func (r *Verifier) recordResult(s *patchgate.SuiteRun, res *patchgate.EnvironmentResult) {
+// tests and one-line description; without a JUnit report the tests come from
+// the log.
+func (r *Verifier) recordResult(s *patchgate.SuiteRun, res *patchgate.EnvironmentResult, log *TestLog) {
 	code := res.ExitCode
 	s.ExitCode, s.OOMKilled, s.TimedOut = &code, res.OOMKilled, res.TimedOut
 	s.ImageDigests, s.Timings = res.ImageDigests, res.Timings
@@ -219,6 +221,9 @@ func (r *Verifier) recordResult(s *patchgate.SuiteRun, res *patchgate.Environmen
 	}
 	if len(failedNames) > 0 {
 		s.Description += "; failed: " + strings.Join(failedNames, ", ")
+	}
+	if res.JUnit == nil && log != nil {
+		describeFromLog(s, log.Report())
 	}
 }
 
