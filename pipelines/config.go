@@ -109,6 +109,12 @@ var (
 // *ConfigError naming file, line and key; the first problems found (up to 10)
 // are joined.
 func ParseConfig(file string, data []byte) (*Config, error) {
+	return ParseConfigWithin(file, data, Ceilings{})
+}
+
+// ParseConfigWithin is ParseConfig that also holds every suite to the
+// operator's ceilings.
+func ParseConfigWithin(file string, data []byte, ceilings Ceilings) (*Config, error) {
 	if len(data) > maxConfigBytes {
 		return nil, &ConfigError{File: file, Msg: fmt.Sprintf("file is %d bytes; at most %d", len(data), maxConfigBytes)}
 	}
@@ -116,7 +122,7 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, yamlError(file, err)
 	}
-	p := &configParser{file: file}
+	p := &configParser{file: file, ceilings: ceilings}
 	cfg := &Config{Release: ReleasePolicy{Approvals: 1}}
 	sum := sha256.Sum256(data)
 	cfg.Digest = hex.EncodeToString(sum[:])
@@ -166,8 +172,9 @@ func yamlError(file string, err error) error {
 
 // configParser walks the YAML tree, collecting located errors.
 type configParser struct {
-	file string
-	errs []error
+	file     string
+	ceilings Ceilings
+	errs     []error
 }
 
 func (p *configParser) add(n *yaml.Node, key, format string, args ...any) {
@@ -285,6 +292,7 @@ func (p *configParser) suite(name string, n *yaml.Node, key string) Suite {
 		}
 		s.Limits.PIDs = v
 	}
+	p.checkCeilings(&s, key, cpus, memory, pids, timeout)
 	if required != nil {
 		if err := required.Decode(&s.Required); err != nil {
 			p.add(required, key+".required", "want true or false")
@@ -480,19 +488,7 @@ func (p *configParser) duration(n *yaml.Node, key string, max time.Duration) tim
 
 // bytes parses sizes like 512m, 2g, 1.5GiB.
 func (p *configParser) bytes(n *yaml.Node, key string) int64 {
-	v := strings.ToLower(strings.TrimSpace(p.str(n, key)))
-	mult := int64(1)
-	for _, u := range []struct {
-		suffix string
-		mult   int64
-	}{{"gib", 1 << 30}, {"mib", 1 << 20}, {"kib", 1 << 10}, {"gb", 1 << 30}, {"mb", 1 << 20}, {"kb", 1 << 10}, {"g", 1 << 30}, {"m", 1 << 20}, {"k", 1 << 10}} {
-		if rest, ok := strings.CutSuffix(v, u.suffix); ok {
-			v, mult = rest, u.mult
-			break
-		}
-	}
-	f, err := strconv.ParseFloat(v, 64)
-	b := int64(f * float64(mult))
+	b, err := ParseSize(p.str(n, key))
 	if err != nil || b < 16<<20 || b > 256<<30 {
 		p.add(n, key, "want a size from 16m to 256g, like 512m or 2g")
 		return 0

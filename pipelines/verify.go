@@ -193,7 +193,7 @@ func (s *Service) readConfig(ctx context.Context, repo patchgate.RepoRef, ref st
 	} else if err != nil {
 		return nil, fmt.Errorf("read %s at %s: %w", ConfigFile, ref, err)
 	}
-	return ParseConfig(ConfigFile, data)
+	return ParseConfigWithin(ConfigFile, data, s.Ceilings)
 }
 
 // Plan is the runner's view of a verification's configuration: it reads the

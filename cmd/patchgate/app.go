@@ -110,6 +110,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Comparers:     clients.comparers,
 		Releasers:     clients.releasers,
 		Announce:      m.announcer(),
+		Ceilings:      m.Config.Runners.Ceilings(),
 	}
 	if _, err := store.NewAuditService(db).RecordConfig(ctx, m.Config.Digest(), map[string]string{
 		"repos": strconv.Itoa(len(repos)), "listen": m.Config.Listen, "public_url": m.Config.PublicURL,
@@ -118,7 +119,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("audit the configuration: %w", err)
 	}
 	rc := m.Config.Runners
-	m.envs = &testenv.Runner{Owner: rc.Owner, Logger: m.Logger, MaxParallel: rc.MaxEnvironments}
+	m.envs = &testenv.Runner{Owner: rc.Owner, Logger: m.Logger, MaxParallel: rc.MaxEnvironments, Limits: defaultLimits(rc.Ceilings())}
 	m.Verifier = &runners.Verifier{
 		Verifications: verifications,
 		Plan:          m.Service.Plan,

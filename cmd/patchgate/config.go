@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/patchgate/patchgate"
+	"github.com/patchgate/patchgate/pipelines"
+	"github.com/patchgate/patchgate/testenv"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -167,6 +169,42 @@ type RunnerConfig struct {
 	// MaxEnvironments bounds concurrent environments (each takes a bridge
 	// network; Docker's default pools allow about 30).
 	MaxEnvironments int `yaml:"max_environments"`
+	// MaxCPUs, MaxMemory ("4g"), MaxPIDs and MaxTimeout are the operator's
+	// ceilings on what a repository's .patchgate.yml may ask for; zero (the
+	// default) sets none.
+	MaxCPUs    float64       `yaml:"max_cpus"`
+	MaxMemory  string        `yaml:"max_memory"`
+	MaxPIDs    int64         `yaml:"max_pids"`
+	MaxTimeout time.Duration `yaml:"max_timeout"`
+}
+
+// Ceilings returns the runners.max_* keys as pipelines reads them; Validate
+// has checked them.
+func (c RunnerConfig) Ceilings() pipelines.Ceilings {
+	mem, _ := pipelines.ParseSize(c.MaxMemory)
+	if c.MaxMemory == "" {
+		mem = 0
+	}
+	return pipelines.Ceilings{NanoCPUs: int64(c.MaxCPUs * 1e9), MemoryBytes: mem, PIDs: c.MaxPIDs, Timeout: c.MaxTimeout}
+}
+
+// validateCeilings checks the runners.max_* keys.
+func (c RunnerConfig) validateCeilings() error {
+	if c.MaxCPUs < 0 || c.MaxCPUs > 64 {
+		return fmt.Errorf("config key runners.max_cpus: %g: want 0 (no ceiling) to 64", c.MaxCPUs)
+	}
+	if c.MaxMemory != "" {
+		if b, err := pipelines.ParseSize(c.MaxMemory); err != nil || b < 16<<20 {
+			return fmt.Errorf("config key runners.max_memory: %q: want a size of at least 16m, like 4g", c.MaxMemory)
+		}
+	}
+	if c.MaxPIDs != 0 && c.MaxPIDs < 16 {
+		return fmt.Errorf("config key runners.max_pids: %d: want 0 (no ceiling) or at least 16", c.MaxPIDs)
+	}
+	if c.MaxTimeout < 0 || (c.MaxTimeout > 0 && c.MaxTimeout < time.Second) {
+		return fmt.Errorf("config key runners.max_timeout: %s: want 0 (no ceiling) or at least 1s", c.MaxTimeout)
+	}
+	return nil
 }
 
 // DefaultConfig is what `patchgate serve` runs with when nothing is configured.
@@ -397,6 +435,9 @@ func (c *Config) Validate() error {
 	if c.Runners.Heartbeat < 100*time.Millisecond || c.Runners.Heartbeat > time.Minute {
 		return fmt.Errorf("config key runners.heartbeat: %s: want 100ms to 1m", c.Runners.Heartbeat)
 	}
+	if err := c.Runners.validateCeilings(); err != nil {
+		return err
+	}
 	if c.Runners.Owner == "" {
 		c.Runners.Owner = defaultOwner()
 	}
@@ -493,4 +534,20 @@ func (c Config) Digest() string {
 	b, _ := json.Marshal(c)
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
+}
+
+// defaultLimits are the limits of a suite that asks for none: testenv's
+// defaults, lowered to the operator's ceilings.
+func defaultLimits(c pipelines.Ceilings) patchgate.Limits {
+	lower := func(def, ceiling int64) int64 {
+		if ceiling > 0 && ceiling < def {
+			return ceiling
+		}
+		return def
+	}
+	return patchgate.Limits{
+		NanoCPUs:    lower(testenv.DefaultNanoCPUs, c.NanoCPUs),
+		MemoryBytes: lower(testenv.DefaultMemoryBytes, c.MemoryBytes),
+		PIDs:        lower(testenv.DefaultPIDs, c.PIDs),
+	}
 }

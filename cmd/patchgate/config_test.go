@@ -96,6 +96,9 @@ func TestLoadConfigErrorsNameTheKey(t *testing.T) {
 		{"bad log level", "log: {level: loud}", nil, "log.level"},
 		{"bad env repos", "", map[string]string{"PATCHGATE_REPOS": "[{"}, "PATCHGATE_REPOS"},
 		{"short retention", "workers: {delivery_retention: 1h}", nil, "delivery_retention"},
+		{"bad memory ceiling", "runners: {max_memory: lots}", nil, "runners.max_memory"},
+		{"bad cpu ceiling", "runners: {max_cpus: -1}", nil, "runners.max_cpus"},
+		{"bad pids ceiling", "runners: {max_pids: 3}", nil, "runners.max_pids"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
