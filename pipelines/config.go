@@ -40,6 +40,9 @@ type Suite struct {
 	JUnit    string            `json:"junit,omitempty"`
 	Timeout  time.Duration     `json:"timeout"`
 	Limits   patchgate.Limits  `json:"limits"`
+	// Cache are directories of the runner kept between runs of trusted heads
+	// (build and module caches).
+	Cache []string `json:"cache,omitempty"`
 	// Required suites must pass for a change to be verified.
 	Required bool `json:"required"`
 }
@@ -91,6 +94,7 @@ func (e *ConfigError) Error() string {
 
 // Limits on what a configuration may ask for.
 const (
+	maxCachePaths       = 8
 	defaultTimeout      = 10 * time.Minute
 	maxTimeout          = 6 * time.Hour
 	defaultReadyTimeout = 60 * time.Second
@@ -254,11 +258,11 @@ func (p *configParser) suite(name string, n *yaml.Node, key string) Suite {
 	if !p.mapping(n, key) {
 		return s
 	}
-	var image, run, workdir, env, services, junit, timeout, cpus, memory, pids, required *yaml.Node
+	var image, run, workdir, env, services, junit, timeout, cpus, memory, pids, required, cache *yaml.Node
 	p.fields(n, key, map[string]*(*yaml.Node){
 		"image": &image, "run": &run, "workdir": &workdir, "env": &env, "services": &services,
 		"junit": &junit, "timeout": &timeout, "cpus": &cpus, "memory": &memory, "pids": &pids,
-		"required": &required,
+		"required": &required, "cache": &cache,
 	})
 	s.Image = p.image(n, image, key+".image")
 	s.Run = p.requiredString(n, run, key+".run")
@@ -293,6 +297,9 @@ func (p *configParser) suite(name string, n *yaml.Node, key string) Suite {
 		s.Limits.PIDs = v
 	}
 	p.checkCeilings(&s, key, cpus, memory, pids, timeout)
+	if cache != nil {
+		s.Cache = p.cachePaths(cache, key+".cache", s.Workdir)
+	}
 	if required != nil {
 		if err := required.Decode(&s.Required); err != nil {
 			p.add(required, key+".required", "want true or false")
@@ -494,4 +501,29 @@ func (p *configParser) bytes(n *yaml.Node, key string) int64 {
 		return 0
 	}
 	return b
+}
+
+// cachePaths reads a suite's cache list: absolute directories of the runner,
+// neither / nor the working directory the source is copied to.
+func (p *configParser) cachePaths(n *yaml.Node, key, workdir string) []string {
+	list := p.strList(n, key)
+	if len(list) > maxCachePaths {
+		p.add(n, key, "at most %d cache directories", maxCachePaths)
+		return nil
+	}
+	if workdir == "" {
+		workdir = "/workspace"
+	}
+	out := make([]string, 0, len(list))
+	for _, v := range list {
+		clean := path.Clean(v)
+		if !path.IsAbs(v) || clean == "/" || clean == path.Clean(workdir) || strings.HasPrefix(path.Clean(workdir)+"/", clean+"/") {
+			p.add(n, key, "%q: want an absolute directory other than / and the working directory", v)
+			continue
+		}
+		if !slices.Contains(out, clean) {
+			out = append(out, clean)
+		}
+	}
+	return out
 }

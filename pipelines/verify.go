@@ -207,9 +207,10 @@ func (s *Service) Plan(ctx context.Context, v *patchgate.Verification) ([]patchg
 	if cfg.Digest != v.ConfigDigest {
 		return nil, patchgate.Errorf(patchgate.ECONFLICT, "%s at %s changed since the verification was planned", ConfigFile, v.ConfigRef)
 	}
+	policy := s.runPolicy(ctx, v)
 	plans := make([]patchgate.SuitePlan, 0, len(cfg.Suites))
 	for _, suite := range cfg.Suites {
-		plans = append(plans, suite.Plan())
+		plans = append(plans, policy.apply(v, suite))
 	}
 	return plans, nil
 }

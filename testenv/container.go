@@ -103,6 +103,7 @@ func (e *environment) prepareRunner(ctx context.Context) error {
 // while it runs, and waits for its exit or the timeout.
 func (e *environment) run(ctx context.Context, log io.Writer) error {
 	id := e.runner.GetContainerID()
+	e.announceNetwork(log)
 	if err := e.runner.Start(ctx); err != nil {
 		return fmt.Errorf("start runner: %w", err)
 	}

@@ -63,6 +63,9 @@ type RepoConfig struct {
 	// SLA sets the targets of some severities (critical, high, medium, low);
 	// the others keep patchgate.DefaultSLAPolicy's.
 	SLA map[string]SLATargetConfig `yaml:"sla" json:"sla,omitempty"`
+	// Egress lets this repository's suites reach beyond the host; by default
+	// their network is internal.
+	Egress bool `yaml:"egress" json:"egress,omitempty"`
 }
 
 // SLATargetConfig is one severity's SLA targets: how long after a ticket is
@@ -469,6 +472,7 @@ func (r RepoConfig) Repository() *patchgate.Repository {
 		TicketKeys:   keys,
 		TrustedUsers: r.TrustedUsers,
 		SLA:          sla,
+		Egress:       r.Egress,
 	}
 }
 
