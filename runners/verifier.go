@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -37,6 +38,8 @@ type Verifier struct {
 	Owner string
 	// Heartbeat is how often a running verification says it is alive.
 	Heartbeat time.Duration
+	// Secrets are masked in every suite's log besides the plan's own.
+	Secrets []string
 	Logger    *slog.Logger
 }
 
@@ -161,6 +164,7 @@ func (r *Verifier) runSuite(ctx context.Context, v *patchgate.Verification, s *p
 	spec := plan.Spec
 	spec.RunID = RunID(v, s)
 	spec.Owner = r.Owner
+	spec.Secrets = slices.Concat(spec.Secrets, r.Secrets)
 	repo := patchgate.RepoRef{Forge: v.Forge, Name: v.Repo}
 	spec.Source = func(ctx context.Context) (io.ReadCloser, error) { return r.Source(ctx, repo, v.SHA) }
 

@@ -136,6 +136,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Worker:       rc.Owner + "/" + randomID(),
 		Owner:        rc.Owner,
 		Heartbeat:    rc.Heartbeat,
+		Secrets:      m.Config.Secrets(),
 		Logger:       m.Logger,
 	}
 	workers := rc.Workers

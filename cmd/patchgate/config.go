@@ -66,6 +66,9 @@ type RepoConfig struct {
 	// Egress lets this repository's suites reach beyond the host; by default
 	// their network is internal.
 	Egress bool `yaml:"egress" json:"egress,omitempty"`
+	// Secrets are environment variables (name: value, usually ${VAR}) given
+	// to the suites of trusted heads only and masked in every log.
+	Secrets map[string]string `yaml:"secrets" json:"secrets,omitempty"`
 }
 
 // SLATargetConfig is one severity's SLA targets: how long after a ticket is
@@ -255,6 +258,8 @@ func LoadConfig(path string, env func(string) (string, bool)) (Config, error) {
 	return cfg, nil
 }
 
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
 var varPattern = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
 // expandVars replaces ${VAR} with the variable's value. An unset variable is an
@@ -396,6 +401,15 @@ func (c *Config) Validate() error {
 				return fmt.Errorf("config key repos[%d].webhook_secrets[%d]: a secret needs at least 8 characters", i, j)
 			}
 		}
+		for name, v := range r.Secrets {
+			if !envName.MatchString(name) {
+				return fmt.Errorf("config key repos[%d].secrets.%s: not an environment variable name", i, name)
+			}
+			if len(v) < 4 {
+				// Masking a shorter value would blank out ordinary words.
+				return fmt.Errorf("config key repos[%d].secrets.%s: a secret needs at least 4 characters", i, name)
+			}
+		}
 	}
 	for forge := range c.ReleaseManagers {
 		if err := patchgate.Forge(forge).Validate(); err != nil {
@@ -473,6 +487,7 @@ func (r RepoConfig) Repository() *patchgate.Repository {
 		TrustedUsers: r.TrustedUsers,
 		SLA:          sla,
 		Egress:       r.Egress,
+		SuiteSecrets: r.Secrets,
 	}
 }
 
@@ -531,6 +546,13 @@ func (c Config) Digest() string {
 	repos := make([]RepoConfig, len(c.Repos))
 	for i, r := range c.Repos {
 		r.WebhookSecrets = hideAll(r.WebhookSecrets)
+		if r.Secrets != nil {
+			hidden := make(map[string]string, len(r.Secrets))
+			for k, v := range r.Secrets {
+				hidden[k] = hide(v)
+			}
+			r.Secrets = hidden
+		}
 		repos[i] = r
 	}
 	c.Repos = repos
@@ -554,4 +576,37 @@ func defaultLimits(c pipelines.Ceilings) patchgate.Limits {
 		MemoryBytes: lower(testenv.DefaultMemoryBytes, c.MemoryBytes),
 		PIDs:        lower(testenv.DefaultPIDs, c.PIDs),
 	}
+}
+
+// Secrets lists every secret value the configuration holds: forge tokens,
+// webhook secrets (global and per repository), suite secrets, the release
+// webhook's secret and the database password. Every suite log masks them all,
+// whichever repository it belongs to.
+func (c Config) Secrets() []string {
+	var out []string
+	add := func(ss ...string) {
+		for _, s := range ss {
+			if s != "" {
+				out = append(out, s)
+			}
+		}
+	}
+	for _, f := range []ForgeConfig{c.GitHub, c.GitLab} {
+		add(f.Token)
+		add(f.WebhookSecrets...)
+	}
+	for _, r := range c.Repos {
+		add(r.WebhookSecrets...)
+		for _, v := range r.Secrets {
+			add(v)
+		}
+	}
+	add(c.ReleaseWebhook.Secret)
+	if u, err := url.Parse(c.Database); err == nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok {
+			add(pw)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
