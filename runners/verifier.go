@@ -38,9 +38,10 @@ type Verifier struct {
 	Owner string
 	// Heartbeat is how often a running verification says it is alive.
 	Heartbeat time.Duration
+	Logger    *slog.Logger
+
 	// Secrets are masked in every suite's log besides the plan's own.
 	Secrets []string
-	Logger    *slog.Logger
 }
 
 // Run is the queue's handler: one attempt of one verification.
