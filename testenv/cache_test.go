@@ -40,7 +40,8 @@ func TestRoundTrip(t *testing.T) {
 // labelled volume that the runner's non-root user can write, that outlives its
 // runs, and that the sweeper leaves alone.
 func TestCacheWarmsGoTest(t *testing.T) {
-	t.Parallel()
+	// Not parallel: the cold build would compete for the CPUs with the other
+	// suites (and they with it), and the figures would say little.
 	r := newRunner(t)
 	ctx := context.Background()
 	ownerFilter := make(client.Filters).Add("label", testenv.LabelOwner+"="+r.Owner)
