@@ -30,7 +30,26 @@ type EnvironmentSpec struct {
 	JUnitPath string
 
 	Timeout time.Duration
-	Limits  Limits
+	// Limits bound each container of the environment: the runner and every
+	// service.
+	Limits Limits
+
+	// Egress lets the environment's network reach beyond the host; without
+	// it the network is internal: the runner and services reach each other
+	// and nothing else.
+	Egress bool
+	// Cache, when set, keeps directories of the runner between runs.
+	Cache *CacheSpec
+}
+
+// CacheSpec names directories of a runner kept in volumes between runs of
+// one repository's suite, so builds start warm.
+type CacheSpec struct {
+	// Repo and Suite identify whose cache it is (volume names and labels).
+	Repo  string
+	Suite string
+	// Paths are absolute directories inside the runner.
+	Paths []string
 }
 
 // ServiceSpec is a service container of a suite (a database, a broker).

@@ -15,6 +15,12 @@ type Repository struct {
 	TrustedUsers []string `json:"trusted_users,omitempty"`
 	// SLA maps severities to response targets; nil means no SLA clock.
 	SLA SLAPolicy `json:"sla,omitempty"`
+	// Egress lets this repository's suites reach beyond the host; by default
+	// their network is internal.
+	Egress bool `json:"egress,omitempty"`
+	// SuiteSecrets are environment variables given to the suites of trusted
+	// heads only, and masked in every log; never serialised.
+	SuiteSecrets map[string]string `json:"-"`
 }
 
 // Ref returns the repository's forge and name.

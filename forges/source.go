@@ -2,9 +2,11 @@ package forges
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"sync"
 
 	"github.com/google/go-github/v60/github"
@@ -104,7 +106,7 @@ func (g *GitHub) Archive(ctx context.Context, repo patchgate.RepoRef, sha string
 		}
 		res, err := g.http.Do(req)
 		if err != nil {
-			return nil, err
+			return nil, redactURLError(err)
 		}
 		if res.StatusCode != http.StatusOK {
 			res.Body.Close()
@@ -131,7 +133,7 @@ func (g *GitLab) Archive(ctx context.Context, repo patchgate.RepoRef, sha string
 		rc, resp, err := stream(ctx, func(ctx context.Context, w io.Writer) (*http.Response, error) {
 			resp, err := g.client.Repositories.StreamArchive(repo.Name, w,
 				&gitlab.ArchiveOptions{Format: &format, SHA: &sha}, gitlab.WithContext(ctx))
-			return glResp(resp), err
+			return glResp(resp), redactURLError(err)
 		})
 		body = rc
 		return resp, err
@@ -195,4 +197,26 @@ type startWriter struct {
 func (s *startWriter) Write(p []byte) (int, error) {
 	s.once.Do(func() { close(s.started) })
 	return s.w.Write(p)
+}
+
+// redactURLError strips the query string and user info from the URL of a
+// *url.Error (what an HTTP client's failures are): a download link carries
+// its short-lived token there, and errors end up in suite descriptions and
+// logs. Any other error is returned as it is.
+func redactURLError(err error) error {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return err
+	}
+	return &url.Error{Op: ue.Op, URL: redactURL(ue.URL), Err: ue.Err}
+}
+
+// redactURL drops a URL's user info, query and fragment.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(a URL)"
+	}
+	u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
+	return u.String()
 }

@@ -40,6 +40,9 @@ type Suite struct {
 	JUnit    string            `json:"junit,omitempty"`
 	Timeout  time.Duration     `json:"timeout"`
 	Limits   patchgate.Limits  `json:"limits"`
+	// Cache are directories of the runner kept between runs of trusted heads
+	// (build and module caches).
+	Cache []string `json:"cache,omitempty"`
 	// Required suites must pass for a change to be verified.
 	Required bool `json:"required"`
 }
@@ -91,6 +94,7 @@ func (e *ConfigError) Error() string {
 
 // Limits on what a configuration may ask for.
 const (
+	maxCachePaths       = 8
 	defaultTimeout      = 10 * time.Minute
 	maxTimeout          = 6 * time.Hour
 	defaultReadyTimeout = 60 * time.Second
@@ -109,6 +113,12 @@ var (
 // *ConfigError naming file, line and key; the first problems found (up to 10)
 // are joined.
 func ParseConfig(file string, data []byte) (*Config, error) {
+	return ParseConfigWithin(file, data, Ceilings{})
+}
+
+// ParseConfigWithin is ParseConfig that also holds every suite to the
+// operator's ceilings.
+func ParseConfigWithin(file string, data []byte, ceilings Ceilings) (*Config, error) {
 	if len(data) > maxConfigBytes {
 		return nil, &ConfigError{File: file, Msg: fmt.Sprintf("file is %d bytes; at most %d", len(data), maxConfigBytes)}
 	}
@@ -116,7 +126,7 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, yamlError(file, err)
 	}
-	p := &configParser{file: file}
+	p := &configParser{file: file, ceilings: ceilings}
 	cfg := &Config{Release: ReleasePolicy{Approvals: 1}}
 	sum := sha256.Sum256(data)
 	cfg.Digest = hex.EncodeToString(sum[:])
@@ -166,8 +176,9 @@ func yamlError(file string, err error) error {
 
 // configParser walks the YAML tree, collecting located errors.
 type configParser struct {
-	file string
-	errs []error
+	file     string
+	ceilings Ceilings
+	errs     []error
 }
 
 func (p *configParser) add(n *yaml.Node, key, format string, args ...any) {
@@ -247,11 +258,11 @@ func (p *configParser) suite(name string, n *yaml.Node, key string) Suite {
 	if !p.mapping(n, key) {
 		return s
 	}
-	var image, run, workdir, env, services, junit, timeout, cpus, memory, pids, required *yaml.Node
+	var image, run, workdir, env, services, junit, timeout, cpus, memory, pids, required, cache *yaml.Node
 	p.fields(n, key, map[string]*(*yaml.Node){
 		"image": &image, "run": &run, "workdir": &workdir, "env": &env, "services": &services,
 		"junit": &junit, "timeout": &timeout, "cpus": &cpus, "memory": &memory, "pids": &pids,
-		"required": &required,
+		"required": &required, "cache": &cache,
 	})
 	s.Image = p.image(n, image, key+".image")
 	s.Run = p.requiredString(n, run, key+".run")
@@ -284,6 +295,10 @@ func (p *configParser) suite(name string, n *yaml.Node, key string) Suite {
 			p.add(pids, key+".pids", "want a process limit between 16 and 1048576")
 		}
 		s.Limits.PIDs = v
+	}
+	p.checkCeilings(&s, key, cpus, memory, pids, timeout)
+	if cache != nil {
+		s.Cache = p.cachePaths(cache, key+".cache", s.Workdir)
 	}
 	if required != nil {
 		if err := required.Decode(&s.Required); err != nil {
@@ -480,22 +495,35 @@ func (p *configParser) duration(n *yaml.Node, key string, max time.Duration) tim
 
 // bytes parses sizes like 512m, 2g, 1.5GiB.
 func (p *configParser) bytes(n *yaml.Node, key string) int64 {
-	v := strings.ToLower(strings.TrimSpace(p.str(n, key)))
-	mult := int64(1)
-	for _, u := range []struct {
-		suffix string
-		mult   int64
-	}{{"gib", 1 << 30}, {"mib", 1 << 20}, {"kib", 1 << 10}, {"gb", 1 << 30}, {"mb", 1 << 20}, {"kb", 1 << 10}, {"g", 1 << 30}, {"m", 1 << 20}, {"k", 1 << 10}} {
-		if rest, ok := strings.CutSuffix(v, u.suffix); ok {
-			v, mult = rest, u.mult
-			break
-		}
-	}
-	f, err := strconv.ParseFloat(v, 64)
-	b := int64(f * float64(mult))
+	b, err := ParseSize(p.str(n, key))
 	if err != nil || b < 16<<20 || b > 256<<30 {
 		p.add(n, key, "want a size from 16m to 256g, like 512m or 2g")
 		return 0
 	}
 	return b
+}
+
+// cachePaths reads a suite's cache list: absolute directories of the runner,
+// neither / nor the working directory the source is copied to.
+func (p *configParser) cachePaths(n *yaml.Node, key, workdir string) []string {
+	list := p.strList(n, key)
+	if len(list) > maxCachePaths {
+		p.add(n, key, "at most %d cache directories", maxCachePaths)
+		return nil
+	}
+	if workdir == "" {
+		workdir = "/workspace"
+	}
+	out := make([]string, 0, len(list))
+	for _, v := range list {
+		clean := path.Clean(v)
+		if !path.IsAbs(v) || clean == "/" || clean == path.Clean(workdir) || strings.HasPrefix(path.Clean(workdir)+"/", clean+"/") {
+			p.add(n, key, "%q: want an absolute directory other than / and the working directory", v)
+			continue
+		}
+		if !slices.Contains(out, clean) {
+			out = append(out, clean)
+		}
+	}
+	return out
 }

@@ -37,6 +37,8 @@ type Service struct {
 	// Sources read .patchgate.yml through each forge's API.
 	Sources  map[patchgate.Forge]patchgate.SourceFetcher
 	Reporter Reporter
+	// Ceilings bound what any repository's suites may ask for.
+	Ceilings Ceilings
 
 	// Releases, Comparers and Releasers run the release gate; Announce, when
 	// set, is told every promotion (the outbound webhook).

@@ -194,7 +194,7 @@ func (s *Service) readConfig(ctx context.Context, repo patchgate.RepoRef, ref st
 	} else if err != nil {
 		return nil, fmt.Errorf("read %s at %s: %w", ConfigFile, ref, err)
 	}
-	return ParseConfig(ConfigFile, data)
+	return ParseConfigWithin(ConfigFile, data, s.Ceilings)
 }
 
 // Plan is the runner's view of a verification's configuration: it reads the
@@ -208,9 +208,10 @@ func (s *Service) Plan(ctx context.Context, v *patchgate.Verification) ([]patchg
 	if cfg.Digest != v.ConfigDigest {
 		return nil, patchgate.Errorf(patchgate.ECONFLICT, "%s at %s changed since the verification was planned", ConfigFile, v.ConfigRef)
 	}
+	policy := s.runPolicy(ctx, v)
 	plans := make([]patchgate.SuitePlan, 0, len(cfg.Suites))
 	for _, suite := range cfg.Suites {
-		plans = append(plans, suite.Plan())
+		plans = append(plans, policy.apply(v, suite))
 	}
 	return plans, nil
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -44,6 +45,9 @@ type Verifier struct {
 	Retries      int
 	RetryBackoff time.Duration
 	Logger       *slog.Logger
+
+	// Secrets are masked in every suite's log besides the plan's own.
+	Secrets []string
 }
 
 // Run is the queue's handler: one attempt of one verification.
@@ -167,11 +171,13 @@ func (r *Verifier) runSuite(ctx context.Context, v *patchgate.Verification, s *p
 	spec := plan.Spec
 	spec.RunID = RunID(v, s)
 	spec.Owner = r.Owner
+	spec.Secrets = slices.Concat(spec.Secrets, r.Secrets)
 	repo := patchgate.RepoRef{Forge: v.Forge, Name: v.Repo}
 	spec.Source = func(ctx context.Context) (io.ReadCloser, error) { return r.Source(ctx, repo, v.SHA) }
 
 	logw := newLogWriter(r.Verifications, s.ID)
-	res, tries, err := r.runWithRetries(ctx, spec, logw, log)
+	var tests TestLog // names the failing tests when there is no JUnit report
+	res, tries, err := r.runWithRetries(ctx, spec, io.MultiWriter(&tests, logw), log)
 	if cerr := logw.Close(); cerr != nil {
 		log.Warn("suite log incomplete", "err", cerr)
 	}
@@ -186,7 +192,7 @@ func (r *Verifier) runSuite(ctx context.Context, v *patchgate.Verification, s *p
 		}
 		r.finishSuite(ctx, v, s, patchgate.RunError, desc)
 	default:
-		r.recordResult(s, res)
+		r.recordResult(s, res, &tests)
 		if tries > 1 {
 			s.Description += fmt.Sprintf(" (attempt %d of %d: earlier ones could not run; see the log)", tries, r.attempts())
 		}
@@ -222,8 +228,9 @@ func (r *Verifier) runWithRetries(ctx context.Context, spec patchgate.Environmen
 }
 
 // recordResult turns an environment's result into the suite's state, counts,
-// tests and one-line description.
-func (r *Verifier) recordResult(s *patchgate.SuiteRun, res *patchgate.EnvironmentResult) {
+// tests and one-line description; without a JUnit report the tests come from
+// the log.
+func (r *Verifier) recordResult(s *patchgate.SuiteRun, res *patchgate.EnvironmentResult, log *TestLog) {
 	code := res.ExitCode
 	s.ExitCode, s.OOMKilled, s.TimedOut = &code, res.OOMKilled, res.TimedOut
 	s.ImageDigests, s.Timings = res.ImageDigests, res.Timings
@@ -259,6 +266,9 @@ func (r *Verifier) recordResult(s *patchgate.SuiteRun, res *patchgate.Environmen
 	}
 	if len(failedNames) > 0 {
 		s.Description += "; failed: " + strings.Join(failedNames, ", ")
+	}
+	if res.JUnit == nil && log != nil {
+		describeFromLog(s, log.Report())
 	}
 }
 

@@ -67,13 +67,16 @@ func (e *environment) prepareRunner(ctx context.Context) error {
 		Started: false,
 		Logger:  e.tclog,
 	}
+	if err := e.withCache(ctx, &req); err != nil {
+		return fmt.Errorf("runner: %w", err)
+	}
 	c, err := testcontainers.GenericContainer(ctx, req)
 	e.created(c)
 	if err != nil {
 		return fmt.Errorf("runner: create %s: %w", spec.Image, err)
 	}
 	e.runner = c.(*testcontainers.DockerContainer)
-	if src == nil {
+	if src == nil && spec.Cache == nil {
 		return nil
 	}
 	// The files belong to the container's user, who must be able to write
@@ -86,6 +89,12 @@ func (e *environment) prepareRunner(ctx context.Context) error {
 	o, err := e.resolveUser(ctx, c.GetContainerID(), user)
 	if err != nil {
 		return fmt.Errorf("runner: user %q: %w", user, err)
+	}
+	if err := e.ownCaches(ctx, c.GetContainerID(), o); err != nil {
+		return fmt.Errorf("runner: %w", err)
+	}
+	if src == nil {
+		return nil
 	}
 	dest, content := sourceArchive(src, spec.Workdir, o)
 	defer content.Close()
@@ -105,6 +114,7 @@ func (e *environment) prepareRunner(ctx context.Context) error {
 // while it runs, and waits for its exit or the timeout.
 func (e *environment) run(ctx context.Context, log io.Writer) error {
 	id := e.runner.GetContainerID()
+	e.announceNetwork(log)
 	if err := e.runner.Start(ctx); err != nil {
 		return fmt.Errorf("start runner: %w", err)
 	}

@@ -39,8 +39,7 @@ func (e *environment) startService(ctx context.Context, s patchgate.ServiceSpec)
 				c.StopTimeout = &zero // a throwaway service needs no graceful stop
 			},
 			HostConfigModifier: func(h *container.HostConfig) {
-				h.NetworkMode = container.NetworkMode(e.network.Name)
-				h.Privileged = false
+				lockDownService(h, e.network.Name, e.spec.Limits, serviceCaps(e.imageUsers[s.Image]))
 			},
 		},
 		Started: true,

@@ -128,6 +128,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Comparers:     clients.comparers,
 		Releasers:     clients.releasers,
 		Announce:      m.announcer(),
+		Ceilings:      m.Config.Runners.Ceilings(),
 	}
 	if _, err := store.NewAuditService(db).RecordConfig(ctx, m.Config.Digest(), map[string]string{
 		"repos": strconv.Itoa(len(repos)), "listen": m.Config.Listen, "public_url": m.Config.PublicURL,
@@ -149,6 +150,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Instance:    m.Instance,
 		Logger:      m.Logger,
 		MaxParallel: rc.MaxEnvironments,
+		Limits:      defaultLimits(rc.Ceilings()),
 		// Claims are recorded before any resource is created, so this is only
 		// a margin for clocks and races: three heartbeats.
 		SweepGrace: 3 * rc.Heartbeat,
@@ -171,6 +173,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Heartbeat:    rc.Heartbeat,
 		Retries:      rc.Retries,
 		RetryBackoff: rc.RetryBackoff,
+		Secrets:      m.Config.Secrets(),
 		Logger:       m.Logger,
 	}
 	workers := rc.Workers

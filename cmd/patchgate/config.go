@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/patchgate/patchgate"
+	"github.com/patchgate/patchgate/pipelines"
+	"github.com/patchgate/patchgate/testenv"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -81,6 +83,12 @@ type RepoConfig struct {
 	// SLA sets the targets of some severities (critical, high, medium, low);
 	// the others keep patchgate.DefaultSLAPolicy's.
 	SLA map[string]SLATargetConfig `yaml:"sla" json:"sla,omitempty"`
+	// Egress lets this repository's suites reach beyond the host; by default
+	// their network is internal.
+	Egress bool `yaml:"egress" json:"egress,omitempty"`
+	// Secrets are environment variables (name: value, usually ${VAR}) given
+	// to the suites of trusted heads only and masked in every log.
+	Secrets map[string]string `yaml:"secrets" json:"secrets,omitempty"`
 }
 
 // SLATargetConfig is one severity's SLA targets: how long after a ticket is
@@ -197,6 +205,42 @@ type RunnerConfig struct {
 	// RetryBackoff is the pause before the first retry, doubled before each
 	// next one.
 	RetryBackoff time.Duration `yaml:"retry_backoff"`
+	// MaxCPUs, MaxMemory ("4g"), MaxPIDs and MaxTimeout are the operator's
+	// ceilings on what a repository's .patchgate.yml may ask for; zero (the
+	// default) sets none.
+	MaxCPUs    float64       `yaml:"max_cpus"`
+	MaxMemory  string        `yaml:"max_memory"`
+	MaxPIDs    int64         `yaml:"max_pids"`
+	MaxTimeout time.Duration `yaml:"max_timeout"`
+}
+
+// Ceilings returns the runners.max_* keys as pipelines reads them; Validate
+// has checked them.
+func (c RunnerConfig) Ceilings() pipelines.Ceilings {
+	mem, _ := pipelines.ParseSize(c.MaxMemory)
+	if c.MaxMemory == "" {
+		mem = 0
+	}
+	return pipelines.Ceilings{NanoCPUs: int64(c.MaxCPUs * 1e9), MemoryBytes: mem, PIDs: c.MaxPIDs, Timeout: c.MaxTimeout}
+}
+
+// validateCeilings checks the runners.max_* keys.
+func (c RunnerConfig) validateCeilings() error {
+	if c.MaxCPUs < 0 || c.MaxCPUs > 64 {
+		return fmt.Errorf("config key runners.max_cpus: %g: want 0 (no ceiling) to 64", c.MaxCPUs)
+	}
+	if c.MaxMemory != "" {
+		if b, err := pipelines.ParseSize(c.MaxMemory); err != nil || b < 16<<20 {
+			return fmt.Errorf("config key runners.max_memory: %q: want a size of at least 16m, like 4g", c.MaxMemory)
+		}
+	}
+	if c.MaxPIDs != 0 && c.MaxPIDs < 16 {
+		return fmt.Errorf("config key runners.max_pids: %d: want 0 (no ceiling) or at least 16", c.MaxPIDs)
+	}
+	if c.MaxTimeout < 0 || (c.MaxTimeout > 0 && c.MaxTimeout < time.Second) {
+		return fmt.Errorf("config key runners.max_timeout: %s: want 0 (no ceiling) or at least 1s", c.MaxTimeout)
+	}
+	return nil
 }
 
 // DefaultConfig is what `patchgate serve` runs with when nothing is configured.
@@ -252,6 +296,8 @@ func LoadConfig(path string, env func(string) (string, bool)) (Config, error) {
 	}
 	return cfg, nil
 }
+
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 var varPattern = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
@@ -405,6 +451,15 @@ func (c *Config) Validate() error {
 				return fmt.Errorf("config key repos[%d].webhook_secrets[%d]: a secret needs at least 8 characters", i, j)
 			}
 		}
+		for name, v := range r.Secrets {
+			if !envName.MatchString(name) {
+				return fmt.Errorf("config key repos[%d].secrets.%s: not an environment variable name", i, name)
+			}
+			if len(v) < 4 {
+				// Masking a shorter value would blank out ordinary words.
+				return fmt.Errorf("config key repos[%d].secrets.%s: a secret needs at least 4 characters", i, name)
+			}
+		}
 	}
 	for forge := range c.ReleaseManagers {
 		if err := patchgate.Forge(forge).Validate(); err != nil {
@@ -456,6 +511,9 @@ func (c *Config) Validate() error {
 	if c.Runners.RetryBackoff < 0 || c.Runners.RetryBackoff > 10*time.Minute {
 		return fmt.Errorf("config key runners.retry_backoff: %s: want 0 to 10m", c.Runners.RetryBackoff)
 	}
+	if err := c.Runners.validateCeilings(); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -487,6 +545,8 @@ func (r RepoConfig) Repository() *patchgate.Repository {
 		TicketKeys:   keys,
 		TrustedUsers: r.TrustedUsers,
 		SLA:          sla,
+		Egress:       r.Egress,
+		SuiteSecrets: r.Secrets,
 	}
 }
 
@@ -545,6 +605,13 @@ func (c Config) Digest() string {
 	repos := make([]RepoConfig, len(c.Repos))
 	for i, r := range c.Repos {
 		r.WebhookSecrets = hideAll(r.WebhookSecrets)
+		if r.Secrets != nil {
+			hidden := make(map[string]string, len(r.Secrets))
+			for k, v := range r.Secrets {
+				hidden[k] = hide(v)
+			}
+			r.Secrets = hidden
+		}
 		repos[i] = r
 	}
 	c.Repos = repos
@@ -552,4 +619,53 @@ func (c Config) Digest() string {
 	b, _ := json.Marshal(c)
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
+}
+
+// defaultLimits are the limits of a suite that asks for none: testenv's
+// defaults, lowered to the operator's ceilings.
+func defaultLimits(c pipelines.Ceilings) patchgate.Limits {
+	lower := func(def, ceiling int64) int64 {
+		if ceiling > 0 && ceiling < def {
+			return ceiling
+		}
+		return def
+	}
+	return patchgate.Limits{
+		NanoCPUs:    lower(testenv.DefaultNanoCPUs, c.NanoCPUs),
+		MemoryBytes: lower(testenv.DefaultMemoryBytes, c.MemoryBytes),
+		PIDs:        lower(testenv.DefaultPIDs, c.PIDs),
+	}
+}
+
+// Secrets lists every secret value the configuration holds: forge tokens,
+// webhook secrets (global and per repository), suite secrets, the release
+// webhook's secret and the database password. Every suite log masks them all,
+// whichever repository it belongs to.
+func (c Config) Secrets() []string {
+	var out []string
+	add := func(ss ...string) {
+		for _, s := range ss {
+			if s != "" {
+				out = append(out, s)
+			}
+		}
+	}
+	for _, f := range []ForgeConfig{c.GitHub, c.GitLab} {
+		add(f.Token)
+		add(f.WebhookSecrets...)
+	}
+	for _, r := range c.Repos {
+		add(r.WebhookSecrets...)
+		for _, v := range r.Secrets {
+			add(v)
+		}
+	}
+	add(c.ReleaseWebhook.Secret)
+	if u, err := url.Parse(c.Database); err == nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok {
+			add(pw)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }

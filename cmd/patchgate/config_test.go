@@ -102,6 +102,9 @@ func TestLoadConfigErrorsNameTheKey(t *testing.T) {
 		{"negative retries", "runners: {retries: -1}", nil, "runners.retries"},
 		{"bad env retries", "", map[string]string{"PATCHGATE_RUNNERS_RETRIES": "many"}, "PATCHGATE_RUNNERS_RETRIES"},
 		{"long retry backoff", "runners: {retry_backoff: 1h}", nil, "runners.retry_backoff"},
+		{"bad memory ceiling", "runners: {max_memory: lots}", nil, "runners.max_memory"},
+		{"bad cpu ceiling", "runners: {max_cpus: -1}", nil, "runners.max_cpus"},
+		{"bad pids ceiling", "runners: {max_pids: 3}", nil, "runners.max_pids"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -9,15 +9,19 @@
 #   patchgate-test/postgres:15    Debian's postgresql-15 binaries and their library
 #                                 closure, a pre-initialised data directory
 #                                 (trust auth, listen '*'), runs as user postgres
+#   patchgate-test/postgres:15-root  the same, started as root like the official
+#                                 image: its entrypoint takes ownership of the
+#                                 data and drops to postgres (capability tests)
 #
 # Idempotent: an image whose tag already exists is kept unless FORCE=1.
-# Usage: scripts/images/build.sh [runner|postgres]...   (default: both)
+# Usage: scripts/images/build.sh [runner|postgres|postgres-root]...   (default: all)
 # Env:   FORCE=1  rebuild even when the tag exists
 #        GOROOT_SRC=/usr/local/go  toolchain copied into the runner image
 set -euo pipefail
 
 RUNNER_TAG=${RUNNER_TAG:-patchgate-test/runner:go1.26}
 POSTGRES_TAG=${POSTGRES_TAG:-patchgate-test/postgres:15}
+POSTGRES_ROOT_TAG=${POSTGRES_ROOT_TAG:-patchgate-test/postgres:15-root}
 GOROOT_SRC=${GOROOT_SRC:-$(go env GOROOT 2>/dev/null || echo /usr/local/go)}
 PG_VERSION=15
 PG_BIN=/usr/lib/postgresql/$PG_VERSION/bin
@@ -257,19 +261,53 @@ build_postgres() {
 	log "$POSTGRES_TAG built in $((SECONDS - start))s"
 }
 
+# build_postgres_root layers a root entrypoint over the PostgreSQL image the way
+# the official image starts: as root, it makes the data and socket directories
+# its user's (chmod, chown, find through a 0700 directory) and drops to that
+# user. Built with create/cp/commit: no registry and no builder needed.
+build_postgres_root() {
+	if have_image "$POSTGRES_ROOT_TAG"; then log "$POSTGRES_ROOT_TAG exists (FORCE=1 rebuilds)"; return; fi
+	local start=$SECONDS work id
+	work=$(mktemp -d)
+	WORKDIRS+=("$work")
+	cat >"$work/root-entrypoint.sh" <<-'EOF'
+		#!/bin/sh
+		# Like docker-library/postgres: as root, own the data, then drop to postgres.
+		set -e
+		if [ "$(id -u)" = 0 ]; then
+			mkdir -p "$PGDATA" /var/run/postgresql
+			chmod 0700 "$PGDATA"
+			find "$PGDATA" ! -user postgres -exec chown postgres:postgres '{}' +
+			chmod 3775 /var/run/postgresql
+			find /var/run/postgresql ! -user postgres -exec chown postgres:postgres '{}' +
+			exec su -s /bin/sh postgres -c 'exec /usr/local/bin/docker-entrypoint.sh "$@"' root-entrypoint "$@"
+		fi
+		exec /usr/local/bin/docker-entrypoint.sh "$@"
+	EOF
+	chmod 0755 "$work/root-entrypoint.sh"
+	id=$(docker create "$POSTGRES_TAG")
+	docker cp "$work/root-entrypoint.sh" "$id:/usr/local/bin/root-entrypoint.sh"
+	docker commit --change 'USER root' \
+		--change 'ENTRYPOINT ["/usr/local/bin/root-entrypoint.sh"]' \
+		--change 'CMD ["postgres"]' "$id" "$POSTGRES_ROOT_TAG" >/dev/null
+	docker rm "$id" >/dev/null
+	log "$POSTGRES_ROOT_TAG built in $((SECONDS - start))s"
+}
+
 main() {
 	command -v docker >/dev/null || { log "docker CLI not found"; exit 1; }
 	local targets=("$@")
-	[ ${#targets[@]} -eq 0 ] && targets=(runner postgres)
+	[ ${#targets[@]} -eq 0 ] && targets=(runner postgres postgres-root)
 	for t in "${targets[@]}"; do
 		case $t in
 		runner) build_runner ;;
 		postgres) build_postgres ;;
-		*) log "unknown image $t (runner|postgres)"; exit 2 ;;
+		postgres-root) build_postgres && build_postgres_root ;; # layered on postgres
+		*) log "unknown image $t (runner|postgres|postgres-root)"; exit 2 ;;
 		esac
 	done
 	local tag size
-	for tag in "$RUNNER_TAG" "$POSTGRES_TAG"; do
+	for tag in "$RUNNER_TAG" "$POSTGRES_TAG" "$POSTGRES_ROOT_TAG"; do
 		size=$(docker image inspect -f '{{.Size}}' "$tag" 2>/dev/null) || continue
 		awk -v t="$tag" -v s="$size" 'BEGIN { printf "%s\t%.0f MB\n", t, s / 1e6 }'
 	done

@@ -1,0 +1,236 @@
+package runners
+
+import (
+	"encoding/json"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/patchgate/patchgate"
+)
+
+// goState is what reading go test output keeps between lines.
+type goState struct {
+	// goPending are plain-output tests waiting for their package line, which
+	// comes after them and names their class.
+	goPending []patchgate.TestResult
+	// goCurrent is the test a -v "=== RUN/NAME/CONT" line announced; goMsgs
+	// holds the first "file.go:N:" line each announced test printed, which
+	// -v output shows before the test's "--- FAIL" line.
+	goCurrent string
+	goMsgs    map[string]string
+	// goTimedOut is the panic message while the tests a timeout interrupted
+	// are listed.
+	goTimedOut string
+	// goMsgFor is the pending test whose message an indented line after its
+	// FAIL line gives.
+	goMsgFor int
+	// goFailedPkgs are the packages in which -json output named a failed
+	// test, so that a package failing without one is reported by itself.
+	goFailedPkgs map[string]bool
+}
+
+var (
+	// "--- FAIL: TestX/sub (0.01s)", indented for subtests.
+	goResult = regexp.MustCompile(`^\s*--- (FAIL|PASS|SKIP): (\S+) \((\d+(?:\.\d+)?)s\)`)
+	// "ok  \tpkg\t0.01s", "FAIL\tpkg\t0.01s", "FAIL\tpkg [build failed]".
+	goPackage = regexp.MustCompile(`^(ok  |FAIL)\t(\S+)(?:\t(.*)| (\[[^\]]*\]))?$`)
+	// "=== RUN   TestX", also NAME and CONT when parallel tests interleave.
+	goRun = regexp.MustCompile(`^=== (?:RUN|NAME|CONT)\s+(\S+)`)
+	// "panic: test timed out after 1s", then "\trunning tests:" and one
+	// "\t\tTestX (1s)" line per test still running.
+	goTimeout    = regexp.MustCompile(`^panic: (test timed out after \S+)`)
+	goTimedOutAt = regexp.MustCompile(`^\t\t(\S+) \(.*\)$`)
+	// "    calc_test.go:12: got 3, want 4".
+	goMessage = regexp.MustCompile(`^\s+[\w./-]+\.go:\d+: (.+)$`)
+)
+
+// goPendingMessage gives the pending test goMsgFor its message from line, an
+// indented "file.go:N: message" or a "panic: " line; it reports whether line
+// was used up.
+func (l *TestLog) goPendingMessage(line string) bool {
+	msg := ""
+	if m := goMessage.FindStringSubmatch(line); m != nil {
+		msg = m[1]
+	} else if strings.HasPrefix(line, "panic: ") {
+		msg = line
+	} else {
+		if !strings.HasPrefix(line, " ") {
+			l.msgKind = msgNone // the test's indented output ended
+		}
+		return false
+	}
+	if i := l.goMsgFor; i < len(l.goPending) && l.goPending[i].Message == "" {
+		l.goPending[i].Message = truncateUTF8(strings.TrimSpace(msg), maxJUnitMessage)
+	}
+	l.msgKind = msgNone
+	return true
+}
+
+// goText reads plain go test output.
+func (l *TestLog) goText(line string) bool {
+	if l.goTimedOut != "" {
+		if m := goTimedOutAt.FindStringSubmatch(line); m != nil {
+			if len(l.goPending) < maxLogPending {
+				l.goPending = append(l.goPending, patchgate.TestResult{Name: m[1], Status: patchgate.TestFailed, Message: l.goTimedOut})
+			}
+			return true
+		}
+		if line != "\trunning tests:" {
+			l.goTimedOut = ""
+		}
+	}
+	if m := goTimeout.FindStringSubmatch(line); m != nil {
+		l.goTimedOut = m[1]
+		return true
+	}
+	if m := goResult.FindStringSubmatch(line); m != nil {
+		t := patchgate.TestResult{Name: m[2], Duration: goSeconds(m[3])}
+		switch m[1] {
+		case "FAIL":
+			t.Status, t.Message = patchgate.TestFailed, l.goMsgs[m[2]]
+		case "SKIP":
+			t.Status = patchgate.TestSkipped
+		default:
+			t.Status = patchgate.TestPassed
+		}
+		if len(l.goPending) < maxLogPending {
+			l.goPending = append(l.goPending, t)
+			if t.Status == patchgate.TestFailed && t.Message == "" {
+				// Without -v the test's output follows its FAIL line.
+				l.goMsgFor, l.msgKind = len(l.goPending)-1, msgGo
+			}
+		}
+		return true
+	}
+	if m := goRun.FindStringSubmatch(line); m != nil {
+		l.goCurrent = m[1]
+		return true
+	}
+	if m := goPackage.FindStringSubmatch(line); m != nil && validGoPackage(m[2]) {
+		l.flushGo(m[2])
+		if m[1] == "FAIL" && !l.lastPackageFailedTests(m[2]) {
+			name := m[2]
+			if m[4] != "" {
+				name += " " + m[4] // [build failed], [setup failed]
+			}
+			l.add(patchgate.TestResult{Name: name, Status: patchgate.TestErrored, Message: "the package failed without a failing test"})
+		}
+		return true
+	}
+	if l.goCurrent != "" {
+		if m := goMessage.FindStringSubmatch(line); m != nil {
+			if l.goMsgs == nil {
+				l.goMsgs = map[string]string{}
+			}
+			if _, ok := l.goMsgs[l.goCurrent]; !ok && len(l.goMsgs) < maxLogPending {
+				l.goMsgs[l.goCurrent] = truncateUTF8(m[1], maxJUnitMessage)
+			}
+		}
+	}
+	return false
+}
+
+// validGoPackage tells an import path from the words that may follow "ok" or
+// "FAIL" at the start of other runners' lines.
+func validGoPackage(s string) bool {
+	return s != "" && !strings.ContainsAny(s, "()[]:,") && !strings.HasPrefix(s, "-")
+}
+
+// lastPackageFailedTests reports whether the package just flushed had a
+// failed test.
+func (l *TestLog) lastPackageFailedTests(pkg string) bool {
+	for i := len(l.tests) - 1; i >= 0 && l.tests[i].Class == pkg; i-- {
+		if l.tests[i].Status == patchgate.TestFailed {
+			return true
+		}
+	}
+	return false
+}
+
+// flushGo records the pending plain-output tests as tests of pkg.
+func (l *TestLog) flushGo(pkg string) {
+	for _, t := range l.goPending {
+		t.Class = pkg
+		l.add(t)
+	}
+	if l.msgKind == msgGo {
+		l.msgKind = msgNone
+	}
+	l.goPending = l.goPending[:0]
+	l.goCurrent, l.goTimedOut = "", ""
+	clear(l.goMsgs)
+}
+
+// goEvent is one line of go test -json (test2json) output.
+type goEvent struct {
+	Action      string
+	Package     string
+	Test        string
+	Elapsed     float64
+	Output      string
+	FailedBuild string
+}
+
+// goJSON reads go test -json output.
+func (l *TestLog) goJSON(line string) bool {
+	if !strings.HasPrefix(line, "{") || !strings.Contains(line, `"Action"`) {
+		return false
+	}
+	var e goEvent
+	if err := json.Unmarshal([]byte(line), &e); err != nil || e.Package == "" {
+		return false
+	}
+	status := map[string]patchgate.TestStatus{"pass": patchgate.TestPassed, "fail": patchgate.TestFailed, "skip": patchgate.TestSkipped}[e.Action]
+	switch {
+	case e.Action == "output" && e.Test != "":
+		out := strings.TrimRight(e.Output, "\n")
+		msg := ""
+		if m := goMessage.FindStringSubmatch(out); m != nil {
+			msg = m[1]
+		} else if strings.HasPrefix(out, "panic: ") {
+			msg = out
+		}
+		if msg != "" {
+			key := e.Package + "\x00" + e.Test
+			if l.goMsgs == nil {
+				l.goMsgs = map[string]string{}
+			}
+			if _, ok := l.goMsgs[key]; !ok && len(l.goMsgs) < maxLogPending {
+				l.goMsgs[key] = truncateUTF8(msg, maxJUnitMessage)
+			}
+		}
+	case status != "" && e.Test != "":
+		t := patchgate.TestResult{Class: e.Package, Name: e.Test, Status: status, Duration: goDuration(e.Elapsed)}
+		if status == patchgate.TestFailed {
+			t.Message = l.goMsgs[e.Package+"\x00"+e.Test]
+			if l.goFailedPkgs == nil {
+				l.goFailedPkgs = map[string]bool{}
+			}
+			if len(l.goFailedPkgs) < maxLogPending {
+				l.goFailedPkgs[e.Package] = true
+			}
+		}
+		l.add(t)
+	case status == patchgate.TestFailed && !l.goFailedPkgs[e.Package]:
+		name, msg := e.Package, "the package failed without a failing test"
+		if e.FailedBuild != "" {
+			name, msg = e.Package+" [build failed]", "build failed: "+e.FailedBuild
+		}
+		l.add(patchgate.TestResult{Name: name, Status: patchgate.TestErrored, Message: msg})
+	}
+	return true
+}
+
+func goSeconds(s string) time.Duration {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return 0
+	}
+	return goDuration(f)
+}
+
+func goDuration(f float64) time.Duration {
+	return parseSeconds(strconv.FormatFloat(f, 'f', -1, 64))
+}

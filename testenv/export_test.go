@@ -1,0 +1,4 @@
+package testenv
+
+// RootServiceCaps exposes rootServiceCaps to the measuring test.
+var RootServiceCaps = rootServiceCaps
