@@ -34,6 +34,8 @@ type Server struct {
 	Audit    patchgate.AuditService
 	// Linker performs manual link and unlink requests.
 	Linker Linker
+	// TicketUpdater applies trackers' news about external tickets.
+	TicketUpdater TicketUpdater
 	// Repos are the configured repositories.
 	Repos *patchgate.RepositoryDirectory
 	// SLA returns a ticket's SLA status now, under its repository's policy;
@@ -102,6 +104,9 @@ func (s *Server) engine() *gin.Engine {
 	viewer.GET("/releases", s.handleListReleases)
 	viewer.GET("/releases/:id", s.handleGetRelease)
 	viewer.GET("/audit", s.handleListAudit)
+
+	tracker := api.Group("", s.require(patchgate.RoleTracker))
+	tracker.PUT("/tickets/:id", s.handlePutTicket) // :id is the ticket's key, PAY-12
 
 	developer := api.Group("", s.require(patchgate.RoleDeveloper))
 	developer.POST("/links", s.handleCreateLink)

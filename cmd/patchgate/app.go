@@ -43,6 +43,7 @@ type Main struct {
 	Queue     *queue.Queue
 	Verifier  *runners.Verifier
 	Reporter  *runners.Reporter
+	Trackers  *pipelines.Trackers
 	envs      *testenv.Runner
 
 	listener net.Listener
@@ -147,6 +148,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.Service.Queue = m.Queue
+	m.Trackers = &pipelines.Trackers{Tickets: tickets, Updates: tickets}
 	m.Processor = &pipelines.Processor{
 		Deliveries: deliveries,
 		Parse:      parseDelivery,
@@ -193,6 +195,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Releaser:      m.Service,
 		Audit:         store.NewAuditService(db),
 		Linker:        m.Service,
+		TicketUpdater: m.Trackers,
 		Repos:         dir,
 		SLA:           slaOf,
 		Secrets:       secrets,
