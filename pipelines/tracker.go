@@ -46,3 +46,27 @@ func (tr *Trackers) UpdateTicket(ctx context.Context, u patchgate.TicketUpdate) 
 	}
 	return t, nil
 }
+
+// HandleEvent applies a tracker's issue event (Forge patchgate.SourceJira,
+// Kind issue, Repo the project key, Sender the tracker): the ticket
+// PROJECT-NUMBER gets the issue's title, URL, severity, opening time and
+// open, closed or deleted state.
+func (tr *Trackers) HandleEvent(ctx context.Context, ev *patchgate.Event) (patchgate.DeliveryOutcome, string, error) {
+	if ev.Kind != patchgate.EventIssue || ev.Issue == nil {
+		return patchgate.OutcomeIgnored, fmt.Sprintf("event kind %q is not used", ev.Kind), nil
+	}
+	i := ev.Issue
+	u := patchgate.TicketUpdate{Key: fmt.Sprintf("%s-%d", ev.Repo, i.Number), State: patchgate.TrackerState(i.State),
+		UpdatedAt: i.UpdatedAt, Source: ev.Sender}
+	if u.State != patchgate.TrackerDeleted {
+		title, url, sev := i.Title, i.URL, i.Severity
+		u.Title, u.URL, u.Severity, u.OpenedAt = &title, &url, &sev, i.CreatedAt
+	}
+	if _, err := tr.UpdateTicket(ctx, u); err != nil {
+		if patchgate.ErrorCode(err) == patchgate.EINVALID {
+			return patchgate.OutcomeFailed, err.Error(), nil // retrying cannot help
+		}
+		return "", "", err
+	}
+	return patchgate.OutcomeProcessed, "", nil
+}

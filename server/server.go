@@ -43,6 +43,8 @@ type Server struct {
 	SLA func(t *patchgate.Ticket) patchgate.SLAStatus
 	// Secrets are the webhook secrets per forge and per repository.
 	Secrets WebhookSecrets
+	// Jira verifies Jira webhook deliveries; nil when no Jira is configured.
+	Jira *JiraHooks
 	// Notify wakes the delivery processor after a delivery is stored; the
 	// processor also polls, so a lost wake-up delays but loses nothing.
 	Notify func()
@@ -87,6 +89,7 @@ func (s *Server) engine() *gin.Engine {
 
 	r.POST("/webhooks/github", s.handleGitHubWebhook)
 	r.POST("/webhooks/gitlab", s.handleGitLabWebhook)
+	r.POST("/webhooks/jira", s.handleJiraWebhook)
 
 	r.GET("/api/v1/openapi.yaml", s.handleOpenAPI)
 	api := r.Group("/api/v1", s.authenticate)

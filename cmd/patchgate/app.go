@@ -149,10 +149,11 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.Service.Queue = m.Queue
 	m.Trackers = &pipelines.Trackers{Tickets: tickets, Updates: tickets}
+	jiras := newJiraSites(m.Config.Trackers)
 	m.Processor = &pipelines.Processor{
 		Deliveries: deliveries,
-		Parse:      parseDelivery,
-		Handle:     m.Service.HandleEvent,
+		Parse:      jiras.parseAny,
+		Handle:     m.handleAny,
 		Logger:     m.Logger,
 		Workers:    m.Config.Workers.Deliveries,
 		Observe:    metrics.ObserveProcessed,
@@ -199,6 +200,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Repos:         dir,
 		SLA:           slaOf,
 		Secrets:       secrets,
+		Jira:          jiras.hooks(),
 		Notify:        m.Processor.Notify,
 		Ready:         db.Ping,
 		Logger:        m.Logger,
