@@ -114,3 +114,18 @@ func (i *TrackerIssue) Update(source string) TicketUpdate {
 	return TicketUpdate{Key: i.Key, Title: &title, URL: &url, Severity: &sev, OpenedAt: i.CreatedAt,
 		State: i.State, UpdatedAt: i.UpdatedAt, Source: source}
 }
+
+// TrackerAPI is an external tracker's API as patchgate uses it (trackers/jira
+// implements it for Jira). Errors follow the forge interfaces' contract:
+// ENOTFOUND, EUNAUTHORIZED, EFORBIDDEN and EINVALID are permanent, anything
+// else is transient and may be retried. Safe for concurrent use.
+type TrackerAPI interface {
+	// ReadIssue reads the issue key.
+	ReadIssue(ctx context.Context, key string) (*TrackerIssue, error)
+	// UpsertComment keeps exactly one comment containing marker on the issue,
+	// edited in place when body changes.
+	UpsertComment(ctx context.Context, key, marker, body string) error
+	// Transition applies the transition named name, if the issue's workflow
+	// offers it now; it reports whether it did.
+	Transition(ctx context.Context, key, name string) (bool, error)
+}

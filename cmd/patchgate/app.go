@@ -44,7 +44,9 @@ type Main struct {
 	Verifier  *runners.Verifier
 	Reporter  *runners.Reporter
 	Trackers  *pipelines.Trackers
-	envs      *testenv.Runner
+	// TrackerSync reads and reports to external trackers (Jira).
+	TrackerSync *pipelines.TrackerSync
+	envs        *testenv.Runner
 
 	listener net.Listener
 	http     *http.Server
@@ -87,13 +89,17 @@ func (m *Main) Run(ctx context.Context) error {
 	metrics := server.NewMetrics(reg)
 
 	tickets, changes, links := store.NewTicketService(db), store.NewChangeService(db), store.NewLinkService(db)
+	jiras := newJiraSites(m.Config.Trackers)
+	m.TrackerSync = &pipelines.TrackerSync{Tickets: tickets, Links: links, Site: jiras.syncSite(jiras.clients()), SLA: slaOf, Logger: m.Logger}
+	m.TrackerSync.Start()
+	observed := observedTickets{TicketService: tickets, reconciled: m.TrackerSync.Changed}
 	metrics.SLAReport, metrics.Logger = server.TicketSLAReport(tickets, slaOf), m.Logger
 	deliveries, tokens := store.NewDeliveryService(db), store.NewTokenService(db)
 	verifications := store.NewVerificationService(db)
 	releases := store.NewReleaseService(db)
 	m.Reporter = &runners.Reporter{Statuses: clients.statuses, PublicURL: m.Config.PublicURL, Logger: m.Logger}
 	m.Service = &pipelines.Service{
-		Tickets:    tickets,
+		Tickets:    observed,
 		Changes:    changes,
 		Links:      links,
 		Repos:      dir,
@@ -111,6 +117,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Comparers:     clients.comparers,
 		Releasers:     clients.releasers,
 		Announce:      m.announcer(),
+		Referenced:    m.TrackerSync.Referenced,
 	}
 	if _, err := store.NewAuditService(db).RecordConfig(ctx, m.Config.Digest(), map[string]string{
 		"repos": strconv.Itoa(len(repos)), "listen": m.Config.Listen, "public_url": m.Config.PublicURL,
@@ -148,8 +155,8 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.Service.Queue = m.Queue
-	m.Trackers = &pipelines.Trackers{Tickets: tickets, Updates: tickets}
-	jiras := newJiraSites(m.Config.Trackers)
+	m.Trackers = &pipelines.Trackers{Tickets: observed, Updates: tickets}
+	m.TrackerSync.Trackers, m.TrackerSync.Verifications = m.Trackers, verifications
 	m.Processor = &pipelines.Processor{
 		Deliveries: deliveries,
 		Parse:      jiras.parseAny,
@@ -267,6 +274,9 @@ func (m *Main) Close() error {
 	if m.Reporter != nil {
 		m.Reporter.Wait()
 	}
+	if m.TrackerSync != nil {
+		m.TrackerSync.Close()
+	}
 	if m.envs != nil {
 		_ = m.envs.Close()
 	}
@@ -315,15 +325,16 @@ func (m *Main) forgeClients() (forgeAPIs, error) {
 	return out, nil
 }
 
-// announcer sends the release webhook, when one is configured; a failure is
-// logged, the promotion stands.
+// announcer tells the tracker sync of a promotion and sends the release
+// webhook, when one is configured; a failure is logged, the promotion stands.
 func (m *Main) announcer() func(ctx context.Context, c *patchgate.Candidate, r *patchgate.ForgeRelease) {
 	wh := m.Config.ReleaseWebhook
-	if wh.URL == "" {
-		return nil
-	}
 	hook := &notify.Webhook{URL: wh.URL, Secret: wh.Secret}
 	return func(ctx context.Context, c *patchgate.Candidate, r *patchgate.ForgeRelease) {
+		m.TrackerSync.Released(ctx, c, r)
+		if wh.URL == "" {
+			return
+		}
 		payload := map[string]any{"action": "promoted", "release": c, "tag": r.Tag, "sha": r.SHA, "url": r.URL}
 		if err := hook.Send(ctx, "release.promoted", payload); err != nil {
 			m.Logger.Error("release webhook not delivered", "release", c.Name, "repo", c.Repo, "err", err)

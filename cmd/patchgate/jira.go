@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/patchgate/patchgate"
+	"github.com/patchgate/patchgate/pipelines"
 	"github.com/patchgate/patchgate/server"
 	"github.com/patchgate/patchgate/trackers/jira"
 )
@@ -127,4 +128,48 @@ func (m *Main) handleAny(ctx context.Context, ev *patchgate.Event) (patchgate.De
 		return m.Trackers.HandleEvent(ctx, ev)
 	}
 	return m.Service.HandleEvent(ctx, ev)
+}
+
+// site is the tracker sync's view of key's Jira site; nil when its project
+// is not configured.
+func (j *jiraSites) syncSite(clients []*jira.Client) func(key string) *pipelines.TrackerSite {
+	sites := make([]*pipelines.TrackerSite, len(j.configs))
+	for i, t := range j.trackers {
+		tr := map[patchgate.TicketState]string{}
+		for state, name := range t.Transitions {
+			tr[patchgate.TicketState(state)] = name
+		}
+		sites[i] = &pipelines.TrackerSite{Name: "jira:" + t.Name, API: clients[i], Transitions: tr, ReadTimeout: t.ReadTimeout}
+	}
+	return func(key string) *pipelines.TrackerSite {
+		if i := j.site(key); i >= 0 {
+			return sites[i]
+		}
+		return nil
+	}
+}
+
+// clients are the REST clients of the sites.
+func (j *jiraSites) clients() []*jira.Client {
+	out := make([]*jira.Client, len(j.configs))
+	for i, c := range j.configs {
+		out[i] = jira.NewClient(c, nil)
+	}
+	return out
+}
+
+// observedTickets is the ticket service that tells the tracker sync every
+// ticket it reconciles.
+type observedTickets struct {
+	patchgate.TicketService
+	reconciled func(t *patchgate.Ticket)
+}
+
+// ReconcileTicket reconciles, then tells.
+func (o observedTickets) ReconcileTicket(ctx context.Context, id int64) (*patchgate.Ticket, error) {
+	t, err := o.TicketService.ReconcileTicket(ctx, id)
+	if err == nil {
+		o.reconciled(t)
+	}
+	return t, err
 }
