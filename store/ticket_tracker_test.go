@@ -84,3 +84,31 @@ func testTrackerTickets(t *testing.T, open func(t *testing.T) *store.DB) {
 		}
 	})
 }
+
+// testSLAEvents: an SLA event is claimed once per ticket and clock, and a
+// claim given back can be claimed again.
+func testSLAEvents(t *testing.T, open func(t *testing.T) *store.DB) {
+	ctx := context.Background()
+	db := open(t)
+	tk, err := store.NewTicketService(db).EnsureTicket(ctx, &patchgate.Ticket{Tracker: patchgate.TrackerExternal, Key: "PAY-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := store.NewSLAEventService(db)
+	at := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	claim := func(event string, opened time.Time, want bool) {
+		t.Helper()
+		got, err := s.ClaimSLAEvent(ctx, tk.ID, event, opened)
+		if err != nil || got != want {
+			t.Fatalf("claim %s at %s: got %v, %v; want %v", event, opened, got, err, want)
+		}
+	}
+	claim(patchgate.EventSLAAtRisk, at, true)
+	claim(patchgate.EventSLAAtRisk, at, false)
+	claim(patchgate.EventSLABreached, at, true)
+	claim(patchgate.EventSLAAtRisk, at.Add(time.Hour), true) // a restarted clock
+	if err := s.ReleaseSLAEvent(ctx, tk.ID, patchgate.EventSLAAtRisk, at); err != nil {
+		t.Fatal(err)
+	}
+	claim(patchgate.EventSLAAtRisk, at, true)
+}

@@ -46,7 +46,9 @@ type Main struct {
 	Trackers  *pipelines.Trackers
 	// TrackerSync reads and reports to external trackers (Jira).
 	TrackerSync *pipelines.TrackerSync
-	envs        *testenv.Runner
+	// SLAWatch sends SLA events; nil without an SLA or release webhook.
+	SLAWatch *pipelines.SLAWatch
+	envs     *testenv.Runner
 
 	listener net.Listener
 	http     *http.Server
@@ -77,7 +79,16 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 	}
 	dir := patchgate.NewRepositoryDirectory(repos)
-	slaOf := func(t *patchgate.Ticket) patchgate.SLAStatus { return dir.SLAPolicyFor(t).Evaluate(t, time.Now()) }
+	jiras := newJiraSites(m.Config.Trackers)
+	slaOf := func(t *patchgate.Ticket) patchgate.SLAStatus {
+		policy := dir.SLAPolicyFor(t)
+		if policy == nil && t.Tracker == patchgate.TrackerExternal && jiras.site(t.Key) >= 0 {
+			// A Jira project no repository lists among its ticket keys still
+			// has the default targets: its tickets are bugs with an SLA.
+			policy = patchgate.DefaultSLAPolicy()
+		}
+		return policy.Evaluate(t, time.Now())
+	}
 
 	clients, err := m.forgeClients()
 	if err != nil {
@@ -89,7 +100,6 @@ func (m *Main) Run(ctx context.Context) error {
 	metrics := server.NewMetrics(reg)
 
 	tickets, changes, links := store.NewTicketService(db), store.NewChangeService(db), store.NewLinkService(db)
-	jiras := newJiraSites(m.Config.Trackers)
 	m.TrackerSync = &pipelines.TrackerSync{Tickets: tickets, Links: links, Site: jiras.syncSite(jiras.clients()), SLA: slaOf, Logger: m.Logger}
 	m.TrackerSync.Start()
 	observed := observedTickets{TicketService: tickets, reconciled: m.TrackerSync.Changed}
@@ -232,6 +242,9 @@ func (m *Main) Run(ctx context.Context) error {
 
 	m.wg.Go(func() { m.Processor.Run(workCtx) })
 	m.wg.Go(func() { m.pruneDeliveries(workCtx, deliveries) })
+	if m.SLAWatch = m.slaWatch(tickets, slaOf); m.SLAWatch != nil {
+		m.wg.Go(func() { m.SLAWatch.Run(workCtx) })
+	}
 	m.wg.Go(func() {
 		if err := m.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.Logger.Error("http server stopped", "err", err)
@@ -340,6 +353,21 @@ func (m *Main) announcer() func(ctx context.Context, c *patchgate.Candidate, r *
 			m.Logger.Error("release webhook not delivered", "release", c.Name, "repo", c.Repo, "err", err)
 		}
 	}
+}
+
+// slaWatch sends the SLA events to sla_webhook, else to release_webhook;
+// nil when neither is configured.
+func (m *Main) slaWatch(tickets patchgate.TicketService, slaOf func(t *patchgate.Ticket) patchgate.SLAStatus) *pipelines.SLAWatch {
+	wh := m.Config.SLAWebhook
+	if wh.URL == "" {
+		wh = m.Config.ReleaseWebhook
+	}
+	if wh.URL == "" {
+		return nil
+	}
+	hook := &notify.Webhook{URL: wh.URL, Secret: wh.Secret}
+	return &pipelines.SLAWatch{Tickets: tickets, Events: store.NewSLAEventService(m.DB), SLA: slaOf,
+		Send: hook.Send, Logger: m.Logger}
 }
 
 // pruneDeliveries drops processed deliveries past the retention period, hourly.
