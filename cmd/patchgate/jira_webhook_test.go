@@ -75,7 +75,7 @@ func TestJiraWebhook(t *testing.T) {
 	}
 	app.waitProcessed(t)
 	var dels struct{ Deliveries []patchgate.Delivery }
-	app.api(t, http.MethodGet, "/api/v1/deliveries?limit=10", nil, &dels)
+	app.api(t, http.MethodGet, "/api/v1/deliveries?forge=jira&limit=10", nil, &dels)
 	reasons := map[string]string{}
 	for _, d := range dels.Deliveries {
 		reasons[d.ID] = string(d.Outcome) + ": " + d.Reason
