@@ -14,7 +14,10 @@ type Role string
 
 // Roles, least to most privileged.
 const (
-	RoleViewer         Role = "viewer"
+	RoleViewer Role = "viewer"
+	// RoleTracker is a ticket tracker's or helpdesk's token: it may set what
+	// patchgate knows of tickets (PUT /api/v1/tickets/{key}), and no more.
+	RoleTracker        Role = "tracker"
 	RoleDeveloper      Role = "developer"
 	RoleReleaseManager Role = "release-manager"
 	RoleAdmin          Role = "admin"
@@ -23,7 +26,7 @@ const (
 // Validate reports whether r is a known role.
 func (r Role) Validate() error {
 	if r.rank() < 0 {
-		return Errorf(EINVALID, "unknown role %q (want viewer, developer, release-manager or admin)", string(r))
+		return Errorf(EINVALID, "unknown role %q (want viewer, tracker, developer, release-manager or admin)", string(r))
 	}
 	return nil
 }
@@ -35,12 +38,14 @@ func (r Role) rank() int {
 	switch r {
 	case RoleViewer:
 		return 0
-	case RoleDeveloper:
+	case RoleTracker:
 		return 1
-	case RoleReleaseManager:
+	case RoleDeveloper:
 		return 2
-	case RoleAdmin:
+	case RoleReleaseManager:
 		return 3
+	case RoleAdmin:
+		return 4
 	}
 	return -1
 }

@@ -46,6 +46,10 @@ type Service struct {
 	Comparers map[patchgate.Forge]patchgate.Comparer
 	Releasers map[patchgate.Forge]patchgate.Releaser
 	Announce  func(ctx context.Context, c *patchgate.Candidate, r *patchgate.ForgeRelease)
+	// Referenced, when set, is told every ticket a forge event references
+	// (TrackerSync reads the ones new to patchgate from their tracker); it
+	// must not block.
+	Referenced func(t *patchgate.Ticket)
 }
 
 // HandleEvent applies one parsed, verified event. It returns the delivery's
@@ -102,6 +106,9 @@ func (s *Service) ensureTickets(ctx context.Context, refs []patchgate.Reference)
 		})
 		if err != nil {
 			return nil, fmt.Errorf("ensure ticket %s: %w", r.Key, err)
+		}
+		if s.Referenced != nil {
+			s.Referenced(t)
 		}
 		out = append(out, t)
 	}

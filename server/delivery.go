@@ -18,7 +18,13 @@ func (s *Server) handleListDeliveries(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	if f.Forge, err = optEnum(c, "forge", patchgate.Forge.Validate); err != nil {
+	deliverySource := func(f patchgate.Forge) error {
+		if f == patchgate.SourceJira {
+			return nil
+		}
+		return f.Validate()
+	}
+	if f.Forge, err = optEnum(c, "forge", deliverySource); err != nil {
 		s.writeError(c, err)
 		return
 	}

@@ -38,6 +38,8 @@ type Server struct {
 	Audit    patchgate.AuditService
 	// Linker performs manual link and unlink requests.
 	Linker Linker
+	// TicketUpdater applies trackers' news about external tickets.
+	TicketUpdater TicketUpdater
 	// Repos are the configured repositories.
 	Repos *patchgate.RepositoryDirectory
 	// SLA returns a ticket's SLA status now, under its repository's policy;
@@ -49,6 +51,8 @@ type Server struct {
 	// their signature is verified (GitHub's covers the body); more get 503
 	// with Retry-After. 0 means DefaultMaxUnverified.
 	MaxUnverified int
+	// Jira verifies Jira webhook deliveries; nil when no Jira is configured.
+	Jira *JiraHooks
 	// Notify wakes the delivery processor after a delivery is stored; the
 	// processor also polls, so a lost wake-up delays but loses nothing.
 	Notify func()
@@ -101,6 +105,7 @@ func (s *Server) engine() *gin.Engine {
 
 	r.POST("/webhooks/github", s.handleGitHubWebhook)
 	r.POST("/webhooks/gitlab", s.handleGitLabWebhook)
+	r.POST("/webhooks/jira", s.handleJiraWebhook)
 
 	r.GET("/api/v1/openapi.yaml", s.handleOpenAPI)
 	api := r.Group("/api/v1", s.authenticate)
@@ -119,6 +124,9 @@ func (s *Server) engine() *gin.Engine {
 	viewer.GET("/releases/:id", s.handleGetRelease)
 	viewer.GET("/audit", s.handleListAudit)
 	viewer.GET("/audit/head", s.handleAuditHead)
+
+	tracker := api.Group("", s.require(patchgate.RoleTracker))
+	tracker.PUT("/tickets/:id", s.handlePutTicket) // :id is the ticket's key, PAY-12
 
 	developer := api.Group("", s.require(patchgate.RoleDeveloper))
 	developer.POST("/links", s.handleCreateLink)

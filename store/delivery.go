@@ -31,7 +31,7 @@ func deliveryDest(d *patchgate.Delivery) []any {
 // to now; d is updated with the defaults. This is the webhook hot path: one
 // autocommit INSERT … ON CONFLICT DO NOTHING.
 func (s *DeliveryService) CreateDelivery(ctx context.Context, d *patchgate.Delivery) (bool, error) {
-	if err := d.Forge.Validate(); err != nil {
+	if err := d.Forge.Validate(); err != nil && d.Forge != patchgate.SourceJira {
 		return false, err
 	}
 	if d.ID == "" || len(d.ID) > 200 {

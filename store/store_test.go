@@ -150,6 +150,8 @@ func testStore(t *testing.T, open func(t *testing.T) *store.DB) {
 	t.Run("Tickets", func(t *testing.T) { testTickets(t, migrated) })
 	t.Run("TicketState", func(t *testing.T) { testTicketState(t, migrated) })
 	t.Run("TicketSLA", func(t *testing.T) { testTicketSLA(t, migrated, open) })
+	t.Run("TrackerTickets", func(t *testing.T) { testTrackerTickets(t, migrated) })
+	t.Run("SLAEvents", func(t *testing.T) { testSLAEvents(t, migrated) })
 	t.Run("Changes", func(t *testing.T) { testChanges(t, migrated) })
 	t.Run("Links", func(t *testing.T) { testLinks(t, migrated) })
 	t.Run("Deliveries", func(t *testing.T) { testDeliveries(t, migrated) })

@@ -43,6 +43,11 @@ type Main struct {
 	Queue     *queue.Queue
 	Verifier  *runners.Verifier
 	Reporter  *runners.Reporter
+	Trackers  *pipelines.Trackers
+	// TrackerSync reads and reports to external trackers (Jira).
+	TrackerSync *pipelines.TrackerSync
+	// SLAWatch sends SLA events; nil without an SLA or release webhook.
+	SLAWatch *pipelines.SLAWatch
 	// Instance is the database's instance id; Owner labels this process's
 	// containers (runners.owner, or the host name and Instance).
 	Instance string
@@ -92,7 +97,16 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 	}
 	dir := patchgate.NewRepositoryDirectory(repos)
-	slaOf := func(t *patchgate.Ticket) patchgate.SLAStatus { return dir.SLAPolicyFor(t).Evaluate(t, time.Now()) }
+	jiras := newJiraSites(m.Config.Trackers)
+	slaOf := func(t *patchgate.Ticket) patchgate.SLAStatus {
+		policy := dir.SLAPolicyFor(t)
+		if policy == nil && t.Tracker == patchgate.TrackerExternal && jiras.site(t.Key) >= 0 {
+			// A Jira project no repository lists among its ticket keys still
+			// has the default targets: its tickets are bugs with an SLA.
+			policy = patchgate.DefaultSLAPolicy()
+		}
+		return policy.Evaluate(t, time.Now())
+	}
 
 	clients, err := m.forgeClients()
 	if err != nil {
@@ -104,13 +118,16 @@ func (m *Main) Run(ctx context.Context) error {
 	metrics := server.NewMetrics(reg)
 
 	tickets, changes, links := store.NewTicketService(db), store.NewChangeService(db), store.NewLinkService(db)
+	m.TrackerSync = &pipelines.TrackerSync{Tickets: tickets, Links: links, Site: jiras.syncSite(jiras.clients()), SLA: slaOf, Logger: m.Logger}
+	m.TrackerSync.Start()
+	observed := observedTickets{TicketService: tickets, reconciled: m.TrackerSync.Changed}
 	metrics.SLAReport, metrics.Logger = server.TicketSLAReport(tickets, slaOf), m.Logger
 	deliveries, tokens := store.NewDeliveryService(db), store.NewTokenService(db)
 	verifications := store.NewVerificationService(db)
 	releases := store.NewReleaseService(db)
 	m.Reporter = &runners.Reporter{Statuses: clients.statuses, PublicURL: m.Config.PublicURL, Logger: m.Logger}
 	m.Service = &pipelines.Service{
-		Tickets:    tickets,
+		Tickets:    observed,
 		Changes:    changes,
 		Links:      links,
 		Repos:      dir,
@@ -129,6 +146,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Releasers:     clients.releasers,
 		Announce:      m.announcer(),
 		Ceilings:      m.Config.Runners.Ceilings(),
+		Referenced:    m.TrackerSync.Referenced,
 	}
 	if _, err := store.NewAuditService(db).RecordConfig(ctx, m.Config.Digest(), map[string]string{
 		"repos": strconv.Itoa(len(repos)), "listen": m.Config.Listen, "public_url": m.Config.PublicURL,
@@ -186,10 +204,12 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.Service.Queue = m.Queue
+	m.Trackers = &pipelines.Trackers{Tickets: observed, Updates: tickets}
+	m.TrackerSync.Trackers, m.TrackerSync.Verifications = m.Trackers, verifications
 	m.Processor = &pipelines.Processor{
 		Deliveries: deliveries,
-		Parse:      parseDelivery,
-		Handle:     m.Service.HandleEvent,
+		Parse:      jiras.parseAny,
+		Handle:     m.handleAny,
 		Logger:     m.Logger,
 		Workers:    m.Config.Workers.Deliveries,
 		Holder:     m.Verifier.Worker, // this process, unique among those sharing the database
@@ -233,10 +253,12 @@ func (m *Main) Run(ctx context.Context) error {
 		Releaser:      m.Service,
 		Audit:         store.NewAuditService(db),
 		Linker:        m.Service,
+		TicketUpdater: m.Trackers,
 		Repos:         dir,
 		SLA:           slaOf,
 		Secrets:       secrets,
 		MaxUnverified: m.Config.Intake.MaxUnverified,
+		Jira:          jiras.hooks(),
 		Notify:        m.Processor.Notify,
 		Ready:         db.Ping,
 		Logger:        m.Logger,
@@ -261,6 +283,9 @@ func (m *Main) Run(ctx context.Context) error {
 
 	m.wg.Go(func() { m.Processor.Run(workCtx) })
 	m.wg.Go(func() { m.pruneDeliveries(workCtx, deliveries) })
+	if m.SLAWatch = m.slaWatch(tickets, slaOf); m.SLAWatch != nil {
+		m.wg.Go(func() { m.SLAWatch.Run(workCtx) })
+	}
 	m.wg.Go(func() {
 		if err := m.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.Logger.Error("http server stopped", "err", err)
@@ -305,6 +330,9 @@ func (m *Main) Close() error {
 	}
 	for _, c := range m.commenters {
 		c.Close()
+	}
+	if m.TrackerSync != nil {
+		m.TrackerSync.Close()
 	}
 	if m.envs != nil {
 		_ = m.envs.Close()
@@ -354,20 +382,36 @@ func (m *Main) forgeClients() (forgeAPIs, error) {
 	return out, nil
 }
 
-// announcer sends the release webhook, when one is configured; a failure is
-// logged, the promotion stands.
+// announcer tells the tracker sync of a promotion and sends the release
+// webhook, when one is configured; a failure is logged, the promotion stands.
 func (m *Main) announcer() func(ctx context.Context, c *patchgate.Candidate, r *patchgate.ForgeRelease) {
 	wh := m.Config.ReleaseWebhook
-	if wh.URL == "" {
-		return nil
-	}
 	hook := &notify.Webhook{URL: wh.URL, Secret: wh.Secret}
 	return func(ctx context.Context, c *patchgate.Candidate, r *patchgate.ForgeRelease) {
+		m.TrackerSync.Released(ctx, c, r)
+		if wh.URL == "" {
+			return
+		}
 		payload := map[string]any{"action": "promoted", "release": c, "tag": r.Tag, "sha": r.SHA, "url": r.URL}
 		if err := hook.Send(ctx, "release.promoted", payload); err != nil {
 			m.Logger.Error("release webhook not delivered", "release", c.Name, "repo", c.Repo, "err", err)
 		}
 	}
+}
+
+// slaWatch sends the SLA events to sla_webhook, else to release_webhook;
+// nil when neither is configured.
+func (m *Main) slaWatch(tickets patchgate.TicketService, slaOf func(t *patchgate.Ticket) patchgate.SLAStatus) *pipelines.SLAWatch {
+	wh := m.Config.SLAWebhook
+	if wh.URL == "" {
+		wh = m.Config.ReleaseWebhook
+	}
+	if wh.URL == "" {
+		return nil
+	}
+	hook := &notify.Webhook{URL: wh.URL, Secret: wh.Secret}
+	return &pipelines.SLAWatch{Tickets: tickets, Events: store.NewSLAEventService(m.DB), SLA: slaOf,
+		Send: hook.Send, Logger: m.Logger}
 }
 
 // pruneDeliveries drops processed deliveries past the retention period, hourly.

@@ -39,6 +39,7 @@ func newRootCommand() *cobra.Command {
 		newMigrateCommand(&g),
 		newTokenCommand(&g),
 		newLinkCommand(),
+		newTicketCommand(),
 		newUnlinkCommand(),
 		newVerifyCommand(),
 		newLogsCommand(),
@@ -175,7 +176,7 @@ func newTokenCommand(g *globalFlags) *cobra.Command {
 		},
 	}
 	create.Flags().StringVar(&name, "name", "", "token name (who or what holds it)")
-	create.Flags().StringVar(&role, "role", string(patchgate.RoleViewer), "viewer, developer, release-manager or admin")
+	create.Flags().StringVar(&role, "role", string(patchgate.RoleViewer), "viewer, tracker, developer, release-manager or admin")
 	_ = create.MarkFlagRequired("name")
 
 	list := &cobra.Command{

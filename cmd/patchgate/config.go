@@ -44,6 +44,11 @@ type Config struct {
 	Migrate bool         `yaml:"migrate"`
 	Audit   AuditConfig  `yaml:"audit"`
 	Intake  IntakeConfig `yaml:"intake"`
+	// Trackers are external ticket trackers (Jira) patchgate reads and updates.
+	Trackers []TrackerConfig `yaml:"trackers"`
+	// SLAWebhook, when its URL is set, is told SLA transitions (at risk,
+	// breached), signed like ReleaseWebhook; unset, they go to ReleaseWebhook.
+	SLAWebhook WebhookConfig `yaml:"sla_webhook"`
 }
 
 // AuditConfig locates the audit chain's key.
@@ -490,6 +495,17 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("config key release_webhook.secret: a secret of at least 16 characters is required")
 		}
 	}
+	if c.SLAWebhook.URL != "" {
+		if err := validateHTTPURL(c.SLAWebhook.URL); err != nil {
+			return fmt.Errorf("config key sla_webhook.url: %w", err)
+		}
+		if len(c.SLAWebhook.Secret) < 16 {
+			return fmt.Errorf("config key sla_webhook.secret: a secret of at least 16 characters is required")
+		}
+	}
+	if err := validateTrackers(c.Trackers); err != nil {
+		return err
+	}
 	if c.Runners.Workers < 0 || c.Runners.Workers > 16 {
 		return fmt.Errorf("config key runners.workers: %d: want 0 to 16", c.Runners.Workers)
 	}
@@ -601,7 +617,13 @@ func (c Config) Digest() string {
 	}
 	c.GitHub.Token, c.GitLab.Token = hide(c.GitHub.Token), hide(c.GitLab.Token)
 	c.GitHub.WebhookSecrets, c.GitLab.WebhookSecrets = hideAll(c.GitHub.WebhookSecrets), hideAll(c.GitLab.WebhookSecrets)
-	c.ReleaseWebhook.Secret = hide(c.ReleaseWebhook.Secret)
+	c.ReleaseWebhook.Secret, c.SLAWebhook.Secret = hide(c.ReleaseWebhook.Secret), hide(c.SLAWebhook.Secret)
+	trackers := make([]TrackerConfig, len(c.Trackers))
+	for i, t := range c.Trackers {
+		t.Token, t.WebhookSecrets = hide(t.Token), hideAll(t.WebhookSecrets)
+		trackers[i] = t
+	}
+	c.Trackers = trackers
 	repos := make([]RepoConfig, len(c.Repos))
 	for i, r := range c.Repos {
 		r.WebhookSecrets = hideAll(r.WebhookSecrets)

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/patchgate/patchgate"
+	"github.com/patchgate/patchgate/trackers/jira"
+)
+
+// TrackerConfig is one external ticket tracker: for now a Jira Cloud site.
+type TrackerConfig struct {
+	Kind  string `yaml:"kind"` // jira
+	Name  string `yaml:"name"`
+	URL   string `yaml:"url"`
+	Email string `yaml:"email"`
+	// Token is a Jira API token of Email's account, for basic auth.
+	Token          string   `yaml:"token"`
+	WebhookSecrets []string `yaml:"webhook_secrets"`
+	// Projects are the project keys whose tickets live here (PAY, OPS).
+	Projects []string `yaml:"projects"`
+	Severity struct {
+		// Field is the issue field the severity is read from (default priority).
+		Field string `yaml:"field"`
+		// Map maps the field's values to critical, high, medium or low.
+		Map map[string]string `yaml:"map"`
+	} `yaml:"severity"`
+	// Transitions names, per patchgate ticket state (fix_verified, released,
+	// …), the Jira transition to apply when a ticket reaches it.
+	Transitions map[string]string `yaml:"transitions"`
+	// ReadTimeout bounds the read of an issue on its first reference
+	// (default 5s): a slow Jira never holds up a delivery longer.
+	ReadTimeout time.Duration `yaml:"read_timeout"`
+}
+
+// Jira returns the adapter's configuration of a jira tracker.
+func (t TrackerConfig) Jira() *jira.Config {
+	sev := map[string]patchgate.Severity{}
+	for k, v := range t.Severity.Map {
+		sev[k] = patchgate.Severity(v)
+	}
+	projects := make([]string, len(t.Projects))
+	for i, p := range t.Projects {
+		projects[i] = strings.ToUpper(strings.TrimSpace(p))
+	}
+	return &jira.Config{Name: t.Name, URL: strings.TrimSuffix(t.URL, "/"), Email: t.Email, Token: t.Token,
+		Projects: projects, SeverityField: t.Severity.Field, SeverityMap: sev}
+}
+
+// validateTrackers checks the trackers block and names the first bad key.
+func validateTrackers(trackers []TrackerConfig) error {
+	names, projects := map[string]bool{}, map[string]string{}
+	for i, t := range trackers {
+		key := fmt.Sprintf("trackers[%d]", i)
+		if t.Kind != "jira" {
+			return fmt.Errorf("config key %s.kind: %q: want jira", key, t.Kind)
+		}
+		if t.Name == "" || names[t.Name] {
+			return fmt.Errorf("config key %s.name: want a name of its own, got %q", key, t.Name)
+		}
+		names[t.Name] = true
+		if err := validateHTTPURL(t.URL); err != nil {
+			return fmt.Errorf("config key %s.url: %w", key, err)
+		}
+		if t.Email == "" || !strings.Contains(t.Email, "@") {
+			return fmt.Errorf("config key %s.email: want the email of the API token's account, got %q", key, t.Email)
+		}
+		if t.Token == "" {
+			return fmt.Errorf("config key %s.token: an API token is required", key)
+		}
+		if len(t.WebhookSecrets) == 0 {
+			return fmt.Errorf("config key %s.webhook_secrets: at least one secret is required (deliveries are verified before they are read)", key)
+		}
+		for j, s := range t.WebhookSecrets {
+			if len(s) < 8 {
+				return fmt.Errorf("config key %s.webhook_secrets[%d]: a secret needs at least 8 characters", key, j)
+			}
+		}
+		if len(t.Projects) == 0 {
+			return fmt.Errorf("config key %s.projects: list the project keys, like [PAY, OPS]", key)
+		}
+		for j, p := range t.Projects {
+			p = strings.ToUpper(strings.TrimSpace(p))
+			if !patchgate.ValidExternalKey(p + "-1") {
+				return fmt.Errorf("config key %s.projects[%d]: %q is not a Jira project key", key, j, p)
+			}
+			if other, ok := projects[p]; ok {
+				return fmt.Errorf("config key %s.projects[%d]: %s is already a project of tracker %s", key, j, p, other)
+			}
+			projects[p] = t.Name
+		}
+		values := make([]string, 0, len(t.Severity.Map))
+		for v := range t.Severity.Map {
+			values = append(values, v)
+		}
+		slices.Sort(values)
+		for _, v := range values {
+			if !slices.Contains(slaSeverities, patchgate.Severity(t.Severity.Map[v])) {
+				return fmt.Errorf("config key %s.severity.map.%s: %q: want critical, high, medium or low", key, v, t.Severity.Map[v])
+			}
+		}
+		states := make([]string, 0, len(t.Transitions))
+		for s := range t.Transitions {
+			states = append(states, s)
+		}
+		slices.Sort(states)
+		for _, s := range states {
+			if err := patchgate.TicketState(s).Validate(); err != nil {
+				return fmt.Errorf("config key %s.transitions.%s: not a ticket state (want fix_proposed, fix_verified, fix_merged, released or reopened)", key, s)
+			}
+			if strings.TrimSpace(t.Transitions[s]) == "" {
+				return fmt.Errorf("config key %s.transitions.%s: name the Jira transition", key, s)
+			}
+		}
+		if t.ReadTimeout < 0 || t.ReadTimeout > time.Minute {
+			return fmt.Errorf("config key %s.read_timeout: %s: want 0 (5s) to 1m", key, t.ReadTimeout)
+		}
+	}
+	return nil
+}
