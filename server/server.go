@@ -47,10 +47,20 @@ type Server struct {
 	// Ready reports whether the database is reachable.
 	Ready func(ctx context.Context) error
 
+	// Sessions holds dashboard sign-ins; nil serves no dashboard.
+	Sessions patchgate.SessionService
+	// ReleasePolicy decides which release buttons the dashboard shows.
+	ReleasePolicy ReleasePolicy
+	// PublicURL is where users reach the server; https makes cookies Secure.
+	PublicURL string
+
 	Logger  *slog.Logger
 	Metrics *Metrics
 	// Gatherer serves /metrics.
 	Gatherer prometheus.Gatherer
+
+	dash *dashboard
+	cop  *http.CrossOriginProtection
 }
 
 // Linker is the use case behind manual linking.
@@ -119,6 +129,10 @@ func (s *Server) engine() *gin.Engine {
 	admin.GET("/tokens", s.handleListTokens)
 	admin.POST("/tokens", s.handleCreateToken)
 	admin.DELETE("/tokens/:name", s.handleRevokeToken)
+
+	if s.Sessions != nil {
+		s.dashboardRoutes(r)
+	}
 	return r
 }
 
