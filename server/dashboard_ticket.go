@@ -83,7 +83,7 @@ func (s *Server) ticketFilter(c *gin.Context) (f patchgate.TicketFilter, sla *pa
 	if sla, err = optEnum(c, "sla", patchgate.SLAState.Validate); err != nil {
 		return f, nil, err
 	}
-	f.Repo = optString(c, "repo")
+	f.Repo, f.Key = optString(c, "repo"), optString(c, "key")
 	return f, sla, nil
 }
 
@@ -124,8 +124,9 @@ func (s *Server) handleTicketPage(c *gin.Context) {
 // auditView is the audit page.
 type auditView struct {
 	pageView
-	Entries               []*patchgate.AuditEntry
-	Actor, Action, Subject string
+	Entries []*patchgate.AuditEntry
+	// The filters, echoed into the form.
+	ByActor, ByAction, BySubject string
 	// Next is the query of the next page, "" on the last.
 	Next     string
 	CanCheck bool
@@ -150,7 +151,7 @@ func (s *Server) handleAuditPage(c *gin.Context) {
 func (s *Server) auditView(c *gin.Context) (*auditView, error) {
 	p, _ := patchgate.PrincipalFromContext(c.Request.Context())
 	v := &auditView{pageView: pageView{Title: "Audit log", Nav: "audit"}, CanCheck: p.Role.Allows(patchgate.RoleAdmin),
-		Actor: c.Query("actor"), Action: c.Query("action"), Subject: c.Query("subject")}
+		ByActor: c.Query("actor"), ByAction: c.Query("action"), BySubject: c.Query("subject")}
 	after, err := intQuery(c, "after", 0)
 	if err != nil {
 		return nil, err

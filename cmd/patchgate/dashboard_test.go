@@ -110,6 +110,10 @@ func TestDashboardRelease(t *testing.T) {
 	if n := count(t, ctx, "main form[method=post]"); n != 0 {
 		t.Errorf("viewer: got %d forms, want none", n)
 	}
+	run(t, ctx, "audit as viewer", chromedp.Navigate(app.url+"/ui/audit"), chromedp.WaitVisible(chromedp.ID("main")))
+	if n := count(t, ctx, "#verify-chain"); n != 0 {
+		t.Errorf("viewer: got %d Verify chain buttons, want none", n)
+	}
 	signOut(t, ctx)
 
 	signIn(t, ctx, app.url, author)
@@ -153,8 +157,40 @@ func TestDashboardRelease(t *testing.T) {
 	}
 	screenshot(t, ctx, "releases")
 
+	// Tickets: filtered by state and repository; the ticket's page says why
+	// #7 is linked and how its state moved.
+	run(t, ctx, "tickets", chromedp.Navigate(app.url+"/ui/tickets?state=released"),
+		chromedp.WaitVisible(chromedp.ID("tickets")))
+	if row := text(t, ctx, "#tickets tbody tr"); !strings.Contains(row, "PAY-7") || !strings.Contains(row, "released") {
+		t.Errorf("released tickets: got %q, want PAY-7", row)
+	}
+	screenshot(t, ctx, "tickets")
+	run(t, ctx, "tickets by SLA", chromedp.Navigate(app.url+"/ui/tickets?sla=breached"), chromedp.WaitVisible(chromedp.ID("main")))
+	if n := count(t, ctx, "#tickets tbody tr"); n != 0 {
+		t.Errorf("breached tickets: got %d rows, want none", n)
+	}
+	run(t, ctx, "ticket", chromedp.Navigate(app.url+"/ui/tickets?key=PAY-7"), chromedp.WaitVisible(chromedp.ID("tickets")),
+		chromedp.Click(chromedp.CSS("#tickets tbody a")), chromedp.WaitVisible(chromedp.ID("links")))
+	if got := text(t, ctx, "#links"); !strings.Contains(got, "fixes") || !strings.Contains(got, "PAY-7") {
+		t.Errorf("ticket links: got %q, want a fixes link with its provenance", got)
+	}
+	if got := text(t, ctx, "#history"); !strings.Contains(got, "released") {
+		t.Errorf("ticket history: got %q, want the move to released", got)
+	}
+	screenshot(t, ctx, "ticket")
+
+	// An admin checks the audit chain from the audit page.
+	signOut(t, ctx)
+	signIn(t, ctx, app.url, app.token)
+	run(t, ctx, "audit", chromedp.Navigate(app.url+"/ui/audit"), chromedp.WaitVisible(chromedp.ID("verify-chain")),
+		chromedp.Click(chromedp.ID("verify-chain")), chromedp.WaitVisible(chromedp.ID("chain")))
+	if got := text(t, ctx, "#chain"); !strings.Contains(got, "The chain holds") {
+		t.Errorf("verify chain: got %q", got)
+	}
+	screenshot(t, ctx, "audit")
+
 	// Every page fits a 360 px screen.
-	for _, p := range []string{"/ui/", fmt.Sprintf("/ui/releases/%d", id), "/ui/tickets", "/ui/audit"} {
+	for _, p := range []string{"/ui/", fmt.Sprintf("/ui/releases/%d", id), "/ui/tickets", "/ui/tickets/1", "/ui/audit"} {
 		checkNarrow(t, ctx, app.url+p)
 	}
 }
