@@ -61,7 +61,9 @@ func (s *Server) card(c *gin.Context, id int64) (*candidateCard, error) {
 	if err := s.ReleasePolicy.CanApprove(ctx, cand, card.Eval, p); err == nil {
 		card.CanApprove = true
 	} else if code := patchgate.ErrorCode(err); code == patchgate.EFORBIDDEN || code == patchgate.ECONFLICT {
-		card.Why = patchgate.ErrorMessage(err)
+		if card.Eval.Releasable { // else the blockers say why
+			card.Why = patchgate.ErrorMessage(err)
+		}
 	} else {
 		return nil, err
 	}
