@@ -14,16 +14,18 @@ import (
 	"github.com/patchgate/patchgate"
 )
 
+// SessionIdle ends a dashboard session unused this long.
+const SessionIdle = 2 * time.Hour
+
 const (
 	sessionCookie = "patchgate_session"
 	signinCookie  = "patchgate_signin"
 	flashCookie   = "patchgate_flash"
 	sessionKey    = "session"
 
-	// sessionLifetime ends a session however active; sessionIdle ends an
-	// unused one. Long enough that an open tab's forms keep working.
+	// sessionLifetime ends a session however active. Long enough that an
+	// open tab's forms keep working.
 	sessionLifetime = 12 * time.Hour
-	sessionIdle     = 2 * time.Hour
 	// touchEvery bounds the writes that keep a session from idling out.
 	touchEvery = time.Minute
 )
@@ -104,7 +106,7 @@ func (s *Server) findSession(c *gin.Context) *patchgate.Session {
 		return nil
 	}
 	now := time.Now()
-	if now.Sub(sess.LastSeenAt) > sessionIdle {
+	if now.Sub(sess.LastSeenAt) > SessionIdle {
 		_ = s.Sessions.DeleteSession(ctx, id)
 		return nil
 	}

@@ -196,6 +196,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return nil
 	}
 
+	sessions := store.NewSessionService(db)
 	srv := &server.Server{
 		Tickets:       tickets,
 		Changes:       changes,
@@ -213,7 +214,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Secrets:       secrets,
 		Notify:        m.Processor.Notify,
 		Ready:         db.Ping,
-		Sessions:      store.NewSessionService(db),
+		Sessions:      sessions,
 		ReleasePolicy: m.Service,
 		PublicURL:     m.Config.PublicURL,
 		Logger:        m.Logger,
@@ -238,6 +239,7 @@ func (m *Main) Run(ctx context.Context) error {
 
 	m.wg.Go(func() { m.Processor.Run(workCtx) })
 	m.wg.Go(func() { m.pruneDeliveries(workCtx, deliveries) })
+	m.wg.Go(func() { m.pruneSessions(workCtx, sessions) })
 	m.wg.Go(func() {
 		if err := m.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.Logger.Error("http server stopped", "err", err)
