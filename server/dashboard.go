@@ -255,7 +255,7 @@ func (s *Server) dashboardRoutes(r *gin.Engine) {
 	if err != nil {
 		panic(err) // embedded files: a broken build, never a runtime condition
 	}
-	s.dash, s.cop = d, http.NewCrossOriginProtection()
+	s.dash, s.cop, s.streams = d, http.NewCrossOriginProtection(), make(chan struct{})
 	r.GET("/", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/ui/") })
 	r.GET("/ui", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/ui/") })
 	ui := r.Group("/ui", s.dashboardHeaders, s.crossOrigin)

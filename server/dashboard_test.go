@@ -2,10 +2,16 @@ package server
 
 import (
 	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gin-gonic/gin"
 	"github.com/patchgate/patchgate"
 )
 
@@ -79,5 +85,42 @@ func TestSafeNext(t *testing.T) {
 				t.Errorf("safeNext(%q): got %q, want %q", tc.next, got, tc.want)
 			}
 		})
+	}
+}
+
+// runningLog is a VerificationService with one running suite and an empty log.
+type runningLog struct {
+	patchgate.VerificationService
+}
+
+func (runningLog) FindVerificationByID(ctx context.Context, id int64) (*patchgate.Verification, error) {
+	return &patchgate.Verification{ID: id, Suites: []*patchgate.SuiteRun{{ID: 1, Name: "regression", State: patchgate.RunRunning}}}, nil
+}
+
+func (runningLog) ReadLog(ctx context.Context, suiteRunID, offset int64) ([]byte, bool, error) {
+	return []byte{}, false, nil
+}
+
+// TestLogStreamEndsOnShutdown: a live log stream ends when the server shuts
+// down, instead of holding http.Server.Shutdown until its deadline.
+func TestLogStreamEndsOnShutdown(t *testing.T) {
+	s := &Server{Verifications: runningLog{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), streams: make(chan struct{})}
+	w := httptest.NewRecorder()
+	c, _ := gin.CreateTestContext(w)
+	c.Request = httptest.NewRequest(http.MethodGet, "/ui/verifications/1/suites/regression/events", nil)
+	c.Params = gin.Params{{Key: "id", Value: "1"}, {Key: "suite", Value: "regression"}}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.handleLogEvents(c)
+	}()
+	s.CloseStreams()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the stream did not end after CloseStreams")
+	}
+	if got := w.Body.String(); !strings.HasPrefix(got, ": ping\n\n") {
+		t.Errorf("stream: got %q, want a ping first", got)
 	}
 }

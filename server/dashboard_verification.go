@@ -198,6 +198,8 @@ func (s *Server) handleLogEvents(c *gin.Context) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-s.streams:
+			return // shutting down: EventSource reconnects to another server
 		case <-deadline:
 			return
 		case <-ping.C:
@@ -220,6 +222,14 @@ func (s *Server) handleLogEvents(c *gin.Context) {
 				sr = cur
 			}
 		}
+	}
+}
+
+// CloseStreams ends the live log streams, which would otherwise keep an HTTP
+// server's Shutdown waiting: register it with http.Server.RegisterOnShutdown.
+func (s *Server) CloseStreams() {
+	if s.streams != nil {
+		s.streamsOnce.Do(func() { close(s.streams) })
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 
 	"github.com/gin-gonic/gin"
 	"github.com/patchgate/patchgate"
@@ -61,6 +62,9 @@ type Server struct {
 
 	dash *dashboard
 	cop  *http.CrossOriginProtection
+	// streams closes when the server shuts down, ending live logs.
+	streams     chan struct{}
+	streamsOnce sync.Once
 }
 
 // Linker is the use case behind manual linking.

@@ -237,6 +237,8 @@ func (m *Main) Run(ctx context.Context) error {
 		MaxHeaderBytes:    64 << 10,
 	}
 
+	m.http.RegisterOnShutdown(srv.CloseStreams)
+
 	m.wg.Go(func() { m.Processor.Run(workCtx) })
 	m.wg.Go(func() { m.pruneDeliveries(workCtx, deliveries) })
 	m.wg.Go(func() { m.pruneSessions(workCtx, sessions) })

@@ -189,6 +189,37 @@ func TestDashboardRelease(t *testing.T) {
 	}
 	screenshot(t, ctx, "audit")
 
+	// A sign-in post without the form's guard (another site's form) is
+	// refused, and so is a cross-site post carrying the session.
+	post := func(path string, form url.Values, header map[string]string, cookie *http.Cookie) int {
+		req, _ := http.NewRequest(http.MethodPost, app.url+path, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		if cookie != nil {
+			req.AddCookie(cookie)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := post("/ui/signin", url.Values{"token": {manager}}, nil, nil); code != http.StatusForbidden {
+		t.Errorf("sign-in without its guard: got %d, want 403", code)
+	}
+	admin := sessionCookie(t, ctx)
+	if code := post("/ui/audit/verify", url.Values{"csrf": {"x"}}, map[string]string{"Sec-Fetch-Site": "cross-site"}, &http.Cookie{Name: admin.Name, Value: admin.Value}); code != http.StatusForbidden {
+		t.Errorf("cross-site post: got %d, want 403", code)
+	}
+
+	// Revoking the token ends its sessions: the next page is the sign-in page.
+	app.api(t, http.MethodDelete, "/api/v1/tokens/"+eval[string](t, ctx, `document.querySelector("#actor").firstChild.textContent.trim()`), nil, nil)
+	run(t, ctx, "after revocation", chromedp.Navigate(app.url+"/ui/audit"), chromedp.WaitVisible(chromedp.ID("token")))
+	signIn(t, ctx, app.url, manager)
+
 	// Every page fits a 360 px screen.
 	for _, p := range []string{"/ui/", fmt.Sprintf("/ui/releases/%d", id), "/ui/tickets", "/ui/tickets/1", "/ui/audit"} {
 		checkNarrow(t, ctx, app.url+p)
