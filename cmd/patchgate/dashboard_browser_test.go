@@ -174,13 +174,17 @@ func sessionCookie(t *testing.T, ctx context.Context) *network.Cookie {
 }
 
 // checkNarrow loads url at 360 × 740 and fails when the page scrolls sideways.
-func checkNarrow(t *testing.T, ctx context.Context, url string) {
+// A shot names a screenshot to take there, "" for none.
+func checkNarrow(t *testing.T, ctx context.Context, url, shot string) {
 	t.Helper()
 	run(t, ctx, "narrow "+url,
 		chromedp.EmulateViewport(360, 740),
 		chromedp.Navigate(url),
 		chromedp.WaitVisible(chromedp.ID("main")))
 	width := eval[int](t, ctx, `document.documentElement.scrollWidth`)
+	if shot != "" {
+		screenshot(t, ctx, shot)
+	}
 	run(t, ctx, "wide again", chromedp.EmulateViewport(1100, 900))
 	if width > 360 {
 		t.Errorf("%s at 360 px wide: got scrollWidth %d, want ≤ 360", url, width)

@@ -112,6 +112,7 @@ func TestDashboardLiveLog(t *testing.T) {
 		t.Errorf("first test row: got %q, want the failure", got)
 	}
 	screenshot(t, ctx, "verification")
+	checkNarrow(t, ctx, fmt.Sprintf("%s/ui/verifications/%d", app.url, v.ID), "")
 
 	// The stream resumes after Last-Event-ID without repeating a line, and a
 	// finished log read to its end answers 204 so EventSource stops.
