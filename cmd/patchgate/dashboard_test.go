@@ -134,11 +134,25 @@ func TestDashboardRelease(t *testing.T) {
 	if got := text(t, ctx, ".approvals"); got != "1/1" {
 		t.Errorf("approvals: got %q, want 1/1", got)
 	}
+	// Withdrawn, and given again.
+	if got := submit(t, ctx, "withdraw", chromedp.CSS("button.withdraw")); !strings.Contains(got, "withdrawn") {
+		t.Errorf("flash after withdrawing: got %q", got)
+	}
+	if got := text(t, ctx, ".approvals"); got != "0/1" {
+		t.Errorf("approvals after withdrawing: got %q, want 0/1", got)
+	}
+	if got := submit(t, ctx, "approve again", chromedp.CSS("button.approve")); !strings.Contains(got, "Approved v1.4.2") {
+		t.Errorf("flash after approving again: got %q", got)
+	}
 	screenshot(t, ctx, "candidate")
 	var audit struct{ Entries []patchgate.AuditEntry }
 	app.api(t, http.MethodGet, "/api/v1/audit?action="+patchgate.AuditApprovalCreated, nil, &audit)
-	if len(audit.Entries) != 1 || audit.Entries[0].Actor != "ops" || audit.Entries[0].Detail["via"] != "dashboard" || audit.Entries[0].SHA != merge {
-		t.Errorf("audit of the approval: got %+v, want one by ops via dashboard on the merge commit", audit.Entries)
+	if len(audit.Entries) != 2 || audit.Entries[1].Actor != "ops" || audit.Entries[1].Detail["via"] != "dashboard" || audit.Entries[1].SHA != merge {
+		t.Errorf("audit of the approvals: got %+v, want two by ops via dashboard on the merge commit", audit.Entries)
+	}
+	app.api(t, http.MethodGet, "/api/v1/audit?action="+patchgate.AuditApprovalWithdrawn, nil, &audit)
+	if len(audit.Entries) != 1 || audit.Entries[0].Actor != "ops" {
+		t.Errorf("audit of the withdrawal: got %+v, want one by ops", audit.Entries)
 	}
 
 	run(t, ctx, "promote",
