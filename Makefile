@@ -5,7 +5,7 @@ GO ?= go
 BIN ?= bin/patchgate
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: run build test test-short images postgres fuzz bench load docker docker-local lint
+.PHONY: run build test test-short images postgres fuzz bench load docker docker-local lint screenshots
 
 run:
 	$(GO) run ./cmd/patchgate serve
@@ -23,6 +23,11 @@ test-short:
 
 images:
 	scripts/images/build.sh
+
+# The dashboard's screenshots in docs/screenshots, taken by its browser tests.
+screenshots:
+	eval "$$(scripts/chromium.sh)" && PATCHGATE_SCREENSHOTS=$(CURDIR)/docs/screenshots \
+		$(GO) test -count=1 -run 'TestDashboard' ./cmd/patchgate
 
 postgres:
 	scripts/postgres.sh

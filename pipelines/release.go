@@ -255,12 +255,8 @@ func (s *Service) Approve(ctx context.Context, id int64, sha, approver, via stri
 	if err != nil {
 		return nil, nil, err
 	}
-	if !cfg.Release.AllowAuthorApproval {
-		for _, item := range c.Items {
-			if item.Change != nil && strings.EqualFold(item.Change.Author, approver) {
-				return nil, nil, patchgate.Errorf(patchgate.EFORBIDDEN, "%s wrote %s, which %s includes: an author may not approve it", approver, changeName(item.Change), c.Name)
-			}
-		}
+	if err := checkAuthor(cfg, c, approver); err != nil {
+		return nil, nil, err
 	}
 	if _, err := s.Releases.AddApproval(ctx, &patchgate.Approval{CandidateID: c.ID, SHA: c.SHA, Approver: approver, Via: via}); err != nil {
 		return nil, nil, err

@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 
 	"github.com/gin-gonic/gin"
 	"github.com/patchgate/patchgate"
@@ -59,6 +60,13 @@ type Server struct {
 	// Ready reports whether the database is reachable.
 	Ready func(ctx context.Context) error
 
+	// Sessions holds dashboard sign-ins; nil serves no dashboard.
+	Sessions patchgate.SessionService
+	// ReleasePolicy decides which release buttons the dashboard shows.
+	ReleasePolicy ReleasePolicy
+	// PublicURL is where users reach the server; https makes cookies Secure.
+	PublicURL string
+
 	Logger  *slog.Logger
 	Metrics *Metrics
 	// Gatherer serves /metrics.
@@ -66,6 +74,11 @@ type Server struct {
 
 	// unverified holds one token per unverified body being read; engine makes it.
 	unverified chan struct{}
+	dash       *dashboard
+	cop        *http.CrossOriginProtection
+	// streams closes when the server shuts down, ending live logs.
+	streams     chan struct{}
+	streamsOnce sync.Once
 }
 
 // Linker is the use case behind manual linking.
@@ -144,6 +157,10 @@ func (s *Server) engine() *gin.Engine {
 	admin.GET("/tokens", s.handleListTokens)
 	admin.POST("/tokens", s.handleCreateToken)
 	admin.DELETE("/tokens/:name", s.handleRevokeToken)
+
+	if s.Sessions != nil {
+		s.dashboardRoutes(r)
+	}
 	return r
 }
 

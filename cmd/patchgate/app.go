@@ -241,6 +241,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return nil
 	}
 
+	sessions := store.NewSessionService(db)
 	srv := &server.Server{
 		Tickets:       tickets,
 		Changes:       changes,
@@ -261,6 +262,9 @@ func (m *Main) Run(ctx context.Context) error {
 		Jira:          jiras.hooks(),
 		Notify:        m.Processor.Notify,
 		Ready:         db.Ping,
+		Sessions:      sessions,
+		ReleasePolicy: m.Service,
+		PublicURL:     m.Config.PublicURL,
 		Logger:        m.Logger,
 		Metrics:       metrics,
 		Gatherer:      reg,
@@ -281,11 +285,14 @@ func (m *Main) Run(ctx context.Context) error {
 		MaxHeaderBytes:    64 << 10,
 	}
 
+	m.http.RegisterOnShutdown(srv.CloseStreams)
+
 	m.wg.Go(func() { m.Processor.Run(workCtx) })
 	m.wg.Go(func() { m.pruneDeliveries(workCtx, deliveries) })
 	if m.SLAWatch = m.slaWatch(tickets, slaOf); m.SLAWatch != nil {
 		m.wg.Go(func() { m.SLAWatch.Run(workCtx) })
 	}
+	m.wg.Go(func() { m.pruneSessions(workCtx, sessions) })
 	m.wg.Go(func() {
 		if err := m.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.Logger.Error("http server stopped", "err", err)

@@ -27,7 +27,9 @@ func TestMain(m *testing.M) {
 	if path := os.Getenv(helperConfigEnv); path != "" {
 		os.Exit(serveForTest(path))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	closeBrowser()
+	os.Exit(code)
 }
 
 func serveForTest(path string) int {
