@@ -221,14 +221,21 @@ func changeName(ch *patchgate.Change) string {
 }
 
 // Approve records a release manager's approval of candidate id at sha (gate
-// invariant 4). It refuses a candidate that is not releasable (with its
-// blockers), a SHA that is not the candidate's, and, unless the policy allows
-// it, an author of an included change.
-func (s *Service) Approve(ctx context.Context, id int64, sha, approver, via string) (*patchgate.Candidate, *patchgate.Evaluation, error) {
+// invariant 4). The approval is a person's: by's login on the candidate's
+// forge, whichever token or comment it came through, so one person counts once.
+// It refuses a principal that names no person there, a candidate that is not
+// releasable (with its blockers), a SHA that is not the candidate's, and,
+// unless the policy allows it, an author of an included change.
+func (s *Service) Approve(ctx context.Context, id int64, sha string, by patchgate.Principal, via string) (*patchgate.Candidate, *patchgate.Evaluation, error) {
 	c, err := s.Releases.FindCandidateByID(ctx, id)
 	if err != nil {
 		return nil, nil, err
 	}
+	person, err := by.Person(c.Forge)
+	if err != nil {
+		return nil, nil, err
+	}
+	approver := strings.ToLower(person.Login)
 	if sha == "" {
 		sha = c.SHA
 	}
@@ -247,13 +254,11 @@ func (s *Service) Approve(ctx context.Context, id int64, sha, approver, via stri
 		return nil, nil, err
 	}
 	if !cfg.Release.AllowAuthorApproval {
-		for _, item := range c.Items {
-			if item.Change != nil && strings.EqualFold(item.Change.Author, approver) {
-				return nil, nil, patchgate.Errorf(patchgate.EFORBIDDEN, "%s wrote %s, which %s includes: an author may not approve it", approver, changeName(item.Change), c.Name)
-			}
+		if err := s.checkNotAuthor(c, approver); err != nil {
+			return nil, nil, err
 		}
 	}
-	if _, err := s.Releases.AddApproval(ctx, &patchgate.Approval{CandidateID: c.ID, SHA: c.SHA, Approver: approver, Via: via}); err != nil {
+	if _, err := s.Releases.AddApproval(ctx, &patchgate.Approval{CandidateID: c.ID, SHA: c.SHA, Approver: approver, Token: by.Token, Via: via}); err != nil {
 		return nil, nil, err
 	}
 	c, err = s.Releases.FindCandidateByID(ctx, id)
@@ -262,7 +267,7 @@ func (s *Service) Approve(ctx context.Context, id int64, sha, approver, via stri
 	}
 	ev.Approvals = liveApprovals(c)
 	if cfg.Release.AutoPromote && ev.Approvals >= ev.Needed {
-		promoted, err := s.Promote(ctx, id, approver)
+		promoted, err := s.Promote(ctx, id, by)
 		if err != nil {
 			// The approval stands; the promotion can be retried by hand.
 			return c, ev, fmt.Errorf("approved, but automatic promotion failed: %w", err)
@@ -272,18 +277,43 @@ func (s *Service) Approve(ctx context.Context, id int64, sha, approver, via stri
 	return c, ev, nil
 }
 
-// Withdraw withdraws approver's approval before promotion.
-func (s *Service) Withdraw(ctx context.Context, id int64, approver string) error {
-	return s.Releases.WithdrawApproval(ctx, id, approver)
+// checkNotAuthor applies the author rule: approver wrote none of the changes
+// c includes.
+func (s *Service) checkNotAuthor(c *patchgate.Candidate, approver string) error {
+	for _, item := range c.Items {
+		if ch := item.Change; ch != nil && patchgate.SameLogin(ch.Author, approver) {
+			return patchgate.Errorf(patchgate.EFORBIDDEN, "%s wrote %s, which %s includes: an author may not approve it", approver, changeName(ch), c.Name)
+		}
+	}
+	return nil
+}
+
+// Withdraw withdraws by's approval before promotion.
+func (s *Service) Withdraw(ctx context.Context, id int64, by patchgate.Principal) error {
+	c, err := s.Releases.FindCandidateByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	person, err := by.Person(c.Forge)
+	if err != nil {
+		return err
+	}
+	return s.Releases.WithdrawApproval(ctx, id, strings.ToLower(person.Login))
 }
 
 // Promote releases the candidate (gate invariant 5): only when releasable and
 // approved; it creates the tag and the release at exactly its SHA, records the
-// promotion, marks the tickets released and comments on the changes. It is
+// promotion, marks the tickets released and comments on the changes. Like an
+// approval, it is a person's act: by must name a user on the candidate's forge.
+// It is
 // idempotent: a retry after a crash or a forge error finishes the same
 // promotion, never a second tag or release.
-func (s *Service) Promote(ctx context.Context, id int64, by string) (*patchgate.Candidate, error) {
+func (s *Service) Promote(ctx context.Context, id int64, by patchgate.Principal) (*patchgate.Candidate, error) {
 	c, err := s.Releases.FindCandidateByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	person, err := by.Person(c.Forge)
 	if err != nil {
 		return nil, err
 	}
@@ -302,7 +332,7 @@ func (s *Service) Promote(ctx context.Context, id int64, by string) (*patchgate.
 	if c.State == patchgate.CandidatePromoted {
 		return c, nil
 	}
-	if c, err = s.Releases.BeginPromotion(ctx, id, by); err != nil {
+	if c, err = s.Releases.BeginPromotion(ctx, id, strings.ToLower(person.Login)); err != nil {
 		return nil, err
 	}
 	releaser := s.Releasers[c.Forge]
@@ -402,8 +432,9 @@ func (s *Service) approveByComment(ctx context.Context, repo *patchgate.Reposito
 		if !slices.ContainsFunc(full.Items, func(i *patchgate.CandidateItem) bool { return i.ChangeID == ch.ID }) {
 			continue
 		}
-		if _, _, err := s.Approve(patchgate.NewContextWithPrincipal(ctx, patchgate.Principal{Name: c.Author, Role: patchgate.RoleReleaseManager}),
-			full.ID, "", c.Author, "comment"); err != nil {
+		by := patchgate.Principal{Name: c.Author, Role: patchgate.RoleReleaseManager,
+			Users: []patchgate.ForgeUser{{Forge: repo.Forge, Login: c.Author}}}
+		if _, _, err := s.Approve(patchgate.NewContextWithPrincipal(ctx, by), full.ID, "", by, "comment"); err != nil {
 			// Refusals (not releasable, an author) are the outcome, in words.
 			if code := patchgate.ErrorCode(err); code == patchgate.ECONFLICT || code == patchgate.EFORBIDDEN {
 				return patchgate.OutcomeIgnored, patchgate.ErrorMessage(err), nil
