@@ -43,7 +43,10 @@ type Service struct {
 	Releases  patchgate.ReleaseService
 	Comparers map[patchgate.Forge]patchgate.Comparer
 	Releasers map[patchgate.Forge]patchgate.Releaser
-	Announce  func(ctx context.Context, c *patchgate.Candidate, r *patchgate.ForgeRelease)
+	// Commands remembers which comments' commands acted, so each acts once;
+	// without it comment commands are refused.
+	Commands patchgate.CommandService
+	Announce func(ctx context.Context, c *patchgate.Candidate, r *patchgate.ForgeRelease)
 }
 
 // HandleEvent applies one parsed, verified event. It returns the delivery's

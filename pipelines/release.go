@@ -401,51 +401,6 @@ func approvers(c *patchgate.Candidate) []string {
 	return out
 }
 
-// ApproveCommand is the comment by which a configured release manager approves
-// the open candidate that contains the commented change.
-const ApproveCommand = "/patchgate approve"
-
-// approveByComment approves, for a release manager of the forge, the open
-// candidate that includes the change the comment is on.
-func (s *Service) approveByComment(ctx context.Context, repo *patchgate.Repository, ev *patchgate.Event) (patchgate.DeliveryOutcome, string, error) {
-	c := ev.Comment
-	if s.Releases == nil {
-		return patchgate.OutcomeIgnored, "releases are not enabled", nil
-	}
-	if !slices.ContainsFunc(s.ReleaseManagers[repo.Forge], func(u string) bool { return strings.EqualFold(u, c.Author) }) {
-		return patchgate.OutcomeIgnored, fmt.Sprintf("%s is not a release manager: %s ignored", c.Author, ApproveCommand), nil
-	}
-	ch, err := s.Changes.FindChange(ctx, ev.Forge, repo.Name, patchgate.ChangeKey(changeKind(ev.Forge), c.Number, ""))
-	if err != nil {
-		return patchgate.OutcomeIgnored, "the change is not known", nil
-	}
-	open := patchgate.CandidateOpen
-	cands, _, err := s.Releases.FindCandidates(ctx, patchgate.CandidateFilter{Forge: &repo.Forge, Repo: &repo.Name, State: &open, Limit: 10})
-	if err != nil {
-		return "", "", err
-	}
-	for _, cand := range cands {
-		full, err := s.Releases.FindCandidateByID(ctx, cand.ID)
-		if err != nil {
-			return "", "", err
-		}
-		if !slices.ContainsFunc(full.Items, func(i *patchgate.CandidateItem) bool { return i.ChangeID == ch.ID }) {
-			continue
-		}
-		by := patchgate.Principal{Name: c.Author, Role: patchgate.RoleReleaseManager,
-			Users: []patchgate.ForgeUser{{Forge: repo.Forge, Login: c.Author}}}
-		if _, _, err := s.Approve(patchgate.NewContextWithPrincipal(ctx, by), full.ID, "", by, "comment"); err != nil {
-			// Refusals (not releasable, an author) are the outcome, in words.
-			if code := patchgate.ErrorCode(err); code == patchgate.ECONFLICT || code == patchgate.EFORBIDDEN {
-				return patchgate.OutcomeIgnored, patchgate.ErrorMessage(err), nil
-			}
-			return "", "", err
-		}
-		return patchgate.OutcomeProcessed, "", nil
-	}
-	return patchgate.OutcomeIgnored, "no open release candidate contains " + ch.Ref(), nil
-}
-
 // autoCandidate proposes a candidate when the release branch's new head passed.
 func (s *Service) autoCandidate(ctx context.Context, branch *patchgate.Change, v *patchgate.Verification) {
 	if s.Releases == nil {

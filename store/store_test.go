@@ -152,6 +152,7 @@ func testStore(t *testing.T, open func(t *testing.T) *store.DB) {
 	t.Run("Verifications", func(t *testing.T) { testVerifications(t, migrated) })
 	t.Run("Audit", func(t *testing.T) { testAudit(t, migrated) })
 	t.Run("Releases", func(t *testing.T) { testReleases(t, migrated) })
+	t.Run("Commands", func(t *testing.T) { testCommands(t, migrated) })
 }
 
 // testOpened checks what every open database offers before migrating.

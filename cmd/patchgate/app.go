@@ -109,6 +109,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Releases:      releases,
 		Comparers:     clients.comparers,
 		Releasers:     clients.releasers,
+		Commands:      store.NewCommandService(db),
 		Announce:      m.announcer(),
 	}
 	if _, err := store.NewAuditService(db).RecordConfig(ctx, m.Config.Digest(), map[string]string{

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -204,3 +207,87 @@ func (a *testApp) commandAnswer(t *testing.T, number int) string {
 	}
 	return answers[0]
 }
+
+// glTestRepo is the GitLab project of newGitLabWorld.
+const glTestRepo = "gitlabhq/gitlab-test"
+
+// gitLabWorld is a GitLab project whose MR !3, written by alice, was merged
+// by bob (so its hook names the author only by id) into main at merge; the
+// suites passed and a candidate at merge is open. The forge does not know !3
+// until a test adds it.
+type gitLabWorld struct {
+	app         *testApp
+	head, merge string
+	candidate   patchgate.Candidate
+}
+
+func newGitLabWorld(t *testing.T) *gitLabWorld {
+	t.Helper()
+	app := startApp(t, func(c *Config) {
+		c.Runners.Workers = 0
+		c.Repos = append(c.Repos, RepoConfig{Forge: "gitlab", Name: glTestRepo, TicketKeys: []string{"OPS"}})
+		c.ReleaseManagers = map[string][]string{"gitlab": {"alice", "bob"}}
+	})
+	base, head, merge := strings.Repeat("a", 40), strings.Repeat("b", 40), strings.Repeat("c", 40)
+	config := "suites:\n  regression:\n    image: patchgate-test/runner:go1.26\n    run: go test ./...\nrelease:\n  branch: main\n  approvals: 1\n"
+	app.forge.AddCommit(glTestRepo, base, map[string][]byte{".patchgate.yml": []byte(config)}, "config", "dev")
+	app.forge.AddCommit(glTestRepo, head, map[string][]byte{"fix.txt": []byte("fixed")}, "OPS-1: fix", "alice", base)
+	app.forge.AddCommit(glTestRepo, merge, nil, "Merge !3", "alice", base, head)
+	app.forge.SetBranch(glTestRepo, "main", merge)
+
+	// bob merged alice's MR: the hook's user is bob, the author only an id.
+	body := fixture(t, "gitlab/merge_request.json", func(p map[string]any) {
+		oa := obj(p, "object_attributes")
+		oa["iid"], oa["action"], oa["state"], oa["title"], oa["description"] = 3, "merge", "merged", "OPS-1: fix", "Fixes OPS-1"
+		oa["target_branch"], oa["merge_commit_sha"], oa["author_id"] = "main", merge, 77
+		oa["updated_at"] = time.Now().UTC().Format(time.RFC3339)
+		obj(oa, "last_commit")["id"] = head
+		obj(p, "user")["id"], obj(p, "user")["username"] = 5, "bob"
+	})
+	req, _ := http.NewRequest(http.MethodPost, app.url+"/webhooks/gitlab", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Gitlab-Event", "Merge Request Hook")
+	req.Header.Set("X-Gitlab-Token", testSecret)
+	req.Header.Set("X-Gitlab-Event-UUID", "mr-3-merged")
+	if code, ack := do(t, req); code != http.StatusAccepted {
+		t.Fatalf("merge request hook: got %d %+v", code, ack)
+	}
+	app.waitProcessed(t)
+	vs := store.NewVerificationService(app.main.DB)
+	for _, sha := range []string{head, merge} {
+		glPass(t, vs, glTestRepo, sha)
+	}
+	var created struct {
+		Release patchgate.Candidate
+		Error   struct{ Message string }
+	}
+	if code := app.api(t, http.MethodPost, "/api/v1/releases", map[string]string{"forge": "gitlab", "repo": glTestRepo, "sha": merge}, &created); code != http.StatusCreated || len(created.Release.Items) != 1 {
+		t.Fatalf("create candidate: got %d %q %+v", code, created.Error.Message, created.Release)
+	}
+	return &gitLabWorld{app: app, head: head, merge: merge, candidate: created.Release}
+}
+
+// glPass records a passed verification of sha in a GitLab project.
+func glPass(t *testing.T, vs *store.VerificationService, repo, sha string) {
+	t.Helper()
+	ctx := context.Background()
+	v, _, err := vs.CreateVerification(ctx, &patchgate.Verification{
+		Forge: patchgate.GitLab, Repo: repo, SHA: sha, ConfigRef: sha, ConfigDigest: "manual", Trigger: "test",
+		Suites: []*patchgate.SuiteRun{{Name: "regression", Required: true, Image: "patchgate-test/runner:go1.26"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := vs.ClaimVerification(ctx, v.ID, v.Attempt, "test"); err != nil {
+		t.Fatal(err)
+	}
+	v.Suites[0].State = patchgate.RunSuccess
+	if err := vs.UpdateSuiteRun(ctx, v.Suites[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := vs.FinishVerification(ctx, v.ID, patchgate.RunSuccess, "passed"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
