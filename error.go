@@ -12,8 +12,11 @@ const (
 	EFORBIDDEN    = "forbidden"
 	ENOTFOUND     = "not_found"
 	ECONFLICT     = "conflict"
-	ETOOLARGE     = "too_large"
-	EINTERNAL     = "internal"
+	// EUNPROCESSABLE: the request is well-formed but names something the
+	// domain cannot take (a candidate commit that is not on its release branch).
+	EUNPROCESSABLE = "unprocessable"
+	ETOOLARGE      = "too_large"
+	EINTERNAL      = "internal"
 )
 
 // Error is an error a user can act on: a code from the list above and a message

@@ -43,6 +43,9 @@ type Service struct {
 	Releases  patchgate.ReleaseService
 	Comparers map[patchgate.Forge]patchgate.Comparer
 	Releasers map[patchgate.Forge]patchgate.Releaser
+	// Authors look up the authors of changes whose webhooks did not name them,
+	// for the author rule.
+	Authors map[patchgate.Forge]patchgate.AuthorFinder
 	// Commands remembers which comments' commands acted, so each acts once;
 	// without it comment commands are refused.
 	Commands patchgate.CommandService

@@ -39,6 +39,9 @@ func (s *Service) CreateCandidate(ctx context.Context, req patchgate.CandidateRe
 	if cfg, err := s.readConfig(ctx, ref, sha); err == nil && cfg.Release.Branch != "" && req.Branch == "" {
 		branch = cfg.Release.Branch
 	}
+	if err := s.checkOnBranch(ctx, ref, branch, sha); err != nil {
+		return nil, err
+	}
 	c := &patchgate.Candidate{Forge: repo.Forge, Repo: repo.Name, Branch: branch, SHA: sha, Name: req.Name, CreatedBy: by}
 	if c.Name == "" {
 		c.Name = "release-" + shortSHA(sha)
@@ -58,6 +61,29 @@ func (s *Service) CreateCandidate(ctx context.Context, req patchgate.CandidateRe
 		return nil, fmt.Errorf("create candidate %s of %s: %w", c.Name, repo.Name, err)
 	}
 	return s.Releases.FindCandidateByID(ctx, c.ID)
+}
+
+// checkOnBranch makes sure sha is a commit of the release branch, asking the
+// forge's compare API (branch...sha has nothing the branch lacks): a commit
+// off the branch, say a PR's unmerged head, must not be released as if it
+// were the branch. EUNPROCESSABLE, naming the branch, when it is not.
+func (s *Service) checkOnBranch(ctx context.Context, ref patchgate.RepoRef, branch, sha string) error {
+	cmp := s.Comparers[ref.Forge]
+	if cmp == nil {
+		return patchgate.Errorf(patchgate.EINVALID, "no API access to %s is configured", ref.Forge)
+	}
+	diff, err := cmp.Compare(ctx, ref, branch, sha)
+	if patchgate.ErrorCode(err) == patchgate.ENOTFOUND {
+		return patchgate.Errorf(patchgate.EUNPROCESSABLE, "%s cannot be compared with the release branch %s of %s (%s): a candidate must be a commit of %s",
+			shortSHA(sha), branch, ref.Name, patchgate.ErrorMessage(err), branch)
+	} else if err != nil {
+		return fmt.Errorf("check that %s is on %s: %w", shortSHA(sha), branch, err)
+	}
+	if diff.Ahead > 0 {
+		return patchgate.Errorf(patchgate.EUNPROCESSABLE, "%s is not on the release branch %s of %s (it has %d commits %s does not): a candidate must be a commit of %s",
+			shortSHA(sha), branch, ref.Name, diff.Ahead, branch, branch)
+	}
+	return nil
 }
 
 // newlyContained lists the merged changes whose commits the candidate has and
@@ -225,7 +251,8 @@ func changeName(ch *patchgate.Change) string {
 // forge, whichever token or comment it came through, so one person counts once.
 // It refuses a principal that names no person there, a candidate that is not
 // releasable (with its blockers), a SHA that is not the candidate's, and,
-// unless the policy allows it, an author of an included change.
+// unless the policy allows it, an author of an included change — or a change
+// whose author cannot be found out.
 func (s *Service) Approve(ctx context.Context, id int64, sha string, by patchgate.Principal, via string) (*patchgate.Candidate, *patchgate.Evaluation, error) {
 	c, err := s.Releases.FindCandidateByID(ctx, id)
 	if err != nil {
@@ -254,7 +281,7 @@ func (s *Service) Approve(ctx context.Context, id int64, sha string, by patchgat
 		return nil, nil, err
 	}
 	if !cfg.Release.AllowAuthorApproval {
-		if err := s.checkNotAuthor(c, approver); err != nil {
+		if err := s.checkNotAuthor(ctx, c, approver); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -277,15 +304,42 @@ func (s *Service) Approve(ctx context.Context, id int64, sha string, by patchgat
 	return c, ev, nil
 }
 
-// checkNotAuthor applies the author rule: approver wrote none of the changes
-// c includes.
-func (s *Service) checkNotAuthor(c *patchgate.Candidate, approver string) error {
+// checkNotAuthor applies the author rule: approver wrote none of the changes c
+// includes. A change whose author the webhooks did not name has it looked up
+// through the forge's API; while it stays unknown the approval is refused,
+// never let through.
+func (s *Service) checkNotAuthor(ctx context.Context, c *patchgate.Candidate, approver string) error {
 	for _, item := range c.Items {
-		if ch := item.Change; ch != nil && patchgate.SameLogin(ch.Author, approver) {
+		ch := item.Change
+		if ch == nil {
+			continue
+		}
+		author := ch.Author
+		if author == "" && ch.Kind != patchgate.ChangePush {
+			var err error
+			if author, err = s.lookUpAuthor(ctx, ch); err != nil {
+				return patchgate.Errorf(patchgate.ECONFLICT, "the author of %s, which %s includes, is not known (%s): approval refused until it is, since an author may not approve",
+					changeName(ch), c.Name, patchgate.ErrorMessage(err))
+			}
+		}
+		if patchgate.SameLogin(author, approver) {
 			return patchgate.Errorf(patchgate.EFORBIDDEN, "%s wrote %s, which %s includes: an author may not approve it", approver, changeName(ch), c.Name)
 		}
 	}
 	return nil
+}
+
+// lookUpAuthor asks the forge who opened ch.
+func (s *Service) lookUpAuthor(ctx context.Context, ch *patchgate.Change) (string, error) {
+	finder := s.Authors[ch.Forge]
+	if finder == nil {
+		return "", patchgate.Errorf(patchgate.EINVALID, "the webhook did not name them and no API access to %s is configured", ch.Forge)
+	}
+	author, err := finder.ChangeAuthor(ctx, patchgate.RepoRef{Forge: ch.Forge, Name: ch.Repo}, ch.Number)
+	if err != nil {
+		return "", fmt.Errorf("look up the author of %s: %w", ch.Ref(), err)
+	}
+	return author, nil
 }
 
 // Withdraw withdraws by's approval before promotion.

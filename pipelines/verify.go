@@ -350,5 +350,31 @@ func (s *Service) Rerun(ctx context.Context, req patchgate.VerifyRequest) (*patc
 		}
 	}
 	p, _ := patchgate.PrincipalFromContext(ctx)
+	if !s.trustedChange(repo, ch) {
+		if err := s.checkVouched(ctx, repo, ch, p); err != nil {
+			return nil, err
+		}
+	}
 	return s.Verify(ctx, ch, "manual by "+p.Name)
+}
+
+// checkVouched lets a re-run of an untrusted change's head through only when
+// a maintainer vouched for exactly that head (an ok-to-test acted on it) or
+// the caller is one: running a stranger's code is a maintainer's decision,
+// whether asked by comment or through the API. EFORBIDDEN otherwise.
+func (s *Service) checkVouched(ctx context.Context, repo *patchgate.Repository, ch *patchgate.Change, p patchgate.Principal) error {
+	if person, err := p.Person(repo.Forge); err == nil && s.maintainer(repo, person.Login) {
+		return nil
+	}
+	if s.Commands != nil {
+		vouched, err := s.Commands.VouchedFor(ctx, repo.Forge, repo.Name, ch.HeadSHA)
+		if err != nil {
+			return err
+		}
+		if vouched {
+			return nil
+		}
+	}
+	return patchgate.Errorf(patchgate.EFORBIDDEN, "%s at %s comes from a fork or an untrusted author and waits for a maintainer's %s: running it is a maintainer's decision, not a re-run's",
+		ch.Ref(), shortSHA(ch.HeadSHA), OkToTest)
 }

@@ -90,7 +90,8 @@ func TestApproveCommentActsOnceWhenFreshAndSentByItsAuthor(t *testing.T) {
 
 // TestOkToTestBindsToTheHead: a maintainer's ok-to-test verifies the head it
 // was written for; a later push needs a new one, whatever happens to the old
-// comment (resent, edited, or delivered late).
+// comment (resent, edited, or delivered late). A developer cannot re-run the
+// new head through the API either.
 func TestOkToTestBindsToTheHead(t *testing.T) {
 	app := startApp(t, func(c *Config) {
 		c.Runners.Workers = 0
@@ -153,12 +154,23 @@ func TestOkToTestBindsToTheHead(t *testing.T) {
 		}
 	}
 
+	// A developer cannot run the new head through the API: that is a maintainer's decision.
+	dev := w.token(t, "dev", patchgate.RoleDeveloper, "github:dev")
+	rerun := map[string]string{"repo": testRepo, "sha": head2}
+	if code, msg := w.call(t, dev, http.MethodPost, "/api/v1/verifications", rerun); code != http.StatusForbidden || !strings.Contains(msg, "maintainer") {
+		t.Fatalf("developer re-runs an unvouched fork head: got %d %q, want 403 saying it is a maintainer's decision", code, msg)
+	}
+
 	comment(ghComment{delivery: "ok-2", id: 202, author: "alice", body: "/patchgate ok-to-test", created: now})
 	if verifications(head2) != 1 {
 		t.Fatalf("alice's new ok-to-test did not verify %s", head2[:7])
 	}
 	if answer := app.commandAnswer(t, 9); !strings.Contains(answer, "verifying "+head2[:7]+": ok-to-test by alice") {
 		t.Fatalf("answer on #9: got %q", answer)
+	}
+	// Once a maintainer vouched for this head, a developer may run it again.
+	if code, msg := w.call(t, dev, http.MethodPost, "/api/v1/verifications", rerun); code != http.StatusAccepted {
+		t.Fatalf("developer re-runs a vouched head: got %d %q, want 202", code, msg)
 	}
 }
 
