@@ -92,8 +92,8 @@ type note struct {
 	repoID        int64
 	id            int64
 	body, url     string
-	// user is the hook's user: whoever acted (wrote, edited), not
-	// necessarily the note's author, who is named only by authorID.
+	// userID and username are the hook's user: whoever acted (wrote,
+	// edited), not necessarily the note's author, named only by authorID.
 	userID, authorID     int64
 	username             string
 	createdAt, updatedAt string
