@@ -12,7 +12,10 @@ const (
 	EFORBIDDEN    = "forbidden"
 	ENOTFOUND     = "not_found"
 	ECONFLICT     = "conflict"
-	ETOOLARGE     = "too_large"
+	// EUNPROCESSABLE: the request is well-formed but names something the
+	// domain cannot take (a candidate commit that is not on its release branch).
+	EUNPROCESSABLE = "unprocessable"
+	ETOOLARGE      = "too_large"
 	// EUNAVAILABLE: busy now, try again later (the answer says when).
 	EUNAVAILABLE = "unavailable"
 	EINTERNAL    = "internal"

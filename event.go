@@ -99,8 +99,10 @@ type IssueEvent struct {
 
 // CommentEvent describes a comment on an issue or a change.
 type CommentEvent struct {
-	ID     int64  `json:"id"`
-	Body   string `json:"body"`
+	ID   int64  `json:"id"`
+	Body string `json:"body"`
+	// Author wrote the comment; "" when the payload does not say (a GitLab
+	// note hook whose user, the actor, is not the note's author).
 	Author string `json:"author"`
 	URL    string `json:"url,omitempty"`
 	// Number is the issue, PR or MR number the comment is on; OnChange says
@@ -110,4 +112,10 @@ type CommentEvent struct {
 	// CommitSHA is set for comments on a commit (GitLab commit notes).
 	CommitSHA string    `json:"commit_sha,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
+	// UpdatedAt is when the comment was last edited (CreatedAt when never).
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
 }
+
+// Edited reports whether the comment was changed after it was written: its
+// text is then not what its author wrote when they wrote it.
+func (c *CommentEvent) Edited() bool { return c.UpdatedAt.After(c.CreatedAt) }

@@ -163,6 +163,15 @@ type Comparer interface {
 	Compare(ctx context.Context, repo RepoRef, base, head string) (*Comparison, error)
 }
 
+// AuthorFinder asks the forge who opened a pull or merge request, for changes
+// whose webhooks did not say (GitLab's merge request hooks name the author only
+// by id unless the author acted).
+type AuthorFinder interface {
+	// ChangeAuthor returns the login of the author of PR/MR number. ENOTFOUND
+	// when the change does not exist or the forge names no author.
+	ChangeAuthor(ctx context.Context, repo RepoRef, number int) (string, error)
+}
+
 // ForgeRelease is a tag and a release on the forge at one commit.
 type ForgeRelease struct {
 	// Tag is the tag's short name ("v1.4.2", not "refs/tags/v1.4.2"); see

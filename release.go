@@ -68,10 +68,14 @@ type CandidateItem struct {
 
 // Approval is a release manager's approval of one candidate at one SHA.
 type Approval struct {
-	ID          int64      `json:"id"`
-	CandidateID int64      `json:"candidate_id"`
-	SHA         string     `json:"sha"`
-	Approver    string     `json:"approver"`
+	ID          int64  `json:"id"`
+	CandidateID int64  `json:"candidate_id"`
+	SHA         string `json:"sha"`
+	// Approver is the person: their login on the candidate's forge, lower
+	// case, whichever token or comment the approval came through.
+	Approver string `json:"approver"`
+	// Token is the API token the approval came through, "" for a comment.
+	Token       string     `json:"token,omitempty"`
 	Via         string     `json:"via"` // api, cli, comment
 	CreatedAt   time.Time  `json:"created_at"`
 	WithdrawnAt *time.Time `json:"withdrawn_at,omitempty"`

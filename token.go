@@ -53,13 +53,16 @@ func (r Role) rank() int {
 // Token is an API token. Only the SHA-256 of its secret is stored; the secret is
 // shown once, when it is created.
 type Token struct {
-	ID         int64      `json:"id"`
-	Name       string     `json:"name"`
-	Role       Role       `json:"role"`
-	Hash       string     `json:"-"` // hex SHA-256 of the secret
-	CreatedAt  time.Time  `json:"created_at"`
-	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
-	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+	Role Role   `json:"role"`
+	// Users name the person holding the token, one login per forge; a token
+	// approves and promotes only as that person.
+	Users      []ForgeUser `json:"users"`
+	Hash       string      `json:"-"` // hex SHA-256 of the secret
+	CreatedAt  time.Time   `json:"created_at"`
+	LastUsedAt *time.Time  `json:"last_used_at,omitempty"`
+	RevokedAt  *time.Time  `json:"revoked_at,omitempty"`
 }
 
 // Validate checks a token before it is stored.
@@ -69,6 +72,9 @@ func (t *Token) Validate() error {
 	}
 	if len(t.Hash) != 64 {
 		return Errorf(EINVALID, "token hash must be a hex SHA-256")
+	}
+	if err := validateUsers(t.Users); err != nil {
+		return err
 	}
 	return t.Role.Validate()
 }
@@ -87,8 +93,29 @@ type TokenService interface {
 
 // Principal is who is acting: an API token's holder or a forge user.
 type Principal struct {
+	// Name is the token's name, or the forge login of a comment's author.
 	Name string `json:"name"`
 	Role Role   `json:"role"`
+	// Token is the API token's name, "" for a forge user.
+	Token string `json:"token,omitempty"`
+	// Users are the person behind the principal, one login per forge.
+	Users []ForgeUser `json:"users,omitempty"`
+}
+
+// Person returns who the principal is on forge: the person that approvals are
+// counted by and the author rule is applied to. EFORBIDDEN when the principal
+// names no user there (a token created without --user), since a token alone
+// is nobody in particular.
+func (p Principal) Person(forge Forge) (ForgeUser, error) {
+	login := loginOn(p.Users, forge)
+	if login == "" {
+		if p.Token != "" {
+			return ForgeUser{}, Errorf(EFORBIDDEN, "token %q names no %s user, and approvals and promotions are a person's: create a token with --user %s:LOGIN (API: \"users\": [\"%s:LOGIN\"]) and revoke this one",
+				p.Token, forge, forge, forge)
+		}
+		return ForgeUser{}, Errorf(EFORBIDDEN, "%s names no %s user: approvals and promotions are a person's", p.Name, forge)
+	}
+	return ForgeUser{Forge: forge, Login: login}, nil
 }
 
 type principalKey struct{}

@@ -45,7 +45,13 @@ type Service struct {
 	Releases  patchgate.ReleaseService
 	Comparers map[patchgate.Forge]patchgate.Comparer
 	Releasers map[patchgate.Forge]patchgate.Releaser
-	Announce  func(ctx context.Context, c *patchgate.Candidate, r *patchgate.ForgeRelease)
+	// Authors look up the authors of changes whose webhooks did not name them,
+	// for the author rule.
+	Authors map[patchgate.Forge]patchgate.AuthorFinder
+	// Commands remembers which comments' commands acted, so each acts once;
+	// without it comment commands are refused.
+	Commands patchgate.CommandService
+	Announce func(ctx context.Context, c *patchgate.Candidate, r *patchgate.ForgeRelease)
 	// Referenced, when set, is told every ticket a forge event references
 	// (TrackerSync reads the ones new to patchgate from their tracker); it
 	// must not block.

@@ -39,6 +39,9 @@ func (s *Service) CreateCandidate(ctx context.Context, req patchgate.CandidateRe
 	if cfg, err := s.readConfig(ctx, ref, sha); err == nil && cfg.Release.Branch != "" && req.Branch == "" {
 		branch = cfg.Release.Branch
 	}
+	if err := s.checkOnBranch(ctx, ref, branch, sha); err != nil {
+		return nil, err
+	}
 	c := &patchgate.Candidate{Forge: repo.Forge, Repo: repo.Name, Branch: branch, SHA: sha, Name: req.Name, CreatedBy: by}
 	if c.Name == "" {
 		c.Name = "release-" + shortSHA(sha)
@@ -58,6 +61,29 @@ func (s *Service) CreateCandidate(ctx context.Context, req patchgate.CandidateRe
 		return nil, fmt.Errorf("create candidate %s of %s: %w", c.Name, repo.Name, err)
 	}
 	return s.Releases.FindCandidateByID(ctx, c.ID)
+}
+
+// checkOnBranch makes sure sha is a commit of the release branch, asking the
+// forge's compare API (branch...sha has nothing the branch lacks): a commit
+// off the branch, say a PR's unmerged head, must not be released as if it
+// were the branch. EUNPROCESSABLE, naming the branch, when it is not.
+func (s *Service) checkOnBranch(ctx context.Context, ref patchgate.RepoRef, branch, sha string) error {
+	cmp := s.Comparers[ref.Forge]
+	if cmp == nil {
+		return patchgate.Errorf(patchgate.EINVALID, "no API access to %s is configured", ref.Forge)
+	}
+	diff, err := cmp.Compare(ctx, ref, branch, sha)
+	if patchgate.ErrorCode(err) == patchgate.ENOTFOUND {
+		return patchgate.Errorf(patchgate.EUNPROCESSABLE, "%s cannot be compared with the release branch %s of %s (%s): a candidate must be a commit of %s",
+			shortSHA(sha), branch, ref.Name, patchgate.ErrorMessage(err), branch)
+	} else if err != nil {
+		return fmt.Errorf("check that %s is on %s: %w", shortSHA(sha), branch, err)
+	}
+	if diff.Ahead > 0 {
+		return patchgate.Errorf(patchgate.EUNPROCESSABLE, "%s is not on the release branch %s of %s (it has %d commits %s does not): a candidate must be a commit of %s",
+			shortSHA(sha), branch, ref.Name, diff.Ahead, branch, branch)
+	}
+	return nil
 }
 
 // newlyContained lists the merged changes whose commits the candidate has and
@@ -230,14 +256,22 @@ func changeName(ch *patchgate.Change) string {
 }
 
 // Approve records a release manager's approval of candidate id at sha (gate
-// invariant 4). It refuses a candidate that is not releasable (with its
-// blockers), a SHA that is not the candidate's, and, unless the policy allows
-// it, an author of an included change.
-func (s *Service) Approve(ctx context.Context, id int64, sha, approver, via string) (*patchgate.Candidate, *patchgate.Evaluation, error) {
+// invariant 4). The approval is a person's: by's login on the candidate's
+// forge, whichever token or comment it came through, so one person counts once.
+// It refuses a principal that names no person there, a candidate that is not
+// releasable (with its blockers), a SHA that is not the candidate's, and,
+// unless the policy allows it, an author of an included change — or a change
+// whose author cannot be found out.
+func (s *Service) Approve(ctx context.Context, id int64, sha string, by patchgate.Principal, via string) (*patchgate.Candidate, *patchgate.Evaluation, error) {
 	c, err := s.Releases.FindCandidateByID(ctx, id)
 	if err != nil {
 		return nil, nil, err
 	}
+	person, err := by.Person(c.Forge)
+	if err != nil {
+		return nil, nil, err
+	}
+	approver := strings.ToLower(person.Login)
 	if sha == "" {
 		sha = c.SHA
 	}
@@ -255,10 +289,10 @@ func (s *Service) Approve(ctx context.Context, id int64, sha, approver, via stri
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := checkAuthor(cfg, c, approver); err != nil {
+	if err := s.checkAuthorRule(ctx, cfg, c, approver); err != nil {
 		return nil, nil, err
 	}
-	if _, err := s.Releases.AddApproval(ctx, &patchgate.Approval{CandidateID: c.ID, SHA: c.SHA, Approver: approver, Via: via}); err != nil {
+	if _, err := s.Releases.AddApproval(ctx, &patchgate.Approval{CandidateID: c.ID, SHA: c.SHA, Approver: approver, Token: by.Token, Via: via}); err != nil {
 		return nil, nil, err
 	}
 	c, err = s.Releases.FindCandidateByID(ctx, id)
@@ -267,7 +301,7 @@ func (s *Service) Approve(ctx context.Context, id int64, sha, approver, via stri
 	}
 	ev.Approvals = liveApprovals(c)
 	if cfg.Release.AutoPromote && ev.Approvals >= ev.Needed {
-		promoted, err := s.Promote(ctx, id, approver)
+		promoted, err := s.Promote(ctx, id, by)
 		if err != nil {
 			// The approval stands; the promotion can be retried by hand.
 			return c, ev, fmt.Errorf("approved, but automatic promotion failed: %w", err)
@@ -277,18 +311,70 @@ func (s *Service) Approve(ctx context.Context, id int64, sha, approver, via stri
 	return c, ev, nil
 }
 
-// Withdraw withdraws approver's approval before promotion.
-func (s *Service) Withdraw(ctx context.Context, id int64, approver string) error {
-	return s.Releases.WithdrawApproval(ctx, id, approver)
+// checkNotAuthor applies the author rule: approver wrote none of the changes c
+// includes. A change whose author the webhooks did not name has it looked up
+// through the forge's API; while it stays unknown the approval is refused,
+// never let through.
+func (s *Service) checkNotAuthor(ctx context.Context, c *patchgate.Candidate, approver string) error {
+	for _, item := range c.Items {
+		ch := item.Change
+		if ch == nil {
+			continue
+		}
+		author := ch.Author
+		if author == "" && ch.Kind != patchgate.ChangePush {
+			var err error
+			if author, err = s.lookUpAuthor(ctx, ch); err != nil {
+				return patchgate.Errorf(patchgate.ECONFLICT, "the author of %s, which %s includes, is not known (%s): approval refused until it is, since an author may not approve",
+					changeName(ch), c.Name, patchgate.ErrorMessage(err))
+			}
+		}
+		if patchgate.SameLogin(author, approver) {
+			return patchgate.Errorf(patchgate.EFORBIDDEN, "%s wrote %s, which %s includes: an author may not approve it", approver, changeName(ch), c.Name)
+		}
+	}
+	return nil
+}
+
+// lookUpAuthor asks the forge who opened ch.
+func (s *Service) lookUpAuthor(ctx context.Context, ch *patchgate.Change) (string, error) {
+	finder := s.Authors[ch.Forge]
+	if finder == nil {
+		return "", patchgate.Errorf(patchgate.EINVALID, "the webhook did not name them and no API access to %s is configured", ch.Forge)
+	}
+	author, err := finder.ChangeAuthor(ctx, patchgate.RepoRef{Forge: ch.Forge, Name: ch.Repo}, ch.Number)
+	if err != nil {
+		return "", fmt.Errorf("look up the author of %s: %w", ch.Ref(), err)
+	}
+	return author, nil
+}
+
+// Withdraw withdraws by's approval before promotion.
+func (s *Service) Withdraw(ctx context.Context, id int64, by patchgate.Principal) error {
+	c, err := s.Releases.FindCandidateByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	person, err := by.Person(c.Forge)
+	if err != nil {
+		return err
+	}
+	return s.Releases.WithdrawApproval(ctx, id, strings.ToLower(person.Login))
 }
 
 // Promote releases the candidate (gate invariant 5): only when releasable and
 // approved; it creates the tag and the release at exactly its SHA, records the
-// promotion, marks the tickets released and comments on the changes. It is
+// promotion, marks the tickets released and comments on the changes. Like an
+// approval, it is a person's act: by must name a user on the candidate's forge.
+// It is
 // idempotent: a retry after a crash or a forge error finishes the same
 // promotion, never a second tag or release.
-func (s *Service) Promote(ctx context.Context, id int64, by string) (*patchgate.Candidate, error) {
+func (s *Service) Promote(ctx context.Context, id int64, by patchgate.Principal) (*patchgate.Candidate, error) {
 	c, err := s.Releases.FindCandidateByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	person, err := by.Person(c.Forge)
 	if err != nil {
 		return nil, err
 	}
@@ -307,7 +393,7 @@ func (s *Service) Promote(ctx context.Context, id int64, by string) (*patchgate.
 	if c.State == patchgate.CandidatePromoted {
 		return c, nil
 	}
-	if c, err = s.Releases.BeginPromotion(ctx, id, by); err != nil {
+	if c, err = s.Releases.BeginPromotion(ctx, id, strings.ToLower(person.Login)); err != nil {
 		return nil, err
 	}
 	releaser := s.Releasers[c.Forge]
@@ -367,50 +453,6 @@ func approvers(c *patchgate.Candidate) []string {
 		}
 	}
 	return out
-}
-
-// ApproveCommand is the comment by which a configured release manager approves
-// the open candidate that contains the commented change.
-const ApproveCommand = "/patchgate approve"
-
-// approveByComment approves, for a release manager of the forge, the open
-// candidate that includes the change the comment is on.
-func (s *Service) approveByComment(ctx context.Context, repo *patchgate.Repository, ev *patchgate.Event) (patchgate.DeliveryOutcome, string, error) {
-	c := ev.Comment
-	if s.Releases == nil {
-		return patchgate.OutcomeIgnored, "releases are not enabled", nil
-	}
-	if !slices.ContainsFunc(s.ReleaseManagers[repo.Forge], func(u string) bool { return strings.EqualFold(u, c.Author) }) {
-		return patchgate.OutcomeIgnored, fmt.Sprintf("%s is not a release manager: %s ignored", c.Author, ApproveCommand), nil
-	}
-	ch, err := s.Changes.FindChange(ctx, ev.Forge, repo.Name, patchgate.ChangeKey(changeKind(ev.Forge), c.Number, ""))
-	if err != nil {
-		return patchgate.OutcomeIgnored, "the change is not known", nil
-	}
-	open := patchgate.CandidateOpen
-	cands, _, err := s.Releases.FindCandidates(ctx, patchgate.CandidateFilter{Forge: &repo.Forge, Repo: &repo.Name, State: &open, Limit: 10})
-	if err != nil {
-		return "", "", err
-	}
-	for _, cand := range cands {
-		full, err := s.Releases.FindCandidateByID(ctx, cand.ID)
-		if err != nil {
-			return "", "", err
-		}
-		if !slices.ContainsFunc(full.Items, func(i *patchgate.CandidateItem) bool { return i.ChangeID == ch.ID }) {
-			continue
-		}
-		if _, _, err := s.Approve(patchgate.NewContextWithPrincipal(ctx, patchgate.Principal{Name: c.Author, Role: patchgate.RoleReleaseManager}),
-			full.ID, "", c.Author, "comment"); err != nil {
-			// Refusals (not releasable, an author) are the outcome, in words.
-			if code := patchgate.ErrorCode(err); code == patchgate.ECONFLICT || code == patchgate.EFORBIDDEN {
-				return patchgate.OutcomeIgnored, patchgate.ErrorMessage(err), nil
-			}
-			return "", "", err
-		}
-		return patchgate.OutcomeProcessed, "", nil
-	}
-	return patchgate.OutcomeIgnored, "no open release candidate contains " + ch.Ref(), nil
 }
 
 // autoCandidate proposes a candidate when the release branch's new head passed.

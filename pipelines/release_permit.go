@@ -10,38 +10,47 @@ import (
 // CanApprove reports whether p may approve candidate c, evaluated as ev, now:
 // nil when Approve would take p's approval, else the refusal it would give. The
 // dashboard asks it to decide whether to show the button; Approve applies the
-// same author rule through checkAuthor.
+// same person and author rules.
 func (s *Service) CanApprove(ctx context.Context, c *patchgate.Candidate, ev *patchgate.Evaluation, p patchgate.Principal) error {
 	if !p.Role.Allows(patchgate.RoleReleaseManager) {
 		return patchgate.Errorf(patchgate.EFORBIDDEN, "approving needs the %s role; %s has %s", patchgate.RoleReleaseManager, p.Name, p.Role)
 	}
+	person, err := p.Person(c.Forge)
+	if err != nil {
+		return err
+	}
+	approver := strings.ToLower(person.Login)
 	if c.State != patchgate.CandidateOpen {
 		return patchgate.Errorf(patchgate.ECONFLICT, "candidate %s is %s", c.Name, c.State)
 	}
 	if !ev.Releasable {
 		return patchgate.Errorf(patchgate.ECONFLICT, "candidate %s is not releasable: %s", c.Name, strings.Join(ev.Blockers, "; "))
 	}
-	if hasLiveApproval(c, p.Name) {
-		return patchgate.Errorf(patchgate.ECONFLICT, "%s already approved %s", p.Name, c.Name)
+	if hasLiveApproval(c, approver) {
+		return patchgate.Errorf(patchgate.ECONFLICT, "%s already approved %s", approver, c.Name)
 	}
 	cfg, err := s.readConfig(ctx, patchgate.RepoRef{Forge: c.Forge, Name: c.Repo}, c.SHA)
 	if err != nil {
 		return err
 	}
-	return checkAuthor(cfg, c, p.Name)
+	return s.checkAuthorRule(ctx, cfg, c, approver)
 }
 
-// CanWithdraw reports whether p may withdraw an approval of c: nil when p has
-// a live one and c is not promoted yet.
+// CanWithdraw reports whether p may withdraw an approval of c: nil when p's
+// person has a live one and c is not promoted yet.
 func (s *Service) CanWithdraw(c *patchgate.Candidate, p patchgate.Principal) error {
 	if !p.Role.Allows(patchgate.RoleReleaseManager) {
 		return patchgate.Errorf(patchgate.EFORBIDDEN, "withdrawing needs the %s role", patchgate.RoleReleaseManager)
 	}
+	person, err := p.Person(c.Forge)
+	if err != nil {
+		return err
+	}
 	if c.State != patchgate.CandidateOpen {
 		return patchgate.Errorf(patchgate.ECONFLICT, "candidate %s is %s", c.Name, c.State)
 	}
-	if !hasLiveApproval(c, p.Name) {
-		return patchgate.Errorf(patchgate.ENOTFOUND, "%s has no approval of %s to withdraw", p.Name, c.Name)
+	if !hasLiveApproval(c, person.Login) {
+		return patchgate.Errorf(patchgate.ENOTFOUND, "%s has no approval of %s to withdraw", person.Login, c.Name)
 	}
 	return nil
 }
@@ -51,6 +60,9 @@ func (s *Service) CanWithdraw(c *patchgate.Candidate, p patchgate.Principal) err
 func (s *Service) CanPromote(c *patchgate.Candidate, ev *patchgate.Evaluation, p patchgate.Principal) error {
 	if !p.Role.Allows(patchgate.RoleReleaseManager) {
 		return patchgate.Errorf(patchgate.EFORBIDDEN, "promoting needs the %s role", patchgate.RoleReleaseManager)
+	}
+	if _, err := p.Person(c.Forge); err != nil {
+		return err
 	}
 	switch c.State {
 	case patchgate.CandidatePromoting:
@@ -68,18 +80,14 @@ func (s *Service) CanPromote(c *patchgate.Candidate, ev *patchgate.Evaluation, p
 	return nil
 }
 
-// checkAuthor applies the author rule unless the policy allows authors to
-// approve: approver wrote none of the changes c includes.
-func checkAuthor(cfg *Config, c *patchgate.Candidate, approver string) error {
+// checkAuthorRule applies the author rule unless the policy allows authors to
+// approve: approver wrote none of the changes c includes (authors a webhook did
+// not name are looked up; unknown, the approval is refused).
+func (s *Service) checkAuthorRule(ctx context.Context, cfg *Config, c *patchgate.Candidate, approver string) error {
 	if cfg.Release.AllowAuthorApproval {
 		return nil
 	}
-	for _, item := range c.Items {
-		if item.Change != nil && strings.EqualFold(item.Change.Author, approver) {
-			return patchgate.Errorf(patchgate.EFORBIDDEN, "%s wrote %s, which %s includes: an author may not approve it", approver, changeName(item.Change), c.Name)
-		}
-	}
-	return nil
+	return s.checkNotAuthor(ctx, c, approver)
 }
 
 // hasLiveApproval reports whether approver's approval of c at its SHA stands.

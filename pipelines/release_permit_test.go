@@ -25,8 +25,11 @@ func TestCanApproveAgreesWithApprove(t *testing.T) {
 		}
 		return full, ev
 	}
-	manager := func(name string) patchgate.Principal {
-		return patchgate.Principal{Name: name, Role: patchgate.RoleReleaseManager}
+	manager := person
+	as := func(login string, role patchgate.Role) patchgate.Principal {
+		p := person(login)
+		p.Role = role
+		return p
 	}
 
 	full, ev := load()
@@ -42,10 +45,11 @@ func TestCanApproveAgreesWithApprove(t *testing.T) {
 		want string
 	}{
 		{"release manager", manager("alice"), ""},
-		{"admin", patchgate.Principal{Name: "root", Role: patchgate.RoleAdmin}, ""},
-		{"viewer", patchgate.Principal{Name: "alice", Role: patchgate.RoleViewer}, patchgate.EFORBIDDEN},
-		{"developer", patchgate.Principal{Name: "alice", Role: patchgate.RoleDeveloper}, patchgate.EFORBIDDEN},
+		{"admin", as("root", patchgate.RoleAdmin), ""},
+		{"viewer", as("alice", patchgate.RoleViewer), patchgate.EFORBIDDEN},
+		{"developer", as("alice", patchgate.RoleDeveloper), patchgate.EFORBIDDEN},
 		{"author of an included change", manager("DEV"), patchgate.EFORBIDDEN},
+		{"a token that names no person", patchgate.Principal{Name: "ci", Token: "ci", Role: patchgate.RoleReleaseManager}, patchgate.EFORBIDDEN},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := patchgate.ErrorCode(w.svc.CanApprove(ctx, full, ev, tc.p)); got != tc.want {
@@ -56,10 +60,10 @@ func TestCanApproveAgreesWithApprove(t *testing.T) {
 	if err := w.svc.CanPromote(full, ev, manager("alice")); patchgate.ErrorCode(err) != patchgate.ECONFLICT {
 		t.Errorf("CanPromote without approvals: got %v, want conflict", err)
 	}
-	if _, _, err := w.svc.Approve(ctx, c.ID, "", "DEV", "api"); patchgate.ErrorCode(err) != patchgate.EFORBIDDEN {
+	if _, _, err := w.svc.Approve(ctx, c.ID, "", manager("DEV"), "api"); patchgate.ErrorCode(err) != patchgate.EFORBIDDEN {
 		t.Errorf("Approve by the author: got %v, want forbidden, as CanApprove said", err)
 	}
-	if _, _, err := w.svc.Approve(ctx, c.ID, "", "alice", "dashboard"); err != nil {
+	if _, _, err := w.svc.Approve(ctx, c.ID, "", manager("alice"), "dashboard"); err != nil {
 		t.Fatalf("Approve by alice: %v", err)
 	}
 	full, ev = load()
@@ -75,7 +79,7 @@ func TestCanApproveAgreesWithApprove(t *testing.T) {
 	if err := w.svc.CanPromote(full, ev, manager("bob")); err != nil {
 		t.Errorf("CanPromote once approved: %v", err)
 	}
-	if err := w.svc.CanPromote(full, ev, patchgate.Principal{Name: "v", Role: patchgate.RoleViewer}); patchgate.ErrorCode(err) != patchgate.EFORBIDDEN {
+	if err := w.svc.CanPromote(full, ev, as("v", patchgate.RoleViewer)); patchgate.ErrorCode(err) != patchgate.EFORBIDDEN {
 		t.Errorf("CanPromote by a viewer: got %v, want forbidden", err)
 	}
 }

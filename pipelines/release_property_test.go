@@ -56,12 +56,12 @@ func TestNothingIsPromotedWithoutEvidence(t *testing.T) {
 					}
 				case 3:
 					who := []string{"alice", "bob", "dev"}[rng.IntN(3)]
-					if _, _, err := w.svc.Approve(ctx, c.ID, "", who, "api"); err == nil {
+					if _, _, err := w.svc.Approve(ctx, c.ID, "", person(who), "api"); err == nil {
 						approvers[who] = true
 					}
 				case 4:
 					for who := range approvers {
-						if rng.IntN(2) == 0 && w.svc.Withdraw(ctx, c.ID, who) == nil {
+						if rng.IntN(2) == 0 && w.svc.Withdraw(ctx, c.ID, person(who)) == nil {
 							delete(approvers, who)
 						}
 					}
@@ -76,7 +76,7 @@ func TestNothingIsPromotedWithoutEvidence(t *testing.T) {
 						}
 					}
 				case 6:
-					got, err := w.svc.Promote(ctx, c.ID, "alice")
+					got, err := w.svc.Promote(ctx, c.ID, person("alice"))
 					if err != nil {
 						continue
 					}

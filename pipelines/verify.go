@@ -70,48 +70,6 @@ func (s *Service) maintainer(repo *patchgate.Repository, user string) bool {
 	return false
 }
 
-// applyComment acts on commands in a comment on a change. A maintainer's
-// "/patchgate ok-to-test" verifies the change's current head, and only it: a
-// later push waits for approval again.
-func (s *Service) applyComment(ctx context.Context, repo *patchgate.Repository, ev *patchgate.Event) (patchgate.DeliveryOutcome, string, error) {
-	c := ev.Comment
-	if c.OnChange && hasCommand(c.Body, ApproveCommand) {
-		return s.approveByComment(ctx, repo, ev)
-	}
-	if !c.OnChange || !hasCommand(c.Body, OkToTest) {
-		return patchgate.OutcomeIgnored, "comment carries no patchgate command", nil
-	}
-	if !s.maintainer(repo, c.Author) {
-		return patchgate.OutcomeIgnored, fmt.Sprintf("%s is not a maintainer of %s: %s ignored", c.Author, repo.Name, OkToTest), nil
-	}
-	if s.Verifications == nil {
-		return patchgate.OutcomeIgnored, "verification is not enabled", nil
-	}
-	ch, err := s.Changes.FindChange(ctx, ev.Forge, repo.Name, patchgate.ChangeKey(changeKind(ev.Forge), c.Number, ""))
-	if patchgate.ErrorCode(err) == patchgate.ENOTFOUND {
-		return patchgate.OutcomeIgnored, "the change is not known yet", nil
-	} else if err != nil {
-		return "", "", err
-	}
-	if ch.State != patchgate.ChangeOpen || ch.HeadSHA == "" {
-		return patchgate.OutcomeIgnored, "the change is not open", nil
-	}
-	if _, err := s.Verify(ctx, ch, "ok-to-test by "+c.Author); err != nil {
-		return "", "", err
-	}
-	return patchgate.OutcomeProcessed, "", nil
-}
-
-// hasCommand reports whether a line of body is exactly the command.
-func hasCommand(body, command string) bool {
-	for _, line := range strings.Split(body, "\n") {
-		if strings.TrimSpace(line) == command {
-			return true
-		}
-	}
-	return false
-}
-
 // Verify plans a verification of ch's head now, whatever triggered it; an
 // identical live verification is returned instead of a new one.
 func (s *Service) Verify(ctx context.Context, ch *patchgate.Change, trigger string) (*patchgate.Verification, error) {
@@ -305,5 +263,31 @@ func (s *Service) Rerun(ctx context.Context, req patchgate.VerifyRequest) (*patc
 		}
 	}
 	p, _ := patchgate.PrincipalFromContext(ctx)
+	if !s.trustedChange(repo, ch) {
+		if err := s.checkVouched(ctx, repo, ch, p); err != nil {
+			return nil, err
+		}
+	}
 	return s.Verify(ctx, ch, "manual by "+p.Name)
+}
+
+// checkVouched lets a re-run of an untrusted change's head through only when
+// a maintainer vouched for exactly that head (an ok-to-test acted on it) or
+// the caller is one: running a stranger's code is a maintainer's decision,
+// whether asked by comment or through the API. EFORBIDDEN otherwise.
+func (s *Service) checkVouched(ctx context.Context, repo *patchgate.Repository, ch *patchgate.Change, p patchgate.Principal) error {
+	if person, err := p.Person(repo.Forge); err == nil && s.maintainer(repo, person.Login) {
+		return nil
+	}
+	if s.Commands != nil {
+		vouched, err := s.Commands.VouchedFor(ctx, repo.Forge, repo.Name, ch.HeadSHA)
+		if err != nil {
+			return err
+		}
+		if vouched {
+			return nil
+		}
+	}
+	return patchgate.Errorf(patchgate.EFORBIDDEN, "%s at %s comes from a fork or an untrusted author and waits for a maintainer's %s: running it is a maintainer's decision, not a re-run's",
+		ch.Ref(), shortSHA(ch.HeadSHA), OkToTest)
 }

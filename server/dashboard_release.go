@@ -234,7 +234,7 @@ func (s *Server) handleDashboardApprove(c *gin.Context) {
 		s.actionRefused(c, patchgate.Errorf(patchgate.EFORBIDDEN, "approving needs the %s role", patchgate.RoleReleaseManager))
 		return
 	}
-	cand, ev, err := s.Releaser.Approve(c.Request.Context(), id, sha, p.Name, "dashboard")
+	cand, ev, err := s.Releaser.Approve(c.Request.Context(), id, sha, p, "dashboard")
 	if err != nil {
 		s.actionRefused(c, err)
 		return
@@ -254,7 +254,7 @@ func (s *Server) handleDashboardWithdraw(c *gin.Context) {
 		s.actionRefused(c, patchgate.Errorf(patchgate.EFORBIDDEN, "withdrawing needs the %s role", patchgate.RoleReleaseManager))
 		return
 	}
-	if err := s.Releaser.Withdraw(c.Request.Context(), id, p.Name); err != nil {
+	if err := s.Releaser.Withdraw(c.Request.Context(), id, p); err != nil {
 		s.actionRefused(c, err)
 		return
 	}
@@ -283,7 +283,7 @@ func (s *Server) handleDashboardPromote(c *gin.Context) {
 		s.actionRefused(c, patchgate.Errorf(patchgate.ECONFLICT, "candidate %s is at %s, not %s: reload the page", cur.Name, shortSHA(cur.SHA), shortSHA(sha)))
 		return
 	}
-	cand, err := s.Releaser.Promote(ctx, id, p.Name)
+	cand, err := s.Releaser.Promote(ctx, id, p)
 	if err != nil {
 		s.actionRefused(c, err)
 		return

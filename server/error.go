@@ -9,14 +9,15 @@ import (
 
 // statusOf maps every error code to its one HTTP status.
 var statusOf = map[string]int{
-	patchgate.EINVALID:      http.StatusBadRequest,
-	patchgate.EUNAUTHORIZED: http.StatusUnauthorized,
-	patchgate.EFORBIDDEN:    http.StatusForbidden,
-	patchgate.ENOTFOUND:     http.StatusNotFound,
-	patchgate.ECONFLICT:     http.StatusConflict,
-	patchgate.ETOOLARGE:     http.StatusRequestEntityTooLarge,
-	patchgate.EUNAVAILABLE:  http.StatusServiceUnavailable,
-	patchgate.EINTERNAL:     http.StatusInternalServerError,
+	patchgate.EINVALID:       http.StatusBadRequest,
+	patchgate.EUNAUTHORIZED:  http.StatusUnauthorized,
+	patchgate.EFORBIDDEN:     http.StatusForbidden,
+	patchgate.ENOTFOUND:      http.StatusNotFound,
+	patchgate.ECONFLICT:      http.StatusConflict,
+	patchgate.EUNPROCESSABLE: http.StatusUnprocessableEntity,
+	patchgate.ETOOLARGE:      http.StatusRequestEntityTooLarge,
+	patchgate.EUNAVAILABLE:   http.StatusServiceUnavailable,
+	patchgate.EINTERNAL:      http.StatusInternalServerError,
 }
 
 // errorBody is the JSON shape of every API error.

@@ -12,9 +12,9 @@ import (
 type Releaser interface {
 	CreateCandidate(ctx context.Context, req patchgate.CandidateRequest, by string) (*patchgate.Candidate, error)
 	Evaluate(ctx context.Context, c *patchgate.Candidate) (*patchgate.Evaluation, error)
-	Approve(ctx context.Context, id int64, sha, approver, via string) (*patchgate.Candidate, *patchgate.Evaluation, error)
-	Withdraw(ctx context.Context, id int64, approver string) error
-	Promote(ctx context.Context, id int64, by string) (*patchgate.Candidate, error)
+	Approve(ctx context.Context, id int64, sha string, by patchgate.Principal, via string) (*patchgate.Candidate, *patchgate.Evaluation, error)
+	Withdraw(ctx context.Context, id int64, by patchgate.Principal) error
+	Promote(ctx context.Context, id int64, by patchgate.Principal) (*patchgate.Candidate, error)
 }
 
 // handleListReleases serves GET /api/v1/releases?repo=&state=.
@@ -100,7 +100,7 @@ func (s *Server) handleApproveRelease(c *gin.Context) {
 		req.Via = "api"
 	}
 	p, _ := patchgate.PrincipalFromContext(c.Request.Context())
-	cand, ev, err := s.Releaser.Approve(c.Request.Context(), id, req.SHA, p.Name, req.Via)
+	cand, ev, err := s.Releaser.Approve(c.Request.Context(), id, req.SHA, p, req.Via)
 	if err != nil {
 		s.writeError(c, err)
 		return
@@ -116,7 +116,7 @@ func (s *Server) handleWithdrawApproval(c *gin.Context) {
 		return
 	}
 	p, _ := patchgate.PrincipalFromContext(c.Request.Context())
-	if err := s.Releaser.Withdraw(c.Request.Context(), id, p.Name); err != nil {
+	if err := s.Releaser.Withdraw(c.Request.Context(), id, p); err != nil {
 		s.writeError(c, err)
 		return
 	}
@@ -131,7 +131,7 @@ func (s *Server) handlePromoteRelease(c *gin.Context) {
 		return
 	}
 	p, _ := patchgate.PrincipalFromContext(c.Request.Context())
-	cand, err := s.Releaser.Promote(c.Request.Context(), id, p.Name)
+	cand, err := s.Releaser.Promote(c.Request.Context(), id, p)
 	if err != nil {
 		s.writeError(c, err)
 		return

@@ -17,15 +17,21 @@ func (s *Server) handleListTokens(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"tokens": tokens})
 }
 
-// handleCreateToken serves POST /api/v1/tokens {"name","role"}; the secret is in
-// this response and nowhere else.
+// handleCreateToken serves POST /api/v1/tokens {"name","role","users"}; the
+// secret is in this response and nowhere else.
 func (s *Server) handleCreateToken(c *gin.Context) {
 	var req struct {
-		Name string         `json:"name"`
-		Role patchgate.Role `json:"role"`
+		Name  string         `json:"name"`
+		Role  patchgate.Role `json:"role"`
+		Users []string       `json:"users"` // "github:alice", "gitlab:alice.b"
 	}
 	if err := c.ShouldBindJSON(&req); err != nil {
 		s.writeError(c, patchgate.Errorf(patchgate.EINVALID, "body: %v", err))
+		return
+	}
+	users, err := patchgate.ParseForgeUsers(req.Users)
+	if err != nil {
+		s.writeError(c, err)
 		return
 	}
 	secret, hash, err := patchgate.NewTokenSecret()
@@ -33,7 +39,7 @@ func (s *Server) handleCreateToken(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	tok := &patchgate.Token{Name: req.Name, Role: req.Role, Hash: hash}
+	tok := &patchgate.Token{Name: req.Name, Role: req.Role, Users: users, Hash: hash}
 	if err := tok.Validate(); err != nil {
 		s.writeError(c, err)
 		return

@@ -34,10 +34,10 @@ func candidateDest(c *patchgate.Candidate) []any {
 		timeCol{&c.CreatedAt}, &c.PromotedBy, optTimeCol{&c.PromotedAt}, &c.ReleaseURL}
 }
 
-const approvalColumns = `id, candidate_id, sha, approver, via, created_at, withdrawn_at`
+const approvalColumns = `id, candidate_id, sha, approver, token, via, created_at, withdrawn_at`
 
 func approvalDest(a *patchgate.Approval) []any {
-	return []any{&a.ID, &a.CandidateID, &a.SHA, &a.Approver, &a.Via, timeCol{&a.CreatedAt}, optTimeCol{&a.WithdrawnAt}}
+	return []any{&a.ID, &a.CandidateID, &a.SHA, &a.Approver, &a.Token, &a.Via, timeCol{&a.CreatedAt}, optTimeCol{&a.WithdrawnAt}}
 }
 
 // findCandidate returns a candidate without items and approvals; lock is "" or
@@ -375,8 +375,8 @@ func (s *ReleaseService) AddApproval(ctx context.Context, a *patchgate.Approval)
 	}
 	now := s.db.now()
 	var id int64
-	if err := tx.QueryRow(ctx, `INSERT INTO approvals (candidate_id, sha, approver, via, created_at)
-		VALUES ($1, $2, $3, $4, $5) RETURNING id`, c.ID, a.SHA, a.Approver, a.Via, now).Scan(&id); err != nil {
+	if err := tx.QueryRow(ctx, `INSERT INTO approvals (candidate_id, sha, approver, token, via, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, c.ID, a.SHA, a.Approver, a.Token, a.Via, now).Scan(&id); err != nil {
 		if patchgate.ErrorCode(err) == patchgate.ECONFLICT {
 			return 0, patchgate.Errorf(patchgate.ECONFLICT, "%s already approved candidate %d", a.Approver, c.ID)
 		}
@@ -387,8 +387,14 @@ func (s *ReleaseService) AddApproval(ctx context.Context, a *patchgate.Approval)
 		WHERE candidate_id = $1 AND sha = $2 AND withdrawn_at IS NULL`, c.ID, a.SHA).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count approvals of candidate %d: %w", c.ID, err)
 	}
-	if err := s.db.appendAudit(ctx, tx, candidateEntry(actorOr(ctx, a.Approver), patchgate.AuditApprovalCreated, c,
-		map[string]string{"approver": a.Approver, "via": a.Via, "approvals": strconv.Itoa(n)})); err != nil {
+	// Who approved is a person on the candidate's forge; through which token
+	// (none for a comment) is part of the record too.
+	detail := map[string]string{"approver": a.Approver, "via": a.Via, "approvals": strconv.Itoa(n),
+		"person": patchgate.ForgeUser{Forge: c.Forge, Login: a.Approver}.String()}
+	if a.Token != "" {
+		detail["token"] = a.Token
+	}
+	if err := s.db.appendAudit(ctx, tx, candidateEntry(actorOr(ctx, a.Approver), patchgate.AuditApprovalCreated, c, detail)); err != nil {
 		return 0, err
 	}
 	if err := tx.Commit(); err != nil {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/patchgate/patchgate"
@@ -16,11 +17,48 @@ var _ patchgate.TokenService = (*TokenService)(nil)
 // NewTokenService returns the token service of db.
 func NewTokenService(db *DB) *TokenService { return &TokenService{db: db} }
 
-const tokenColumns = `id, name, role, hash, created_at, last_used_at, revoked_at`
+const tokenColumns = `id, name, role, users, hash, created_at, last_used_at, revoked_at`
 
 func tokenDest(t *patchgate.Token) []any {
-	return []any{&t.ID, &t.Name, &t.Role, &t.Hash, timeCol{&t.CreatedAt}, optTimeCol{&t.LastUsedAt},
+	return []any{&t.ID, &t.Name, &t.Role, usersCol{&t.Users}, &t.Hash, timeCol{&t.CreatedAt}, optTimeCol{&t.LastUsedAt},
 		optTimeCol{&t.RevokedAt}}
+}
+
+// usersCol stores a token's users as "github:alice,gitlab:alice.b".
+type usersCol struct{ users *[]patchgate.ForgeUser }
+
+// Scan implements sql.Scanner.
+func (c usersCol) Scan(src any) error {
+	var s string
+	switch v := src.(type) {
+	case string:
+		s = v
+	case []byte:
+		s = string(v)
+	case nil:
+	default:
+		return fmt.Errorf("token users: unexpected %T", src)
+	}
+	*c.users = []patchgate.ForgeUser{}
+	if s == "" {
+		return nil
+	}
+	for _, item := range strings.Split(s, ",") {
+		u, err := patchgate.ParseForgeUser(item)
+		if err != nil {
+			return fmt.Errorf("token users: %w", err)
+		}
+		*c.users = append(*c.users, u)
+	}
+	return nil
+}
+
+func joinUsers(users []patchgate.ForgeUser) string {
+	parts := make([]string, len(users))
+	for i, u := range users {
+		parts[i] = u.String()
+	}
+	return strings.Join(parts, ",")
 }
 
 // CreateToken stores t (with Hash set) and sets its ID and CreatedAt, audited as
@@ -35,8 +73,8 @@ func (s *TokenService) CreateToken(ctx context.Context, t *patchgate.Token) erro
 	}
 	defer tx.Rollback()
 	created := s.db.now()
-	err = tx.QueryRow(ctx, `INSERT INTO tokens (name, role, hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id`,
-		t.Name, t.Role, t.Hash, created).Scan(&t.ID)
+	err = tx.QueryRow(ctx, `INSERT INTO tokens (name, role, users, hash, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+		t.Name, t.Role, joinUsers(t.Users), t.Hash, created).Scan(&t.ID)
 	if patchgate.ErrorCode(err) == patchgate.ECONFLICT {
 		return patchgate.Errorf(patchgate.ECONFLICT, "a token named %q (or with the same secret) exists", t.Name)
 	} else if err != nil {
@@ -45,10 +83,16 @@ func (s *TokenService) CreateToken(ctx context.Context, t *patchgate.Token) erro
 	t.CreatedAt, t.LastUsedAt, t.RevokedAt = created, nil, nil
 	// Never the hash: the log is exported and kept for good, and a token's hash
 	// is what authentication looks up.
+	detail := map[string]string{"role": string(t.Role)}
+	if len(t.Users) > 0 {
+		detail["users"] = joinUsers(t.Users)
+	}
 	if err := s.db.appendAudit(ctx, tx, patchgate.AuditEntry{Actor: patchgate.AuditActor(ctx),
-		Action: patchgate.AuditTokenCreated, Subject: "token:" + t.Name,
-		Detail: map[string]string{"role": string(t.Role)}}); err != nil {
+		Action: patchgate.AuditTokenCreated, Subject: "token:" + t.Name, Detail: detail}); err != nil {
 		return err
+	}
+	if t.Users == nil {
+		t.Users = []patchgate.ForgeUser{}
 	}
 	return tx.Commit()
 }

@@ -66,4 +66,22 @@ func testTokens(t *testing.T, open func(t *testing.T) *store.DB) {
 			t.Errorf("FindTokens = %+v, %+v; want ci (revoked), release", all[0], all[1])
 		}
 	})
+
+	t.Run("users", func(t *testing.T) {
+		users := []patchgate.ForgeUser{{Forge: patchgate.GitHub, Login: "alice"}, {Forge: patchgate.GitLab, Login: "alice.b"}}
+		tok := &patchgate.Token{Name: "alice-laptop", Role: patchgate.RoleReleaseManager, Users: users, Hash: hash("s5")}
+		if err := s.CreateToken(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.FindTokenByHash(ctx, hash("s5"))
+		if err != nil || len(got.Users) != 2 || got.Users[0] != users[0] || got.Users[1] != users[1] {
+			t.Errorf("FindTokenByHash = %+v, %v; want users github:alice and gitlab:alice.b", got, err)
+		}
+		if got, err := s.FindTokenByHash(ctx, hash("s2")); err != nil || got.Users == nil || len(got.Users) != 0 {
+			t.Errorf("a token naming nobody: got users %#v, %v; want an empty list", got.Users, err)
+		}
+		err = s.CreateToken(ctx, &patchgate.Token{Name: "two-alices", Role: patchgate.RoleReleaseManager, Hash: hash("s6"),
+			Users: []patchgate.ForgeUser{{Forge: patchgate.GitHub, Login: "alice"}, {Forge: patchgate.GitHub, Login: "al"}}})
+		wantCode(t, err, patchgate.EINVALID)
+	})
 }

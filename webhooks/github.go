@@ -333,6 +333,7 @@ func githubComment(p *github.IssueCommentEvent) (*patchgate.Event, error) {
 			Number:    p.Issue.GetNumber(),
 			OnChange:  p.Issue.IsPullRequest(),
 			CreatedAt: cm.GetCreatedAt().Time.UTC(),
+			UpdatedAt: cm.GetUpdatedAt().Time.UTC(),
 		},
 	}, nil
 }

@@ -177,6 +177,7 @@ func ghCommentCreated(t *testing.T) *patchgate.Event {
 			URL:       "https://github.com/Codertocat/Hello-World/issues/1#issuecomment-492700400",
 			Number:    1,
 			CreatedAt: mustTime(t, "2019-05-15T15:20:21Z"),
+			UpdatedAt: mustTime(t, "2019-05-15T15:20:21Z"),
 		},
 	}
 }

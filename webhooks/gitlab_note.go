@@ -46,10 +46,11 @@ func gitlabNote(event string, body []byte) (*patchgate.Event, error) {
 			return nil, invalidJSON(event, err)
 		}
 		a := &e.ObjectAttributes
-		n.repo, n.repoID, n.id, n.body, n.url, n.createdAt = e.Project.PathWithNamespace, e.ProjectID, a.ID, a.Note, a.URL, a.CreatedAt
+		n.repo, n.repoID, n.id, n.body, n.url, n.createdAt, n.updatedAt = e.Project.PathWithNamespace, e.ProjectID, a.ID, a.Note, a.URL, a.CreatedAt, a.UpdatedAt
+		n.authorID = a.AuthorID
 		n.iid = e.Issue.IID
 		if e.User != nil {
-			n.author = e.User.Username
+			n.userID, n.username = e.User.ID, e.User.Username
 		}
 	case "MergeRequest":
 		var e gitlab.MergeCommentEvent
@@ -57,22 +58,26 @@ func gitlabNote(event string, body []byte) (*patchgate.Event, error) {
 			return nil, invalidJSON(event, err)
 		}
 		a := &e.ObjectAttributes
-		n.repo, n.repoID, n.id, n.body, n.url, n.createdAt = e.Project.PathWithNamespace, e.ProjectID, a.ID, a.Note, a.URL, a.CreatedAt
+		n.repo, n.repoID, n.id, n.body, n.url, n.createdAt, n.updatedAt = e.Project.PathWithNamespace, e.ProjectID, a.ID, a.Note, a.URL, a.CreatedAt, a.UpdatedAt
+		n.authorID = a.AuthorID
 		n.iid, n.onChange = e.MergeRequest.IID, true
-		n.author = eventUser(e.User)
+		if e.User != nil {
+			n.userID, n.username = e.User.ID, e.User.Username
+		}
 	case "Commit":
 		var e gitlab.CommitCommentEvent
 		if err := json.Unmarshal(body, &e); err != nil {
 			return nil, invalidJSON(event, err)
 		}
 		a := &e.ObjectAttributes
-		n.repo, n.repoID, n.id, n.body, n.url, n.createdAt = e.Project.PathWithNamespace, e.ProjectID, a.ID, a.Note, a.URL, a.CreatedAt
+		n.repo, n.repoID, n.id, n.body, n.url, n.createdAt, n.updatedAt = e.Project.PathWithNamespace, e.ProjectID, a.ID, a.Note, a.URL, a.CreatedAt, a.UpdatedAt
+		n.authorID = a.AuthorID
 		n.onCommit, n.commit = true, a.CommitID
 		if e.Commit != nil && e.Commit.ID != "" {
 			n.commit = e.Commit.ID
 		}
 		if e.User != nil {
-			n.author = e.User.Username
+			n.userID, n.username = e.User.ID, e.User.Username
 		}
 	default:
 		return nil, ignoredf("comments on %q are not used", oa.NoteableType)
@@ -87,12 +92,15 @@ type note struct {
 	repoID        int64
 	id            int64
 	body, url     string
-	author        string
-	createdAt     string
-	iid           int64
-	onChange      bool
-	onCommit      bool
-	commit        string
+	// userID and username are the hook's user: whoever acted (wrote,
+	// edited), not necessarily the note's author, named only by authorID.
+	userID, authorID     int64
+	username             string
+	createdAt, updatedAt string
+	iid                  int64
+	onChange             bool
+	onCommit             bool
+	commit               string
 }
 
 func (n *note) toEvent() (*patchgate.Event, error) {
@@ -103,9 +111,11 @@ func (n *note) toEvent() (*patchgate.Event, error) {
 	c := &patchgate.CommentEvent{
 		ID:       n.id,
 		Body:     n.body,
-		Author:   n.author,
 		URL:      n.url,
 		OnChange: n.onChange,
+	}
+	if n.authorID != 0 && n.userID == n.authorID {
+		c.Author = n.username
 	}
 	if n.onCommit {
 		if n.commit == "" {
@@ -127,6 +137,9 @@ func (n *note) toEvent() (*patchgate.Event, error) {
 	if c.CreatedAt, err = gitlabTime("created_at", n.createdAt); err != nil {
 		return nil, err
 	}
+	if c.UpdatedAt, err = gitlabTime("updated_at", n.updatedAt); err != nil {
+		return nil, err
+	}
 	return &patchgate.Event{
 		Forge:   patchgate.GitLab,
 		Kind:    patchgate.EventComment,
@@ -134,7 +147,7 @@ func (n *note) toEvent() (*patchgate.Event, error) {
 		Action:  n.action,
 		Repo:    repo,
 		RepoID:  n.repoID,
-		Sender:  n.author,
+		Sender:  n.username,
 		Comment: c,
 	}, nil
 }

@@ -128,12 +128,15 @@ func glNoteEvent(t *testing.T, repo, sender string, c *patchgate.CommentEvent) *
 
 func glNoteIssue(t *testing.T) *patchgate.Event {
 	return glNoteEvent(t, "gitlab-org/gitlab-test", "user1", &patchgate.CommentEvent{
-		ID:        1241,
-		Body:      "Hello world",
-		Author:    "user1",
+		ID:   1241,
+		Body: "Hello world",
+		// The hook's user (42) is not the note's author (author_id 1): the
+		// payload does not say who wrote it.
+		Author:    "",
 		URL:       "http://example.com/gitlab-org/gitlab-test/issues/17#note_1241",
 		Number:    17,
 		CreatedAt: mustTime(t, "2015-05-17T17:06:40Z"), // sent as "2015-05-17 17:06:40 UTC"
+		UpdatedAt: mustTime(t, "2015-05-17T17:06:40Z"),
 	})
 }
 
@@ -268,15 +271,32 @@ func TestParseGitLab(t *testing.T) {
 				Number:    1,
 				OnChange:  true,
 				CreatedAt: mustTime(t, "2015-05-17T18:21:36Z"),
+				UpdatedAt: mustTime(t, "2015-05-17T18:21:36Z"),
 			})},
+		{name: "note on a merge request edited later", event: "Note Hook", file: "gitlab/note_merge_request.json",
+			mutate: func(m map[string]any) {
+				setPath(m, "object_attributes.action", "update")
+				setPath(m, "object_attributes.updated_at", "2026-11-30 09:00:00 UTC")
+			},
+			want: with(glNoteEvent(t, "gitlab-org/gitlab-test", "root", &patchgate.CommentEvent{
+				ID:        1244,
+				Body:      "This MR needs work.",
+				Author:    "root",
+				URL:       "http://example.com/gitlab-org/gitlab-test/merge_requests/1#note_1244",
+				Number:    1,
+				OnChange:  true,
+				CreatedAt: mustTime(t, "2015-05-17T18:21:36Z"),
+				UpdatedAt: mustTime(t, "2026-11-30T09:00:00Z"),
+			}), func(e *patchgate.Event) { e.Action = "edited" })},
 		{name: "note on a commit", event: "Note Hook", file: "gitlab/note_commit.json",
 			want: glNoteEvent(t, "gitlabhq/gitlab-test", "user1", &patchgate.CommentEvent{
 				ID:        1243,
 				Body:      "This is a commit comment. How does this work?",
-				Author:    "user1",
+				Author:    "", // user 42 acted; author_id 1 wrote it
 				URL:       "http://example.com/gitlab-org/gitlab-test/commit/" + glNote + "#note_1243",
 				CommitSHA: glNote,
 				CreatedAt: mustTime(t, "2015-05-17T18:08:09Z"),
+				UpdatedAt: mustTime(t, "2015-05-17T18:08:09Z"),
 			})},
 		{name: "confidential note edited", event: "Confidential Note Hook", file: "gitlab/note_issue.json",
 			mutate: func(m map[string]any) { setPath(m, "object_attributes.action", "update") },

@@ -144,6 +144,8 @@ func (m *Main) Run(ctx context.Context) error {
 		Releases:      releases,
 		Comparers:     clients.comparers,
 		Releasers:     clients.releasers,
+		Authors:       clients.authors,
+		Commands:      store.NewCommandService(db),
 		Announce:      m.announcer(),
 		Ceilings:      m.Config.Runners.Ceilings(),
 		Referenced:    m.TrackerSync.Referenced,
@@ -359,6 +361,7 @@ type forgeAPIs struct {
 	sources    map[patchgate.Forge]patchgate.SourceFetcher
 	comparers  map[patchgate.Forge]patchgate.Comparer
 	releasers  map[patchgate.Forge]patchgate.Releaser
+	authors    map[patchgate.Forge]patchgate.AuthorFinder
 }
 
 // forgeClients builds the GitHub and GitLab API clients.
@@ -369,6 +372,7 @@ func (m *Main) forgeClients() (forgeAPIs, error) {
 		sources:    map[patchgate.Forge]patchgate.SourceFetcher{},
 		comparers:  map[patchgate.Forge]patchgate.Comparer{},
 		releasers:  map[patchgate.Forge]patchgate.Releaser{},
+		authors:    map[patchgate.Forge]patchgate.AuthorFinder{},
 	}
 	if c := m.Config.GitHub; c.Token != "" {
 		gh, err := forges.NewGitHub(forges.Config{BaseURL: c.APIURL, Token: c.Token, Logger: m.Logger})
@@ -376,7 +380,7 @@ func (m *Main) forgeClients() (forgeAPIs, error) {
 			return out, fmt.Errorf("github client: %w", err)
 		}
 		out.commenters[patchgate.GitHub], out.statuses[patchgate.GitHub], out.sources[patchgate.GitHub] = gh, gh, gh
-		out.comparers[patchgate.GitHub], out.releasers[patchgate.GitHub] = gh, gh
+		out.comparers[patchgate.GitHub], out.releasers[patchgate.GitHub], out.authors[patchgate.GitHub] = gh, gh, gh
 	}
 	if c := m.Config.GitLab; c.Token != "" {
 		gl, err := forges.NewGitLab(forges.Config{BaseURL: c.APIURL, Token: c.Token, Logger: m.Logger})
@@ -384,7 +388,7 @@ func (m *Main) forgeClients() (forgeAPIs, error) {
 			return out, fmt.Errorf("gitlab client: %w", err)
 		}
 		out.commenters[patchgate.GitLab], out.statuses[patchgate.GitLab], out.sources[patchgate.GitLab] = gl, gl, gl
-		out.comparers[patchgate.GitLab], out.releasers[patchgate.GitLab] = gl, gl
+		out.comparers[patchgate.GitLab], out.releasers[patchgate.GitLab], out.authors[patchgate.GitLab] = gl, gl, gl
 	}
 	return out, nil
 }

@@ -28,6 +28,7 @@ func TestApproveByComment(t *testing.T) {
 	repo.git("merge", "-q", "--no-ff", "-m", "Merge #7", "fix/PAY-7")
 	merge := repo.git("rev-parse", "HEAD")
 	app.forge.AddCommit(testRepo, merge, map[string][]byte{"fix.txt": []byte("fixed")}, "Merge #7", "dev", base, head)
+	app.forge.SetBranch(testRepo, "main", merge)
 
 	t0 := time.Now().Add(-time.Hour)
 	app.openPR(t, "opened", 7, "PAY-7: fix", "Fixes PAY-7", "fix/PAY-7", head, "", t0)
@@ -53,13 +54,17 @@ func TestApproveByComment(t *testing.T) {
 		t.Fatalf("create candidate: got %d %+v", code, created.Release)
 	}
 
-	comment := func(id, author string) {
+	comment := func(id string, commentID int, author string) {
 		app.sendGitHub(t, "issue_comment", id, fixture(t, "github/issue_comment/created.api.github.com.1.json", func(p map[string]any) {
 			issue := obj(p, "issue")
 			issue["number"], issue["pull_request"] = 7, map[string]any{"url": "https://api.github.com/repos/Codertocat/Hello-World/pulls/7"}
 			c := obj(p, "comment")
 			c["body"] = "/patchgate approve"
+			c["id"] = commentID
+			c["created_at"] = time.Now().Add(time.Second).UTC().Format(time.RFC3339)
+			c["updated_at"] = c["created_at"]
 			obj(c, "user")["login"] = author
+			obj(p, "sender")["login"] = author
 		}), testSecret)
 		app.waitProcessed(t)
 	}
@@ -68,11 +73,11 @@ func TestApproveByComment(t *testing.T) {
 		app.api(t, http.MethodGet, fmt.Sprintf("/api/v1/releases/%d", created.Release.ID), nil, &out)
 		return out.Release.Approvals
 	}
-	comment("c-mallory", "mallory")
+	comment("c-mallory", 1, "mallory")
 	if got := approvals(); len(got) != 0 {
 		t.Fatalf("after mallory's comment: got approvals %+v, want none", got)
 	}
-	comment("c-alice", "alice")
+	comment("c-alice", 2, "alice")
 	if got := approvals(); len(got) != 1 || got[0].Approver != "alice" || got[0].Via != "comment" || got[0].SHA != merge {
 		t.Fatalf("after alice's comment: got approvals %+v, want alice's, via comment, at the merge commit", got)
 	}

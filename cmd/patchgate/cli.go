@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/user"
 	"runtime/debug"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/patchgate/patchgate"
@@ -152,6 +153,7 @@ func withDBFor(ctx context.Context, g *globalFlags, use keyUse, fn func(db *stor
 func newTokenCommand(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "token", Short: "Manage API tokens (run on the server's database)"}
 	var name, role string
+	var userFlags []string
 	create := &cobra.Command{
 		Use:   "create",
 		Short: "Create a token and print its secret once",
@@ -161,7 +163,11 @@ func newTokenCommand(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			tok := &patchgate.Token{Name: name, Role: patchgate.Role(role), Hash: hash}
+			users, err := patchgate.ParseForgeUsers(userFlags)
+			if err != nil {
+				return fmt.Errorf("--user: %w", err)
+			}
+			tok := &patchgate.Token{Name: name, Role: patchgate.Role(role), Users: users, Hash: hash}
 			if err := tok.Validate(); err != nil {
 				return err
 			}
@@ -171,12 +177,16 @@ func newTokenCommand(g *globalFlags) *cobra.Command {
 				}
 				fmt.Fprintln(cmd.OutOrStdout(), secret)
 				fmt.Fprintf(cmd.ErrOrStderr(), "token %q (%s) created; the secret above is shown only now\n", tok.Name, tok.Role)
+				if tok.Role.Allows(patchgate.RoleReleaseManager) && len(tok.Users) == 0 {
+					fmt.Fprintf(cmd.ErrOrStderr(), "note: it names no person, so it cannot approve or promote; give --user github:LOGIN / --user gitlab:LOGIN for that\n")
+				}
 				return nil
 			})
 		},
 	}
 	create.Flags().StringVar(&name, "name", "", "token name (who or what holds it)")
 	create.Flags().StringVar(&role, "role", string(patchgate.RoleViewer), "viewer, tracker, developer, release-manager or admin")
+	create.Flags().StringArrayVar(&userFlags, "user", nil, "the person holding the token, as forge:login (github:alice, gitlab:alice.b); repeat per forge; needed to approve or promote")
 	_ = create.MarkFlagRequired("name")
 
 	list := &cobra.Command{
@@ -190,13 +200,21 @@ func newTokenCommand(g *globalFlags) *cobra.Command {
 					return err
 				}
 				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "NAME\tROLE\tCREATED\tREVOKED")
+				fmt.Fprintln(w, "NAME\tROLE\tUSERS\tCREATED\tREVOKED")
 				for _, t := range tokens {
 					revoked := "-"
 					if t.RevokedAt != nil {
 						revoked = t.RevokedAt.Format("2006-01-02 15:04")
 					}
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", t.Name, t.Role, t.CreatedAt.Format("2006-01-02 15:04"), revoked)
+					users := "-"
+					if len(t.Users) > 0 {
+						names := make([]string, len(t.Users))
+						for i, u := range t.Users {
+							names[i] = u.String()
+						}
+						users = strings.Join(names, ",")
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", t.Name, t.Role, users, t.CreatedAt.Format("2006-01-02 15:04"), revoked)
 				}
 				return w.Flush()
 			})

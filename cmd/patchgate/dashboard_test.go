@@ -59,8 +59,8 @@ func TestDashboardRelease(t *testing.T) {
 		c.Repos[0].TicketKeys = []string{"PAY"}
 	})
 	id, head, merge := dashboardRelease(t, app)
-	manager := app.createToken(t, "ops", patchgate.RoleReleaseManager)
-	author := app.createToken(t, "Codertocat", patchgate.RoleReleaseManager) // wrote #7
+	manager := app.createToken(t, "ops", patchgate.RoleReleaseManager, "github:ops")
+	author := app.createToken(t, "Codertocat", patchgate.RoleReleaseManager, "github:Codertocat") // wrote #7
 	viewer := app.createToken(t, "auditor", patchgate.RoleViewer)
 	card := fmt.Sprintf("#candidate-%d", id)
 

@@ -94,7 +94,7 @@ func TestJiraEndToEnd(t *testing.T) {
 	app.pass(t, merge)
 	waitJira(t, fj, "PAY-7", "a comment saying fix_merged", commentSays(patchgate.TicketFixMerged))
 
-	manager := app.createToken(t, "alice", patchgate.RoleReleaseManager)
+	manager := app.createToken(t, "alice", patchgate.RoleReleaseManager, "github:alice")
 	call := func(method, path string, in, out any) int {
 		req, _ := http.NewRequest(method, app.url+path, jsonBody(in))
 		req.Header.Set("Authorization", "Bearer "+manager)

@@ -241,10 +241,14 @@ func (a *testApp) linkComments(t *testing.T, number int) []fakeforge.Comment {
 }
 
 // createToken makes an API token through the API, as an admin would.
-func (a *testApp) createToken(t *testing.T, name string, role patchgate.Role) string {
+func (a *testApp) createToken(t *testing.T, name string, role patchgate.Role, users ...string) string {
 	t.Helper()
 	var out struct{ Secret string }
-	if code := a.api(t, http.MethodPost, "/api/v1/tokens", map[string]string{"name": name, "role": string(role)}, &out); code != http.StatusCreated {
+	body := map[string]any{"name": name, "role": string(role)}
+	if len(users) > 0 {
+		body["users"] = users // the person holding it: "github:alice"
+	}
+	if code := a.api(t, http.MethodPost, "/api/v1/tokens", body, &out); code != http.StatusCreated {
 		t.Fatalf("create token: got %d", code)
 	}
 	return out.Secret

@@ -45,6 +45,7 @@ func TestReleaseEndToEnd(t *testing.T) {
 	repo.git("merge", "-q", "--no-ff", "-m", "Merge pull request #7 from fix/PAY-7", "fix/PAY-7")
 	merge := repo.git("rev-parse", "HEAD")
 	app.forge.AddCommit(testRepo, merge, map[string][]byte{"calc/calc.go": payments(t, "calc.go.fixed")}, "Merge pull request #7", "dev", base, fixed)
+	app.forge.SetBranch(testRepo, "main", merge)
 	app.sendGitHub(t, "pull_request", "merged-7", fixture(t, "github/pull_request/closed.api.github.com.3.json", func(p map[string]any) {
 		p["number"] = 7
 		pr := obj(p, "pull_request")
@@ -76,7 +77,11 @@ func TestReleaseEndToEnd(t *testing.T) {
 		t.Fatalf("got candidates %+v, want one at the merge commit", list.Releases)
 	}
 	id := strconv.FormatInt(list.Releases[0].ID, 10)
-	manager := app.createToken(t, "alice", patchgate.RoleReleaseManager)
+	var created struct{ Secret string }
+	if code := app.api(t, http.MethodPost, "/api/v1/tokens", map[string]any{"name": "alice", "role": "release-manager", "users": []string{"github:alice"}}, &created); code != http.StatusCreated {
+		t.Fatalf("create alice's token: got %d", code)
+	}
+	manager := created.Secret
 	cli := func(args ...string) string {
 		return runCLI(t, append(args, "--server", app.url, "--token", manager)...)
 	}

@@ -43,23 +43,27 @@ func TestForkWaitsForOkToTest(t *testing.T) {
 	}
 	waitStatus(t, app, head, "waiting for a maintainer")
 
-	comment := func(id, author string) {
+	comment := func(id string, commentID int, author string) {
 		body := fixture(t, "github/issue_comment/created.api.github.com.1.json", func(p map[string]any) {
 			issue := obj(p, "issue")
 			issue["number"], issue["pull_request"] = 9, map[string]any{"url": "https://api.github.com/repos/Codertocat/Hello-World/pulls/9"}
 			c := obj(p, "comment")
 			c["body"] = "Looks safe.\r\n/patchgate ok-to-test"
+			c["id"] = commentID
+			c["created_at"] = time.Now().Add(time.Second).UTC().Format(time.RFC3339)
+			c["updated_at"] = c["created_at"]
 			obj(c, "user")["login"] = author
+			obj(p, "sender")["login"] = author
 		})
 		app.sendGitHub(t, "issue_comment", id, body, testSecret)
 		app.waitProcessed(t)
 	}
-	comment("c-stranger", "mallory")
+	comment("c-stranger", 1, "mallory")
 	app.api(t, http.MethodGet, "/api/v1/verifications?sha="+head, nil, &list)
 	if len(list.Verifications) != 0 {
 		t.Fatalf("a non-maintainer's ok-to-test queued %d verifications, want 0", len(list.Verifications))
 	}
-	comment("c-alice", "alice")
+	comment("c-alice", 2, "alice")
 	app.api(t, http.MethodGet, "/api/v1/verifications?sha="+head, nil, &list)
 	if len(list.Verifications) != 1 || list.Verifications[0].State != patchgate.RunQueued || !strings.Contains(list.Verifications[0].Trigger, "alice") {
 		t.Fatalf("after alice's ok-to-test: got %+v, want one queued verification triggered by alice", list.Verifications)

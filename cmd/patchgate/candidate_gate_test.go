@@ -1,0 +1,82 @@
+package main
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/patchgate/patchgate"
+	"github.com/patchgate/patchgate/forges/fakeforge"
+	"github.com/patchgate/patchgate/store"
+)
+
+// TestCandidateMustBeOnTheReleaseBranch: a commit the release branch does not
+// contain (an unmerged head) cannot be proposed; the 422 names the branch.
+func TestCandidateMustBeOnTheReleaseBranch(t *testing.T) {
+	w := newGateWorld(t, 1, nil)
+	unmerged := strings.Repeat("e", 40)
+	w.app.forge.AddCommit(testRepo, unmerged, map[string][]byte{"backdoor.txt": []byte("x")}, "not reviewed", "mallory", w.head)
+	passVerification(t, store.NewVerificationService(w.app.main.DB), unmerged)
+	if code, _, msg := w.propose(t, unmerged); code != http.StatusUnprocessableEntity || !strings.Contains(msg, "not on the release branch main") {
+		t.Fatalf("propose an unmerged commit: got %d %q, want 422 naming the release branch main", code, msg)
+	}
+	if code, c, msg := w.propose(t, w.merge); code != http.StatusCreated || c.SHA != w.merge {
+		t.Fatalf("propose main's head: got %d %q", code, msg)
+	}
+}
+
+// TestRerunOfAnUnvouchedForkHeadIsAMaintainersDecision: a developer cannot
+// verify a fork's head that waits for ok-to-test through the API; a
+// maintainer's token can.
+func TestRerunOfAnUnvouchedForkHeadIsAMaintainersDecision(t *testing.T) {
+	app := startApp(t, func(c *Config) {
+		c.Runners.Workers = 0
+		c.ReleaseManagers = map[string][]string{"github": {"alice"}}
+	})
+	repo := newGitRepo(t, app.forge, testRepo)
+	base := repo.commit("config", map[string][]byte{".patchgate.yml": []byte("suites:\n  unit:\n    image: patchgate-test/runner:go1.26\n    run: go test ./...\n")})
+	head := repo.commit("fix", map[string][]byte{"fix.txt": []byte("one")})
+	app.forge.AddPullRequest(testRepo, fakeforge.PullRequest{Number: 9, Title: "fix from a fork", Author: "stranger"})
+	app.sendGitHub(t, "pull_request", "fork-opened", fixture(t, "github/pull_request/opened.api.github.com.13.json", func(p map[string]any) {
+		p["number"] = 9
+		pr := obj(p, "pull_request")
+		pr["number"] = 9
+		obj(pr, "head")["sha"], obj(pr, "base")["sha"] = head, base
+		headRepo := obj(pr, "head", "repo")
+		headRepo["id"], headRepo["full_name"] = 99, "stranger/Hello-World"
+	}), testSecret)
+	app.waitProcessed(t)
+	w := &gateWorld{app: app}
+	rerun := map[string]string{"repo": testRepo, "sha": head}
+	dev := w.token(t, "dev", patchgate.RoleDeveloper, "github:dev")
+	if code, msg := w.call(t, dev, http.MethodPost, "/api/v1/verifications", rerun); code != http.StatusForbidden || !strings.Contains(msg, "maintainer's decision") {
+		t.Fatalf("developer verifies a fork's head: got %d %q, want 403: a maintainer's decision", code, msg)
+	}
+	alice := w.token(t, "alice", patchgate.RoleDeveloper, "github:alice")
+	if code, msg := w.call(t, alice, http.MethodPost, "/api/v1/verifications", rerun); code != http.StatusAccepted {
+		t.Fatalf("maintainer verifies a fork's head: got %d %q, want 202", code, msg)
+	}
+}
+
+// TestGitLabAuthorIsLookedUpBeforeApproval: a merge request hook names the
+// author only by id when someone else acted; patchgate asks the API who wrote
+// the MR before it applies the author rule, and refuses while it cannot know.
+func TestGitLabAuthorIsLookedUpBeforeApproval(t *testing.T) {
+	g := newGitLabWorld(t)
+	app, w := g.app, &gateWorld{app: g.app}
+	approve := "/api/v1/releases/" + itoa(g.candidate.ID) + "/approve"
+	alice := w.token(t, "alice-gl", patchgate.RoleReleaseManager, "gitlab:alice")
+	bob := w.token(t, "bob-gl", patchgate.RoleReleaseManager, "gitlab:bob")
+
+	// The forge does not know the MR (yet): the author stays unknown, and that refuses.
+	if code, msg := w.call(t, alice, http.MethodPost, approve, nil); code != http.StatusConflict || !strings.Contains(msg, "author of !3") || !strings.Contains(msg, "not known") {
+		t.Fatalf("approval while !3's author is unknown: got %d %q, want 409 saying the author is not known", code, msg)
+	}
+	app.forge.AddPullRequest(glTestRepo, fakeforge.PullRequest{Number: 3, Title: "OPS-1: fix", Author: "alice", HeadSHA: g.head})
+	if code, msg := w.call(t, alice, http.MethodPost, approve, nil); code != http.StatusForbidden || !strings.Contains(msg, "alice wrote !3") {
+		t.Fatalf("approval by the author the API names: got %d %q, want 403", code, msg)
+	}
+	if code, msg := w.call(t, bob, http.MethodPost, approve, nil); code != http.StatusOK {
+		t.Fatalf("approval by bob: got %d %q", code, msg)
+	}
+}

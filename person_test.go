@@ -1,0 +1,50 @@
+package patchgate_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/patchgate/patchgate"
+)
+
+func TestParseForgeUser(t *testing.T) {
+	tests := []struct {
+		name, in string
+		want     patchgate.ForgeUser
+		code     string
+	}{
+		{"github", "github:alice", patchgate.ForgeUser{Forge: patchgate.GitHub, Login: "alice"}, ""},
+		{"gitlab with dot and dash", "GitLab:alice.b-2", patchgate.ForgeUser{Forge: patchgate.GitLab, Login: "alice.b-2"}, ""},
+		{"github hyphen inside", "github:al-ice", patchgate.ForgeUser{Forge: patchgate.GitHub, Login: "al-ice"}, ""},
+		{"no colon", "alice", patchgate.ForgeUser{}, patchgate.EINVALID},
+		{"unknown forge", "gitea:alice", patchgate.ForgeUser{}, patchgate.EINVALID},
+		{"empty login", "gitlab:", patchgate.ForgeUser{}, patchgate.EINVALID},
+		{"github double hyphen", "github:al--ice", patchgate.ForgeUser{}, patchgate.EINVALID},
+		{"github too long", "github:" + strings.Repeat("a", 40), patchgate.ForgeUser{}, patchgate.EINVALID},
+		{"gitlab starts with a dot", "gitlab:.alice", patchgate.ForgeUser{}, patchgate.EINVALID},
+		{"gitlab ends with .atom", "gitlab:alice.atom", patchgate.ForgeUser{}, patchgate.EINVALID},
+		{"space", "github:al ice", patchgate.ForgeUser{}, patchgate.EINVALID},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := patchgate.ParseForgeUser(tt.in)
+			if code := patchgate.ErrorCode(err); code != tt.code {
+				t.Fatalf("ParseForgeUser(%q): got error %v, want code %q", tt.in, err, tt.code)
+			}
+			if tt.code == "" && got != tt.want {
+				t.Fatalf("ParseForgeUser(%q): got %+v, want %+v", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestPrincipalPerson(t *testing.T) {
+	p := patchgate.Principal{Name: "alice-ci", Token: "alice-ci", Role: patchgate.RoleReleaseManager,
+		Users: []patchgate.ForgeUser{{Forge: patchgate.GitHub, Login: "alice"}}}
+	if got, err := p.Person(patchgate.GitHub); err != nil || got.String() != "github:alice" {
+		t.Fatalf("Person(github) = %v, %v; want github:alice", got, err)
+	}
+	if _, err := p.Person(patchgate.GitLab); patchgate.ErrorCode(err) != patchgate.EFORBIDDEN {
+		t.Fatalf("Person(gitlab) of a token naming no gitlab user: got %v, want forbidden naming --user", err)
+	}
+}
