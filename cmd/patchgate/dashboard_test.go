@@ -27,6 +27,7 @@ func dashboardRelease(t *testing.T, app *testApp) (id int64, head, merge string)
 	repo.git("merge", "-q", "--no-ff", "-m", "Merge #7", "fix/PAY-7")
 	merge = repo.git("rev-parse", "HEAD")
 	app.forge.AddCommit(testRepo, merge, map[string][]byte{"fix.txt": []byte("fixed")}, "Merge #7", "dev", base, head)
+	app.forge.SetBranch(testRepo, "main", merge) // a candidate must be on its release branch
 
 	t0 := time.Now().Add(-time.Hour)
 	app.openPR(t, "opened", 7, "PAY-7: fix rounding", "Fixes PAY-7", "fix/PAY-7", head, "", t0)

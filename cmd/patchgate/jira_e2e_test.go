@@ -69,6 +69,7 @@ func TestJiraEndToEnd(t *testing.T) {
 	repo.git("merge", "-q", "--no-ff", "-m", "Merge #7", "fix/rounding")
 	merge := repo.git("rev-parse", "HEAD")
 	app.forge.AddCommit(testRepo, merge, map[string][]byte{"fix.txt": []byte("fixed")}, "Merge #7", "dev", base, head)
+	app.forge.SetBranch(testRepo, "main", merge) // a candidate must be on its release branch
 
 	t0 := time.Now().Add(-time.Hour)
 	app.openPR(t, "opened", 7, "Round refunds half away from zero", "Fixes PAY-7", "fix/rounding", head, "", t0)
