@@ -306,15 +306,63 @@ var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 var varPattern = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
-// expandVars replaces ${VAR} with the variable's value. An unset variable is an
-// error naming it, so a missing secret stops start-up instead of becoming "".
+// expandVars replaces ${VAR} with the variable's value, outside comments (a
+// commented-out example is not configuration). An unset variable is an error
+// naming it and its top-level section, so a missing secret stops start-up
+// instead of becoming "" — except in the github or gitlab section when no
+// repository uses that forge: a copied example's unused forge needs no
+// secrets. The text keeps its lines, so YAML errors point at the user's file.
 func expandVars(s string, env func(string) (string, bool)) (string, error) {
-	var missing []string
-	out := varPattern.ReplaceAllStringFunc(s, func(m string) string {
+	type use struct{ name, section string }
+	var missing []use
+	section, blockIndent := "", -1
+	lines := strings.Split(s, "\n")
+	for i, line := range lines {
+		indent := len(line) - len(strings.TrimLeft(line, " "))
+		trimmed := strings.TrimSpace(line)
+		if blockIndent >= 0 && (trimmed == "" || indent > blockIndent) {
+			// Inside a block scalar (| or >) a # is text, not a comment.
+			lines[i] = expandLine(line, env, func(name string) { missing = append(missing, use{name, section}) })
+			continue
+		}
+		blockIndent = -1
+		if indent == 0 && trimmed != "" && !strings.HasPrefix(trimmed, "#") {
+			section, _, _ = strings.Cut(trimmed, ":")
+		}
+		code, comment := splitComment(line)
+		code = expandLine(code, env, func(name string) { missing = append(missing, use{name, section}) })
+		lines[i] = code + comment
+		if v := strings.TrimSpace(code); strings.HasSuffix(v, "|") || strings.HasSuffix(v, ">") ||
+			strings.HasSuffix(v, "|-") || strings.HasSuffix(v, ">-") {
+			blockIndent = indent
+		}
+	}
+	if len(missing) == 0 {
+		return strings.Join(lines, "\n"), nil
+	}
+	used := forgesInUse(strings.Join(lines, "\n"), env)
+	var names []string
+	for _, m := range missing {
+		if (m.section == "github" || m.section == "gitlab") && !used[m.section] {
+			continue
+		}
+		names = append(names, m.name+" (in "+m.section+")")
+	}
+	if len(names) > 0 {
+		slices.Sort(names)
+		return "", fmt.Errorf("environment variable %s is not set: export it, or remove it from the configuration", strings.Join(slices.Compact(names), ", "))
+	}
+	return strings.Join(lines, "\n"), nil
+}
+
+// expandLine expands the ${VAR}s of one line, telling unset ones to missing
+// (they become "").
+func expandLine(line string, env func(string) (string, bool), missing func(name string)) string {
+	return varPattern.ReplaceAllStringFunc(line, func(m string) string {
 		name := m[2 : len(m)-1]
 		v, ok := env(name)
 		if !ok {
-			missing = append(missing, name)
+			missing(name)
 		}
 		// Quote-safe: secrets land inside YAML scalars; JSON quoting is valid YAML.
 		if strings.ContainsAny(v, ":#{}[],&*!|>'\"%@`\n") || strings.TrimSpace(v) != v {
@@ -323,11 +371,43 @@ func expandVars(s string, env func(string) (string, bool)) (string, error) {
 		}
 		return v
 	})
-	if len(missing) > 0 {
-		slices.Sort(missing)
-		return "", fmt.Errorf("environment variable %s is not set", strings.Join(slices.Compact(missing), ", "))
+}
+
+// splitComment splits a YAML line before its comment: a # at the start or
+// after a space, outside quotes.
+func splitComment(line string) (code, comment string) {
+	var quote byte
+	for i := 0; i < len(line); i++ {
+		c := line[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '#' && (i == 0 || line[i-1] == ' ' || line[i-1] == '\t'):
+			return line[:i], line[i:]
+		}
 	}
-	return out, nil
+	return line, ""
+}
+
+// forgesInUse reports which forges the configuration's repositories (in the
+// file, or PATCHGATE_REPOS) name.
+func forgesInUse(expanded string, env func(string) (string, bool)) map[string]bool {
+	var doc struct {
+		Repos []RepoConfig `yaml:"repos"`
+	}
+	_ = yaml.Unmarshal([]byte(expanded), &doc) // a broken file is reported by the real decode
+	if v, ok := env("PATCHGATE_REPOS"); ok {
+		_ = json.Unmarshal([]byte(v), &doc.Repos)
+	}
+	used := map[string]bool{}
+	for _, r := range doc.Repos {
+		used[strings.ToLower(r.Forge)] = true
+	}
+	return used
 }
 
 // applyEnv overlays PATCHGATE_* variables. Lists are comma-separated; repos and

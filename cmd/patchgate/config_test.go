@@ -94,7 +94,8 @@ func TestLoadConfigErrorsNameTheKey(t *testing.T) {
 		{"bad key", "repos: [{forge: github, name: a/b, ticket_keys: ['9X']}]", nil, "repos[0]"},
 		{"duplicate repo", "repos: [{forge: github, name: a/b}, {forge: github, name: A/B}]", nil, "repos[1]"},
 		{"short secret", "github: {webhook_secrets: [abc]}", nil, "github.webhook_secrets[0]"},
-		{"missing variable", "github: {token: ${NOPE}}", nil, "NOPE"},
+		{"missing variable", "database: ${NOPE}", nil, "NOPE (in database)"},
+		{"missing variable of a forge in use", "github: {token: ${NOPE}}\nrepos: [{forge: github, name: acme/api}]", nil, "NOPE (in github)"},
 		{"bad api url", "gitlab: {api_url: 'gitlab.com'}", nil, "gitlab.api_url"},
 		{"bad log level", "log: {level: loud}", nil, "log.level"},
 		{"bad env repos", "", map[string]string{"PATCHGATE_REPOS": "[{"}, "PATCHGATE_REPOS"},
@@ -205,5 +206,41 @@ repos:
 				t.Fatalf("got %v, want an error naming %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestLoadConfigVariablesAsANewcomerWritesThem: the README's example, copied
+// with its comments, loads; a ${VAR} in a comment is not expanded; an unused
+// forge's unset secrets are no error; a block scalar's # is text.
+func TestLoadConfigVariablesAsANewcomerWritesThem(t *testing.T) {
+	path := writeConfig(t, `# patchgate.yaml — every key can also come from PATCHGATE_* (see below); ${VAR} is expanded.
+listen: 127.0.0.1:8080   # or ${LISTEN_ADDR}
+github:
+  token: ${GITHUB_TOKEN}
+  webhook_secrets: [${GITHUB_WEBHOOK_SECRET}]   # several while rotating: ${NEXT_SECRET}
+gitlab:
+  token: ${GITLAB_TOKEN}        # no GitLab repository below: not needed
+  webhook_secrets: [${GITLAB_WEBHOOK_SECRET}]
+repos:
+  - forge: github
+    name: acme/payments
+    ticket_keys: [PAY]
+    trusted_users: ["alice#1"]
+`)
+	env := envOf(map[string]string{"GITHUB_TOKEN": "ghp_x", "GITHUB_WEBHOOK_SECRET": "s3cret # not a comment"})
+	cfg, err := LoadConfig(path, env)
+	if err != nil {
+		t.Fatalf("LoadConfig: %v", err)
+	}
+	if cfg.GitHub.Token != "ghp_x" || len(cfg.GitHub.WebhookSecrets) != 1 || cfg.GitHub.WebhookSecrets[0] != "s3cret # not a comment" {
+		t.Errorf("github: token %q secrets %q", cfg.GitHub.Token, cfg.GitHub.WebhookSecrets)
+	}
+	if cfg.GitLab.Token != "" || cfg.Repos[0].TrustedUsers[0] != "alice#1" {
+		t.Errorf("gitlab token %q, trusted %q", cfg.GitLab.Token, cfg.Repos[0].TrustedUsers)
+	}
+	// The same file without GITHUB_TOKEN names what is missing and where.
+	_, err = LoadConfig(path, envOf(map[string]string{"GITHUB_WEBHOOK_SECRET": "x"}))
+	if err == nil || !strings.Contains(err.Error(), "GITHUB_TOKEN (in github)") || strings.Contains(err.Error(), "GITLAB") {
+		t.Fatalf("without GITHUB_TOKEN: got %v, want it named, and nothing about GitLab", err)
 	}
 }
