@@ -273,3 +273,13 @@ func (d *DB) forUpdate() string {
 	}
 	return ""
 }
+
+// SQLiteFile returns the file an sqlite:// database URL names, and false for
+// any other URL (PostgreSQL, or an in-memory database).
+func SQLiteFile(rawURL string) (string, bool) {
+	if !strings.HasPrefix(rawURL, "sqlite://") || rawURL == "sqlite://:memory:" {
+		return "", false
+	}
+	path, _, err := parseSQLiteURL(rawURL)
+	return path, err == nil
+}

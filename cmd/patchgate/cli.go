@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/user"
@@ -23,6 +25,7 @@ var version = "dev"
 // globalFlags are the flags every command shares.
 type globalFlags struct {
 	configPath string
+	database   string
 }
 
 func newRootCommand() *cobra.Command {
@@ -34,6 +37,7 @@ func newRootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().StringVar(&g.configPath, "config", os.Getenv("PATCHGATE_CONFIG"), "configuration file (YAML); PATCHGATE_* variables override it")
+	root.PersistentFlags().StringVar(&g.database, "database", "", "database URL (sqlite://patchgate.db, postgres://…); overrides the configuration")
 	root.AddCommand(
 		newServeCommand(&g),
 		newWorkerCommand(&g),
@@ -54,7 +58,31 @@ func newRootCommand() *cobra.Command {
 
 // load reads the configuration the flags name.
 func (g *globalFlags) load() (Config, error) {
-	return LoadConfig(g.configPath, os.LookupEnv)
+	env := os.LookupEnv
+	if g.database != "" {
+		env = func(k string) (string, bool) {
+			if k == "PATCHGATE_DATABASE" {
+				return g.database, true
+			}
+			return os.LookupEnv(k)
+		}
+	}
+	return LoadConfig(g.configPath, env)
+}
+
+// existingDatabase refuses, for the commands that only administer a database
+// (token, audit, migrate), an SQLite file that is not there: opening it would
+// create an empty database the server never reads, where a new token is
+// refused and an audit log "verifies" with no entries.
+func existingDatabase(cfg Config) error {
+	path, ok := store.SQLiteFile(cfg.Database)
+	if !ok {
+		return nil
+	}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("no patchgate database at %s: pass --config or --database (the server creates its database on its first start: patchgate serve)", path)
+	}
+	return nil
 }
 
 func newLogger(cfg LogConfig, w io.Writer) *slog.Logger {
@@ -102,6 +130,9 @@ func newMigrateCommand(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := existingDatabase(cfg); err != nil {
+				return err
+			}
 			db, err := store.Open(cmd.Context(), cfg.Database)
 			if err != nil {
 				return fmt.Errorf("open database %s: %w", redactURL(cfg.Database), err)
@@ -140,6 +171,9 @@ func withDB(ctx context.Context, g *globalFlags, fn func(db *store.DB) error) er
 func withDBFor(ctx context.Context, g *globalFlags, use keyUse, fn func(db *store.DB) error) error {
 	cfg, err := g.load()
 	if err != nil {
+		return err
+	}
+	if err := existingDatabase(cfg); err != nil {
 		return err
 	}
 	db, err := openDatabase(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), use)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"maps"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/patchgate/patchgate"
+	"github.com/patchgate/patchgate/store"
 )
 
 func envOf(m map[string]string) func(string) (string, bool) {
@@ -242,5 +244,42 @@ repos:
 	_, err = LoadConfig(path, envOf(map[string]string{"GITHUB_WEBHOOK_SECRET": "x"}))
 	if err == nil || !strings.Contains(err.Error(), "GITHUB_TOKEN (in github)") || strings.Contains(err.Error(), "GITLAB") {
 		t.Fatalf("without GITHUB_TOKEN: got %v, want it named, and nothing about GitLab", err)
+	}
+}
+
+// TestAdminCommandsRefuseToCreateADatabase: token, audit and migrate run
+// without --config in a directory with no database say so, and create none.
+func TestAdminCommandsRefuseToCreateADatabase(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	t.Setenv("PATCHGATE_CONFIG", "")
+	for _, args := range [][]string{
+		{"token", "create", "--name", "alice", "--role", "admin"},
+		{"audit", "verify"},
+		{"migrate"},
+	} {
+		_, err := execCLI(args...)
+		if err == nil || !strings.Contains(err.Error(), "no patchgate database at patchgate.db: pass --config or --database") {
+			t.Errorf("%v: got %v, want the missing database named with the next step", args, err)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("the commands left %d files in the working directory, want none", len(entries))
+	}
+	// With --database naming the database a server made, they work.
+	path := filepath.Join(t.TempDir(), "served.db")
+	if _, err := execCLI("--database", "sqlite://"+path, "migrate"); err == nil {
+		t.Fatal("migrate of a database that does not exist yet: want the refusal")
+	}
+	db, err := store.Open(context.Background(), "sqlite://"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if out, err := execCLI("--database", "sqlite://"+path, "token", "create", "--name", "alice", "--role", "viewer"); err != nil || !strings.Contains(out, "pgt_") {
+		t.Fatalf("token create with --database: %q, %v", out, err)
 	}
 }
