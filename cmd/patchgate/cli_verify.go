@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/patchgate/patchgate"
 	"github.com/patchgate/patchgate/pipelines"
@@ -39,12 +40,14 @@ func newWorkerCommand(g *globalFlags) *cobra.Command {
 
 func newVerifyCommand() *cobra.Command {
 	var (
-		c   apiClient
-		req patchgate.VerifyRequest
+		c       apiClient
+		req     patchgate.VerifyRequest
+		noWait  bool
+		timeout time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "verify --repo OWNER/NAME --sha SHA",
-		Short: "Run a change head's suites again",
+		Short: "Run a change head's suites again and wait for the verdict (non-zero exit unless success)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var out struct {
@@ -54,11 +57,41 @@ func newVerifyCommand() *cobra.Command {
 				return err
 			}
 			v := out.Verification
-			fmt.Fprintf(cmd.OutOrStdout(), "verification %d of %s at %s: %s\n", v.ID, v.Repo, v.SHA, v.State)
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "verification %d of %s at %s: %s\n", v.ID, v.Repo, v.SHA, v.State)
+			if noWait {
+				return nil
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+			defer cancel()
+			for !v.State.Final() {
+				select {
+				case <-ctx.Done():
+					return fmt.Errorf("verification %d is still %s after %s: follow it with patchgate logs %d SUITE --follow", v.ID, v.State, timeout, v.ID)
+				case <-time.After(2 * time.Second):
+				}
+				if err := c.do(ctx, http.MethodGet, fmt.Sprintf("/api/v1/verifications/%d", v.ID), nil, &out); err != nil {
+					return err
+				}
+				v = out.Verification
+			}
+			for _, s := range v.Suites {
+				fmt.Fprintf(w, "  %-16s %-8s %s\n", s.Name, s.State, s.Description)
+			}
+			fmt.Fprintf(w, "verdict: %s", v.State)
+			if v.Reason != "" {
+				fmt.Fprintf(w, ": %s", v.Reason)
+			}
+			fmt.Fprintln(w)
+			if v.State != patchgate.RunSuccess {
+				return fmt.Errorf("verification %d ended %s: %s", v.ID, v.State, v.Reason)
+			}
 			return nil
 		},
 	}
 	addAPIFlags(cmd, &c)
+	cmd.Flags().BoolVar(&noWait, "no-wait", false, "return once the verification is queued")
+	cmd.Flags().DurationVar(&timeout, "timeout", time.Hour, "how long to wait for the verdict")
 	cmd.Flags().StringVar(&req.Repo, "repo", "", "repository full name")
 	cmd.Flags().StringVar((*string)(&req.Forge), "forge", "", "github or gitlab (when the name is on both)")
 	cmd.Flags().StringVar(&req.SHA, "sha", "", "the change's head commit SHA")
