@@ -53,4 +53,7 @@ type ReferenceContext struct {
 	// Hosts are the web hosts of the configured forges ("github.com",
 	// "gitlab.example.com:8443"); issue URLs on other hosts are ignored.
 	Hosts []string
+	// TitlePrefixFixes: a title that starts with a reference ("PAY-7: fix
+	// rounding") claims to fix that ticket.
+	TitlePrefixFixes bool
 }

@@ -18,6 +18,9 @@ type Repository struct {
 	// Egress lets this repository's suites reach beyond the host; by default
 	// their network is internal.
 	Egress bool `json:"egress,omitempty"`
+	// TitlePrefixFixes: a title that starts with a ticket key ("PAY-7: fix
+	// rounding") makes a fixes link, as a closing keyword would.
+	TitlePrefixFixes bool `json:"title_prefix_fixes,omitempty"`
 	// SuiteSecrets are environment variables given to the suites of trusted
 	// heads only, and masked in every log; never serialised.
 	SuiteSecrets map[string]string `json:"-"`

@@ -85,7 +85,8 @@ func (s *Service) HandleEvent(ctx context.Context, ev *patchgate.Event) (patchga
 
 // referenceContext tells the extractor how to read text in repo.
 func (s *Service) referenceContext(repo *patchgate.Repository) patchgate.ReferenceContext {
-	return patchgate.ReferenceContext{Forge: repo.Forge, Repo: repo.Name, Keys: repo.TicketKeys, Hosts: s.Hosts}
+	return patchgate.ReferenceContext{Forge: repo.Forge, Repo: repo.Name, Keys: repo.TicketKeys, Hosts: s.Hosts,
+		TitlePrefixFixes: repo.TitlePrefixFixes}
 }
 
 // changeKind is the kind of a forge's reviewable change.
@@ -129,5 +130,15 @@ func extractLinks(rc patchgate.ReferenceContext, source patchgate.LinkSource, te
 	if source == patchgate.SourceBranch {
 		return tickets.ExtractBranch(rc, text)
 	}
-	return tickets.Extract(rc, text)
+	refs := tickets.Extract(rc, text)
+	if source == patchgate.SourceTitle && rc.TitlePrefixFixes {
+		// "PAY-7: fix rounding" (or "[PAY-7] …"): the title is about fixing PAY-7.
+		lead := strings.TrimLeft(strings.TrimSpace(text), "[(")
+		for i, r := range refs {
+			if r.Kind == patchgate.LinkRelates && r.Text != "" && strings.HasPrefix(strings.ToUpper(lead), strings.ToUpper(r.Text)) {
+				refs[i].Kind = patchgate.LinkFixes
+			}
+		}
+	}
+	return refs
 }

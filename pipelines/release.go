@@ -125,14 +125,16 @@ func (s *Service) newlyContained(ctx context.Context, ref patchgate.RepoRef, c *
 		if err != nil {
 			return nil, fmt.Errorf("find links of %s: %w", ch.Ref(), err)
 		}
-		fixes := 0
+		// A ticket the change claims to fix in several places (title, body,
+		// commits) is one item.
+		fixes := map[int64]bool{}
 		for _, l := range links {
-			if l.Kind == patchgate.LinkFixes {
+			if l.Kind == patchgate.LinkFixes && !fixes[l.TicketID] {
 				items = append(items, &patchgate.CandidateItem{ChangeID: ch.ID, TicketID: l.TicketID})
-				fixes++
+				fixes[l.TicketID] = true
 			}
 		}
-		if fixes == 0 {
+		if len(fixes) == 0 {
 			items = append(items, &patchgate.CandidateItem{ChangeID: ch.ID})
 		}
 	}

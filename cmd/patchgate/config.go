@@ -91,6 +91,9 @@ type RepoConfig struct {
 	// Egress lets this repository's suites reach beyond the host; by default
 	// their network is internal.
 	Egress bool `yaml:"egress" json:"egress,omitempty"`
+	// TitlePrefixFixes: a title that starts with a ticket key ("PAY-7: fix
+	// rounding", the Jira and Prow convention) claims to fix it. Default true.
+	TitlePrefixFixes *bool `yaml:"title_prefix_fixes" json:"title_prefix_fixes,omitempty"`
 	// Secrets are environment variables (name: value, usually ${VAR}) given
 	// to the suites of trusted heads only and masked in every log.
 	Secrets map[string]string `yaml:"secrets" json:"secrets,omitempty"`
@@ -643,6 +646,8 @@ func (r RepoConfig) Repository() *patchgate.Repository {
 		SLA:          sla,
 		Egress:       r.Egress,
 		SuiteSecrets: r.Secrets,
+		// The convention holds unless the operator turns it off.
+		TitlePrefixFixes: r.TitlePrefixFixes == nil || *r.TitlePrefixFixes,
 	}
 }
 
