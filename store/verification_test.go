@@ -507,9 +507,12 @@ func testVerifications(t *testing.T, open func(t *testing.T) *store.DB) {
 		unit.FinishedAt = ptr(time.Date(2026, 3, 1, 12, 2, 0, 0, cest))
 		unit.Image = "ignored:latest"
 		tests := []patchgate.TestResult{
-			{Class: "acme/payments", Name: "TestRound", Status: patchgate.TestPassed, Duration: 12 * time.Millisecond},
-			{Class: "acme/payments", Name: "TestRefund", Status: patchgate.TestFailed, Duration: time.Second, Message: "got 1, want 2"},
-			{Class: "acme/payments", Name: "TestSlow", Status: patchgate.TestSkipped},
+			{Class: "acme/payments", Name: "TestRound", Status: patchgate.TestPassed, Duration: 12 * time.Millisecond, Attempt: 2},
+			{Class: "acme/payments", Name: "TestRefund", Status: patchgate.TestFailed, Duration: time.Second, Message: "got 1, want 2", Attempt: 2},
+			{Class: "acme/payments", Name: "TestSlow", Status: patchgate.TestSkipped, Attempt: 2},
+			// Failed, then passed on the re-run: both outcomes kept, both flaky.
+			{Class: "acme/payments", Name: "TestFlaky", Status: patchgate.TestFailed, Message: "timing", Attempt: 1, Flaky: true},
+			{Class: "acme/payments", Name: "TestFlaky", Status: patchgate.TestPassed, Attempt: 2, Flaky: true},
 		}
 		unit.Tests = tests
 		if err := s.UpdateSuiteRun(ctx, &unit); err != nil {
@@ -535,13 +538,13 @@ func testVerifications(t *testing.T, open func(t *testing.T) *store.DB) {
 		if err := s.UpdateSuiteRun(ctx, &unit); err != nil {
 			t.Fatal(err)
 		}
-		if gotTests, err := s.FindTests(ctx, unit.ID); err != nil || len(gotTests) != 3 {
-			t.Errorf("after an update without tests: %d tests, %v; want 3 kept", len(gotTests), err)
+		if gotTests, err := s.FindTests(ctx, unit.ID); err != nil || len(gotTests) != 5 {
+			t.Errorf("after an update without tests: %d tests, %v; want 5 kept", len(gotTests), err)
 		}
 		many := make([]patchgate.TestResult, 450)
 		for i := range many {
 			many[i] = patchgate.TestResult{Class: "big", Name: fmt.Sprintf("Test%03d", i), Status: patchgate.TestPassed,
-				Duration: time.Duration(i) * time.Microsecond}
+				Duration: time.Duration(i) * time.Microsecond, Attempt: 1}
 		}
 		unit.Tests = many
 		if err := s.UpdateSuiteRun(ctx, &unit); err != nil {
