@@ -109,8 +109,11 @@ func TestFlakyRetries(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			store := &recordingVerifications{}
 			var runs int
-			var seen []string
+			var seen, observed []string
 			r := &Verifier{
+				OnFlaky: func(repo patchgate.RepoRef, tests []string) {
+					observed = append(observed, tests...)
+				},
 				Verifications: store,
 				Reporter:      &Reporter{},
 				Logger:        slog.New(slog.DiscardHandler),
@@ -161,6 +164,9 @@ func TestFlakyRetries(t *testing.T) {
 			}
 			if got, want := strings.Join(flaky, " "), strings.Join(tt.wantFlaky, " "); got != want {
 				t.Errorf("got flaky results %q, want %q", got, want)
+			}
+			if wantObserved := len(tt.wantFlaky) > 0; (strings.Join(observed, ",") == "TestFlaky") != wantObserved {
+				t.Errorf("OnFlaky told %q, want TestFlaky told: %v", observed, wantObserved)
 			}
 			if tt.wantRuns > 1 && tt.errs == nil && !strings.Contains(store.log.String(), "[patchgate: attempt 1 of") {
 				t.Errorf("got log %q, want it to say the suite was re-run", store.log.String())

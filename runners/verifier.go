@@ -31,6 +31,9 @@ type Verifier struct {
 	Reporter     *Reporter
 	// OnVerdict is told every final verdict (ticket states follow it).
 	OnVerdict func(ctx context.Context, v *patchgate.Verification)
+	// OnFlaky, when set, is told the tests of a suite run that failed and
+	// then passed on a re-run on the same commit (metrics).
+	OnFlaky func(repo patchgate.RepoRef, tests []string)
 	// Worker names this process in claims and heartbeats; unique per process.
 	Worker string
 	// Owner names this instance's processes on this host in container labels;
@@ -136,6 +139,9 @@ func (r *Verifier) runSuites(ctx context.Context, v *patchgate.Verification, log
 			continue
 		}
 		attempts, names := r.runSuite(ctx, v, s, plan, log)
+		if len(names) > 0 && r.OnFlaky != nil {
+			r.OnFlaky(patchgate.RepoRef{Forge: v.Forge, Name: v.Repo}, names)
+		}
 		if s.State == patchgate.RunSuccess && s.Required && attempts > 1 {
 			if len(names) == 0 {
 				names = []string{"no test named"}
@@ -240,7 +246,7 @@ func (r *Verifier) runSuite(ctx context.Context, v *patchgate.Verification, s *p
 				first = s.Description
 			}
 			earlier = append(earlier, s.Tests)
-			log.Info("suite failed; re-running it to tell flaky tests from broken ones", "attempt", attempt, "reruns", reruns)
+			log.Info("suite failed; re-running it to tell flaky tests from broken ones", "suite_attempt", attempt, "flaky_retries", reruns)
 			fmt.Fprintf(logw, "\n[patchgate: attempt %d of %d failed: %s]\n[patchgate: re-running on the same commit in a fresh environment to tell flaky tests from broken ones (flaky_retries: %d; %s=%d)]\n",
 				attempt, reruns+1, s.Description, reruns, AttemptEnv, attempt+1)
 			continue
