@@ -493,6 +493,64 @@ func testVerifications(t *testing.T, open func(t *testing.T) *store.DB) {
 		}
 	})
 
+	t.Run("flaky tests of the last verifications", func(t *testing.T) {
+		s := store.NewVerificationService(open(t))
+		repo := patchgate.RepoRef{Forge: patchgate.GitHub, Name: "acme/payments"}
+		if got, err := s.FindFlakyTests(ctx, repo, 10); err != nil || got == nil || len(got) != 0 {
+			t.Fatalf("FindFlakyTests with no verifications = %v, %v; want an empty list", got, err)
+		}
+		var ids []int64
+		for i, letter := range []string{"A", "B", "C"} {
+			v := mustCreate(t, s, newVerification(0, sha(letter), "d1"))
+			ids = append(ids, v.ID)
+			unit := *v.Suites[0]
+			unit.State = patchgate.RunSuccess
+			unit.Tests = []patchgate.TestResult{
+				{Class: "acme/payments", Name: "TestStable", Status: patchgate.TestPassed, Attempt: 2},
+				{Class: "acme/payments", Name: "TestBroken", Status: patchgate.TestFailed, Attempt: 2},
+			}
+			if i != 1 { // B had no flaky test
+				unit.Tests = append(unit.Tests,
+					patchgate.TestResult{Class: "acme/payments", Name: "TestFlaky" + letter, Status: patchgate.TestFailed, Attempt: 1, Flaky: true},
+					patchgate.TestResult{Class: "acme/payments", Name: "TestFlaky" + letter, Status: patchgate.TestPassed, Attempt: 2, Flaky: true})
+			}
+			if err := s.UpdateSuiteRun(ctx, &unit); err != nil {
+				t.Fatal(err)
+			}
+		}
+		other := newVerification(0, sha("D"), "d1")
+		other.Repo = "acme/other"
+		ov := mustCreate(t, s, other)
+		unit := *ov.Suites[0]
+		unit.Tests = []patchgate.TestResult{{Name: "TestElsewhere", Status: patchgate.TestPassed, Attempt: 2, Flaky: true}}
+		if err := s.UpdateSuiteRun(ctx, &unit); err != nil {
+			t.Fatal(err)
+		}
+		tests := []struct {
+			name string
+			last int
+			want []string
+		}{
+			{"all", 10, []string{fmt.Sprintf("%d unit TestFlakyC 2", ids[2]), fmt.Sprintf("%d unit TestFlakyA 2", ids[0])}},
+			{"window", 2, []string{fmt.Sprintf("%d unit TestFlakyC 2", ids[2])}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				got, err := s.FindFlakyTests(ctx, repo, tt.last)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var lines []string
+				for _, f := range got {
+					lines = append(lines, fmt.Sprintf("%d %s %s %d", f.VerificationID, f.Suite, f.Name, f.Attempt))
+				}
+				if strings.Join(lines, "; ") != strings.Join(tt.want, "; ") {
+					t.Errorf("got %q, want %q", lines, tt.want)
+				}
+			})
+		}
+	})
+
 	t.Run("suite results and tests", func(t *testing.T) {
 		s := store.NewVerificationService(open(t))
 		v := mustCreate(t, s, newVerification(0, sha("A"), "d1"))
