@@ -186,6 +186,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Environments: m.envs,
 		Reporter:     m.Reporter,
 		OnVerdict:    m.Service.OnVerdict,
+		OnFlaky:      metrics.ObserveFlaky,
 		Worker:       m.Owner + "/" + randomID(),
 		Owner:        m.Owner,
 		Heartbeat:    rc.Heartbeat,
