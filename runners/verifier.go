@@ -219,7 +219,7 @@ func (r *Verifier) runSuite(ctx context.Context, v *patchgate.Verification, s *p
 		case err != nil && attempt > 1:
 			// The suite failed on its own and its re-run could not run: it
 			// stays failed, on the evidence of the attempts that ran.
-			log.Warn("suite re-run could not run", "attempt", attempt, "err", err)
+			log.Warn("suite re-run could not run", "suite_attempt", attempt, "err", err)
 			s.Tests, _ = mergeAttempts(earlier, nil)
 			finish(patchgate.RunFailure, patchgate.TruncateStatusDescription(s.Description+"; its re-run could not run"))
 			return attempt, nil
@@ -236,11 +236,11 @@ func (r *Verifier) runSuite(ctx context.Context, v *patchgate.Verification, s *p
 		if tries > 1 {
 			s.Description += fmt.Sprintf(" (attempt %d of %d: earlier ones could not run; see the log)", tries, r.attempts())
 		}
+		stampAttempt(s.Tests, attempt)
 		if attempt == 1 && (s.State != patchgate.RunFailure || reruns == 0) {
 			finish(s.State, s.Description)
 			return attempt, nil
 		}
-		stampAttempt(s.Tests, attempt)
 		if s.State == patchgate.RunFailure && attempt <= reruns {
 			if attempt == 1 {
 				first = s.Description
