@@ -250,6 +250,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Deliveries:    deliveries,
 		Tokens:        tokens,
 		Verifications: verifications,
+		FlakyTests:    verifications,
 		Verifier:      m.Service,
 		Releases:      releases,
 		Releaser:      m.Service,

@@ -43,6 +43,7 @@ func newRootCommand() *cobra.Command {
 		newUnlinkCommand(),
 		newVerifyCommand(),
 		newLogsCommand(),
+		newFlakyCommand(),
 		newConfigCommand(),
 		newReleaseCommand(),
 		newAuditCommand(&g),

@@ -87,6 +87,16 @@ func TestFlakyTestPassesOnRetry(t *testing.T) {
 	if got := lastStatus(app.forge.Statuses(testRepo, head), "patchgate/regression"); got != "success" {
 		t.Errorf("status patchgate/regression: got %q, want success", got)
 	}
+	var listing struct{ Flaky []patchgate.FlakyTest }
+	app.api(t, http.MethodGet, "/api/v1/repos/github/"+testRepo+"/flaky?last=10", nil, &listing)
+	if len(listing.Flaky) != 1 || listing.Flaky[0].Name != "TestFlakyTiming" || listing.Flaky[0].VerificationID != v.ID ||
+		listing.Flaky[0].Suite != "regression" || listing.Flaky[0].Attempt != 2 {
+		t.Errorf("GET …/flaky: got %+v, want TestFlakyTiming of verification %d, passed on attempt 2", listing.Flaky, v.ID)
+	}
+	out := runCLI(t, "flaky", "--repo", testRepo, "--server", app.url, "--token", app.token)
+	if !strings.Contains(out, "regression\tTestFlakyTiming\tpassed on attempt 2") {
+		t.Errorf("patchgate flaky: got %q, want TestFlakyTiming listed", out)
+	}
 	res, err := http.Get(app.url + "/metrics")
 	if err != nil {
 		t.Fatal(err)
