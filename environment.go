@@ -108,5 +108,9 @@ type EnvironmentRunner interface {
 type SuitePlan struct {
 	Name     string
 	Required bool
-	Spec     EnvironmentSpec
+	// FlakyRetries is how many more times a required suite that failed is
+	// run on the same commit, each in a fresh environment, before its failure
+	// counts (.patchgate.yml flaky_retries).
+	FlakyRetries int
+	Spec         EnvironmentSpec
 }

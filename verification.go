@@ -131,6 +131,12 @@ type TestResult struct {
 	Duration time.Duration `json:"duration"`
 	// Message is the failure or error message, truncated.
 	Message string `json:"message,omitempty"`
+	// Attempt is the run of the suite this result comes from: 1, or a later
+	// one when a failed suite was re-run on the same commit (flaky_retries).
+	Attempt int `json:"attempt"`
+	// Flaky marks a test that failed on one attempt and passed on a later one
+	// on the same commit; both of its results carry it.
+	Flaky bool `json:"flaky,omitempty"`
 }
 
 // VerificationFilter selects verifications; nil fields do not filter.

@@ -45,6 +45,11 @@ type Suite struct {
 	Cache []string `json:"cache,omitempty"`
 	// Required suites must pass for a change to be verified.
 	Required bool `json:"required"`
+	// FlakyRetries is how many more times a required suite that failed runs
+	// on the same commit, in a fresh environment, before its failure counts: a
+	// test that fails and then passes is flaky, one that fails every time is
+	// broken.
+	FlakyRetries int `json:"flaky_retries"`
 }
 
 // SuiteService is a container a suite's command talks to by Name.
@@ -98,6 +103,8 @@ const (
 	defaultTimeout      = 10 * time.Minute
 	maxTimeout          = 6 * time.Hour
 	defaultReadyTimeout = 60 * time.Second
+	defaultFlakyRetries = 1
+	maxFlakyRetries     = 3
 	maxSuites           = 20
 	maxServices         = 10
 	maxConfigBytes      = 256 << 10
@@ -254,15 +261,15 @@ func (p *configParser) suites(n *yaml.Node) []Suite {
 }
 
 func (p *configParser) suite(name string, n *yaml.Node, key string) Suite {
-	s := Suite{Name: name, Timeout: defaultTimeout, Required: true}
+	s := Suite{Name: name, Timeout: defaultTimeout, Required: true, FlakyRetries: defaultFlakyRetries}
 	if !p.mapping(n, key) {
 		return s
 	}
-	var image, run, workdir, env, services, junit, timeout, cpus, memory, pids, required, cache *yaml.Node
+	var image, run, workdir, env, services, junit, timeout, cpus, memory, pids, required, cache, flaky *yaml.Node
 	p.fields(n, key, map[string]*(*yaml.Node){
 		"image": &image, "run": &run, "workdir": &workdir, "env": &env, "services": &services,
 		"junit": &junit, "timeout": &timeout, "cpus": &cpus, "memory": &memory, "pids": &pids,
-		"required": &required, "cache": &cache,
+		"required": &required, "cache": &cache, "flaky_retries": &flaky,
 	})
 	s.Image = p.image(n, image, key+".image")
 	s.Run = p.requiredString(n, run, key+".run")
@@ -303,6 +310,12 @@ func (p *configParser) suite(name string, n *yaml.Node, key string) Suite {
 	if required != nil {
 		if err := required.Decode(&s.Required); err != nil {
 			p.add(required, key+".required", "want true or false")
+		}
+	}
+	if flaky != nil {
+		if err := flaky.Decode(&s.FlakyRetries); err != nil || s.FlakyRetries < 0 || s.FlakyRetries > maxFlakyRetries {
+			p.add(flaky, key+".flaky_retries", "want a number of re-runs from 0 to %d", maxFlakyRetries)
+			s.FlakyRetries = 0
 		}
 	}
 	if services != nil && p.mapping(services, key+".services") {

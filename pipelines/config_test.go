@@ -52,8 +52,36 @@ func TestParseConfigDefaults(t *testing.T) {
 	if cfg.Release.Approvals != 1 {
 		t.Errorf("got approvals %d, want 1", cfg.Release.Approvals)
 	}
+	if got := cfg.Suites[0].FlakyRetries; got != 1 {
+		t.Errorf("got flaky_retries %d, want the default 1", got)
+	}
+	if got := cfg.Suites[0].Plan().FlakyRetries; got != 1 {
+		t.Errorf("got a plan with flaky retries %d, want 1", got)
+	}
 	if cfg.Suites[0].Limits.MemoryBytes != 512<<20 || cfg.Suites[0].Limits.NanoCPUs != 1.5e9 {
 		t.Errorf("got limits %+v", cfg.Suites[0].Limits)
+	}
+}
+
+func TestParseConfigFlakyRetries(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		want int
+	}{
+		{"disabled", "suites:\n  unit:\n    image: a\n    run: b\n    flaky_retries: 0\n", 0},
+		{"most", "suites:\n  unit:\n    image: a\n    run: b\n    flaky_retries: 3\n", 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := pipelines.ParseConfig(".patchgate.yml", []byte(tt.yaml))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cfg.Suites[0].FlakyRetries; got != tt.want {
+				t.Errorf("got flaky_retries %d, want %d", got, tt.want)
+			}
+		})
 	}
 }
 
@@ -78,6 +106,9 @@ func TestParseConfigErrorsNameLineAndKey(t *testing.T) {
 		{"approvals zero", "suites:\n  unit:\n    image: a\n    run: b\nrelease:\n  approvals: 0\n", ":6: release.approvals:"},
 		{"bad suite name", "suites:\n  Unit Tests:\n    image: a\n    run: b\n", ":2: suites.Unit Tests:"},
 		{"memory too small", "suites:\n  unit:\n    image: a\n    run: b\n    memory: 1k\n", ":5: suites.unit.memory:"},
+		{"flaky retries negative", "suites:\n  unit:\n    image: a\n    run: b\n    flaky_retries: -1\n", ":5: suites.unit.flaky_retries: want a number of re-runs from 0 to 3"},
+		{"flaky retries too many", "suites:\n  unit:\n    image: a\n    run: b\n    flaky_retries: 4\n", ":5: suites.unit.flaky_retries:"},
+		{"flaky retries not a number", "suites:\n  unit:\n    image: a\n    run: b\n    flaky_retries: once\n", ":5: suites.unit.flaky_retries:"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

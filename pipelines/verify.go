@@ -191,7 +191,7 @@ func (s Suite) Plan() patchgate.SuitePlan {
 			Ready: svc.Ready, ReadyTimeout: svc.ReadyTimeout,
 		})
 	}
-	return patchgate.SuitePlan{Name: s.Name, Required: s.Required, Spec: spec}
+	return patchgate.SuitePlan{Name: s.Name, Required: s.Required, FlakyRetries: s.FlakyRetries, Spec: spec}
 }
 
 // OnVerdict re-derives the states of the tickets a final verdict is evidence

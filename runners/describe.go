@@ -40,13 +40,18 @@ func failingTests(r *JUnitReport) []string {
 // patchgate.MaxStatusDescription characters: as many names as fit, the
 // count of the rest, then tail in parentheses when not empty.
 func describeFailures(names []string, tail string) string {
+	return describeNames("failed: ", names, tail)
+}
+
+// describeNames renders prefix and names like describeFailures does.
+func describeNames(prefix string, names []string, tail string) string {
 	suffix := ""
 	if tail != "" {
 		suffix = " (" + tail + ")"
 	}
 	limit := patchgate.MaxStatusDescription - utf8.RuneCountInString(suffix)
 	var b strings.Builder
-	b.WriteString("failed: ")
+	b.WriteString(prefix)
 	for i, name := range names {
 		sep := ""
 		if i > 0 {

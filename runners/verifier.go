@@ -31,6 +31,9 @@ type Verifier struct {
 	Reporter     *Reporter
 	// OnVerdict is told every final verdict (ticket states follow it).
 	OnVerdict func(ctx context.Context, v *patchgate.Verification)
+	// OnFlaky, when set, is told the tests of a suite run that failed and
+	// then passed on a re-run on the same commit (metrics).
+	OnFlaky func(repo patchgate.RepoRef, tests []string)
 	// Worker names this process in claims and heartbeats; unique per process.
 	Worker string
 	// Owner names this instance's processes on this host in container labels;
@@ -124,7 +127,7 @@ func (r *Verifier) runSuites(ctx context.Context, v *patchgate.Verification, log
 	for _, p := range plans {
 		byName[p.Name] = p
 	}
-	var failed, broken []string
+	var failed, broken, flaky []string
 	for _, s := range v.Suites {
 		if ctx.Err() != nil {
 			break
@@ -135,7 +138,16 @@ func (r *Verifier) runSuites(ctx context.Context, v *patchgate.Verification, log
 			broken = append(broken, s.Name)
 			continue
 		}
-		r.runSuite(ctx, v, s, plan, log)
+		attempts, names := r.runSuite(ctx, v, s, plan, log)
+		if len(names) > 0 && r.OnFlaky != nil {
+			r.OnFlaky(patchgate.RepoRef{Forge: v.Forge, Name: v.Repo}, names)
+		}
+		if s.State == patchgate.RunSuccess && s.Required && attempts > 1 {
+			if len(names) == 0 {
+				names = []string{"no test named"}
+			}
+			flaky = append(flaky, s.Name+" ("+strings.Join(names, ", ")+")")
+		}
 		if !s.Required {
 			continue
 		}
@@ -155,11 +167,15 @@ func (r *Verifier) runSuites(ctx context.Context, v *patchgate.Verification, log
 	case len(failed) > 0:
 		return patchgate.RunFailure, strings.Join(failed, ", ") + " failed"
 	}
+	if len(flaky) > 0 {
+		return patchgate.RunSuccess, "every required suite passed; passed on retry; flaky: " + strings.Join(flaky, ", ")
+	}
 	return patchgate.RunSuccess, "every required suite passed"
 }
 
-// runSuite runs one suite and records its outcome on s.
-func (r *Verifier) runSuite(ctx context.Context, v *patchgate.Verification, s *patchgate.SuiteRun, plan patchgate.SuitePlan, log *slog.Logger) {
+// runSuite runs one suite and records its outcome on s; it returns how many
+// times the suite ran and the names of the tests that failed and then passed.
+func (r *Verifier) runSuite(ctx context.Context, v *patchgate.Verification, s *patchgate.SuiteRun, plan patchgate.SuitePlan, log *slog.Logger) (attempts int, flaky []string) {
 	log = log.With("suite", s.Name, "suite_run_id", s.ID)
 	now := time.Now().UTC()
 	s.State, s.StartedAt, s.Description = patchgate.RunRunning, &now, "running"
@@ -176,27 +192,70 @@ func (r *Verifier) runSuite(ctx context.Context, v *patchgate.Verification, s *p
 	spec.Source = func(ctx context.Context) (io.ReadCloser, error) { return r.Source(ctx, repo, v.SHA) }
 
 	logw := newLogWriter(r.Verifications, s.ID)
-	var tests TestLog // names the failing tests when there is no JUnit report
-	res, tries, err := r.runWithRetries(ctx, spec, io.MultiWriter(&tests, logw), log)
-	if cerr := logw.Close(); cerr != nil {
-		log.Warn("suite log incomplete", "err", cerr)
-	}
-	switch {
-	case ctx.Err() != nil:
-		r.finishSuite(ctx, v, s, patchgate.RunCanceled, "canceled: "+cancelCause(ctx))
-	case err != nil:
-		log.Warn("suite could not run", "attempts", tries, "err", err)
-		desc := err.Error()
-		if tries > 1 {
-			desc = fmt.Sprintf("could not run in %d attempts: %s", tries, desc)
+	finish := func(state patchgate.RunState, description string) {
+		// The log is complete before the suite is final: a follower stops then.
+		if cerr := logw.Close(); cerr != nil {
+			log.Warn("suite log incomplete", "err", cerr)
 		}
-		r.finishSuite(ctx, v, s, patchgate.RunError, desc)
-	default:
+		r.finishSuite(ctx, v, s, state, description)
+	}
+	// A required suite that fails is re-run on the same commit, in a fresh
+	// environment, up to its flaky_retries: a test that fails and then passes
+	// is flaky, one that fails every time is broken.
+	reruns := 0
+	if s.Required {
+		reruns = max(plan.FlakyRetries, 0)
+	}
+	var earlier [][]patchgate.TestResult // the tests of the failed attempts
+	var first string                     // the first attempt's description
+	for attempt := 1; ; attempt++ {
+		spec.Env = withAttempt(plan.Spec.Env, attempt)
+		var tests TestLog // names the failing tests when there is no JUnit report
+		res, tries, err := r.runWithRetries(ctx, spec, io.MultiWriter(&tests, logw), log)
+		switch {
+		case ctx.Err() != nil:
+			finish(patchgate.RunCanceled, "canceled: "+cancelCause(ctx))
+			return attempt, nil
+		case err != nil && attempt > 1:
+			// The suite failed on its own and its re-run could not run: it
+			// stays failed, on the evidence of the attempts that ran.
+			log.Warn("suite re-run could not run", "suite_attempt", attempt, "err", err)
+			s.Tests, _ = mergeAttempts(earlier, nil)
+			finish(patchgate.RunFailure, patchgate.TruncateStatusDescription(s.Description+"; its re-run could not run"))
+			return attempt, nil
+		case err != nil:
+			log.Warn("suite could not run", "attempts", tries, "err", err)
+			desc := err.Error()
+			if tries > 1 {
+				desc = fmt.Sprintf("could not run in %d attempts: %s", tries, desc)
+			}
+			finish(patchgate.RunError, desc)
+			return attempt, nil
+		}
 		r.recordResult(s, res, &tests)
 		if tries > 1 {
 			s.Description += fmt.Sprintf(" (attempt %d of %d: earlier ones could not run; see the log)", tries, r.attempts())
 		}
-		r.finishSuite(ctx, v, s, s.State, s.Description)
+		stampAttempt(s.Tests, attempt)
+		if attempt == 1 && (s.State != patchgate.RunFailure || reruns == 0) {
+			finish(s.State, s.Description)
+			return attempt, nil
+		}
+		if s.State == patchgate.RunFailure && attempt <= reruns {
+			if attempt == 1 {
+				first = s.Description
+			}
+			earlier = append(earlier, s.Tests)
+			log.Info("suite failed; re-running it to tell flaky tests from broken ones", "suite_attempt", attempt, "flaky_retries", reruns)
+			fmt.Fprintf(logw, "\n[patchgate: attempt %d of %d failed: %s]\n[patchgate: re-running on the same commit in a fresh environment to tell flaky tests from broken ones (flaky_retries: %d; %s=%d)]\n",
+				attempt, reruns+1, s.Description, reruns, AttemptEnv, attempt+1)
+			continue
+		}
+		var flaky []string
+		s.Tests, flaky = mergeAttempts(earlier, s.Tests)
+		desc := describeRetry(s, attempt, flaky, first)
+		finish(s.State, desc)
+		return attempt, flaky
 	}
 }
 
@@ -235,6 +294,7 @@ func (r *Verifier) recordResult(s *patchgate.SuiteRun, res *patchgate.Environmen
 	s.ExitCode, s.OOMKilled, s.TimedOut = &code, res.OOMKilled, res.TimedOut
 	s.ImageDigests, s.Timings = res.ImageDigests, res.Timings
 	s.Tests = []patchgate.TestResult{}
+	s.Passed, s.Failed, s.Skipped = 0, 0, 0 // a re-run counts afresh
 	var summary string
 	var failedNames []string
 	if res.JUnit != nil {

@@ -18,6 +18,7 @@ type Metrics struct {
 	deliveries *prometheus.CounterVec
 	processed  *prometheus.CounterVec
 	queued     prometheus.Histogram
+	flaky      *prometheus.CounterVec
 
 	// SLAReport is called at each scrape for the SLA metrics; nil exports
 	// none. Set it before serving.
@@ -53,7 +54,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Help:    "Time from a delivery's receipt to the end of its processing.",
 		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
 	})
-	reg.MustRegister(m.requests, m.latency, m.deliveries, m.processed, m.queued, newSLACollector(m))
+	m.flaky = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "patchgate_flaky_tests_total",
+		Help: "Tests that failed and then passed when their suite was re-run on the same commit, by repository and test.",
+	}, []string{"repo", "test"})
+	reg.MustRegister(m.requests, m.latency, m.deliveries, m.processed, m.queued, m.flaky, newSLACollector(m))
 	return m
 }
 
@@ -62,6 +67,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 func (m *Metrics) ObserveProcessed(d *patchgate.Delivery, outcome patchgate.DeliveryOutcome, queued time.Duration) {
 	m.processed.WithLabelValues(string(d.Forge), d.Event, string(outcome)).Inc()
 	m.queued.Observe(queued.Seconds())
+}
+
+// ObserveFlaky counts the tests of one suite run that failed and then passed
+// on a re-run; it fits runners.Verifier's OnFlaky hook. The repository label
+// is "forge:owner/name".
+func (m *Metrics) ObserveFlaky(repo patchgate.RepoRef, tests []string) {
+	for _, name := range tests {
+		m.flaky.WithLabelValues(repo.String(), name).Inc()
+	}
 }
 
 func slogLevelFor(status int) slog.Level {

@@ -18,7 +18,7 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 	if err := yaml.Unmarshal(OpenAPI, &doc); err != nil {
 		t.Fatalf("openapi.yaml: %v", err)
 	}
-	param := regexp.MustCompile(`:([a-z_]+)`)
+	param := regexp.MustCompile(`[:*]([a-z_]+)`) // :name and the catch-all *name
 	routes := map[string]bool{}
 	for _, r := range (&Server{}).engine().Routes() {
 		path := param.ReplaceAllString(r.Path, "{$1}")

@@ -32,7 +32,9 @@ type Server struct {
 	Tokens     patchgate.TokenService
 	// Verifications is nil when the server does not verify.
 	Verifications patchgate.VerificationService
-	Verifier      Verifier
+	// FlakyTests lists flaky tests; nil when the server does not verify.
+	FlakyTests patchgate.FlakyTestService
+	Verifier   Verifier
 	// Releases is nil when the server does not run the release gate.
 	Releases patchgate.ReleaseService
 	Releaser Releaser
@@ -133,6 +135,7 @@ func (s *Server) engine() *gin.Engine {
 	viewer.GET("/verifications/:id", s.handleGetVerification)
 	viewer.GET("/verifications/:id/suites/:suite/log", s.handleSuiteLog)
 	viewer.GET("/verifications/:id/suites/:suite/tests", s.handleSuiteTests)
+	viewer.GET("/repos/:forge/*path", s.handleRepoPath) // …/{owner/name}/flaky
 	viewer.GET("/releases", s.handleListReleases)
 	viewer.GET("/releases/:id", s.handleGetRelease)
 	viewer.GET("/audit", s.handleListAudit)

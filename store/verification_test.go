@@ -493,6 +493,64 @@ func testVerifications(t *testing.T, open func(t *testing.T) *store.DB) {
 		}
 	})
 
+	t.Run("flaky tests of the last verifications", func(t *testing.T) {
+		s := store.NewVerificationService(open(t))
+		repo := patchgate.RepoRef{Forge: patchgate.GitHub, Name: "acme/payments"}
+		if got, err := s.FindFlakyTests(ctx, repo, 10); err != nil || got == nil || len(got) != 0 {
+			t.Fatalf("FindFlakyTests with no verifications = %v, %v; want an empty list", got, err)
+		}
+		var ids []int64
+		for i, letter := range []string{"A", "B", "C"} {
+			v := mustCreate(t, s, newVerification(0, sha(letter), "d1"))
+			ids = append(ids, v.ID)
+			unit := *v.Suites[0]
+			unit.State = patchgate.RunSuccess
+			unit.Tests = []patchgate.TestResult{
+				{Class: "acme/payments", Name: "TestStable", Status: patchgate.TestPassed, Attempt: 2},
+				{Class: "acme/payments", Name: "TestBroken", Status: patchgate.TestFailed, Attempt: 2},
+			}
+			if i != 1 { // B had no flaky test
+				unit.Tests = append(unit.Tests,
+					patchgate.TestResult{Class: "acme/payments", Name: "TestFlaky" + letter, Status: patchgate.TestFailed, Attempt: 1, Flaky: true},
+					patchgate.TestResult{Class: "acme/payments", Name: "TestFlaky" + letter, Status: patchgate.TestPassed, Attempt: 2, Flaky: true})
+			}
+			if err := s.UpdateSuiteRun(ctx, &unit); err != nil {
+				t.Fatal(err)
+			}
+		}
+		other := newVerification(0, sha("D"), "d1")
+		other.Repo = "acme/other"
+		ov := mustCreate(t, s, other)
+		unit := *ov.Suites[0]
+		unit.Tests = []patchgate.TestResult{{Name: "TestElsewhere", Status: patchgate.TestPassed, Attempt: 2, Flaky: true}}
+		if err := s.UpdateSuiteRun(ctx, &unit); err != nil {
+			t.Fatal(err)
+		}
+		tests := []struct {
+			name string
+			last int
+			want []string
+		}{
+			{"all", 10, []string{fmt.Sprintf("%d unit TestFlakyC 2", ids[2]), fmt.Sprintf("%d unit TestFlakyA 2", ids[0])}},
+			{"window", 2, []string{fmt.Sprintf("%d unit TestFlakyC 2", ids[2])}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				got, err := s.FindFlakyTests(ctx, repo, tt.last)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var lines []string
+				for _, f := range got {
+					lines = append(lines, fmt.Sprintf("%d %s %s %d", f.VerificationID, f.Suite, f.Name, f.Attempt))
+				}
+				if strings.Join(lines, "; ") != strings.Join(tt.want, "; ") {
+					t.Errorf("got %q, want %q", lines, tt.want)
+				}
+			})
+		}
+	})
+
 	t.Run("suite results and tests", func(t *testing.T) {
 		s := store.NewVerificationService(open(t))
 		v := mustCreate(t, s, newVerification(0, sha("A"), "d1"))
@@ -507,9 +565,12 @@ func testVerifications(t *testing.T, open func(t *testing.T) *store.DB) {
 		unit.FinishedAt = ptr(time.Date(2026, 3, 1, 12, 2, 0, 0, cest))
 		unit.Image = "ignored:latest"
 		tests := []patchgate.TestResult{
-			{Class: "acme/payments", Name: "TestRound", Status: patchgate.TestPassed, Duration: 12 * time.Millisecond},
-			{Class: "acme/payments", Name: "TestRefund", Status: patchgate.TestFailed, Duration: time.Second, Message: "got 1, want 2"},
-			{Class: "acme/payments", Name: "TestSlow", Status: patchgate.TestSkipped},
+			{Class: "acme/payments", Name: "TestRound", Status: patchgate.TestPassed, Duration: 12 * time.Millisecond, Attempt: 2},
+			{Class: "acme/payments", Name: "TestRefund", Status: patchgate.TestFailed, Duration: time.Second, Message: "got 1, want 2", Attempt: 2},
+			{Class: "acme/payments", Name: "TestSlow", Status: patchgate.TestSkipped, Attempt: 2},
+			// Failed, then passed on the re-run: both outcomes kept, both flaky.
+			{Class: "acme/payments", Name: "TestFlaky", Status: patchgate.TestFailed, Message: "timing", Attempt: 1, Flaky: true},
+			{Class: "acme/payments", Name: "TestFlaky", Status: patchgate.TestPassed, Attempt: 2, Flaky: true},
 		}
 		unit.Tests = tests
 		if err := s.UpdateSuiteRun(ctx, &unit); err != nil {
@@ -535,13 +596,13 @@ func testVerifications(t *testing.T, open func(t *testing.T) *store.DB) {
 		if err := s.UpdateSuiteRun(ctx, &unit); err != nil {
 			t.Fatal(err)
 		}
-		if gotTests, err := s.FindTests(ctx, unit.ID); err != nil || len(gotTests) != 3 {
-			t.Errorf("after an update without tests: %d tests, %v; want 3 kept", len(gotTests), err)
+		if gotTests, err := s.FindTests(ctx, unit.ID); err != nil || len(gotTests) != 5 {
+			t.Errorf("after an update without tests: %d tests, %v; want 5 kept", len(gotTests), err)
 		}
 		many := make([]patchgate.TestResult, 450)
 		for i := range many {
 			many[i] = patchgate.TestResult{Class: "big", Name: fmt.Sprintf("Test%03d", i), Status: patchgate.TestPassed,
-				Duration: time.Duration(i) * time.Microsecond}
+				Duration: time.Duration(i) * time.Microsecond, Attempt: 1}
 		}
 		unit.Tests = many
 		if err := s.UpdateSuiteRun(ctx, &unit); err != nil {

@@ -48,6 +48,7 @@ func newRootCommand() *cobra.Command {
 		newUnlinkCommand(),
 		newVerifyCommand(),
 		newLogsCommand(),
+		newFlakyCommand(),
 		newConfigCommand(),
 		newReleaseCommand(),
 		newAuditCommand(&g),
