@@ -83,12 +83,20 @@ func TestApproveByComment(t *testing.T) {
 	}
 }
 
-// passVerification records a verification of sha whose one suite passed.
+// passVerification records a verification of sha in testRepo on GitHub whose
+// one suite passed.
 func passVerification(t *testing.T, vs *store.VerificationService, sha string) {
+	t.Helper()
+	passIn(t, vs, patchgate.RepoRef{Forge: patchgate.GitHub, Name: testRepo}, sha)
+}
+
+// passIn records a verification of sha in repo whose one suite passed, as a
+// worker would have.
+func passIn(t *testing.T, vs *store.VerificationService, repo patchgate.RepoRef, sha string) {
 	t.Helper()
 	ctx := context.Background()
 	v, _, err := vs.CreateVerification(ctx, &patchgate.Verification{
-		Forge: patchgate.GitHub, Repo: testRepo, SHA: sha, ConfigRef: sha, ConfigDigest: "manual", Trigger: "test",
+		Forge: repo.Forge, Repo: repo.Name, SHA: sha, ConfigRef: sha, ConfigDigest: "manual", Trigger: "test",
 		Suites: []*patchgate.SuiteRun{{Name: "regression", Required: true, Image: "patchgate-test/runner:go1.26"}},
 	})
 	if err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -270,24 +269,7 @@ func newGitLabWorld(t *testing.T) *gitLabWorld {
 // glPass records a passed verification of sha in a GitLab project.
 func glPass(t *testing.T, vs *store.VerificationService, repo, sha string) {
 	t.Helper()
-	ctx := context.Background()
-	v, _, err := vs.CreateVerification(ctx, &patchgate.Verification{
-		Forge: patchgate.GitLab, Repo: repo, SHA: sha, ConfigRef: sha, ConfigDigest: "manual", Trigger: "test",
-		Suites: []*patchgate.SuiteRun{{Name: "regression", Required: true, Image: "patchgate-test/runner:go1.26"}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := vs.ClaimVerification(ctx, v.ID, v.Attempt, "test"); err != nil {
-		t.Fatal(err)
-	}
-	v.Suites[0].State = patchgate.RunSuccess
-	if err := vs.UpdateSuiteRun(ctx, v.Suites[0]); err != nil {
-		t.Fatal(err)
-	}
-	if err := vs.FinishVerification(ctx, v.ID, patchgate.RunSuccess, "passed"); err != nil {
-		t.Fatal(err)
-	}
+	passIn(t, vs, patchgate.RepoRef{Forge: patchgate.GitLab, Name: repo}, sha)
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
