@@ -49,10 +49,11 @@ func (o *Outbox[V]) Put(key string, v V) {
 
 // drain sends key's newest value until none is left.
 func (o *Outbox[V]) drain(key string) {
-	backoff := o.Backoff
-	if backoff <= 0 {
-		backoff = time.Second
+	first := o.Backoff
+	if first <= 0 {
+		first = time.Second
 	}
+	backoff := first
 	maxBackoff := o.MaxBackoff
 	if maxBackoff <= 0 {
 		maxBackoff = time.Minute
@@ -77,7 +78,7 @@ func (o *Outbox[V]) drain(key string) {
 		cancel()
 		retry = nil
 		if err == nil {
-			backoff = max(o.Backoff, time.Second)
+			backoff = first
 			continue
 		}
 		switch patchgate.ErrorCode(err) {
