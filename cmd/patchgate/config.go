@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/url"
 	"os"
@@ -154,13 +155,13 @@ func validateSLA(prefix string, sla map[string]SLATargetConfig) error {
 	for _, k := range keys {
 		t := sla[k]
 		if !slices.Contains(slaSeverities, patchgate.Severity(k)) {
-			return fmt.Errorf("config key %s.%s: unknown severity %q: want critical, high, medium or low", prefix, k, k)
+			return configKeyErrorf("%s.%s: unknown severity %q: want critical, high, medium or low", prefix, k, k)
 		}
 		if t.Verified <= 0 {
-			return fmt.Errorf("config key %s.%s.verified: want a positive duration such as 8h, got %s", prefix, k, t.Verified)
+			return configKeyErrorf("%s.%s.verified: want a positive duration such as 8h, got %s", prefix, k, t.Verified)
 		}
 		if t.Released < t.Verified {
-			return fmt.Errorf("config key %s.%s.released: %s is less than verified (%s)", prefix, k, t.Released, t.Verified)
+			return configKeyErrorf("%s.%s.released: %s is less than verified (%s)", prefix, k, t.Released, t.Verified)
 		}
 	}
 	return nil
@@ -169,7 +170,9 @@ func validateSLA(prefix string, sla map[string]SLATargetConfig) error {
 // LogConfig selects the log level and format.
 type LogConfig struct {
 	Level  string `yaml:"level"`  // debug, info, warn, error
-	Format string `yaml:"format"` // json (default) or text
+	// Format is auto (the default: text when stderr is a terminal, JSON
+	// otherwise, for a collector), json or text.
+	Format string `yaml:"format"`
 }
 
 // WorkerConfig sizes background work.
@@ -235,18 +238,18 @@ func (c RunnerConfig) Ceilings() pipelines.Ceilings {
 // validateCeilings checks the runners.max_* keys.
 func (c RunnerConfig) validateCeilings() error {
 	if c.MaxCPUs < 0 || c.MaxCPUs > 64 {
-		return fmt.Errorf("config key runners.max_cpus: %g: want 0 (no ceiling) to 64", c.MaxCPUs)
+		return configKeyErrorf("runners.max_cpus: %g: want 0 (no ceiling) to 64", c.MaxCPUs)
 	}
 	if c.MaxMemory != "" {
 		if b, err := pipelines.ParseSize(c.MaxMemory); err != nil || b < 16<<20 {
-			return fmt.Errorf("config key runners.max_memory: %q: want a size of at least 16m, like 4g", c.MaxMemory)
+			return configKeyErrorf("runners.max_memory: %q: want a size of at least 16m, like 4g", c.MaxMemory)
 		}
 	}
 	if c.MaxPIDs != 0 && c.MaxPIDs < 16 {
-		return fmt.Errorf("config key runners.max_pids: %d: want 0 (no ceiling) or at least 16", c.MaxPIDs)
+		return configKeyErrorf("runners.max_pids: %d: want 0 (no ceiling) or at least 16", c.MaxPIDs)
 	}
 	if c.MaxTimeout < 0 || (c.MaxTimeout > 0 && c.MaxTimeout < time.Second) {
-		return fmt.Errorf("config key runners.max_timeout: %s: want 0 (no ceiling) or at least 1s", c.MaxTimeout)
+		return configKeyErrorf("runners.max_timeout: %s: want 0 (no ceiling) or at least 1s", c.MaxTimeout)
 	}
 	return nil
 }
@@ -259,7 +262,7 @@ func DefaultConfig() Config {
 		PublicURL: "http://127.0.0.1:8080",
 		GitHub:    ForgeConfig{APIURL: "https://api.github.com/"},
 		GitLab:    ForgeConfig{APIURL: "https://gitlab.com/api/v4/"},
-		Log:       LogConfig{Level: "info", Format: "json"},
+		Log:       LogConfig{Level: "info", Format: "auto"},
 		Workers:   WorkerConfig{Deliveries: 4, DeliveryRetention: 14 * 24 * time.Hour},
 		// Two cores: one verification at a time leaves the other core to the
 		// server; each verification runs its suites one after another.
@@ -273,6 +276,7 @@ func DefaultConfig() Config {
 // PATCHGATE_* variables from env, expands ${VAR} from env, and validates.
 func LoadConfig(path string, env func(string) (string, bool)) (Config, error) {
 	cfg := DefaultConfig()
+	var lines map[string]int // key → line in the file, to locate Validate's findings
 	if path != "" {
 		raw, err := os.ReadFile(path)
 		if err != nil {
@@ -281,6 +285,9 @@ func LoadConfig(path string, env func(string) (string, bool)) (Config, error) {
 		expanded, err := expandVars(string(raw), env)
 		if err != nil {
 			return cfg, fmt.Errorf("config %s: %w", path, err)
+		}
+		if lines, err = checkConfigKeys(path, []byte(expanded)); err != nil {
+			return cfg, err
 		}
 		dec := yaml.NewDecoder(bytes.NewReader([]byte(expanded)))
 		dec.KnownFields(true)
@@ -300,7 +307,7 @@ func LoadConfig(path string, env func(string) (string, bool)) (Config, error) {
 		cfg.Audit.KeyFile = defaultAuditKeyFile(cfg.Database, dir)
 	}
 	if err := cfg.Validate(); err != nil {
-		return cfg, err
+		return cfg, locate(err, path, lines)
 	}
 	return cfg, nil
 }
@@ -491,32 +498,38 @@ func splitList(s string) []string {
 	return out
 }
 
-// Validate checks every key and names the first bad one.
+// Validate checks every key and names each bad one: every finding is a
+// *ConfigError, several are joined.
 func (c *Config) Validate() error {
+	var errs []error
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
-		return fmt.Errorf("config key listen: %q is not host:port", c.Listen)
+		errs = append(errs, configKeyErrorf("listen: %q is not host:port", c.Listen))
 	}
 	if !strings.HasPrefix(c.Database, "sqlite:") && !strings.HasPrefix(c.Database, "postgres://") && !strings.HasPrefix(c.Database, "postgresql://") {
-		return fmt.Errorf("config key database: %q: want sqlite://FILE or postgres://…", redactURL(c.Database))
+		errs = append(errs, configKeyErrorf("database: %q: want sqlite://FILE or postgres://…", redactURL(c.Database)))
 	}
 	if err := validateHTTPURL(c.PublicURL); err != nil {
-		return fmt.Errorf("config key public_url: %w", err)
+		errs = append(errs, configKeyErrorf("public_url: %w", err))
 	}
-	for key, f := range map[string]*ForgeConfig{"github": &c.GitHub, "gitlab": &c.GitLab} {
+	for _, forge := range []struct {
+		key string
+		f   *ForgeConfig
+	}{{"github", &c.GitHub}, {"gitlab", &c.GitLab}} {
+		key, f := forge.key, forge.f
 		if err := validateHTTPURL(f.APIURL); err != nil {
-			return fmt.Errorf("config key %s.api_url: %w", key, err)
+			errs = append(errs, configKeyErrorf("%s.api_url: %w", key, err))
 		}
 		if !strings.HasSuffix(f.APIURL, "/") {
 			f.APIURL += "/"
 		}
 		if f.WebURL != "" {
 			if err := validateHTTPURL(f.WebURL); err != nil {
-				return fmt.Errorf("config key %s.web_url: %w", key, err)
+				errs = append(errs, configKeyErrorf("%s.web_url: %w", key, err))
 			}
 		}
 		for i, s := range f.WebhookSecrets {
 			if len(s) < 8 {
-				return fmt.Errorf("config key %s.webhook_secrets[%d]: a secret needs at least 8 characters", key, i)
+				errs = append(errs, configKeyErrorf("%s.webhook_secrets[%d]: a secret needs at least 8 characters", key, i))
 			}
 		}
 	}
@@ -524,96 +537,96 @@ func (c *Config) Validate() error {
 	for i, r := range c.Repos {
 		repo := r.Repository()
 		if err := repo.Validate(); err != nil {
-			return fmt.Errorf("config key repos[%d]: %s", i, patchgate.ErrorMessage(err))
+			errs = append(errs, configKeyErrorf("repos[%d]: %s", i, patchgate.ErrorMessage(err)))
 		}
 		id := strings.ToLower(repo.Ref().String())
 		if seen[id] {
-			return fmt.Errorf("config key repos[%d]: %s is listed twice", i, repo.Ref())
+			errs = append(errs, configKeyErrorf("repos[%d]: %s is listed twice", i, repo.Ref()))
 		}
 		seen[id] = true
 		if err := validateSLA(fmt.Sprintf("repos[%d].sla", i), r.SLA); err != nil {
-			return err
+			errs = append(errs, err)
 		}
 		for j, s := range r.WebhookSecrets {
 			if len(s) < 8 {
-				return fmt.Errorf("config key repos[%d].webhook_secrets[%d]: a secret needs at least 8 characters", i, j)
+				errs = append(errs, configKeyErrorf("repos[%d].webhook_secrets[%d]: a secret needs at least 8 characters", i, j))
 			}
 		}
 		for name, v := range r.Secrets {
 			if !envName.MatchString(name) {
-				return fmt.Errorf("config key repos[%d].secrets.%s: not an environment variable name", i, name)
+				errs = append(errs, configKeyErrorf("repos[%d].secrets.%s: not an environment variable name", i, name))
 			}
 			if len(v) < 4 {
 				// Masking a shorter value would blank out ordinary words.
-				return fmt.Errorf("config key repos[%d].secrets.%s: a secret needs at least 4 characters", i, name)
+				errs = append(errs, configKeyErrorf("repos[%d].secrets.%s: a secret needs at least 4 characters", i, name))
 			}
 		}
 	}
-	for forge := range c.ReleaseManagers {
+	for _, forge := range slices.Sorted(maps.Keys(c.ReleaseManagers)) {
 		if err := patchgate.Forge(forge).Validate(); err != nil {
-			return fmt.Errorf("config key release_managers.%s: %s", forge, patchgate.ErrorMessage(err))
+			errs = append(errs, configKeyErrorf("release_managers.%s: %s", forge, patchgate.ErrorMessage(err)))
 		}
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
-		return fmt.Errorf("config key log.level: %q: want debug, info, warn or error", c.Log.Level)
+		errs = append(errs, configKeyErrorf("log.level: %q: want debug, info, warn or error", c.Log.Level))
 	}
 	switch c.Log.Format {
-	case "json", "text":
+	case "auto", "json", "text":
 	default:
-		return fmt.Errorf("config key log.format: %q: want json or text", c.Log.Format)
+		errs = append(errs, configKeyErrorf("log.format: %q: want auto (text on a terminal, JSON otherwise), json or text", c.Log.Format))
 	}
 	if c.Workers.Deliveries < 1 || c.Workers.Deliveries > 64 {
-		return fmt.Errorf("config key workers.deliveries: %d: want 1 to 64", c.Workers.Deliveries)
+		errs = append(errs, configKeyErrorf("workers.deliveries: %d: want 1 to 64", c.Workers.Deliveries))
 	}
 	if c.Workers.DeliveryRetention < 7*24*time.Hour {
-		return fmt.Errorf("config key workers.delivery_retention: %s: deliveries are kept at least 7 days (168h) for dedup", c.Workers.DeliveryRetention)
+		errs = append(errs, configKeyErrorf("workers.delivery_retention: %s: deliveries are kept at least 7 days (168h) for dedup", c.Workers.DeliveryRetention))
 	}
 	if c.ReleaseWebhook.URL != "" {
 		if err := validateHTTPURL(c.ReleaseWebhook.URL); err != nil {
-			return fmt.Errorf("config key release_webhook.url: %w", err)
+			errs = append(errs, configKeyErrorf("release_webhook.url: %w", err))
 		}
 		if len(c.ReleaseWebhook.Secret) < 16 {
-			return fmt.Errorf("config key release_webhook.secret: a secret of at least 16 characters is required")
+			errs = append(errs, configKeyErrorf("release_webhook.secret: a secret of at least 16 characters is required"))
 		}
 	}
 	if c.SLAWebhook.URL != "" {
 		if err := validateHTTPURL(c.SLAWebhook.URL); err != nil {
-			return fmt.Errorf("config key sla_webhook.url: %w", err)
+			errs = append(errs, configKeyErrorf("sla_webhook.url: %w", err))
 		}
 		if len(c.SLAWebhook.Secret) < 16 {
-			return fmt.Errorf("config key sla_webhook.secret: a secret of at least 16 characters is required")
+			errs = append(errs, configKeyErrorf("sla_webhook.secret: a secret of at least 16 characters is required"))
 		}
 	}
 	if err := validateTrackers(c.Trackers); err != nil {
-		return err
+		errs = append(errs, err)
 	}
 	if c.Runners.Workers < 0 || c.Runners.Workers > 16 {
-		return fmt.Errorf("config key runners.workers: %d: want 0 to 16", c.Runners.Workers)
+		errs = append(errs, configKeyErrorf("runners.workers: %d: want 0 to 16", c.Runners.Workers))
 	}
 	if c.Runners.MaxEnvironments < 1 || c.Runners.MaxEnvironments > 25 {
-		return fmt.Errorf("config key runners.max_environments: %d: want 1 to 25 (Docker's default address pools allow about 30 networks)", c.Runners.MaxEnvironments)
+		errs = append(errs, configKeyErrorf("runners.max_environments: %d: want 1 to 25 (Docker's default address pools allow about 30 networks)", c.Runners.MaxEnvironments))
 	}
 	if c.Runners.JobTimeout < time.Minute {
-		return fmt.Errorf("config key runners.job_timeout: %s: want at least 1m", c.Runners.JobTimeout)
+		errs = append(errs, configKeyErrorf("runners.job_timeout: %s: want at least 1m", c.Runners.JobTimeout))
 	}
 	if c.Runners.Heartbeat < 100*time.Millisecond || c.Runners.Heartbeat > time.Minute {
-		return fmt.Errorf("config key runners.heartbeat: %s: want 100ms to 1m", c.Runners.Heartbeat)
+		errs = append(errs, configKeyErrorf("runners.heartbeat: %s: want 100ms to 1m", c.Runners.Heartbeat))
 	}
 	if c.Intake.MaxUnverified < 1 || c.Intake.MaxUnverified > 1024 {
-		return fmt.Errorf("config key intake.max_unverified: %d: want 1 to 1024", c.Intake.MaxUnverified)
+		errs = append(errs, configKeyErrorf("intake.max_unverified: %d: want 1 to 1024", c.Intake.MaxUnverified))
 	}
 	if c.Runners.Retries < 0 || c.Runners.Retries > 10 {
-		return fmt.Errorf("config key runners.retries: %d: want 0 to 10", c.Runners.Retries)
+		errs = append(errs, configKeyErrorf("runners.retries: %d: want 0 to 10", c.Runners.Retries))
 	}
 	if c.Runners.RetryBackoff < 0 || c.Runners.RetryBackoff > 10*time.Minute {
-		return fmt.Errorf("config key runners.retry_backoff: %s: want 0 to 10m", c.Runners.RetryBackoff)
+		errs = append(errs, configKeyErrorf("runners.retry_backoff: %s: want 0 to 10m", c.Runners.RetryBackoff))
 	}
 	if err := c.Runners.validateCeilings(); err != nil {
-		return err
+		errs = append(errs, err)
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // defaultOwner is the host name, for whoever reads the labels, and the

@@ -283,3 +283,65 @@ func TestAdminCommandsRefuseToCreateADatabase(t *testing.T) {
 		t.Fatalf("token create with --database: %q, %v", out, err)
 	}
 }
+
+// TestLoadConfigErrorsPointIntoTheFile: each problem of a server configuration
+// names its file, line and dotted key, lists the valid keys where a key is
+// unknown, and all of a file's problems come at once.
+func TestLoadConfigErrorsPointIntoTheFile(t *testing.T) {
+	const repos = `repos:
+  - forge: github
+    name: acme/payments
+    ticket_keys: [PAY]
+  - forge: github
+    name: acme/api
+    ticket_keys: OPS
+`
+	tests := []struct {
+		name string
+		body string
+		want []string // substrings after "FILE:"
+	}{
+		{"unknown top-level key", "listen: 127.0.0.1:8080\nrunner:\n  workers: 2\n",
+			[]string{":2: unknown config key runner (valid keys at the top level: audit, database, github, gitlab, intake, listen, log, migrate, public_url, release_managers, release_webhook, repos, runners, sla_webhook, trackers, workers)"}},
+		{"unknown nested key", "runners:\n  workers: 1\n  ownr: build-1\n",
+			[]string{":3: unknown config key runners.ownr (valid keys under runners: heartbeat, job_timeout, max_cpus, max_environments, max_memory, max_pids, max_timeout, owner, retries, retry_backoff, workers)"}},
+		{"unknown key in a list item", repos[:len(repos)-len("    ticket_keys: OPS\n")] + "    tickets: [OPS]\n",
+			[]string{":7: unknown config key repos[1].tickets (valid keys under repos[1]: egress, forge, name, secrets, sla, ticket_keys, title_prefix_fixes, trusted_users, webhook_secrets)"}},
+		{"wrong type in a list item", repos,
+			[]string{`:7: config key repos[1].ticket_keys: want a list, like [a, b], got "OPS"`}},
+		{"not a number", "runners:\n  workers: two\n",
+			[]string{`:2: config key runners.workers: want a whole number, got "two"`}},
+		{"not a duration", "runners:\n  job_timeout: an hour\n",
+			[]string{`:2: config key runners.job_timeout: want a duration such as 30s, 10m or 2h, got "an hour"`}},
+		{"a value where a mapping belongs", "runners: 4\n",
+			[]string{`:1: config key runners: want a mapping of keys, got "4"`}},
+		{"bad value from Validate", "listen: 127.0.0.1:8080\nrunners:\n  workers: 40\n",
+			[]string{":3: config key runners.workers: 40: want 0 to 16"}},
+		{"bad value in a list item from Validate", "repos:\n  - forge: github\n    name: acme/payments\n  - forge: bitbucket\n    name: acme/api\n",
+			[]string{":4: config key repos[1]: "}},
+		{"every problem at once", "runners:\n  workers: 40\n  retries: -1\nlog:\n  format: pretty\n",
+			[]string{":2: config key runners.workers", ":3: config key runners.retries", `:5: config key log.format: "pretty": want auto`}},
+		{"every unknown key at once", "lisen: x\nrunners:\n  ownr: y\n",
+			[]string{":1: unknown config key lisen", ":3: unknown config key runners.ownr"}},
+		{"not YAML", "listen: [\n", []string{":1: not valid YAML"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeConfig(t, tt.body)
+			_, err := LoadConfig(path, envOf(nil))
+			if err == nil {
+				t.Fatal("got no error")
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(err.Error(), path+want) {
+					t.Errorf("got %q, want it to contain %q", err, path+want)
+				}
+			}
+		})
+	}
+	// A value from a variable has no line in the file: the key alone.
+	_, err := LoadConfig(writeConfig(t, "listen: 127.0.0.1:8080\n"), envOf(map[string]string{"PATCHGATE_RUNNERS_WORKERS": "40"}))
+	if err == nil || !strings.HasPrefix(err.Error(), "config key runners.workers: 40") {
+		t.Errorf("PATCHGATE_RUNNERS_WORKERS=40: got %v, want it named without a line", err)
+	}
+}

@@ -55,39 +55,39 @@ func validateTrackers(trackers []TrackerConfig) error {
 	for i, t := range trackers {
 		key := fmt.Sprintf("trackers[%d]", i)
 		if t.Kind != "jira" {
-			return fmt.Errorf("config key %s.kind: %q: want jira", key, t.Kind)
+			return configKeyErrorf("%s.kind: %q: want jira", key, t.Kind)
 		}
 		if t.Name == "" || names[t.Name] {
-			return fmt.Errorf("config key %s.name: want a name of its own, got %q", key, t.Name)
+			return configKeyErrorf("%s.name: want a name of its own, got %q", key, t.Name)
 		}
 		names[t.Name] = true
 		if err := validateHTTPURL(t.URL); err != nil {
-			return fmt.Errorf("config key %s.url: %w", key, err)
+			return configKeyErrorf("%s.url: %w", key, err)
 		}
 		if t.Email == "" || !strings.Contains(t.Email, "@") {
-			return fmt.Errorf("config key %s.email: want the email of the API token's account, got %q", key, t.Email)
+			return configKeyErrorf("%s.email: want the email of the API token's account, got %q", key, t.Email)
 		}
 		if t.Token == "" {
-			return fmt.Errorf("config key %s.token: an API token is required", key)
+			return configKeyErrorf("%s.token: an API token is required", key)
 		}
 		if len(t.WebhookSecrets) == 0 {
-			return fmt.Errorf("config key %s.webhook_secrets: at least one secret is required (deliveries are verified before they are read)", key)
+			return configKeyErrorf("%s.webhook_secrets: at least one secret is required (deliveries are verified before they are read)", key)
 		}
 		for j, s := range t.WebhookSecrets {
 			if len(s) < 8 {
-				return fmt.Errorf("config key %s.webhook_secrets[%d]: a secret needs at least 8 characters", key, j)
+				return configKeyErrorf("%s.webhook_secrets[%d]: a secret needs at least 8 characters", key, j)
 			}
 		}
 		if len(t.Projects) == 0 {
-			return fmt.Errorf("config key %s.projects: list the project keys, like [PAY, OPS]", key)
+			return configKeyErrorf("%s.projects: list the project keys, like [PAY, OPS]", key)
 		}
 		for j, p := range t.Projects {
 			p = strings.ToUpper(strings.TrimSpace(p))
 			if !patchgate.ValidExternalKey(p + "-1") {
-				return fmt.Errorf("config key %s.projects[%d]: %q is not a Jira project key", key, j, p)
+				return configKeyErrorf("%s.projects[%d]: %q is not a Jira project key", key, j, p)
 			}
 			if other, ok := projects[p]; ok {
-				return fmt.Errorf("config key %s.projects[%d]: %s is already a project of tracker %s", key, j, p, other)
+				return configKeyErrorf("%s.projects[%d]: %s is already a project of tracker %s", key, j, p, other)
 			}
 			projects[p] = t.Name
 		}
@@ -98,7 +98,7 @@ func validateTrackers(trackers []TrackerConfig) error {
 		slices.Sort(values)
 		for _, v := range values {
 			if !slices.Contains(slaSeverities, patchgate.Severity(t.Severity.Map[v])) {
-				return fmt.Errorf("config key %s.severity.map.%s: %q: want critical, high, medium or low", key, v, t.Severity.Map[v])
+				return configKeyErrorf("%s.severity.map.%s: %q: want critical, high, medium or low", key, v, t.Severity.Map[v])
 			}
 		}
 		states := make([]string, 0, len(t.Transitions))
@@ -108,14 +108,14 @@ func validateTrackers(trackers []TrackerConfig) error {
 		slices.Sort(states)
 		for _, s := range states {
 			if err := patchgate.TicketState(s).Validate(); err != nil {
-				return fmt.Errorf("config key %s.transitions.%s: not a ticket state (want fix_proposed, fix_verified, fix_merged, released or reopened)", key, s)
+				return configKeyErrorf("%s.transitions.%s: not a ticket state (want fix_proposed, fix_verified, fix_merged, released or reopened)", key, s)
 			}
 			if strings.TrimSpace(t.Transitions[s]) == "" {
-				return fmt.Errorf("config key %s.transitions.%s: name the Jira transition", key, s)
+				return configKeyErrorf("%s.transitions.%s: name the Jira transition", key, s)
 			}
 		}
 		if t.ReadTimeout < 0 || t.ReadTimeout > time.Minute {
-			return fmt.Errorf("config key %s.read_timeout: %s: want 0 (5s) to 1m", key, t.ReadTimeout)
+			return configKeyErrorf("%s.read_timeout: %s: want 0 (5s) to 1m", key, t.ReadTimeout)
 		}
 	}
 	return nil
