@@ -16,11 +16,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
+	tclog "github.com/testcontainers/testcontainers-go/log"
 
 	"github.com/patchgate/patchgate"
 )
@@ -107,6 +109,13 @@ func (r *Runner) client(ctx context.Context) (*client.Client, error) {
 		if err := disableRyuk(); err != nil {
 			return nil, err
 		}
+		// testcontainers prints a banner ("Connected to docker: … Testcontainers
+		// for Go Version") and its progress to stderr through its package-level
+		// logger, outside patchgate's log format; its own per-call Logger options
+		// do not reach the banner. That logger is a process global of the
+		// library, so it is set here, before testcontainers' first call, to
+		// patchgate's logger at debug level.
+		tclog.SetDefault(tcLogger{r.logger()})
 		cli, err := testcontainers.NewDockerClientWithOpts(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("connect to docker: %w", err)
@@ -282,5 +291,5 @@ func (r *Runner) isActive(runID string) bool {
 type tcLogger struct{ l *slog.Logger }
 
 func (t tcLogger) Printf(format string, args ...any) {
-	t.l.Debug(fmt.Sprintf(format, args...), "component", "testcontainers")
+	t.l.Debug(strings.TrimSpace(fmt.Sprintf(format, args...)), "component", "testcontainers")
 }

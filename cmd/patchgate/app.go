@@ -36,6 +36,9 @@ type Main struct {
 	// WorkerOnly runs the verification workers without the HTTP server and the
 	// delivery processor (`patchgate worker`).
 	WorkerOnly bool
+	// ConfigPath is the --config file, named in the next steps start-up
+	// suggests.
+	ConfigPath string
 
 	DB        *store.DB
 	Service   *pipelines.Service
@@ -240,7 +243,7 @@ func (m *Main) Run(ctx context.Context) error {
 		m.wg.Go(func() { m.watchRuns(workCtx, verifications) })
 	}
 	if m.WorkerOnly {
-		m.Logger.Info("patchgate worker running", "database", db.Dialect(), "workers", workers, "owner", m.Owner, "instance", m.Instance)
+		m.Logger.Info("patchgate worker running", "database", databaseLabel(m.Config.Database), "workers", workers, "owner", m.Owner, "instance", m.Instance)
 		return nil
 	}
 
@@ -302,8 +305,7 @@ func (m *Main) Run(ctx context.Context) error {
 			m.Logger.Error("http server stopped", "err", err)
 		}
 	})
-	m.Logger.Info("patchgate serving", "addr", ln.Addr().String(), "database", db.Dialect(),
-		"repos", len(repos), "public_url", m.Config.PublicURL, "owner", m.Owner, "instance", m.Instance)
+	m.logStarted(ctx, ln.Addr().String(), len(repos), tokens)
 	return nil
 }
 

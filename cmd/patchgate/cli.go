@@ -86,16 +86,6 @@ func existingDatabase(cfg Config) error {
 	return nil
 }
 
-func newLogger(cfg LogConfig, w io.Writer) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(cfg.Level))
-	opts := &slog.HandlerOptions{Level: level}
-	if cfg.Format == "text" {
-		return slog.New(slog.NewTextHandler(w, opts))
-	}
-	return slog.New(slog.NewJSONHandler(w, opts))
-}
-
 func newServeCommand(g *globalFlags) *cobra.Command {
 	var migrate bool
 	cmd := &cobra.Command{
@@ -109,6 +99,7 @@ func newServeCommand(g *globalFlags) *cobra.Command {
 			}
 			cfg.Migrate = cfg.Migrate || migrate
 			m := NewMain(cfg, newLogger(cfg.Log, os.Stderr))
+			m.ConfigPath = g.configPath
 			if err := m.Run(cmd.Context()); err != nil {
 				return err
 			}

@@ -123,12 +123,19 @@ func newLogsCommand() *cobra.Command {
 }
 
 func newConfigCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "config", Short: "Work with .patchgate.yml"}
+	cmd := &cobra.Command{Use: "config", Short: "Work with .patchgate.yml and the server configuration"}
+	var server string
 	check := &cobra.Command{
-		Use:   "check [FILE]",
-		Short: "Validate a .patchgate.yml (default ./.patchgate.yml)",
+		Use:   "check [FILE] | check --server FILE",
+		Short: "Validate a .patchgate.yml (default ./.patchgate.yml), or with --server a server configuration",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if server != "" {
+				if len(args) > 0 {
+					return errors.New("config check: give either FILE (a .patchgate.yml) or --server FILE, not both")
+				}
+				return checkServerConfig(cmd.OutOrStdout(), server)
+			}
 			path := pipelines.ConfigFile
 			if len(args) == 1 {
 				path = args[0]
@@ -158,8 +165,25 @@ func newConfigCommand() *cobra.Command {
 			return nil
 		},
 	}
+	check.Flags().StringVar(&server, "server", "", "check this server configuration (patchgate.yaml) instead, with the PATCHGATE_* and ${VAR} variables of this shell")
 	cmd.AddCommand(check)
 	return cmd
+}
+
+// checkServerConfig reports every problem of a server configuration, or what
+// it would serve. It opens no database and calls no forge: it can run before
+// the first start, on the host that will run patchgate.
+func checkServerConfig(w io.Writer, path string) error {
+	cfg, err := CheckConfig(path, os.LookupEnv)
+	if err != nil {
+		n := len(splitErrors(err))
+		return fmt.Errorf("%s: %d problem(s):\n  %s", path, n, strings.ReplaceAll(err.Error(), "\n", "\n  "))
+	}
+	fmt.Fprintf(w, "%s: ok: %d repositories, database %s, listening on %s\n", path, len(cfg.Repos), databaseLabel(cfg.Database), cfg.Listen)
+	if len(cfg.Repos) == 0 {
+		fmt.Fprintln(w, "  "+nextStepRepos)
+	}
+	return nil
 }
 
 // stream copies a (possibly long-lived) text answer to w.

@@ -275,29 +275,47 @@ func DefaultConfig() Config {
 // LoadConfig reads path (if not empty) over the defaults, then applies
 // PATCHGATE_* variables from env, expands ${VAR} from env, and validates.
 func LoadConfig(path string, env func(string) (string, bool)) (Config, error) {
+	return loadConfig(path, env, false)
+}
+
+// CheckConfig is LoadConfig for `patchgate config check --server`: it goes on
+// past unset variables and unknown keys to report every problem at once.
+// Findings on a line whose variable is unset are left out: they are that
+// variable's consequence, not a problem of their own.
+func CheckConfig(path string, env func(string) (string, bool)) (Config, error) {
+	return loadConfig(path, env, true)
+}
+
+func loadConfig(path string, env func(string) (string, bool), all bool) (Config, error) {
 	cfg := DefaultConfig()
+	var errs []error
 	var lines map[string]int // key → line in the file, to locate Validate's findings
+	var unset map[int]bool   // lines with an unset ${VAR}
 	if path != "" {
 		raw, err := os.ReadFile(path)
 		if err != nil {
 			return cfg, fmt.Errorf("read config: %w", err)
 		}
-		expanded, err := expandVars(string(raw), env)
+		expanded, unsetLines, err := expandVars(string(raw), env)
 		if err != nil {
-			return cfg, fmt.Errorf("config %s: %w", path, err)
+			if !all {
+				return cfg, fmt.Errorf("config %s: %w", path, err)
+			}
+			errs = append(errs, fmt.Errorf("config %s: %w", path, err))
 		}
+		unset = unsetLines
 		if lines, err = checkConfigKeys(path, []byte(expanded)); err != nil {
-			return cfg, err
+			return cfg, errors.Join(append(errs, err)...)
 		}
 		dec := yaml.NewDecoder(bytes.NewReader([]byte(expanded)))
 		dec.KnownFields(true)
 		// An empty file decodes to io.EOF and leaves the defaults.
 		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-			return cfg, fmt.Errorf("config %s: %w", path, err)
+			return cfg, errors.Join(append(errs, fmt.Errorf("config %s: %w", path, err))...)
 		}
 	}
 	if err := applyEnv(&cfg, env); err != nil {
-		return cfg, err
+		return cfg, errors.Join(append(errs, err)...)
 	}
 	if cfg.Audit.KeyFile == "" {
 		dir := "."
@@ -307,9 +325,15 @@ func LoadConfig(path string, env func(string) (string, bool)) (Config, error) {
 		cfg.Audit.KeyFile = defaultAuditKeyFile(cfg.Database, dir)
 	}
 	if err := cfg.Validate(); err != nil {
-		return cfg, locate(err, path, lines)
+		for _, e := range splitErrors(locate(err, path, lines)) {
+			var ce *ConfigError
+			if errors.As(e, &ce) && unset[ce.Line] {
+				continue
+			}
+			errs = append(errs, e)
+		}
 	}
-	return cfg, nil
+	return cfg, errors.Join(errs...)
 }
 
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -322,8 +346,14 @@ var varPattern = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 // instead of becoming "" — except in the github or gitlab section when no
 // repository uses that forge: a copied example's unused forge needs no
 // secrets. The text keeps its lines, so YAML errors point at the user's file.
-func expandVars(s string, env func(string) (string, bool)) (string, error) {
-	type use struct{ name, section string }
+//
+// The expanded text is returned even with the error, unset variables empty,
+// with the (1-based) lines that had one.
+func expandVars(s string, env func(string) (string, bool)) (string, map[int]bool, error) {
+	type use struct {
+		name, section string
+		line          int
+	}
 	var missing []use
 	section, blockIndent := "", -1
 	lines := strings.Split(s, "\n")
@@ -332,7 +362,7 @@ func expandVars(s string, env func(string) (string, bool)) (string, error) {
 		trimmed := strings.TrimSpace(line)
 		if blockIndent >= 0 && (trimmed == "" || indent > blockIndent) {
 			// Inside a block scalar (| or >) a # is text, not a comment.
-			lines[i] = expandLine(line, env, func(name string) { missing = append(missing, use{name, section}) })
+			lines[i] = expandLine(line, env, func(name string) { missing = append(missing, use{name, section, i + 1}) })
 			continue
 		}
 		blockIndent = -1
@@ -340,7 +370,7 @@ func expandVars(s string, env func(string) (string, bool)) (string, error) {
 			section, _, _ = strings.Cut(trimmed, ":")
 		}
 		code, comment := splitComment(line)
-		code = expandLine(code, env, func(name string) { missing = append(missing, use{name, section}) })
+		code = expandLine(code, env, func(name string) { missing = append(missing, use{name, section, i + 1}) })
 		lines[i] = code + comment
 		if v := strings.TrimSpace(code); strings.HasSuffix(v, "|") || strings.HasSuffix(v, ">") ||
 			strings.HasSuffix(v, "|-") || strings.HasSuffix(v, ">-") {
@@ -348,8 +378,9 @@ func expandVars(s string, env func(string) (string, bool)) (string, error) {
 		}
 	}
 	if len(missing) == 0 {
-		return strings.Join(lines, "\n"), nil
+		return strings.Join(lines, "\n"), nil, nil
 	}
+	unset := map[int]bool{}
 	used := forgesInUse(strings.Join(lines, "\n"), env)
 	var names []string
 	for _, m := range missing {
@@ -357,12 +388,13 @@ func expandVars(s string, env func(string) (string, bool)) (string, error) {
 			continue
 		}
 		names = append(names, m.name+" (in "+m.section+")")
+		unset[m.line] = true
 	}
 	if len(names) > 0 {
 		slices.Sort(names)
-		return "", fmt.Errorf("environment variable %s is not set: export it, or remove it from the configuration", strings.Join(slices.Compact(names), ", "))
+		return strings.Join(lines, "\n"), unset, fmt.Errorf("environment variable %s is not set: export it, or remove it from the configuration", strings.Join(slices.Compact(names), ", "))
 	}
-	return strings.Join(lines, "\n"), nil
+	return strings.Join(lines, "\n"), nil, nil
 }
 
 // expandLine expands the ${VAR}s of one line, telling unset ones to missing

@@ -226,12 +226,7 @@ func describeNode(n *yaml.Node) string {
 // file and line of their key, where the key is in the file; a value from a
 // default or a variable keeps no line.
 func locate(err error, file string, lines map[string]int) error {
-	var errs []error
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		errs = j.Unwrap()
-	} else {
-		errs = []error{err}
-	}
+	errs := splitErrors(err)
 	out := make([]error, len(errs))
 	for i, e := range errs {
 		out[i] = e
@@ -273,4 +268,15 @@ func checkConfigKeys(file string, data []byte) (map[string]int, error) {
 	}
 	k.check(doc.Content[0], reflect.TypeFor[Config](), "")
 	return k.lines, errors.Join(k.errs...)
+}
+
+// splitErrors returns the errors joined in err, or err alone.
+func splitErrors(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	if err == nil {
+		return nil
+	}
+	return []error{err}
 }

@@ -39,6 +39,7 @@ func serveForTest(path string) int {
 		return 2
 	}
 	m := NewMain(cfg, newLogger(cfg.Log, os.Stderr))
+	m.ConfigPath = path
 	if err := m.Run(context.Background()); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
