@@ -169,7 +169,7 @@ func validateSLA(prefix string, sla map[string]SLATargetConfig) error {
 
 // LogConfig selects the log level and format.
 type LogConfig struct {
-	Level  string `yaml:"level"`  // debug, info, warn, error
+	Level string `yaml:"level"` // debug, info, warn, error
 	// Format is auto (the default: text when stderr is a terminal, JSON
 	// otherwise, for a collector), json or text.
 	Format string `yaml:"format"`
