@@ -63,12 +63,12 @@ func (rt *retrier) do(ctx context.Context, action string, op func() (*http.Respo
 			return translate(rt.forge, action, resp, err)
 		}
 		if pastDeadline(ctx, wait) {
-			return fmt.Errorf("%s: %w before the next try in %s (last error: %w)",
-				action, context.DeadlineExceeded, wait.Round(time.Millisecond), err)
+			return unavailable(rt.forge, action, resp, err, fmt.Errorf("%w before the next try in %s (last error: %w)",
+				context.DeadlineExceeded, wait.Round(time.Millisecond), err))
 		}
 		if attempt >= rt.max || waited+wait > rt.budget {
-			return fmt.Errorf("%s: gave up after %d attempts (next try in %s): %w",
-				action, attempt+1, wait.Round(time.Millisecond), err)
+			return unavailable(rt.forge, action, resp, err, fmt.Errorf("gave up after %d attempts (next try in %s): %w",
+				attempt+1, wait.Round(time.Millisecond), err))
 		}
 		rt.log.LogAttrs(ctx, slog.LevelDebug, "forge call retry",
 			slog.String("forge", string(rt.forge)), slog.String("action", action),
@@ -180,6 +180,49 @@ func statusOf(resp *http.Response) int {
 		return 0
 	}
 	return resp.StatusCode
+}
+
+// unavailable is the error of a call given up on because the forge could not
+// answer now (no connection, a 5xx, a rate limit): EUNAVAILABLE, naming the
+// forge and the cause in words, so that the API answers 503 and a status or
+// the CLI says what is wrong instead of "internal error". The cause names no
+// URL (a download link may carry a token), only the network's own words.
+func unavailable(forge patchgate.Forge, action string, resp *http.Response, last, detail error) error {
+	return fmt.Errorf("%w (%w)", patchgate.Errorf(patchgate.EUNAVAILABLE, "%s: %s %s; retry later",
+		action, forge, unavailableCause(resp, last)), detail)
+}
+
+// unavailableCause says in a few words why the forge did not answer.
+func unavailableCause(resp *http.Response, err error) string {
+	if resp != nil {
+		switch code := resp.StatusCode; {
+		case code == http.StatusTooManyRequests || code == http.StatusForbidden:
+			return "rate limit reached"
+		case code >= 500:
+			return "answered " + resp.Status
+		}
+	}
+	var rle *github.RateLimitError
+	var abuse *github.AbuseRateLimitError
+	if errors.As(err, &rle) || errors.As(err, &abuse) {
+		return "rate limit reached"
+	}
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return "is unreachable: host " + dns.Name + " not found"
+	}
+	var op *net.OpError
+	if errors.As(err, &op) {
+		return "is unreachable: " + op.Error()
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return "did not answer in time"
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return "closed the connection"
+	}
+	return "is unreachable"
 }
 
 // translate gives a final forge error its root error code, keeping the client's

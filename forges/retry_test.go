@@ -44,12 +44,12 @@ func TestRetry(t *testing.T) {
 			headers: map[string]string{"RateLimit-Remaining": "0", "RateLimit-Reset": now}, attempts: 2},
 		{name: "502 twice", fail: 2, status: 502, attempts: 3},
 		{name: "503 with Retry-After", fail: 1, status: 503, headers: map[string]string{"Retry-After": "0"}, attempts: 2},
-		{name: "5xx gives up", fail: 10, status: 502, retry: forges.RetryPolicy{MaxRetries: 2}, attempts: 3, code: patchgate.EINTERNAL},
-		{name: "no retries", fail: 1, status: 502, retry: forges.RetryPolicy{MaxRetries: -1}, attempts: 1, code: patchgate.EINTERNAL},
+		{name: "5xx gives up", fail: 10, status: 502, retry: forges.RetryPolicy{MaxRetries: 2}, attempts: 3, code: patchgate.EUNAVAILABLE},
+		{name: "no retries", fail: 1, status: 502, retry: forges.RetryPolicy{MaxRetries: -1}, attempts: 1, code: patchgate.EUNAVAILABLE},
 		{name: "rate limit beyond the budget fails at once", fail: 1, status: 429,
-			headers: map[string]string{"Retry-After": "120"}, attempts: 1, code: patchgate.EINTERNAL, atMost: time.Second},
+			headers: map[string]string{"Retry-After": "120"}, attempts: 1, code: patchgate.EUNAVAILABLE, atMost: time.Second},
 		{name: "rate limit beyond a small budget", fail: 1, status: 429, headers: map[string]string{"Retry-After": "2"},
-			retry: forges.RetryPolicy{MaxWait: time.Second}, attempts: 1, code: patchgate.EINTERNAL, atMost: time.Second},
+			retry: forges.RetryPolicy{MaxWait: time.Second}, attempts: 1, code: patchgate.EUNAVAILABLE, atMost: time.Second},
 		{name: "403 without rate limit", fail: 1, status: 403, attempts: 1, code: patchgate.EFORBIDDEN},
 		{name: "401", fail: 1, status: 401, attempts: 1, code: patchgate.EUNAUTHORIZED},
 		{name: "422", fail: 1, status: 422, attempts: 1, code: patchgate.EINVALID},
@@ -197,6 +197,42 @@ func TestRetryLogsWithoutToken(t *testing.T) {
 			}
 			if strings.Contains(logs, fakeforge.Token) {
 				t.Errorf("logs: got %q, want no token", logs)
+			}
+		})
+	}
+}
+
+// TestUnavailableForgeSaysSo: a forge that cannot be reached, or answers 5xx
+// until patchgate gives up, is EUNAVAILABLE with the forge and the cause in
+// words, never an internal error, and the message names no URL.
+func TestUnavailableForgeSaysSo(t *testing.T) {
+	for _, tc := range forgeCases {
+		t.Run(tc.name, func(t *testing.T) {
+			tests := []struct {
+				name    string
+				breakIt func(ff *fakeforge.Forge)
+				want    string
+			}{
+				{"5xx", func(ff *fakeforge.Forge) { ff.FailNext(1000, 503, nil) }, string(tc.forge) + " answered 503 Service Unavailable; retry later"},
+				{"down", func(ff *fakeforge.Forge) { ff.Close() }, string(tc.forge) + " is unreachable: dial tcp"},
+			}
+			for _, tt := range tests {
+				t.Run(tt.name, func(t *testing.T) {
+					ff := MustForge(t)
+					c := tc.MustClient(t, ff)
+					head := sha("down")
+					ff.AddCommit(tc.repo, head, nil, "m", "dev")
+					tt.breakIt(ff)
+					_, err := c.FileAt(context.Background(), tc.ref(), "go.mod", head)
+					wantCode(t, err, patchgate.EUNAVAILABLE)
+					msg := patchgate.ErrorMessage(err)
+					if !strings.Contains(msg, tt.want) {
+						t.Errorf("message %q, want it to contain %q", msg, tt.want)
+					}
+					if strings.Contains(msg, "http://") {
+						t.Errorf("message %q names a URL", msg)
+					}
+				})
 			}
 		})
 	}
