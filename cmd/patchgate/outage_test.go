@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -58,5 +59,30 @@ func TestForgeOutageDoesNotStallDeliveries(t *testing.T) {
 		if x.ID == "outage-1" && (x.Outcome != patchgate.OutcomeProcessed || x.Attempts != 1) {
 			t.Fatalf("delivery: %s after %d attempts, want processed at the first", x.Outcome, x.Attempts)
 		}
+	}
+}
+
+// TestUnreachableForgeIsNamed: an API call that needs the forge, while the
+// forge answers 503 or cannot be reached at all, answers 503 "unavailable"
+// naming the forge and the cause, and the CLI prints it; never "internal
+// error".
+func TestUnreachableForgeIsNamed(t *testing.T) {
+	app := startApp(t, func(c *Config) { c.Runners.Workers = 0 })
+	sha := strings.Repeat("ab", 20)
+	req := map[string]any{"forge": "github", "repo": testRepo, "sha": sha}
+
+	app.forge.FailNextOn("/compare/", 1_000_000, http.StatusServiceUnavailable, nil)
+	var out struct{ Error struct{ Code, Message string } }
+	code := app.api(t, http.MethodPost, "/api/v1/releases", req, &out)
+	if code != http.StatusServiceUnavailable || out.Error.Code != patchgate.EUNAVAILABLE ||
+		!strings.Contains(out.Error.Message, "github answered 503 Service Unavailable; retry later") {
+		t.Errorf("forge answering 503: got %d %+v, want 503 unavailable naming github and its answer", code, out.Error)
+	}
+
+	app.forge.Close()
+	err := runCLIErr(t, "release", "create", "--repo", testRepo, "--sha", sha, "--server", app.url, "--token", app.token)
+	if msg := err.Error(); !strings.Contains(msg, "github is unreachable: dial tcp") || !strings.Contains(msg, "connection refused") ||
+		strings.Contains(msg, "internal error") {
+		t.Errorf("forge down, CLI: got %q, want github named as unreachable, connection refused", msg)
 	}
 }
