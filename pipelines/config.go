@@ -86,6 +86,13 @@ type ConfigError struct {
 	Msg  string
 }
 
+// Unwrap makes a configuration problem an EINVALID patchgate error whose
+// message is the located problem, so that wherever it surfaces (a release
+// blocker, the API, a status) the user reads it, not "internal error".
+func (e *ConfigError) Unwrap() error {
+	return &patchgate.Error{Code: patchgate.EINVALID, Message: e.Error()}
+}
+
 func (e *ConfigError) Error() string {
 	loc := e.File
 	if e.Line > 0 {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/patchgate/patchgate"
 	"github.com/patchgate/patchgate/pipelines"
 )
 
@@ -119,6 +120,11 @@ func TestParseConfigErrorsNameLineAndKey(t *testing.T) {
 			var ce *pipelines.ConfigError
 			if !errors.As(err, &ce) {
 				t.Fatalf("got %T, want a *ConfigError", err)
+			}
+			// Wherever it surfaces (a release blocker, the API), the user
+			// reads the problem, not "internal error".
+			if code, msg := patchgate.ErrorCode(err), patchgate.ErrorMessage(err); code != patchgate.EINVALID || msg != ce.Error() {
+				t.Errorf("as a patchgate error: got %s %q, want invalid %q", code, msg, ce.Error())
 			}
 		})
 	}
