@@ -72,7 +72,9 @@ func TestUnreachableForgeIsNamed(t *testing.T) {
 	req := map[string]any{"forge": "github", "repo": testRepo, "sha": sha}
 
 	app.forge.FailNextOn("/compare/", 1_000_000, http.StatusServiceUnavailable, nil)
-	var out struct{ Error struct{ Code, Message string } }
+	var out struct {
+		Error struct{ Code, Message string }
+	}
 	code := app.api(t, http.MethodPost, "/api/v1/releases", req, &out)
 	if code != http.StatusServiceUnavailable || out.Error.Code != patchgate.EUNAVAILABLE ||
 		!strings.Contains(out.Error.Message, "github answered 503 Service Unavailable; retry later") {
