@@ -345,3 +345,50 @@ func TestLoadConfigErrorsPointIntoTheFile(t *testing.T) {
 		t.Errorf("PATCHGATE_RUNNERS_WORKERS=40: got %v, want it named without a line", err)
 	}
 }
+
+// TestConfigCheckServer: `patchgate config check --server FILE` says what a
+// good file serves, and lists every problem of a bad one at once: unset
+// variables, unknown keys and bad values, each at its line, without the
+// consequences of an unset variable (an empty secret is not also "too short").
+func TestConfigCheckServer(t *testing.T) {
+	dir := t.TempDir()
+	good := writeConfig(t, "database: sqlite://"+filepath.Join(dir, "pg.db")+"\ngithub:\n  token: ${CHECK_TEST_TOKEN}\nrepos:\n  - forge: github\n    name: acme/payments\n")
+	t.Setenv("CHECK_TEST_TOKEN", "ghp_x")
+	out, err := execCLI("config", "check", "--server", good)
+	if want := good + ": ok: 1 repositories, database " + filepath.Join(dir, "pg.db") + ", listening on 127.0.0.1:8080"; err != nil || !strings.Contains(out, want) {
+		t.Errorf("good file: got %q, %v; want %q", out, err, want)
+	}
+
+	bad := writeConfig(t, `github:
+  webhook_secrets: [${CHECK_TEST_UNSET}]
+repos:
+  - forge: github
+    name: acme/payments
+runners:
+  workers: 40
+  retries: -1
+`)
+	_, err = execCLI("config", "check", "--server", bad)
+	if err == nil {
+		t.Fatal("bad file: got no error")
+	}
+	for _, want := range []string{
+		"3 problem(s)",
+		"environment variable CHECK_TEST_UNSET (in github) is not set",
+		bad + ":7: config key runners.workers: 40: want 0 to 16",
+		bad + ":8: config key runners.retries: -1: want 0 to 10",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("bad file: got %q, want it to contain %q", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), "webhook_secrets[0]") {
+		t.Errorf("bad file: got %q, want no finding on the unset variable's line", err)
+	}
+
+	unknown := writeConfig(t, "listen: 127.0.0.1:8080\nrunner: {workers: 2}\nlog: {fromat: text}\n")
+	_, err = execCLI("config", "check", "--server", unknown)
+	if err == nil || !strings.Contains(err.Error(), unknown+":2: unknown config key runner") || !strings.Contains(err.Error(), unknown+":3: unknown config key log.fromat (valid keys under log: format, level)") {
+		t.Errorf("unknown keys: got %v, want both named with their lines", err)
+	}
+}
