@@ -568,7 +568,19 @@ func (c *Config) Validate() error {
 	seen := map[string]bool{}
 	for i, r := range c.Repos {
 		repo := r.Repository()
-		if err := repo.Validate(); err != nil {
+		// Each field on its own key, so that the finding points at its line.
+		bad := len(errs)
+		if err := repo.Forge.Validate(); err != nil {
+			errs = append(errs, configKeyErrorf("repos[%d].forge: %s", i, patchgate.ErrorMessage(err)))
+		} else if err := repo.Ref().Validate(); err != nil {
+			errs = append(errs, configKeyErrorf("repos[%d].name: %s", i, patchgate.ErrorMessage(err)))
+		}
+		for j, k := range repo.TicketKeys {
+			if !patchgate.ValidExternalKey(k + "-1") {
+				errs = append(errs, configKeyErrorf("repos[%d].ticket_keys[%d]: %q: want upper-case letters and digits, starting with a letter", i, j, k))
+			}
+		}
+		if err := repo.Validate(); err != nil && len(errs) == bad {
 			errs = append(errs, configKeyErrorf("repos[%d]: %s", i, patchgate.ErrorMessage(err)))
 		}
 		id := strings.ToLower(repo.Ref().String())
