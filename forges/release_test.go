@@ -315,7 +315,7 @@ func TestPublishReleaseRetryAfterForgeError(t *testing.T) {
 			// More 502s than the retry budget allows (1 + 4 retries).
 			fx.ff.FailNextOn(fx.routes.createRelease, 5, 502, nil)
 			_, err := fx.c.PublishRelease(context.Background(), tc.ref(), fx.rel)
-			wantCode(t, err, patchgate.EINTERNAL)
+			wantCode(t, err, patchgate.EUNAVAILABLE)
 			if got := fx.ff.Releases(tc.repo); len(got) != 0 {
 				t.Fatalf("releases after the failure: got %+v, want none", got)
 			}
