@@ -102,6 +102,17 @@ func (k *keyChecker) check(n *yaml.Node, t reflect.Type, key string) {
 		fields := yamlFields(t)
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			name, value := n.Content[i], n.Content[i+1]
+			if name.Value == "<<" && name.Tag == "!!merge" {
+				// A YAML merge (<<: *defaults) brings keys of this same mapping.
+				if value.Kind == yaml.SequenceNode {
+					for _, m := range value.Content {
+						k.check(m, t, key)
+					}
+				} else {
+					k.check(value, t, key)
+				}
+				continue
+			}
 			sub := joinKey(key, name.Value)
 			f, ok := fields[name.Value]
 			if !ok {

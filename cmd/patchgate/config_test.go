@@ -326,6 +326,8 @@ func TestLoadConfigErrorsPointIntoTheFile(t *testing.T) {
 		{"every unknown key at once", "lisen: x\nrunners:\n  ownr: y\n",
 			[]string{":1: unknown config key lisen", ":3: unknown config key runners.ownr"}},
 		{"not YAML", "listen: [\n", []string{":1: not valid YAML"}},
+		{"unknown key in a merged mapping", "x-defaults: &d\n  forge: github\n  tickets: [A]\nrepos:\n  - <<: *d\n    name: acme/payments\n",
+			[]string{":1: unknown config key x-defaults", ":3: unknown config key repos[0].tickets"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -198,3 +198,19 @@ func TestServeLogHasNoTestcontainersBanner(t *testing.T) {
 		t.Error("the banner is not in the log as a debug record of component testcontainers")
 	}
 }
+
+// TestDatabaseLabel: the start-up line names the SQLite file by its full path
+// and PostgreSQL by host and database, never with its user or password.
+func TestDatabaseLabel(t *testing.T) {
+	wd, _ := os.Getwd()
+	tests := []struct{ dsn, want string }{
+		{"sqlite://patchgate.db", filepath.Join(wd, "patchgate.db")},
+		{"sqlite:///srv/pg/patchgate.db", "/srv/pg/patchgate.db"},
+		{"postgres://patchgate:hunter2@db.internal:5432/patchgate?sslmode=require", "postgres://db.internal:5432/patchgate"},
+	}
+	for _, tt := range tests {
+		if got := databaseLabel(tt.dsn); got != tt.want {
+			t.Errorf("databaseLabel(%q): got %q, want %q", tt.dsn, got, tt.want)
+		}
+	}
+}
