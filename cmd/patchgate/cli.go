@@ -68,7 +68,23 @@ func (g *globalFlags) load() (Config, error) {
 			return os.LookupEnv(k)
 		}
 	}
-	return LoadConfig(g.configPath, env)
+	cfg, err := LoadConfig(g.configPath, env)
+	return cfg, configProblems(g.configPath, err)
+}
+
+// configProblems lays several configuration problems out one a line, counted,
+// with the command that lists them all.
+func configProblems(path string, err error) error {
+	errs := splitErrors(err)
+	if len(errs) < 2 {
+		return err
+	}
+	check := "patchgate config check --server " + path
+	if path == "" {
+		check = "patchgate config check --server FILE"
+	}
+	return fmt.Errorf("%d configuration problems (%s lists them all):\n  %s", len(errs), check,
+		strings.ReplaceAll(err.Error(), "\n", "\n  "))
 }
 
 // existingDatabase refuses, for the commands that only administer a database

@@ -176,8 +176,7 @@ func newConfigCommand() *cobra.Command {
 func checkServerConfig(w io.Writer, path string) error {
 	cfg, err := CheckConfig(path, os.LookupEnv)
 	if err != nil {
-		n := len(splitErrors(err))
-		return fmt.Errorf("%s: %d problem(s):\n  %s", path, n, strings.ReplaceAll(err.Error(), "\n", "\n  "))
+		return fmt.Errorf("%s: %d problem(s):\n  %s", path, len(splitErrors(err)), strings.ReplaceAll(err.Error(), "\n", "\n  "))
 	}
 	fmt.Fprintf(w, "%s: ok: %d repositories, database %s, listening on %s\n", path, len(cfg.Repos), databaseLabel(cfg.Database), cfg.Listen)
 	if len(cfg.Repos) == 0 {

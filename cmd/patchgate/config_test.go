@@ -390,6 +390,13 @@ runners:
 		t.Errorf("bad file: got %q, want no finding on the unset variable's line", err)
 	}
 
+	// serve stops on the same problems, one a line, and points at the check.
+	twice := writeConfig(t, "runners:\n  workers: 40\n  retries: -1\n")
+	_, err = execCLI("serve", "--config", twice)
+	if err == nil || !strings.Contains(err.Error(), "2 configuration problems (patchgate config check --server "+twice+" lists them all):\n  "+twice+":2: config key runners.workers") {
+		t.Errorf("serve: got %v, want both problems counted", err)
+	}
+
 	unknown := writeConfig(t, "listen: 127.0.0.1:8080\nrunner: {workers: 2}\nlog: {fromat: text}\n")
 	_, err = execCLI("config", "check", "--server", unknown)
 	if err == nil || !strings.Contains(err.Error(), unknown+":2: unknown config key runner") || !strings.Contains(err.Error(), unknown+":3: unknown config key log.fromat (valid keys under log: format, level)") {
