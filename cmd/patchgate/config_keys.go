@@ -284,7 +284,13 @@ func checkConfigKeys(file string, data []byte) (map[string]int, error) {
 // splitErrors returns the errors joined in err, or err alone.
 func splitErrors(err error) []error {
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
+		// Joins nest (the key check's findings joined with an unset
+		// variable's): count the leaves, as they are printed one a line.
+		var leaves []error
+		for _, e := range j.Unwrap() {
+			leaves = append(leaves, splitErrors(e)...)
+		}
+		return leaves
 	}
 	if err == nil {
 		return nil
