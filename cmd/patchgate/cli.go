@@ -45,6 +45,7 @@ func newRootCommand() *cobra.Command {
 		newTokenCommand(&g),
 		newLinkCommand(),
 		newTicketCommand(),
+		newTicketsCommand(),
 		newUnlinkCommand(),
 		newVerifyCommand(),
 		newLogsCommand(),
