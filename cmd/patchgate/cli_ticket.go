@@ -28,8 +28,11 @@ func newTicketCommand() *cobra.Command {
 		Long: "Show a ticket by its key (PAY-12, acme/shop#45; any case) or its id.\n" +
 			"`patchgate ticket set KEY` records what a tracker patchgate gets no webhooks from knows of it.",
 		Example: "  patchgate ticket PAY-12\n  patchgate ticket acme/shop#45 --json",
-		Args:    cobra.ExactArgs(1),
+		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return patchgate.Errorf(patchgate.EINVALID, "which ticket? patchgate ticket PAY-12 (a key or an id); patchgate tickets lists them")
+			}
 			path, err := ticketPath(cmd.Context(), &c, args[0])
 			if err != nil {
 				return err
