@@ -2,6 +2,7 @@ package patchgate
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -16,6 +17,15 @@ const (
 	CandidatePromoting  CandidateState = "promoting" // tag/release being created; retried after a crash
 	CandidatePromoted   CandidateState = "promoted"
 )
+
+// Validate reports whether s is a known candidate state.
+func (s CandidateState) Validate() error {
+	switch s {
+	case CandidateOpen, CandidateSuperseded, CandidatePromoting, CandidatePromoted:
+		return nil
+	}
+	return Errorf(EINVALID, "unknown release state %q: want open, superseded, promoting or promoted", string(s))
+}
 
 // Candidate is a commit on a release branch proposed for production, with what
 // it newly contains since the last promoted release.
@@ -143,4 +153,61 @@ type Evaluation struct {
 	Evidence map[string]*Verification `json:"evidence"`
 	// Verification is the candidate's own.
 	Verification *Verification `json:"verification,omitempty"`
+}
+
+// Approvers returns the people whose approval of c counts: live (not
+// withdrawn) and at c's SHA, each once, lower case, in the order they
+// approved.
+func (c *Candidate) Approvers() []string {
+	out := []string{}
+	seen := map[string]bool{}
+	for _, a := range c.Approvals {
+		login := strings.ToLower(a.Approver)
+		if a.WithdrawnAt == nil && a.SHA == c.SHA && !seen[login] {
+			seen[login] = true
+			out = append(out, login)
+		}
+	}
+	return out
+}
+
+// CandidateSummary is what a list of candidates shows of each, so that one
+// call serves a release manager's overview: can it ship, what stops it, and
+// who approved it.
+type CandidateSummary struct {
+	Releasable bool `json:"releasable"`
+	// Blockers say in words why it cannot ship; empty when Releasable.
+	Blockers []string `json:"blockers"`
+	// Approvals of Needed counted live approvals at the candidate's SHA, by
+	// Approvers.
+	Approvals int      `json:"approvals"`
+	Needed    int      `json:"needed"`
+	Approvers []string `json:"approvers"`
+}
+
+// SummarizeCandidate sums c up from its evaluation ev. Only an open or
+// promoting candidate is evaluated (ev nil otherwise): a superseded or
+// promoted one cannot ship again, and its one blocker says why.
+func SummarizeCandidate(c *Candidate, ev *Evaluation) CandidateSummary {
+	s := CandidateSummary{Blockers: []string{}, Approvers: c.Approvers()}
+	s.Approvals = len(s.Approvers)
+	switch {
+	case c.State == CandidateSuperseded:
+		s.Blockers = append(s.Blockers, "superseded by a newer candidate of "+c.Repo+": release that one")
+	case c.State == CandidatePromoted:
+		b := "already promoted"
+		if c.PromotedAt != nil {
+			b += " on " + c.PromotedAt.UTC().Format("2006-01-02 15:04 MST")
+		}
+		if c.ReleaseURL != "" {
+			b += ": " + c.ReleaseURL
+		}
+		s.Blockers = append(s.Blockers, b)
+	case ev != nil:
+		s.Releasable, s.Needed = ev.Releasable, ev.Needed
+		s.Blockers = append(s.Blockers, ev.Blockers...)
+	default:
+		s.Blockers = append(s.Blockers, "not evaluated")
+	}
+	return s
 }

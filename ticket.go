@@ -41,7 +41,7 @@ func (s TicketState) Validate() error {
 	case TicketOpen, TicketFixProposed, TicketFixVerified, TicketFixMerged, TicketReleased, TicketReopened:
 		return nil
 	}
-	return Errorf(EINVALID, "unknown ticket state %q", string(s))
+	return Errorf(EINVALID, "unknown ticket state %q: want open, fix_proposed, fix_verified, fix_merged, released or reopened", string(s))
 }
 
 // Severity ranks how bad a bug is; it drives the SLA clock.
@@ -55,6 +55,24 @@ const (
 	SeverityLow      Severity = "low"
 	SeverityUnknown  Severity = "unknown"
 )
+
+// Validate reports whether s is a known severity.
+func (s Severity) Validate() error {
+	switch s {
+	case SeverityCritical, SeverityHigh, SeverityMedium, SeverityLow, SeverityUnknown:
+		return nil
+	}
+	return Errorf(EINVALID, "unknown severity %q: want critical, high, medium, low or unknown", string(s))
+}
+
+// Validate reports whether t is a known tracker.
+func (t Tracker) Validate() error {
+	switch t {
+	case TrackerGitHub, TrackerGitLab, TrackerExternal:
+		return nil
+	}
+	return Errorf(EINVALID, "unknown tracker %q: want github, gitlab or external", string(t))
+}
 
 // SeverityFromLabels reads a severity from labels such as "severity:critical",
 // "severity::high" (GitLab scoped labels), "priority:P1" or "P2". The most severe
@@ -206,7 +224,9 @@ func ValidExternalKey(key string) bool {
 
 // TicketFilter selects tickets; nil fields do not filter.
 type TicketFilter struct {
-	Tracker  *Tracker
+	Tracker *Tracker
+	// Repo selects a repository's forge issues and the tickets linked to its
+	// changes.
 	Repo     *string
 	Key      *string
 	State    *TicketState
@@ -225,6 +245,9 @@ type TicketService interface {
 	FindTicketByID(ctx context.Context, id int64) (*Ticket, error)
 	// FindTicket finds a ticket by its identity; ENOTFOUND when absent.
 	FindTicket(ctx context.Context, tracker Tracker, key string) (*Ticket, error)
+	// FindTicketsByKey returns every ticket whose key is key, ignoring case,
+	// oldest first; a key is unique per tracker only. None is an empty slice.
+	FindTicketsByKey(ctx context.Context, key string) ([]*Ticket, error)
 	// FindTickets returns matching tickets, newest first, and the total count.
 	FindTickets(ctx context.Context, filter TicketFilter) ([]*Ticket, int, error)
 	// EnsureTicket returns the ticket with t's identity, creating it from t when

@@ -13,25 +13,11 @@ import (
 // developer would (PAY-123, #45, owner/repo#45, an issue URL); the change is a
 // PR/MR number or a commit that is some known change's head.
 func (s *Service) LinkManually(ctx context.Context, req patchgate.ManualLinkRequest) (*patchgate.Link, error) {
-	if err := req.Validate(); err != nil {
-		return nil, err
-	}
-	repo, err := s.findRepo(req.Forge, req.Repo)
+	ref, ch, err := s.resolveManual(ctx, &req)
 	if err != nil {
 		return nil, err
 	}
-	rc := s.referenceContext(repo)
-	refs := tickets.Extract(rc, req.Ticket)
-	if len(refs) != 1 || !strings.EqualFold(strings.TrimSpace(req.Ticket), refs[0].Text) {
-		return nil, patchgate.Errorf(patchgate.EINVALID,
-			"%q is not one ticket reference for %s (want one of %s, #N, owner/repo#N or an issue URL)",
-			req.Ticket, repo.Name, keyExamples(repo.TicketKeys))
-	}
-	ch, err := s.findChange(ctx, repo, req)
-	if err != nil {
-		return nil, err
-	}
-	found, err := s.ensureTickets(ctx, refs)
+	found, err := s.ensureTickets(ctx, []patchgate.Reference{ref})
 	if err != nil {
 		return nil, err
 	}
@@ -57,6 +43,53 @@ func (s *Service) LinkManually(ctx context.Context, req patchgate.ManualLinkRequ
 	}
 	s.comment(ctx, ch)
 	return link, nil
+}
+
+// resolveManual validates req and resolves its ticket reference (as written
+// in req.Repo) and its change, as LinkManually and UnlinkReference read them.
+func (s *Service) resolveManual(ctx context.Context, req *patchgate.ManualLinkRequest) (patchgate.Reference, *patchgate.Change, error) {
+	if err := req.Validate(); err != nil {
+		return patchgate.Reference{}, nil, err
+	}
+	repo, err := s.findRepo(req.Forge, req.Repo)
+	if err != nil {
+		return patchgate.Reference{}, nil, err
+	}
+	rc := s.referenceContext(repo)
+	refs := tickets.Extract(rc, req.Ticket)
+	if len(refs) != 1 || !strings.EqualFold(strings.TrimSpace(req.Ticket), refs[0].Text) {
+		return patchgate.Reference{}, nil, patchgate.Errorf(patchgate.EINVALID,
+			"%q is not one ticket reference for %s (want one of %s, #N, owner/repo#N or an issue URL)",
+			req.Ticket, repo.Name, keyExamples(repo.TicketKeys))
+	}
+	ch, err := s.findChange(ctx, repo, *req)
+	if err != nil {
+		return patchgate.Reference{}, nil, err
+	}
+	return refs[0], ch, nil
+}
+
+// UnlinkReference removes every link between the ticket and the change that
+// req names in the forms LinkManually takes (its Kind and Reason are not
+// used), and returns both. ENOTFOUND when patchgate does not know the ticket
+// or the two are not linked.
+func (s *Service) UnlinkReference(ctx context.Context, req patchgate.ManualLinkRequest) (*patchgate.Ticket, *patchgate.Change, error) {
+	ref, ch, err := s.resolveManual(ctx, &req)
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err := s.Tickets.FindTicket(ctx, ref.Tracker, ref.Key)
+	if patchgate.ErrorCode(err) == patchgate.ENOTFOUND {
+		return nil, nil, patchgate.Errorf(patchgate.ENOTFOUND, "ticket %s is not known to patchgate: nothing to unlink", ref.Key)
+	} else if err != nil {
+		return nil, nil, err
+	}
+	if err := s.UnlinkManually(ctx, t.ID, ch.ID); patchgate.ErrorCode(err) == patchgate.ENOTFOUND {
+		return nil, nil, patchgate.Errorf(patchgate.ENOTFOUND, "%s is not linked to %s: nothing to unlink", t.Key, ch.Ref())
+	} else if err != nil {
+		return nil, nil, err
+	}
+	return t, ch, nil
 }
 
 // UnlinkManually removes every link between a ticket and a change; extraction

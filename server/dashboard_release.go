@@ -39,14 +39,9 @@ func (s *Server) card(c *gin.Context, id int64) (*candidateCard, error) {
 	if err != nil {
 		return nil, err
 	}
-	card := &candidateCard{Candidate: cand}
+	card := &candidateCard{Candidate: cand, Approvers: cand.Approvers()}
 	if sess, ok := c.Get(sessionKey); ok {
 		card.CSRFToken = sess.(*patchgate.Session).CSRF
-	}
-	for _, a := range cand.Approvals {
-		if a.WithdrawnAt == nil && a.SHA == cand.SHA {
-			card.Approvers = append(card.Approvers, a.Approver)
-		}
 	}
 	if cand.State == patchgate.CandidatePromoted {
 		return card, nil

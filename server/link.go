@@ -52,8 +52,28 @@ func (s *Server) handleCreateLink(c *gin.Context) {
 	c.JSON(http.StatusCreated, gin.H{"link": link})
 }
 
-// handleDeleteLinks serves DELETE /api/v1/links?ticket_id=&change_id=.
+// handleDeleteLinks serves DELETE /api/v1/links, naming the ticket and the
+// change either by id (?ticket_id=&change_id=, answered 204) or as a manual
+// link names them (?ticket=PAY-12&repo=acme/shop&number=42 or &commit=SHA,
+// &forge= when the name is on both forges; answered 200 with both).
 func (s *Server) handleDeleteLinks(c *gin.Context) {
+	ctx := c.Request.Context()
+	if ref := optString(c, "ticket"); ref != nil {
+		req := patchgate.ManualLinkRequest{Ticket: *ref, Repo: c.Query("repo"), Forge: patchgate.Forge(c.Query("forge")), Commit: c.Query("commit")}
+		number, err := intQuery(c, "number", 0)
+		if err != nil {
+			s.writeError(c, err)
+			return
+		}
+		req.Number = number
+		t, ch, err := s.Linker.UnlinkReference(ctx, req)
+		if err != nil {
+			s.writeError(c, err)
+			return
+		}
+		c.JSON(http.StatusOK, gin.H{"ticket": t, "change": ch})
+		return
+	}
 	ticketID, err := optID(c, "ticket_id")
 	if err != nil {
 		s.writeError(c, err)
@@ -65,10 +85,10 @@ func (s *Server) handleDeleteLinks(c *gin.Context) {
 		return
 	}
 	if ticketID == nil || changeID == nil {
-		s.writeError(c, patchgate.Errorf(patchgate.EINVALID, "ticket_id and change_id are required"))
+		s.writeError(c, patchgate.Errorf(patchgate.EINVALID, "name the link's ends: ticket_id and change_id, or ticket, repo and number (or commit)"))
 		return
 	}
-	if err := s.Linker.UnlinkManually(c.Request.Context(), *ticketID, *changeID); err != nil {
+	if err := s.Linker.UnlinkManually(ctx, *ticketID, *changeID); err != nil {
 		s.writeError(c, err)
 		return
 	}

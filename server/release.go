@@ -17,7 +17,15 @@ type Releaser interface {
 	Promote(ctx context.Context, id int64, by patchgate.Principal) (*patchgate.Candidate, error)
 }
 
-// handleListReleases serves GET /api/v1/releases?repo=&state=.
+// candidateListItem is a candidate as the list shows it: with its items,
+// approvals and evaluation summary, so one call serves an overview page.
+type candidateListItem struct {
+	*patchgate.Candidate
+	Summary patchgate.CandidateSummary `json:"summary"`
+}
+
+// handleListReleases serves GET /api/v1/releases?repo=&state=&forge=, each
+// candidate with its summary (releasable, blockers, approvals and approvers).
 func (s *Server) handleListReleases(c *gin.Context) {
 	var (
 		f   patchgate.CandidateFilter
@@ -31,14 +39,46 @@ func (s *Server) handleListReleases(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	f.State, _ = optEnum[patchgate.CandidateState](c, "state", nil)
+	if f.State, err = optEnum(c, "state", patchgate.CandidateState.Validate); err != nil {
+		s.writeError(c, err)
+		return
+	}
 	f.Repo = optString(c, "repo")
-	cs, total, err := s.Releases.FindCandidates(c.Request.Context(), f)
+	ctx := c.Request.Context()
+	cs, total, err := s.Releases.FindCandidates(ctx, f)
 	if err != nil {
 		s.writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"releases": cs, "total": total})
+	items := make([]candidateListItem, 0, len(cs))
+	for _, cand := range cs {
+		item, err := s.summarize(ctx, cand.ID)
+		if err != nil {
+			s.writeError(c, err)
+			return
+		}
+		items = append(items, item)
+	}
+	c.JSON(http.StatusOK, gin.H{"releases": items, "total": total})
+}
+
+// summarize loads candidate id with its items and approvals and sums it up.
+// Only open and promoting candidates are evaluated, which reads the forge and
+// the verifications of every item; a repository has at most one open candidate
+// (a new one supersedes it) and rarely one promoting, so a page costs a few
+// evaluations whatever its length.
+func (s *Server) summarize(ctx context.Context, id int64) (candidateListItem, error) {
+	cand, err := s.Releases.FindCandidateByID(ctx, id)
+	if err != nil {
+		return candidateListItem{}, err
+	}
+	var ev *patchgate.Evaluation
+	if cand.State == patchgate.CandidateOpen || cand.State == patchgate.CandidatePromoting {
+		if ev, err = s.Releaser.Evaluate(ctx, cand); err != nil {
+			return candidateListItem{}, err
+		}
+	}
+	return candidateListItem{Candidate: cand, Summary: patchgate.SummarizeCandidate(cand, ev)}, nil
 }
 
 // handleGetRelease serves GET /api/v1/releases/:id: the candidate, what it

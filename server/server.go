@@ -89,6 +89,9 @@ type Linker interface {
 	LinkManually(ctx context.Context, req patchgate.ManualLinkRequest) (*patchgate.Link, error)
 	// UnlinkManually removes the links between a ticket and a change.
 	UnlinkManually(ctx context.Context, ticketID, changeID int64) error
+	// UnlinkReference removes the links between a ticket and a change named as
+	// LinkManually names them; see pipelines.UnlinkReference.
+	UnlinkReference(ctx context.Context, req patchgate.ManualLinkRequest) (*patchgate.Ticket, *patchgate.Change, error)
 }
 
 // Handler builds the Gin engine with every route. It is the route table: read it

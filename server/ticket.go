@@ -2,7 +2,10 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 	"github.com/patchgate/patchgate"
@@ -36,11 +39,11 @@ func (s *Server) handleListTickets(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	if f.Severity, err = optEnum[patchgate.Severity](c, "severity", nil); err != nil {
+	if f.Severity, err = optEnum(c, "severity", patchgate.Severity.Validate); err != nil {
 		s.writeError(c, err)
 		return
 	}
-	if f.Tracker, err = optEnum[patchgate.Tracker](c, "tracker", nil); err != nil {
+	if f.Tracker, err = optEnum(c, "tracker", patchgate.Tracker.Validate); err != nil {
 		s.writeError(c, err)
 		return
 	}
@@ -117,24 +120,55 @@ func (s *Server) findTicketsBySLA(ctx context.Context, f patchgate.TicketFilter,
 	}
 }
 
-// handleGetTicket serves GET /api/v1/tickets/:id with the ticket's SLA status,
-// its links and their changes.
+// handleGetTicket serves GET /api/v1/tickets/:id, where :id is the ticket's
+// id or its key (PAY-12, any case), with the ticket's SLA status, its links
+// and their changes, and its state history from the audit log.
 func (s *Server) handleGetTicket(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		s.writeError(c, err)
-		return
-	}
 	ctx := c.Request.Context()
-	t, err := s.Tickets.FindTicketByID(ctx, id)
+	t, err := s.ticketByIDOrKey(ctx, c.Param("id"))
 	if err != nil {
 		s.writeError(c, err)
 		return
 	}
-	links, err := s.Links.FindLinks(ctx, patchgate.LinkFilter{TicketID: &id, Limit: 500})
+	links, err := s.Links.FindLinks(ctx, patchgate.LinkFilter{TicketID: &t.ID, Limit: 500})
 	if err != nil {
 		s.writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"ticket": ticketView{Ticket: t, SLA: s.slaOf(t)}, "links": links})
+	history := []*patchgate.AuditEntry{}
+	if s.Audit != nil {
+		subject, action := "ticket:"+t.Key, patchgate.AuditTicketState
+		if history, err = s.Audit.FindAudit(ctx, patchgate.AuditFilter{Subject: &subject, Action: &action, Limit: 500}); err != nil {
+			s.writeError(c, err)
+			return
+		}
+	}
+	c.JSON(http.StatusOK, gin.H{"ticket": ticketView{Ticket: t, SLA: s.slaOf(t)}, "links": links, "history": history})
+}
+
+// ticketByIDOrKey finds the ticket a path names: all digits is an id,
+// anything else a key. A key is unique per tracker only, so one that two
+// trackers share is a conflict that lists the ids to ask for instead.
+func (s *Server) ticketByIDOrKey(ctx context.Context, ref string) (*patchgate.Ticket, error) {
+	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
+		if id <= 0 {
+			return nil, patchgate.Errorf(patchgate.EINVALID, "ticket id %d: want a positive id or a key such as PAY-12", id)
+		}
+		return s.Tickets.FindTicketByID(ctx, id)
+	}
+	ts, err := s.Tickets.FindTicketsByKey(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	switch len(ts) {
+	case 0:
+		return nil, patchgate.Errorf(patchgate.ENOTFOUND, "no ticket %s: patchgate learns of a ticket when a change, a tracker or `patchgate ticket set` names it", ref)
+	case 1:
+		return ts[0], nil
+	}
+	ids := make([]string, len(ts))
+	for i, t := range ts {
+		ids[i] = fmt.Sprintf("%d (%s %s)", t.ID, t.Tracker, t.Key)
+	}
+	return nil, patchgate.Errorf(patchgate.ECONFLICT, "%d tickets are keyed %s: ask for one by id: %s", len(ts), ref, strings.Join(ids, ", "))
 }

@@ -44,17 +44,28 @@ func (s *Server) handleListVerifications(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"verifications": vs, "total": total})
 }
 
-// handleGetVerification serves GET /api/v1/verifications/:id with its suites.
+// handleGetVerification serves GET /api/v1/verifications/:id with its suites,
+// and with ?tests=true each suite's test results.
 func (s *Server) handleGetVerification(c *gin.Context) {
 	id, err := pathID(c, "id")
 	if err != nil {
 		s.writeError(c, err)
 		return
 	}
-	v, err := s.Verifications.FindVerificationByID(c.Request.Context(), id)
+	ctx := c.Request.Context()
+	v, err := s.Verifications.FindVerificationByID(ctx, id)
 	if err != nil {
 		s.writeError(c, err)
 		return
+	}
+	if c.Query("tests") == "true" || c.Query("tests") == "1" {
+		// Each suite's test results, so that one call shows what failed.
+		for _, sr := range v.Suites {
+			if sr.Tests, err = s.Verifications.FindTests(ctx, sr.ID); err != nil {
+				s.writeError(c, err)
+				return
+			}
+		}
 	}
 	c.JSON(http.StatusOK, gin.H{"verification": v})
 }

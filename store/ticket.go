@@ -96,6 +96,35 @@ func findTicket(ctx context.Context, tx *txn, tracker patchgate.Tracker, key, lo
 	return t, nil
 }
 
+// FindTicketsByKey returns every ticket whose key is key, ignoring case
+// (PAY-12, pay-12), oldest first: a key is unique per tracker only, so an
+// external PAY-12 and one a second tracker reported are two tickets. None is an
+// empty slice, not an error.
+func (s *TicketService) FindTicketsByKey(ctx context.Context, key string) ([]*patchgate.Ticket, error) {
+	tx, err := s.db.beginRead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	rows, err := tx.Query(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE lower(key) = lower($1) ORDER BY id`, key)
+	if err != nil {
+		return nil, fmt.Errorf("find tickets keyed %s: %w", key, err)
+	}
+	defer rows.Close()
+	ts := []*patchgate.Ticket{}
+	for rows.Next() {
+		t, err := scanTicket(rows)
+		if err != nil {
+			return nil, fmt.Errorf("find tickets keyed %s: %w", key, err)
+		}
+		ts = append(ts, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find tickets keyed %s: %w", key, err)
+	}
+	return ts, nil
+}
+
 // FindTickets returns matching tickets, newest first, and the total count.
 func (s *TicketService) FindTickets(ctx context.Context, f patchgate.TicketFilter) ([]*patchgate.Ticket, int, error) {
 	var w where
@@ -103,7 +132,11 @@ func (s *TicketService) FindTickets(ctx context.Context, f patchgate.TicketFilte
 		w.add("tracker = $?", *f.Tracker)
 	}
 	if f.Repo != nil {
-		w.add("repo = $?", *f.Repo)
+		// A repository's tickets are its forge issues and the tickets its
+		// changes are linked to: PAY-12 belongs to every repository that fixes it.
+		p := w.arg(*f.Repo)
+		w.conds = append(w.conds, `(repo = `+p+` OR id IN (SELECT l.ticket_id FROM links l
+			JOIN changes c ON c.id = l.change_id WHERE c.repo = `+p+`))`)
 	}
 	if f.Key != nil {
 		w.add("key = $?", *f.Key)

@@ -151,7 +151,8 @@ func testTickets(t *testing.T, open func(t *testing.T) *store.DB) {
 	})
 
 	t.Run("find with filters", func(t *testing.T) {
-		s := store.NewTicketService(open(t))
+		db := open(t)
+		s := store.NewTicketService(db)
 		mk := func(tk patchgate.Ticket) *patchgate.Ticket {
 			t.Helper()
 			got, err := s.EnsureTicket(ctx, &tk)
@@ -166,20 +167,30 @@ func testTickets(t *testing.T, open func(t *testing.T) *store.DB) {
 		if err := s.SetTicketStateForTest(ctx, b.ID, patchgate.TicketReleased); err != nil {
 			t.Fatal(err)
 		}
+		// PAY-3 is fixed by a change of acme/payments, so it is one of its tickets.
+		d := mk(patchgate.Ticket{Tracker: patchgate.TrackerExternal, Key: "PAY-3"})
+		ch, _, err := store.NewChangeService(db).ApplyChangeUpdate(ctx, prLifecycle(1)[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := store.NewLinkService(db).CreateManualLink(ctx, &patchgate.Link{TicketID: d.ID, ChangeID: ch.ID, CreatedBy: "dev"}); err != nil {
+			t.Fatal(err)
+		}
 		for _, tc := range []struct {
 			name  string
 			f     patchgate.TicketFilter
 			want  []int64
 			total int
 		}{
-			{name: "all newest first", want: []int64{c.ID, b.ID, a.ID}, total: 3},
-			{name: "tracker", f: patchgate.TicketFilter{Tracker: ptr(patchgate.TrackerExternal)}, want: []int64{b.ID, a.ID}, total: 2},
-			{name: "repo", f: patchgate.TicketFilter{Repo: ptr("acme/payments")}, want: []int64{c.ID}, total: 1},
+			{name: "all newest first", want: []int64{d.ID, c.ID, b.ID, a.ID}, total: 4},
+			{name: "tracker", f: patchgate.TicketFilter{Tracker: ptr(patchgate.TrackerExternal)}, want: []int64{d.ID, b.ID, a.ID}, total: 3},
+			{name: "repo: its issues and the tickets its changes fix", f: patchgate.TicketFilter{Repo: ptr("acme/payments")}, want: []int64{d.ID, c.ID}, total: 2},
+			{name: "repo with nothing", f: patchgate.TicketFilter{Repo: ptr("acme/other")}, want: []int64{}, total: 0},
 			{name: "key", f: patchgate.TicketFilter{Key: ptr("PAY-1")}, want: []int64{a.ID}, total: 1},
 			{name: "state", f: patchgate.TicketFilter{State: ptr(patchgate.TicketReleased)}, want: []int64{b.ID}, total: 1},
 			{name: "severity", f: patchgate.TicketFilter{Severity: ptr(patchgate.SeverityHigh)}, want: []int64{a.ID}, total: 1},
-			{name: "page", f: patchgate.TicketFilter{Offset: 1, Limit: 1}, want: []int64{b.ID}, total: 3},
-			{name: "past the end", f: patchgate.TicketFilter{Offset: 10}, want: []int64{}, total: 3},
+			{name: "page", f: patchgate.TicketFilter{Offset: 1, Limit: 1}, want: []int64{c.ID}, total: 4},
+			{name: "past the end", f: patchgate.TicketFilter{Offset: 10}, want: []int64{}, total: 4},
 			{name: "none", f: patchgate.TicketFilter{Key: ptr("NOPE-1")}, want: []int64{}, total: 0},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
@@ -195,6 +206,38 @@ func testTickets(t *testing.T, open func(t *testing.T) *store.DB) {
 					t.Errorf("got %v (total %d), want %v (total %d)", ids, total, tc.want, tc.total)
 				}
 			})
+		}
+	})
+
+	t.Run("find by key, any case, across trackers", func(t *testing.T) {
+		s := store.NewTicketService(open(t))
+		ext, err := s.EnsureTicket(ctx, &patchgate.Ticket{Tracker: patchgate.TrackerExternal, Key: "PAY-9"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys := func(ts []*patchgate.Ticket) []int64 {
+			ids := []int64{}
+			for _, tk := range ts {
+				ids = append(ids, tk.ID)
+			}
+			return ids
+		}
+		for _, key := range []string{"PAY-9", "pay-9"} {
+			got, err := s.FindTicketsByKey(ctx, key)
+			if err != nil || !slices.Equal(keys(got), []int64{ext.ID}) {
+				t.Errorf("FindTicketsByKey(%q) = %v, %v; want [%d]", key, keys(got), err, ext.ID)
+			}
+		}
+		if got, err := s.FindTicketsByKey(ctx, "PAY-99"); err != nil || len(got) != 0 {
+			t.Errorf("FindTicketsByKey(PAY-99) = %v, %v; want none, no error", keys(got), err)
+		}
+		// A key is unique per tracker only: a second tracker's PAY-9 is another ticket.
+		other, err := s.EnsureTicket(ctx, &patchgate.Ticket{Tracker: patchgate.TrackerGitHub, Key: "PAY-9", Repo: "acme/payments", Number: 9})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.FindTicketsByKey(ctx, "Pay-9"); err != nil || !slices.Equal(keys(got), []int64{ext.ID, other.ID}) {
+			t.Errorf("FindTicketsByKey(Pay-9) = %v, %v; want [%d %d]", keys(got), err, ext.ID, other.ID)
 		}
 	})
 }

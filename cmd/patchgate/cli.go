@@ -11,7 +11,6 @@ import (
 	"os/user"
 	"runtime/debug"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/patchgate/patchgate"
 	"github.com/patchgate/patchgate/queue"
@@ -45,8 +44,10 @@ func newRootCommand() *cobra.Command {
 		newTokenCommand(&g),
 		newLinkCommand(),
 		newTicketCommand(),
+		newTicketsCommand(),
 		newUnlinkCommand(),
 		newVerifyCommand(),
+		newVerificationCommand(),
 		newLogsCommand(),
 		newFlakyCommand(),
 		newConfigCommand(),
@@ -231,6 +232,7 @@ func newTokenCommand(g *globalFlags) *cobra.Command {
 	create.Flags().StringArrayVar(&userFlags, "user", nil, "the person holding the token, as forge:login (github:alice, gitlab:alice.b); repeat per forge; needed to approve or promote")
 	_ = create.MarkFlagRequired("name")
 
+	var asJSON bool
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List tokens (never their secrets)",
@@ -241,7 +243,14 @@ func newTokenCommand(g *globalFlags) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				if asJSON {
+					return writeJSON(cmd.OutOrStdout(), map[string]any{"tokens": tokens})
+				}
+				if len(tokens) == 0 {
+					fmt.Fprintln(cmd.OutOrStdout(), "no tokens yet — create one: patchgate token create --name NAME --role viewer")
+					return nil
+				}
+				w := newTable(cmd.OutOrStdout())
 				fmt.Fprintln(w, "NAME\tROLE\tUSERS\tCREATED\tREVOKED")
 				for _, t := range tokens {
 					revoked := "-"
@@ -262,6 +271,8 @@ func newTokenCommand(g *globalFlags) *cobra.Command {
 			})
 		},
 	}
+	addJSONFlag(list, &asJSON)
+	list.Flags().Lookup("json").Usage = "print the tokens as JSON instead of a table"
 	revoke := &cobra.Command{
 		Use:   "revoke NAME",
 		Short: "Revoke a token",

@@ -59,6 +59,7 @@ func newAuditCommand(g *globalFlags) *cobra.Command {
 		},
 	}
 	verify.Flags().StringVar(&head, "head", "", "an anchored head SEQ:HASH that the log must still reach unchanged")
+	var headJSON bool
 	headCmd := &cobra.Command{
 		Use:   "head",
 		Short: "Print the log's head as SEQ:HASH, to keep somewhere the database's writers cannot reach",
@@ -69,11 +70,16 @@ func newAuditCommand(g *globalFlags) *cobra.Command {
 				if err != nil {
 					return err
 				}
+				if headJSON { // as GET /api/v1/audit/head answers
+					return writeJSON(cmd.OutOrStdout(), map[string]any{"seq": h.Seq, "hash": h.Hash, "head": h.String()})
+				}
 				fmt.Fprintln(cmd.OutOrStdout(), h)
 				return nil
 			})
 		},
 	}
+	addJSONFlag(headCmd, &headJSON)
+	headCmd.Flags().Lookup("json").Usage = "print seq, hash and head as JSON, as GET /api/v1/audit/head does"
 	seal := &cobra.Command{
 		Use:   "seal",
 		Short: "Key a log written before audit keys (once, after upgrading; migrate does it)",

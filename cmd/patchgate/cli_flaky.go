@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"net/http"
 	"net/url"
 
 	"github.com/patchgate/patchgate"
@@ -11,10 +10,11 @@ import (
 
 func newFlakyCommand() *cobra.Command {
 	var (
-		c     apiClient
-		forge string
-		repo  string
-		last  int
+		c      apiClient
+		forge  string
+		repo   string
+		last   int
+		asJSON bool
 	)
 	cmd := &cobra.Command{
 		Use:   "flaky --repo OWNER/NAME",
@@ -25,20 +25,23 @@ func newFlakyCommand() *cobra.Command {
 				Flaky []patchgate.FlakyTest `json:"flaky"`
 			}
 			path := fmt.Sprintf("/api/v1/repos/%s/%s/flaky?last=%d", url.PathEscape(forge), repo, last)
-			if err := c.do(cmd.Context(), http.MethodGet, path, nil, &out); err != nil {
+			w := cmd.OutOrStdout()
+			if done, err := c.read(cmd.Context(), path, asJSON, w, &out); done || err != nil {
 				return err
 			}
-			w := cmd.OutOrStdout()
 			if len(out.Flaky) == 0 {
 				fmt.Fprintf(w, "no flaky tests in the last %d verifications of %s\n", last, repo)
 				return nil
 			}
+			tw := newTable(w)
+			fmt.Fprintln(tw, "VERIFICATION\tCOMMIT\tSUITE\tTEST\tPASSED ON ATTEMPT")
 			for _, f := range out.Flaky {
-				fmt.Fprintf(w, "verification %d\t%.12s\t%s\t%s\tpassed on attempt %d\n", f.VerificationID, f.SHA, f.Suite, f.Name, f.Attempt)
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\n", f.VerificationID, short(f.SHA), f.Suite, f.Name, f.Attempt)
 			}
-			return nil
+			return tw.Flush()
 		},
 	}
+	addJSONFlag(cmd, &asJSON)
 	addAPIFlags(cmd, &c)
 	cmd.Flags().StringVar(&repo, "repo", "", "repository full name")
 	cmd.Flags().StringVar(&forge, "forge", string(patchgate.GitHub), "github or gitlab")

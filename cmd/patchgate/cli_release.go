@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -12,7 +13,7 @@ import (
 )
 
 func newReleaseCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "release", Short: "Release candidates: create, show, approve, withdraw, promote"}
+	cmd := &cobra.Command{Use: "release", Short: "Release candidates: list, create, show, approve, withdraw, promote"}
 	var c apiClient
 
 	var req patchgate.CandidateRequest
@@ -37,18 +38,58 @@ func newReleaseCommand() *cobra.Command {
 	create.Flags().StringVar(&req.Name, "name", "", "tag to create (default release-<short sha>)")
 	_ = create.MarkFlagRequired("repo")
 
+	var asJSON bool
 	show := &cobra.Command{
 		Use:   "show ID",
 		Short: "Show a candidate, its evidence, approvals and blockers",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := strconv.ParseInt(args[0], 10, 64)
-			if err != nil {
-				return patchgate.Errorf(patchgate.EINVALID, "release id %q: want a number", args[0])
+			if err != nil || id <= 0 {
+				return patchgate.Errorf(patchgate.EINVALID, "release id %q: want a number (see patchgate release list)", args[0])
+			}
+			if asJSON {
+				_, err := c.read(cmd.Context(), fmt.Sprintf("/api/v1/releases/%d", id), true, cmd.OutOrStdout(), nil)
+				return err
 			}
 			return showRelease(cmd, &c, id)
 		},
 	}
+	addJSONFlag(show, &asJSON)
+
+	var listState, listRepo string
+	var listLimit int
+	list := &cobra.Command{
+		Use:   "list [--state open|promoting|promoted|superseded|all] [--repo OWNER/NAME]",
+		Short: "List release candidates, newest first, with whether each can ship and why not",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			q := url.Values{"limit": {strconv.Itoa(listLimit)}}
+			if listState != "all" {
+				q.Set("state", listState)
+			}
+			if listRepo != "" {
+				q.Set("repo", listRepo)
+			}
+			var out struct {
+				Releases []releaseListItem `json:"releases"`
+				Total    int               `json:"total"`
+			}
+			w := cmd.OutOrStdout()
+			if done, err := c.read(cmd.Context(), "/api/v1/releases?"+q.Encode(), asJSON, w, &out); done || err != nil {
+				return err
+			}
+			printReleaseList(w, out.Releases, listState, listRepo)
+			if len(out.Releases) < out.Total {
+				fmt.Fprintf(w, "%d of %d shown; more with --limit\n", len(out.Releases), out.Total)
+			}
+			return nil
+		},
+	}
+	addJSONFlag(list, &asJSON)
+	list.Flags().StringVar(&listState, "state", string(patchgate.CandidateOpen), "open, promoting, promoted, superseded, or all")
+	list.Flags().StringVar(&listRepo, "repo", "", "repository full name")
+	list.Flags().IntVar(&listLimit, "limit", 20, "how many to show")
 	approve := &cobra.Command{
 		Use:   "approve ID",
 		Short: "Approve a candidate at its SHA (release-manager role)",
@@ -88,7 +129,7 @@ func newReleaseCommand() *cobra.Command {
 			return nil
 		},
 	}
-	for _, sub := range []*cobra.Command{create, show, approve, withdraw, promote} {
+	for _, sub := range []*cobra.Command{list, create, show, approve, withdraw, promote} {
 		addAPIFlags(sub, &c)
 		cmd.AddCommand(sub)
 	}
@@ -109,23 +150,109 @@ func showRelease(cmd *cobra.Command, c *apiClient, id int64) error {
 
 func printRelease(w io.Writer, r *patchgate.Candidate, ev *patchgate.Evaluation) {
 	fmt.Fprintf(w, "release %d %s of %s at %s (%s)\n", r.ID, r.Name, r.Repo, r.SHA, r.State)
-	for _, item := range r.Items {
-		if item.Change == nil {
+	fmt.Fprintf(w, "  branch %s, created by %s on %s", r.Branch, orDash(r.CreatedBy), when(&r.CreatedAt))
+	if r.BaseSHA != "" {
+		fmt.Fprintf(w, ", since release at %s", short(r.BaseSHA))
+	}
+	fmt.Fprintln(w)
+	if r.State == patchgate.CandidatePromoted {
+		fmt.Fprintf(w, "  promoted by %s on %s: %s\n", orDash(r.PromotedBy), when(r.PromotedAt), orDash(r.ReleaseURL))
+	}
+	if len(r.Items) == 0 {
+		fmt.Fprintln(w, "  no new changes since the last release")
+	} else {
+		tw := newTable(w)
+		fmt.Fprintln(tw, "  CHANGE\tTITLE\tTICKET\tEVIDENCE")
+		for _, item := range r.Items {
+			if item.Change == nil {
+				continue
+			}
+			ticket, evidence := "-", "-"
+			if item.Ticket != nil {
+				ticket = item.Ticket.Key + " (" + string(item.Ticket.State) + ")"
+				if v := ev.Evidence[item.Ticket.Key]; v != nil {
+					evidence = fmt.Sprintf("verified by %d on %s", v.ID, short(v.SHA))
+				} else {
+					evidence = "not verified"
+				}
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", item.Change.Ref(), oneLine(item.Change.Title), ticket, evidence)
+		}
+		tw.Flush()
+	}
+	approvers := r.Approvers()
+	fmt.Fprintf(w, "  approvals: %d of %d", len(approvers), ev.Needed)
+	if len(approvers) > 0 {
+		fmt.Fprintf(w, " (%s)", strings.Join(approvers, ", "))
+	}
+	fmt.Fprintln(w)
+	switch {
+	case !ev.Releasable:
+		fmt.Fprintf(w, "  blocked:\n    %s\n", strings.Join(ev.Blockers, "\n    "))
+	case r.State != patchgate.CandidateOpen:
+		fmt.Fprintln(w, "  releasable")
+	case len(approvers) < ev.Needed:
+		fmt.Fprintf(w, "  releasable; needs %d more approval(s): patchgate release approve %d\n", ev.Needed-len(approvers), r.ID)
+	default:
+		fmt.Fprintf(w, "  releasable and approved: patchgate release promote %d\n", r.ID)
+	}
+}
+
+// releaseListItem is one candidate of GET /api/v1/releases.
+type releaseListItem struct {
+	patchgate.Candidate
+	Summary patchgate.CandidateSummary `json:"summary"`
+}
+
+// printReleaseList writes the candidates as a table, then each blocked open
+// candidate's blockers, which do not fit a column.
+func printReleaseList(w io.Writer, rs []releaseListItem, state, repo string) {
+	if len(rs) == 0 {
+		which := "no release candidates"
+		if state != "all" {
+			which = "no " + state + " release candidates"
+		}
+		if repo != "" {
+			which += " of " + repo
+		}
+		if state == string(patchgate.CandidateOpen) {
+			r := repo
+			if r == "" {
+				r = "OWNER/NAME"
+			}
+			fmt.Fprintf(w, "%s — create one: patchgate release create --repo %s\n", which, r)
+			return
+		}
+		fmt.Fprintln(w, which)
+		return
+	}
+	tw := newTable(w)
+	fmt.Fprintln(tw, "ID\tTAG\tREPO\tCOMMIT\tSTATE\tGATE\tAPPROVALS\tCREATED")
+	for _, r := range rs {
+		gate := "blocked"
+		switch {
+		case r.State == patchgate.CandidatePromoted || r.State == patchgate.CandidateSuperseded:
+			gate = "-"
+		case r.Summary.Releasable:
+			gate = "releasable"
+		}
+		approvals := fmt.Sprintf("%d/%d", r.Summary.Approvals, r.Summary.Needed)
+		if r.State == patchgate.CandidatePromoted || r.State == patchgate.CandidateSuperseded {
+			approvals = strconv.Itoa(r.Summary.Approvals)
+		}
+		if len(r.Summary.Approvers) > 0 {
+			approvals += " (" + strings.Join(r.Summary.Approvers, ", ") + ")"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Name, r.Repo, short(r.SHA), r.State, gate, approvals, when(&r.CreatedAt))
+	}
+	tw.Flush()
+	for _, r := range rs {
+		if r.Summary.Releasable || r.State == patchgate.CandidatePromoted || r.State == patchgate.CandidateSuperseded {
 			continue
 		}
-		ticket := "-"
-		if item.Ticket != nil {
-			ticket = item.Ticket.Key + " (" + string(item.Ticket.State) + ")"
-			if v := ev.Evidence[item.Ticket.Key]; v != nil {
-				ticket += fmt.Sprintf(", verified by %d on %s", v.ID, v.SHA[:7])
-			}
+		fmt.Fprintf(w, "\nrelease %d %s is blocked:\n", r.ID, r.Name)
+		for _, b := range r.Summary.Blockers {
+			fmt.Fprintf(w, "  - %s\n", b)
 		}
-		fmt.Fprintf(w, "  %s %s: %s\n", item.Change.Ref(), item.Change.Title, ticket)
-	}
-	fmt.Fprintf(w, "  approvals: %d of %d\n", ev.Approvals, ev.Needed)
-	if ev.Releasable {
-		fmt.Fprintln(w, "  releasable")
-	} else {
-		fmt.Fprintf(w, "  blocked:\n    %s\n", strings.Join(ev.Blockers, "\n    "))
 	}
 }

@@ -1,18 +1,246 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/patchgate/patchgate"
 	"github.com/spf13/cobra"
 )
 
+// newTicketCommand is `patchgate ticket KEY|ID`, which shows a ticket, and the
+// group of `patchgate ticket set`: cobra runs a subcommand when the first
+// argument names one, and this command's RunE otherwise.
 func newTicketCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "ticket", Short: "Tickets from trackers patchgate gets no webhooks from (helpdesks, scripts)"}
+	var (
+		c      apiClient
+		asJSON bool
+	)
+	cmd := &cobra.Command{
+		Use:   "ticket KEY|ID",
+		Short: "Show a ticket: state, severity, SLA deadlines, the changes that fix it and its history",
+		Long: "Show a ticket by its key (PAY-12, acme/shop#45; any case) or its id.\n" +
+			"`patchgate ticket set KEY` records what a tracker patchgate gets no webhooks from knows of it.",
+		Example: "  patchgate ticket PAY-12\n  patchgate ticket acme/shop#45 --json",
+		Args:    cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return patchgate.Errorf(patchgate.EINVALID, "which ticket? patchgate ticket PAY-12 (a key or an id); patchgate tickets lists them")
+			}
+			path, err := ticketPath(cmd.Context(), &c, args[0])
+			if err != nil {
+				return err
+			}
+			var out ticketDetail
+			w := cmd.OutOrStdout()
+			if done, err := c.read(cmd.Context(), path, asJSON, w, &out); done || err != nil {
+				return err
+			}
+			printTicket(w, &out)
+			return nil
+		},
+	}
+	addAPIFlags(cmd, &c)
+	addJSONFlag(cmd, &asJSON)
 	cmd.AddCommand(newTicketSetCommand())
+	return cmd
+}
+
+// ticketWithSLA is a ticket as the tickets API shows it.
+type ticketWithSLA struct {
+	patchgate.Ticket
+	SLA patchgate.SLAStatus `json:"sla"`
+}
+
+// ticketDetail is GET /api/v1/tickets/{id}.
+type ticketDetail struct {
+	Ticket  ticketWithSLA           `json:"ticket"`
+	Links   []*patchgate.Link       `json:"links"`
+	History []*patchgate.AuditEntry `json:"history"`
+}
+
+// ticketPath returns the API path of the ticket ref names. A forge issue's
+// key (acme/shop#45) has a slash, which a path segment cannot carry, so it is
+// looked up by ?key= first.
+func ticketPath(ctx context.Context, c *apiClient, ref string) (string, error) {
+	if !strings.Contains(ref, "/") {
+		return "/api/v1/tickets/" + url.PathEscape(ref), nil
+	}
+	var out struct {
+		Tickets []ticketWithSLA `json:"tickets"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/api/v1/tickets?"+url.Values{"key": {ref}}.Encode(), nil, &out); err != nil {
+		return "", err
+	}
+	switch len(out.Tickets) {
+	case 0:
+		return "", patchgate.Errorf(patchgate.ENOTFOUND, "no ticket %s", ref)
+	case 1:
+		return fmt.Sprintf("/api/v1/tickets/%d", out.Tickets[0].ID), nil
+	}
+	ids := make([]string, len(out.Tickets))
+	for i, t := range out.Tickets {
+		ids[i] = fmt.Sprintf("%d (%s)", t.ID, t.Tracker)
+	}
+	return "", patchgate.Errorf(patchgate.ECONFLICT, "%d tickets are keyed %s: give the id: %s", len(ids), ref, strings.Join(ids, ", "))
+}
+
+func printTicket(w io.Writer, d *ticketDetail) {
+	t := &d.Ticket
+	fmt.Fprintf(w, "%s  %s\n", t.Key, orDash(t.Title))
+	tw := newTable(w)
+	fmt.Fprintf(tw, "  state\t%s\n", t.State)
+	fmt.Fprintf(tw, "  severity\t%s\n", t.Severity)
+	tracker := string(t.Tracker)
+	if t.ForgeState != "" {
+		tracker += " (" + t.ForgeState + " there)"
+	}
+	fmt.Fprintf(tw, "  tracker\t%s\n", tracker)
+	if t.URL != "" {
+		fmt.Fprintf(tw, "  url\t%s\n", t.URL)
+	}
+	fmt.Fprintf(tw, "  opened\t%s\n", when(&t.OpenedAt))
+	fmt.Fprintf(tw, "  SLA\t%s\n", slaLine(t.SLA))
+	if t.SLA.VerifyBy != nil {
+		fmt.Fprintf(tw, "  verify by\t%s\t(verified %s)\n", when(t.SLA.VerifyBy), when(&t.VerifiedAt))
+	}
+	if t.SLA.ReleaseBy != nil {
+		fmt.Fprintf(tw, "  release by\t%s\t(released %s)\n", when(t.SLA.ReleaseBy), when(&t.ReleasedAt))
+	}
+	if !t.ReopenedAt.IsZero() {
+		fmt.Fprintf(tw, "  reopened\t%s\n", when(&t.ReopenedAt))
+	}
+	tw.Flush()
+
+	if len(d.Links) == 0 {
+		fmt.Fprintf(w, "\nno change is linked to %s yet — link one: patchgate link %s --repo OWNER/NAME --pr N\n", t.Key, t.Key)
+	} else {
+		fmt.Fprintln(w, "\nchanges:")
+		tw = newTable(w)
+		fmt.Fprintln(tw, "  CHANGE\tKIND\tSTATE\tHEAD\tSOURCE\tLINKED BY\tPROVENANCE")
+		for _, l := range d.Links {
+			change, state, head := fmt.Sprintf("change %d", l.ChangeID), "-", "-"
+			if l.Change != nil {
+				change, state, head = l.Change.Ref(), string(l.Change.State), short(l.Change.HeadSHA)
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", change, l.Kind, state, head, l.Source, orDash(l.CreatedBy), oneLine(l.Provenance))
+		}
+		tw.Flush()
+	}
+	if len(d.History) > 0 {
+		fmt.Fprintln(w, "\nhistory:")
+		tw = newTable(w)
+		for _, e := range d.History {
+			fmt.Fprintf(tw, "  %s\t%s → %s\tby %s\n", when(&e.At), orDash(e.Detail["from"]), e.Detail["to"], e.Actor)
+		}
+		tw.Flush()
+	}
+}
+
+// slaLine says a ticket's SLA state in words, with the phase that runs.
+func slaLine(st patchgate.SLAStatus) string {
+	switch {
+	case st.State == patchgate.SLANone || st.State == "":
+		return "none (no target for this severity or repository)"
+	case st.Phase != "":
+		return fmt.Sprintf("%s (%s phase)", st.State, st.Phase)
+	}
+	return string(st.State)
+}
+
+// slaDeadline is the deadline of the phase that runs, "-" when none does.
+func slaDeadline(st patchgate.SLAStatus) string {
+	switch st.Phase {
+	case patchgate.SLAPhaseVerify:
+		return "verify by " + when(st.VerifyBy)
+	case patchgate.SLAPhaseRelease:
+		return "release by " + when(st.ReleaseBy)
+	}
+	return "-"
+}
+
+// oneLine keeps a table row on one line: newlines become spaces and long
+// text is cut.
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > 60 {
+		return string(r[:59]) + "…"
+	}
+	return orDash(s)
+}
+
+// newTicketsCommand is `patchgate tickets`: a filtered list, newest first.
+func newTicketsCommand() *cobra.Command {
+	var (
+		c                                   apiClient
+		asJSON                              bool
+		state, sla, repo, severity, tracker string
+		limit, offset                       int
+	)
+	cmd := &cobra.Command{
+		Use:   "tickets [--state S] [--sla S] [--repo OWNER/NAME] [--severity S]",
+		Short: "List tickets, newest first, with their state and SLA",
+		Example: "  patchgate tickets --sla breached\n" +
+			"  patchgate tickets --state fix_verified --repo acme/shop --json",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			q := url.Values{"limit": {fmt.Sprint(limit)}, "offset": {fmt.Sprint(offset)}}
+			var filters []string
+			for name, v := range map[string]string{"state": state, "sla": sla, "repo": repo, "severity": severity, "tracker": tracker} {
+				if v != "" {
+					q.Set(name, v)
+					filters = append(filters, "--"+name+" "+v)
+				}
+			}
+			var out struct {
+				Tickets  []ticketWithSLA `json:"tickets"`
+				Total    int             `json:"total"`
+				Complete *bool           `json:"complete"`
+			}
+			w := cmd.OutOrStdout()
+			if done, err := c.read(cmd.Context(), "/api/v1/tickets?"+q.Encode(), asJSON, w, &out); done || err != nil {
+				return err
+			}
+			if len(out.Tickets) == 0 {
+				if len(filters) == 0 {
+					fmt.Fprintln(w, "no tickets yet: patchgate learns of one when a change, a tracker or `patchgate ticket set` names it")
+				} else {
+					sort.Strings(filters)
+					fmt.Fprintf(w, "no tickets match %s\n", strings.Join(filters, " "))
+				}
+				return nil
+			}
+			tw := newTable(w)
+			fmt.Fprintln(tw, "KEY\tSEVERITY\tSTATE\tSLA\tDEADLINE\tTITLE")
+			for _, t := range out.Tickets {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.Key, t.Severity, t.State, t.SLA.State, slaDeadline(t.SLA), oneLine(t.Title))
+			}
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			if shown := offset + len(out.Tickets); out.Complete != nil && !*out.Complete {
+				fmt.Fprintf(w, "%d shown; more may match: --offset %d\n", len(out.Tickets), shown)
+			} else if shown < out.Total {
+				fmt.Fprintf(w, "%d of %d shown; next: --offset %d\n", len(out.Tickets), out.Total, shown)
+			}
+			return nil
+		},
+	}
+	addAPIFlags(cmd, &c)
+	addJSONFlag(cmd, &asJSON)
+	cmd.Flags().StringVar(&state, "state", "", "open, fix_proposed, fix_verified, fix_merged, released or reopened")
+	cmd.Flags().StringVar(&sla, "sla", "", "on_track, at_risk, breached, met or none")
+	cmd.Flags().StringVar(&repo, "repo", "", "repository full name")
+	cmd.Flags().StringVar(&severity, "severity", "", "critical, high, medium, low or unknown")
+	cmd.Flags().StringVar(&tracker, "tracker", "", "github, gitlab or external")
+	cmd.Flags().IntVar(&limit, "limit", 50, "how many to show")
+	cmd.Flags().IntVar(&offset, "offset", 0, "how many to skip (to page)")
 	return cmd
 }
 

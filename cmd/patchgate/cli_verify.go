@@ -202,7 +202,7 @@ func (c *apiClient) stream(ctx context.Context, path string, w io.Writer) error 
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		return apiError(path, resp.Status, raw)
+		return apiError(path, resp.StatusCode, resp.Status, raw)
 	}
 	_, err = io.Copy(w, resp.Body)
 	return err

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -94,8 +95,8 @@ func TestFlakyTestPassesOnRetry(t *testing.T) {
 		t.Errorf("GET …/flaky: got %+v, want TestFlakyTiming of verification %d, passed on attempt 2", listing.Flaky, v.ID)
 	}
 	out := runCLI(t, "flaky", "--repo", testRepo, "--server", app.url, "--token", app.token)
-	if !strings.Contains(out, "regression\tTestFlakyTiming\tpassed on attempt 2") {
-		t.Errorf("patchgate flaky: got %q, want TestFlakyTiming listed", out)
+	if !regexp.MustCompile(`(?m)^` + fmt.Sprint(v.ID) + ` +[0-9a-f]{7} +regression +TestFlakyTiming +2$`).MatchString(out) {
+		t.Errorf("patchgate flaky: got %q, want TestFlakyTiming listed, passed on attempt 2", out)
 	}
 	res, err := http.Get(app.url + "/metrics")
 	if err != nil {

@@ -76,7 +76,7 @@ func TestLinkingEndToEnd(t *testing.T) {
 	// A developer links HW-9 by hand through the CLI, as a user would.
 	dev := app.createToken(t, "dev-alice", patchgate.RoleDeveloper)
 	out := runCLI(t, "link", "HW-9", "--repo", testRepo, "--pr", "2", "--server", app.url, "--token", dev, "--reason", "found in review")
-	if !strings.Contains(out, "linked HW-9 to Codertocat/Hello-World#2 (fixes") {
+	if !strings.Contains(out, "linked HW-9 → Codertocat/Hello-World#2 (fixes") {
 		t.Fatalf("link: got %q", out)
 	}
 	hw9 := app.ticket(t, "HW-9")
