@@ -49,6 +49,7 @@ func newRootCommand() *cobra.Command {
 		newVerifyCommand(),
 		newLogsCommand(),
 		newFlakyCommand(),
+		newQuarantineCommand(),
 		newConfigCommand(),
 		newReleaseCommand(),
 		newAuditCommand(&g),
