@@ -52,6 +52,8 @@ const (
 	AuditTicketState          = "ticket.state"
 	AuditTokenCreated         = "token.created"
 	AuditTokenRevoked         = "token.revoked"
+	AuditQuarantineCreated    = "quarantine.created"
+	AuditQuarantineRemoved    = "quarantine.removed"
 
 	AuditApprovalCreated   = "approval.created"
 	AuditApprovalWithdrawn = "approval.withdrawn"

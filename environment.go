@@ -112,5 +112,9 @@ type SuitePlan struct {
 	// run on the same commit, each in a fresh environment, before its failure
 	// counts (.patchgate.yml flaky_retries).
 	FlakyRetries int
-	Spec         EnvironmentSpec
+	// Quarantines are the quarantines of the repository that may cover this
+	// suite's tests (.patchgate.yml and the API's), expired ones included: an
+	// expired one is named when its test fails.
+	Quarantines []Quarantine
+	Spec        EnvironmentSpec
 }

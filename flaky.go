@@ -26,3 +26,21 @@ type FlakyTestService interface {
 	// empty list when there are none.
 	FindFlakyTests(ctx context.Context, repo RepoRef, last int) ([]FlakyTest, error)
 }
+
+// FlakeRate is how often a test was flaky in its repository's last
+// verifications: in Flaky of the Runs of its suites there it failed and then
+// passed on a re-run.
+type FlakeRate struct {
+	Repo  RepoRef `json:"repo"`
+	Test  string  `json:"test"`
+	Flaky int     `json:"flaky"`
+	Runs  int     `json:"runs"`
+}
+
+// Rate is Flaky / Runs, 0 without runs.
+func (r FlakeRate) Rate() float64 {
+	if r.Runs == 0 {
+		return 0
+	}
+	return float64(r.Flaky) / float64(r.Runs)
+}

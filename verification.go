@@ -137,6 +137,10 @@ type TestResult struct {
 	// Flaky marks a test that failed on one attempt and passed on a later one
 	// on the same commit; both of its results carry it.
 	Flaky bool `json:"flaky,omitempty"`
+	// Quarantined marks the results of a flaky test whose failure a
+	// quarantine excused: reported, but it neither fails its suite nor
+	// serves as proof.
+	Quarantined bool `json:"quarantined,omitempty"`
 }
 
 // VerificationFilter selects verifications; nil fields do not filter.

@@ -24,6 +24,9 @@ const ConfigFile = ".patchgate.yml"
 type Config struct {
 	Suites  []Suite       `json:"suites"`
 	Release ReleasePolicy `json:"release"`
+	// Quarantine are the flaky tests whose failures do not fail their suite
+	// until they expire (Forge, Repo, CreatedAt are set by Quarantines).
+	Quarantine []patchgate.Quarantine `json:"quarantine,omitempty"`
 	// Digest identifies the exact file content, so a verification is unique per
 	// (repository, SHA, config digest).
 	Digest string `json:"digest"`
@@ -114,6 +117,7 @@ const (
 	maxFlakyRetries     = 3
 	maxSuites           = 20
 	maxServices         = 10
+	maxQuarantines      = 100
 	maxConfigBytes      = 256 << 10
 )
 
@@ -151,8 +155,8 @@ func ParseConfigWithin(file string, data []byte, ceilings Ceilings) (*Config, er
 	if !p.mapping(root, "") {
 		return nil, p.err()
 	}
-	var suitesNode, releaseNode *yaml.Node
-	p.fields(root, "", map[string]*(*yaml.Node){"suites": &suitesNode, "release": &releaseNode})
+	var suitesNode, releaseNode, quarantineNode *yaml.Node
+	p.fields(root, "", map[string]*(*yaml.Node){"suites": &suitesNode, "release": &releaseNode, "quarantine": &quarantineNode})
 	if suitesNode == nil {
 		p.add(root, "suites", "required: define at least one suite")
 	} else {
@@ -166,6 +170,9 @@ func ParseConfigWithin(file string, data []byte, ceilings Ceilings) (*Config, er
 				cfg.Release.Required = append(cfg.Release.Required, s.Name)
 			}
 		}
+	}
+	if quarantineNode != nil {
+		cfg.Quarantine = p.quarantines(quarantineNode, cfg.Suites)
 	}
 	if len(p.errs) > 0 {
 		return nil, p.err()
@@ -546,4 +553,80 @@ func (p *configParser) cachePaths(n *yaml.Node, key, workdir string) []string {
 		}
 	}
 	return out
+}
+
+// quarantines reads the quarantine: list. The 30-day cap needs the time the
+// file is used at, so Config.Quarantines checks it, not the parser.
+func (p *configParser) quarantines(n *yaml.Node, suites []Suite) []patchgate.Quarantine {
+	if n.Kind != yaml.SequenceNode {
+		p.add(n, "quarantine", "want a list of entries with test, owner, ticket and expires")
+		return nil
+	}
+	if len(n.Content) > maxQuarantines {
+		p.add(n, "quarantine", "at most %d quarantined tests", maxQuarantines)
+		return nil
+	}
+	var out []patchgate.Quarantine
+	for i, item := range n.Content {
+		key := fmt.Sprintf("quarantine[%d]", i)
+		if !p.mapping(item, key) {
+			continue
+		}
+		var test, suite, owner, ticket, reason, expires *yaml.Node
+		p.fields(item, key, map[string]*(*yaml.Node){
+			"test": &test, "suite": &suite, "owner": &owner, "ticket": &ticket, "reason": &reason, "expires": &expires,
+		})
+		q := patchgate.Quarantine{Source: patchgate.QuarantineConfig, CreatedBy: ConfigFile, Line: item.Line}
+		q.Test = p.requiredString(item, test, key+".test")
+		q.Owner = p.requiredString(item, owner, key+".owner")
+		q.Ticket = p.requiredString(item, ticket, key+".ticket")
+		if reason != nil {
+			q.Reason = p.str(reason, key+".reason")
+		}
+		if suite != nil {
+			q.Suite = p.str(suite, key+".suite")
+			if !slices.ContainsFunc(suites, func(s Suite) bool { return s.Name == q.Suite }) {
+				p.add(suite, key+".suite", "no suite named %q", q.Suite)
+			}
+		}
+		if v := p.requiredString(item, expires, key+".expires"); v != "" {
+			t, err := parseExpiry(v)
+			if err != nil {
+				p.add(expires, key+".expires", "want a date like 2026-12-20 (UTC midnight, when it stops excusing), at most 30 days ahead")
+			}
+			q.ExpiresAt = t
+		}
+		out = append(out, q)
+	}
+	return out
+}
+
+// parseExpiry reads a quarantine's expiry: a date (its UTC midnight) or an
+// RFC 3339 time.
+func parseExpiry(v string) (time.Time, error) {
+	if t, err := time.Parse(time.DateOnly, v); err == nil {
+		return t.UTC(), nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	return t.UTC(), err
+}
+
+// Quarantines returns the file's quarantines of repo as in force at now. An
+// entry that expires more than 30 days after now is a located ConfigError
+// naming the limit: a quarantine is renewed, never written for longer.
+func (c *Config) Quarantines(repo patchgate.RepoRef, now time.Time) ([]patchgate.Quarantine, error) {
+	var errs []error
+	out := make([]patchgate.Quarantine, 0, len(c.Quarantine))
+	for i, q := range c.Quarantine {
+		q.Forge, q.Repo, q.CreatedAt = repo.Forge, repo.Name, now
+		if err := patchgate.CheckQuarantineExpiry(q.Test, now, q.ExpiresAt); err != nil {
+			errs = append(errs, &ConfigError{File: ConfigFile, Line: q.Line, Key: fmt.Sprintf("quarantine[%d].expires", i), Msg: patchgate.ErrorMessage(err)})
+			continue
+		}
+		out = append(out, q)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return out, nil
 }

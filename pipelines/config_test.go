@@ -136,6 +136,7 @@ func FuzzParseConfig(f *testing.F) {
 	}
 	f.Add([]byte("suites: {a: {image: x, run: y, services: {db: {image: p, ready: [a]}}}}"))
 	f.Add([]byte("suites:\n  &a x: *a\n"))
+	f.Add([]byte("suites: {a: {image: x, run: y}}\nquarantine:\n- {test: TestX, suite: a, owner: alice, ticket: PAY-9, expires: 2026-12-20}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg, err := pipelines.ParseConfig(".patchgate.yml", data)
 		if err != nil {
@@ -151,6 +152,11 @@ func FuzzParseConfig(f *testing.F) {
 		for _, s := range cfg.Suites {
 			if s.Image == "" || strings.TrimSpace(s.Run) == "" || s.Timeout <= 0 {
 				t.Fatalf("accepted an incomplete suite %+v", s)
+			}
+		}
+		for _, q := range cfg.Quarantine {
+			if strings.TrimSpace(q.Test) == "" || strings.TrimSpace(q.Owner) == "" || strings.TrimSpace(q.Ticket) == "" || q.ExpiresAt.IsZero() {
+				t.Fatalf("accepted an incomplete quarantine %+v", q)
 			}
 		}
 	})

@@ -39,6 +39,9 @@ type Service struct {
 	Reporter Reporter
 	// Ceilings bound what any repository's suites may ask for.
 	Ceilings Ceilings
+	// Quarantines are the quarantines created through the API; nil means
+	// only those of .patchgate.yml.
+	Quarantines patchgate.QuarantineService
 
 	// Releases, Comparers and Releasers run the release gate; Announce, when
 	// set, is told every promotion (the outbound webhook).

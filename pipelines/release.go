@@ -2,9 +2,11 @@ package pipelines
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/patchgate/patchgate"
 )
@@ -159,6 +161,17 @@ func (s *Service) Evaluate(ctx context.Context, c *patchgate.Candidate) (*patchg
 	}
 	ev.Verification = own
 	ev.Blockers = append(ev.Blockers, suiteBlockers(own, cfg.Release.Required, "", c.SHA)...)
+	// An ended quarantine is a debt come due: the release waits until the
+	// test is fixed (and the quarantine removed) or the quarantine renewed.
+	expired, err := s.expiredQuarantines(ctx, ref, cfg, time.Now())
+	var ce *ConfigError
+	switch {
+	case errors.As(err, &ce):
+		ev.Blockers = append(ev.Blockers, "no usable "+ConfigFile+" at "+shortSHA(c.SHA)+": "+err.Error())
+	case err != nil:
+		return nil, err
+	}
+	ev.Blockers = append(ev.Blockers, expired...)
 
 	for _, item := range c.Items {
 		if item.Ticket == nil || item.Change == nil {

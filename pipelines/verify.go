@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/patchgate/patchgate"
 )
@@ -166,10 +167,20 @@ func (s *Service) Plan(ctx context.Context, v *patchgate.Verification) ([]patchg
 	if cfg.Digest != v.ConfigDigest {
 		return nil, patchgate.Errorf(patchgate.ECONFLICT, "%s at %s changed since the verification was planned", ConfigFile, v.ConfigRef)
 	}
+	quarantines, err := s.quarantines(ctx, patchgate.RepoRef{Forge: v.Forge, Name: v.Repo}, cfg, time.Now())
+	if err != nil {
+		return nil, err
+	}
 	policy := s.runPolicy(ctx, v)
 	plans := make([]patchgate.SuitePlan, 0, len(cfg.Suites))
 	for _, suite := range cfg.Suites {
-		plans = append(plans, policy.apply(v, suite))
+		plan := policy.apply(v, suite)
+		for _, q := range quarantines {
+			if q.Suite == "" || q.Suite == suite.Name {
+				plan.Quarantines = append(plan.Quarantines, q)
+			}
+		}
+		plans = append(plans, plan)
 	}
 	return plans, nil
 }

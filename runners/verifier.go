@@ -34,6 +34,10 @@ type Verifier struct {
 	// OnFlaky, when set, is told the tests of a suite run that failed and
 	// then passed on a re-run on the same commit (metrics).
 	OnFlaky func(repo patchgate.RepoRef, tests []string)
+	// FlakyTests is the repository's flakiness history: a quarantine excuses
+	// only a test seen passing on a re-run. Nil means no history: only a test
+	// flaky in the run itself can be excused.
+	FlakyTests patchgate.FlakyTestService
 	// Worker names this process in claims and heartbeats; unique per process.
 	Worker string
 	// Owner names this instance's processes on this host in container labels;
@@ -127,7 +131,7 @@ func (r *Verifier) runSuites(ctx context.Context, v *patchgate.Verification, log
 	for _, p := range plans {
 		byName[p.Name] = p
 	}
-	var failed, broken, flaky []string
+	var failed, broken, flaky, quarantined []string
 	for _, s := range v.Suites {
 		if ctx.Err() != nil {
 			break
@@ -138,11 +142,14 @@ func (r *Verifier) runSuites(ctx context.Context, v *patchgate.Verification, log
 			broken = append(broken, s.Name)
 			continue
 		}
-		attempts, names := r.runSuite(ctx, v, s, plan, log)
+		attempts, names, excused := r.runSuite(ctx, v, s, plan, log)
+		if len(excused) > 0 && s.Required {
+			quarantined = append(quarantined, s.Name+" ("+strings.Join(excused, ", ")+")")
+		}
 		if len(names) > 0 && r.OnFlaky != nil {
 			r.OnFlaky(patchgate.RepoRef{Forge: v.Forge, Name: v.Repo}, names)
 		}
-		if s.State == patchgate.RunSuccess && s.Required && attempts > 1 {
+		if s.State == patchgate.RunSuccess && s.Required && attempts > 1 && (len(names) > 0 || len(excused) == 0) {
 			if len(names) == 0 {
 				names = []string{"no test named"}
 			}
@@ -167,15 +174,20 @@ func (r *Verifier) runSuites(ctx context.Context, v *patchgate.Verification, log
 	case len(failed) > 0:
 		return patchgate.RunFailure, strings.Join(failed, ", ") + " failed"
 	}
+	reason := "every required suite passed"
 	if len(flaky) > 0 {
-		return patchgate.RunSuccess, "every required suite passed; passed on retry; flaky: " + strings.Join(flaky, ", ")
+		reason += "; passed on retry; flaky: " + strings.Join(flaky, ", ")
 	}
-	return patchgate.RunSuccess, "every required suite passed"
+	if len(quarantined) > 0 {
+		reason += "; quarantined failures: " + strings.Join(quarantined, ", ")
+	}
+	return patchgate.RunSuccess, reason
 }
 
 // runSuite runs one suite and records its outcome on s; it returns how many
-// times the suite ran and the names of the tests that failed and then passed.
-func (r *Verifier) runSuite(ctx context.Context, v *patchgate.Verification, s *patchgate.SuiteRun, plan patchgate.SuitePlan, log *slog.Logger) (attempts int, flaky []string) {
+// times the suite ran, the names of the tests that failed and then passed,
+// and those whose failures a quarantine excused.
+func (r *Verifier) runSuite(ctx context.Context, v *patchgate.Verification, s *patchgate.SuiteRun, plan patchgate.SuitePlan, log *slog.Logger) (attempts int, flaky, excused []string) {
 	log = log.With("suite", s.Name, "suite_run_id", s.ID)
 	now := time.Now().UTC()
 	s.State, s.StartedAt, s.Description = patchgate.RunRunning, &now, "running"
@@ -215,14 +227,14 @@ func (r *Verifier) runSuite(ctx context.Context, v *patchgate.Verification, s *p
 		switch {
 		case ctx.Err() != nil:
 			finish(patchgate.RunCanceled, "canceled: "+cancelCause(ctx))
-			return attempt, nil
+			return attempt, nil, nil
 		case err != nil && attempt > 1:
 			// The suite failed on its own and its re-run could not run: it
 			// stays failed, on the evidence of the attempts that ran.
 			log.Warn("suite re-run could not run", "suite_attempt", attempt, "err", err)
 			s.Tests, _ = mergeAttempts(earlier, nil)
 			finish(patchgate.RunFailure, patchgate.TruncateStatusDescription(s.Description+"; its re-run could not run"))
-			return attempt, nil
+			return attempt, nil, nil
 		case err != nil:
 			log.Warn("suite could not run", "attempts", tries, "err", err)
 			desc := err.Error()
@@ -230,7 +242,7 @@ func (r *Verifier) runSuite(ctx context.Context, v *patchgate.Verification, s *p
 				desc = fmt.Sprintf("could not run in %d attempts: %s", tries, desc)
 			}
 			finish(patchgate.RunError, desc)
-			return attempt, nil
+			return attempt, nil, nil
 		}
 		r.recordResult(s, res, &tests)
 		if tries > 1 {
@@ -238,8 +250,9 @@ func (r *Verifier) runSuite(ctx context.Context, v *patchgate.Verification, s *p
 		}
 		stampAttempt(s.Tests, attempt)
 		if attempt == 1 && (s.State != patchgate.RunFailure || reruns == 0) {
+			excused := r.applyQuarantines(ctx, v, s, plan, log)
 			finish(s.State, s.Description)
-			return attempt, nil
+			return attempt, nil, excused
 		}
 		if s.State == patchgate.RunFailure && attempt <= reruns {
 			if attempt == 1 {
@@ -253,10 +266,73 @@ func (r *Verifier) runSuite(ctx context.Context, v *patchgate.Verification, s *p
 		}
 		var flaky []string
 		s.Tests, flaky = mergeAttempts(earlier, s.Tests)
-		desc := describeRetry(s, attempt, flaky, first)
-		finish(s.State, desc)
-		return attempt, flaky
+		s.Description = describeRetry(s, attempt, flaky, first)
+		excused := r.applyQuarantines(ctx, v, s, plan, log)
+		finish(s.State, s.Description)
+		return attempt, flaky, excused
 	}
+}
+
+// applyQuarantines lets the quarantines in force now decide a failed suite
+// run: when a quarantine excuses every failing test of its last attempt (each
+// a flaky test), the suite passes, its excused results marked and its
+// description naming each quarantine; otherwise it stays failed and its
+// description leads with the expired quarantines and the broken tests no
+// quarantine can excuse. A run that timed out, ran out of memory, or counts
+// failures its report does not name is never excused: something beyond the
+// quarantined tests failed. It returns the excused tests' names.
+func (r *Verifier) applyQuarantines(ctx context.Context, v *patchgate.Verification, s *patchgate.SuiteRun, plan patchgate.SuitePlan, log *slog.Logger) []string {
+	if s.State != patchgate.RunFailure || len(plan.Quarantines) == 0 {
+		return nil
+	}
+	flakyBefore := map[string]bool{}
+	if r.FlakyTests != nil {
+		history, err := r.FlakyTests.FindFlakyTests(ctx, patchgate.RepoRef{Forge: v.Forge, Name: v.Repo}, patchgate.DefaultFlakyWindow)
+		if err != nil {
+			// Without the history no failure is excused: the suite stays
+			// failed on its own evidence, which is true, and says why.
+			log.Warn("read flakiness history for quarantines", "err", err)
+			s.Description = patchgate.TruncateStatusDescription("quarantines not applied: flakiness history unreadable; " + s.Description)
+			return nil
+		}
+		for _, f := range history {
+			if f.Suite == s.Name {
+				flakyBefore[f.Name] = true
+			}
+		}
+	}
+	qv := patchgate.ApplyQuarantines(s.Name, v.SHA, s.Tests, plan.Quarantines, flakyBefore, time.Now())
+	s.Tests = qv.Tests
+	last, named := 0, 0
+	for _, t := range s.Tests {
+		last = max(last, t.Attempt)
+	}
+	for _, t := range s.Tests {
+		if t.Attempt == last && (t.Status == patchgate.TestFailed || t.Status == patchgate.TestErrored) {
+			named++
+		}
+	}
+	if qv.AllExcused() && !s.TimedOut && !s.OOMKilled && s.Failed <= named {
+		s.State = patchgate.RunSuccess
+		s.Description = patchgate.TruncateStatusDescription("passed with quarantined failures; " + strings.Join(qv.Excused, "; "))
+		var names []string
+		for _, t := range qv.Tests {
+			if t.Quarantined && t.Attempt == last && !slices.Contains(names, t.Name) && !strings.Contains(t.Name, "/") {
+				names = append(names, t.Name)
+			}
+		}
+		log.Info("failures excused by quarantine", "tests", names)
+		return names
+	}
+	notes := slices.Concat(qv.Expired, qv.Broken)
+	if len(qv.Excused) > 0 {
+		// Some failures are excused, not all: say which ones count.
+		notes = append(notes, describeNames("not quarantined: ", qv.Failing, ""))
+	}
+	if len(notes) > 0 {
+		s.Description = patchgate.TruncateStatusDescription(strings.Join(notes, "; ") + "; " + s.Description)
+	}
+	return nil
 }
 
 // attempts is how often a suite may be tried.

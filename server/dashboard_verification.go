@@ -34,6 +34,28 @@ type verificationView struct {
 	pageView
 	V      *patchgate.Verification
 	Suites []suiteView
+	// Flaky is the repository's flakiness history over its last
+	// FlakyWindow verifications, the most often flaky first.
+	Flaky       []flakyRow
+	FlakyWindow int
+	// Quarantines are the repository's quarantines created through the API
+	// (those of .patchgate.yml are in the file).
+	Quarantines []quarantineRow
+}
+
+// flakyRow is one test of the flakiness history.
+type flakyRow struct {
+	Suite, Name string
+	// Times is how many suite runs it was flaky in; Last is the newest
+	// verification it was flaky in.
+	Times int
+	Last  int64
+}
+
+// quarantineRow is one quarantine, Expired at the time of the page.
+type quarantineRow struct {
+	patchgate.Quarantine
+	Expired bool
 }
 
 // pageLogLimit is how much of a log the page itself holds: the tail.
@@ -82,7 +104,47 @@ func (s *Server) handleVerificationPage(c *gin.Context) {
 		sv.Log = cleanLog(string(data))
 		view.Suites = append(view.Suites, sv)
 	}
+	repo := patchgate.RepoRef{Forge: v.Forge, Name: v.Repo}
+	if s.FlakyTests != nil {
+		view.FlakyWindow = patchgate.DefaultFlakyWindow
+		history, err := s.FlakyTests.FindFlakyTests(ctx, repo, view.FlakyWindow)
+		if err != nil {
+			s.dashboardError(c, err)
+			return
+		}
+		view.Flaky = flakyRows(history)
+	}
+	if s.Quarantines != nil {
+		qs, err := s.Quarantines.FindQuarantines(ctx, repo)
+		if err != nil {
+			s.dashboardError(c, err)
+			return
+		}
+		now := time.Now()
+		for _, q := range qs {
+			view.Quarantines = append(view.Quarantines, quarantineRow{Quarantine: q, Expired: q.Expired(now)})
+		}
+	}
 	s.render(c, http.StatusOK, "verification", view)
+}
+
+// flakyRows counts the flaky results (newest verification first) per suite
+// and test: the most often flaky first, then by name.
+func flakyRows(history []patchgate.FlakyTest) []flakyRow {
+	var rows []flakyRow
+	at := map[string]int{}
+	for _, f := range history {
+		key := f.Suite + "\x00" + f.Name
+		i, ok := at[key]
+		if !ok {
+			i = len(rows)
+			at[key] = i
+			rows = append(rows, flakyRow{Suite: f.Suite, Name: f.Name, Last: f.VerificationID})
+		}
+		rows[i].Times++
+	}
+	slices.SortStableFunc(rows, func(a, b flakyRow) int { return b.Times - a.Times })
+	return rows
 }
 
 // testRank orders test results: failures and errors first, skipped last.

@@ -23,8 +23,12 @@ type Metrics struct {
 	// SLAReport is called at each scrape for the SLA metrics; nil exports
 	// none. Set it before serving.
 	SLAReport func(ctx context.Context) (*SLAReport, error)
-	// Logger logs a failed SLAReport, which leaves the SLA metrics out of that
-	// scrape rather than failing it.
+	// FlakeRates is called at each scrape for patchgate_flake_rate with the
+	// window (verifications per repository) and the most series to export;
+	// nil exports none. Set it before serving.
+	FlakeRates func(ctx context.Context, last, limit int) ([]patchgate.FlakeRate, error)
+	// Logger logs a failed SLAReport or FlakeRates, which leaves those
+	// metrics out of that scrape rather than failing it.
 	Logger *slog.Logger
 }
 
@@ -58,7 +62,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Name: "patchgate_flaky_tests_total",
 		Help: "Tests that failed and then passed when their suite was re-run on the same commit, by repository and test.",
 	}, []string{"repo", "test"})
-	reg.MustRegister(m.requests, m.latency, m.deliveries, m.processed, m.queued, m.flaky, newSLACollector(m))
+	reg.MustRegister(m.requests, m.latency, m.deliveries, m.processed, m.queued, m.flaky, newSLACollector(m), newFlakeRateCollector(m))
 	return m
 }
 

@@ -34,7 +34,10 @@ type Server struct {
 	Verifications patchgate.VerificationService
 	// FlakyTests lists flaky tests; nil when the server does not verify.
 	FlakyTests patchgate.FlakyTestService
-	Verifier   Verifier
+	// Quarantines are the API's quarantines; nil when the server does not
+	// verify.
+	Quarantines patchgate.QuarantineService
+	Verifier    Verifier
 	// Releases is nil when the server does not run the release gate.
 	Releases patchgate.ReleaseService
 	Releaser Releaser
@@ -138,7 +141,7 @@ func (s *Server) engine() *gin.Engine {
 	viewer.GET("/verifications/:id", s.handleGetVerification)
 	viewer.GET("/verifications/:id/suites/:suite/log", s.handleSuiteLog)
 	viewer.GET("/verifications/:id/suites/:suite/tests", s.handleSuiteTests)
-	viewer.GET("/repos/:forge/*path", s.handleRepoPath) // …/{owner/name}/flaky
+	viewer.GET("/repos/:forge/*path", s.handleRepoPath) // …/{owner/name}/flaky, …/quarantine
 	viewer.GET("/releases", s.handleListReleases)
 	viewer.GET("/releases/:id", s.handleGetRelease)
 	viewer.GET("/audit", s.handleListAudit)
@@ -163,6 +166,8 @@ func (s *Server) engine() *gin.Engine {
 	admin.GET("/tokens", s.handleListTokens)
 	admin.POST("/tokens", s.handleCreateToken)
 	admin.DELETE("/tokens/:name", s.handleRevokeToken)
+	admin.POST("/repos/:forge/*path", s.handleRepoAdminPath)   // …/{owner/name}/quarantine
+	admin.DELETE("/repos/:forge/*path", s.handleRepoAdminPath) // …/{owner/name}/quarantine/{id}
 
 	if s.Sessions != nil {
 		s.dashboardRoutes(r)

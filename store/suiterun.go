@@ -160,7 +160,7 @@ func (s *VerificationService) UpdateSuiteRun(ctx context.Context, sr *patchgate.
 	return tx.Commit()
 }
 
-// testBatch is how many test results one INSERT stores: 9 arguments each stays
+// testBatch is how many test results one INSERT stores: 10 arguments each stays
 // far below both dialects' limits on arguments per statement.
 const testBatch = 200
 
@@ -173,9 +173,9 @@ func insertTests(ctx context.Context, tx *txn, suiteRunID int64, tests []patchga
 		for i, tr := range tests[start:min(start+testBatch, len(tests))] {
 			values = append(values, "("+strings.Join([]string{w.arg(suiteRunID), w.arg(start + i), w.arg(tr.Class),
 				w.arg(tr.Name), w.arg(tr.Status), w.arg(int64(tr.Duration)), w.arg(tr.Message),
-				w.arg(max(tr.Attempt, 1)), w.arg(tr.Flaky)}, ", ")+")")
+				w.arg(max(tr.Attempt, 1)), w.arg(tr.Flaky), w.arg(tr.Quarantined)}, ", ")+")")
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO test_results (suite_run_id, seq, class, name, status, duration_ns, message, attempt, flaky)
+		if _, err := tx.Exec(ctx, `INSERT INTO test_results (suite_run_id, seq, class, name, status, duration_ns, message, attempt, flaky, quarantined)
 			VALUES `+strings.Join(values, ", "), w.args...); err != nil {
 			return fmt.Errorf("store tests of suite run %d: %w", suiteRunID, err)
 		}
@@ -195,7 +195,7 @@ func (s *VerificationService) FindTests(ctx context.Context, suiteRunID int64) (
 	if err := tx.QueryRow(ctx, `SELECT id FROM suite_runs WHERE id = $1`, suiteRunID).Scan(&id); err != nil {
 		return nil, notFound(err, "suite run %d", suiteRunID)
 	}
-	rows, err := tx.Query(ctx, `SELECT class, name, status, duration_ns, message, attempt, flaky FROM test_results
+	rows, err := tx.Query(ctx, `SELECT class, name, status, duration_ns, message, attempt, flaky, quarantined FROM test_results
 		WHERE suite_run_id = $1 ORDER BY seq`, suiteRunID)
 	if err != nil {
 		return nil, fmt.Errorf("find tests of suite run %d: %w", suiteRunID, err)
@@ -204,7 +204,7 @@ func (s *VerificationService) FindTests(ctx context.Context, suiteRunID int64) (
 	ts := []patchgate.TestResult{}
 	for rows.Next() {
 		var tr patchgate.TestResult
-		if err := rows.Scan(&tr.Class, &tr.Name, &tr.Status, (*int64)(&tr.Duration), &tr.Message, &tr.Attempt, &tr.Flaky); err != nil {
+		if err := rows.Scan(&tr.Class, &tr.Name, &tr.Status, (*int64)(&tr.Duration), &tr.Message, &tr.Attempt, &tr.Flaky, &tr.Quarantined); err != nil {
 			return nil, fmt.Errorf("find tests of suite run %d: %w", suiteRunID, err)
 		}
 		ts = append(ts, tr)

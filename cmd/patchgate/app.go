@@ -127,6 +127,8 @@ func (m *Main) Run(ctx context.Context) error {
 	metrics.SLAReport, metrics.Logger = server.TicketSLAReport(tickets, slaOf), m.Logger
 	deliveries, tokens := store.NewDeliveryService(db), store.NewTokenService(db)
 	verifications := store.NewVerificationService(db)
+	quarantines := store.NewQuarantineService(db)
+	metrics.FlakeRates = verifications.FindFlakeRates
 	releases := store.NewReleaseService(db)
 	m.Reporter = &runners.Reporter{Statuses: clients.statuses, PublicURL: m.Config.PublicURL, Logger: m.Logger}
 	m.Service = &pipelines.Service{
@@ -151,6 +153,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Commands:      store.NewCommandService(db),
 		Announce:      m.announcer(),
 		Ceilings:      m.Config.Runners.Ceilings(),
+		Quarantines:   quarantines,
 		Referenced:    m.TrackerSync.Referenced,
 	}
 	if _, err := store.NewAuditService(db).RecordConfig(ctx, m.Config.Digest(), map[string]string{
@@ -192,6 +195,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Reporter:     m.Reporter,
 		OnVerdict:    m.Service.OnVerdict,
 		OnFlaky:      metrics.ObserveFlaky,
+		FlakyTests:   verifications,
 		Worker:       m.Owner + "/" + randomID(),
 		Owner:        m.Owner,
 		Heartbeat:    rc.Heartbeat,
@@ -256,6 +260,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Tokens:        tokens,
 		Verifications: verifications,
 		FlakyTests:    verifications,
+		Quarantines:   quarantines,
 		Verifier:      m.Service,
 		Releases:      releases,
 		Releaser:      m.Service,

@@ -50,6 +50,7 @@ func newRootCommand() *cobra.Command {
 		newVerificationCommand(),
 		newLogsCommand(),
 		newFlakyCommand(),
+		newQuarantineCommand(),
 		newConfigCommand(),
 		newReleaseCommand(),
 		newAuditCommand(&g),
