@@ -114,8 +114,11 @@ type Proof struct {
 	Regressions []string `json:"regressions,omitempty"`
 	// Excluded are changed tests left out because they are quarantined: a
 	// quarantined test never serves as proof.
-	Excluded  []string  `json:"excluded,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
+	Excluded []string `json:"excluded,omitempty"`
+	// RequireProof records release.require_proof as configured when the proof
+	// ran: with it, the fix counts only when the proof holds.
+	RequireProof bool      `json:"require_proof"`
+	CreatedAt    time.Time `json:"created_at"`
 }
 
 // ProofService stores the proof of a verification. Implementations are safe
@@ -308,8 +311,12 @@ func (t ProofTest) matches(r TestResult) bool {
 	switch t.Language {
 	case LangGo:
 		// Class is the package import path (or "" from a plain log); subtests
-		// are TestX/case.
-		if r.Name != t.Name && !strings.HasPrefix(r.Name, t.Name+"/") {
+		// are TestX/case. A file-level Go test (its patch unknown) is every
+		// test of its package.
+		if t.Name != "" && r.Name != t.Name && !strings.HasPrefix(r.Name, t.Name+"/") {
+			return false
+		}
+		if strings.HasSuffix(r.Name, " [build failed]") || strings.HasSuffix(r.Name, " [setup failed]") {
 			return false
 		}
 		return r.Class == "" || goPackageIs(r.Class, dir)
@@ -384,4 +391,24 @@ func jvmClass(file string) string {
 		rest = rest[:i]
 	}
 	return strings.ReplaceAll(rest, "/", ".")
+}
+
+// ProofPlan is how a verification's proof runs: the changed tests, the base
+// they run on with the change's test files overlaid, and the environment
+// whose command runs exactly them.
+type ProofPlan struct {
+	// BaseSHA is the commit the tests run on without the fix.
+	BaseSHA string
+	// Tests are the changed tests the command runs.
+	Tests []ProofTest
+	// Overlay holds the change's test files as they are on the head, by path;
+	// a nil content removes the file (a removed or renamed test file).
+	Overlay map[string][]byte
+	// Suite is the proof suite's environment; Spec.Command runs the tests.
+	Suite SuitePlan
+	// Excluded are the names of tests that may not serve as proof
+	// (quarantined); see EvaluateProof.
+	Excluded map[string]bool
+	// RequireProof is release.require_proof: the fix counts only with proof.
+	RequireProof bool
 }
