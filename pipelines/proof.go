@@ -94,6 +94,23 @@ func (s *Service) ProofPlan(ctx context.Context, v *patchgate.Verification) (*pa
 	return plan, nil
 }
 
+// ProofBlocker says in words why a fix does not count under
+// release.require_proof, "" when its proof holds; who names the fix ("PAY-7:
+// fix in #42"), proof is nil when none was recorded.
+func ProofBlocker(who string, proof *patchgate.Proof) string {
+	switch {
+	case proof == nil:
+		return who + " has no fail-to-pass proof"
+	case proof.State == patchgate.ProofHolds:
+		return ""
+	case proof.State == patchgate.ProofNone && len(proof.Tests) == 0:
+		return who + " adds no test that fails without it"
+	case proof.State == patchgate.ProofNone:
+		return who + " adds no test that fails without it (" + proof.Description + ")"
+	}
+	return who + " has no proof: " + proof.Description
+}
+
 // RenderProofRun picks the tests one command can run (those of the language
 // most of them are in) and substitutes {{tests}} in run (or the language's
 // default command) with them: for Go an anchored pattern ^(TestA|TestB)$, for

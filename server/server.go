@@ -34,7 +34,10 @@ type Server struct {
 	Verifications patchgate.VerificationService
 	// FlakyTests lists flaky tests; nil when the server does not verify.
 	FlakyTests patchgate.FlakyTestService
-	Verifier   Verifier
+	// Proofs reads verifications' fail-to-pass proofs; nil when the server
+	// does not verify.
+	Proofs   patchgate.ProofService
+	Verifier Verifier
 	// Releases is nil when the server does not run the release gate.
 	Releases patchgate.ReleaseService
 	Releaser Releaser

@@ -143,6 +143,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Reporter:      m.Reporter,
 		Releases:      releases,
 		Comparers:     clients.comparers,
+		Proofs:        verifications,
 		Releasers:     clients.releasers,
 		Authors:       clients.authors,
 		Commands:      store.NewCommandService(db),
@@ -178,6 +179,8 @@ func (m *Main) Run(ctx context.Context) error {
 	m.Verifier = &runners.Verifier{
 		Verifications: verifications,
 		Plan:          m.Service.Plan,
+		ProofPlan:     m.Service.ProofPlan,
+		Proofs:        verifications,
 		Source: func(ctx context.Context, repo patchgate.RepoRef, sha string) (io.ReadCloser, error) {
 			src := clients.sources[repo.Forge]
 			if src == nil {
@@ -252,6 +255,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Deliveries:    deliveries,
 		Tokens:        tokens,
 		Verifications: verifications,
+		Proofs:        verifications,
 		FlakyTests:    verifications,
 		Verifier:      m.Service,
 		Releases:      releases,
