@@ -34,6 +34,9 @@ type verificationView struct {
 	pageView
 	V      *patchgate.Verification
 	Suites []suiteView
+	// Proof is the fail-to-pass proof; nil when the change fixes no ticket
+	// or it has not run yet.
+	Proof *patchgate.Proof
 }
 
 // pageLogLimit is how much of a log the page itself holds: the tail.
@@ -81,6 +84,10 @@ func (s *Server) handleVerificationPage(c *gin.Context) {
 		}
 		sv.Log = cleanLog(string(data))
 		view.Suites = append(view.Suites, sv)
+	}
+	if view.Proof, err = s.proofOf(ctx, v.ID); err != nil {
+		s.dashboardError(c, err)
+		return
 	}
 	s.render(c, http.StatusOK, "verification", view)
 }
