@@ -32,6 +32,10 @@ func (s *Service) ProofPlan(ctx context.Context, v *patchgate.Verification) (*pa
 	if err != nil {
 		return nil, fmt.Errorf("find change %d: %w", v.ChangeID, err)
 	}
+	if ch.HeadSHA != v.SHA {
+		// A merge commit's or an old head's run: the proof is of the head.
+		return nil, patchgate.Errorf(patchgate.ENOTFOUND, "no proof: %s is not the head of change %d", v.SHA, ch.ID)
+	}
 	if ch.Kind == patchgate.ChangePush || ch.BaseSHA == "" {
 		return nil, patchgate.Errorf(patchgate.ENOTFOUND, "no proof: change %d has no base commit to run without the fix", ch.ID)
 	}
