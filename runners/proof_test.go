@@ -147,3 +147,25 @@ func TestProveRunsBaseWithTestFilesAndHead(t *testing.T) {
 		t.Errorf("no test: got %s %q after %d runs, want no regression test and no run", p.State, p.Description, len(commands))
 	}
 }
+
+// TestProofFromGoBuildFailure reads real go test output of a regression test
+// that calls a function only the fix adds: on the base it does not build,
+// which counts as failing there, in words.
+func TestProofFromGoBuildFailure(t *testing.T) {
+	base, err := ParseTestLog(strings.NewReader("# example.com/m/calc [example.com/m/calc.test]\n" +
+		"calc/round_test.go:6:5: undefined: RoundHalfEven\n" +
+		"FAIL\texample.com/m/calc [build failed]\nFAIL\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, err := ParseTestLog(strings.NewReader("=== RUN   TestRoundHalfEven\n--- PASS: TestRoundHalfEven (0.00s)\nPASS\nok  \texample.com/m/calc\t0.002s\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	test := patchgate.ProofTest{File: "calc/round_test.go", Name: "TestRoundHalfEven", Language: patchgate.LangGo}
+	p := patchgate.EvaluateProof([]patchgate.ProofTest{test}, base.Tests, head.Tests, nil)
+	if p.State != patchgate.ProofHolds || p.Tests[0].Base != patchgate.ProofNotBuilt ||
+		p.Tests[0].Verdict != "does not build without the fix; passes with it" {
+		t.Fatalf("got %s %q %+v, want holds with the base not built", p.State, p.Description, p.Tests)
+	}
+}
