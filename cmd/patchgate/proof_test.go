@@ -69,6 +69,7 @@ func TestProofOnRealWorldShapes(t *testing.T) {
 	app := startApp(t, func(c *Config) {
 		c.Repos[0].TicketKeys = []string{"PAY"}
 		c.Runners.Heartbeat = time.Second
+		c.Runners.Workers = 3 // the three changes are verified side by side
 	})
 	repo := newGitRepo(t, app.forge, testRepo)
 	config := "suites:\n  regression:\n    image: patchgate-test/runner:go1.26\n    run: go test -count=1 -v ./...\n    timeout: 5m\n    flaky_retries: 0\n"
