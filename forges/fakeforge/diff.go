@@ -9,7 +9,7 @@ import (
 
 // maxDiffLines is the longest file the fake diffs line by line; a longer one
 // is listed without a patch, as the real forges do for large files.
-const maxDiffLines = 4000
+const maxDiffLines = 1000
 
 // changedFile is one file that differs between two trees.
 type changedFile struct {
