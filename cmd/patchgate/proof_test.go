@@ -63,7 +63,8 @@ func (a *testApp) waitStatus(t *testing.T, sha, context string) (state, descript
 // one repository: one that adds regression tests and the fix (proof holds),
 // one that adds only the tests (they fail on the base and on the head: no
 // proof, verdict failure), and one whose new test passes on the base too (no
-// proof: the test passes without the fix).
+// proof: the test passes without the fix). With release.require_proof, only
+// the first makes its ticket fix_verified.
 func TestProofOnRealWorldShapes(t *testing.T) {
 	requireDocker(t)
 	app := startApp(t, func(c *Config) {
@@ -72,7 +73,7 @@ func TestProofOnRealWorldShapes(t *testing.T) {
 		c.Runners.Workers = 3 // the three changes are verified side by side
 	})
 	repo := newGitRepo(t, app.forge, testRepo)
-	config := "suites:\n  regression:\n    image: patchgate-test/runner:go1.26\n    run: go test -count=1 -v ./...\n    timeout: 5m\n    flaky_retries: 0\n"
+	config := "suites:\n  regression:\n    image: patchgate-test/runner:go1.26\n    run: go test -count=1 -v ./...\n    timeout: 5m\n    flaky_retries: 0\nrelease:\n  require_proof: true\n"
 	base := repo.commit("calc", map[string][]byte{
 		".patchgate.yml":    []byte(config),
 		"go.mod":            []byte("module example.com/calc\n\ngo 1.26\n"),
@@ -104,16 +105,22 @@ func TestProofOnRealWorldShapes(t *testing.T) {
 		status      string
 		description string
 		records     map[string]string // test → "base/head"
+		ticket      string
+		state       patchgate.TicketState // with release.require_proof
 	}{
 		{"regression tests and the fix", withFix, patchgate.RunSuccess, patchgate.ProofHolds, "success",
 			"2 tests fail without the fix and pass with it",
-			map[string]string{"TestRoundHalfUp": "failed/passed", "TestRoundNegative": "failed/passed"}},
+			map[string]string{"TestRoundHalfUp": "failed/passed", "TestRoundNegative": "failed/passed"},
+			"PAY-1", patchgate.TicketFixVerified},
 		{"only the tests", testOnly, patchgate.RunFailure, patchgate.ProofFailure, "failure",
 			"no proof: 2 tests fail with the fix",
-			map[string]string{"TestRoundHalfUp": "failed/failed", "TestRoundNegative": "failed/failed"}},
+			map[string]string{"TestRoundHalfUp": "failed/failed", "TestRoundNegative": "failed/failed"},
+			"PAY-2", patchgate.TicketFixProposed},
 		{"a test that passes without the fix", passesOnBase, patchgate.RunSuccess, patchgate.ProofNone, "failure",
 			"no proof: test passes without the fix: calc/whole_test.go:TestRoundWhole",
-			map[string]string{"TestRoundWhole": "passed/passed"}},
+			map[string]string{"TestRoundWhole": "passed/passed"},
+			// It passed, but without proof it does not count.
+			"PAY-3", patchgate.TicketFixProposed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -147,6 +154,16 @@ func TestProofOnRealWorldShapes(t *testing.T) {
 			state, desc := app.waitStatus(t, tt.head, patchgate.ProofStatusContext)
 			if state != tt.status || !strings.HasPrefix(desc, tt.description) {
 				t.Errorf("status %s: got %s %q, want %s %q", patchgate.ProofStatusContext, state, desc, tt.status, tt.description)
+			}
+			// The ticket state follows the verdict (after it is recorded).
+			var ticketState patchgate.TicketState
+			for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+				if ticketState = app.ticket(t, tt.ticket).Ticket.State; ticketState == tt.state {
+					break
+				}
+			}
+			if ticketState != tt.state {
+				t.Errorf("%s: got %s, want %s (release.require_proof)", tt.ticket, ticketState, tt.state)
 			}
 		})
 	}
