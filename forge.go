@@ -153,6 +153,31 @@ type Comparison struct {
 	// Timestamp (authored) are set; Author is the forge login when the forge
 	// knows one (GitHub), else the author's name.
 	Commits []Commit
+	// Files are the files changed from the merge base to head, as the forge
+	// lists them (it may cap the list or omit a large file's patch).
+	Files []ChangedFile
+}
+
+// FileStatus is how a compared file changed.
+type FileStatus string
+
+// File statuses.
+const (
+	FileAdded    FileStatus = "added"
+	FileModified FileStatus = "modified"
+	FileRemoved  FileStatus = "removed"
+	FileRenamed  FileStatus = "renamed"
+)
+
+// ChangedFile is one file a comparison changes.
+type ChangedFile struct {
+	Path string
+	// PreviousPath is the path before a rename.
+	PreviousPath string
+	Status       FileStatus
+	// Patch is the unified diff's hunks ("@@ -1,3 +1,4 @@ …"); "" when the
+	// forge left it out (binary or too large).
+	Patch string
 }
 
 // Comparer compares two commits of a repository; releases use it to find what a

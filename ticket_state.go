@@ -30,7 +30,16 @@ type FixEvidence struct {
 	// merge commit of a merged pull/merge request, or the linked commit of a
 	// direct push ("" if none).
 	Merged RunState
+	// Proof is the fail-to-pass proof of the verdict on the head ("" if it
+	// has none); ProofRequired is release.require_proof as recorded with it.
+	// With ProofRequired, the fix counts only when its proof holds.
+	Proof         ProofState
+	ProofRequired bool
 }
+
+// proven reports whether the fix may count: its proof holds, or none is
+// required.
+func (f FixEvidence) proven() bool { return !f.ProofRequired || f.Proof == ProofHolds }
 
 // landed reports whether the fix is in its target branch, and since when.
 func (f FixEvidence) landed() (bool, time.Time) {
@@ -55,6 +64,8 @@ var ticketStateRank = map[TicketState]int{
 //   - fix_merged: a fix landed and passed on the commit it landed as;
 //   - fix_verified: a fix passed on its change's current head (open, or merged
 //     and not yet verified after the merge);
+//   - with release.require_proof (recorded with the head's proof), fix_merged
+//     and fix_verified also need the head's fail-to-pass proof to hold;
 //   - fix_proposed: an open change claims to fix it, or a fix landed without
 //     a verdict yet;
 //   - reopened: the forge reopened it after a fix landed or was released, and
@@ -87,10 +98,10 @@ func DeriveTicketState(e TicketEvidence) TicketState {
 		switch {
 		case landed && !counts(at):
 			didNotHold = true
-		case landed && f.Merged == RunSuccess:
+		case landed && f.Merged == RunSuccess && f.proven():
 			raise(TicketFixMerged)
 		case f.Change.State == ChangeClosed:
-		case f.Head == RunSuccess && f.Change.Kind != ChangePush:
+		case f.Head == RunSuccess && f.Change.Kind != ChangePush && f.proven():
 			raise(TicketFixVerified)
 		default:
 			raise(TicketFixProposed)

@@ -19,6 +19,10 @@ func TestDeriveTicketState(t *testing.T) {
 	fix := func(ch *patchgate.Change, head, landed patchgate.RunState) patchgate.FixEvidence {
 		return patchgate.FixEvidence{Change: ch, Head: head, Merged: landed, LinkedAt: hour(1)}
 	}
+	proven := func(f patchgate.FixEvidence, p patchgate.ProofState, required bool) patchgate.FixEvidence {
+		f.Proof, f.ProofRequired = p, required
+		return f
+	}
 	ok, bad := patchgate.RunSuccess, patchgate.RunFailure
 	tests := []struct {
 		name string
@@ -44,6 +48,11 @@ func TestDeriveTicketState(t *testing.T) {
 		{"reopened, then a new fix", patchgate.TicketEvidence{ReopenedAt: hour(4), Fixes: []patchgate.FixEvidence{fix(merged, ok, ok), fix(open, ok, "")}}, patchgate.TicketFixVerified},
 		{"reopened, then a new fix merged", patchgate.TicketEvidence{ReopenedAt: hour(1), Fixes: []patchgate.FixEvidence{fix(merged, ok, ok)}}, patchgate.TicketFixMerged},
 		{"reopened, then released again", patchgate.TicketEvidence{ReopenedAt: hour(4), Releases: []time.Time{hour(3), hour(5)}}, patchgate.TicketReleased},
+		{"proof required and holding", patchgate.TicketEvidence{Fixes: []patchgate.FixEvidence{proven(fix(open, ok, ""), patchgate.ProofHolds, true)}}, patchgate.TicketFixVerified},
+		{"proof required, none: passed is not enough", patchgate.TicketEvidence{Fixes: []patchgate.FixEvidence{proven(fix(open, ok, ""), patchgate.ProofNone, true)}}, patchgate.TicketFixProposed},
+		{"proof required, not judged yet", patchgate.TicketEvidence{Fixes: []patchgate.FixEvidence{proven(fix(open, ok, ""), "", true)}}, patchgate.TicketFixProposed},
+		{"proof required, merged without proof", patchgate.TicketEvidence{Fixes: []patchgate.FixEvidence{proven(fix(merged, ok, ok), patchgate.ProofError, true)}}, patchgate.TicketFixProposed},
+		{"proof shown but not required", patchgate.TicketEvidence{Fixes: []patchgate.FixEvidence{proven(fix(open, ok, ""), patchgate.ProofNone, false)}}, patchgate.TicketFixVerified},
 		{"reopened before any fix landed", patchgate.TicketEvidence{ReopenedAt: hour(4), Fixes: []patchgate.FixEvidence{fix(closed, ok, "")}}, patchgate.TicketOpen},
 	}
 	for _, tt := range tests {

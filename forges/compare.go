@@ -37,6 +37,14 @@ func (g *GitHub) Compare(ctx context.Context, repo patchgate.RepoRef, base, head
 				return ghResp(resp), err
 			}
 			out.Ahead, out.Behind = cmp.GetAheadBy(), cmp.GetBehindBy()
+			if opts.Page == 0 { // every page repeats the files
+				for _, f := range cmp.Files {
+					out.Files = append(out.Files, patchgate.ChangedFile{
+						Path: f.GetFilename(), PreviousPath: f.GetPreviousFilename(),
+						Status: ghFileStatus(f.GetStatus()), Patch: f.GetPatch(),
+					})
+				}
+			}
 			for _, c := range cmp.Commits {
 				author := c.GetAuthor().GetLogin()
 				if author == "" {
@@ -95,10 +103,37 @@ func (g *GitLab) Compare(ctx context.Context, repo patchgate.RepoRef, base, head
 		}
 		commits = append(commits, lc)
 	}
+	var files []patchgate.ChangedFile
+	for _, d := range ahead.Diffs {
+		f := patchgate.ChangedFile{Path: d.NewPath, Status: patchgate.FileModified, Patch: d.Diff}
+		switch {
+		case d.NewFile:
+			f.Status = patchgate.FileAdded
+		case d.DeletedFile:
+			f.Status, f.Path = patchgate.FileRemoved, d.OldPath
+		case d.RenamedFile:
+			f.Status, f.PreviousPath = patchgate.FileRenamed, d.OldPath
+		}
+		files = append(files, f)
+	}
 	return &patchgate.Comparison{
 		Base: base, Head: head, Ahead: len(ahead.Commits), Behind: len(behind.Commits),
-		Commits: oldestFirst(commits),
+		Commits: oldestFirst(commits), Files: files,
 	}, nil
+}
+
+// ghFileStatus maps GitHub's file statuses onto the four patchgate keeps: a
+// copy is a new file, "changed" (mode only) a modification.
+func ghFileStatus(s string) patchgate.FileStatus {
+	switch s {
+	case "added", "copied":
+		return patchgate.FileAdded
+	case "removed":
+		return patchgate.FileRemoved
+	case "renamed":
+		return patchgate.FileRenamed
+	}
+	return patchgate.FileModified
 }
 
 // listedCommit is a compared commit with its parents, for ordering.

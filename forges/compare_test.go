@@ -94,3 +94,42 @@ func TestCompareManyCommits(t *testing.T) {
 		})
 	}
 }
+
+func TestCompareFiles(t *testing.T) {
+	for _, tc := range forgeCases {
+		t.Run(tc.name, func(t *testing.T) {
+			ff := MustForge(t)
+			c := tc.MustClient(t, ff)
+			base, fix := sha("base"), sha("fix")
+			ff.AddCommit(tc.repo, base, map[string][]byte{
+				"calc/calc.go":      []byte("package calc\n\nfunc Round(x float64) float64 { return x }\n"),
+				"calc/calc_test.go": []byte("package calc\n\nfunc TestFloor(t *testing.T) {\n}\n"),
+				"old.txt":           []byte("gone\n"),
+			}, "root", "alice")
+			ff.AddCommit(tc.repo, fix, map[string][]byte{
+				"calc/calc.go":      []byte("package calc\n\nfunc Round(x float64) float64 { return math.Round(x) }\n"),
+				"calc/calc_test.go": []byte("package calc\n\nfunc TestFloor(t *testing.T) {\n}\n\nfunc TestRound(t *testing.T) {\n\tcheck(t)\n}\n"),
+				"old.txt":           nil,
+			}, "PAY-7: fix rounding", "bob", base)
+			got, err := c.Compare(context.Background(), tc.ref(), base, fix)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]patchgate.FileStatus{
+				"calc/calc.go": patchgate.FileModified, "calc/calc_test.go": patchgate.FileModified, "old.txt": patchgate.FileRemoved,
+			}
+			if len(got.Files) != len(want) {
+				t.Fatalf("files: got %+v, want %v", got.Files, want)
+			}
+			for _, f := range got.Files {
+				if want[f.Path] != f.Status || f.Patch == "" {
+					t.Errorf("file %s: got status %q patch %q, want %q with a patch", f.Path, f.Status, f.Patch, want[f.Path])
+				}
+			}
+			tests := patchgate.DiscoverTests(got.Files)
+			if len(tests) != 1 || tests[0].String() != "calc/calc_test.go:TestRound" {
+				t.Errorf("discovered %v, want [calc/calc_test.go:TestRound]", tests)
+			}
+		})
+	}
+}

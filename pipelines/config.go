@@ -27,6 +27,8 @@ type Config struct {
 	// Quarantine are the flaky tests whose failures do not fail their suite
 	// until they expire (Forge, Repo, CreatedAt are set by Quarantines).
 	Quarantine []patchgate.Quarantine `json:"quarantine,omitempty"`
+	// Proof says how the fail-to-pass proof runs a fix's changed tests.
+	Proof ProofConfig `json:"proof"`
 	// Digest identifies the exact file content, so a verification is unique per
 	// (repository, SHA, config digest).
 	Digest string `json:"digest"`
@@ -55,6 +57,30 @@ type Suite struct {
 	FlakyRetries int `json:"flaky_retries"`
 }
 
+// ProofConfig is the proof block: the suite whose environment (image,
+// services, env, limits) runs a fix's changed tests without and with the fix,
+// and the command that runs them, {{tests}} standing for the tests.
+type ProofConfig struct {
+	// Suite is the suite's name; by default "regression" when there is one,
+	// else the first required suite.
+	Suite string `json:"suite"`
+	// Run is the command; "" means the default for the tests' language
+	// (DefaultProofRun).
+	Run string `json:"run,omitempty"`
+}
+
+// ProofTestsPlaceholder stands for the tests in proof.run.
+const ProofTestsPlaceholder = "{{tests}}"
+
+// DefaultProofRun is the proof command for each language's tests: verbose,
+// so that passing tests are listed and a missing one is seen to be missing.
+var DefaultProofRun = map[patchgate.TestLanguage]string{
+	patchgate.LangGo:     "go test -v -count=1 -run '{{tests}}' ./...",
+	patchgate.LangPython: "python -m pytest -v -k '{{tests}}'",
+	patchgate.LangJS:     "npx jest --verbose {{tests}}",
+	patchgate.LangJVM:    "mvn -q test -Dtest='{{tests}}'",
+}
+
 // SuiteService is a container a suite's command talks to by Name.
 type SuiteService struct {
 	Name         string            `json:"name"`
@@ -78,6 +104,9 @@ type ReleasePolicy struct {
 	// AutoPromote promotes a candidate as soon as it is releasable and has
 	// its approvals; otherwise a release manager runs the promotion.
 	AutoPromote bool `json:"auto_promote"`
+	// RequireProof makes a ticket's fix count only when its fail-to-pass
+	// proof holds (the evidence is shown either way).
+	RequireProof bool `json:"require_proof"`
 }
 
 // ConfigError is a problem in a .patchgate.yml, located by file, line and key so
@@ -155,8 +184,8 @@ func ParseConfigWithin(file string, data []byte, ceilings Ceilings) (*Config, er
 	if !p.mapping(root, "") {
 		return nil, p.err()
 	}
-	var suitesNode, releaseNode, quarantineNode *yaml.Node
-	p.fields(root, "", map[string]*(*yaml.Node){"suites": &suitesNode, "release": &releaseNode, "quarantine": &quarantineNode})
+	var suitesNode, releaseNode, quarantineNode, proofNode *yaml.Node
+	p.fields(root, "", map[string]*(*yaml.Node){"suites": &suitesNode, "release": &releaseNode, "quarantine": &quarantineNode, "proof": &proofNode})
 	if suitesNode == nil {
 		p.add(root, "suites", "required: define at least one suite")
 	} else {
@@ -174,10 +203,48 @@ func ParseConfigWithin(file string, data []byte, ceilings Ceilings) (*Config, er
 	if quarantineNode != nil {
 		cfg.Quarantine = p.quarantines(quarantineNode, cfg.Suites)
 	}
+	cfg.Proof = p.proof(proofNode, cfg.Suites)
 	if len(p.errs) > 0 {
 		return nil, p.err()
 	}
 	return cfg, nil
+}
+
+// proof reads the proof block (n may be nil: the defaults).
+func (p *configParser) proof(n *yaml.Node, suites []Suite) ProofConfig {
+	var c ProofConfig
+	var suite, run *yaml.Node
+	if n != nil && p.mapping(n, "proof") {
+		p.fields(n, "proof", map[string]*(*yaml.Node){"suite": &suite, "run": &run})
+	}
+	if suite != nil {
+		c.Suite = p.str(suite, "proof.suite")
+		if c.Suite != "" && !slices.ContainsFunc(suites, func(s Suite) bool { return s.Name == c.Suite }) {
+			names := make([]string, 0, len(suites))
+			for _, s := range suites {
+				names = append(names, s.Name)
+			}
+			p.add(suite, "proof.suite", "no suite named %q (want one of %s)", c.Suite, strings.Join(names, ", "))
+		}
+	} else {
+		for _, s := range suites {
+			if s.Name == "regression" {
+				c.Suite = s.Name
+			}
+		}
+		for _, s := range suites {
+			if c.Suite == "" && s.Required {
+				c.Suite = s.Name
+			}
+		}
+	}
+	if run != nil {
+		c.Run = p.str(run, "proof.run")
+		if !strings.Contains(c.Run, ProofTestsPlaceholder) {
+			p.add(run, "proof.run", "must name the tests with %s, like go test -v -run '{{tests}}' ./...", ProofTestsPlaceholder)
+		}
+	}
+	return c
 }
 
 // yamlError turns the YAML library's syntax error into a located ConfigError.
@@ -377,11 +444,16 @@ func (p *configParser) release(n *yaml.Node, suites []Suite) ReleasePolicy {
 	if !p.mapping(n, "release") {
 		return r
 	}
-	var branch, required, approvals, allowAuthor, autoPromote *yaml.Node
+	var branch, required, approvals, allowAuthor, autoPromote, requireProof *yaml.Node
 	p.fields(n, "release", map[string]*(*yaml.Node){
 		"branch": &branch, "required": &required, "approvals": &approvals, "allow_author_approval": &allowAuthor,
-		"auto_promote": &autoPromote,
+		"auto_promote": &autoPromote, "require_proof": &requireProof,
 	})
+	if requireProof != nil {
+		if err := requireProof.Decode(&r.RequireProof); err != nil {
+			p.add(requireProof, "release.require_proof", "want true or false")
+		}
+	}
 	if branch != nil {
 		r.Branch = p.str(branch, "release.branch")
 		if r.Branch == "" || strings.ContainsAny(r.Branch, " ~^:?*[\\") || strings.HasPrefix(r.Branch, "-") {

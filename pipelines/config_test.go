@@ -86,6 +86,33 @@ func TestParseConfigFlakyRetries(t *testing.T) {
 	}
 }
 
+func TestParseConfigProof(t *testing.T) {
+	tests := []struct {
+		name         string
+		yaml         string
+		want         pipelines.ProofConfig
+		requireProof bool
+	}{
+		{"defaults to the regression suite", "suites:\n  unit:\n    image: a\n    run: b\n  regression:\n    image: a\n    run: b\n",
+			pipelines.ProofConfig{Suite: "regression"}, false},
+		{"else the first required suite", "suites:\n  lint:\n    image: a\n    run: b\n    required: false\n  unit:\n    image: a\n    run: b\n",
+			pipelines.ProofConfig{Suite: "unit"}, false},
+		{"configured", "suites:\n  unit:\n    image: a\n    run: b\nproof: {suite: unit, run: \"go test -run '{{tests}}' ./...\"}\nrelease:\n  require_proof: true\n",
+			pipelines.ProofConfig{Suite: "unit", Run: "go test -run '{{tests}}' ./..."}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := pipelines.ParseConfig(".patchgate.yml", []byte(tt.yaml))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Proof != tt.want || cfg.Release.RequireProof != tt.requireProof {
+				t.Errorf("got proof %+v require_proof %v, want %+v %v", cfg.Proof, cfg.Release.RequireProof, tt.want, tt.requireProof)
+			}
+		})
+	}
+}
+
 func TestParseConfigErrorsNameLineAndKey(t *testing.T) {
 	tests := []struct {
 		name string
@@ -109,6 +136,10 @@ func TestParseConfigErrorsNameLineAndKey(t *testing.T) {
 		{"memory too small", "suites:\n  unit:\n    image: a\n    run: b\n    memory: 1k\n", ":5: suites.unit.memory:"},
 		{"flaky retries negative", "suites:\n  unit:\n    image: a\n    run: b\n    flaky_retries: -1\n", ":5: suites.unit.flaky_retries: want a number of re-runs from 0 to 3"},
 		{"flaky retries too many", "suites:\n  unit:\n    image: a\n    run: b\n    flaky_retries: 4\n", ":5: suites.unit.flaky_retries:"},
+		{"proof names unknown suite", "suites:\n  unit:\n    image: a\n    run: b\nproof:\n  suite: regression\n", ":6: proof.suite: no suite named \"regression\" (want one of unit)"},
+		{"proof run without tests", "suites:\n  unit:\n    image: a\n    run: b\nproof:\n  run: go test ./...\n", ":6: proof.run: must name the tests with {{tests}}"},
+		{"proof unknown key", "suites:\n  unit:\n    image: a\n    run: b\nproof:\n  command: x\n", ":6: proof.command: unknown key (want one of run, suite)"},
+		{"require_proof not a bool", "suites:\n  unit:\n    image: a\n    run: b\nrelease:\n  require_proof: maybe\n", ":6: release.require_proof: want true or false"},
 		{"flaky retries not a number", "suites:\n  unit:\n    image: a\n    run: b\n    flaky_retries: once\n", ":5: suites.unit.flaky_retries:"},
 	}
 	for _, tt := range tests {

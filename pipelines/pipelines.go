@@ -47,6 +47,8 @@ type Service struct {
 	// set, is told every promotion (the outbound webhook).
 	Releases  patchgate.ReleaseService
 	Comparers map[patchgate.Forge]patchgate.Comparer
+	// Proofs reads fixes' fail-to-pass proofs for release.require_proof.
+	Proofs    patchgate.ProofService
 	Releasers map[patchgate.Forge]patchgate.Releaser
 	// Authors look up the authors of changes whose webhooks did not name them,
 	// for the author rule.

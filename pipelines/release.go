@@ -190,6 +190,18 @@ func (s *Service) Evaluate(ctx context.Context, c *patchgate.Candidate) (*patchg
 			ev.Blockers = append(ev.Blockers, b...)
 			continue
 		}
+		if cfg.Release.RequireProof {
+			var proof *patchgate.Proof
+			if s.Proofs != nil {
+				if proof, err = s.Proofs.FindProof(ctx, v.ID); err != nil && patchgate.ErrorCode(err) != patchgate.ENOTFOUND {
+					return nil, fmt.Errorf("find the proof of verification %d: %w", v.ID, err)
+				}
+			}
+			if b := ProofBlocker(key+": fix in "+changeName(ch), proof); b != "" {
+				ev.Blockers = append(ev.Blockers, b)
+				continue
+			}
+		}
 		ev.Evidence[key] = v
 	}
 	ev.Approvals = liveApprovals(c)

@@ -370,3 +370,47 @@ func TestTicketStaysVerifiedWhileAnotherFixHolds(t *testing.T) {
 		t.Fatalf("after #2 failed too: got %s, want fix_proposed", got)
 	}
 }
+
+// TestReleaseRequiresProof: with release.require_proof a fix that passed is
+// not enough: its head's proof must hold, and the blocker says why in words.
+func TestReleaseRequiresProof(t *testing.T) {
+	ctx := context.Background()
+	w := newReleaseWorld(t)
+	w.forge.SetFile(relRepo, w.cand, ".patchgate.yml", []byte(config+"  require_proof: true\n"))
+	w.svc.Proofs = w.vs
+	w.verify(w.cand, 0, patchgate.RunSuccess)
+	w.verify(w.head, w.pr.ID, patchgate.RunSuccess)
+	vs, _, err := w.vs.FindVerifications(ctx, patchgate.VerificationFilter{SHA: &w.head})
+	if err != nil || len(vs) != 1 {
+		t.Fatalf("find the head's verification: %v, %v", vs, err)
+	}
+	blockers := func() string {
+		t.Helper()
+		ev, err := w.svc.Evaluate(ctx, w.candidate())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Releasable != (len(ev.Blockers) == 0) {
+			t.Fatalf("releasable %v with blockers %q", ev.Releasable, ev.Blockers)
+		}
+		return strings.Join(ev.Blockers, "\n")
+	}
+	if got, want := blockers(), "PAY-1: fix in #1 has no fail-to-pass proof"; got != want {
+		t.Errorf("no proof recorded: got %q, want %q", got, want)
+	}
+	none := patchgate.NoProof("")
+	none.VerificationID, none.RequireProof = vs[0].ID, true
+	if err := w.vs.SaveProof(ctx, &none); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := blockers(), "PAY-1: fix in #1 adds no test that fails without it"; got != want {
+		t.Errorf("no regression test: got %q, want %q", got, want)
+	}
+	holds := patchgate.Proof{VerificationID: vs[0].ID, State: patchgate.ProofHolds, Description: "1 test fails without the fix and passes with it", RequireProof: true}
+	if err := w.vs.SaveProof(ctx, &holds); err != nil {
+		t.Fatal(err)
+	}
+	if got := blockers(); got != "" {
+		t.Errorf("proof holds: got blockers %q, want none", got)
+	}
+}

@@ -69,6 +69,11 @@ func (r *Reporter) Suite(ctx context.Context, v *patchgate.Verification, s *patc
 	})
 }
 
+// Proof reports the verification's fail-to-pass proof (patchgate/proof).
+func (r *Reporter) Proof(ctx context.Context, v *patchgate.Verification, p *patchgate.Proof) {
+	r.post(v, patchgate.CommitStatus{Context: patchgate.ProofStatusContext, State: p.State.StatusState(), Description: p.Description})
+}
+
 // Verdict reports the verification's final state.
 func (r *Reporter) Verdict(ctx context.Context, v *patchgate.Verification) {
 	r.post(v, patchgate.CommitStatus{Context: VerdictContext, State: v.State.StatusState(), Description: v.Reason})

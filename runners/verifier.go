@@ -29,6 +29,11 @@ type Verifier struct {
 	Source       func(ctx context.Context, repo patchgate.RepoRef, sha string) (io.ReadCloser, error)
 	Environments patchgate.EnvironmentRunner
 	Reporter     *Reporter
+	// ProofPlan, when set with Proofs, plans the fail-to-pass proof of a
+	// verification whose change fixes a ticket (ENOTFOUND: nothing to prove);
+	// Proofs stores it.
+	ProofPlan func(ctx context.Context, v *patchgate.Verification) (*patchgate.ProofPlan, error)
+	Proofs    patchgate.ProofService
 	// OnVerdict is told every final verdict (ticket states follow it).
 	OnVerdict func(ctx context.Context, v *patchgate.Verification)
 	// OnFlaky, when set, is told the tests of a suite run that failed and
@@ -82,6 +87,11 @@ func (r *Verifier) Run(ctx context.Context, id int64, attempt int) error {
 	}()
 
 	state, reason := r.runSuites(ctx, v, log)
+	if (state == patchgate.RunSuccess || state == patchgate.RunFailure) && ctx.Err() == nil {
+		// Before the verdict is final, so that the ticket state derived from
+		// the verdict sees the proof.
+		r.runProof(ctx, v, log)
+	}
 	if ctx.Err() != nil && !errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
 		// Stopped without running out of time: superseded (the database already
 		// says canceled) or this process is shutting down, in which case the

@@ -34,6 +34,9 @@ type verificationView struct {
 	pageView
 	V      *patchgate.Verification
 	Suites []suiteView
+	// Proof is the fail-to-pass proof; nil when the change fixes no ticket
+	// or it has not run yet.
+	Proof *patchgate.Proof
 	// Flaky is the repository's flakiness history over its last
 	// FlakyWindow verifications, the most often flaky first.
 	Flaky       []flakyRow
@@ -124,6 +127,10 @@ func (s *Server) handleVerificationPage(c *gin.Context) {
 		for _, q := range qs {
 			view.Quarantines = append(view.Quarantines, quarantineRow{Quarantine: q, Expired: q.Expired(now)})
 		}
+	}
+	if view.Proof, err = s.proofOf(ctx, v.ID); err != nil {
+		s.dashboardError(c, err)
+		return
 	}
 	s.render(c, http.StatusOK, "verification", view)
 }

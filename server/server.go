@@ -37,7 +37,10 @@ type Server struct {
 	// Quarantines are the API's quarantines; nil when the server does not
 	// verify.
 	Quarantines patchgate.QuarantineService
-	Verifier    Verifier
+	// Proofs reads verifications' fail-to-pass proofs; nil when the server
+	// does not verify.
+	Proofs   patchgate.ProofService
+	Verifier Verifier
 	// Releases is nil when the server does not run the release gate.
 	Releases patchgate.ReleaseService
 	Releaser Releaser

@@ -67,7 +67,25 @@ func (s *Server) handleGetVerification(c *gin.Context) {
 			}
 		}
 	}
-	c.JSON(http.StatusOK, gin.H{"verification": v})
+	proof, err := s.proofOf(ctx, v.ID)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"verification": v, "proof": proof})
+}
+
+// proofOf is the verification's fail-to-pass proof, nil when it has none
+// (its change fixes no ticket, or the proof has not run yet).
+func (s *Server) proofOf(ctx context.Context, id int64) (*patchgate.Proof, error) {
+	if s.Proofs == nil {
+		return nil, nil
+	}
+	p, err := s.Proofs.FindProof(ctx, id)
+	if patchgate.ErrorCode(err) == patchgate.ENOTFOUND {
+		return nil, nil
+	}
+	return p, err
 }
 
 // handleCreateVerification serves POST /api/v1/verifications: a developer

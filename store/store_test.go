@@ -163,6 +163,7 @@ func testStore(t *testing.T, open func(t *testing.T) *store.DB) {
 	t.Run("Sessions", func(t *testing.T) { testSessions(t, migrated) })
 	t.Run("Commands", func(t *testing.T) { testCommands(t, migrated) })
 	t.Run("Quarantines", func(t *testing.T) { testQuarantines(t, migrated) })
+	t.Run("Proofs", func(t *testing.T) { testProofs(t, migrated) })
 }
 
 // testOpened checks what every open database offers before migrating.

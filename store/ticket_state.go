@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -110,6 +112,8 @@ func ticketEvidence(ctx context.Context, tx *txn, t *patchgate.Ticket) (patchgat
 			landedAs = f.CommitSHA
 		} else if f.Head, err = verdictOf(ctx, tx, ch, ch.HeadSHA, false); err != nil {
 			return e, err
+		} else if f.Proof, f.ProofRequired, err = proofOf(ctx, tx, ch, ch.HeadSHA); err != nil {
+			return e, err
 		}
 		if landedAs != "" {
 			if f.Merged, err = verdictOf(ctx, tx, ch, landedAs, true); err != nil {
@@ -163,6 +167,25 @@ func verdictOf(ctx context.Context, tx *txn, ch *patchgate.Change, sha string, l
 		}
 	}
 	return "", rows.Err()
+}
+
+// proofOf is the fail-to-pass proof of the newest verdict on a change's head
+// that is neither stale nor canceled, and whether proof was required; "" when
+// that verdict has none.
+func proofOf(ctx context.Context, tx *txn, ch *patchgate.Change, sha string) (patchgate.ProofState, bool, error) {
+	var state patchgate.ProofState
+	var required bool
+	err := tx.QueryRow(ctx, `SELECT p.state, p.require_proof FROM verifications v
+		JOIN proofs p ON p.verification_id = v.id
+		WHERE v.forge = $1 AND v.repo = $2 AND v.sha = $3 AND v.stale = $4 AND v.state <> $5
+		ORDER BY v.id DESC LIMIT 1`, ch.Forge, ch.Repo, sha, false, patchgate.RunCanceled).Scan(&state, &required)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("find the proof on %s: %w", sha, err)
+	}
+	return state, required, nil
 }
 
 // RecordReopen keeps at as the ticket's latest reopen when it is later than the

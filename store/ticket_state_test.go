@@ -13,6 +13,52 @@ import (
 func testTicketState(t *testing.T, open func(t *testing.T) *store.DB) {
 	ctx := context.Background()
 
+	t.Run("require_proof needs the head's proof to hold", func(t *testing.T) {
+		db := open(t)
+		tickets, changes, links, vs := store.NewTicketService(db), store.NewChangeService(db), store.NewLinkService(db), store.NewVerificationService(db)
+		tk, err := tickets.EnsureTicket(ctx, &patchgate.Ticket{Tracker: patchgate.TrackerExternal, Key: "PAY-8"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		head := strings.Repeat("e", 40)
+		ch, _, err := changes.ApplyChangeUpdate(ctx, patchgate.ChangeUpdate{Forge: patchgate.GitHub, Repo: "acme/payments",
+			Kind: patchgate.ChangePullRequest, Number: 8, HeadSHA: head, State: patchgate.ChangeOpen, UpdatedAt: time.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := links.CreateManualLink(ctx, &patchgate.Link{TicketID: tk.ID, ChangeID: ch.ID, Kind: patchgate.LinkFixes,
+			Source: patchgate.SourceManual, Provenance: "test", CreatedBy: "alice"}); err != nil {
+			t.Fatal(err)
+		}
+		v, _, err := vs.CreateVerification(ctx, &patchgate.Verification{Forge: patchgate.GitHub, Repo: "acme/payments",
+			SHA: head, ChangeID: ch.ID, ConfigRef: head, ConfigDigest: "d", Trigger: "test",
+			Suites: []*patchgate.SuiteRun{{Name: "regression", Required: true, Image: "runner"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := vs.ClaimVerification(ctx, v.ID, v.Attempt, "w"); err != nil {
+			t.Fatal(err)
+		}
+		none := patchgate.NoProof("")
+		none.VerificationID, none.RequireProof = v.ID, true
+		if err := vs.SaveProof(ctx, &none); err != nil {
+			t.Fatal(err)
+		}
+		if err := vs.FinishVerification(ctx, v.ID, patchgate.RunSuccess, "test"); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := tickets.ReconcileTicket(ctx, tk.ID); err != nil || got.State != patchgate.TicketFixProposed {
+			t.Fatalf("passed without proof: got %v, %v; want fix_proposed", got, err)
+		}
+		holds := patchgate.Proof{VerificationID: v.ID, State: patchgate.ProofHolds, Description: "1 test fails without the fix and passes with it", RequireProof: true}
+		if err := vs.SaveProof(ctx, &holds); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := tickets.ReconcileTicket(ctx, tk.ID); err != nil || got.State != patchgate.TicketFixVerified {
+			t.Fatalf("passed with proof: got %v, %v; want fix_verified", got, err)
+		}
+	})
+
 	t.Run("reconcile derives from the evidence", func(t *testing.T) {
 		db := open(t)
 		tickets, changes, links := store.NewTicketService(db), store.NewChangeService(db), store.NewLinkService(db)

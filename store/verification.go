@@ -297,7 +297,8 @@ func (s *VerificationService) Heartbeat(ctx context.Context, id int64, worker st
 
 // RequeueOrphans puts running verifications whose heartbeat is older than
 // staleBefore back to queued at the next attempt, resets their suite runs
-// (results, tests and logs deleted) and returns them with their suites.
+// (results, tests and logs deleted) and their proofs, and returns them with
+// their suites.
 func (s *VerificationService) RequeueOrphans(ctx context.Context, staleBefore time.Time) ([]*patchgate.Verification, error) {
 	tx, err := s.db.begin(ctx)
 	if err != nil {
@@ -321,6 +322,10 @@ func (s *VerificationService) RequeueOrphans(ctx context.Context, staleBefore ti
 	}
 	if _, err := tx.Exec(ctx, `DELETE FROM suite_logs WHERE suite_run_id IN (`+suites+`)`, w.args...); err != nil {
 		return nil, fmt.Errorf("requeue orphans: delete logs: %w", err)
+	}
+	// A proof saved just before the worker died belongs to the old attempt.
+	if _, err := tx.Exec(ctx, `DELETE FROM proofs WHERE verification_id IN (`+in+`)`, w.args...); err != nil {
+		return nil, fmt.Errorf("requeue orphans: delete proofs: %w", err)
 	}
 	queued := w.arg(patchgate.RunQueued)
 	if _, err := tx.Exec(ctx, `UPDATE suite_runs SET state = `+queued+`, exit_code = NULL, oom_killed = FALSE,

@@ -391,6 +391,11 @@ func testVerifications(t *testing.T, open func(t *testing.T) *store.DB) {
 		if err := s.AppendLog(ctx, unit.ID, []byte("=== RUN TestRound\n")); err != nil {
 			t.Fatal(err)
 		}
+		proof := patchgate.NoProof("")
+		proof.VerificationID = orphan.ID
+		if err := s.SaveProof(ctx, &proof); err != nil {
+			t.Fatal(err)
+		}
 		if err := s.Heartbeat(ctx, alive.ID, "w1"); err != nil {
 			t.Fatal(err)
 		}
@@ -422,6 +427,9 @@ func testVerifications(t *testing.T, open func(t *testing.T) *store.DB) {
 		}
 		if tests, err := s.FindTests(ctx, unit.ID); err != nil || len(tests) != 0 {
 			t.Errorf("tests after requeue = %v, %v; want none", tests, err)
+		}
+		if _, err := s.FindProof(ctx, orphan.ID); patchgate.ErrorCode(err) != patchgate.ENOTFOUND {
+			t.Errorf("proof after requeue: got %v, want none (it was the old attempt's)", err)
 		}
 		for id, want := range map[int64]patchgate.RunState{alive.ID: patchgate.RunRunning, queued.ID: patchgate.RunQueued} {
 			if got := mustFind(t, s, id); got.State != want || got.Attempt != 1 {

@@ -148,6 +148,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Reporter:      m.Reporter,
 		Releases:      releases,
 		Comparers:     clients.comparers,
+		Proofs:        verifications,
 		Releasers:     clients.releasers,
 		Authors:       clients.authors,
 		Commands:      store.NewCommandService(db),
@@ -184,6 +185,8 @@ func (m *Main) Run(ctx context.Context) error {
 	m.Verifier = &runners.Verifier{
 		Verifications: verifications,
 		Plan:          m.Service.Plan,
+		ProofPlan:     m.Service.ProofPlan,
+		Proofs:        verifications,
 		Source: func(ctx context.Context, repo patchgate.RepoRef, sha string) (io.ReadCloser, error) {
 			src := clients.sources[repo.Forge]
 			if src == nil {
@@ -259,6 +262,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Deliveries:    deliveries,
 		Tokens:        tokens,
 		Verifications: verifications,
+		Proofs:        verifications,
 		FlakyTests:    verifications,
 		Quarantines:   quarantines,
 		Verifier:      m.Service,

@@ -111,7 +111,7 @@ func (f *Forge) ghCompare(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"status": status, "ahead_by": len(ahead), "behind_by": behind, "total_commits": len(ahead),
 		"base_commit": f.ghCommit(base), "merge_base_commit": f.ghCommit(mergeBase),
-		"commits": commits, "files": []any{},
+		"commits": commits, "files": ghFiles(rp, mergeBase, head),
 	})
 }
 
@@ -130,7 +130,7 @@ func (f *Forge) glCompare(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, glMessage("404 Ref Not Found"))
 		return
 	}
-	ahead, _, _ := rp.compare(from.sha, to.sha)
+	ahead, _, mergeBase := rp.compare(from.sha, to.sha)
 	commits := []map[string]any{}
 	for _, c := range ahead {
 		commits = append(commits, glCommit(c))
@@ -140,7 +140,40 @@ func (f *Forge) glCompare(w http.ResponseWriter, r *http.Request) {
 		last = glCommit(ahead[len(ahead)-1])
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"commit": last, "commits": commits, "diffs": []any{},
+		"commit": last, "commits": commits, "diffs": glDiffs(rp, mergeBase, to),
 		"compare_timeout": false, "compare_same_ref": q.Get("from") == q.Get("to"),
 	})
+}
+
+// treeDiff is what changed from the merge base to head (GitHub's three-dot
+// compare; GitLab's default straight=false compare).
+func (rp *repo) treeDiff(mergeBase, head *commit) []changedFile {
+	var from map[string][]byte
+	if mergeBase != nil {
+		from = rp.trees[mergeBase.sha]
+	}
+	return diffTrees(from, rp.trees[head.sha])
+}
+
+func ghFiles(rp *repo, mergeBase, head *commit) []map[string]any {
+	out := []map[string]any{}
+	for _, f := range rp.treeDiff(mergeBase, head) {
+		file := map[string]any{"filename": f.path, "status": f.status}
+		if f.patch != "" {
+			file["patch"] = f.patch
+		}
+		out = append(out, file)
+	}
+	return out
+}
+
+func glDiffs(rp *repo, mergeBase, head *commit) []map[string]any {
+	out := []map[string]any{}
+	for _, f := range rp.treeDiff(mergeBase, head) {
+		out = append(out, map[string]any{
+			"old_path": f.path, "new_path": f.path, "diff": f.patch,
+			"new_file": f.status == "added", "deleted_file": f.status == "removed", "renamed_file": false,
+		})
+	}
+	return out
 }
