@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -189,5 +190,26 @@ func RenderProofRun(run string, tests []patchgate.ProofTest) ([]patchgate.ProofT
 	if run == "" {
 		run = DefaultProofRun[lang]
 	}
+	if lang == patchgate.LangGo {
+		run = verboseGoTest(run)
+	}
 	return kept, strings.ReplaceAll(run, ProofTestsPlaceholder, list)
+}
+
+// goTest finds the go test in a command, goTestListed its -v or -json.
+var (
+	goTest       = regexp.MustCompile(`\bgo test\b`)
+	goTestListed = regexp.MustCompile(`(^|\s)-(v|json)(\s|=|$)`)
+)
+
+// verboseGoTest adds -v to a `go test` that lists only failures: the proof
+// must see each named test pass on the head, and a quiet go test prints
+// nothing of the tests that pass, which would make a holding proof an error
+// ("ran none of the tests"). So `go test -run '{{tests}}' ./...`, the shape
+// people write, works as written.
+func verboseGoTest(run string) string {
+	if !goTest.MatchString(run) || goTestListed.MatchString(run) {
+		return run
+	}
+	return goTest.ReplaceAllString(run, "go test -v")
 }
