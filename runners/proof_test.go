@@ -168,4 +168,7 @@ func TestProofFromGoBuildFailure(t *testing.T) {
 		p.Tests[0].Verdict != "does not build without the fix; passes with it" {
 		t.Fatalf("got %s %q %+v, want holds with the base not built", p.State, p.Description, p.Tests)
 	}
+	if want := "build failed: calc/round_test.go:6:5: undefined: RoundHalfEven"; p.Tests[0].BaseMessage != want {
+		t.Errorf("base message: got %q, want the compiler's error %q", p.Tests[0].BaseMessage, want)
+	}
 }

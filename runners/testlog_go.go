@@ -29,6 +29,12 @@ type goState struct {
 	// goFailedPkgs are the packages in which -json output named a failed
 	// test, so that a package failing without one is reported by itself.
 	goFailedPkgs map[string]bool
+	// goBuilding is the package a "# pkg [pkg.test]" header announced the
+	// compiler errors of; goBuildErrs holds each package's first one, the
+	// message of its "[build failed]" line (a proof's "does not build
+	// without the fix" names what is missing).
+	goBuilding  string
+	goBuildErrs map[string]string
 }
 
 var (
@@ -44,6 +50,10 @@ var (
 	goTimedOutAt = regexp.MustCompile(`^\t\t(\S+) \(.*\)$`)
 	// "    calc_test.go:12: got 3, want 4".
 	goMessage = regexp.MustCompile(`^\s+[\w./-]+\.go:\d+: (.+)$`)
+	// "# example.com/m/calc [example.com/m/calc.test]" before its compiler
+	// errors, "calc/round_test.go:8:9: undefined: RoundCents".
+	goBuildHeader = regexp.MustCompile(`^# (\S+)(?: \[\S+\])?$`)
+	goBuildError  = regexp.MustCompile(`^[\w./-]+\.go:\d+(?::\d+)?: .+$`)
 )
 
 // goPendingMessage gives the pending test goMsgFor its message from line, an
@@ -108,14 +118,33 @@ func (l *TestLog) goText(line string) bool {
 		l.goCurrent = m[1]
 		return true
 	}
+	if m := goBuildHeader.FindStringSubmatch(line); m != nil && validGoPackage(m[1]) {
+		l.goBuilding = m[1]
+		return true
+	}
+	if l.goBuilding != "" {
+		if goBuildError.MatchString(line) {
+			if l.goBuildErrs == nil {
+				l.goBuildErrs = map[string]string{}
+			}
+			if _, ok := l.goBuildErrs[l.goBuilding]; !ok && len(l.goBuildErrs) < maxLogPending {
+				l.goBuildErrs[l.goBuilding] = truncateUTF8(line, maxJUnitMessage)
+			}
+			return true
+		}
+		l.goBuilding = ""
+	}
 	if m := goPackage.FindStringSubmatch(line); m != nil && validGoPackage(m[2]) {
 		l.flushGo(m[2])
 		if m[1] == "FAIL" && !l.lastPackageFailedTests(m[2]) {
-			name := m[2]
+			name, msg := m[2], "the package failed without a failing test"
 			if m[4] != "" {
 				name += " " + m[4] // [build failed], [setup failed]
 			}
-			l.add(patchgate.TestResult{Name: name, Status: patchgate.TestErrored, Message: "the package failed without a failing test"})
+			if e, ok := l.goBuildErrs[m[2]]; ok && m[4] == "[build failed]" {
+				msg = "build failed: " + e
+			}
+			l.add(patchgate.TestResult{Name: name, Status: patchgate.TestErrored, Message: msg})
 		}
 		return true
 	}

@@ -47,7 +47,7 @@ func TestParseTestLog(t *testing.T) {
 			file:   "go-test.plain.build-failure-panic-subtests.txt",
 			counts: counts{failed: 4, errored: 1},
 			failing: []patchgate.TestResult{
-				errored("", "example.com/ids/broken [build failed]", 0, "the package failed without a failing test"),
+				errored("", "example.com/ids/broken [build failed]", 0, "build failed: broken/broken_test.go:5:28: undefined: undefined"),
 				failed("example.com/ids/panics", "TestNilMap", 0, "panic: assignment to entry in nil map [recovered, repanicked]"),
 				failed(uuid, "TestVersion7Monotonicity", 0, "got 0190a4b1 after 0190a4b2, want increasing"),
 				failed(uuid, "TestVersion7MonotonicityStrict", 0, ""),
@@ -60,7 +60,7 @@ func TestParseTestLog(t *testing.T) {
 			file:   "go-test.verbose.build-failure-panic-subtests.txt",
 			counts: counts{passed: 3, failed: 4, errored: 1, skipped: 1},
 			failing: []patchgate.TestResult{
-				errored("", "example.com/ids/broken [build failed]", 0, "the package failed without a failing test"),
+				errored("", "example.com/ids/broken [build failed]", 0, "build failed: broken/broken_test.go:5:28: undefined: undefined"),
 				failed("example.com/ids/panics", "TestNilMap", 0, "panic: assignment to entry in nil map [recovered, repanicked]"),
 				failed(uuid, "TestVersion7Monotonicity", 0, "got 0190a4b1 after 0190a4b2, want increasing"),
 				failed(uuid, "TestVersion7MonotonicityStrict", 0, ""),
