@@ -62,10 +62,21 @@ func TestForgeOutageDoesNotStallDeliveries(t *testing.T) {
 	}
 }
 
-// pushTo sends a push of sha to branch, whose commit message is message.
+// pushTo sends a push of sha to branch of testRepo, whose commit message is
+// message.
 func (a *testApp) pushTo(t *testing.T, id, branch, sha, message string) {
 	t.Helper()
+	a.pushToRepo(t, testRepo, id, branch, sha, message)
+}
+
+// pushToRepo sends a push of sha to branch of repo ("owner/name").
+func (a *testApp) pushToRepo(t *testing.T, repo, id, branch, sha, message string) {
+	t.Helper()
 	body := fixture(t, "github/push/none.api.github.com.5.json", func(p map[string]any) {
+		owner, name, _ := strings.Cut(repo, "/")
+		r := obj(p, "repository")
+		r["full_name"], r["name"] = repo, name
+		obj(r, "owner")["login"], obj(r, "owner")["name"] = owner, owner
 		p["ref"], p["before"], p["after"] = "refs/heads/"+branch, "0000000000000000000000000000000000000000", sha
 		commit := p["commits"].([]any)[0].(map[string]any)
 		commit["id"], commit["message"] = sha, message
@@ -142,6 +153,7 @@ func TestForgeOutageDoesNotStallPlanning(t *testing.T) {
 	if v.State != patchgate.RunSuccess {
 		t.Fatalf("after the forge came back: got %s (%s), want success", v.State, v.Reason)
 	}
+	app.main.Reporter.Wait()
 	for _, ctx := range []string{"patchgate/smoke", "patchgate/verdict"} {
 		if last := lastStatus(app.forge.Statuses(testRepo, sha), ctx); last != "success" {
 			t.Errorf("status %s: got %q, want success", ctx, last)
@@ -163,7 +175,7 @@ func TestForgeDownPlanningEndsInError(t *testing.T) {
 		c.Runners.Owner, c.Runners.Workers, c.Runners.Heartbeat = "down-"+randomID(), 1, time.Second
 		c.Runners.Retries, c.Runners.RetryBackoff = 1, 200*time.Millisecond
 	})
-	sha := randomSHA()
+	sha := newGitRepo(t, app.forge, testRepo).commit("Fixes HW-4", map[string][]byte{".patchgate.yml": []byte(trivialSuite)})
 	app.forge.FailNextOn("/contents/", 1_000_000, http.StatusBadGateway, nil)
 	received := time.Now()
 	app.pushTo(t, "plan-down-1", "fix-4", sha, "Fixes HW-4")
@@ -175,6 +187,7 @@ func TestForgeDownPlanningEndsInError(t *testing.T) {
 		t.Fatalf("got %s (%s), want error saying the forge github is unreachable", v.State, v.Reason)
 	}
 	t.Logf("verification ended %v after receipt: %s", time.Since(received).Round(time.Millisecond), v.Reason)
+	app.main.Reporter.Wait()
 	if last := lastStatus(app.forge.Statuses(testRepo, sha), "patchgate/verdict"); last != "error" {
 		t.Errorf("verdict status: got %q, want error", last)
 	}
