@@ -137,9 +137,9 @@ func (s *Service) readConfig(ctx context.Context, repo patchgate.RepoRef, ref st
 		return nil, patchgate.Errorf(patchgate.ENOTFOUND, "no %s at %s: add one to have fixes verified", ConfigFile, shortSHA(ref))
 	case code == patchgate.EINTERNAL && ctx.Err() == nil:
 		// No answer, or 5xx after the client's retries: the forge is down, not
-		// the configuration wrong. Left without a code, so the worker tries
-		// again later; in words, for the verdict if it stays down.
-		return nil, fmt.Errorf("forge %s unreachable: read %s at %s: %w", repo.Forge, ConfigFile, shortSHA(ref), err)
+		// the configuration wrong, so the worker tries again later; in words,
+		// for the verdict if it stays down.
+		return nil, &patchgate.ForgeUnreachableError{Forge: repo.Forge, Err: fmt.Errorf("read %s at %s: %w", ConfigFile, shortSHA(ref), err)}
 	default:
 		return nil, fmt.Errorf("read %s at %s: %w", ConfigFile, ref, err)
 	}
@@ -151,8 +151,8 @@ func (s *Service) readConfig(ctx context.Context, repo patchgate.RepoRef, ref st
 // environment. An unplanned verification (Verify records none of this) gets
 // its digest and suites recorded now, and set on v; a planned one (an attempt
 // after its worker died) checks that the file is the content it was planned
-// with. A forge that does not answer is an error without a code ("forge github
-// unreachable: …"), worth trying again; any coded error is final.
+// with. A forge that does not answer is a *patchgate.ForgeUnreachableError,
+// worth trying again; any other error is final.
 func (s *Service) Plan(ctx context.Context, v *patchgate.Verification) ([]patchgate.SuitePlan, error) {
 	cfg, err := s.readConfig(ctx, patchgate.RepoRef{Forge: v.Forge, Name: v.Repo}, v.ConfigRef)
 	if err != nil {

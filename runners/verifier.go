@@ -25,9 +25,9 @@ type Verifier struct {
 	// Plan reads the verification's .patchgate.yml (at its ConfigRef) and
 	// returns the suites to run; for a verification not planned yet it records
 	// the plan and sets v's ConfigDigest and Suites, otherwise it checks the
-	// digest. An error without a code (the forge did not answer) is tried
-	// again like a suite that could not run (Retries, RetryBackoff); a coded
-	// one (no file, a bad file) is the verdict at once.
+	// digest. A *patchgate.ForgeUnreachableError is tried again like a suite
+	// that could not run (Retries, RetryBackoff); any other error (no file, a
+	// bad file) is the verdict at once.
 	Plan func(ctx context.Context, v *patchgate.Verification) ([]patchgate.SuitePlan, error)
 	// Source returns the tree at the commit as a plain tar stream.
 	Source       func(ctx context.Context, repo patchgate.RepoRef, sha string) (io.ReadCloser, error)
@@ -177,15 +177,16 @@ func (r *Verifier) runSuites(ctx context.Context, v *patchgate.Verification, log
 	return patchgate.RunSuccess, "every required suite passed"
 }
 
-// plan calls Plan until it succeeds, fails for a reason that retrying cannot
-// change (a coded error), ctx ends, or the attempts run out. The verification
+// plan calls Plan until it succeeds, fails for a reason other than an
+// unreachable forge, ctx ends, or the attempts run out. The verification
 // is claimed and heartbeating meanwhile, so a forge outage costs a worker's
 // slot for a bounded time, never the delivery that planned it.
 func (r *Verifier) plan(ctx context.Context, v *patchgate.Verification, log *slog.Logger) ([]patchgate.SuitePlan, error) {
 	attempts, delay := r.attempts(), r.RetryBackoff
 	for try := 1; ; try++ {
 		plans, err := r.Plan(ctx, v)
-		if err == nil || patchgate.ErrorCode(err) != patchgate.EINTERNAL || ctx.Err() != nil || try == attempts {
+		var unreachable *patchgate.ForgeUnreachableError
+		if err == nil || !errors.As(err, &unreachable) || ctx.Err() != nil || try == attempts {
 			if err != nil && try > 1 {
 				err = fmt.Errorf("%w (after %d attempts)", err, try)
 			}

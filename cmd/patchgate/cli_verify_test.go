@@ -22,6 +22,13 @@ func TestVerifyWaitsForTheVerdict(t *testing.T) {
 	app.forge.AddCommit(testRepo, bare, map[string][]byte{"README": []byte("hi")}, "no config", "dev")
 	app.openPR(t, "opened", 2, "Update the README", "", "readme", bare, "", t0)
 	app.waitProcessed(t)
+	// No worker runs here: this process's verifier takes the queued job, as a
+	// worker would, and finds no file to plan from.
+	go func() {
+		if v := liveVerification(t, app, bare); v != nil {
+			_ = app.main.Verifier.Run(context.Background(), v.ID, v.Attempt)
+		}
+	}()
 	out, err := execCLI("verify", "--repo", testRepo, "--sha", bare, "--server", app.url, "--token", dev)
 	if err == nil || !strings.Contains(out, "verdict: error") || !strings.Contains(err.Error(), ".patchgate.yml") {
 		t.Fatalf("verify without a config: %q, %v; want a non-zero exit naming .patchgate.yml", out, err)
@@ -64,6 +71,9 @@ func TestVerifyWaitsForTheVerdict(t *testing.T) {
 		t.Fatalf("verify returned before the verdict: %q, %v", r.out, r.err)
 	case <-time.After(2500 * time.Millisecond):
 	}
+	if _, err := app.main.Service.Plan(ctx, v); err != nil { // as the worker would
+		t.Fatal(err)
+	}
 	if err := vs.ClaimVerification(ctx, v.ID, v.Attempt, "test"); err != nil {
 		t.Fatal(err)
 	}
@@ -80,4 +90,24 @@ func TestVerifyWaitsForTheVerdict(t *testing.T) {
 	if r.err != nil || !strings.Contains(r.out, "verdict: success") || !strings.Contains(r.out, "regression") {
 		t.Fatalf("verify: %q, %v; want the suites and success, exit 0", r.out, r.err)
 	}
+}
+
+// liveVerification waits up to 10 s for a queued or running verification of
+// sha and returns it (nil, with an error reported, if none comes).
+func liveVerification(t *testing.T, app *testApp, sha string) *patchgate.Verification {
+	vs := store.NewVerificationService(app.main.DB)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		got, _, err := vs.FindVerifications(context.Background(), patchgate.VerificationFilter{SHA: &sha, Limit: 5})
+		if err != nil {
+			t.Error(err)
+			return nil
+		}
+		for _, v := range got {
+			if !v.State.Final() {
+				return v
+			}
+		}
+	}
+	t.Errorf("no live verification of %s", sha[:8])
+	return nil
 }
