@@ -301,3 +301,19 @@ type Releaser interface {
 	// release for tag (draft releases are not found on GitHub).
 	FindRelease(ctx context.Context, repo RepoRef, tag string) (*ForgeRelease, error)
 }
+
+// ForgeUnreachableError says that a forge did not answer a call (no response,
+// or 5xx and rate limits past the client's own retries): unlike a coded
+// error, trying again later may succeed. Its message says so in words:
+// "forge github unreachable: …".
+type ForgeUnreachableError struct {
+	Forge Forge
+	Err   error
+}
+
+func (e *ForgeUnreachableError) Error() string {
+	return "forge " + string(e.Forge) + " unreachable: " + e.Err.Error()
+}
+
+// Unwrap returns the forge call's error.
+func (e *ForgeUnreachableError) Unwrap() error { return e.Err }

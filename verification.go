@@ -50,7 +50,10 @@ type Verification struct {
 	ChangeID int64 `json:"change_id,omitempty"`
 	// ConfigRef is where .patchgate.yml was read: the SHA itself, or the base
 	// branch for a change from a fork.
-	ConfigRef    string   `json:"config_ref"`
+	ConfigRef string `json:"config_ref"`
+	// ConfigDigest identifies the .patchgate.yml the suites come from; empty
+	// until a worker has read it (planning happens off the delivery path, so a
+	// forge outage never holds up a delivery).
 	ConfigDigest string   `json:"config_digest"`
 	State        RunState `json:"state"`
 	// Stale is set when the change's head moved on: the verdict no longer says
@@ -157,10 +160,16 @@ type VerificationFilter struct {
 // VerificationService stores verifications, their suite runs, test results and
 // logs. Implementations are safe for concurrent use.
 type VerificationService interface {
-	// CreateVerification stores v with its suites (each queued). If a live
-	// (queued or running) verification with the same forge, repo, SHA and config
-	// digest exists, it is returned instead and created is false.
+	// CreateVerification stores v with its suites (each queued); v may be
+	// unplanned (no config digest, no suites) until PlanVerification. If a live
+	// (queued or running) verification with the same forge, repo, SHA and
+	// config ref exists, it is returned instead and created is false.
 	CreateVerification(ctx context.Context, v *Verification) (stored *Verification, created bool, err error)
+	// PlanVerification records an unplanned verification's config digest and
+	// suites (each queued) and returns it with its suites; the same digest
+	// again returns the stored plan. ECONFLICT when it is final or was planned
+	// with another digest.
+	PlanVerification(ctx context.Context, id int64, digest string, suites []*SuiteRun) (*Verification, error)
 	// FindVerificationByID returns the verification with its suites (without
 	// tests); ENOTFOUND when absent.
 	FindVerificationByID(ctx context.Context, id int64) (*Verification, error)

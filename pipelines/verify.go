@@ -71,8 +71,11 @@ func (s *Service) maintainer(repo *patchgate.Repository, user string) bool {
 	return false
 }
 
-// Verify plans a verification of ch's head now, whatever triggered it; an
-// identical live verification is returned instead of a new one.
+// Verify records a verification of ch's head, whatever triggered it, enqueues
+// it and reports it queued; an identical live verification is returned instead
+// of a new one. It makes no forge call: a worker reads .patchgate.yml when it
+// takes the job (Plan), retrying while the forge is down, so a delivery that
+// gives a change a new head is applied in milliseconds whatever the forge does.
 func (s *Service) Verify(ctx context.Context, ch *patchgate.Change, trigger string) (*patchgate.Verification, error) {
 	ref := ch.HeadSHA
 	if ch.FromFork {
@@ -81,37 +84,18 @@ func (s *Service) Verify(ctx context.Context, ch *patchgate.Change, trigger stri
 			ref = ch.TargetBranch
 		}
 	}
-	v := &patchgate.Verification{
+	stored, created, err := s.Verifications.CreateVerification(ctx, &patchgate.Verification{
 		Forge:     ch.Forge,
 		Repo:      ch.Repo,
 		SHA:       ch.HeadSHA,
 		ChangeID:  ch.ID,
 		ConfigRef: ref,
 		Trigger:   trigger,
-	}
-	cfg, cfgErr := s.readConfig(ctx, patchgate.RepoRef{Forge: ch.Forge, Name: ch.Repo}, ref)
-	if cfgErr == nil {
-		v.ConfigDigest = cfg.Digest
-		for _, suite := range cfg.Suites {
-			v.Suites = append(v.Suites, &patchgate.SuiteRun{Name: suite.Name, Required: suite.Required, Image: suite.Image})
-		}
-	}
-	stored, created, err := s.Verifications.CreateVerification(ctx, v)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("record verification of %s at %s: %w", ch.Ref(), ch.HeadSHA, err)
 	}
 	if !created {
-		return stored, nil
-	}
-	if cfgErr != nil {
-		// Not silence: the verification exists, says why it cannot run, and the
-		// forge shows it.
-		reason := cfgErr.Error()
-		if err := s.Verifications.FinishVerification(ctx, stored.ID, patchgate.RunError, reason); err != nil {
-			return nil, fmt.Errorf("record configuration error: %w", err)
-		}
-		stored.State, stored.Reason = patchgate.RunError, reason
-		s.Reporter.Verdict(ctx, stored)
 		return stored, nil
 	}
 	if err := s.Queue.Enqueue(ctx, stored); err != nil {
@@ -148,21 +132,43 @@ func (s *Service) readConfig(ctx context.Context, repo patchgate.RepoRef, ref st
 		return nil, patchgate.Errorf(patchgate.EINVALID, "no API access to %s is configured", repo.Forge)
 	}
 	data, err := src.FileAt(ctx, repo, ConfigFile, ref)
-	if patchgate.ErrorCode(err) == patchgate.ENOTFOUND {
+	switch code := patchgate.ErrorCode(err); {
+	case err == nil:
+	case code == patchgate.ENOTFOUND:
 		return nil, patchgate.Errorf(patchgate.ENOTFOUND, "no %s at %s: add one to have fixes verified", ConfigFile, shortSHA(ref))
-	} else if err != nil {
+	case code == patchgate.EINTERNAL && ctx.Err() == nil:
+		// No answer, or 5xx after the client's retries: the forge is down, not
+		// the configuration wrong, so the worker tries again later; in words,
+		// for the verdict if it stays down.
+		return nil, &patchgate.ForgeUnreachableError{Forge: repo.Forge, Err: fmt.Errorf("read %s at %s: %w", ConfigFile, shortSHA(ref), err)}
+	default:
 		return nil, fmt.Errorf("read %s at %s: %w", ConfigFile, ref, err)
 	}
 	return ParseConfigWithin(ConfigFile, data, s.Ceilings)
 }
 
-// Plan is the runner's view of a verification's configuration: it reads the
-// file again at the same ref, checks that it is the content the verification
-// was planned with, and turns each suite into an environment.
+// Plan is the runner's view of a verification's configuration: it reads
+// .patchgate.yml at the verification's ref and turns each suite into an
+// environment. An unplanned verification (Verify records none of this) gets
+// its digest and suites recorded now, and set on v; a planned one (an attempt
+// after its worker died) checks that the file is the content it was planned
+// with. A forge that does not answer is a *patchgate.ForgeUnreachableError,
+// worth trying again; any other error is final.
 func (s *Service) Plan(ctx context.Context, v *patchgate.Verification) ([]patchgate.SuitePlan, error) {
 	cfg, err := s.readConfig(ctx, patchgate.RepoRef{Forge: v.Forge, Name: v.Repo}, v.ConfigRef)
 	if err != nil {
 		return nil, err
+	}
+	if v.ConfigDigest == "" {
+		suites := make([]*patchgate.SuiteRun, 0, len(cfg.Suites))
+		for _, suite := range cfg.Suites {
+			suites = append(suites, &patchgate.SuiteRun{Name: suite.Name, Required: suite.Required, Image: suite.Image})
+		}
+		planned, err := s.Verifications.PlanVerification(ctx, v.ID, cfg.Digest, suites)
+		if err != nil {
+			return nil, fmt.Errorf("record the plan of verification %d: %w", v.ID, err)
+		}
+		v.ConfigDigest, v.Suites = planned.ConfigDigest, planned.Suites
 	}
 	if cfg.Digest != v.ConfigDigest {
 		return nil, patchgate.Errorf(patchgate.ECONFLICT, "%s at %s changed since the verification was planned", ConfigFile, v.ConfigRef)

@@ -53,11 +53,11 @@ func (r *Reporter) Queued(ctx context.Context, v *patchgate.Verification) {
 	for i, s := range v.Suites {
 		names[i] = s.Name
 	}
-	r.post(v, patchgate.CommitStatus{
-		Context:     VerdictContext,
-		State:       patchgate.StatusPending,
-		Description: "queued: " + strings.Join(names, ", "),
-	})
+	desc := "queued: " + strings.Join(names, ", ")
+	if len(names) == 0 {
+		desc = "queued; .patchgate.yml is read when it starts"
+	}
+	r.post(v, patchgate.CommitStatus{Context: VerdictContext, State: patchgate.StatusPending, Description: desc})
 }
 
 // Suite reports one suite's state.

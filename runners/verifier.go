@@ -22,8 +22,12 @@ import (
 // Verifier runs verification attempts handed to it by the queue.
 type Verifier struct {
 	Verifications patchgate.VerificationService
-	// Plan reads the verification's .patchgate.yml (at its ConfigRef, checking
-	// its digest) and returns the suites to run.
+	// Plan reads the verification's .patchgate.yml (at its ConfigRef) and
+	// returns the suites to run; for a verification not planned yet it records
+	// the plan and sets v's ConfigDigest and Suites, otherwise it checks the
+	// digest. A *patchgate.ForgeUnreachableError is tried again like a suite
+	// that could not run (Retries, RetryBackoff); any other error (no file, a
+	// bad file) is the verdict at once.
 	Plan func(ctx context.Context, v *patchgate.Verification) ([]patchgate.SuitePlan, error)
 	// Source returns the tree at the commit as a plain tar stream.
 	Source       func(ctx context.Context, repo patchgate.RepoRef, sha string) (io.ReadCloser, error)
@@ -132,7 +136,7 @@ func (r *Verifier) Run(ctx context.Context, id int64, attempt int) error {
 // required suite passed, failure when one failed, error when the infrastructure
 // broke, canceled when ctx was cancelled.
 func (r *Verifier) runSuites(ctx context.Context, v *patchgate.Verification, log *slog.Logger) (patchgate.RunState, string) {
-	plans, err := r.Plan(ctx, v)
+	plans, err := r.plan(ctx, v, log)
 	if err != nil {
 		r.cancelSuites(ctx, v, patchgate.RunError, "not run: "+patchgate.ErrorMessage(err))
 		return patchgate.RunError, planError(err)
@@ -192,6 +196,31 @@ func (r *Verifier) runSuites(ctx context.Context, v *patchgate.Verification, log
 		reason += "; quarantined failures: " + strings.Join(quarantined, ", ")
 	}
 	return patchgate.RunSuccess, reason
+}
+
+// plan calls Plan until it succeeds, fails for a reason other than an
+// unreachable forge, ctx ends, or the attempts run out. The verification
+// is claimed and heartbeating meanwhile, so a forge outage costs a worker's
+// slot for a bounded time, never the delivery that planned it.
+func (r *Verifier) plan(ctx context.Context, v *patchgate.Verification, log *slog.Logger) ([]patchgate.SuitePlan, error) {
+	attempts, delay := r.attempts(), r.RetryBackoff
+	for try := 1; ; try++ {
+		plans, err := r.Plan(ctx, v)
+		var unreachable *patchgate.ForgeUnreachableError
+		if err == nil || !errors.As(err, &unreachable) || ctx.Err() != nil || try == attempts {
+			if err != nil && try > 1 {
+				err = fmt.Errorf("%w (after %d attempts)", err, try)
+			}
+			return plans, err
+		}
+		log.Warn("could not read the configuration; retrying", "attempt", try, "attempts", attempts, "retry_in", delay, "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, context.Cause(ctx)
+		case <-time.After(delay):
+		}
+		delay *= 2
+	}
 }
 
 // runSuite runs one suite and records its outcome on s; it returns how many
@@ -473,6 +502,9 @@ func cancelCause(ctx context.Context) string {
 
 func planError(err error) string {
 	if patchgate.ErrorCode(err) == patchgate.ENOTFOUND {
+		if msg := patchgate.ErrorMessage(err); strings.HasPrefix(msg, "no .patchgate.yml") {
+			return msg
+		}
 		return "no .patchgate.yml: " + patchgate.ErrorMessage(err)
 	}
 	return err.Error()

@@ -126,3 +126,46 @@ func TestAliveSweepsOnlyRunsKnownToBeOver(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanRetriesOnlyAnUnreachableForge: reading .patchgate.yml is tried
+// again while the forge does not answer, up to the retries, and never when
+// the file is missing or wrong (retrying cannot change those).
+func TestPlanRetriesOnlyAnUnreachableForge(t *testing.T) {
+	down := &patchgate.ForgeUnreachableError{Forge: patchgate.GitHub, Err: errors.New("read .patchgate.yml at abc1234: 502 Bad Gateway")}
+	bad := patchgate.Errorf(patchgate.EINVALID, ".patchgate.yml:3: suites.x.image: required")
+	tests := []struct {
+		name      string
+		outcomes  []error // one per call; nil plans
+		wantCalls int
+		wantErr   string
+	}{
+		{"forge back at the second try", []error{down, nil}, 2, ""},
+		{"forge down every time", []error{down, down, down}, 3, "forge github unreachable: read .patchgate.yml at abc1234: 502 Bad Gateway (after 3 attempts)"},
+		{"bad file: the verdict at once", []error{bad}, 1, ".patchgate.yml:3: suites.x.image: required"},
+		{"plain error: not retried", []error{errors.New("record the plan: database is locked")}, 1, "database is locked"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			calls := 0
+			r := &Verifier{Retries: 2, RetryBackoff: time.Millisecond,
+				Plan: func(context.Context, *patchgate.Verification) ([]patchgate.SuitePlan, error) {
+					err := tt.outcomes[calls]
+					calls++
+					if err != nil {
+						return nil, err
+					}
+					return []patchgate.SuitePlan{{Name: "smoke"}}, nil
+				}}
+			plans, err := r.plan(context.Background(), &patchgate.Verification{ID: 1}, slog.New(slog.DiscardHandler))
+			if calls != tt.wantCalls {
+				t.Errorf("got %d calls, want %d", calls, tt.wantCalls)
+			}
+			switch {
+			case tt.wantErr == "" && (err != nil || len(plans) != 1):
+				t.Errorf("got %v, %v; want the plan", plans, err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Errorf("got error %v, want %q", err, tt.wantErr)
+			}
+		})
+	}
+}

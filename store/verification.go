@@ -113,8 +113,8 @@ func queryVerifications(ctx context.Context, tx *txn, query string, args ...any)
 }
 
 // CreateVerification stores v with its suites, each queued, at attempt 1, or
-// returns the live verification of the same commit and configuration with
-// created false. v itself is not modified. Concurrent creators meet in the
+// returns the live verification of the same commit and configuration ref with
+// created false (planned or not: the content at a ref is fixed). v itself is not modified. Concurrent creators meet in the
 // partial unique index verifications_live: on PostgreSQL the loser's ON CONFLICT
 // waits for the winner's commit and then looks again; on SQLite write
 // transactions run one at a time anyway.
@@ -144,8 +144,8 @@ func (s *VerificationService) CreateVerification(ctx context.Context, v *patchga
 		// Look first, so that PostgreSQL spends no identity value on duplicates. The
 		// lock keeps the duplicate live until this transaction ends.
 		live, err := queryVerifications(ctx, tx, `SELECT `+verificationColumns+` FROM verifications
-			WHERE forge = $1 AND repo = $2 AND sha = $3 AND config_digest = $4 AND state IN `+liveStates+
-			s.db.forUpdate(), v.Forge, v.Repo, v.SHA, v.ConfigDigest)
+			WHERE forge = $1 AND repo = $2 AND sha = $3 AND config_ref = $4 AND state IN `+liveStates+
+			s.db.forUpdate(), v.Forge, v.Repo, v.SHA, v.ConfigRef)
 		if err != nil {
 			return nil, false, fmt.Errorf("create verification of %s: %w", ref, err)
 		}
@@ -159,7 +159,7 @@ func (s *VerificationService) CreateVerification(ctx context.Context, v *patchga
 		err = tx.QueryRow(ctx, `INSERT INTO verifications (forge, repo, sha, change_id, config_ref, config_digest,
 			state, trigger, attempt, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9)
-			ON CONFLICT (forge, repo, sha, config_digest) WHERE state IN `+liveStates+` DO NOTHING RETURNING id`,
+			ON CONFLICT (forge, repo, sha, config_ref) WHERE state IN `+liveStates+` DO NOTHING RETURNING id`,
 			v.Forge, v.Repo, v.SHA, nullID(v.ChangeID), v.ConfigRef, v.ConfigDigest, patchgate.RunQueued, v.Trigger,
 			now).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -184,6 +184,56 @@ func (s *VerificationService) CreateVerification(ctx context.Context, v *patchga
 		return stored, true, tx.Commit()
 	}
 	return nil, false, fmt.Errorf("create verification of %s: the live duplicate changed %d times while looking", ref, createTries)
+}
+
+// PlanVerification records the plan of a verification created unplanned: the
+// digest of the .patchgate.yml it runs and its suites, each queued. Planning
+// again with the same digest returns the stored plan (a worker that died
+// after planning); another digest is ECONFLICT, as is a final verification.
+// It returns the verification with its suites.
+func (s *VerificationService) PlanVerification(ctx context.Context, id int64, digest string, suites []*patchgate.SuiteRun) (*patchgate.Verification, error) {
+	if digest == "" {
+		return nil, patchgate.Errorf(patchgate.EINVALID, "plan verification %d: config digest required", id)
+	}
+	names := map[string]bool{}
+	for _, sr := range suites {
+		if sr == nil || sr.Name == "" || names[sr.Name] {
+			return nil, patchgate.Errorf(patchgate.EINVALID, "plan verification %d: every suite needs a name of its own", id)
+		}
+		names[sr.Name] = true
+	}
+	tx, err := s.db.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	v, err := findVerification(ctx, tx, id, s.db.forUpdate())
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case v.State.Final():
+		return nil, patchgate.Errorf(patchgate.ECONFLICT, "verification %d is final (%s): it is not planned any more", id, v.State)
+	case v.ConfigDigest == digest:
+		// Planned already, by an earlier attempt.
+	case v.ConfigDigest != "":
+		return nil, patchgate.Errorf(patchgate.ECONFLICT, "verification %d was planned with another %s (digest %s)", id, ".patchgate.yml", v.ConfigDigest)
+	default:
+		if _, err := tx.Exec(ctx, `UPDATE verifications SET config_digest = $1 WHERE id = $2`, digest, id); err != nil {
+			return nil, fmt.Errorf("plan verification %d: %w", id, err)
+		}
+		for _, sr := range suites {
+			if _, err := tx.Exec(ctx, `INSERT INTO suite_runs (verification_id, name, required, state, image)
+				VALUES ($1, $2, $3, $4, $5)`, id, sr.Name, sr.Required, patchgate.RunQueued, sr.Image); err != nil {
+				return nil, fmt.Errorf("plan suite run %q of verification %d: %w", sr.Name, id, err)
+			}
+		}
+		v.ConfigDigest = digest
+	}
+	if err := loadSuites(ctx, tx, v); err != nil {
+		return nil, err
+	}
+	return v, tx.Commit()
 }
 
 // FindVerificationByID returns the verification with its suites (without

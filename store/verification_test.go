@@ -106,9 +106,13 @@ func testVerifications(t *testing.T, open func(t *testing.T) *store.DB) {
 		if err != nil || created || dup.ID != v.ID || dup.State != patchgate.RunRunning {
 			t.Errorf("duplicate of a running verification = #%d %s, created %v, %v; want #%d running", dup.ID, dup.State, created, err, v.ID)
 		}
-		other := mustCreate(t, s, newVerification(change, sha("A"), "d2"))
+		// A change from a fork reads its configuration at its base: another
+		// ref is another configuration.
+		atBase := newVerification(change, sha("A"), "d2")
+		atBase.ConfigRef = sha("F")
+		other := mustCreate(t, s, atBase)
 		if other.ID == v.ID {
-			t.Errorf("another config digest reused #%d", v.ID)
+			t.Errorf("another config ref reused #%d", v.ID)
 		}
 		if err := s.FinishVerification(ctx, v.ID, patchgate.RunSuccess, ""); err != nil {
 			t.Fatal(err)
@@ -279,6 +283,50 @@ func testVerifications(t *testing.T, open func(t *testing.T) *store.DB) {
 		}
 	})
 
+	t.Run("planned by a worker", func(t *testing.T) {
+		db := open(t)
+		s := store.NewVerificationService(db)
+		change := mustChange(t, db, 1)
+		in := newVerification(change, sha("A"), "")
+		in.Suites = nil
+		v := mustCreate(t, s, in)
+		if v.ConfigDigest != "" || len(v.Suites) != 0 {
+			t.Fatalf("unplanned verification = %+v, want no digest and no suites", v)
+		}
+		// A second delivery of the same head while it is unplanned, or once it
+		// is planned, finds it: one verification per commit and config ref.
+		if dup, created, err := s.CreateVerification(ctx, in); err != nil || created || dup.ID != v.ID {
+			t.Fatalf("duplicate of an unplanned verification = %+v, created %v, %v; want #%d", dup, created, err, v.ID)
+		}
+		suites := newVerification(change, sha("A"), "d1").Suites
+		planned, err := s.PlanVerification(ctx, v.ID, "d1", suites)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if planned.ConfigDigest != "d1" || len(planned.Suites) != 2 || planned.Suites[0].Name != "unit" ||
+			planned.Suites[0].State != patchgate.RunQueued || planned.Suites[0].ID == 0 || !planned.Suites[0].Required {
+			t.Fatalf("planned = %+v (suites %+v), want d1 with unit and lint queued", planned, planned.Suites)
+		}
+		if dup, created, err := s.CreateVerification(ctx, in); err != nil || created || dup.ID != v.ID {
+			t.Fatalf("duplicate of a planned verification = #%d, created %v, %v; want #%d", dup.ID, created, err, v.ID)
+		}
+		again, err := s.PlanVerification(ctx, v.ID, "d1", suites)
+		if err != nil || len(again.Suites) != 2 || again.Suites[0].ID != planned.Suites[0].ID {
+			t.Fatalf("planning again with the same digest = %+v, %v; want the stored plan", again, err)
+		}
+		_, err = s.PlanVerification(ctx, v.ID, "d2", suites)
+		wantConflict(t, err, "another")
+		if err := s.FinishVerification(ctx, v.ID, patchgate.RunCanceled, "superseded"); err != nil {
+			t.Fatal(err)
+		}
+		fresh := mustCreate(t, s, in)
+		if err := s.FinishVerification(ctx, fresh.ID, patchgate.RunCanceled, "superseded"); err != nil {
+			t.Fatal(err)
+		}
+		_, err = s.PlanVerification(ctx, fresh.ID, "d1", suites)
+		wantConflict(t, err, "final")
+	})
+
 	t.Run("supersede", func(t *testing.T) {
 		db := open(t)
 		s := store.NewVerificationService(db)
@@ -293,12 +341,16 @@ func testVerifications(t *testing.T, open func(t *testing.T) *store.DB) {
 		if err := s.UpdateSuiteRun(ctx, lint); err != nil {
 			t.Fatal(err)
 		}
-		failedB := mustCreate(t, s, newVerification(change, sha("B"), "d0"))
+		earlierB := newVerification(change, sha("B"), "d0")
+		earlierB.ConfigRef = sha("E")
+		failedB := mustCreate(t, s, earlierB)
 		if err := s.FinishVerification(ctx, failedB.ID, patchgate.RunFailure, "unit failed"); err != nil {
 			t.Fatal(err)
 		}
 		head := mustCreate(t, s, newVerification(change, sha("C"), "d1"))
-		otherChange := mustCreate(t, s, newVerification(elsewhere, sha("A"), "d9"))
+		fromFork := newVerification(elsewhere, sha("A"), "d9") // configured at its base
+		fromFork.ConfigRef = sha("G")
+		otherChange := mustCreate(t, s, fromFork)
 
 		cancelled, err := s.SupersedeVerifications(ctx, change, sha("C"), "superseded by C")
 		if err != nil {

@@ -95,12 +95,19 @@ func passVerification(t *testing.T, vs *store.VerificationService, sha string) {
 func passIn(t *testing.T, vs *store.VerificationService, repo patchgate.RepoRef, sha string) {
 	t.Helper()
 	ctx := context.Background()
+	suites := []*patchgate.SuiteRun{{Name: "regression", Required: true, Image: "patchgate-test/runner:go1.26"}}
 	v, _, err := vs.CreateVerification(ctx, &patchgate.Verification{
 		Forge: repo.Forge, Repo: repo.Name, SHA: sha, ConfigRef: sha, ConfigDigest: "manual", Trigger: "test",
-		Suites: []*patchgate.SuiteRun{{Name: "regression", Required: true, Image: "patchgate-test/runner:go1.26"}},
+		Suites: suites,
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if v.ConfigDigest == "" {
+		// A delivery queued it and no worker took it: plan it as one would.
+		if v, err = vs.PlanVerification(ctx, v.ID, "manual", suites); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := vs.ClaimVerification(ctx, v.ID, v.Attempt, "test"); err != nil {
 		t.Fatal(err)

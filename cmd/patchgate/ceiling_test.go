@@ -11,10 +11,12 @@ import (
 
 // TestOperatorCeilingIsAConfigError checks that a .patchgate.yml asking for
 // more than runners.max_memory never runs: its verification records the
-// configuration error, naming the ceiling, like any other config error.
+// configuration error, naming the ceiling, like any other config error. The
+// worker finds it when it reads the file; no container is started.
 func TestOperatorCeilingIsAConfigError(t *testing.T) {
 	app := startApp(t, func(c *Config) {
-		c.Runners.Workers = 0
+		c.Runners.Workers = 1
+		c.Runners.Owner = "ceiling-" + randomID()
 		c.Runners.MaxMemory = "4g"
 	})
 	repo := newGitRepo(t, app.forge, testRepo)
@@ -23,12 +25,12 @@ func TestOperatorCeilingIsAConfigError(t *testing.T) {
 	app.openPR(t, "opened", 2, "HW-1: fix", "Fixes HW-1", "fix/HW-1", head, "", time.Now())
 	app.waitProcessed(t)
 
+	v := app.waitVerification(t, head, final, time.Minute)
 	var list struct{ Verifications []patchgate.Verification }
 	app.api(t, http.MethodGet, "/api/v1/verifications?sha="+head, nil, &list)
 	if len(list.Verifications) != 1 {
 		t.Fatalf("got %d verifications, want 1", len(list.Verifications))
 	}
-	v := list.Verifications[0]
 	want := ".patchgate.yml:5: suites.regression.memory: 8g exceeds the operator's ceiling runners.max_memory (4g)"
 	if v.State != patchgate.RunError || v.Reason != want {
 		t.Errorf("got %s %q, want error %q", v.State, v.Reason, want)

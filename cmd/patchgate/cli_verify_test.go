@@ -22,7 +22,17 @@ func TestVerifyWaitsForTheVerdict(t *testing.T) {
 	app.forge.AddCommit(testRepo, bare, map[string][]byte{"README": []byte("hi")}, "no config", "dev")
 	app.openPR(t, "opened", 2, "Update the README", "", "readme", bare, "", t0)
 	app.waitProcessed(t)
+	// No worker runs here: this process's verifier takes the queued job, as a
+	// worker would, and finds no file to plan from.
+	stop := make(chan struct{})
+	worked := make(chan struct{})
+	go func() {
+		defer close(worked)
+		workQueued(app, bare, stop)
+	}()
 	out, err := execCLI("verify", "--repo", testRepo, "--sha", bare, "--server", app.url, "--token", dev)
+	close(stop)
+	<-worked
 	if err == nil || !strings.Contains(out, "verdict: error") || !strings.Contains(err.Error(), ".patchgate.yml") {
 		t.Fatalf("verify without a config: %q, %v; want a non-zero exit naming .patchgate.yml", out, err)
 	}
@@ -64,6 +74,9 @@ func TestVerifyWaitsForTheVerdict(t *testing.T) {
 		t.Fatalf("verify returned before the verdict: %q, %v", r.out, r.err)
 	case <-time.After(2500 * time.Millisecond):
 	}
+	if _, err := app.main.Service.Plan(ctx, v); err != nil { // as the worker would
+		t.Fatal(err)
+	}
 	if err := vs.ClaimVerification(ctx, v.ID, v.Attempt, "test"); err != nil {
 		t.Fatal(err)
 	}
@@ -79,5 +92,26 @@ func TestVerifyWaitsForTheVerdict(t *testing.T) {
 	r := <-done
 	if r.err != nil || !strings.Contains(r.out, "verdict: success") || !strings.Contains(r.out, "regression") {
 		t.Fatalf("verify: %q, %v; want the suites and success, exit 0", r.out, r.err)
+	}
+}
+
+// workQueued runs every queued verification of sha with app's verifier, as
+// a worker would take them, until stop is closed.
+func workQueued(app *testApp, sha string, stop <-chan struct{}) {
+	vs := store.NewVerificationService(app.main.DB)
+	queued := patchgate.RunQueued
+	for {
+		select {
+		case <-stop:
+			return
+		case <-time.After(20 * time.Millisecond):
+		}
+		got, _, err := vs.FindVerifications(context.Background(), patchgate.VerificationFilter{SHA: &sha, State: &queued, Limit: 5})
+		if err != nil {
+			continue
+		}
+		for _, v := range got {
+			_ = app.main.Verifier.Run(context.Background(), v.ID, v.Attempt)
+		}
 	}
 }

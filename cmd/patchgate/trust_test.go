@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -69,6 +70,15 @@ func TestForkWaitsForOkToTest(t *testing.T) {
 		t.Fatalf("after alice's ok-to-test: got %+v, want one queued verification triggered by alice", list.Verifications)
 	}
 	var detail struct{ Verification patchgate.Verification }
+	app.api(t, http.MethodGet, "/api/v1/verifications/"+fmt.Sprint(list.Verifications[0].ID), nil, &detail)
+	if v := detail.Verification; v.ConfigRef != base {
+		t.Fatalf("got config ref %s, want the base %s", v.ConfigRef, base)
+	}
+	// Plan it as the worker that takes it would: the suites come from the
+	// file at the base.
+	if _, err := app.main.Service.Plan(context.Background(), &detail.Verification); err != nil {
+		t.Fatal(err)
+	}
 	app.api(t, http.MethodGet, "/api/v1/verifications/"+fmt.Sprint(list.Verifications[0].ID), nil, &detail)
 	if v := detail.Verification; v.ConfigRef != base || len(v.Suites) != 1 || v.Suites[0].Image != "patchgate-test/runner:go1.26" {
 		t.Fatalf("got config from %s with suites %+v, want the base's config", v.ConfigRef, v.Suites)
