@@ -136,7 +136,7 @@ func (s *Service) readConfig(ctx context.Context, repo patchgate.RepoRef, ref st
 	case err == nil:
 	case code == patchgate.ENOTFOUND:
 		return nil, patchgate.Errorf(patchgate.ENOTFOUND, "no %s at %s: add one to have fixes verified", ConfigFile, shortSHA(ref))
-	case code == patchgate.EINTERNAL && ctx.Err() == nil:
+	case code == patchgate.EUNAVAILABLE && ctx.Err() == nil:
 		// No answer, or 5xx after the client's retries: the forge is down, not
 		// the configuration wrong, so the worker tries again later; in words,
 		// for the verdict if it stays down.
