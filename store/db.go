@@ -62,6 +62,10 @@ type DB struct {
 	// chain; set it before the first write. Without it, entries get plain
 	// hashes, and appending to a keyed chain fails.
 	AuditKey []byte
+	// DeliveryCommitHook, when set, runs before each batch of deliveries
+	// commits, with their ids; an error fails the batch as a failed commit
+	// would. Tests inject faults with it.
+	DeliveryCommitHook func(ids []string) error
 
 	dialect string
 	url     string // postgres: the URL as given; sqlite: the file path
@@ -74,6 +78,9 @@ type DB struct {
 	// read runs reads: on SQLite a pool of query_only connections; on PostgreSQL
 	// (and for an in-memory SQLite database) the same pool as write.
 	read *sql.DB
+
+	// batch gathers concurrent delivery inserts into one transaction.
+	batch deliveryBatch
 }
 
 // Open opens the database at rawURL without migrating it:
