@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gin-gonic/gin"
 	"github.com/patchgate/patchgate"
@@ -76,8 +77,10 @@ type Server struct {
 
 	// unverified holds one token per unverified body being read; engine makes it.
 	unverified chan struct{}
-	dash       *dashboard
-	cop        *http.CrossOriginProtection
+	// intake counts webhook deliveries being answered (IntakeBusy).
+	intake atomic.Int64
+	dash   *dashboard
+	cop    *http.CrossOriginProtection
 	// streams closes when the server shuts down, ending live logs.
 	streams     chan struct{}
 	streamsOnce sync.Once

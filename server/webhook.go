@@ -42,6 +42,8 @@ func (s *Server) handleGitLabWebhook(c *gin.Context) { s.handleWebhook(c, patchg
 // GitHub signature needs the body, so at most cap(s.unverified) such bodies
 // are read at once, and the rest get 503 with Retry-After.
 func (s *Server) handleWebhook(c *gin.Context, forge patchgate.Forge) {
+	s.intake.Add(1)
+	defer s.intake.Add(-1)
 	ctx := c.Request.Context()
 	h := c.Request.Header
 	var (
@@ -156,6 +158,14 @@ func (s *Server) handleWebhook(c *gin.Context, forge patchgate.Forge) {
 	c.JSON(http.StatusAccepted, resp)
 }
 
+// IntakeBusy reports whether forge deliveries are arriving faster than they
+// are answered one at a time: more than one is being answered right now. The
+// delivery processor defers its work while it is (pipelines.Processor.Busy):
+// on a small machine the processor's CPU time and its writes on SQLite's one
+// writer would otherwise slow every acknowledgement down during a burst, and
+// what is acknowledged is stored, so it can wait.
+func (s *Server) IntakeBusy() bool { return s.intake.Load() > 1 }
+
 // unverifiedReadTimeout bounds how long an unverified body may take to
 // arrive; GitHub itself gives up on a delivery after 10 seconds.
 const unverifiedReadTimeout = 15 * time.Second
@@ -163,9 +173,24 @@ const unverifiedReadTimeout = 15 * time.Second
 // retryAfterBusy is the Retry-After of a 503 for too many unverified bodies.
 const retryAfterBusy = "5"
 
-// readBody reads the request body through the size limit.
+// readBody reads the request body through the size limit. A body of announced
+// length is read into one buffer of that size (the length was checked against
+// the limit before): io.ReadAll would grow its buffer step by step, copying a
+// 28 KB delivery several times, the largest allocation of intake. Only up to
+// maxPreallocatedBody: a client announcing 25 MB without sending them must
+// not get them allocated.
 func (s *Server) readBody(c *gin.Context) ([]byte, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, MaxWebhookBody))
+	r := http.MaxBytesReader(c.Writer, c.Request.Body, MaxWebhookBody)
+	var (
+		body []byte
+		err  error
+	)
+	if n := c.Request.ContentLength; n >= 0 && n <= maxPreallocatedBody {
+		body = make([]byte, n)
+		_, err = io.ReadFull(r, body)
+	} else {
+		body, err = io.ReadAll(r)
+	}
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
 		return nil, patchgate.Errorf(patchgate.ETOOLARGE, "body is over the %d byte limit", MaxWebhookBody)
@@ -174,6 +199,10 @@ func (s *Server) readBody(c *gin.Context) ([]byte, error) {
 	}
 	return body, nil
 }
+
+// maxPreallocatedBody is the largest announced body read into a buffer
+// allocated before the bytes arrive.
+const maxPreallocatedBody = 1 << 20
 
 // rejectDelivery answers a delivery that was not stored with its 4xx (or 503)
 // and logs why. The connection is closed after the answer: what is left of

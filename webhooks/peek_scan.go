@@ -99,7 +99,7 @@ func (s *peekScanner) object(fields []peekField, depth int) error {
 		if s.i >= len(s.b) || s.b[s.i] != '"' {
 			return s.syntax("looking for beginning of object key string")
 		}
-		key, err := s.str()
+		key, err := s.str(true)
 		if err != nil {
 			return err
 		}
@@ -117,7 +117,7 @@ func (s *peekScanner) object(fields []peekField, depth int) error {
 			err = s.object(f.sub, depth+1)
 		case f.sub == nil && s.i < len(s.b) && s.b[s.i] == '"':
 			var v []byte
-			if v, err = s.str(); err == nil {
+			if v, err = s.str(true); err == nil {
 				*f.dst = string(v)
 			}
 		default:
@@ -200,7 +200,7 @@ func (s *peekScanner) value(depth int) error {
 			}
 		}
 	case c == '"':
-		_, err := s.str()
+		_, err := s.str(false)
 		return err
 	case c == '-' || c >= '0' && c <= '9':
 		return s.number()
@@ -262,19 +262,27 @@ func (s *peekScanner) number() error {
 }
 
 // str scans a string at s.i ('"') and returns its value: the raw bytes when
-// it has no escapes and is valid UTF-8 (the common case), else decoded by
-// encoding/json (which replaces invalid UTF-8).
-func (s *peekScanner) str() ([]byte, error) {
+// it has no escapes and is valid UTF-8 (the common case) or decode is false
+// (a skipped value), else decoded by encoding/json (which replaces invalid
+// UTF-8).
+func (s *peekScanner) str(decode bool) ([]byte, error) {
 	start := s.i
 	s.i++
 	escaped := false
 	for s.i < len(s.b) {
+		// Most of a payload is plain string bytes: skip them in a tight loop.
+		for s.i < len(s.b) && s.b[s.i] >= 0x20 && s.b[s.i] != '"' && s.b[s.i] != '\\' {
+			s.i++
+		}
+		if s.i >= len(s.b) {
+			break
+		}
 		c := s.b[s.i]
 		switch {
 		case c == '"':
 			s.i++
 			raw := s.b[start+1 : s.i-1]
-			if !escaped && utf8.Valid(raw) {
+			if !decode || !escaped && utf8.Valid(raw) {
 				return raw, nil
 			}
 			var v string

@@ -290,6 +290,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 
 	m.http.RegisterOnShutdown(srv.CloseStreams)
+	m.Processor.Busy = srv.IntakeBusy
 
 	m.wg.Go(func() { m.Processor.Run(workCtx) })
 	m.wg.Go(func() { m.pruneDeliveries(workCtx, deliveries) })
