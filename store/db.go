@@ -34,6 +34,7 @@ import (
 	"net/url"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -62,11 +63,6 @@ type DB struct {
 	// chain; set it before the first write. Without it, entries get plain
 	// hashes, and appending to a keyed chain fails.
 	AuditKey []byte
-	// DeliveryCommitHook, when set, runs before each batch of deliveries
-	// commits, with their ids; an error fails the batch as a failed commit
-	// would. Tests inject faults with it.
-	DeliveryCommitHook func(ids []string) error
-
 	dialect string
 	url     string // postgres: the URL as given; sqlite: the file path
 	memory  bool
@@ -81,6 +77,19 @@ type DB struct {
 
 	// batch gathers concurrent delivery inserts into one transaction.
 	batch deliveryBatch
+	// deliveryCommitHook is SetDeliveryCommitHook's.
+	deliveryCommitHook atomic.Pointer[func(ids []string) error]
+}
+
+// SetDeliveryCommitHook makes hook run before each batch of deliveries commits,
+// with their ids; an error from it fails the batch as a failed commit would.
+// Tests inject faults with it, on a running server too; nil removes it.
+func (d *DB) SetDeliveryCommitHook(hook func(ids []string) error) {
+	if hook == nil {
+		d.deliveryCommitHook.Store(nil)
+		return
+	}
+	d.deliveryCommitHook.Store(&hook)
 }
 
 // Open opens the database at rawURL without migrating it:

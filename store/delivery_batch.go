@@ -148,12 +148,12 @@ func (s *DeliveryService) insertBatch(ctx context.Context, batch []*pendingDeliv
 		}
 		p.created = n == 1
 	}
-	if hook := s.db.DeliveryCommitHook; hook != nil {
+	if hook := s.db.deliveryCommitHook.Load(); hook != nil {
 		ids := make([]string, len(batch))
 		for i, p := range batch {
 			ids[i] = p.d.ID
 		}
-		if err := hook(ids); err != nil {
+		if err := (*hook)(ids); err != nil {
 			return fmt.Errorf("store deliveries: commit: %w", err)
 		}
 	}

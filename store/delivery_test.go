@@ -123,7 +123,7 @@ func testDeliveries(t *testing.T, open func(t *testing.T) *store.DB) {
 			release  = make(chan struct{})
 			returned atomic.Int32
 		)
-		db.DeliveryCommitHook = func(ids []string) error {
+		db.SetDeliveryCommitHook(func(ids []string) error {
 			mu.Lock()
 			first := len(batches) == 0
 			batches = append(batches, ids)
@@ -137,7 +137,7 @@ func testDeliveries(t *testing.T, open func(t *testing.T) *store.DB) {
 				}
 			}
 			return nil
-		}
+		})
 		const n = 120
 		ids := make([]string, n)
 		for i := range ids {
