@@ -63,10 +63,11 @@ type DB struct {
 	// chain; set it before the first write. Without it, entries get plain
 	// hashes, and appending to a keyed chain fails.
 	AuditKey []byte
-	dialect  string
-	url      string // postgres: the URL as given; sqlite: the file path
-	memory   bool
-	sync     string // sqlite synchronous mode
+
+	dialect string
+	url     string // postgres: the URL as given; sqlite: the file path
+	memory  bool
+	sync    string // sqlite synchronous mode
 
 	// write runs every transaction that writes: on SQLite one connection with
 	// BEGIN IMMEDIATE; on PostgreSQL the only pool.
