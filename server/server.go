@@ -60,6 +60,10 @@ type Server struct {
 	// Notify wakes the delivery processor after a delivery is stored; the
 	// processor also polls, so a lost wake-up delays but loses nothing.
 	Notify func()
+	// NotifyRepo, when set, is called instead of Notify after a forge
+	// delivery is stored, with its repository: the processor need not look
+	// for it while that repository's deliveries are being applied.
+	NotifyRepo func(forge patchgate.Forge, repo string)
 	// Ready reports whether the database is reachable.
 	Ready func(ctx context.Context) error
 

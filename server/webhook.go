@@ -152,7 +152,11 @@ func (s *Server) handleWebhook(c *gin.Context, forge patchgate.Forge) {
 	if resp.Status == patchgate.DeliveryIgnored {
 		s.Logger.Debug("delivery ignored", "delivery_id", d.ID, "forge", forge, "event", d.Event, "repo", del.Repo, "reason", del.Reason)
 	}
-	if resp.Status == patchgate.DeliveryAccepted && s.Notify != nil {
+	switch {
+	case resp.Status != patchgate.DeliveryAccepted:
+	case s.NotifyRepo != nil:
+		s.NotifyRepo(forge, del.Repo)
+	case s.Notify != nil:
 		s.Notify()
 	}
 	c.JSON(http.StatusAccepted, resp)

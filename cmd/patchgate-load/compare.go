@@ -43,6 +43,10 @@ type sideResult struct {
 type compareRound struct {
 	Baseline sideResult `json:"baseline"`
 	Serve    sideResult `json:"serve"`
+	// MaxRatio is set on the median of several rounds: the median of the
+	// rounds' serve/baseline maximum-rate ratios (each round's two figures
+	// saw about the same machine; the medians of each side need not have).
+	MaxRatio float64 `json:"max_ratio,omitempty"`
 }
 
 const compareSecret = "patchgate-load-compare-secret"
@@ -241,6 +245,9 @@ func printRound(w io.Writer, title string, r compareRound, c compareConfig) {
 	fmt.Fprintf(w, "\n%s (%s per phase, %d workers for the maximum, %d/s for latency)\n", title, c.phase, c.concurrency, c.rate)
 	fmt.Fprintf(w, "%-26s %12s %12s %10s\n", "", "baseline", "serve", "serve/base")
 	fmt.Fprintf(w, "%-26s %12.0f %12.0f %10s\n", "max sustained (202/s)", b.Max.PerSecond, s.Max.PerSecond, ratio(s.Max.PerSecond, b.Max.PerSecond))
+	if r.MaxRatio > 0 {
+		fmt.Fprintf(w, "%-26s %12s %12s %9.2f×\n", "  median of round ratios", "", "", r.MaxRatio)
+	}
 	fmt.Fprintf(w, "%-26s %12.2f %12.2f %10s\n", "  p99 at max (ms)", b.Max.P99ms, s.Max.P99ms, ratio(s.Max.P99ms, b.Max.P99ms))
 	fmt.Fprintf(w, "%-26s %12.2f %12.2f %10s\n", fmt.Sprintf("p50 at %d/s (ms)", c.rate), b.Fixed.P50ms, s.Fixed.P50ms, ratio(s.Fixed.P50ms, b.Fixed.P50ms))
 	fmt.Fprintf(w, "%-26s %12.2f %12.2f %10s\n", fmt.Sprintf("p99 at %d/s (ms)", c.rate), b.Fixed.P99ms, s.Fixed.P99ms, ratio(s.Fixed.P99ms, b.Fixed.P99ms))
@@ -287,6 +294,7 @@ func medianRound(rounds []compareRound) compareRound {
 	m.Serve.Fixed.P50ms = med(func(r compareRound) float64 { return r.Serve.Fixed.P50ms })
 	m.Baseline.Fixed.P99ms = med(func(r compareRound) float64 { return r.Baseline.Fixed.P99ms })
 	m.Serve.Fixed.P99ms = med(func(r compareRound) float64 { return r.Serve.Fixed.P99ms })
+	m.MaxRatio = med(func(r compareRound) float64 { return r.Serve.Max.PerSecond / r.Baseline.Max.PerSecond })
 	m.Baseline.Max.Errors = medi(func(r compareRound) int64 { return r.Baseline.Max.Errors + r.Baseline.Fixed.Errors })
 	m.Serve.Max.Errors = medi(func(r compareRound) int64 { return r.Serve.Max.Errors + r.Serve.Fixed.Errors })
 	return m

@@ -265,6 +265,7 @@ func (m *Main) Run(ctx context.Context) error {
 		MaxUnverified: m.Config.Intake.MaxUnverified,
 		Jira:          jiras.hooks(),
 		Notify:        m.Processor.Notify,
+		NotifyRepo:    m.Processor.NotifyRepo,
 		Ready:         db.Ping,
 		Sessions:      sessions,
 		ReleasePolicy: m.Service,
