@@ -97,6 +97,15 @@ func (s *DeliveryService) lead(b *deliveryBatch) {
 // when the commit fails, every caller gets the error (and a 5xx: the forge
 // redelivers, and dedup keeps the redelivery single).
 func (s *DeliveryService) commitBatch(batch []*pendingDelivery) {
+	defer func() {
+		// A panic here would leave every later delivery waiting for a leader
+		// that never hands over: fail this batch instead, and go on.
+		if v := recover(); v != nil {
+			for _, p := range batch {
+				p.created, p.err = false, fmt.Errorf("store deliveries: panic: %v", v)
+			}
+		}
+	}()
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
 	if len(batch) > 1 {
