@@ -42,8 +42,6 @@ func (s *Server) handleGitLabWebhook(c *gin.Context) { s.handleWebhook(c, patchg
 // GitHub signature needs the body, so at most cap(s.unverified) such bodies
 // are read at once, and the rest get 503 with Retry-After.
 func (s *Server) handleWebhook(c *gin.Context, forge patchgate.Forge) {
-	s.intake.Add(1)
-	defer s.intake.Add(-1)
 	ctx := c.Request.Context()
 	h := c.Request.Header
 	var (
@@ -102,6 +100,10 @@ func (s *Server) handleWebhook(c *gin.Context, forge patchgate.Forge) {
 		}
 	}
 
+	// Counted only once verified: a client without a secret cannot hold the
+	// processor back by keeping requests open.
+	s.intake.Add(1)
+	defer s.intake.Add(-1)
 	del := &patchgate.Delivery{
 		ID:         d.ID,
 		Forge:      forge,
@@ -163,7 +165,8 @@ func (s *Server) handleWebhook(c *gin.Context, forge patchgate.Forge) {
 }
 
 // IntakeBusy reports whether forge deliveries are arriving faster than they
-// are answered one at a time: more than one is being answered right now. The
+// are answered one at a time: more than one verified delivery is being
+// answered right now. The
 // delivery processor defers its work while it is (pipelines.Processor.Busy):
 // on a small machine the processor's CPU time and its writes on SQLite's one
 // writer would otherwise slow every acknowledgement down during a burst, and

@@ -14,7 +14,8 @@
 // patchgate, but a power loss or OS crash may lose the last transactions before
 // the next WAL checkpoint (the file stays consistent). Add ?synchronous=full to
 // the URL when every acknowledged webhook must survive power loss too; it costs
-// one fsync per commit (see BenchmarkCreateDelivery).
+// one fsync per commit (see BenchmarkCreateDelivery), and so one per batch of
+// concurrent deliveries (group commit, delivery_batch.go).
 //
 // SQLite allows one writer at a time. Writes go through a pool of exactly one
 // connection whose transactions begin IMMEDIATE, so writers queue in Go instead
