@@ -77,6 +77,8 @@ func (s *Server) handleWebhook(c *gin.Context, forge patchgate.Forge) {
 			s.rejectDelivery(c, forge, d.ID, err)
 			return
 		}
+		s.intake.Add(1)
+		defer s.intake.Add(-1)
 	} else {
 		// The signature covers the body, so the body must be read first: only
 		// so many at once, each within unverifiedReadTimeout.
@@ -91,6 +93,9 @@ func (s *Server) handleWebhook(c *gin.Context, forge patchgate.Forge) {
 		_ = http.NewResponseController(c.Writer).SetReadDeadline(time.Now().Add(unverifiedReadTimeout))
 		body, err = s.readBody(c)
 		if err == nil {
+			// Counted once its body is in (see IntakeBusy).
+			s.intake.Add(1)
+			defer s.intake.Add(-1)
 			scopes, err = s.Secrets.verify(forge, h, body)
 		}
 		<-s.unverified
@@ -100,10 +105,6 @@ func (s *Server) handleWebhook(c *gin.Context, forge patchgate.Forge) {
 		}
 	}
 
-	// Counted only once verified: a client without a secret cannot hold the
-	// processor back by keeping requests open.
-	s.intake.Add(1)
-	defer s.intake.Add(-1)
 	del := &patchgate.Delivery{
 		ID:         d.ID,
 		Forge:      forge,
@@ -165,8 +166,11 @@ func (s *Server) handleWebhook(c *gin.Context, forge patchgate.Forge) {
 }
 
 // IntakeBusy reports whether forge deliveries are arriving faster than they
-// are answered one at a time: more than one verified delivery is being
-// answered right now. The
+// are answered one at a time: more than one delivery whose body has arrived
+// is being answered right now. Requests still sending their bodies do not
+// count, so that a client without a secret cannot hold processing back by
+// keeping slow requests open; one that wants to must send whole bodies
+// faster than they are rejected, a flood. The
 // delivery processor defers its work while it is (pipelines.Processor.Busy):
 // on a small machine the processor's CPU time and its writes on SQLite's one
 // writer would otherwise slow every acknowledgement down during a burst, and
