@@ -44,6 +44,14 @@ type Processor struct {
 	// Observe, when set, is told the outcome of each processed delivery and how
 	// long it waited in the queue.
 	Observe func(d *patchgate.Delivery, outcome patchgate.DeliveryOutcome, queued time.Duration)
+	// Busy, when set, says webhook intake is under load (server.IntakeBusy):
+	// a worker then waits, before each delivery, until it is not, or for
+	// MaxDefer at most, so that acknowledgements keep the CPU and the database
+	// writer during a burst and the backlog is worked off after it.
+	Busy func() bool
+	// MaxDefer bounds how long one delivery waits for a busy intake; it keeps
+	// the processor going, slowly, under sustained overload.
+	MaxDefer time.Duration
 
 	wake chan struct{}
 	mu   sync.Mutex
@@ -64,6 +72,20 @@ func (p *Processor) Notify() {
 	}
 }
 
+// NotifyRepo says a delivery of repo was stored. It wakes the processor
+// unless that repository's deliveries are being applied: the scan of pending
+// deliveries would skip it anyway, and the worker applying them scans again
+// when it is done (processGroup), which finds the new one. Under load this
+// spares one scan of the queue per delivery. It never blocks.
+func (p *Processor) NotifyRepo(forge patchgate.Forge, repo string) {
+	p.mu.Lock()
+	busy := p.inFlight[string(forge)+":"+strings.ToLower(repo)]
+	p.mu.Unlock()
+	if !busy {
+		p.Notify()
+	}
+}
+
 // Init prepares the processor; call it before Notify or Run.
 func (p *Processor) Init() {
 	p.wake = make(chan struct{}, 1)
@@ -79,6 +101,9 @@ func (p *Processor) Init() {
 	}
 	if p.Lease <= 0 {
 		p.Lease = 2 * time.Minute
+	}
+	if p.MaxDefer <= 0 {
+		p.MaxDefer = time.Second
 	}
 }
 
@@ -203,9 +228,24 @@ func (p *Processor) processGroup(ctx context.Context, group []*patchgate.Deliver
 				return
 			}
 		}
+		p.yield(ctx)
 		p.process(ctx, d)
 	}
 }
+
+// yield waits while intake is busy, MaxDefer at most.
+func (p *Processor) yield(ctx context.Context) {
+	if p.Busy == nil || !p.Busy() {
+		return
+	}
+	deadline := time.Now().Add(p.MaxDefer)
+	for p.Busy() && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(yieldPoll)
+	}
+}
+
+// yieldPoll is how often a deferring worker looks at the intake again.
+const yieldPoll = 2 * time.Millisecond
 
 // release gives up this process's lease on d's repository and frees it here.
 func (p *Processor) release(d *patchgate.Delivery) {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gin-gonic/gin"
 	"github.com/patchgate/patchgate"
@@ -65,6 +66,10 @@ type Server struct {
 	// Notify wakes the delivery processor after a delivery is stored; the
 	// processor also polls, so a lost wake-up delays but loses nothing.
 	Notify func()
+	// NotifyRepo, when set, is called instead of Notify after a forge
+	// delivery is stored, with its repository: the processor need not look
+	// for it while that repository's deliveries are being applied.
+	NotifyRepo func(forge patchgate.Forge, repo string)
 	// Ready reports whether the database is reachable.
 	Ready func(ctx context.Context) error
 
@@ -82,8 +87,10 @@ type Server struct {
 
 	// unverified holds one token per unverified body being read; engine makes it.
 	unverified chan struct{}
-	dash       *dashboard
-	cop        *http.CrossOriginProtection
+	// intake counts webhook deliveries being answered (IntakeBusy).
+	intake atomic.Int64
+	dash   *dashboard
+	cop    *http.CrossOriginProtection
 	// streams closes when the server shuts down, ending live logs.
 	streams     chan struct{}
 	streamsOnce sync.Once

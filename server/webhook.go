@@ -77,6 +77,8 @@ func (s *Server) handleWebhook(c *gin.Context, forge patchgate.Forge) {
 			s.rejectDelivery(c, forge, d.ID, err)
 			return
 		}
+		s.intake.Add(1)
+		defer s.intake.Add(-1)
 	} else {
 		// The signature covers the body, so the body must be read first: only
 		// so many at once, each within unverifiedReadTimeout.
@@ -91,6 +93,9 @@ func (s *Server) handleWebhook(c *gin.Context, forge patchgate.Forge) {
 		_ = http.NewResponseController(c.Writer).SetReadDeadline(time.Now().Add(unverifiedReadTimeout))
 		body, err = s.readBody(c)
 		if err == nil {
+			// Counted once its body is in (see IntakeBusy).
+			s.intake.Add(1)
+			defer s.intake.Add(-1)
 			scopes, err = s.Secrets.verify(forge, h, body)
 		}
 		<-s.unverified
@@ -150,11 +155,27 @@ func (s *Server) handleWebhook(c *gin.Context, forge patchgate.Forge) {
 	if resp.Status == patchgate.DeliveryIgnored {
 		s.Logger.Debug("delivery ignored", "delivery_id", d.ID, "forge", forge, "event", d.Event, "repo", del.Repo, "reason", del.Reason)
 	}
-	if resp.Status == patchgate.DeliveryAccepted && s.Notify != nil {
+	switch {
+	case resp.Status != patchgate.DeliveryAccepted:
+	case s.NotifyRepo != nil:
+		s.NotifyRepo(forge, del.Repo)
+	case s.Notify != nil:
 		s.Notify()
 	}
 	c.JSON(http.StatusAccepted, resp)
 }
+
+// IntakeBusy reports whether forge deliveries are arriving faster than they
+// are answered one at a time: more than one delivery whose body has arrived
+// is being answered right now. Requests still sending their bodies do not
+// count, so that a client without a secret cannot hold processing back by
+// keeping slow requests open; one that wants to must send whole bodies
+// faster than they are rejected, a flood. The
+// delivery processor defers its work while it is (pipelines.Processor.Busy):
+// on a small machine the processor's CPU time and its writes on SQLite's one
+// writer would otherwise slow every acknowledgement down during a burst, and
+// what is acknowledged is stored, so it can wait.
+func (s *Server) IntakeBusy() bool { return s.intake.Load() > 1 }
 
 // unverifiedReadTimeout bounds how long an unverified body may take to
 // arrive; GitHub itself gives up on a delivery after 10 seconds.
@@ -163,9 +184,24 @@ const unverifiedReadTimeout = 15 * time.Second
 // retryAfterBusy is the Retry-After of a 503 for too many unverified bodies.
 const retryAfterBusy = "5"
 
-// readBody reads the request body through the size limit.
+// readBody reads the request body through the size limit. A body of announced
+// length is read into one buffer of that size (the length was checked against
+// the limit before): io.ReadAll would grow its buffer step by step, copying a
+// 28 KB delivery several times, the largest allocation of intake. Only up to
+// maxPreallocatedBody: a client announcing 25 MB without sending them must
+// not get them allocated.
 func (s *Server) readBody(c *gin.Context) ([]byte, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, MaxWebhookBody))
+	r := http.MaxBytesReader(c.Writer, c.Request.Body, MaxWebhookBody)
+	var (
+		body []byte
+		err  error
+	)
+	if n := c.Request.ContentLength; n >= 0 && n <= maxPreallocatedBody {
+		body = make([]byte, n)
+		_, err = io.ReadFull(r, body)
+	} else {
+		body, err = io.ReadAll(r)
+	}
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
 		return nil, patchgate.Errorf(patchgate.ETOOLARGE, "body is over the %d byte limit", MaxWebhookBody)
@@ -174,6 +210,10 @@ func (s *Server) readBody(c *gin.Context) ([]byte, error) {
 	}
 	return body, nil
 }
+
+// maxPreallocatedBody is the largest announced body read into a buffer
+// allocated before the bytes arrive.
+const maxPreallocatedBody = 1 << 20
 
 // rejectDelivery answers a delivery that was not stored with its 4xx (or 503)
 // and logs why. The connection is closed after the answer: what is left of

@@ -14,7 +14,8 @@
 // patchgate, but a power loss or OS crash may lose the last transactions before
 // the next WAL checkpoint (the file stays consistent). Add ?synchronous=full to
 // the URL when every acknowledged webhook must survive power loss too; it costs
-// one fsync per commit (see BenchmarkCreateDelivery).
+// one fsync per commit (see BenchmarkCreateDelivery), and so one per batch of
+// concurrent deliveries (group commit, delivery_batch.go).
 //
 // SQLite allows one writer at a time. Writes go through a pool of exactly one
 // connection whose transactions begin IMMEDIATE, so writers queue in Go instead
@@ -34,6 +35,7 @@ import (
 	"net/url"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -74,6 +76,22 @@ type DB struct {
 	// read runs reads: on SQLite a pool of query_only connections; on PostgreSQL
 	// (and for an in-memory SQLite database) the same pool as write.
 	read *sql.DB
+
+	// batch gathers concurrent delivery inserts into one transaction.
+	batch deliveryBatch
+	// deliveryCommitHook is SetDeliveryCommitHook's.
+	deliveryCommitHook atomic.Pointer[func(ids []string) error]
+}
+
+// SetDeliveryCommitHook makes hook run before each batch of deliveries commits,
+// with their ids; an error from it fails the batch as a failed commit would.
+// Tests inject faults with it, on a running server too; nil removes it.
+func (d *DB) SetDeliveryCommitHook(hook func(ids []string) error) {
+	if hook == nil {
+		d.deliveryCommitHook.Store(nil)
+		return
+	}
+	d.deliveryCommitHook.Store(&hook)
 }
 
 // Open opens the database at rawURL without migrating it:

@@ -28,8 +28,9 @@ func deliveryDest(d *patchgate.Delivery) []any {
 // CreateDelivery stores d durably and reports whether it was new; a delivery
 // whose (Forge, ID) is stored already is left unchanged. Status defaults to
 // accepted, Outcome to pending (ignored for an ignored delivery) and ReceivedAt
-// to now; d is updated with the defaults. This is the webhook hot path: one
-// autocommit INSERT … ON CONFLICT DO NOTHING.
+// to now; d is updated with the defaults. This is the webhook hot path: an
+// INSERT … ON CONFLICT DO NOTHING, committed together with the concurrent
+// calls' (group commit, delivery_batch.go) before it returns.
 func (s *DeliveryService) CreateDelivery(ctx context.Context, d *patchgate.Delivery) (bool, error) {
 	if err := d.Forge.Validate(); err != nil && d.Forge != patchgate.SourceJira {
 		return false, err
@@ -50,24 +51,14 @@ func (s *DeliveryService) CreateDelivery(ctx context.Context, d *patchgate.Deliv
 		d.ReceivedAt = s.db.now()
 	}
 	d.ReceivedAt = d.ReceivedAt.UTC().Truncate(time.Microsecond)
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
 	payload := d.Payload
 	if payload == nil {
 		payload = []byte{}
 	}
-	res, err := s.db.exec(ctx, `INSERT INTO deliveries (forge, id, event, action, repo, status, outcome, reason,
-		payload, attempts, received_at, processed_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-		ON CONFLICT (forge, id) DO NOTHING`,
-		d.Forge, d.ID, d.Event, d.Action, d.Repo, d.Status, d.Outcome, d.Reason, payload, d.Attempts,
-		d.ReceivedAt, d.ProcessedAt)
-	if err != nil {
-		return false, fmt.Errorf("store delivery %s:%s: %w", d.Forge, d.ID, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("store delivery %s:%s: %w", d.Forge, d.ID, err)
-	}
-	return n == 1, nil
+	return s.insertDelivery(&pendingDelivery{d: d, payload: payload})
 }
 
 // FindDelivery returns the delivery with its payload; ENOTFOUND when absent.

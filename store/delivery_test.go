@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -106,6 +108,95 @@ func testDeliveries(t *testing.T, open func(t *testing.T) *store.DB) {
 			if n != 1 {
 				t.Errorf("round %d: %d of 8 concurrent CreateDelivery calls created, want exactly 1", round, n)
 			}
+		}
+	})
+
+	t.Run("group commit", func(t *testing.T) {
+		// Many concurrent deliveries: every one stored exactly once, none
+		// answered before the transaction holding it commits, and those whose
+		// commit fails answered with the error and not stored.
+		db := open(t)
+		s := store.NewDeliveryService(db)
+		var (
+			mu       sync.Mutex
+			batches  [][]string
+			release  = make(chan struct{})
+			returned atomic.Int32
+		)
+		db.SetDeliveryCommitHook(func(ids []string) error {
+			mu.Lock()
+			first := len(batches) == 0
+			batches = append(batches, ids)
+			mu.Unlock()
+			if first {
+				<-release // the first commit waits until the test has looked
+			}
+			for _, id := range ids {
+				if strings.HasSuffix(id, "-bad") {
+					return fmt.Errorf("injected commit failure (%s)", id)
+				}
+			}
+			return nil
+		})
+		const n = 120
+		ids := make([]string, n)
+		for i := range ids {
+			switch {
+			case i%10 == 3:
+				ids[i] = fmt.Sprintf("gc-%d-bad", i)
+			case i%10 == 7:
+				ids[i] = fmt.Sprintf("gc-%d", i-1) // a concurrent redelivery of i-1
+			default:
+				ids[i] = fmt.Sprintf("gc-%d", i)
+			}
+		}
+		created := make([]bool, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range ids {
+			wg.Go(func() {
+				created[i], errs[i] = s.CreateDelivery(ctx, newDelivery(ids[i], t0))
+				returned.Add(1)
+			})
+		}
+		time.Sleep(300 * time.Millisecond)
+		if r := returned.Load(); r != 0 {
+			t.Errorf("%d CreateDelivery calls returned while the first commit was held", r)
+		}
+		close(release)
+		wg.Wait()
+
+		byID := map[string]int{}
+		for i, id := range ids {
+			bad := strings.HasSuffix(id, "-bad")
+			if bad != (errs[i] != nil) {
+				t.Errorf("CreateDelivery(%s) = %v, %v; want an error exactly for the failed commits", id, created[i], errs[i])
+			}
+			if created[i] {
+				byID[id]++
+			}
+		}
+		for i, id := range ids {
+			_, err := s.FindDelivery(ctx, patchgate.GitHub, id)
+			switch {
+			case strings.HasSuffix(id, "-bad") && patchgate.ErrorCode(err) != patchgate.ENOTFOUND:
+				t.Errorf("delivery %s failed to commit but is stored (err %v)", id, err)
+			case !strings.HasSuffix(id, "-bad") && err != nil:
+				t.Errorf("delivery %s acknowledged but not stored: %v", id, err)
+			case !strings.HasSuffix(id, "-bad") && byID[id] != 1:
+				t.Errorf("delivery %s reported created %d times, want once (#%d)", id, byID[id], i)
+			}
+		}
+		_, total, err := s.FindDeliveries(ctx, patchgate.DeliveryFilter{})
+		if want := len(byID); err != nil || total != want {
+			t.Errorf("stored %d deliveries (%v), want %d", total, err, want)
+		}
+		largest := 0
+		for _, b := range batches {
+			largest = max(largest, len(b))
+		}
+		if largest < 2 {
+			t.Errorf("the largest batch held %d deliveries: concurrent inserts were not committed together", largest)
 		}
 	})
 

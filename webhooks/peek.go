@@ -1,7 +1,6 @@
 package webhooks
 
 import (
-	"encoding/json"
 	"strings"
 
 	"github.com/patchgate/patchgate"
@@ -45,24 +44,22 @@ func peekGitHub(event string, body []byte) (Summary, error) {
 	default:
 		return Summary{}, ignoredf("event %q is not used", event)
 	}
-	var p struct {
-		Action     string `json:"action"`
-		Ref        string `json:"ref"`
-		Repository struct {
-			FullName string `json:"full_name"`
-		} `json:"repository"`
-	}
-	if err := json.Unmarshal(body, &p); err != nil {
+	var action, ref, repo string
+	if err := peekDecode(body, []peekField{
+		{name: "action", dst: &action},
+		{name: "ref", dst: &ref},
+		{name: "repository", sub: []peekField{{name: "full_name", dst: &repo}}},
+	}); err != nil {
 		return Summary{}, invalidJSON(event, err)
 	}
-	s := Summary{Repo: p.Repository.FullName, Action: p.Action}
+	s := Summary{Repo: repo, Action: action}
 	if event == "push" {
-		if !strings.HasPrefix(p.Ref, "refs/heads/") {
-			return s, ignoredf("push to %q is not a branch", p.Ref)
+		if !strings.HasPrefix(ref, "refs/heads/") {
+			return s, ignoredf("push to %q is not a branch", ref)
 		}
 		s.Action = "pushed"
-	} else if !contains(githubActions[event], p.Action) {
-		return s, ignoredf("%s action %q is not used", event, p.Action)
+	} else if !contains(githubActions[event], action) {
+		return s, ignoredf("%s action %q is not used", event, action)
 	}
 	return s, nil
 }
@@ -80,34 +77,29 @@ func peekGitLab(event string, body []byte) (Summary, error) {
 	default:
 		return Summary{}, ignoredf("event %q is not used", event)
 	}
-	var p struct {
-		Ref              string `json:"ref"`
-		ObjectAttributes struct {
-			Action       string `json:"action"`
-			NoteableType string `json:"noteable_type"`
-		} `json:"object_attributes"`
-		Project struct {
-			PathWithNamespace string `json:"path_with_namespace"`
-		} `json:"project"`
-	}
-	if err := json.Unmarshal(body, &p); err != nil {
+	var ref, action, noteable, repo string
+	if err := peekDecode(body, []peekField{
+		{name: "ref", dst: &ref},
+		{name: "object_attributes", sub: []peekField{{name: "action", dst: &action}, {name: "noteable_type", dst: &noteable}}},
+		{name: "project", sub: []peekField{{name: "path_with_namespace", dst: &repo}}},
+	}); err != nil {
 		return Summary{}, invalidJSON(event, err)
 	}
-	s := Summary{Repo: p.Project.PathWithNamespace, Action: p.ObjectAttributes.Action}
+	s := Summary{Repo: repo, Action: action}
 	switch event {
 	case "Push Hook":
-		if !strings.HasPrefix(p.Ref, "refs/heads/") {
-			return s, ignoredf("push to %q is not a branch", p.Ref)
+		if !strings.HasPrefix(ref, "refs/heads/") {
+			return s, ignoredf("push to %q is not a branch", ref)
 		}
 		s.Action = "pushed"
 	case "Note Hook", "Confidential Note Hook":
-		if !contains([]string{"Issue", "MergeRequest", "Commit"}, p.ObjectAttributes.NoteableType) {
-			return s, ignoredf("note on %q is not used", p.ObjectAttributes.NoteableType)
+		if !contains([]string{"Issue", "MergeRequest", "Commit"}, noteable) {
+			return s, ignoredf("note on %q is not used", noteable)
 		}
 		s.Action = "created"
 	default:
-		if !contains(gitlabActions[event], p.ObjectAttributes.Action) {
-			return s, ignoredf("%s action %q is not used", event, p.ObjectAttributes.Action)
+		if !contains(gitlabActions[event], action) {
+			return s, ignoredf("%s action %q is not used", event, action)
 		}
 	}
 	return s, nil

@@ -37,8 +37,26 @@ func main() {
 		conc     = flag.Int("concurrency", 64, "requests in flight at most")
 		outJSON  = flag.Bool("json", false, "print the result as JSON")
 		token    = flag.String("token", "", "viewer API token: when set, the stored deliveries are counted to prove zero loss")
+		compare  = flag.Bool("compare", false, "side by side: a bare net/http + HMAC + SQLite baseline, then `patchgate serve`, each for a closed-loop maximum and at -rate")
+		binary   = flag.String("patchgate", "", "with -compare: the patchgate binary to run (default: built from the module in the working directory)")
+		phase    = flag.Duration("phase", 10*time.Second, "with -compare: length of each measurement")
+		repeat   = flag.Int("repeat", 1, "with -compare: rounds to run; the medians are printed at the end")
+		keep     = flag.Bool("keep", false, "with -compare: keep the temporary directory (databases, serve's log)")
 	)
 	flag.Parse()
+	if *compare {
+		body, err := os.ReadFile(*fixture)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "patchgate-load:", err)
+			os.Exit(1)
+		}
+		if err := runCompare(context.Background(), compareConfig{binary: *binary, body: body, event: *event,
+			phase: *phase, rate: *rate, concurrency: *conc, repeat: max(1, *repeat), keep: *keep}, *outJSON); err != nil {
+			fmt.Fprintln(os.Stderr, "patchgate-load:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *secret == "" {
 		fmt.Fprintln(os.Stderr, "patchgate-load: -secret is required")
 		os.Exit(2)

@@ -277,6 +277,7 @@ func (m *Main) Run(ctx context.Context) error {
 		MaxUnverified: m.Config.Intake.MaxUnverified,
 		Jira:          jiras.hooks(),
 		Notify:        m.Processor.Notify,
+		NotifyRepo:    m.Processor.NotifyRepo,
 		Ready:         db.Ping,
 		Sessions:      sessions,
 		ReleasePolicy: m.Service,
@@ -302,6 +303,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 
 	m.http.RegisterOnShutdown(srv.CloseStreams)
+	m.Processor.Busy = srv.IntakeBusy
 
 	m.wg.Go(func() { m.Processor.Run(workCtx) })
 	m.wg.Go(func() { m.pruneDeliveries(workCtx, deliveries) })

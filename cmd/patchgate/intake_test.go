@@ -12,8 +12,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/patchgate/patchgate"
+	"github.com/patchgate/patchgate/webhooks"
 )
 
 // slowDelivery opens a connection to addr and sends a webhook request's headers
@@ -210,5 +214,107 @@ func TestIntakeConfig(t *testing.T) {
 				t.Fatalf("LoadConfig: max_unverified %d, %v; want %d", cfg.Intake.MaxUnverified, err, tc.want)
 			}
 		})
+	}
+}
+
+// TestIntakeGroupCommit: concurrent deliveries are committed in shared
+// transactions (group commit), and none is answered 202 before the
+// transaction holding it has committed. While the first commit is held, no
+// delivery is answered; the deliveries whose commit fails are answered 5xx and
+// not stored, every other one is answered 202 and stored exactly once, and a
+// redelivery of a failed one is then accepted.
+func TestIntakeGroupCommit(t *testing.T) {
+	app := startApp(t, func(c *Config) {
+		c.Runners.Workers = 0
+		c.Intake.MaxUnverified = 64 // all of them verified at once: none gets 503
+	})
+	body := fixture(t, "github/pull_request/opened.api.github.com.13.json", nil)
+	send := func(id string) int {
+		req, _ := http.NewRequest(http.MethodPost, app.url+"/webhooks/github", bytes.NewReader(body))
+		req.Header.Set("X-GitHub-Event", "pull_request")
+		req.Header.Set("X-GitHub-Delivery", id)
+		req.Header.Set("X-Hub-Signature-256", webhooks.SignGitHub(testSecret, body))
+		code, _ := do(t, req)
+		return code
+	}
+	var (
+		mu       sync.Mutex
+		batches  int
+		largest  int
+		release  = make(chan struct{})
+		answered atomic.Int32
+	)
+	app.main.DB.SetDeliveryCommitHook(func(ids []string) error {
+		mu.Lock()
+		first := batches == 0
+		batches++
+		largest = max(largest, len(ids))
+		mu.Unlock()
+		if first {
+			<-release
+		}
+		for _, id := range ids {
+			if strings.HasSuffix(id, "-fail") {
+				return fmt.Errorf("injected commit failure")
+			}
+		}
+		return nil
+	})
+	const n = 48
+	ids := make([]string, n)
+	codes := make([]int, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("group-%d", i)
+		if i%8 == 5 {
+			ids[i] += "-fail"
+		}
+	}
+	var wg sync.WaitGroup
+	for i := range ids {
+		wg.Go(func() {
+			codes[i] = send(ids[i])
+			answered.Add(1)
+		})
+	}
+	time.Sleep(500 * time.Millisecond)
+	if a := answered.Load(); a != 0 {
+		t.Errorf("%d deliveries were answered while the first commit was held", a)
+	}
+	close(release)
+	wg.Wait()
+	app.main.DB.SetDeliveryCommitHook(nil)
+	if largest < 2 {
+		t.Errorf("largest batch: %d deliveries; concurrent deliveries were not committed together", largest)
+	}
+
+	var out struct{ Deliveries []patchgate.Delivery }
+	app.api(t, http.MethodGet, "/api/v1/deliveries?limit=500", nil, &out)
+	stored := map[string]int{}
+	for _, d := range out.Deliveries {
+		stored[d.ID]++
+	}
+	for i, id := range ids {
+		fail := strings.HasSuffix(id, "-fail")
+		switch {
+		case fail && codes[i] < 500:
+			t.Errorf("%s: commit failed, answered %d; want 5xx", id, codes[i])
+		case fail && stored[id] != 0:
+			t.Errorf("%s: commit failed but the delivery is stored", id)
+		case !fail && codes[i] != http.StatusAccepted:
+			t.Errorf("%s: answered %d, want 202", id, codes[i])
+		case !fail && stored[id] != 1:
+			t.Errorf("%s: acknowledged, stored %d times; want once", id, stored[id])
+		}
+	}
+	for _, id := range ids {
+		if strings.HasSuffix(id, "-fail") {
+			if code := send(id); code != http.StatusAccepted {
+				t.Errorf("redelivery of %s: %d, want 202", id, code)
+			}
+		}
+	}
+	app.api(t, http.MethodGet, "/api/v1/deliveries?limit=500", nil, &out)
+	if len(out.Deliveries) != n {
+		t.Errorf("after the redeliveries %d deliveries are stored, want %d", len(out.Deliveries), n)
 	}
 }
