@@ -82,9 +82,14 @@ func (s *Server) handleWebhook(c *gin.Context, forge patchgate.Forge) {
 	} else {
 		// The signature covers the body, so the body must be read first: only
 		// so many at once, each within unverifiedReadTimeout.
+		wait := time.NewTimer(unverifiedWait)
 		select {
 		case s.unverified <- struct{}{}:
-		default:
+			wait.Stop()
+		case <-c.Request.Context().Done():
+			wait.Stop()
+			return // the sender left; nothing was read or accepted
+		case <-wait.C:
 			c.Header("Retry-After", retryAfterBusy)
 			s.rejectDelivery(c, forge, d.ID, patchgate.Errorf(patchgate.EUNAVAILABLE,
 				"%d unverified deliveries are being read: try again later", cap(s.unverified)))
@@ -180,6 +185,14 @@ func (s *Server) IntakeBusy() bool { return s.intake.Load() > 1 }
 // unverifiedReadTimeout bounds how long an unverified body may take to
 // arrive; GitHub itself gives up on a delivery after 10 seconds.
 const unverifiedReadTimeout = 15 * time.Second
+
+// unverifiedWait is how long a delivery waits for a place among the
+// unverified bodies before 503: a burst of honest deliveries (GitHub sends a
+// repository's events concurrently and redelivers none by itself) waits a
+// moment for the bodies ahead of it, which take milliseconds, while bodies
+// held open by someone without the secret still cost a 503, not memory. The
+// waiting request's body stays in the kernel's socket buffer, unread.
+const unverifiedWait = time.Second
 
 // retryAfterBusy is the Retry-After of a 503 for too many unverified bodies.
 const retryAfterBusy = "5"

@@ -213,6 +213,9 @@ func startWorkerOn(t *testing.T, forge *fakeforge.Forge, mod func(*Config)) *Mai
 	cfg.Listen = "127.0.0.1:0"
 	cfg.GitHub = ForgeConfig{APIURL: forge.GitHubAPIURL(), WebURL: "https://github.com", Token: "forge-token", WebhookSecrets: []string{testSecret}}
 	mod(&cfg)
+	if cfg.Audit.KeyFile == "" {
+		cfg.Audit.KeyFile = testAuditKeyFile(t, cfg.Database)
+	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}

@@ -318,3 +318,47 @@ func TestIntakeGroupCommit(t *testing.T) {
 		t.Errorf("after the redeliveries %d deliveries are stored, want %d", len(out.Deliveries), n)
 	}
 }
+
+// TestIntakeBurstWaitsForAPlace: a signed delivery that finds every place
+// among the unverified bodies taken waits a moment for one instead of getting
+// 503 at once (GitHub redelivers nothing by itself): here two bodies hold both
+// places for 300 ms, then finish. Only bodies held open for longer than the
+// wait cost a 503 (TestIntakeBoundsUnverifiedBodies).
+func TestIntakeBurstWaitsForAPlace(t *testing.T) {
+	app := startApp(t, func(c *Config) {
+		c.Runners.Workers = 0
+		c.Intake.MaxUnverified = 2
+	})
+	addr := strings.TrimPrefix(app.url, "http://")
+	filler := []byte(`{"zen": "holding a place"}`)
+	var held []net.Conn
+	for i := range 2 {
+		conn := slowDelivery(t, addr, "/webhooks/github", map[string]string{"X-GitHub-Event": "push",
+			"X-GitHub-Delivery": fmt.Sprintf("holder-%d", i), "X-Hub-Signature-256": "sha256=" + strings.Repeat("0", 64)}, len(filler))
+		if _, err := conn.Write(filler[:5]); err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, conn)
+	}
+	time.Sleep(100 * time.Millisecond) // both bodies are being read
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		for _, conn := range held {
+			_, _ = conn.Write(filler[5:])
+		}
+	}()
+
+	body := fixture(t, "github/pull_request/opened.api.github.com.13.json", nil)
+	req, _ := http.NewRequest(http.MethodPost, app.url+"/webhooks/github", bytes.NewReader(body))
+	req.Header.Set("X-GitHub-Event", "pull_request")
+	req.Header.Set("X-GitHub-Delivery", "waits-for-a-place")
+	req.Header.Set("X-Hub-Signature-256", webhooks.SignGitHub(testSecret, body))
+	if code, _ := do(t, req); code != http.StatusAccepted {
+		t.Errorf("signed delivery while both places were held for 300 ms: got %d, want 202 after waiting", code)
+	}
+	for i, conn := range held {
+		if resp := readAnswer(t, conn); resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("holder %d (wrong signature): got %d, want 401", i, resp.StatusCode)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -57,6 +58,9 @@ func startAppOn(t *testing.T, forge *fakeforge.Forge, mod func(*Config)) *testAp
 	cfg.Workers.Deliveries = 2
 	if mod != nil {
 		mod(&cfg)
+	}
+	if cfg.Audit.KeyFile == "" {
+		cfg.Audit.KeyFile = testAuditKeyFile(t, cfg.Database)
 	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
@@ -304,4 +308,19 @@ func doJSON(t *testing.T, req *http.Request, out any) int {
 		}
 	}
 	return resp.StatusCode
+}
+
+// testAuditKeyFile is the audit key of a test's database when the test names
+// none: beside an SQLite file its default, for any other database one file
+// per database in the temporary directory, shared by the servers and workers
+// a test starts on it (one chain, one key) — never the default
+// ./patchgate.audit-key, which would land in the package's source directory.
+func testAuditKeyFile(t *testing.T, database string) string {
+	if path := defaultAuditKeyFile(database, "."); strings.HasPrefix(database, "sqlite://") || path == "" {
+		return path
+	}
+	sum := sha256.Sum256([]byte(database))
+	path := filepath.Join(os.TempDir(), fmt.Sprintf("patchgate-test-%x.audit-key", sum[:8]))
+	t.Cleanup(func() { _ = os.Remove(path) })
+	return path
 }
