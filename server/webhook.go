@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -82,14 +83,10 @@ func (s *Server) handleWebhook(c *gin.Context, forge patchgate.Forge) {
 	} else {
 		// The signature covers the body, so the body must be read first: only
 		// so many at once, each within unverifiedReadTimeout.
-		wait := time.NewTimer(unverifiedWait)
-		select {
-		case s.unverified <- struct{}{}:
-			wait.Stop()
-		case <-c.Request.Context().Done():
-			wait.Stop()
-			return // the sender left; nothing was read or accepted
-		case <-wait.C:
+		if !s.takeUnverifiedPlace(c.Request.Context()) {
+			if c.Request.Context().Err() != nil {
+				return // the sender left; nothing was read or accepted
+			}
 			c.Header("Retry-After", retryAfterBusy)
 			s.rejectDelivery(c, forge, d.ID, patchgate.Errorf(patchgate.EUNAVAILABLE,
 				"%d unverified deliveries are being read: try again later", cap(s.unverified)))
@@ -193,6 +190,26 @@ const unverifiedReadTimeout = 15 * time.Second
 // held open by someone without the secret still cost a 503, not memory. The
 // waiting request's body stays in the kernel's socket buffer, unread.
 const unverifiedWait = time.Second
+
+// takeUnverifiedPlace takes a place among the unverified bodies: at once when
+// one is free (no timer on the common path), else within unverifiedWait; false
+// when none came free in time or ctx ended.
+func (s *Server) takeUnverifiedPlace(ctx context.Context) bool {
+	select {
+	case s.unverified <- struct{}{}:
+		return true
+	default:
+	}
+	wait := time.NewTimer(unverifiedWait)
+	defer wait.Stop()
+	select {
+	case s.unverified <- struct{}{}:
+		return true
+	case <-ctx.Done():
+	case <-wait.C:
+	}
+	return false
+}
 
 // retryAfterBusy is the Retry-After of a 503 for too many unverified bodies.
 const retryAfterBusy = "5"
