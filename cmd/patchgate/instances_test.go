@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -209,31 +207,7 @@ func TestInstancesShareOnePostgres(t *testing.T) {
 // workers only, no HTTP server, no delivery processor.
 func startWorkerOn(t *testing.T, forge *fakeforge.Forge, mod func(*Config)) *Main {
 	t.Helper()
-	cfg := DefaultConfig()
-	cfg.Listen = "127.0.0.1:0"
-	cfg.GitHub = ForgeConfig{APIURL: forge.GitHubAPIURL(), WebURL: "https://github.com", Token: "forge-token", WebhookSecrets: []string{testSecret}}
-	mod(&cfg)
-	if cfg.Audit.KeyFile == "" {
-		cfg.Audit.KeyFile = testAuditKeyFile(t, cfg.Database)
-	}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
-		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})).With("process", "worker")
-	}
-	m := NewMain(cfg, logger)
-	m.WorkerOnly = true
-	if err := m.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := m.Close(); err != nil {
-			t.Errorf("close worker: %v", err)
-		}
-	})
-	return m
+	return startMain(t, forge, mod, true)
 }
 
 // TestInstancesShareVerifications is issue 9's test of many instances on one

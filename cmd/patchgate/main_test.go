@@ -49,6 +49,23 @@ func startApp(t *testing.T, mod func(*Config)) *testApp {
 // forge (and, through mod, one database).
 func startAppOn(t *testing.T, forge *fakeforge.Forge, mod func(*Config)) *testApp {
 	t.Helper()
+	m := startMain(t, forge, mod, false)
+	secret, hash, err := patchgate.NewTokenSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.NewTokenService(m.DB).CreateToken(context.Background(), &patchgate.Token{Name: "test-admin-" + randomID(), Role: patchgate.RoleAdmin, Hash: hash}); err != nil {
+		t.Fatal(err)
+	}
+	return &testApp{main: m, url: "http://" + m.Addr(), token: secret, forge: forge}
+}
+
+// startMain runs a patchgate in this process on forge: `serve`, or with
+// workerOnly `patchgate worker` (verification workers only, no HTTP server,
+// no delivery processor). Its database is a fresh SQLite file unless mod
+// names another; it is closed when the test ends.
+func startMain(t *testing.T, forge *fakeforge.Forge, mod func(*Config), workerOnly bool) *Main {
+	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.Database = "sqlite://" + filepath.Join(t.TempDir(), "patchgate.db")
@@ -68,8 +85,12 @@ func startAppOn(t *testing.T, forge *fakeforge.Forge, mod func(*Config)) *testAp
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		if workerOnly {
+			logger = logger.With("process", "worker")
+		}
 	}
 	m := NewMain(cfg, logger)
+	m.WorkerOnly = workerOnly
 	if err := m.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -78,14 +99,7 @@ func startAppOn(t *testing.T, forge *fakeforge.Forge, mod func(*Config)) *testAp
 			t.Errorf("close: %v", err)
 		}
 	})
-	secret, hash, err := patchgate.NewTokenSecret()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := store.NewTokenService(m.DB).CreateToken(context.Background(), &patchgate.Token{Name: "test-admin-" + randomID(), Role: patchgate.RoleAdmin, Hash: hash}); err != nil {
-		t.Fatal(err)
-	}
-	return &testApp{main: m, url: "http://" + m.Addr(), token: secret, forge: forge}
+	return m
 }
 
 // fixture reads a recorded payload and applies edits to its decoded JSON.
