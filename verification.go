@@ -55,6 +55,9 @@ type Verification struct {
 	// until a worker has read it (planning happens off the delivery path, so a
 	// forge outage never holds up a delivery).
 	ConfigDigest string   `json:"config_digest"`
+	// RequireProof is release.require_proof of that .patchgate.yml: a fix
+	// verified here counts only with a fail-to-pass proof that holds.
+	RequireProof bool `json:"require_proof"`
 	State        RunState `json:"state"`
 	// Stale is set when the change's head moved on: the verdict no longer says
 	// anything about the change (gate invariant 2).
@@ -165,11 +168,11 @@ type VerificationService interface {
 	// (queued or running) verification with the same forge, repo, SHA and
 	// config ref exists, it is returned instead and created is false.
 	CreateVerification(ctx context.Context, v *Verification) (stored *Verification, created bool, err error)
-	// PlanVerification records an unplanned verification's config digest and
-	// suites (each queued) and returns it with its suites; the same digest
-	// again returns the stored plan. ECONFLICT when it is final or was planned
-	// with another digest.
-	PlanVerification(ctx context.Context, id int64, digest string, suites []*SuiteRun) (*Verification, error)
+	// PlanVerification records an unplanned verification's config digest,
+	// whether it requires proof, and its suites (each queued), and returns it
+	// with its suites; the same digest again returns the stored plan.
+	// ECONFLICT when it is final or was planned with another digest.
+	PlanVerification(ctx context.Context, id int64, digest string, requireProof bool, suites []*SuiteRun) (*Verification, error)
 	// FindVerificationByID returns the verification with its suites (without
 	// tests); ENOTFOUND when absent.
 	FindVerificationByID(ctx context.Context, id int64) (*Verification, error)

@@ -164,11 +164,11 @@ func (s *Service) Plan(ctx context.Context, v *patchgate.Verification) ([]patchg
 		for _, suite := range cfg.Suites {
 			suites = append(suites, &patchgate.SuiteRun{Name: suite.Name, Required: suite.Required, Image: suite.Image})
 		}
-		planned, err := s.Verifications.PlanVerification(ctx, v.ID, cfg.Digest, suites)
+		planned, err := s.Verifications.PlanVerification(ctx, v.ID, cfg.Digest, cfg.Release.RequireProof, suites)
 		if err != nil {
 			return nil, fmt.Errorf("record the plan of verification %d: %w", v.ID, err)
 		}
-		v.ConfigDigest, v.Suites = planned.ConfigDigest, planned.Suites
+		v.ConfigDigest, v.RequireProof, v.Suites = planned.ConfigDigest, planned.RequireProof, planned.Suites
 	}
 	if cfg.Digest != v.ConfigDigest {
 		return nil, patchgate.Errorf(patchgate.ECONFLICT, "%s at %s changed since the verification was planned", ConfigFile, v.ConfigRef)

@@ -169,23 +169,27 @@ func verdictOf(ctx context.Context, tx *txn, ch *patchgate.Change, sha string, l
 	return "", rows.Err()
 }
 
-// proofOf is the fail-to-pass proof of the newest verdict on a change's head
-// that is neither stale nor canceled, and whether proof was required; "" when
-// that verdict has none.
+// proofOf is the fail-to-pass proof of the newest verification on a change's
+// head that is neither stale nor canceled (the one verdictOf reads), and
+// whether proof was required; "" when it has none.
 func proofOf(ctx context.Context, tx *txn, ch *patchgate.Change, sha string) (patchgate.ProofState, bool, error) {
 	var state patchgate.ProofState
 	var required bool
-	err := tx.QueryRow(ctx, `SELECT p.state, p.require_proof FROM verifications v
-		JOIN proofs p ON p.verification_id = v.id
+	var proofRequired sql.NullBool
+	err := tx.QueryRow(ctx, `SELECT COALESCE(p.state, ''), v.require_proof, p.require_proof FROM verifications v
+		LEFT JOIN proofs p ON p.verification_id = v.id
 		WHERE v.forge = $1 AND v.repo = $2 AND v.sha = $3 AND v.stale = $4 AND v.state <> $5
-		ORDER BY v.id DESC LIMIT 1`, ch.Forge, ch.Repo, sha, false, patchgate.RunCanceled).Scan(&state, &required)
+		ORDER BY v.id DESC LIMIT 1`, ch.Forge, ch.Repo, sha, false, patchgate.RunCanceled).Scan(&state, &required, &proofRequired)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, nil
 	}
 	if err != nil {
 		return "", false, fmt.Errorf("find the proof on %s: %w", sha, err)
 	}
-	return state, required, nil
+	// Required when the verification was planned under release.require_proof
+	// (even if no proof was recorded: a change linked after its verdict) or
+	// when its proof says so (proofs recorded before verifications kept it).
+	return state, required || proofRequired.Bool, nil
 }
 
 // RecordReopen keeps at as the ticket's latest reopen when it is later than the

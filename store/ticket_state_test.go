@@ -59,6 +59,47 @@ func testTicketState(t *testing.T, open func(t *testing.T) *store.DB) {
 		}
 	})
 
+	t.Run("require_proof without any proof recorded", func(t *testing.T) {
+		// The change was linked to its ticket after its head's verdict, so no
+		// proof ran: under require_proof the fix must not count.
+		db := open(t)
+		tickets, changes, links, vs := store.NewTicketService(db), store.NewChangeService(db), store.NewLinkService(db), store.NewVerificationService(db)
+		tk, err := tickets.EnsureTicket(ctx, &patchgate.Ticket{Tracker: patchgate.TrackerExternal, Key: "PAY-9"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		head := strings.Repeat("f", 40)
+		ch, _, err := changes.ApplyChangeUpdate(ctx, patchgate.ChangeUpdate{Forge: patchgate.GitHub, Repo: "acme/payments",
+			Kind: patchgate.ChangePullRequest, Number: 9, HeadSHA: head, State: patchgate.ChangeOpen, UpdatedAt: time.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, _, err := vs.CreateVerification(ctx, &patchgate.Verification{Forge: patchgate.GitHub, Repo: "acme/payments",
+			SHA: head, ChangeID: ch.ID, ConfigRef: head, Trigger: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := vs.PlanVerification(ctx, v.ID, "d", true, []*patchgate.SuiteRun{{Name: "regression", Required: true, Image: "runner"}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := vs.ClaimVerification(ctx, v.ID, v.Attempt, "w"); err != nil {
+			t.Fatal(err)
+		}
+		if err := vs.FinishVerification(ctx, v.ID, patchgate.RunSuccess, "test"); err != nil {
+			t.Fatal(err)
+		}
+		if err := links.CreateManualLink(ctx, &patchgate.Link{TicketID: tk.ID, ChangeID: ch.ID, Kind: patchgate.LinkFixes,
+			Source: patchgate.SourceManual, Provenance: "test", CreatedBy: "alice"}); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := tickets.ReconcileTicket(ctx, tk.ID); err != nil || got.State != patchgate.TicketFixProposed {
+			t.Fatalf("passed under require_proof with no proof recorded: got %v, %v; want fix_proposed", got, err)
+		}
+		if got, err := vs.FindVerificationByID(ctx, v.ID); err != nil || !got.RequireProof {
+			t.Fatalf("the verification forgot require_proof: %+v, %v", got, err)
+		}
+	})
+
 	t.Run("reconcile derives from the evidence", func(t *testing.T) {
 		db := open(t)
 		tickets, changes, links := store.NewTicketService(db), store.NewChangeService(db), store.NewLinkService(db)

@@ -30,12 +30,12 @@ const liveStates = `('queued', 'running')`
 // after losing an insert race to one that was finished before it could be read.
 const createTries = 3
 
-const verificationColumns = `id, forge, repo, sha, change_id, config_ref, config_digest, state, stale, reason,
+const verificationColumns = `id, forge, repo, sha, change_id, config_ref, config_digest, require_proof, state, stale, reason,
 	trigger, attempt, worker, heartbeat_at, created_at, started_at, finished_at`
 
 func verificationDest(v *patchgate.Verification) []any {
 	return []any{&v.ID, &v.Forge, &v.Repo, &v.SHA, zeroIntCol{&v.ChangeID}, &v.ConfigRef, &v.ConfigDigest,
-		&v.State, &v.Stale, &v.Reason, &v.Trigger, &v.Attempt, &v.Worker, optTimeCol{&v.HeartbeatAt},
+		&v.RequireProof, &v.State, &v.Stale, &v.Reason, &v.Trigger, &v.Attempt, &v.Worker, optTimeCol{&v.HeartbeatAt},
 		timeCol{&v.CreatedAt}, optTimeCol{&v.StartedAt}, optTimeCol{&v.FinishedAt}}
 }
 
@@ -157,11 +157,11 @@ func (s *VerificationService) CreateVerification(ctx context.Context, v *patchga
 		}
 		var id int64
 		err = tx.QueryRow(ctx, `INSERT INTO verifications (forge, repo, sha, change_id, config_ref, config_digest,
-			state, trigger, attempt, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9)
+			state, trigger, attempt, created_at, require_proof)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $10)
 			ON CONFLICT (forge, repo, sha, config_ref) WHERE state IN `+liveStates+` DO NOTHING RETURNING id`,
 			v.Forge, v.Repo, v.SHA, nullID(v.ChangeID), v.ConfigRef, v.ConfigDigest, patchgate.RunQueued, v.Trigger,
-			now).Scan(&id)
+			now, v.RequireProof).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue // a concurrent creator committed first: look again
 		}
@@ -191,7 +191,7 @@ func (s *VerificationService) CreateVerification(ctx context.Context, v *patchga
 // again with the same digest returns the stored plan (a worker that died
 // after planning); another digest is ECONFLICT, as is a final verification.
 // It returns the verification with its suites.
-func (s *VerificationService) PlanVerification(ctx context.Context, id int64, digest string, suites []*patchgate.SuiteRun) (*patchgate.Verification, error) {
+func (s *VerificationService) PlanVerification(ctx context.Context, id int64, digest string, requireProof bool, suites []*patchgate.SuiteRun) (*patchgate.Verification, error) {
 	if digest == "" {
 		return nil, patchgate.Errorf(patchgate.EINVALID, "plan verification %d: config digest required", id)
 	}
@@ -219,7 +219,7 @@ func (s *VerificationService) PlanVerification(ctx context.Context, id int64, di
 	case v.ConfigDigest != "":
 		return nil, patchgate.Errorf(patchgate.ECONFLICT, "verification %d was planned with another %s (digest %s)", id, ".patchgate.yml", v.ConfigDigest)
 	default:
-		if _, err := tx.Exec(ctx, `UPDATE verifications SET config_digest = $1 WHERE id = $2`, digest, id); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE verifications SET config_digest = $1, require_proof = $2 WHERE id = $3`, digest, requireProof, id); err != nil {
 			return nil, fmt.Errorf("plan verification %d: %w", id, err)
 		}
 		for _, sr := range suites {
@@ -228,7 +228,7 @@ func (s *VerificationService) PlanVerification(ctx context.Context, id int64, di
 				return nil, fmt.Errorf("plan suite run %q of verification %d: %w", sr.Name, id, err)
 			}
 		}
-		v.ConfigDigest = digest
+		v.ConfigDigest, v.RequireProof = digest, requireProof
 	}
 	if err := loadSuites(ctx, tx, v); err != nil {
 		return nil, err

@@ -299,7 +299,7 @@ func testVerifications(t *testing.T, open func(t *testing.T) *store.DB) {
 			t.Fatalf("duplicate of an unplanned verification = %+v, created %v, %v; want #%d", dup, created, err, v.ID)
 		}
 		suites := newVerification(change, sha("A"), "d1").Suites
-		planned, err := s.PlanVerification(ctx, v.ID, "d1", suites)
+		planned, err := s.PlanVerification(ctx, v.ID, "d1", true, suites)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -310,11 +310,11 @@ func testVerifications(t *testing.T, open func(t *testing.T) *store.DB) {
 		if dup, created, err := s.CreateVerification(ctx, in); err != nil || created || dup.ID != v.ID {
 			t.Fatalf("duplicate of a planned verification = #%d, created %v, %v; want #%d", dup.ID, created, err, v.ID)
 		}
-		again, err := s.PlanVerification(ctx, v.ID, "d1", suites)
+		again, err := s.PlanVerification(ctx, v.ID, "d1", true, suites)
 		if err != nil || len(again.Suites) != 2 || again.Suites[0].ID != planned.Suites[0].ID {
 			t.Fatalf("planning again with the same digest = %+v, %v; want the stored plan", again, err)
 		}
-		_, err = s.PlanVerification(ctx, v.ID, "d2", suites)
+		_, err = s.PlanVerification(ctx, v.ID, "d2", false, suites)
 		wantConflict(t, err, "another")
 		if err := s.FinishVerification(ctx, v.ID, patchgate.RunCanceled, "superseded"); err != nil {
 			t.Fatal(err)
@@ -323,7 +323,7 @@ func testVerifications(t *testing.T, open func(t *testing.T) *store.DB) {
 		if err := s.FinishVerification(ctx, fresh.ID, patchgate.RunCanceled, "superseded"); err != nil {
 			t.Fatal(err)
 		}
-		_, err = s.PlanVerification(ctx, fresh.ID, "d1", suites)
+		_, err = s.PlanVerification(ctx, fresh.ID, "d1", false, suites)
 		wantConflict(t, err, "final")
 	})
 

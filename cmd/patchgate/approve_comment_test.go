@@ -105,7 +105,7 @@ func passIn(t *testing.T, vs *store.VerificationService, repo patchgate.RepoRef,
 	}
 	if v.ConfigDigest == "" {
 		// A delivery queued it and no worker took it: plan it as one would.
-		if v, err = vs.PlanVerification(ctx, v.ID, "manual", suites); err != nil {
+		if v, err = vs.PlanVerification(ctx, v.ID, "manual", false, suites); err != nil {
 			t.Fatal(err)
 		}
 	}
