@@ -54,10 +54,10 @@ type Verification struct {
 	// ConfigDigest identifies the .patchgate.yml the suites come from; empty
 	// until a worker has read it (planning happens off the delivery path, so a
 	// forge outage never holds up a delivery).
-	ConfigDigest string   `json:"config_digest"`
+	ConfigDigest string `json:"config_digest"`
 	// RequireProof is release.require_proof of that .patchgate.yml: a fix
 	// verified here counts only with a fail-to-pass proof that holds.
-	RequireProof bool `json:"require_proof"`
+	RequireProof bool     `json:"require_proof"`
 	State        RunState `json:"state"`
 	// Stale is set when the change's head moved on: the verdict no longer says
 	// anything about the change (gate invariant 2).
