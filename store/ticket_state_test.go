@@ -14,22 +14,9 @@ func testTicketState(t *testing.T, open func(t *testing.T) *store.DB) {
 	ctx := context.Background()
 
 	t.Run("require_proof needs the head's proof to hold", func(t *testing.T) {
-		db := open(t)
-		tickets, changes, links, vs := store.NewTicketService(db), store.NewChangeService(db), store.NewLinkService(db), store.NewVerificationService(db)
-		tk, err := tickets.EnsureTicket(ctx, &patchgate.Ticket{Tracker: patchgate.TrackerExternal, Key: "PAY-8"})
-		if err != nil {
-			t.Fatal(err)
-		}
 		head := strings.Repeat("e", 40)
-		ch, _, err := changes.ApplyChangeUpdate(ctx, patchgate.ChangeUpdate{Forge: patchgate.GitHub, Repo: "acme/payments",
-			Kind: patchgate.ChangePullRequest, Number: 8, HeadSHA: head, State: patchgate.ChangeOpen, UpdatedAt: time.Now()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := links.CreateManualLink(ctx, &patchgate.Link{TicketID: tk.ID, ChangeID: ch.ID, Kind: patchgate.LinkFixes,
-			Source: patchgate.SourceManual, Provenance: "test", CreatedBy: "alice"}); err != nil {
-			t.Fatal(err)
-		}
+		tickets, vs, tk, ch, link := openFix(t, open(t), "PAY-8", 8, head)
+		link()
 		v, _, err := vs.CreateVerification(ctx, &patchgate.Verification{Forge: patchgate.GitHub, Repo: "acme/payments",
 			SHA: head, ChangeID: ch.ID, ConfigRef: head, ConfigDigest: "d", Trigger: "test",
 			Suites: []*patchgate.SuiteRun{{Name: "regression", Required: true, Image: "runner"}}})
@@ -62,18 +49,8 @@ func testTicketState(t *testing.T, open func(t *testing.T) *store.DB) {
 	t.Run("require_proof without any proof recorded", func(t *testing.T) {
 		// The change was linked to its ticket after its head's verdict, so no
 		// proof ran: under require_proof the fix must not count.
-		db := open(t)
-		tickets, changes, links, vs := store.NewTicketService(db), store.NewChangeService(db), store.NewLinkService(db), store.NewVerificationService(db)
-		tk, err := tickets.EnsureTicket(ctx, &patchgate.Ticket{Tracker: patchgate.TrackerExternal, Key: "PAY-9"})
-		if err != nil {
-			t.Fatal(err)
-		}
 		head := strings.Repeat("f", 40)
-		ch, _, err := changes.ApplyChangeUpdate(ctx, patchgate.ChangeUpdate{Forge: patchgate.GitHub, Repo: "acme/payments",
-			Kind: patchgate.ChangePullRequest, Number: 9, HeadSHA: head, State: patchgate.ChangeOpen, UpdatedAt: time.Now()})
-		if err != nil {
-			t.Fatal(err)
-		}
+		tickets, vs, tk, ch, link := openFix(t, open(t), "PAY-9", 9, head)
 		v, _, err := vs.CreateVerification(ctx, &patchgate.Verification{Forge: patchgate.GitHub, Repo: "acme/payments",
 			SHA: head, ChangeID: ch.ID, ConfigRef: head, Trigger: "test"})
 		if err != nil {
@@ -88,10 +65,7 @@ func testTicketState(t *testing.T, open func(t *testing.T) *store.DB) {
 		if err := vs.FinishVerification(ctx, v.ID, patchgate.RunSuccess, "test"); err != nil {
 			t.Fatal(err)
 		}
-		if err := links.CreateManualLink(ctx, &patchgate.Link{TicketID: tk.ID, ChangeID: ch.ID, Kind: patchgate.LinkFixes,
-			Source: patchgate.SourceManual, Provenance: "test", CreatedBy: "alice"}); err != nil {
-			t.Fatal(err)
-		}
+		link()
 		if got, err := tickets.ReconcileTicket(ctx, tk.ID); err != nil || got.State != patchgate.TicketFixProposed {
 			t.Fatalf("passed under require_proof with no proof recorded: got %v, %v; want fix_proposed", got, err)
 		}
@@ -201,4 +175,30 @@ func testTicketState(t *testing.T, open func(t *testing.T) *store.DB) {
 			t.Errorf("reconcile of no ticket: got %v, want not found", err)
 		}
 	})
+}
+
+// openFix records ticket key and the open pull request number whose head is
+// head in db; link makes the pull request fix the ticket, when the test says.
+func openFix(t *testing.T, db *store.DB, key string, number int, head string) (tickets *store.TicketService, vs *store.VerificationService,
+	tk *patchgate.Ticket, ch *patchgate.Change, link func()) {
+	t.Helper()
+	ctx := context.Background()
+	tickets, vs = store.NewTicketService(db), store.NewVerificationService(db)
+	tk, err := tickets.EnsureTicket(ctx, &patchgate.Ticket{Tracker: patchgate.TrackerExternal, Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, _, err = store.NewChangeService(db).ApplyChangeUpdate(ctx, patchgate.ChangeUpdate{Forge: patchgate.GitHub, Repo: "acme/payments",
+		Kind: patchgate.ChangePullRequest, Number: number, HeadSHA: head, State: patchgate.ChangeOpen, UpdatedAt: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	link = func() {
+		t.Helper()
+		if err := store.NewLinkService(db).CreateManualLink(ctx, &patchgate.Link{TicketID: tk.ID, ChangeID: ch.ID, Kind: patchgate.LinkFixes,
+			Source: patchgate.SourceManual, Provenance: "test", CreatedBy: "alice"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return tickets, vs, tk, ch, link
 }
