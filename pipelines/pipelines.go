@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/patchgate/patchgate"
+	"github.com/patchgate/patchgate/config"
 	"github.com/patchgate/patchgate/tickets"
 )
 
@@ -38,7 +39,7 @@ type Service struct {
 	Sources  map[patchgate.Forge]patchgate.SourceFetcher
 	Reporter Reporter
 	// Ceilings bound what any repository's suites may ask for.
-	Ceilings Ceilings
+	Ceilings config.Ceilings
 	// Quarantines are the quarantines created through the API; nil means
 	// only those of .patchgate.yml.
 	Quarantines patchgate.QuarantineService

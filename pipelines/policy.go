@@ -5,6 +5,7 @@ import (
 	"maps"
 
 	"github.com/patchgate/patchgate"
+	"github.com/patchgate/patchgate/config"
 )
 
 // runPolicy is what the server's configuration and the trust in a change
@@ -43,7 +44,7 @@ func (s *Service) runPolicy(ctx context.Context, v *patchgate.Verification) runP
 // suite's cache and the repository's suite secrets only for a trusted head.
 // An untrusted head runs without the cache rather than with a copy it could
 // poison, and never sees a secret.
-func (p runPolicy) apply(v *patchgate.Verification, suite Suite) patchgate.SuitePlan {
+func (p runPolicy) apply(v *patchgate.Verification, suite config.Suite) patchgate.SuitePlan {
 	plan := suite.Plan()
 	plan.Spec.Egress = p.egress
 	if p.trusted && len(p.secrets) > 0 {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/patchgate/patchgate"
+	"github.com/patchgate/patchgate/config"
 	"github.com/patchgate/patchgate/pipelines"
 	"github.com/patchgate/patchgate/store"
 )
@@ -31,7 +32,7 @@ func (f fileSource) Archive(context.Context, patchgate.RepoRef, string) (io.Read
 func TestPlanPolicy(t *testing.T) {
 	ctx := context.Background()
 	yml := []byte("suites:\n  regression:\n    image: golang:1.26\n    run: go test ./...\n    cache: [/root/.cache/go-build, /go/pkg/mod/]\n")
-	cfg, err := pipelines.ParseConfig(pipelines.ConfigFile, yml)
+	cfg, err := config.ParseRepoFile(config.RepoFileName, yml)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +98,7 @@ func TestPlanPolicy(t *testing.T) {
 
 func TestParseConfigCachePaths(t *testing.T) {
 	for _, bad := range []string{"[relative/dir]", "[/]", "[/workspace]", "[/work]", "/not/a/list"} {
-		_, err := pipelines.ParseConfig(pipelines.ConfigFile, []byte("suites:\n  unit:\n    image: golang:1.26\n    run: go test\n    workdir: /work/src\n    cache: "+bad+"\n"))
+		_, err := config.ParseRepoFile(config.RepoFileName, []byte("suites:\n  unit:\n    image: golang:1.26\n    run: go test\n    workdir: /work/src\n    cache: "+bad+"\n"))
 		if bad == "[/workspace]" {
 			if err != nil {
 				t.Errorf("cache %s beside workdir /work/src: got %v, want none", bad, err)

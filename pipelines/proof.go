@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/patchgate/patchgate"
+	"github.com/patchgate/patchgate/config"
 )
 
 // Limits on the test files a proof copies onto the base.
@@ -54,11 +55,11 @@ func (s *Service) ProofPlan(ctx context.Context, v *patchgate.Verification) (*pa
 		return nil, err
 	}
 	if cfg.Digest != v.ConfigDigest {
-		return nil, patchgate.Errorf(patchgate.ECONFLICT, "%s at %s changed since the verification was planned", ConfigFile, v.ConfigRef)
+		return nil, patchgate.Errorf(patchgate.ECONFLICT, "%s at %s changed since the verification was planned", config.RepoFileName, v.ConfigRef)
 	}
-	idx := slices.IndexFunc(cfg.Suites, func(su Suite) bool { return su.Name == cfg.Proof.Suite })
+	idx := slices.IndexFunc(cfg.Suites, func(su config.Suite) bool { return su.Name == cfg.Proof.Suite })
 	if idx < 0 {
-		return nil, patchgate.Errorf(patchgate.EINVALID, "%s: no suite to run the proof in: name one with proof.suite", ConfigFile)
+		return nil, patchgate.Errorf(patchgate.EINVALID, "%s: no suite to run the proof in: name one with proof.suite", config.RepoFileName)
 	}
 	cmp, ok := s.Comparers[v.Forge]
 	src, ok2 := s.Sources[v.Forge]
@@ -188,12 +189,12 @@ func RenderProofRun(run string, tests []patchgate.ProofTest) ([]patchgate.ProofT
 		list = strings.Join(items, " ")
 	}
 	if run == "" {
-		run = DefaultProofRun[lang]
+		run = config.DefaultProofRun[lang]
 	}
 	if lang == patchgate.LangGo {
 		run = verboseGoTest(run)
 	}
-	return kept, strings.ReplaceAll(run, ProofTestsPlaceholder, list)
+	return kept, strings.ReplaceAll(run, config.ProofTestsPlaceholder, list)
 }
 
 // goTest finds the go test in a command, goTestListed its -v or -json.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/patchgate/patchgate"
+	"github.com/patchgate/patchgate/config"
 	"github.com/patchgate/patchgate/pipelines"
 )
 
@@ -93,7 +94,7 @@ func TestProofPlan(t *testing.T) {
 		"calc.go":      []byte("package calc\n\nfunc Round() {}\n"),
 		"calc_test.go": []byte("package calc\n\nimport \"testing\"\n\nfunc TestRound(t *testing.T) {\n\tRound()\n}\n"),
 	}, "PAY-1: fix rounding", "dev", w.base)
-	cfg, err := pipelines.ParseConfig(".patchgate.yml", []byte(config))
+	cfg, err := config.ParseRepoFile(".patchgate.yml", []byte(releaseConfig))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,13 +6,14 @@ import (
 	"time"
 
 	"github.com/patchgate/patchgate"
+	"github.com/patchgate/patchgate/config"
 )
 
 // quarantines returns the quarantines of repo in force at now: those of cfg
 // (its .patchgate.yml at the ref in question) and those created through the
 // API. An entry of cfg written for more than 30 days is an error naming the
 // limit and its line.
-func (s *Service) quarantines(ctx context.Context, repo patchgate.RepoRef, cfg *Config, now time.Time) ([]patchgate.Quarantine, error) {
+func (s *Service) quarantines(ctx context.Context, repo patchgate.RepoRef, cfg *config.RepoFile, now time.Time) ([]patchgate.Quarantine, error) {
 	out, err := cfg.Quarantines(repo, now)
 	if err != nil {
 		return nil, err
@@ -47,7 +48,7 @@ func (s *Service) QuarantinedTests(ctx context.Context, repo patchgate.RepoRef, 
 
 // expiredQuarantines are the release blockers of repo's ended quarantines
 // (cfg's and the API's): each must be fixed and removed, or renewed.
-func (s *Service) expiredQuarantines(ctx context.Context, repo patchgate.RepoRef, cfg *Config, now time.Time) ([]string, error) {
+func (s *Service) expiredQuarantines(ctx context.Context, repo patchgate.RepoRef, cfg *config.RepoFile, now time.Time) ([]string, error) {
 	qs, err := s.quarantines(ctx, repo, cfg, now)
 	if err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/patchgate/patchgate"
+	"github.com/patchgate/patchgate/config"
 	"github.com/patchgate/patchgate/pipelines"
 	"github.com/patchgate/patchgate/store"
 )
@@ -36,7 +37,7 @@ func TestPlanCarriesQuarantines(t *testing.T) {
 	plan := func(until time.Time) ([]patchgate.SuitePlan, *pipelines.Service, error) {
 		yml := []byte("suites:\n  unit:\n    image: golang:1.26\n    run: go test ./...\n  lint:\n    image: golang:1.26\n    run: go vet ./...\n" +
 			"quarantine:\n  - {test: TestConfig, suite: unit, owner: alice, ticket: PAY-9, expires: " + until.UTC().Format(time.RFC3339) + "}\n")
-		cfg, err := pipelines.ParseConfig(pipelines.ConfigFile, yml)
+		cfg, err := config.ParseRepoFile(config.RepoFileName, yml)
 		if err != nil {
 			t.Fatal(err)
 		}

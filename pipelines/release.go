@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/patchgate/patchgate"
+	"github.com/patchgate/patchgate/config"
 )
 
 // CreateCandidate proposes a commit of the release branch for production: it
@@ -151,7 +152,7 @@ func (s *Service) Evaluate(ctx context.Context, c *patchgate.Candidate) (*patchg
 	ref := patchgate.RepoRef{Forge: c.Forge, Name: c.Repo}
 	cfg, err := s.readConfig(ctx, ref, c.SHA)
 	if err != nil {
-		ev.Blockers = append(ev.Blockers, "no usable "+ConfigFile+" at "+shortSHA(c.SHA)+": "+patchgate.ErrorMessage(err))
+		ev.Blockers = append(ev.Blockers, "no usable "+config.RepoFileName+" at "+shortSHA(c.SHA)+": "+patchgate.ErrorMessage(err))
 		return ev, nil
 	}
 	ev.Needed = cfg.Release.Approvals
@@ -164,10 +165,10 @@ func (s *Service) Evaluate(ctx context.Context, c *patchgate.Candidate) (*patchg
 	// An ended quarantine is a debt come due: the release waits until the
 	// test is fixed (and the quarantine removed) or the quarantine renewed.
 	expired, err := s.expiredQuarantines(ctx, ref, cfg, time.Now())
-	var ce *ConfigError
+	var ce *config.Error
 	switch {
 	case errors.As(err, &ce):
-		ev.Blockers = append(ev.Blockers, "no usable "+ConfigFile+" at "+shortSHA(c.SHA)+": "+err.Error())
+		ev.Blockers = append(ev.Blockers, "no usable "+config.RepoFileName+" at "+shortSHA(c.SHA)+": "+err.Error())
 	case err != nil:
 		return nil, err
 	}

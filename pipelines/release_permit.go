@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/patchgate/patchgate"
+	"github.com/patchgate/patchgate/config"
 )
 
 // CanApprove reports whether p may approve candidate c, evaluated as ev, now:
@@ -83,7 +84,7 @@ func (s *Service) CanPromote(c *patchgate.Candidate, ev *patchgate.Evaluation, p
 // checkAuthorRule applies the author rule unless the policy allows authors to
 // approve: approver wrote none of the changes c includes (authors a webhook did
 // not name are looked up; unknown, the approval is refused).
-func (s *Service) checkAuthorRule(ctx context.Context, cfg *Config, c *patchgate.Candidate, approver string) error {
+func (s *Service) checkAuthorRule(ctx context.Context, cfg *config.RepoFile, c *patchgate.Candidate, approver string) error {
 	if cfg.Release.AllowAuthorApproval {
 		return nil
 	}

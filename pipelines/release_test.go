@@ -18,8 +18,8 @@ import (
 )
 
 const (
-	relRepo = "acme/payments"
-	config  = "suites:\n  regression:\n    image: golang:1.26\n    run: go test ./...\nrelease:\n  branch: main\n  approvals: 1\n"
+	relRepo       = "acme/payments"
+	releaseConfig = "suites:\n  regression:\n    image: golang:1.26\n    run: go test ./...\nrelease:\n  branch: main\n  approvals: 1\n"
 )
 
 // sha makes a recognisable 40-hex commit id.
@@ -49,7 +49,7 @@ func newReleaseWorld(t *testing.T) *releaseWorld {
 	w.forge = fakeforge.New()
 	t.Cleanup(w.forge.Close)
 	w.forge.SetToken("tok")
-	w.forge.AddCommit(relRepo, w.base, map[string][]byte{".patchgate.yml": []byte(config)}, "base", "dev")
+	w.forge.AddCommit(relRepo, w.base, map[string][]byte{".patchgate.yml": []byte(releaseConfig)}, "base", "dev")
 	w.forge.AddCommit(relRepo, w.head, map[string][]byte{"fix.go": []byte("fix")}, "PAY-1: fix", "dev", w.base)
 	w.forge.AddCommit(relRepo, w.merge, nil, "Merge #1", "dev", w.base, w.head)
 	w.forge.AddCommit(relRepo, w.cand, map[string][]byte{"docs.md": []byte("x")}, "docs", "ops", w.merge)
@@ -266,7 +266,7 @@ func TestApprovalRules(t *testing.T) {
 func TestAutoPromotionOnTheLastApproval(t *testing.T) {
 	ctx := context.Background()
 	w := newReleaseWorld(t)
-	w.forge.AddCommit(relRepo, w.cand, map[string][]byte{".patchgate.yml": []byte(strings.Replace(config, "approvals: 1", "approvals: 2\n  auto_promote: true", 1))}, "auto", "ops", w.merge)
+	w.forge.AddCommit(relRepo, w.cand, map[string][]byte{".patchgate.yml": []byte(strings.Replace(releaseConfig, "approvals: 1", "approvals: 2\n  auto_promote: true", 1))}, "auto", "ops", w.merge)
 	w.verify(w.cand, 0, patchgate.RunSuccess)
 	w.verify(w.head, w.pr.ID, patchgate.RunSuccess)
 	c := w.candidate()
@@ -376,7 +376,7 @@ func TestTicketStaysVerifiedWhileAnotherFixHolds(t *testing.T) {
 func TestReleaseRequiresProof(t *testing.T) {
 	ctx := context.Background()
 	w := newReleaseWorld(t)
-	w.forge.SetFile(relRepo, w.cand, ".patchgate.yml", []byte(config+"  require_proof: true\n"))
+	w.forge.SetFile(relRepo, w.cand, ".patchgate.yml", []byte(releaseConfig+"  require_proof: true\n"))
 	w.svc.Proofs = w.vs
 	w.verify(w.cand, 0, patchgate.RunSuccess)
 	w.verify(w.head, w.pr.ID, patchgate.RunSuccess)

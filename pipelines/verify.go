@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/patchgate/patchgate"
+	"github.com/patchgate/patchgate/config"
 )
 
 // Reporter tells the forge about verifications that never reach a worker
@@ -126,25 +127,25 @@ func (s *Service) supersede(ctx context.Context, ch *patchgate.Change) error {
 
 // readConfig reads and parses .patchgate.yml at ref. A missing file is ENOTFOUND
 // with a message that tells the user what to do.
-func (s *Service) readConfig(ctx context.Context, repo patchgate.RepoRef, ref string) (*Config, error) {
+func (s *Service) readConfig(ctx context.Context, repo patchgate.RepoRef, ref string) (*config.RepoFile, error) {
 	src := s.Sources[repo.Forge]
 	if src == nil {
 		return nil, patchgate.Errorf(patchgate.EINVALID, "no API access to %s is configured", repo.Forge)
 	}
-	data, err := src.FileAt(ctx, repo, ConfigFile, ref)
+	data, err := src.FileAt(ctx, repo, config.RepoFileName, ref)
 	switch code := patchgate.ErrorCode(err); {
 	case err == nil:
 	case code == patchgate.ENOTFOUND:
-		return nil, patchgate.Errorf(patchgate.ENOTFOUND, "no %s at %s: add one to have fixes verified", ConfigFile, shortSHA(ref))
+		return nil, patchgate.Errorf(patchgate.ENOTFOUND, "no %s at %s: add one to have fixes verified", config.RepoFileName, shortSHA(ref))
 	case code == patchgate.EUNAVAILABLE && ctx.Err() == nil:
 		// No answer, or 5xx after the client's retries: the forge is down, not
 		// the configuration wrong, so the worker tries again later; in words,
 		// for the verdict if it stays down.
-		return nil, &patchgate.ForgeUnreachableError{Forge: repo.Forge, Err: fmt.Errorf("read %s at %s: %w", ConfigFile, shortSHA(ref), err)}
+		return nil, &patchgate.ForgeUnreachableError{Forge: repo.Forge, Err: fmt.Errorf("read %s at %s: %w", config.RepoFileName, shortSHA(ref), err)}
 	default:
-		return nil, fmt.Errorf("read %s at %s: %w", ConfigFile, ref, err)
+		return nil, fmt.Errorf("read %s at %s: %w", config.RepoFileName, ref, err)
 	}
-	return ParseConfigWithin(ConfigFile, data, s.Ceilings)
+	return config.ParseRepoFileWithin(config.RepoFileName, data, s.Ceilings)
 }
 
 // Plan is the runner's view of a verification's configuration: it reads
@@ -171,7 +172,7 @@ func (s *Service) Plan(ctx context.Context, v *patchgate.Verification) ([]patchg
 		v.ConfigDigest, v.RequireProof, v.Suites = planned.ConfigDigest, planned.RequireProof, planned.Suites
 	}
 	if cfg.Digest != v.ConfigDigest {
-		return nil, patchgate.Errorf(patchgate.ECONFLICT, "%s at %s changed since the verification was planned", ConfigFile, v.ConfigRef)
+		return nil, patchgate.Errorf(patchgate.ECONFLICT, "%s at %s changed since the verification was planned", config.RepoFileName, v.ConfigRef)
 	}
 	quarantines, err := s.quarantines(ctx, patchgate.RepoRef{Forge: v.Forge, Name: v.Repo}, cfg, time.Now())
 	if err != nil {
@@ -189,26 +190,6 @@ func (s *Service) Plan(ctx context.Context, v *patchgate.Verification) ([]patchg
 		plans = append(plans, plan)
 	}
 	return plans, nil
-}
-
-// Plan turns the suite into the environment that runs it.
-func (s Suite) Plan() patchgate.SuitePlan {
-	spec := patchgate.EnvironmentSpec{
-		Image:     s.Image,
-		Command:   s.Run,
-		Workdir:   s.Workdir,
-		Env:       s.Env,
-		JUnitPath: s.JUnit,
-		Timeout:   s.Timeout,
-		Limits:    s.Limits,
-	}
-	for _, svc := range s.Services {
-		spec.Services = append(spec.Services, patchgate.ServiceSpec{
-			Name: svc.Name, Image: svc.Image, Env: svc.Env, Command: svc.Command,
-			Ready: svc.Ready, ReadyTimeout: svc.ReadyTimeout,
-		})
-	}
-	return patchgate.SuitePlan{Name: s.Name, Required: s.Required, FlakyRetries: s.FlakyRetries, Spec: spec}
 }
 
 // OnVerdict re-derives the states of the tickets a final verdict is evidence

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/patchgate/patchgate"
-	"github.com/patchgate/patchgate/pipelines"
+	"github.com/patchgate/patchgate/config"
 	"github.com/spf13/cobra"
 )
 
@@ -136,7 +136,7 @@ func newConfigCommand() *cobra.Command {
 				}
 				return checkServerConfig(cmd.OutOrStdout(), server)
 			}
-			path := pipelines.ConfigFile
+			path := config.RepoFileName
 			if len(args) == 1 {
 				path = args[0]
 			}
@@ -144,7 +144,7 @@ func newConfigCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			cfg, err := pipelines.ParseConfig(path, data)
+			cfg, err := config.ParseRepoFile(path, data)
 			if err != nil {
 				return errors.New(strings.ReplaceAll(err.Error(), "\n", "\n  "))
 			}

@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/patchgate/patchgate"
-	"github.com/patchgate/patchgate/pipelines"
+	"github.com/patchgate/patchgate/config"
 	"github.com/patchgate/patchgate/testenv"
 	"go.yaml.in/yaml/v3"
 )
@@ -227,12 +227,12 @@ type RunnerConfig struct {
 
 // Ceilings returns the runners.max_* keys as pipelines reads them; Validate
 // has checked them.
-func (c RunnerConfig) Ceilings() pipelines.Ceilings {
-	mem, _ := pipelines.ParseSize(c.MaxMemory)
+func (c RunnerConfig) Ceilings() config.Ceilings {
+	mem, _ := config.ParseSize(c.MaxMemory)
 	if c.MaxMemory == "" {
 		mem = 0
 	}
-	return pipelines.Ceilings{NanoCPUs: int64(c.MaxCPUs * 1e9), MemoryBytes: mem, PIDs: c.MaxPIDs, Timeout: c.MaxTimeout}
+	return config.Ceilings{NanoCPUs: int64(c.MaxCPUs * 1e9), MemoryBytes: mem, PIDs: c.MaxPIDs, Timeout: c.MaxTimeout}
 }
 
 // validateCeilings checks the runners.max_* keys.
@@ -241,7 +241,7 @@ func (c RunnerConfig) validateCeilings() error {
 		return configKeyErrorf("runners.max_cpus: %g: want 0 (no ceiling) to 64", c.MaxCPUs)
 	}
 	if c.MaxMemory != "" {
-		if b, err := pipelines.ParseSize(c.MaxMemory); err != nil || b < 16<<20 {
+		if b, err := config.ParseSize(c.MaxMemory); err != nil || b < 16<<20 {
 			return configKeyErrorf("runners.max_memory: %q: want a size of at least 16m, like 4g", c.MaxMemory)
 		}
 	}
@@ -787,7 +787,7 @@ func (c Config) Digest() string {
 
 // defaultLimits are the limits of a suite that asks for none: testenv's
 // defaults, lowered to the operator's ceilings.
-func defaultLimits(c pipelines.Ceilings) patchgate.Limits {
+func defaultLimits(c config.Ceilings) patchgate.Limits {
 	lower := func(def, ceiling int64) int64 {
 		if ceiling > 0 && ceiling < def {
 			return ceiling

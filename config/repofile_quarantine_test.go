@@ -1,4 +1,4 @@
-package pipelines_test
+package config_test
 
 import (
 	"strings"
@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/patchgate/patchgate"
-	"github.com/patchgate/patchgate/pipelines"
+	"github.com/patchgate/patchgate/config"
 )
 
 const quarantineSuites = "suites:\n  unit:\n    image: golang:1.26\n    run: go test ./...\n"
@@ -24,7 +24,7 @@ func TestParseConfigQuarantine(t *testing.T) {
     ticket: PAY-10
     expires: 2026-12-02T15:00:00Z
 `
-	cfg, err := pipelines.ParseConfig(".patchgate.yml", []byte(data))
+	cfg, err := config.ParseRepoFile(".patchgate.yml", []byte(data))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestParseConfigQuarantineErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := pipelines.ParseConfig(".patchgate.yml", []byte(quarantineSuites+tt.yaml+"\n"))
+			_, err := config.ParseRepoFile(".patchgate.yml", []byte(quarantineSuites+tt.yaml+"\n"))
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("got %v, want %q", err, tt.want)
 			}

@@ -1,4 +1,4 @@
-package pipelines_test
+package config_test
 
 import (
 	"errors"
@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/patchgate/patchgate"
-	"github.com/patchgate/patchgate/pipelines"
+	"github.com/patchgate/patchgate/config"
 )
 
 func TestParseConfigDesignExample(t *testing.T) {
@@ -16,7 +16,7 @@ func TestParseConfigDesignExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := pipelines.ParseConfig(".patchgate.yml", data)
+	cfg, err := config.ParseRepoFile(".patchgate.yml", data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func TestParseConfigDesignExample(t *testing.T) {
 }
 
 func TestParseConfigDefaults(t *testing.T) {
-	cfg, err := pipelines.ParseConfig(".patchgate.yml", []byte("suites:\n  unit:\n    image: golang:1.26\n    run: go test ./...\n    memory: 512m\n    cpus: 1.5\n  lint:\n    image: golang:1.26\n    run: go vet ./...\n    required: false\n"))
+	cfg, err := config.ParseRepoFile(".patchgate.yml", []byte("suites:\n  unit:\n    image: golang:1.26\n    run: go test ./...\n    memory: 512m\n    cpus: 1.5\n  lint:\n    image: golang:1.26\n    run: go vet ./...\n    required: false\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func TestParseConfigFlakyRetries(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := pipelines.ParseConfig(".patchgate.yml", []byte(tt.yaml))
+			cfg, err := config.ParseRepoFile(".patchgate.yml", []byte(tt.yaml))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -90,19 +90,19 @@ func TestParseConfigProof(t *testing.T) {
 	tests := []struct {
 		name         string
 		yaml         string
-		want         pipelines.ProofConfig
+		want         config.ProofConfig
 		requireProof bool
 	}{
 		{"defaults to the regression suite", "suites:\n  unit:\n    image: a\n    run: b\n  regression:\n    image: a\n    run: b\n",
-			pipelines.ProofConfig{Suite: "regression"}, false},
+			config.ProofConfig{Suite: "regression"}, false},
 		{"else the first required suite", "suites:\n  lint:\n    image: a\n    run: b\n    required: false\n  unit:\n    image: a\n    run: b\n",
-			pipelines.ProofConfig{Suite: "unit"}, false},
+			config.ProofConfig{Suite: "unit"}, false},
 		{"configured", "suites:\n  unit:\n    image: a\n    run: b\nproof: {suite: unit, run: \"go test -run '{{tests}}' ./...\"}\nrelease:\n  require_proof: true\n",
-			pipelines.ProofConfig{Suite: "unit", Run: "go test -run '{{tests}}' ./..."}, true},
+			config.ProofConfig{Suite: "unit", Run: "go test -run '{{tests}}' ./..."}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := pipelines.ParseConfig(".patchgate.yml", []byte(tt.yaml))
+			cfg, err := config.ParseRepoFile(".patchgate.yml", []byte(tt.yaml))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -144,13 +144,13 @@ func TestParseConfigErrorsNameLineAndKey(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := pipelines.ParseConfig(".patchgate.yml", []byte(tt.yaml))
+			_, err := config.ParseRepoFile(".patchgate.yml", []byte(tt.yaml))
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("got %v, want an error containing %q", err, tt.want)
 			}
-			var ce *pipelines.ConfigError
+			var ce *config.Error
 			if !errors.As(err, &ce) {
-				t.Fatalf("got %T, want a *ConfigError", err)
+				t.Fatalf("got %T, want a *Error", err)
 			}
 			// Wherever it surfaces (a release blocker, the API), the user
 			// reads the problem, not "internal error".
@@ -169,11 +169,11 @@ func FuzzParseConfig(f *testing.F) {
 	f.Add([]byte("suites:\n  &a x: *a\n"))
 	f.Add([]byte("suites: {a: {image: x, run: y}}\nquarantine:\n- {test: TestX, suite: a, owner: alice, ticket: PAY-9, expires: 2026-12-20}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		cfg, err := pipelines.ParseConfig(".patchgate.yml", data)
+		cfg, err := config.ParseRepoFile(".patchgate.yml", data)
 		if err != nil {
-			var ce *pipelines.ConfigError
+			var ce *config.Error
 			if !errors.As(err, &ce) {
-				t.Fatalf("got %T (%v), want *ConfigError", err, err)
+				t.Fatalf("got %T (%v), want *Error", err, err)
 			}
 			return
 		}

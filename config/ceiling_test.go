@@ -1,4 +1,4 @@
-package pipelines_test
+package config_test
 
 import (
 	"errors"
@@ -6,11 +6,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/patchgate/patchgate/pipelines"
+	"github.com/patchgate/patchgate/config"
 )
 
 func TestParseConfigWithinCeilings(t *testing.T) {
-	ceilings := pipelines.Ceilings{NanoCPUs: 2e9, MemoryBytes: 4 << 30, PIDs: 512, Timeout: 30 * time.Minute}
+	ceilings := config.Ceilings{NanoCPUs: 2e9, MemoryBytes: 4 << 30, PIDs: 512, Timeout: 30 * time.Minute}
 	suite := func(extra string) []byte {
 		return []byte("suites:\n  regression:\n    image: golang:1.26\n    run: go test ./...\n" + extra)
 	}
@@ -28,12 +28,12 @@ func TestParseConfigWithinCeilings(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := pipelines.ParseConfigWithin(".patchgate.yml", tt.yml, ceilings)
+			_, err := config.ParseRepoFileWithin(".patchgate.yml", tt.yml, ceilings)
 			switch {
 			case tt.want == "" && err != nil:
 				t.Fatalf("got error %v, want none", err)
 			case tt.want != "":
-				var ce *pipelines.ConfigError
+				var ce *config.Error
 				if !errors.As(err, &ce) || err.Error() != tt.want {
 					t.Fatalf("got error %v, want %q", err, tt.want)
 				}
@@ -41,12 +41,12 @@ func TestParseConfigWithinCeilings(t *testing.T) {
 		})
 	}
 	t.Run("no ceilings bound nothing", func(t *testing.T) {
-		if _, err := pipelines.ParseConfigWithin(".patchgate.yml", suite("    memory: 64g\n    cpus: 32\n    timeout: 6h\n"), pipelines.Ceilings{}); err != nil {
+		if _, err := config.ParseRepoFileWithin(".patchgate.yml", suite("    memory: 64g\n    cpus: 32\n    timeout: 6h\n"), config.Ceilings{}); err != nil {
 			t.Fatalf("got error %v, want none", err)
 		}
 	})
 	t.Run("the default timeout is lowered to the ceiling", func(t *testing.T) {
-		cfg, err := pipelines.ParseConfigWithin(".patchgate.yml", suite(""), pipelines.Ceilings{Timeout: 5 * time.Minute})
+		cfg, err := config.ParseRepoFileWithin(".patchgate.yml", suite(""), config.Ceilings{Timeout: 5 * time.Minute})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -55,7 +55,7 @@ func TestParseConfigWithinCeilings(t *testing.T) {
 		}
 	})
 	t.Run("every excess is named", func(t *testing.T) {
-		_, err := pipelines.ParseConfigWithin(".patchgate.yml", suite("    memory: 8g\n    cpus: 4\n"), ceilings)
+		_, err := config.ParseRepoFileWithin(".patchgate.yml", suite("    memory: 8g\n    cpus: 4\n"), ceilings)
 		if err == nil || !strings.Contains(err.Error(), "runners.max_memory") || !strings.Contains(err.Error(), "runners.max_cpus") {
 			t.Errorf("got %v, want both ceilings named", err)
 		}
@@ -74,16 +74,16 @@ func TestParseAndFormatSize(t *testing.T) {
 		{"100000", 100000, "100000"},
 	}
 	for _, tt := range tests {
-		got, err := pipelines.ParseSize(tt.in)
+		got, err := config.ParseSize(tt.in)
 		if err != nil || got != tt.want {
 			t.Errorf("ParseSize(%q): got %d, %v, want %d", tt.in, got, err, tt.want)
 		}
-		if back := pipelines.FormatSize(got); back != tt.back {
+		if back := config.FormatSize(got); back != tt.back {
 			t.Errorf("FormatSize(%d): got %q, want %q", got, back, tt.back)
 		}
 	}
 	for _, bad := range []string{"", "lots", "-1g", "1e300g"} {
-		if _, err := pipelines.ParseSize(bad); err == nil {
+		if _, err := config.ParseSize(bad); err == nil {
 			t.Errorf("ParseSize(%q): got no error, want one", bad)
 		}
 	}

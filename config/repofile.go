@@ -1,4 +1,4 @@
-package pipelines
+package config
 
 import (
 	"crypto/sha256"
@@ -16,12 +16,12 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// ConfigFile is the name of the configuration file in a verified repository.
-const ConfigFile = ".patchgate.yml"
+// RepoFileName is the name of the configuration file in a verified repository.
+const RepoFileName = ".patchgate.yml"
 
-// Config is a repository's .patchgate.yml: the suites that verify a fix and the
+// RepoFile is a repository's .patchgate.yml: the suites that verify a fix and the
 // release policy.
-type Config struct {
+type RepoFile struct {
 	Suites  []Suite       `json:"suites"`
 	Release ReleasePolicy `json:"release"`
 	// Quarantine are the flaky tests whose failures do not fail their suite
@@ -109,9 +109,9 @@ type ReleasePolicy struct {
 	RequireProof bool `json:"require_proof"`
 }
 
-// ConfigError is a problem in a .patchgate.yml, located by file, line and key so
+// Error is a problem in a .patchgate.yml, located by file, line and key so
 // that the forge status and the API can point at it.
-type ConfigError struct {
+type Error struct {
 	File string
 	Line int
 	Key  string
@@ -121,11 +121,11 @@ type ConfigError struct {
 // Unwrap makes a configuration problem an EINVALID patchgate error whose
 // message is the located problem, so that wherever it surfaces (a release
 // blocker, the API, a status) the user reads it, not "internal error".
-func (e *ConfigError) Unwrap() error {
+func (e *Error) Unwrap() error {
 	return &patchgate.Error{Code: patchgate.EINVALID, Message: e.Error()}
 }
 
-func (e *ConfigError) Error() string {
+func (e *Error) Error() string {
 	loc := e.File
 	if e.Line > 0 {
 		loc += ":" + strconv.Itoa(e.Line)
@@ -156,29 +156,29 @@ var (
 	imagePattern  = regexp.MustCompile(`^[a-z0-9][a-z0-9._/:@+-]*$`)
 )
 
-// ParseConfig parses and validates a .patchgate.yml. Every problem is a
-// *ConfigError naming file, line and key; the first problems found (up to 10)
+// ParseRepoFile parses and validates a .patchgate.yml. Every problem is a
+// *Error naming file, line and key; the first problems found (up to 10)
 // are joined.
-func ParseConfig(file string, data []byte) (*Config, error) {
-	return ParseConfigWithin(file, data, Ceilings{})
+func ParseRepoFile(file string, data []byte) (*RepoFile, error) {
+	return ParseRepoFileWithin(file, data, Ceilings{})
 }
 
-// ParseConfigWithin is ParseConfig that also holds every suite to the
+// ParseRepoFileWithin is ParseRepoFile that also holds every suite to the
 // operator's ceilings.
-func ParseConfigWithin(file string, data []byte, ceilings Ceilings) (*Config, error) {
+func ParseRepoFileWithin(file string, data []byte, ceilings Ceilings) (*RepoFile, error) {
 	if len(data) > maxConfigBytes {
-		return nil, &ConfigError{File: file, Msg: fmt.Sprintf("file is %d bytes; at most %d", len(data), maxConfigBytes)}
+		return nil, &Error{File: file, Msg: fmt.Sprintf("file is %d bytes; at most %d", len(data), maxConfigBytes)}
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, yamlError(file, err)
 	}
 	p := &configParser{file: file, ceilings: ceilings}
-	cfg := &Config{Release: ReleasePolicy{Approvals: 1}}
+	cfg := &RepoFile{Release: ReleasePolicy{Approvals: 1}}
 	sum := sha256.Sum256(data)
 	cfg.Digest = hex.EncodeToString(sum[:])
 	if len(doc.Content) == 0 {
-		return nil, &ConfigError{File: file, Line: 1, Msg: "file is empty: define at least one suite under suites"}
+		return nil, &Error{File: file, Line: 1, Msg: "file is empty: define at least one suite under suites"}
 	}
 	root := doc.Content[0]
 	if !p.mapping(root, "") {
@@ -247,7 +247,7 @@ func (p *configParser) proof(n *yaml.Node, suites []Suite) ProofConfig {
 	return c
 }
 
-// yamlError turns the YAML library's syntax error into a located ConfigError.
+// yamlError turns the YAML library's syntax error into a located Error.
 func yamlError(file string, err error) error {
 	msg := err.Error()
 	msg = strings.TrimPrefix(msg, "yaml: ")
@@ -259,7 +259,7 @@ func yamlError(file string, err error) error {
 			}
 		}
 	}
-	return &ConfigError{File: file, Line: line, Msg: "not valid YAML: " + msg}
+	return &Error{File: file, Line: line, Msg: "not valid YAML: " + msg}
 }
 
 // configParser walks the YAML tree, collecting located errors.
@@ -271,7 +271,7 @@ type configParser struct {
 
 func (p *configParser) add(n *yaml.Node, key, format string, args ...any) {
 	if len(p.errs) < 10 {
-		p.errs = append(p.errs, &ConfigError{File: p.file, Line: n.Line, Key: key, Msg: fmt.Sprintf(format, args...)})
+		p.errs = append(p.errs, &Error{File: p.file, Line: n.Line, Key: key, Msg: fmt.Sprintf(format, args...)})
 	}
 }
 
@@ -628,7 +628,7 @@ func (p *configParser) cachePaths(n *yaml.Node, key, workdir string) []string {
 }
 
 // quarantines reads the quarantine: list. The 30-day cap needs the time the
-// file is used at, so Config.Quarantines checks it, not the parser.
+// file is used at, so RepoFile.Quarantines checks it, not the parser.
 func (p *configParser) quarantines(n *yaml.Node, suites []Suite) []patchgate.Quarantine {
 	if n.Kind != yaml.SequenceNode {
 		p.add(n, "quarantine", "want a list of entries with test, owner, ticket and expires")
@@ -648,7 +648,7 @@ func (p *configParser) quarantines(n *yaml.Node, suites []Suite) []patchgate.Qua
 		p.fields(item, key, map[string]*(*yaml.Node){
 			"test": &test, "suite": &suite, "owner": &owner, "ticket": &ticket, "reason": &reason, "expires": &expires,
 		})
-		q := patchgate.Quarantine{Source: patchgate.QuarantineConfig, CreatedBy: ConfigFile, Line: item.Line}
+		q := patchgate.Quarantine{Source: patchgate.QuarantineConfig, CreatedBy: RepoFileName, Line: item.Line}
 		q.Test = p.requiredString(item, test, key+".test")
 		q.Owner = p.requiredString(item, owner, key+".owner")
 		q.Ticket = p.requiredString(item, ticket, key+".ticket")
@@ -684,15 +684,15 @@ func parseExpiry(v string) (time.Time, error) {
 }
 
 // Quarantines returns the file's quarantines of repo as in force at now. An
-// entry that expires more than 30 days after now is a located ConfigError
+// entry that expires more than 30 days after now is a located Error
 // naming the limit: a quarantine is renewed, never written for longer.
-func (c *Config) Quarantines(repo patchgate.RepoRef, now time.Time) ([]patchgate.Quarantine, error) {
+func (c *RepoFile) Quarantines(repo patchgate.RepoRef, now time.Time) ([]patchgate.Quarantine, error) {
 	var errs []error
 	out := make([]patchgate.Quarantine, 0, len(c.Quarantine))
 	for i, q := range c.Quarantine {
 		q.Forge, q.Repo, q.CreatedAt = repo.Forge, repo.Name, now
 		if err := patchgate.CheckQuarantineExpiry(q.Test, now, q.ExpiresAt); err != nil {
-			errs = append(errs, &ConfigError{File: ConfigFile, Line: q.Line, Key: fmt.Sprintf("quarantine[%d].expires", i), Msg: patchgate.ErrorMessage(err)})
+			errs = append(errs, &Error{File: RepoFileName, Line: q.Line, Key: fmt.Sprintf("quarantine[%d].expires", i), Msg: patchgate.ErrorMessage(err)})
 			continue
 		}
 		out = append(out, q)
@@ -701,4 +701,24 @@ func (c *Config) Quarantines(repo patchgate.RepoRef, now time.Time) ([]patchgate
 		return nil, errors.Join(errs...)
 	}
 	return out, nil
+}
+
+// Plan turns the suite into the environment that runs it.
+func (s Suite) Plan() patchgate.SuitePlan {
+	spec := patchgate.EnvironmentSpec{
+		Image:     s.Image,
+		Command:   s.Run,
+		Workdir:   s.Workdir,
+		Env:       s.Env,
+		JUnitPath: s.JUnit,
+		Timeout:   s.Timeout,
+		Limits:    s.Limits,
+	}
+	for _, svc := range s.Services {
+		spec.Services = append(spec.Services, patchgate.ServiceSpec{
+			Name: svc.Name, Image: svc.Image, Env: svc.Env, Command: svc.Command,
+			Ready: svc.Ready, ReadyTimeout: svc.ReadyTimeout,
+		})
+	}
+	return patchgate.SuitePlan{Name: s.Name, Required: s.Required, FlakyRetries: s.FlakyRetries, Spec: spec}
 }
