@@ -14,6 +14,25 @@ import (
 // has always had.
 var varPattern = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
+// Marks stand for "${" and "}" of a reference while the file is parsed:
+// "[${SECRET}]" is not YAML (a { in a list opens a mapping), but the same
+// list with the reference marked by characters of Unicode's private use area
+// is, in every context, and keeps its lines and its comments.
+const (
+	markOpen  = "\uE000"
+	markClose = "\uE001"
+)
+
+// markedPattern is a reference as ParseTemplate marks it.
+var markedPattern = regexp.MustCompile(markOpen + `([A-Za-z_][A-Za-z0-9_]*)` + markClose)
+
+// ParseTemplate is Parse for a file with ${VAR} references, which Expand
+// then replaces in the parsed values. Only the references are marked before
+// parsing; nothing else of the text is read or changed.
+func ParseTemplate(file string, data []byte) (*Document, error) {
+	return Parse(file, varPattern.ReplaceAll(data, []byte(markOpen+"$1"+markClose)))
+}
+
 // Unset is a ${VAR} whose variable is not set.
 type Unset struct {
 	Name string
@@ -22,9 +41,9 @@ type Unset struct {
 	Line    int
 }
 
-// Expand replaces ${VAR} in every scalar value of the document with the
-// variable's value, taken as it is (a secret with ": " or "#" stays one
-// string). Comments and keys are not values and are left alone. A plain value
+// Expand replaces the ${VAR}s ParseTemplate marked in every scalar (values
+// and keys) with the variable's value, taken as it is (a secret with ": " or
+// "#" stays one string). Comments are not values and are left alone. A plain value
 // is typed again after expansion (workers: ${N} is a number); a quoted one
 // stays a string. An unset variable expands to nothing, and a list item that
 // becomes nothing is dropped ([${NEXT_SECRET}] is an empty list); each unset
@@ -41,6 +60,7 @@ func (d *Document) Expand(env func(string) (string, bool)) []Unset {
 			expandScalar(n, env, func(name string) { unset = append(unset, Unset{name, section, n.Line}) })
 		case yaml.MappingNode:
 			for i := 0; i+1 < len(n.Content); i += 2 {
+				walk(n.Content[i], section)
 				s := section
 				if n == d.Root {
 					s = n.Content[i].Value
@@ -50,7 +70,7 @@ func (d *Document) Expand(env func(string) (string, bool)) []Unset {
 		case yaml.SequenceNode:
 			kept := n.Content[:0]
 			for _, item := range n.Content {
-				had := item.Kind == yaml.ScalarNode && varPattern.MatchString(item.Value)
+				had := item.Kind == yaml.ScalarNode && markedPattern.MatchString(item.Value)
 				walk(item, section)
 				if had && item.Value == "" {
 					continue
@@ -68,20 +88,17 @@ func (d *Document) Expand(env func(string) (string, bool)) []Unset {
 // expandScalar expands the ${VAR}s of one scalar, telling unset ones to
 // missing (they become "").
 func expandScalar(n *yaml.Node, env func(string) (string, bool), missing func(name string)) {
-	if !strings.Contains(n.Value, "${") {
+	if !strings.Contains(n.Value, markOpen) {
 		return
 	}
-	expanded := varPattern.ReplaceAllStringFunc(n.Value, func(m string) string {
-		name := m[2 : len(m)-1]
+	expanded := markedPattern.ReplaceAllStringFunc(n.Value, func(m string) string {
+		name := m[len(markOpen) : len(m)-len(markClose)]
 		v, ok := env(name)
 		if !ok {
 			missing(name)
 		}
 		return v
 	})
-	if expanded == n.Value {
-		return
-	}
 	n.Value = expanded
 	if n.Style&(yaml.TaggedStyle|yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) == 0 {
 		n.Tag = "" // resolved again from the value: a number, true, or empty
