@@ -28,7 +28,9 @@ var markedPattern = regexp.MustCompile(markOpen + `([A-Za-z_][A-Za-z0-9_]*)` + m
 
 // ParseTemplate is Parse for a file with ${VAR} references, which Expand
 // then replaces in the parsed values. Only the references are marked before
-// parsing; nothing else of the text is read or changed.
+// parsing; nothing else of the text is read or changed. (A file that itself
+// holds U+E000 NAME U+E001 would see it expanded too; configuration has no
+// reason to.)
 func ParseTemplate(file string, data []byte) (*Document, error) {
 	return Parse(file, varPattern.ReplaceAll(data, []byte(markOpen+"$1"+markClose)))
 }

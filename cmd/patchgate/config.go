@@ -22,8 +22,9 @@ import (
 	"github.com/patchgate/patchgate/testenv"
 )
 
-// Config is patchgate's configuration: the YAML file given by --config, then
-// PATCHGATE_* environment variables on top, with ${VAR} expanded in both.
+// Config is patchgate's configuration: the YAML file given by --config, its
+// ${VAR}s expanded, then PATCHGATE_* environment variables on top (one for
+// every key of configKeys).
 type Config struct {
 	Listen    string       `yaml:"listen"`
 	Database  string       `yaml:"database"`
@@ -270,8 +271,9 @@ func DefaultConfig() Config {
 	}
 }
 
-// LoadConfig reads path (if not empty) over the defaults, then applies
-// PATCHGATE_* variables from env, expands ${VAR} from env, and validates.
+// LoadConfig reads path (if not empty) over the defaults, its ${VAR}s
+// expanded from env, then applies PATCHGATE_* variables from env, and
+// validates.
 func LoadConfig(path string, env func(string) (string, bool)) (Config, error) {
 	return loadConfig(path, env, false)
 }
