@@ -1,7 +1,6 @@
 package config
 
 import (
-	"errors"
 	"strconv"
 	"strings"
 
@@ -85,12 +84,4 @@ func syntaxError(file string, err error) error {
 		}
 	}
 	return &Error{File: file, Line: line, Msg: "not valid YAML: " + msg}
-}
-
-// errorsIn is errors.Join that keeps a single error as it is.
-func errorsIn(errs []error) error {
-	if len(errs) == 1 {
-		return errs[0]
-	}
-	return errors.Join(errs...)
 }
