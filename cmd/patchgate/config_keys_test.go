@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -183,6 +184,42 @@ func TestLoadConfigEnvForms(t *testing.T) {
 			_, err := LoadConfig("", envOf(tt.env))
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("got %v, want an error containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestConfigKeyRangesAreValidated: a number or duration just past the top
+// of a key's "LOW to HIGH" range is refused, with the range in the message,
+// so the table documents what Validate holds.
+func TestConfigKeyRangesAreValidated(t *testing.T) {
+	for _, k := range configKeys {
+		_, high, ok := strings.Cut(k.Range, " to ")
+		if !ok {
+			continue
+		}
+		var over string
+		switch k.Kind {
+		case config.KindInt, config.KindFloat:
+			n, err := strconv.ParseFloat(high, 64)
+			if err != nil {
+				t.Fatalf("%s: range %q: got %v, want a number on top", k.Path, k.Range, err)
+			}
+			over = strconv.FormatFloat(n+1, 'f', -1, 64)
+		case config.KindDuration:
+			d, err := time.ParseDuration(high)
+			if err != nil {
+				t.Fatalf("%s: range %q: got %v, want a duration on top", k.Path, k.Range, err)
+			}
+			over = (d + time.Second).String()
+		default:
+			continue
+		}
+		t.Run(k.Path, func(t *testing.T) {
+			_, err := LoadConfig("", envOf(map[string]string{k.Env(): over}))
+			want := "config key " + k.Path + ": " + over
+			if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "want "+k.Range) {
+				t.Errorf("%s=%s: got %v, want %q and %q", k.Env(), over, err, want, "want "+k.Range)
 			}
 		})
 	}
