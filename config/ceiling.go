@@ -63,7 +63,7 @@ func FormatCPUs(nano int64) string {
 func (p *configParser) checkCeilings(s *Suite, key string, cpus, memory, pids, timeout *yaml.Node) {
 	c := p.ceilings
 	over := func(n *yaml.Node, field, ceiling, value string) {
-		p.add(n, key+"."+field, "%s exceeds the operator's ceiling runners.max_%s (%s)", value, field, ceiling)
+		p.Add(n, key+"."+field, "%s exceeds the operator's ceiling runners.max_%s (%s)", value, field, ceiling)
 	}
 	if c.NanoCPUs > 0 && cpus != nil && s.Limits.NanoCPUs > c.NanoCPUs {
 		over(cpus, "cpus", FormatCPUs(c.NanoCPUs), cpus.Value)

@@ -8,7 +8,6 @@ import (
 	"path"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -109,33 +108,6 @@ type ReleasePolicy struct {
 	RequireProof bool `json:"require_proof"`
 }
 
-// Error is a problem in a .patchgate.yml, located by file, line and key so
-// that the forge status and the API can point at it.
-type Error struct {
-	File string
-	Line int
-	Key  string
-	Msg  string
-}
-
-// Unwrap makes a configuration problem an EINVALID patchgate error whose
-// message is the located problem, so that wherever it surfaces (a release
-// blocker, the API, a status) the user reads it, not "internal error".
-func (e *Error) Unwrap() error {
-	return &patchgate.Error{Code: patchgate.EINVALID, Message: e.Error()}
-}
-
-func (e *Error) Error() string {
-	loc := e.File
-	if e.Line > 0 {
-		loc += ":" + strconv.Itoa(e.Line)
-	}
-	if e.Key != "" {
-		return fmt.Sprintf("%s: %s: %s", loc, e.Key, e.Msg)
-	}
-	return fmt.Sprintf("%s: %s", loc, e.Msg)
-}
-
 // Limits on what a configuration may ask for.
 const (
 	maxCachePaths       = 8
@@ -169,25 +141,25 @@ func ParseRepoFileWithin(file string, data []byte, ceilings Ceilings) (*RepoFile
 	if len(data) > maxConfigBytes {
 		return nil, &Error{File: file, Msg: fmt.Sprintf("file is %d bytes; at most %d", len(data), maxConfigBytes)}
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, yamlError(file, err)
+	doc, err := Parse(file, data)
+	if err != nil {
+		return nil, err
 	}
-	p := &configParser{file: file, ceilings: ceilings}
+	p := &configParser{Document: doc, ceilings: ceilings}
 	cfg := &RepoFile{Release: ReleasePolicy{Approvals: 1}}
 	sum := sha256.Sum256(data)
 	cfg.Digest = hex.EncodeToString(sum[:])
-	if len(doc.Content) == 0 {
+	if doc.Root == nil {
 		return nil, &Error{File: file, Line: 1, Msg: "file is empty: define at least one suite under suites"}
 	}
-	root := doc.Content[0]
-	if !p.mapping(root, "") {
-		return nil, p.err()
+	root := doc.Root
+	if !p.Mapping(root, "") {
+		return nil, p.Err()
 	}
 	var suitesNode, releaseNode, quarantineNode, proofNode *yaml.Node
-	p.fields(root, "", map[string]*(*yaml.Node){"suites": &suitesNode, "release": &releaseNode, "quarantine": &quarantineNode, "proof": &proofNode})
+	p.Fields(root, "", map[string]*(*yaml.Node){"suites": &suitesNode, "release": &releaseNode, "quarantine": &quarantineNode, "proof": &proofNode})
 	if suitesNode == nil {
-		p.add(root, "suites", "required: define at least one suite")
+		p.Add(root, "suites", "required: define at least one suite")
 	} else {
 		cfg.Suites = p.suites(suitesNode)
 	}
@@ -204,8 +176,8 @@ func ParseRepoFileWithin(file string, data []byte, ceilings Ceilings) (*RepoFile
 		cfg.Quarantine = p.quarantines(quarantineNode, cfg.Suites)
 	}
 	cfg.Proof = p.proof(proofNode, cfg.Suites)
-	if len(p.errs) > 0 {
-		return nil, p.err()
+	if p.Failed() {
+		return nil, p.Err()
 	}
 	return cfg, nil
 }
@@ -214,17 +186,17 @@ func ParseRepoFileWithin(file string, data []byte, ceilings Ceilings) (*RepoFile
 func (p *configParser) proof(n *yaml.Node, suites []Suite) ProofConfig {
 	var c ProofConfig
 	var suite, run *yaml.Node
-	if n != nil && p.mapping(n, "proof") {
-		p.fields(n, "proof", map[string]*(*yaml.Node){"suite": &suite, "run": &run})
+	if n != nil && p.Mapping(n, "proof") {
+		p.Fields(n, "proof", map[string]*(*yaml.Node){"suite": &suite, "run": &run})
 	}
 	if suite != nil {
-		c.Suite = p.str(suite, "proof.suite")
+		c.Suite = p.String(suite, "proof.suite")
 		if c.Suite != "" && !slices.ContainsFunc(suites, func(s Suite) bool { return s.Name == c.Suite }) {
 			names := make([]string, 0, len(suites))
 			for _, s := range suites {
 				names = append(names, s.Name)
 			}
-			p.add(suite, "proof.suite", "no suite named %q (want one of %s)", c.Suite, strings.Join(names, ", "))
+			p.Add(suite, "proof.suite", "no suite named %q (want one of %s)", c.Suite, strings.Join(names, ", "))
 		}
 	} else {
 		for _, s := range suites {
@@ -239,101 +211,36 @@ func (p *configParser) proof(n *yaml.Node, suites []Suite) ProofConfig {
 		}
 	}
 	if run != nil {
-		c.Run = p.str(run, "proof.run")
+		c.Run = p.String(run, "proof.run")
 		if !strings.Contains(c.Run, ProofTestsPlaceholder) {
-			p.add(run, "proof.run", "must name the tests with %s, like go test -v -run '{{tests}}' ./...", ProofTestsPlaceholder)
+			p.Add(run, "proof.run", "must name the tests with %s, like go test -v -run '{{tests}}' ./...", ProofTestsPlaceholder)
 		}
 	}
 	return c
 }
 
-// yamlError turns the YAML library's syntax error into a located Error.
-func yamlError(file string, err error) error {
-	msg := err.Error()
-	msg = strings.TrimPrefix(msg, "yaml: ")
-	line := 0
-	if rest, ok := strings.CutPrefix(msg, "line "); ok {
-		if n, tail, ok := strings.Cut(rest, ":"); ok {
-			if v, err := strconv.Atoi(n); err == nil {
-				line, msg = v, strings.TrimSpace(tail)
-			}
-		}
-	}
-	return &Error{File: file, Line: line, Msg: "not valid YAML: " + msg}
-}
-
-// configParser walks the YAML tree, collecting located errors.
+// configParser reads a .patchgate.yml's nodes into a RepoFile.
 type configParser struct {
-	file     string
+	*Document
 	ceilings Ceilings
-	errs     []error
-}
-
-func (p *configParser) add(n *yaml.Node, key, format string, args ...any) {
-	if len(p.errs) < 10 {
-		p.errs = append(p.errs, &Error{File: p.file, Line: n.Line, Key: key, Msg: fmt.Sprintf(format, args...)})
-	}
-}
-
-func (p *configParser) err() error { return errors.Join(p.errs...) }
-
-func (p *configParser) mapping(n *yaml.Node, key string) bool {
-	if n.Kind != yaml.MappingNode {
-		where := key
-		if where == "" {
-			where = "top level"
-		}
-		p.add(n, key, "want a mapping at %s", where)
-		return false
-	}
-	return true
-}
-
-// fields assigns the value nodes of known keys and reports unknown ones.
-func (p *configParser) fields(n *yaml.Node, prefix string, known map[string]*(*yaml.Node)) {
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		dst, ok := known[k.Value]
-		if !ok {
-			names := make([]string, 0, len(known))
-			for name := range known {
-				names = append(names, name)
-			}
-			slices.Sort(names)
-			p.add(k, join(prefix, k.Value), "unknown key (want one of %s)", strings.Join(names, ", "))
-			continue
-		}
-		if *dst != nil {
-			p.add(k, join(prefix, k.Value), "given twice")
-			continue
-		}
-		*dst = v
-	}
-}
-
-func join(prefix, key string) string {
-	if prefix == "" {
-		return key
-	}
-	return prefix + "." + key
 }
 
 func (p *configParser) suites(n *yaml.Node) []Suite {
-	if !p.mapping(n, "suites") {
+	if !p.Mapping(n, "suites") {
 		return nil
 	}
 	if len(n.Content) == 0 {
-		p.add(n, "suites", "define at least one suite")
+		p.Add(n, "suites", "define at least one suite")
 	}
 	if len(n.Content)/2 > maxSuites {
-		p.add(n, "suites", "at most %d suites", maxSuites)
+		p.Add(n, "suites", "at most %d suites", maxSuites)
 	}
 	var out []Suite
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		key := "suites." + k.Value
 		if !namePattern.MatchString(k.Value) {
-			p.add(k, key, "suite names are lower-case letters, digits, - and _ (at most 40)")
+			p.Add(k, key, "suite names are lower-case letters, digits, - and _ (at most 40)")
 			continue
 		}
 		out = append(out, p.suite(k.Value, v, key))
@@ -343,21 +250,21 @@ func (p *configParser) suites(n *yaml.Node) []Suite {
 
 func (p *configParser) suite(name string, n *yaml.Node, key string) Suite {
 	s := Suite{Name: name, Timeout: defaultTimeout, Required: true, FlakyRetries: defaultFlakyRetries}
-	if !p.mapping(n, key) {
+	if !p.Mapping(n, key) {
 		return s
 	}
 	var image, run, workdir, env, services, junit, timeout, cpus, memory, pids, required, cache, flaky *yaml.Node
-	p.fields(n, key, map[string]*(*yaml.Node){
+	p.Fields(n, key, map[string]*(*yaml.Node){
 		"image": &image, "run": &run, "workdir": &workdir, "env": &env, "services": &services,
 		"junit": &junit, "timeout": &timeout, "cpus": &cpus, "memory": &memory, "pids": &pids,
 		"required": &required, "cache": &cache, "flaky_retries": &flaky,
 	})
 	s.Image = p.image(n, image, key+".image")
-	s.Run = p.requiredString(n, run, key+".run")
+	s.Run = p.RequiredString(n, run, key+".run")
 	if workdir != nil {
-		s.Workdir = p.str(workdir, key+".workdir")
+		s.Workdir = p.String(workdir, key+".workdir")
 		if !path.IsAbs(s.Workdir) {
-			p.add(workdir, key+".workdir", "want an absolute path inside the container")
+			p.Add(workdir, key+".workdir", "want an absolute path inside the container")
 		}
 	}
 	s.Env = p.env(env, key+".env")
@@ -365,49 +272,41 @@ func (p *configParser) suite(name string, n *yaml.Node, key string) Suite {
 		s.JUnit = p.relPath(junit, key+".junit")
 	}
 	if timeout != nil {
-		s.Timeout = p.duration(timeout, key+".timeout", maxTimeout)
+		s.Timeout = p.Duration(timeout, key+".timeout", maxTimeout)
 	}
 	if cpus != nil {
-		var v float64
-		if err := cpus.Decode(&v); err != nil || v <= 0 || v > 64 {
-			p.add(cpus, key+".cpus", "want a number of CPUs between 0 and 64, like 1.5")
-		}
+		v := p.Float(cpus, key+".cpus", 0, 64, "want a number of CPUs between 0 and 64, like 1.5")
 		s.Limits.NanoCPUs = int64(v * 1e9)
 	}
 	if memory != nil {
-		s.Limits.MemoryBytes = p.bytes(memory, key+".memory")
+		s.Limits.MemoryBytes = p.Size(memory, key+".memory", 16<<20, 256<<30)
 	}
 	if pids != nil {
-		var v int64
-		if err := pids.Decode(&v); err != nil || v < 16 || v > 1<<20 {
-			p.add(pids, key+".pids", "want a process limit between 16 and 1048576")
-		}
-		s.Limits.PIDs = v
+		s.Limits.PIDs, _ = p.Int(pids, key+".pids", 16, 1<<20, "want a process limit between 16 and 1048576")
 	}
 	p.checkCeilings(&s, key, cpus, memory, pids, timeout)
 	if cache != nil {
 		s.Cache = p.cachePaths(cache, key+".cache", s.Workdir)
 	}
 	if required != nil {
-		if err := required.Decode(&s.Required); err != nil {
-			p.add(required, key+".required", "want true or false")
-		}
+		p.Bool(required, key+".required", &s.Required)
 	}
 	if flaky != nil {
-		if err := flaky.Decode(&s.FlakyRetries); err != nil || s.FlakyRetries < 0 || s.FlakyRetries > maxFlakyRetries {
-			p.add(flaky, key+".flaky_retries", "want a number of re-runs from 0 to %d", maxFlakyRetries)
+		if v, ok := p.Int(flaky, key+".flaky_retries", 0, maxFlakyRetries, "want a number of re-runs from 0 to %d", maxFlakyRetries); ok {
+			s.FlakyRetries = int(v)
+		} else {
 			s.FlakyRetries = 0
 		}
 	}
-	if services != nil && p.mapping(services, key+".services") {
+	if services != nil && p.Mapping(services, key+".services") {
 		if len(services.Content)/2 > maxServices {
-			p.add(services, key+".services", "at most %d services", maxServices)
+			p.Add(services, key+".services", "at most %d services", maxServices)
 		}
 		for i := 0; i+1 < len(services.Content); i += 2 {
 			k, v := services.Content[i], services.Content[i+1]
 			skey := key + ".services." + k.Value
 			if !namePattern.MatchString(k.Value) {
-				p.add(k, skey, "service names are host names: lower-case letters, digits, - and _")
+				p.Add(k, skey, "service names are host names: lower-case letters, digits, - and _")
 				continue
 			}
 			s.Services = append(s.Services, p.service(k.Value, v, skey))
@@ -418,11 +317,11 @@ func (p *configParser) suite(name string, n *yaml.Node, key string) Suite {
 
 func (p *configParser) service(name string, n *yaml.Node, key string) SuiteService {
 	s := SuiteService{Name: name, ReadyTimeout: defaultReadyTimeout}
-	if !p.mapping(n, key) {
+	if !p.Mapping(n, key) {
 		return s
 	}
 	var image, env, command, ready, readyTimeout *yaml.Node
-	p.fields(n, key, map[string]*(*yaml.Node){
+	p.Fields(n, key, map[string]*(*yaml.Node){
 		"image": &image, "env": &env, "command": &command, "ready": &ready, "ready_timeout": &readyTimeout,
 	})
 	s.Image = p.image(n, image, key+".image")
@@ -434,37 +333,35 @@ func (p *configParser) service(name string, n *yaml.Node, key string) SuiteServi
 		s.Ready = p.command(ready, key+".ready")
 	}
 	if readyTimeout != nil {
-		s.ReadyTimeout = p.duration(readyTimeout, key+".ready_timeout", 30*time.Minute)
+		s.ReadyTimeout = p.Duration(readyTimeout, key+".ready_timeout", 30*time.Minute)
 	}
 	return s
 }
 
 func (p *configParser) release(n *yaml.Node, suites []Suite) ReleasePolicy {
 	r := ReleasePolicy{Approvals: 1}
-	if !p.mapping(n, "release") {
+	if !p.Mapping(n, "release") {
 		return r
 	}
 	var branch, required, approvals, allowAuthor, autoPromote, requireProof *yaml.Node
-	p.fields(n, "release", map[string]*(*yaml.Node){
+	p.Fields(n, "release", map[string]*(*yaml.Node){
 		"branch": &branch, "required": &required, "approvals": &approvals, "allow_author_approval": &allowAuthor,
 		"auto_promote": &autoPromote, "require_proof": &requireProof,
 	})
 	if requireProof != nil {
-		if err := requireProof.Decode(&r.RequireProof); err != nil {
-			p.add(requireProof, "release.require_proof", "want true or false")
-		}
+		p.Bool(requireProof, "release.require_proof", &r.RequireProof)
 	}
 	if branch != nil {
-		r.Branch = p.str(branch, "release.branch")
+		r.Branch = p.String(branch, "release.branch")
 		if r.Branch == "" || strings.ContainsAny(r.Branch, " ~^:?*[\\") || strings.HasPrefix(r.Branch, "-") {
-			p.add(branch, "release.branch", "want a branch name")
+			p.Add(branch, "release.branch", "want a branch name")
 		}
 	}
 	if required != nil {
-		r.Required = p.strList(required, "release.required")
+		r.Required = p.List(required, "release.required")
 		for _, name := range r.Required {
 			if !slices.ContainsFunc(suites, func(s Suite) bool { return s.Name == name }) {
-				p.add(required, "release.required", "no suite named %q", name)
+				p.Add(required, "release.required", "no suite named %q", name)
 			}
 		}
 	} else {
@@ -475,139 +372,63 @@ func (p *configParser) release(n *yaml.Node, suites []Suite) ReleasePolicy {
 		}
 	}
 	if approvals != nil {
-		if err := approvals.Decode(&r.Approvals); err != nil || r.Approvals < 1 || r.Approvals > 10 {
-			p.add(approvals, "release.approvals", "want a number from 1 to 10")
-		}
+		v, _ := p.Int(approvals, "release.approvals", 1, 10, "want a number from 1 to 10")
+		r.Approvals = int(v)
 	}
 	if allowAuthor != nil {
-		if err := allowAuthor.Decode(&r.AllowAuthorApproval); err != nil {
-			p.add(allowAuthor, "release.allow_author_approval", "want true or false")
-		}
+		p.Bool(allowAuthor, "release.allow_author_approval", &r.AllowAuthorApproval)
 	}
 	if autoPromote != nil {
-		if err := autoPromote.Decode(&r.AutoPromote); err != nil {
-			p.add(autoPromote, "release.auto_promote", "want true or false")
-		}
+		p.Bool(autoPromote, "release.auto_promote", &r.AutoPromote)
 	}
 	return r
 }
 
-func (p *configParser) str(n *yaml.Node, key string) string {
-	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
-		p.add(n, key, "want a string")
-		return ""
-	}
-	return n.Value
-}
-
-func (p *configParser) requiredString(parent, n *yaml.Node, key string) string {
-	if n == nil {
-		p.add(parent, key, "required")
-		return ""
-	}
-	v := p.str(n, key)
-	if strings.TrimSpace(v) == "" {
-		p.add(n, key, "must not be empty")
-	}
-	return v
-}
-
 func (p *configParser) image(parent, n *yaml.Node, key string) string {
-	v := p.requiredString(parent, n, key)
+	v := p.RequiredString(parent, n, key)
 	if v != "" && (!imagePattern.MatchString(v) || len(v) > 255) {
-		p.add(n, key, "%q is not an image reference like postgres:16 or ghcr.io/acme/tool@sha256:…", v)
+		p.Add(n, key, "%q is not an image reference like postgres:16 or ghcr.io/acme/tool@sha256:…", v)
 	}
 	return v
 }
 
 func (p *configParser) env(n *yaml.Node, key string) map[string]string {
-	if n == nil || !p.mapping(n, key) {
-		return nil
-	}
-	out := map[string]string{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		if !envKeyPattern.MatchString(k.Value) {
-			p.add(k, key+"."+k.Value, "not a valid environment variable name")
-			continue
-		}
-		if v.Kind != yaml.ScalarNode {
-			p.add(v, key+"."+k.Value, "want a string, number or boolean")
-			continue
-		}
-		out[k.Value] = v.Value
-	}
-	return out
+	return p.StringMap(n, key, envKeyPattern.MatchString, "not a valid environment variable name")
 }
 
 // command accepts a list of strings (exec form) or one string (run by sh -c).
 func (p *configParser) command(n *yaml.Node, key string) []string {
 	if n.Kind == yaml.ScalarNode {
-		v := p.str(n, key)
+		v := p.String(n, key)
 		if strings.TrimSpace(v) == "" {
-			p.add(n, key, "must not be empty")
+			p.Add(n, key, "must not be empty")
 			return nil
 		}
 		return []string{"sh", "-c", v}
 	}
-	list := p.strList(n, key)
+	list := p.List(n, key)
 	if len(list) == 0 {
-		p.add(n, key, "must not be empty")
+		p.Add(n, key, "must not be empty")
 	}
 	return list
 }
 
-func (p *configParser) strList(n *yaml.Node, key string) []string {
-	if n.Kind != yaml.SequenceNode {
-		p.add(n, key, "want a list of strings")
-		return nil
-	}
-	out := make([]string, 0, len(n.Content))
-	for _, item := range n.Content {
-		if item.Kind != yaml.ScalarNode {
-			p.add(item, key, "want a list of strings")
-			continue
-		}
-		out = append(out, item.Value)
-	}
-	return out
-}
-
 func (p *configParser) relPath(n *yaml.Node, key string) string {
-	v := p.str(n, key)
+	v := p.String(n, key)
 	clean := path.Clean(v)
 	if v == "" || path.IsAbs(v) || clean == ".." || strings.HasPrefix(clean, "../") {
-		p.add(n, key, "want a path relative to the working directory, inside it")
+		p.Add(n, key, "want a path relative to the working directory, inside it")
 		return ""
 	}
 	return clean
 }
 
-func (p *configParser) duration(n *yaml.Node, key string, max time.Duration) time.Duration {
-	d, err := time.ParseDuration(p.str(n, key))
-	if err != nil || d <= 0 || d > max {
-		p.add(n, key, "want a duration like 90s or 10m, at most %s", max)
-		return 0
-	}
-	return d
-}
-
-// bytes parses sizes like 512m, 2g, 1.5GiB.
-func (p *configParser) bytes(n *yaml.Node, key string) int64 {
-	b, err := ParseSize(p.str(n, key))
-	if err != nil || b < 16<<20 || b > 256<<30 {
-		p.add(n, key, "want a size from 16m to 256g, like 512m or 2g")
-		return 0
-	}
-	return b
-}
-
 // cachePaths reads a suite's cache list: absolute directories of the runner,
 // neither / nor the working directory the source is copied to.
 func (p *configParser) cachePaths(n *yaml.Node, key, workdir string) []string {
-	list := p.strList(n, key)
+	list := p.List(n, key)
 	if len(list) > maxCachePaths {
-		p.add(n, key, "at most %d cache directories", maxCachePaths)
+		p.Add(n, key, "at most %d cache directories", maxCachePaths)
 		return nil
 	}
 	if workdir == "" {
@@ -617,7 +438,7 @@ func (p *configParser) cachePaths(n *yaml.Node, key, workdir string) []string {
 	for _, v := range list {
 		clean := path.Clean(v)
 		if !path.IsAbs(v) || clean == "/" || clean == path.Clean(workdir) || strings.HasPrefix(path.Clean(workdir)+"/", clean+"/") {
-			p.add(n, key, "%q: want an absolute directory other than / and the working directory", v)
+			p.Add(n, key, "%q: want an absolute directory other than / and the working directory", v)
 			continue
 		}
 		if !slices.Contains(out, clean) {
@@ -631,40 +452,40 @@ func (p *configParser) cachePaths(n *yaml.Node, key, workdir string) []string {
 // file is used at, so RepoFile.Quarantines checks it, not the parser.
 func (p *configParser) quarantines(n *yaml.Node, suites []Suite) []patchgate.Quarantine {
 	if n.Kind != yaml.SequenceNode {
-		p.add(n, "quarantine", "want a list of entries with test, owner, ticket and expires")
+		p.Add(n, "quarantine", "want a list of entries with test, owner, ticket and expires")
 		return nil
 	}
 	if len(n.Content) > maxQuarantines {
-		p.add(n, "quarantine", "at most %d quarantined tests", maxQuarantines)
+		p.Add(n, "quarantine", "at most %d quarantined tests", maxQuarantines)
 		return nil
 	}
 	var out []patchgate.Quarantine
 	for i, item := range n.Content {
 		key := fmt.Sprintf("quarantine[%d]", i)
-		if !p.mapping(item, key) {
+		if !p.Mapping(item, key) {
 			continue
 		}
 		var test, suite, owner, ticket, reason, expires *yaml.Node
-		p.fields(item, key, map[string]*(*yaml.Node){
+		p.Fields(item, key, map[string]*(*yaml.Node){
 			"test": &test, "suite": &suite, "owner": &owner, "ticket": &ticket, "reason": &reason, "expires": &expires,
 		})
 		q := patchgate.Quarantine{Source: patchgate.QuarantineConfig, CreatedBy: RepoFileName, Line: item.Line}
-		q.Test = p.requiredString(item, test, key+".test")
-		q.Owner = p.requiredString(item, owner, key+".owner")
-		q.Ticket = p.requiredString(item, ticket, key+".ticket")
+		q.Test = p.RequiredString(item, test, key+".test")
+		q.Owner = p.RequiredString(item, owner, key+".owner")
+		q.Ticket = p.RequiredString(item, ticket, key+".ticket")
 		if reason != nil {
-			q.Reason = p.str(reason, key+".reason")
+			q.Reason = p.String(reason, key+".reason")
 		}
 		if suite != nil {
-			q.Suite = p.str(suite, key+".suite")
+			q.Suite = p.String(suite, key+".suite")
 			if !slices.ContainsFunc(suites, func(s Suite) bool { return s.Name == q.Suite }) {
-				p.add(suite, key+".suite", "no suite named %q", q.Suite)
+				p.Add(suite, key+".suite", "no suite named %q", q.Suite)
 			}
 		}
-		if v := p.requiredString(item, expires, key+".expires"); v != "" {
+		if v := p.RequiredString(item, expires, key+".expires"); v != "" {
 			t, err := parseExpiry(v)
 			if err != nil {
-				p.add(expires, key+".expires", "want a date like 2026-12-20 (UTC midnight, when it stops excusing), at most 30 days ahead")
+				p.Add(expires, key+".expires", "want a date like 2026-12-20 (UTC midnight, when it stops excusing), at most 30 days ahead")
 			}
 			q.ExpiresAt = t
 		}

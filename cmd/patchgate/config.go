@@ -1,18 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -21,11 +20,11 @@ import (
 	"github.com/patchgate/patchgate"
 	"github.com/patchgate/patchgate/config"
 	"github.com/patchgate/patchgate/testenv"
-	"go.yaml.in/yaml/v3"
 )
 
-// Config is patchgate's configuration: the YAML file given by --config, then
-// PATCHGATE_* environment variables on top, with ${VAR} expanded in both.
+// Config is patchgate's configuration: the YAML file given by --config, its
+// ${VAR}s expanded, then PATCHGATE_* environment variables on top (one for
+// every key of configKeys).
 type Config struct {
 	Listen    string       `yaml:"listen"`
 	Database  string       `yaml:"database"`
@@ -272,8 +271,9 @@ func DefaultConfig() Config {
 	}
 }
 
-// LoadConfig reads path (if not empty) over the defaults, then applies
-// PATCHGATE_* variables from env, expands ${VAR} from env, and validates.
+// LoadConfig reads path (if not empty) over the defaults, its ${VAR}s
+// expanded from env, then applies PATCHGATE_* variables from env, and
+// validates.
 func LoadConfig(path string, env func(string) (string, bool)) (Config, error) {
 	return loadConfig(path, env, false)
 }
@@ -290,31 +290,35 @@ func loadConfig(path string, env func(string) (string, bool), all bool) (Config,
 	cfg := DefaultConfig()
 	var errs []error
 	var lines map[string]int // key → line in the file, to locate Validate's findings
-	var unset map[int]bool   // lines with an unset ${VAR}
+	unset := map[int]bool{}  // lines with an unset ${VAR}
 	if path != "" {
 		raw, err := os.ReadFile(path)
 		if err != nil {
 			return cfg, fmt.Errorf("read config: %w", err)
 		}
-		expanded, unsetLines, err := expandVars(string(raw), env)
+		doc, err := config.ParseTemplate(path, raw)
 		if err != nil {
+			return cfg, err
+		}
+		doc.Noun, doc.Max = configKeyNoun, maxConfigErrors
+		if missing := unsetVars(doc, env); len(missing) > 0 {
+			err := fmt.Errorf("config %s: %w", path, config.UnsetError(missing))
 			if !all {
-				return cfg, fmt.Errorf("config %s: %w", path, err)
+				return cfg, err
 			}
-			errs = append(errs, fmt.Errorf("config %s: %w", path, err))
+			errs = append(errs, err)
+			for _, m := range missing {
+				unset[m.Line] = true
+			}
 		}
-		unset = unsetLines
-		if lines, err = checkConfigKeys(path, []byte(expanded)); err != nil {
-			return cfg, errors.Join(append(errs, err)...)
+		if lines = doc.Check(reflect.TypeFor[Config]()); doc.Failed() {
+			return cfg, errors.Join(append(errs, doc.Err())...)
 		}
-		dec := yaml.NewDecoder(bytes.NewReader([]byte(expanded)))
-		dec.KnownFields(true)
-		// An empty file decodes to io.EOF and leaves the defaults.
-		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		if err := doc.Decode(&cfg); err != nil {
 			return cfg, errors.Join(append(errs, fmt.Errorf("config %s: %w", path, err))...)
 		}
 	}
-	if err := applyEnv(&cfg, env); err != nil {
+	if err := config.ApplyEnv(&cfg, configKeys, env); err != nil {
 		return cfg, errors.Join(append(errs, err)...)
 	}
 	if cfg.Audit.KeyFile == "" {
@@ -326,7 +330,7 @@ func loadConfig(path string, env func(string) (string, bool), all bool) (Config,
 	}
 	if err := cfg.Validate(); err != nil {
 		for _, e := range splitErrors(locate(err, path, lines)) {
-			var ce *ConfigError
+			var ce *config.Error
 			if errors.As(e, &ce) && unset[ce.Line] {
 				continue
 			}
@@ -338,200 +342,44 @@ func loadConfig(path string, env func(string) (string, bool), all bool) (Config,
 
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-var varPattern = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
-
-// expandVars replaces ${VAR} with the variable's value, outside comments (a
-// commented-out example is not configuration). An unset variable is an error
-// naming it and its top-level section, so a missing secret stops start-up
-// instead of becoming "" — except in the github or gitlab section when no
-// repository uses that forge: a copied example's unused forge needs no
-// secrets. The text keeps its lines, so YAML errors point at the user's file.
-//
-// The expanded text is returned even with the error, unset variables empty,
-// with the (1-based) lines that had one.
-func expandVars(s string, env func(string) (string, bool)) (string, map[int]bool, error) {
-	type use struct {
-		name, section string
-		line          int
-	}
-	var missing []use
-	section, blockIndent := "", -1
-	lines := strings.Split(s, "\n")
-	for i, line := range lines {
-		indent := len(line) - len(strings.TrimLeft(line, " "))
-		trimmed := strings.TrimSpace(line)
-		if blockIndent >= 0 && (trimmed == "" || indent > blockIndent) {
-			// Inside a block scalar (| or >) a # is text, not a comment.
-			lines[i] = expandLine(line, env, func(name string) { missing = append(missing, use{name, section, i + 1}) })
-			continue
-		}
-		blockIndent = -1
-		if indent == 0 && trimmed != "" && !strings.HasPrefix(trimmed, "#") {
-			section, _, _ = strings.Cut(trimmed, ":")
-		}
-		code, comment := splitComment(line)
-		code = expandLine(code, env, func(name string) { missing = append(missing, use{name, section, i + 1}) })
-		lines[i] = code + comment
-		if v := strings.TrimSpace(code); strings.HasSuffix(v, "|") || strings.HasSuffix(v, ">") ||
-			strings.HasSuffix(v, "|-") || strings.HasSuffix(v, ">-") {
-			blockIndent = indent
-		}
-	}
+// unsetVars expands the file's ${VAR}s and returns the unset ones that
+// matter: all but those in the github or gitlab section when no repository
+// uses that forge, since a copied example's unused forge needs no secrets.
+func unsetVars(doc *config.Document, env func(string) (string, bool)) []config.Unset {
+	missing := doc.Expand(env)
 	if len(missing) == 0 {
-		return strings.Join(lines, "\n"), nil, nil
+		return nil
 	}
-	unset := map[int]bool{}
-	used := forgesInUse(strings.Join(lines, "\n"), env)
-	var names []string
+	used := forgesInUse(doc, env)
+	var out []config.Unset
 	for _, m := range missing {
-		if (m.section == "github" || m.section == "gitlab") && !used[m.section] {
+		if (m.Section == "github" || m.Section == "gitlab") && !used[m.Section] {
 			continue
 		}
-		names = append(names, m.name+" (in "+m.section+")")
-		unset[m.line] = true
+		out = append(out, m)
 	}
-	if len(names) > 0 {
-		slices.Sort(names)
-		return strings.Join(lines, "\n"), unset, fmt.Errorf("environment variable %s is not set: export it, or remove it from the configuration", strings.Join(slices.Compact(names), ", "))
-	}
-	return strings.Join(lines, "\n"), nil, nil
-}
-
-// expandLine expands the ${VAR}s of one line, telling unset ones to missing
-// (they become "").
-func expandLine(line string, env func(string) (string, bool), missing func(name string)) string {
-	return varPattern.ReplaceAllStringFunc(line, func(m string) string {
-		name := m[2 : len(m)-1]
-		v, ok := env(name)
-		if !ok {
-			missing(name)
-		}
-		// Quote-safe: secrets land inside YAML scalars; JSON quoting is valid YAML.
-		if strings.ContainsAny(v, ":#{}[],&*!|>'\"%@`\n") || strings.TrimSpace(v) != v {
-			b, _ := json.Marshal(v)
-			return string(b)
-		}
-		return v
-	})
-}
-
-// splitComment splits a YAML line before its comment: a # at the start or
-// after a space, outside quotes.
-func splitComment(line string) (code, comment string) {
-	var quote byte
-	for i := 0; i < len(line); i++ {
-		c := line[i]
-		switch {
-		case quote != 0:
-			if c == quote {
-				quote = 0
-			}
-		case c == '"' || c == '\'':
-			quote = c
-		case c == '#' && (i == 0 || line[i-1] == ' ' || line[i-1] == '\t'):
-			return line[:i], line[i:]
-		}
-	}
-	return line, ""
+	return out
 }
 
 // forgesInUse reports which forges the configuration's repositories (in the
 // file, or PATCHGATE_REPOS) name.
-func forgesInUse(expanded string, env func(string) (string, bool)) map[string]bool {
-	var doc struct {
+func forgesInUse(doc *config.Document, env func(string) (string, bool)) map[string]bool {
+	var repos struct {
 		Repos []RepoConfig `yaml:"repos"`
 	}
-	_ = yaml.Unmarshal([]byte(expanded), &doc) // a broken file is reported by the real decode
+	_ = doc.Decode(&repos) // a broken file is reported by the real decode
 	if v, ok := env("PATCHGATE_REPOS"); ok {
-		_ = json.Unmarshal([]byte(v), &doc.Repos)
+		_ = json.Unmarshal([]byte(v), &repos.Repos)
 	}
 	used := map[string]bool{}
-	for _, r := range doc.Repos {
+	for _, r := range repos.Repos {
 		used[strings.ToLower(r.Forge)] = true
 	}
 	return used
 }
 
-// applyEnv overlays PATCHGATE_* variables. Lists are comma-separated; repos and
-// release managers take JSON.
-func applyEnv(cfg *Config, env func(string) (string, bool)) error {
-	str := func(key string, dst *string) {
-		if v, ok := env(key); ok {
-			*dst = v
-		}
-	}
-	list := func(key string, dst *[]string) {
-		if v, ok := env(key); ok {
-			*dst = splitList(v)
-		}
-	}
-	str("PATCHGATE_LISTEN", &cfg.Listen)
-	str("PATCHGATE_DATABASE", &cfg.Database)
-	str("PATCHGATE_PUBLIC_URL", &cfg.PublicURL)
-	str("PATCHGATE_GITHUB_API_URL", &cfg.GitHub.APIURL)
-	str("PATCHGATE_GITHUB_WEB_URL", &cfg.GitHub.WebURL)
-	str("PATCHGATE_GITHUB_TOKEN", &cfg.GitHub.Token)
-	list("PATCHGATE_GITHUB_WEBHOOK_SECRETS", &cfg.GitHub.WebhookSecrets)
-	str("PATCHGATE_GITLAB_API_URL", &cfg.GitLab.APIURL)
-	str("PATCHGATE_GITLAB_WEB_URL", &cfg.GitLab.WebURL)
-	str("PATCHGATE_GITLAB_TOKEN", &cfg.GitLab.Token)
-	list("PATCHGATE_GITLAB_WEBHOOK_SECRETS", &cfg.GitLab.WebhookSecrets)
-	str("PATCHGATE_LOG_LEVEL", &cfg.Log.Level)
-	str("PATCHGATE_LOG_FORMAT", &cfg.Log.Format)
-	if v, ok := env("PATCHGATE_MIGRATE"); ok {
-		cfg.Migrate = v == "1" || strings.EqualFold(v, "true")
-	}
-	if v, ok := env("PATCHGATE_WORKERS_DELIVERIES"); ok {
-		if _, err := fmt.Sscan(v, &cfg.Workers.Deliveries); err != nil {
-			return fmt.Errorf("PATCHGATE_WORKERS_DELIVERIES: want a number, got %q", v)
-		}
-	}
-	str("PATCHGATE_RUNNERS_OWNER", &cfg.Runners.Owner)
-	str("PATCHGATE_AUDIT_KEY_FILE", &cfg.Audit.KeyFile)
-	if v, ok := env("PATCHGATE_INTAKE_MAX_UNVERIFIED"); ok {
-		if _, err := fmt.Sscan(v, &cfg.Intake.MaxUnverified); err != nil {
-			return fmt.Errorf("PATCHGATE_INTAKE_MAX_UNVERIFIED: want a number, got %q", v)
-		}
-	}
-	str("PATCHGATE_RELEASE_WEBHOOK_URL", &cfg.ReleaseWebhook.URL)
-	str("PATCHGATE_RELEASE_WEBHOOK_SECRET", &cfg.ReleaseWebhook.Secret)
-	if v, ok := env("PATCHGATE_RUNNERS_WORKERS"); ok {
-		if _, err := fmt.Sscan(v, &cfg.Runners.Workers); err != nil {
-			return fmt.Errorf("PATCHGATE_RUNNERS_WORKERS: want a number, got %q", v)
-		}
-	}
-	if v, ok := env("PATCHGATE_RUNNERS_RETRIES"); ok {
-		if _, err := fmt.Sscan(v, &cfg.Runners.Retries); err != nil {
-			return fmt.Errorf("PATCHGATE_RUNNERS_RETRIES: want a number, got %q", v)
-		}
-	}
-	if v, ok := env("PATCHGATE_REPOS"); ok {
-		cfg.Repos = nil
-		if err := json.Unmarshal([]byte(v), &cfg.Repos); err != nil {
-			return fmt.Errorf("PATCHGATE_REPOS: want a JSON list of repositories: %w", err)
-		}
-	}
-	if v, ok := env("PATCHGATE_RELEASE_MANAGERS"); ok {
-		cfg.ReleaseManagers = nil
-		if err := json.Unmarshal([]byte(v), &cfg.ReleaseManagers); err != nil {
-			return fmt.Errorf(`PATCHGATE_RELEASE_MANAGERS: want JSON like {"github":["alice"]}: %w`, err)
-		}
-	}
-	return nil
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
 // Validate checks every key and names each bad one: every finding is a
-// *ConfigError, several are joined.
+// *config.Error, several are joined.
 func (c *Config) Validate() error {
 	var errs []error
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {

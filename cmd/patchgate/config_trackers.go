@@ -8,6 +8,7 @@ import (
 
 	"github.com/patchgate/patchgate"
 	"github.com/patchgate/patchgate/trackers/jira"
+	"go.yaml.in/yaml/v3"
 )
 
 // TrackerConfig is one external ticket tracker: for now a Jira Cloud site.
@@ -33,6 +34,13 @@ type TrackerConfig struct {
 	// ReadTimeout bounds the read of an issue on its first reference
 	// (default 5s): a slow Jira never holds up a delivery longer.
 	ReadTimeout time.Duration `yaml:"read_timeout"`
+}
+
+// UnmarshalJSON reads a tracker of PATCHGATE_TRACKERS: JSON with the YAML
+// file's keys and durations ("read_timeout": "5s"), read as the YAML it is.
+func (t *TrackerConfig) UnmarshalJSON(b []byte) error {
+	type plain TrackerConfig // without this method
+	return yaml.Unmarshal(b, (*plain)(t))
 }
 
 // Jira returns the adapter's configuration of a jira tracker.
