@@ -672,7 +672,11 @@ func (c Config) Secrets() []string {
 			add(v)
 		}
 	}
-	add(c.ReleaseWebhook.Secret)
+	for _, t := range c.Trackers {
+		add(t.Token)
+		add(t.WebhookSecrets...)
+	}
+	add(c.ReleaseWebhook.Secret, c.SLAWebhook.Secret)
 	if u, err := url.Parse(c.Database); err == nil && u.User != nil {
 		if pw, ok := u.User.Password(); ok {
 			add(pw)

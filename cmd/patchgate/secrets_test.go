@@ -17,7 +17,9 @@ func TestConfigSecretsListsEverySecret(t *testing.T) {
 	cfg.GitHub.WebhookSecrets, cfg.GitLab.WebhookSecrets = []string{"gh-hook-old", "gh-hook-new"}, []string{"gl-hook"}
 	cfg.Repos = []RepoConfig{{Forge: "github", Name: "acme/payments", WebhookSecrets: []string{"repo-hook"}, Secrets: map[string]string{"DEPLOY_KEY": "deploy-key"}}}
 	cfg.ReleaseWebhook = WebhookConfig{URL: "https://hooks.example/r", Secret: "release-secret"}
-	want := []string{"db-password-1", "deploy-key", "gh-hook-new", "gh-hook-old", "ghp_token", "gl-hook", "glpat-token", "release-secret", "repo-hook"}
+	cfg.SLAWebhook = WebhookConfig{URL: "https://hooks.example/s", Secret: "sla-secret"}
+	cfg.Trackers = []TrackerConfig{{Token: "jira-token", WebhookSecrets: []string{"jira-hook"}}}
+	want := []string{"db-password-1", "deploy-key", "gh-hook-new", "gh-hook-old", "ghp_token", "gl-hook", "glpat-token", "jira-hook", "jira-token", "release-secret", "repo-hook", "sla-secret"}
 	if got := cfg.Secrets(); !slices.Equal(got, want) {
 		t.Errorf("got %q, want %q", got, want)
 	}
