@@ -1,9 +1,7 @@
 package server
 
 import (
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
 
@@ -27,7 +25,8 @@ type JiraHooks struct {
 }
 
 // handleJiraWebhook serves POST /webhooks/jira like the forges' endpoints:
-// the id and signature are checked before the body is read as JSON, the
+// the id and signature are checked before the body is read as JSON (the body
+// takes one of the unverified places while it arrives, as GitHub's does), the
 // delivery is stored (deduplicated by its identifier) and answered 202, and
 // the processor applies it after the answer. An issue of a project not
 // configured for the tracker that signed it is stored as ignored, with why.
@@ -47,16 +46,26 @@ func (s *Server) handleJiraWebhook(c *gin.Context) {
 		s.rejectDelivery(c, forge, id, patchgate.Errorf(patchgate.ETOOLARGE, "body of %d bytes is over the %d byte limit", c.Request.ContentLength, MaxWebhookBody))
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, MaxWebhookBody))
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
-		s.rejectDelivery(c, forge, id, patchgate.Errorf(patchgate.ETOOLARGE, "body is over the %d byte limit", MaxWebhookBody))
-		return
-	} else if err != nil {
-		s.rejectDelivery(c, forge, id, patchgate.Errorf(patchgate.EINVALID, "read body: %v", err))
+	// The signature covers the body, as GitHub's does: the same places
+	// among the unverified bodies, the same read deadline.
+	if !s.takeUnverifiedPlace(c.Request.Context()) {
+		if c.Request.Context().Err() != nil {
+			return // the sender left; nothing was read or accepted
+		}
+		c.Header("Retry-After", retryAfterBusy)
+		s.rejectDelivery(c, forge, id, patchgate.Errorf(patchgate.EUNAVAILABLE,
+			"%d unverified deliveries are being read: try again later", cap(s.unverified)))
 		return
 	}
-	projects, err := s.Jira.Verify(c.Request.Header, body)
+	_ = http.NewResponseController(c.Writer).SetReadDeadline(time.Now().Add(unverifiedReadTimeout))
+	body, err := s.readBody(c)
+	var projects []string
+	if err == nil {
+		s.intake.Add(1)
+		defer s.intake.Add(-1)
+		projects, err = s.Jira.Verify(c.Request.Header, body)
+	}
+	<-s.unverified
 	if err != nil {
 		s.rejectDelivery(c, forge, id, err)
 		return
