@@ -75,7 +75,7 @@ func (s *Server) handleJiraWebhook(c *gin.Context) {
 		s.rejectDelivery(c, forge, id, err)
 		return
 	}
-	del := &patchgate.Delivery{ID: id, Forge: forge, Event: event, Action: action, Repo: project,
+	del := &patchgate.Delivery{ID: id, Source: forge, Event: event, Action: action, Repo: project,
 		Status: patchgate.DeliveryAccepted, Outcome: patchgate.OutcomePending, ReceivedAt: time.Now().UTC()}
 	known := false
 	for _, p := range projects {

@@ -69,7 +69,7 @@ type Server struct {
 	// NotifyRepo, when set, is called instead of Notify after a forge
 	// delivery is stored, with its repository: the processor need not look
 	// for it while that repository's deliveries are being applied.
-	NotifyRepo func(forge patchgate.Forge, repo string)
+	NotifyRepo func(source patchgate.DeliverySource, repo string)
 	// Ready reports whether the database is reachable.
 	Ready func(ctx context.Context) error
 

@@ -55,13 +55,13 @@ func (s *Server) handleWebhook(c *gin.Context, forge patchgate.Forge) {
 		d, err = webhooks.GitLabDelivery(h)
 	}
 	if err != nil {
-		s.rejectDelivery(c, forge, d.ID, err)
+		s.rejectDelivery(c, patchgate.SourceOf(forge), d.ID, err)
 		return
 	}
 	c.Set("delivery_id", d.ID)
 
 	if c.Request.ContentLength > MaxWebhookBody {
-		s.rejectDelivery(c, forge, d.ID, patchgate.Errorf(patchgate.ETOOLARGE, "body of %d bytes is over the %d byte limit", c.Request.ContentLength, MaxWebhookBody))
+		s.rejectDelivery(c, patchgate.SourceOf(forge), d.ID, patchgate.Errorf(patchgate.ETOOLARGE, "body of %d bytes is over the %d byte limit", c.Request.ContentLength, MaxWebhookBody))
 		return
 	}
 	var (
@@ -71,11 +71,11 @@ func (s *Server) handleWebhook(c *gin.Context, forge patchgate.Forge) {
 	if forge == patchgate.GitLab {
 		// X-Gitlab-Token is a header: check it before reading a byte of the body.
 		if scopes, err = s.Secrets.verify(forge, h, nil); err != nil {
-			s.rejectDelivery(c, forge, d.ID, err)
+			s.rejectDelivery(c, patchgate.SourceOf(forge), d.ID, err)
 			return
 		}
 		if body, err = s.readBody(c); err != nil {
-			s.rejectDelivery(c, forge, d.ID, err)
+			s.rejectDelivery(c, patchgate.SourceOf(forge), d.ID, err)
 			return
 		}
 		s.intake.Add(1)
@@ -88,7 +88,7 @@ func (s *Server) handleWebhook(c *gin.Context, forge patchgate.Forge) {
 				return // the sender left; nothing was read or accepted
 			}
 			c.Header("Retry-After", retryAfterBusy)
-			s.rejectDelivery(c, forge, d.ID, patchgate.Errorf(patchgate.EUNAVAILABLE,
+			s.rejectDelivery(c, patchgate.SourceOf(forge), d.ID, patchgate.Errorf(patchgate.EUNAVAILABLE,
 				"%d unverified deliveries are being read: try again later", cap(s.unverified)))
 			return
 		}
@@ -102,14 +102,14 @@ func (s *Server) handleWebhook(c *gin.Context, forge patchgate.Forge) {
 		}
 		<-s.unverified
 		if err != nil {
-			s.rejectDelivery(c, forge, d.ID, err)
+			s.rejectDelivery(c, patchgate.SourceOf(forge), d.ID, err)
 			return
 		}
 	}
 
 	del := &patchgate.Delivery{
 		ID:         d.ID,
-		Forge:      forge,
+		Source:     patchgate.SourceOf(forge),
 		Event:      d.Event,
 		Status:     patchgate.DeliveryAccepted,
 		Outcome:    patchgate.OutcomePending,
@@ -123,14 +123,14 @@ func (s *Server) handleWebhook(c *gin.Context, forge patchgate.Forge) {
 		del.Status, del.Outcome, del.Reason = patchgate.DeliveryIgnored, patchgate.OutcomeIgnored, ignored.Reason
 		del.Repo, _ = webhooks.RepoOf(forge, body)
 	case err != nil:
-		s.rejectDelivery(c, forge, d.ID, err)
+		s.rejectDelivery(c, patchgate.SourceOf(forge), d.ID, err)
 		return
 	default:
 		del.Action, del.Repo = sum.Action, sum.Repo
 	}
 
 	if !inScope(scopes, del.Repo) {
-		s.rejectDelivery(c, forge, d.ID, patchgate.Errorf(patchgate.EFORBIDDEN,
+		s.rejectDelivery(c, patchgate.SourceOf(forge), d.ID, patchgate.Errorf(patchgate.EFORBIDDEN,
 			"the secret that signed this delivery belongs to %s, but the payload names %s", strings.Join(scopes, ", "), del.Repo))
 		return
 	}
@@ -153,14 +153,14 @@ func (s *Server) handleWebhook(c *gin.Context, forge patchgate.Forge) {
 	if !created {
 		resp.Status, resp.Reason = patchgate.DeliveryDuplicate, ""
 	}
-	s.countDelivery(forge, d.Event, string(resp.Status))
+	s.countDelivery(patchgate.SourceOf(forge), d.Event, string(resp.Status))
 	if resp.Status == patchgate.DeliveryIgnored {
 		s.Logger.Debug("delivery ignored", "delivery_id", d.ID, "forge", forge, "event", d.Event, "repo", del.Repo, "reason", del.Reason)
 	}
 	switch {
 	case resp.Status != patchgate.DeliveryAccepted:
 	case s.NotifyRepo != nil:
-		s.NotifyRepo(forge, del.Repo)
+		s.NotifyRepo(patchgate.SourceOf(forge), del.Repo)
 	case s.Notify != nil:
 		s.Notify()
 	}
@@ -248,17 +248,17 @@ const maxPreallocatedBody = 1 << 20
 // rejectDelivery answers a delivery that was not stored with its 4xx (or 503)
 // and logs why. The connection is closed after the answer: what is left of
 // the body is not read.
-func (s *Server) rejectDelivery(c *gin.Context, forge patchgate.Forge, id string, err error) {
+func (s *Server) rejectDelivery(c *gin.Context, source patchgate.DeliverySource, id string, err error) {
 	c.Header("Connection", "close")
 	// The event header is not trusted yet, so it stays out of metric labels.
-	s.countDelivery(forge, "unverified", "rejected")
-	s.Logger.Info("delivery rejected", "forge", forge, "delivery_id", id, "reason", patchgate.ErrorMessage(err))
+	s.countDelivery(source, "unverified", "rejected")
+	s.Logger.Info("delivery rejected", "forge", source, "delivery_id", id, "reason", patchgate.ErrorMessage(err))
 	s.writeError(c, err)
 }
 
-func (s *Server) countDelivery(forge patchgate.Forge, event, outcome string) {
+func (s *Server) countDelivery(source patchgate.DeliverySource, event, outcome string) {
 	if s.Metrics != nil {
-		s.Metrics.deliveries.WithLabelValues(string(forge), event, outcome).Inc()
+		s.Metrics.deliveries.WithLabelValues(string(source), event, outcome).Inc()
 	}
 }
 

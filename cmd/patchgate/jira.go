@@ -109,13 +109,14 @@ func (j *jiraSites) parse(body []byte) (*patchgate.Event, string, error) {
 		issue.Title, issue.URL, issue.Severity = *u.Title, *u.URL, *u.Severity
 	}
 	prefix, _, _ := strings.Cut(u.Key, "-")
-	return &patchgate.Event{Forge: patchgate.SourceJira, Kind: patchgate.EventIssue, Name: w.Event, Action: w.Action(),
+	return &patchgate.Event{Source: patchgate.SourceJira, Kind: patchgate.EventIssue, Name: w.Event, Action: w.Action(),
 		Repo: prefix, Sender: u.Source, Issue: issue}, "", nil
 }
 
 // parseAny parses a stored delivery of a forge or of Jira.
-func (j *jiraSites) parseAny(forge patchgate.Forge, event string, body []byte) (*patchgate.Event, string, error) {
-	if forge == patchgate.SourceJira {
+func (j *jiraSites) parseAny(source patchgate.DeliverySource, event string, body []byte) (*patchgate.Event, string, error) {
+	forge, ok := source.Forge()
+	if !ok {
 		return j.parse(body)
 	}
 	return parseDelivery(forge, event, body)
@@ -124,7 +125,7 @@ func (j *jiraSites) parseAny(forge patchgate.Forge, event string, body []byte) (
 // handleAny applies a parsed event: a tracker's to the tickets, a forge's
 // through the forge use cases.
 func (m *Main) handleAny(ctx context.Context, ev *patchgate.Event) (patchgate.DeliveryOutcome, string, error) {
-	if ev.Forge == patchgate.SourceJira {
+	if ev.Source == patchgate.SourceJira {
 		return m.Trackers.HandleEvent(ctx, ev)
 	}
 	return m.Service.HandleEvent(ctx, ev)
