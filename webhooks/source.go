@@ -25,7 +25,7 @@ type Source struct {
 	Forge   patchgate.Forge
 	Secrets Secrets
 	// Repos are the configured repositories: an authentic delivery naming
-	// another is stored as ignored.
+	// another is stored as ignored. Required.
 	Repos *patchgate.RepositoryDirectory
 }
 
