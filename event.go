@@ -13,9 +13,14 @@ const (
 	EventComment EventKind = "comment" // issue_comment / Note Hook
 )
 
-// Event is one forge delivery, parsed and normalised by the webhooks package.
-// Exactly one of Change, Push, Issue, Comment is set, matching Kind.
+// Event is one delivery, parsed and normalised by its source's adapter
+// (webhooks for the forges, trackers/jira for Jira). Exactly one of Change,
+// Push, Issue, Comment is set, matching Kind.
 type Event struct {
+	// Source is where the delivery came from; the processor hands a tracker's
+	// events to the tracker use case and a forge's to the forge ones.
+	Source DeliverySource `json:"source"`
+	// Forge is the forge of a forge's event; empty for a tracker's.
 	Forge Forge     `json:"forge"`
 	Kind  EventKind `json:"kind"`
 	// Name is the forge's event name ("pull_request", "Merge Request Hook").

@@ -11,10 +11,6 @@ import (
 // URL, severity, opening time, open or closed. Scripts filter on it.
 const AuditTicketUpdated = "ticket.updated"
 
-// SourceJira is the Delivery.Forge of Jira webhook deliveries: they share the
-// deliveries table, its dedup and its processor with the forges' deliveries.
-const SourceJira Forge = "jira"
-
 // TrackerState is a ticket's own state in its tracker.
 type TrackerState string
 

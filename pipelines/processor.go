@@ -14,7 +14,7 @@ import (
 
 // ParseFunc parses a stored delivery's payload. It returns a non-empty ignored
 // reason for events patchgate does not act on.
-type ParseFunc func(forge patchgate.Forge, event string, body []byte) (ev *patchgate.Event, ignored string, err error)
+type ParseFunc func(source patchgate.DeliverySource, event string, body []byte) (ev *patchgate.Event, ignored string, err error)
 
 // Processor applies stored deliveries after they were acknowledged. The database
 // is the queue: it works off pending deliveries oldest first, when woken and on
@@ -77,9 +77,9 @@ func (p *Processor) Notify() {
 // deliveries would skip it anyway, and the worker applying them scans again
 // when it is done (processGroup), which finds the new one. Under load this
 // spares one scan of the queue per delivery. It never blocks.
-func (p *Processor) NotifyRepo(forge patchgate.Forge, repo string) {
+func (p *Processor) NotifyRepo(source patchgate.DeliverySource, repo string) {
 	p.mu.Lock()
-	busy := p.inFlight[string(forge)+":"+strings.ToLower(repo)]
+	busy := p.inFlight[string(source)+":"+strings.ToLower(repo)]
 	p.mu.Unlock()
 	if !busy {
 		p.Notify()
@@ -184,7 +184,7 @@ func (p *Processor) dispatch(ctx context.Context, work chan<- []*patchgate.Deliv
 	leased := order[:0]
 	for _, repo := range order {
 		d := groups[repo][0]
-		ok, err := p.Deliveries.LeaseRepository(ctx, d.Forge, d.Repo, p.Holder, time.Now().Add(p.Lease))
+		ok, err := p.Deliveries.LeaseRepository(ctx, d.Source, d.Repo, p.Holder, time.Now().Add(p.Lease))
 		if err != nil && ctx.Err() == nil {
 			p.Logger.Error("lease repository", "repo", d.Repo, "err", err)
 		}
@@ -220,7 +220,7 @@ func (p *Processor) processGroup(ctx context.Context, group []*patchgate.Deliver
 	}()
 	for i, d := range group {
 		if i > 0 {
-			ok, err := p.Deliveries.LeaseRepository(ctx, d.Forge, d.Repo, p.Holder, time.Now().Add(p.Lease))
+			ok, err := p.Deliveries.LeaseRepository(ctx, d.Source, d.Repo, p.Holder, time.Now().Add(p.Lease))
 			if err != nil || !ok {
 				// Lost (it ran out while a delivery took too long) or unknown: the
 				// rest waits for whoever holds the repository now.
@@ -249,7 +249,7 @@ const yieldPoll = 2 * time.Millisecond
 
 // release gives up this process's lease on d's repository and frees it here.
 func (p *Processor) release(d *patchgate.Delivery) {
-	if err := p.Deliveries.ReleaseRepository(context.Background(), d.Forge, d.Repo, p.Holder); err != nil {
+	if err := p.Deliveries.ReleaseRepository(context.Background(), d.Source, d.Repo, p.Holder); err != nil {
 		p.Logger.Warn("release repository lease", "repo", d.Repo, "err", err)
 	}
 	p.mu.Lock()
@@ -261,7 +261,7 @@ func (p *Processor) release(d *patchgate.Delivery) {
 // with backoff a few times, then recorded as failed with its reason.
 func (p *Processor) process(ctx context.Context, d *patchgate.Delivery) {
 	key := deliveryKey(d)
-	log := p.Logger.With("delivery_id", d.ID, "forge", d.Forge, "event", d.Event, "repo", d.Repo)
+	log := p.Logger.With("delivery_id", d.ID, "forge", d.Source, "event", d.Event, "repo", d.Repo)
 	outcome, reason, err := p.apply(ctx, d)
 	if errors.Is(err, errApplied) {
 		log.Debug("delivery already applied by another process")
@@ -283,7 +283,7 @@ func (p *Processor) process(ctx context.Context, d *patchgate.Delivery) {
 		log.Error("delivery failed", "attempts", n, "err", err)
 		outcome, reason = patchgate.OutcomeFailed, err.Error()
 	}
-	if err := p.Deliveries.FinishDelivery(ctx, d.Forge, d.ID, outcome, reason); err != nil {
+	if err := p.Deliveries.FinishDelivery(ctx, d.Source, d.ID, outcome, reason); err != nil {
 		log.Error("record delivery outcome", "outcome", outcome, "err", err)
 		return
 	}
@@ -303,7 +303,7 @@ func (p *Processor) apply(ctx context.Context, d *patchgate.Delivery) (outcome p
 			err = fmt.Errorf("panic applying delivery: %v", v)
 		}
 	}()
-	full, err := p.Deliveries.FindDelivery(ctx, d.Forge, d.ID)
+	full, err := p.Deliveries.FindDelivery(ctx, d.Source, d.ID)
 	if err != nil {
 		return "", "", fmt.Errorf("load delivery: %w", err)
 	}
@@ -312,7 +312,7 @@ func (p *Processor) apply(ctx context.Context, d *patchgate.Delivery) (outcome p
 		// the process that held the repository then.
 		return "", "", errApplied
 	}
-	ev, ignored, err := p.Parse(full.Forge, full.Event, full.Payload)
+	ev, ignored, err := p.Parse(full.Source, full.Event, full.Payload)
 	if err != nil {
 		// The payload was verified and parsed once already; a parse error now is
 		// permanent, so it is not retried.
@@ -327,6 +327,6 @@ func (p *Processor) apply(ctx context.Context, d *patchgate.Delivery) (outcome p
 // errApplied says a delivery was no longer pending when its turn came.
 var errApplied = errors.New("delivery already applied")
 
-func deliveryKey(d *patchgate.Delivery) string { return string(d.Forge) + ":" + d.ID }
+func deliveryKey(d *patchgate.Delivery) string { return string(d.Source) + ":" + d.ID }
 
-func repoKey(d *patchgate.Delivery) string { return string(d.Forge) + ":" + strings.ToLower(d.Repo) }
+func repoKey(d *patchgate.Delivery) string { return string(d.Source) + ":" + strings.ToLower(d.Repo) }

@@ -32,7 +32,7 @@ func TestProcessorDefersToBusyIntake(t *testing.T) {
 		applied := make(chan time.Time, 4)
 		p := &pipelines.Processor{
 			Deliveries: ds,
-			Parse: func(patchgate.Forge, string, []byte) (*patchgate.Event, string, error) {
+			Parse: func(patchgate.DeliverySource, string, []byte) (*patchgate.Event, string, error) {
 				return &patchgate.Event{}, "", nil
 			},
 			Handle: func(context.Context, *patchgate.Event) (patchgate.DeliveryOutcome, string, error) {
@@ -50,7 +50,7 @@ func TestProcessorDefersToBusyIntake(t *testing.T) {
 		return ds, applied
 	}
 	store1 := func(t *testing.T, ds *store.DeliveryService) time.Time {
-		if _, err := ds.CreateDelivery(ctx, &patchgate.Delivery{ID: "d-1", Forge: patchgate.GitHub, Event: "pull_request",
+		if _, err := ds.CreateDelivery(ctx, &patchgate.Delivery{ID: "d-1", Source: patchgate.SourceGitHub, Event: "pull_request",
 			Action: "opened", Repo: "acme/pay", Payload: []byte(`{}`)}); err != nil {
 			t.Fatal(err)
 		}

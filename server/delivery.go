@@ -18,13 +18,7 @@ func (s *Server) handleListDeliveries(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	deliverySource := func(f patchgate.Forge) error {
-		if f == patchgate.SourceJira {
-			return nil
-		}
-		return f.Validate()
-	}
-	if f.Forge, err = optEnum(c, "forge", deliverySource); err != nil {
+	if f.Source, err = optEnum(c, "forge", patchgate.DeliverySource.Validate); err != nil {
 		s.writeError(c, err)
 		return
 	}

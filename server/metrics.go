@@ -69,7 +69,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 // ObserveProcessed records a processed delivery; it fits pipelines.Processor's
 // Observe hook.
 func (m *Metrics) ObserveProcessed(d *patchgate.Delivery, outcome patchgate.DeliveryOutcome, queued time.Duration) {
-	m.processed.WithLabelValues(string(d.Forge), d.Event, string(outcome)).Inc()
+	m.processed.WithLabelValues(string(d.Source), d.Event, string(outcome)).Inc()
 	m.queued.Observe(queued.Seconds())
 }
 

@@ -55,21 +55,20 @@ type Server struct {
 	// SLA returns a ticket's SLA status now, under its repository's policy;
 	// nil shows every ticket without an SLA.
 	SLA func(t *patchgate.Ticket) patchgate.SLAStatus
-	// Secrets are the webhook secrets per forge and per repository.
-	Secrets WebhookSecrets
+	// Webhooks are the webhook sources (GitHub, GitLab, Jira) by
+	// DeliverySource; a source without one refuses every delivery.
+	Webhooks patchgate.WebhookSources
 	// MaxUnverified is how many webhook bodies may be read at once before
-	// their signature is verified (GitHub's covers the body); more get 503
-	// with Retry-After. 0 means DefaultMaxUnverified.
+	// their signature is verified (GitHub's and Jira's cover the body); more
+	// get 503 with Retry-After. 0 means DefaultMaxUnverified.
 	MaxUnverified int
-	// Jira verifies Jira webhook deliveries; nil when no Jira is configured.
-	Jira *JiraHooks
 	// Notify wakes the delivery processor after a delivery is stored; the
 	// processor also polls, so a lost wake-up delays but loses nothing.
 	Notify func()
-	// NotifyRepo, when set, is called instead of Notify after a forge
-	// delivery is stored, with its repository: the processor need not look
-	// for it while that repository's deliveries are being applied.
-	NotifyRepo func(forge patchgate.Forge, repo string)
+	// NotifyRepo, when set, is called instead of Notify after a delivery is
+	// stored, with its source and repository (or project): the processor need
+	// not look for it while that repository's deliveries are being applied.
+	NotifyRepo func(source patchgate.DeliverySource, repo string)
 	// Ready reports whether the database is reachable.
 	Ready func(ctx context.Context) error
 

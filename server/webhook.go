@@ -6,24 +6,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/patchgate/patchgate"
-	"github.com/patchgate/patchgate/webhooks"
 )
-
-// WebhookSecrets are the secrets webhook deliveries are verified with: each
-// forge's own (valid for every repository on it) and per-repository ones, which
-// are valid only for deliveries naming that repository. Several secrets at once
-// allow rotation.
-type WebhookSecrets struct {
-	GitHub []string
-	GitLab []string
-	// Repos maps "forge:name" (name lower-cased) to that repository's secrets.
-	Repos map[string][]string
-}
 
 // webhookResponse is the body of every 202.
 type webhookResponse struct {
@@ -32,142 +19,129 @@ type webhookResponse struct {
 	Reason   string                   `json:"reason,omitempty"`
 }
 
-func (s *Server) handleGitHubWebhook(c *gin.Context) { s.handleWebhook(c, patchgate.GitHub) }
+func (s *Server) handleGitHubWebhook(c *gin.Context) { s.handleWebhook(c, patchgate.SourceGitHub) }
 
-func (s *Server) handleGitLabWebhook(c *gin.Context) { s.handleWebhook(c, patchgate.GitLab) }
+func (s *Server) handleGitLabWebhook(c *gin.Context) { s.handleWebhook(c, patchgate.SourceGitLab) }
 
-// handleWebhook validates headers, reads the body through the size limit,
-// verifies the signature or token, peeks at the repository and action, stores
-// the delivery durably, answers 202 and wakes the processor. Nothing is parsed
-// before it is verified. A GitLab token is checked before the body is read; a
-// GitHub signature needs the body, so at most cap(s.unverified) such bodies
-// are read at once, and the rest get 503 with Retry-After.
-func (s *Server) handleWebhook(c *gin.Context, forge patchgate.Forge) {
-	ctx := c.Request.Context()
-	h := c.Request.Header
-	var (
-		d   webhooks.Delivery
-		err error
-	)
-	if forge == patchgate.GitHub {
-		d, err = webhooks.GitHubDelivery(h)
-	} else {
-		d, err = webhooks.GitLabDelivery(h)
-	}
-	if err != nil {
-		s.rejectDelivery(c, forge, d.ID, err)
+func (s *Server) handleJiraWebhook(c *gin.Context) { s.handleWebhook(c, patchgate.SourceJira) }
+
+// handleWebhook is the one intake of every source: it validates the headers,
+// reads the body through the size limit, verifies the signature or token,
+// peeks at the repository and action, stores the delivery durably (once per
+// delivery id), answers 202 and wakes the processor. Nothing is parsed before
+// it is verified. The source's adapter (Server.Webhooks) says how each step
+// is done for its deliveries.
+func (s *Server) handleWebhook(c *gin.Context, source patchgate.DeliverySource) {
+	src := s.Webhooks[source]
+	if src == nil {
+		s.rejectDelivery(c, source, "", patchgate.Errorf(patchgate.EUNAUTHORIZED, "no webhook secret is configured for %s", source))
 		return
 	}
-	c.Set("delivery_id", d.ID)
+	id, event, err := src.Identify(c.Request.Header)
+	if err != nil {
+		s.rejectDelivery(c, source, id, err)
+		return
+	}
+	c.Set("delivery_id", id)
 
 	if c.Request.ContentLength > MaxWebhookBody {
-		s.rejectDelivery(c, forge, d.ID, patchgate.Errorf(patchgate.ETOOLARGE, "body of %d bytes is over the %d byte limit", c.Request.ContentLength, MaxWebhookBody))
+		s.rejectDelivery(c, source, id, patchgate.Errorf(patchgate.ETOOLARGE, "body of %d bytes is over the %d byte limit", c.Request.ContentLength, MaxWebhookBody))
 		return
 	}
-	var (
-		body   []byte
-		scopes []string
-	)
-	if forge == patchgate.GitLab {
-		// X-Gitlab-Token is a header: check it before reading a byte of the body.
-		if scopes, err = s.Secrets.verify(forge, h, nil); err != nil {
-			s.rejectDelivery(c, forge, d.ID, err)
-			return
-		}
-		if body, err = s.readBody(c); err != nil {
-			s.rejectDelivery(c, forge, d.ID, err)
-			return
-		}
-		s.intake.Add(1)
-		defer s.intake.Add(-1)
-	} else {
-		// The signature covers the body, so the body must be read first: only
-		// so many at once, each within unverifiedReadTimeout.
-		if !s.takeUnverifiedPlace(c.Request.Context()) {
-			if c.Request.Context().Err() != nil {
-				return // the sender left; nothing was read or accepted
-			}
-			c.Header("Retry-After", retryAfterBusy)
-			s.rejectDelivery(c, forge, d.ID, patchgate.Errorf(patchgate.EUNAVAILABLE,
-				"%d unverified deliveries are being read: try again later", cap(s.unverified)))
-			return
-		}
-		_ = http.NewResponseController(c.Writer).SetReadDeadline(time.Now().Add(unverifiedReadTimeout))
-		body, err = s.readBody(c)
-		if err == nil {
-			// Counted once its body is in (see IntakeBusy).
-			s.intake.Add(1)
-			defer s.intake.Add(-1)
-			scopes, err = s.Secrets.verify(forge, h, body)
-		}
-		<-s.unverified
-		if err != nil {
-			s.rejectDelivery(c, forge, d.ID, err)
-			return
-		}
+	body, scope, done, err := s.readVerified(c, src)
+	defer done()
+	if errors.Is(err, errSenderLeft) {
+		return // nothing was read or accepted
+	} else if err != nil {
+		s.rejectDelivery(c, source, id, err)
+		return
 	}
 
+	// Only a peek here: the full parse runs after the 202, in the processor.
+	peek, err := src.Peek(event, body, scope)
+	if err != nil {
+		s.rejectDelivery(c, source, id, err)
+		return
+	}
 	del := &patchgate.Delivery{
-		ID:         d.ID,
-		Forge:      forge,
-		Event:      d.Event,
+		ID:         id,
+		Source:     source,
+		Event:      peek.Event,
+		Action:     peek.Action,
+		Repo:       peek.Repo,
 		Status:     patchgate.DeliveryAccepted,
 		Outcome:    patchgate.OutcomePending,
 		ReceivedAt: time.Now().UTC(),
 	}
-	// Only a peek here: the full parse runs after the 202, in the processor.
-	sum, err := webhooks.Peek(forge, d.Event, body)
-	var ignored *webhooks.IgnoredError
-	switch {
-	case errors.As(err, &ignored):
-		del.Status, del.Outcome, del.Reason = patchgate.DeliveryIgnored, patchgate.OutcomeIgnored, ignored.Reason
-		del.Repo, _ = webhooks.RepoOf(forge, body)
-	case err != nil:
-		s.rejectDelivery(c, forge, d.ID, err)
-		return
-	default:
-		del.Action, del.Repo = sum.Action, sum.Repo
+	if peek.Ignored != "" {
+		del.Status, del.Outcome, del.Reason = patchgate.DeliveryIgnored, patchgate.OutcomeIgnored, peek.Ignored
+	} else {
+		del.Payload = body
 	}
 
-	if !inScope(scopes, del.Repo) {
-		s.rejectDelivery(c, forge, d.ID, patchgate.Errorf(patchgate.EFORBIDDEN,
-			"the secret that signed this delivery belongs to %s, but the payload names %s", strings.Join(scopes, ", "), del.Repo))
-		return
-	}
-	if del.Status == patchgate.DeliveryAccepted {
-		if _, err := s.Repos.Find(forge, del.Repo); err != nil {
-			del.Status, del.Outcome = patchgate.DeliveryIgnored, patchgate.OutcomeIgnored
-			del.Reason = fmt.Sprintf("repository %s is not configured", del.Repo)
-		} else {
-			del.Payload = body
-		}
-	}
-
-	created, err := s.Deliveries.CreateDelivery(ctx, del)
+	created, err := s.Deliveries.CreateDelivery(c.Request.Context(), del)
 	if err != nil {
-		// Not stored: a 5xx tells the forge (or whoever redelivers) to try again.
-		s.writeError(c, fmt.Errorf("store delivery %s %s: %w", forge, d.ID, err))
+		// Not stored: a 5xx tells the sender (or whoever redelivers) to try again.
+		s.writeError(c, fmt.Errorf("store delivery %s %s: %w", source, id, err))
 		return
 	}
-	resp := webhookResponse{Delivery: d.ID, Status: del.Status, Reason: del.Reason}
+	resp := webhookResponse{Delivery: id, Status: del.Status, Reason: del.Reason}
 	if !created {
 		resp.Status, resp.Reason = patchgate.DeliveryDuplicate, ""
 	}
-	s.countDelivery(forge, d.Event, string(resp.Status))
+	s.countDelivery(source, del.Event, string(resp.Status))
 	if resp.Status == patchgate.DeliveryIgnored {
-		s.Logger.Debug("delivery ignored", "delivery_id", d.ID, "forge", forge, "event", d.Event, "repo", del.Repo, "reason", del.Reason)
+		s.Logger.Debug("delivery ignored", "delivery_id", id, "forge", source, "event", del.Event, "repo", del.Repo, "reason", del.Reason)
 	}
 	switch {
 	case resp.Status != patchgate.DeliveryAccepted:
 	case s.NotifyRepo != nil:
-		s.NotifyRepo(forge, del.Repo)
+		s.NotifyRepo(source, del.Repo)
 	case s.Notify != nil:
 		s.Notify()
 	}
 	c.JSON(http.StatusAccepted, resp)
 }
 
-// IntakeBusy reports whether forge deliveries are arriving faster than they
+// readVerified reads the body through the size limit and verifies it. A token
+// in the headers is checked before a byte of the body is read. A signature
+// covers the body, so the body must be read first: at most cap(s.unverified)
+// such bodies at once, each within unverifiedReadTimeout, and the rest get 503
+// with Retry-After (errSenderLeft when the sender left while waiting). done
+// ends the delivery's count in IntakeBusy, which starts once its body is in;
+// it is never nil.
+func (s *Server) readVerified(c *gin.Context, src patchgate.WebhookSource) (body []byte, scope []string, done func(), err error) {
+	done = func() {}
+	h := c.Request.Header
+	if src.SignsBody() {
+		if !s.takeUnverifiedPlace(c.Request.Context()) {
+			if c.Request.Context().Err() != nil {
+				return nil, nil, done, errSenderLeft
+			}
+			c.Header("Retry-After", retryAfterBusy)
+			return nil, nil, done, patchgate.Errorf(patchgate.EUNAVAILABLE,
+				"%d unverified deliveries are being read: try again later", cap(s.unverified))
+		}
+		defer func() { <-s.unverified }()
+		_ = http.NewResponseController(c.Writer).SetReadDeadline(time.Now().Add(unverifiedReadTimeout))
+	} else if scope, err = src.Verify(h, nil); err != nil {
+		return nil, nil, done, err
+	}
+	if body, err = s.readBody(c); err != nil {
+		return nil, nil, done, err
+	}
+	s.intake.Add(1)
+	done = func() { s.intake.Add(-1) }
+	if src.SignsBody() {
+		scope, err = src.Verify(h, body)
+	}
+	return body, scope, done, err
+}
+
+// errSenderLeft says the sender went away before its body was read.
+var errSenderLeft = errors.New("the sender left")
+
+// IntakeBusy reports whether deliveries are arriving faster than they
 // are answered one at a time: more than one delivery whose body has arrived
 // is being answered right now. Requests still sending their bodies do not
 // count, so that a client without a secret cannot hold processing back by
@@ -248,69 +222,16 @@ const maxPreallocatedBody = 1 << 20
 // rejectDelivery answers a delivery that was not stored with its 4xx (or 503)
 // and logs why. The connection is closed after the answer: what is left of
 // the body is not read.
-func (s *Server) rejectDelivery(c *gin.Context, forge patchgate.Forge, id string, err error) {
+func (s *Server) rejectDelivery(c *gin.Context, source patchgate.DeliverySource, id string, err error) {
 	c.Header("Connection", "close")
 	// The event header is not trusted yet, so it stays out of metric labels.
-	s.countDelivery(forge, "unverified", "rejected")
-	s.Logger.Info("delivery rejected", "forge", forge, "delivery_id", id, "reason", patchgate.ErrorMessage(err))
+	s.countDelivery(source, "unverified", "rejected")
+	s.Logger.Info("delivery rejected", "forge", source, "delivery_id", id, "reason", patchgate.ErrorMessage(err))
 	s.writeError(c, err)
 }
 
-func (s *Server) countDelivery(forge patchgate.Forge, event, outcome string) {
+func (s *Server) countDelivery(source patchgate.DeliverySource, event, outcome string) {
 	if s.Metrics != nil {
-		s.Metrics.deliveries.WithLabelValues(string(forge), event, outcome).Inc()
+		s.Metrics.deliveries.WithLabelValues(string(source), event, outcome).Inc()
 	}
-}
-
-// verify checks the delivery against the forge's secrets and each repository's.
-// It returns nil scopes when a forge-wide secret matched, else the repositories
-// whose own secrets matched (several when repositories share a secret).
-func (w WebhookSecrets) verify(forge patchgate.Forge, h http.Header, body []byte) (scopes []string, err error) {
-	check := func(secrets []string) error {
-		if forge == patchgate.GitHub {
-			return webhooks.VerifyGitHub(h, body, secrets)
-		}
-		return webhooks.VerifyGitLab(h, secrets)
-	}
-	forgeWide := w.GitHub
-	if forge == patchgate.GitLab {
-		forgeWide = w.GitLab
-	}
-	if len(forgeWide) > 0 {
-		if err = check(forgeWide); err == nil {
-			return nil, nil
-		}
-	}
-	prefix := string(forge) + ":"
-	for key, secrets := range w.Repos {
-		if name, ok := strings.CutPrefix(key, prefix); ok && len(secrets) > 0 {
-			if e := check(secrets); e == nil {
-				scopes = append(scopes, name)
-			} else {
-				err = e
-			}
-		}
-	}
-	if len(scopes) > 0 {
-		return scopes, nil
-	}
-	if err == nil {
-		// No secret was tried at all: nothing can be verified, so nothing is accepted.
-		err = patchgate.Errorf(patchgate.EUNAUTHORIZED, "no webhook secret is configured for %s", forge)
-	}
-	return nil, err
-}
-
-// inScope reports whether repo may be named by a delivery signed with a secret of
-// the given scopes (nil: a forge-wide secret, valid for any repository).
-func inScope(scopes []string, repo string) bool {
-	if scopes == nil || repo == "" {
-		return true
-	}
-	for _, s := range scopes {
-		if strings.EqualFold(s, repo) {
-			return true
-		}
-	}
-	return false
 }

@@ -118,7 +118,7 @@ func BenchmarkCreateDelivery(b *testing.B) {
 		var seq atomic.Int64
 		create := func(b *testing.B, s *store.DeliveryService) time.Duration {
 			start := time.Now()
-			created, err := s.CreateDelivery(ctx, &patchgate.Delivery{Forge: patchgate.GitHub,
+			created, err := s.CreateDelivery(ctx, &patchgate.Delivery{Source: patchgate.SourceGitHub,
 				ID: strconv.FormatInt(seq.Add(1), 10), Event: "pull_request", Action: "synchronize",
 				Repo: "acme/payments", Payload: benchPayload})
 			if err != nil || !created {

@@ -21,18 +21,18 @@ func NewDeliveryService(db *DB) *DeliveryService { return &DeliveryService{db: d
 const deliveryColumns = `forge, id, event, action, repo, status, outcome, reason, attempts, received_at, processed_at`
 
 func deliveryDest(d *patchgate.Delivery) []any {
-	return []any{&d.Forge, &d.ID, &d.Event, &d.Action, &d.Repo, &d.Status, &d.Outcome, &d.Reason,
+	return []any{&d.Source, &d.ID, &d.Event, &d.Action, &d.Repo, &d.Status, &d.Outcome, &d.Reason,
 		&d.Attempts, timeCol{&d.ReceivedAt}, optTimeCol{&d.ProcessedAt}}
 }
 
 // CreateDelivery stores d durably and reports whether it was new; a delivery
-// whose (Forge, ID) is stored already is left unchanged. Status defaults to
+// whose (Source, ID) is stored already is left unchanged. Status defaults to
 // accepted, Outcome to pending (ignored for an ignored delivery) and ReceivedAt
 // to now; d is updated with the defaults. This is the webhook hot path: an
 // INSERT … ON CONFLICT DO NOTHING, committed together with the concurrent
 // calls' (group commit, delivery_batch.go) before it returns.
 func (s *DeliveryService) CreateDelivery(ctx context.Context, d *patchgate.Delivery) (bool, error) {
-	if err := d.Forge.Validate(); err != nil && d.Forge != patchgate.SourceJira {
+	if err := d.Source.Validate(); err != nil {
 		return false, err
 	}
 	if d.ID == "" || len(d.ID) > 200 {
@@ -62,7 +62,7 @@ func (s *DeliveryService) CreateDelivery(ctx context.Context, d *patchgate.Deliv
 }
 
 // FindDelivery returns the delivery with its payload; ENOTFOUND when absent.
-func (s *DeliveryService) FindDelivery(ctx context.Context, forge patchgate.Forge, id string) (*patchgate.Delivery, error) {
+func (s *DeliveryService) FindDelivery(ctx context.Context, source patchgate.DeliverySource, id string) (*patchgate.Delivery, error) {
 	tx, err := s.db.beginRead(ctx)
 	if err != nil {
 		return nil, err
@@ -70,8 +70,8 @@ func (s *DeliveryService) FindDelivery(ctx context.Context, forge patchgate.Forg
 	defer tx.Rollback()
 	var d patchgate.Delivery
 	if err := tx.QueryRow(ctx, `SELECT `+deliveryColumns+`, payload FROM deliveries WHERE forge = $1 AND id = $2`,
-		forge, id).Scan(append(deliveryDest(&d), &d.Payload)...); err != nil {
-		return nil, notFound(err, "delivery %s:%s", forge, id)
+		source, id).Scan(append(deliveryDest(&d), &d.Payload)...); err != nil {
+		return nil, notFound(err, "delivery %s:%s", source, id)
 	}
 	return &d, nil
 }
@@ -80,8 +80,8 @@ func (s *DeliveryService) FindDelivery(ctx context.Context, forge patchgate.Forg
 // and the total count.
 func (s *DeliveryService) FindDeliveries(ctx context.Context, f patchgate.DeliveryFilter) ([]*patchgate.Delivery, int, error) {
 	var w where
-	if f.Forge != nil {
-		w.add("forge = $?", *f.Forge)
+	if f.Source != nil {
+		w.add("forge = $?", *f.Source)
 	}
 	if f.Repo != nil {
 		w.add("repo = $?", *f.Repo)
@@ -148,7 +148,7 @@ func queryDeliveries(ctx context.Context, tx *txn, payload bool, query string, a
 // FinishDelivery records the outcome of one processing attempt: it counts the
 // attempt, sets outcome and reason, and stamps ProcessedAt unless the outcome is
 // still pending (to be retried). ENOTFOUND when there is no such delivery.
-func (s *DeliveryService) FinishDelivery(ctx context.Context, forge patchgate.Forge, id string, outcome patchgate.DeliveryOutcome, reason string) error {
+func (s *DeliveryService) FinishDelivery(ctx context.Context, source patchgate.DeliverySource, id string, outcome patchgate.DeliveryOutcome, reason string) error {
 	switch outcome {
 	case patchgate.OutcomePending, patchgate.OutcomeProcessed, patchgate.OutcomeIgnored, patchgate.OutcomeFailed:
 	default:
@@ -165,14 +165,14 @@ func (s *DeliveryService) FinishDelivery(ctx context.Context, forge patchgate.Fo
 	}
 	defer tx.Rollback()
 	res, err := tx.Exec(ctx, `UPDATE deliveries SET outcome = $1, reason = $2, attempts = attempts + 1,
-		processed_at = $3 WHERE forge = $4 AND id = $5`, outcome, reason, processedAt, forge, id)
+		processed_at = $3 WHERE forge = $4 AND id = $5`, outcome, reason, processedAt, source, id)
 	if err != nil {
-		return fmt.Errorf("finish delivery %s:%s: %w", forge, id, err)
+		return fmt.Errorf("finish delivery %s:%s: %w", source, id, err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("finish delivery %s:%s: %w", forge, id, err)
+		return fmt.Errorf("finish delivery %s:%s: %w", source, id, err)
 	} else if n == 0 {
-		return patchgate.Errorf(patchgate.ENOTFOUND, "delivery %s:%s not found", forge, id)
+		return patchgate.Errorf(patchgate.ENOTFOUND, "delivery %s:%s not found", source, id)
 	}
 	return tx.Commit()
 }
@@ -197,34 +197,34 @@ func (s *DeliveryService) DeleteDeliveriesBefore(ctx context.Context, t time.Tim
 	return int(n), tx.Commit()
 }
 
-// LeaseRepository takes or renews holder's lease on (forge, repo) until until.
+// LeaseRepository takes or renews holder's lease on (source, repo) until until.
 // One statement decides: the row is inserted, or taken over when its lease ran
 // out, or renewed when holder has it; otherwise nothing changes and the lease
 // is another's. The database serialises concurrent attempts on the key.
-func (s *DeliveryService) LeaseRepository(ctx context.Context, forge patchgate.Forge, repo, holder string, until time.Time) (bool, error) {
+func (s *DeliveryService) LeaseRepository(ctx context.Context, source patchgate.DeliverySource, repo, holder string, until time.Time) (bool, error) {
 	if holder == "" {
 		return false, patchgate.Errorf(patchgate.EINVALID, "lease of %s: a holder is required", repo)
 	}
 	res, err := s.db.exec(ctx, `INSERT INTO delivery_leases (forge, repo, holder, expires_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (forge, repo) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
 		WHERE delivery_leases.holder = excluded.holder OR delivery_leases.expires_at < $5`,
-		forge, strings.ToLower(repo), holder, until.UTC().Truncate(time.Microsecond), s.db.now())
+		source, strings.ToLower(repo), holder, until.UTC().Truncate(time.Microsecond), s.db.now())
 	if err != nil {
-		return false, fmt.Errorf("lease %s:%s: %w", forge, repo, err)
+		return false, fmt.Errorf("lease %s:%s: %w", source, repo, err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return false, fmt.Errorf("lease %s:%s: %w", forge, repo, err)
+		return false, fmt.Errorf("lease %s:%s: %w", source, repo, err)
 	}
 	return n == 1, nil
 }
 
-// ReleaseRepository deletes holder's lease on (forge, repo); another holder's
+// ReleaseRepository deletes holder's lease on (source, repo); another holder's
 // lease is left alone.
-func (s *DeliveryService) ReleaseRepository(ctx context.Context, forge patchgate.Forge, repo, holder string) error {
+func (s *DeliveryService) ReleaseRepository(ctx context.Context, source patchgate.DeliverySource, repo, holder string) error {
 	if _, err := s.db.exec(ctx, `DELETE FROM delivery_leases WHERE forge = $1 AND repo = $2 AND holder = $3`,
-		forge, strings.ToLower(repo), holder); err != nil {
-		return fmt.Errorf("release lease of %s:%s: %w", forge, repo, err)
+		source, strings.ToLower(repo), holder); err != nil {
+		return fmt.Errorf("release lease of %s:%s: %w", source, repo, err)
 	}
 	return nil
 }

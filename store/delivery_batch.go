@@ -146,14 +146,14 @@ func (s *DeliveryService) insertBatch(ctx context.Context, batch []*pendingDeliv
 	defer stmt.Close()
 	for _, p := range batch {
 		d := p.d
-		res, err := stmt.ExecContext(ctx, bind(tx.sqlite, []any{d.Forge, d.ID, d.Event, d.Action, d.Repo, d.Status, d.Outcome,
+		res, err := stmt.ExecContext(ctx, bind(tx.sqlite, []any{d.Source, d.ID, d.Event, d.Action, d.Repo, d.Status, d.Outcome,
 			d.Reason, p.payload, d.Attempts, d.ReceivedAt, d.ProcessedAt})...)
 		if err != nil {
-			return fmt.Errorf("store delivery %s:%s: %w", d.Forge, d.ID, translate(err))
+			return fmt.Errorf("store delivery %s:%s: %w", d.Source, d.ID, translate(err))
 		}
 		n, err := res.RowsAffected()
 		if err != nil {
-			return fmt.Errorf("store delivery %s:%s: %w", d.Forge, d.ID, err)
+			return fmt.Errorf("store delivery %s:%s: %w", d.Source, d.ID, err)
 		}
 		p.created = n == 1
 	}

@@ -16,7 +16,7 @@ import (
 )
 
 func newDelivery(id string, at time.Time) *patchgate.Delivery {
-	return &patchgate.Delivery{ID: id, Forge: patchgate.GitHub, Event: "pull_request", Action: "opened",
+	return &patchgate.Delivery{ID: id, Source: patchgate.SourceGitHub, Event: "pull_request", Action: "opened",
 		Repo: "acme/payments", Payload: []byte(`{"action":"opened","n":"` + id + `"}`), ReceivedAt: at}
 }
 
@@ -40,7 +40,7 @@ func testDeliveries(t *testing.T, open func(t *testing.T) *store.DB) {
 		if err != nil || created {
 			t.Fatalf("duplicate CreateDelivery = %v, %v; want false, nil", created, err)
 		}
-		got, err := s.FindDelivery(ctx, patchgate.GitHub, "d-1")
+		got, err := s.FindDelivery(ctx, patchgate.SourceGitHub, "d-1")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -50,7 +50,7 @@ func testDeliveries(t *testing.T, open func(t *testing.T) *store.DB) {
 		}
 		// The same id from the other forge is another delivery.
 		gl := newDelivery("d-1", t0)
-		gl.Forge = patchgate.GitLab
+		gl.Source = patchgate.SourceGitLab
 		if created, err := s.CreateDelivery(ctx, gl); err != nil || !created {
 			t.Errorf("same id on GitLab = %v, %v; want created", created, err)
 		}
@@ -59,9 +59,9 @@ func testDeliveries(t *testing.T, open func(t *testing.T) *store.DB) {
 		if _, err := s.CreateDelivery(ctx, ignored); err != nil || ignored.Outcome != patchgate.OutcomeIgnored {
 			t.Errorf("ignored delivery outcome = %q, %v; want ignored", ignored.Outcome, err)
 		}
-		_, err = s.CreateDelivery(ctx, &patchgate.Delivery{Forge: patchgate.GitHub})
+		_, err = s.CreateDelivery(ctx, &patchgate.Delivery{Source: patchgate.SourceGitHub})
 		wantCode(t, err, patchgate.EINVALID)
-		_, err = s.CreateDelivery(ctx, &patchgate.Delivery{Forge: "gitea", ID: "x"})
+		_, err = s.CreateDelivery(ctx, &patchgate.Delivery{Source: "gitea", ID: "x"})
 		wantCode(t, err, patchgate.EINVALID)
 	})
 
@@ -73,7 +73,7 @@ func testDeliveries(t *testing.T, open func(t *testing.T) *store.DB) {
 			t.Fatal(err)
 		}
 		want := at.UTC().Truncate(time.Microsecond)
-		got, err := s.FindDelivery(ctx, patchgate.GitHub, "precise")
+		got, err := s.FindDelivery(ctx, patchgate.SourceGitHub, "precise")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -177,7 +177,7 @@ func testDeliveries(t *testing.T, open func(t *testing.T) *store.DB) {
 			}
 		}
 		for i, id := range ids {
-			_, err := s.FindDelivery(ctx, patchgate.GitHub, id)
+			_, err := s.FindDelivery(ctx, patchgate.SourceGitHub, id)
 			switch {
 			case strings.HasSuffix(id, "-bad") && patchgate.ErrorCode(err) != patchgate.ENOTFOUND:
 				t.Errorf("delivery %s failed to commit but is stored (err %v)", id, err)
@@ -205,28 +205,28 @@ func testDeliveries(t *testing.T, open func(t *testing.T) *store.DB) {
 		for i, id := range []string{"a", "b", "c", "d"} {
 			d := newDelivery(id, t0.Add(time.Duration(i)*time.Hour))
 			if id == "d" {
-				d.Forge, d.Repo = patchgate.GitLab, "acme/api"
+				d.Source, d.Repo = patchgate.SourceGitLab, "acme/api"
 			}
 			if _, err := s.CreateDelivery(ctx, d); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if err := s.FinishDelivery(ctx, patchgate.GitHub, "a", patchgate.OutcomeProcessed, ""); err != nil {
+		if err := s.FinishDelivery(ctx, patchgate.SourceGitHub, "a", patchgate.OutcomeProcessed, ""); err != nil {
 			t.Fatalf("FinishDelivery: %v", err)
 		}
-		if err := s.FinishDelivery(ctx, patchgate.GitHub, "b", patchgate.OutcomePending, "forge timeout"); err != nil {
+		if err := s.FinishDelivery(ctx, patchgate.SourceGitHub, "b", patchgate.OutcomePending, "forge timeout"); err != nil {
 			t.Fatalf("FinishDelivery pending: %v", err)
 		}
-		wantCode(t, s.FinishDelivery(ctx, patchgate.GitHub, "zzz", patchgate.OutcomeFailed, "x"), patchgate.ENOTFOUND)
-		wantCode(t, s.FinishDelivery(ctx, patchgate.GitHub, "a", "done", ""), patchgate.EINVALID)
-		_, err := s.FindDelivery(ctx, patchgate.GitHub, "zzz")
+		wantCode(t, s.FinishDelivery(ctx, patchgate.SourceGitHub, "zzz", patchgate.OutcomeFailed, "x"), patchgate.ENOTFOUND)
+		wantCode(t, s.FinishDelivery(ctx, patchgate.SourceGitHub, "a", "done", ""), patchgate.EINVALID)
+		_, err := s.FindDelivery(ctx, patchgate.SourceGitHub, "zzz")
 		wantCode(t, err, patchgate.ENOTFOUND)
 
-		a, err := s.FindDelivery(ctx, patchgate.GitHub, "a")
+		a, err := s.FindDelivery(ctx, patchgate.SourceGitHub, "a")
 		if err != nil || a.Outcome != patchgate.OutcomeProcessed || a.Attempts != 1 || a.ProcessedAt == nil {
 			t.Errorf("finished delivery = %+v, %v; want processed, 1 attempt, processed time", a, err)
 		}
-		b, err := s.FindDelivery(ctx, patchgate.GitHub, "b")
+		b, err := s.FindDelivery(ctx, patchgate.SourceGitHub, "b")
 		if err != nil || b.Outcome != patchgate.OutcomePending || b.Attempts != 1 || b.ProcessedAt != nil || b.Reason != "forge timeout" {
 			t.Errorf("retried delivery = %+v, %v; want pending, 1 attempt, reason", b, err)
 		}
@@ -238,7 +238,7 @@ func testDeliveries(t *testing.T, open func(t *testing.T) *store.DB) {
 			total int
 		}{
 			{name: "newest first", want: []string{"d", "c", "b", "a"}, total: 4},
-			{name: "forge", f: patchgate.DeliveryFilter{Forge: ptr(patchgate.GitHub)}, want: []string{"c", "b", "a"}, total: 3},
+			{name: "forge", f: patchgate.DeliveryFilter{Source: ptr(patchgate.SourceGitHub)}, want: []string{"c", "b", "a"}, total: 3},
 			{name: "repo", f: patchgate.DeliveryFilter{Repo: ptr("acme/api")}, want: []string{"d"}, total: 1},
 			{name: "outcome", f: patchgate.DeliveryFilter{Outcome: ptr(patchgate.OutcomeProcessed)}, want: []string{"a"}, total: 1},
 			{name: "page", f: patchgate.DeliveryFilter{Offset: 1, Limit: 2}, want: []string{"c", "b"}, total: 4},
@@ -274,9 +274,9 @@ func testDeliveries(t *testing.T, open func(t *testing.T) *store.DB) {
 		if err != nil || n != 1 {
 			t.Fatalf("DeleteDeliveriesBefore = %d, %v; want 1", n, err)
 		}
-		_, err = s.FindDelivery(ctx, patchgate.GitHub, "a")
+		_, err = s.FindDelivery(ctx, patchgate.SourceGitHub, "a")
 		wantCode(t, err, patchgate.ENOTFOUND)
-		if _, err := s.FindDelivery(ctx, patchgate.GitHub, "b"); err != nil {
+		if _, err := s.FindDelivery(ctx, patchgate.SourceGitHub, "b"); err != nil {
 			t.Errorf("pending delivery b was deleted: %v", err)
 		}
 	})

@@ -151,6 +151,7 @@ func githubPullRequest(p *github.PullRequestEvent) (*patchgate.Event, error) {
 		}
 	}
 	return &patchgate.Event{
+		Source: patchgate.SourceGitHub,
 		Forge:  patchgate.GitHub,
 		Kind:   patchgate.EventChange,
 		Name:   "pull_request",
@@ -215,6 +216,7 @@ func githubPush(p *github.PushEvent) (*patchgate.Event, error) {
 		action, push.Deleted = "deleted", true
 	}
 	return &patchgate.Event{
+		Source: patchgate.SourceGitHub,
 		Forge:  patchgate.GitHub,
 		Kind:   patchgate.EventPush,
 		Name:   "push",
@@ -277,6 +279,7 @@ func githubIssue(p *github.IssuesEvent) (*patchgate.Event, error) {
 		}
 	}
 	return &patchgate.Event{
+		Source: patchgate.SourceGitHub,
 		Forge:  patchgate.GitHub,
 		Kind:   patchgate.EventIssue,
 		Name:   "issues",
@@ -318,6 +321,7 @@ func githubComment(p *github.IssueCommentEvent) (*patchgate.Event, error) {
 	}
 	cm := p.Comment
 	return &patchgate.Event{
+		Source: patchgate.SourceGitHub,
 		Forge:  patchgate.GitHub,
 		Kind:   patchgate.EventComment,
 		Name:   "issue_comment",

@@ -81,6 +81,7 @@ const (
 // ghPROpened is pull_request/opened.api.github.com.13.json, field by field.
 func ghPROpened(t *testing.T) *patchgate.Event {
 	return &patchgate.Event{
+		Source: patchgate.SourceGitHub,
 		Forge:  patchgate.GitHub,
 		Kind:   patchgate.EventChange,
 		Name:   "pull_request",
@@ -109,6 +110,7 @@ func ghPROpened(t *testing.T) *patchgate.Event {
 // ghPushCreated is push/none.api.github.com.5.json: the first push creating master.
 func ghPushCreated(t *testing.T) *patchgate.Event {
 	return &patchgate.Event{
+		Source: patchgate.SourceGitHub,
 		Forge:  patchgate.GitHub,
 		Kind:   patchgate.EventPush,
 		Name:   "push",
@@ -138,6 +140,7 @@ func ghPushCreated(t *testing.T) *patchgate.Event {
 // ghIssueOpened is issues/opened.api.github.com.15.json.
 func ghIssueOpened(t *testing.T) *patchgate.Event {
 	return &patchgate.Event{
+		Source: patchgate.SourceGitHub,
 		Forge:  patchgate.GitHub,
 		Kind:   patchgate.EventIssue,
 		Name:   "issues",
@@ -163,6 +166,7 @@ func ghIssueOpened(t *testing.T) *patchgate.Event {
 // ghCommentCreated is issue_comment/created.api.github.com.1.json.
 func ghCommentCreated(t *testing.T) *patchgate.Event {
 	return &patchgate.Event{
+		Source: patchgate.SourceGitHub,
 		Forge:  patchgate.GitHub,
 		Kind:   patchgate.EventComment,
 		Name:   "issue_comment",

@@ -184,6 +184,7 @@ func gitlabMerge(event string, e *gitlab.MergeEvent) (*patchgate.Event, error) {
 		}
 	}
 	return &patchgate.Event{
+		Source: patchgate.SourceGitLab,
 		Forge:  patchgate.GitLab,
 		Kind:   patchgate.EventChange,
 		Name:   event,
@@ -305,6 +306,7 @@ func gitlabPush(event string, e *gitlab.PushEvent) (*patchgate.Event, error) {
 		repoID = e.Project.ID
 	}
 	return &patchgate.Event{
+		Source: patchgate.SourceGitLab,
 		Forge:  patchgate.GitLab,
 		Kind:   patchgate.EventPush,
 		Name:   event,
@@ -391,6 +393,7 @@ func gitlabIssue(event string, e *gitlab.IssueEvent) (*patchgate.Event, error) {
 		is.Author = e.User.Username
 	}
 	return &patchgate.Event{
+		Source: patchgate.SourceGitLab,
 		Forge:  patchgate.GitLab,
 		Kind:   patchgate.EventIssue,
 		Name:   event,

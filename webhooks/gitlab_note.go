@@ -141,6 +141,7 @@ func (n *note) toEvent() (*patchgate.Event, error) {
 		return nil, err
 	}
 	return &patchgate.Event{
+		Source:  patchgate.SourceGitLab,
 		Forge:   patchgate.GitLab,
 		Kind:    patchgate.EventComment,
 		Name:    n.event,

@@ -20,6 +20,7 @@ const (
 // author (author_id 51), but on "open" the actor is the author by definition.
 func glMROpened(t *testing.T) *patchgate.Event {
 	return &patchgate.Event{
+		Source: patchgate.SourceGitLab,
 		Forge:  patchgate.GitLab,
 		Kind:   patchgate.EventChange,
 		Name:   "Merge Request Hook",
@@ -53,6 +54,7 @@ func glMROpened(t *testing.T) *patchgate.Event {
 // glPush is gitlab/push.json.
 func glPush(t *testing.T) *patchgate.Event {
 	return &patchgate.Event{
+		Source: patchgate.SourceGitLab,
 		Forge:  patchgate.GitLab,
 		Kind:   patchgate.EventPush,
 		Name:   "Push Hook",
@@ -91,6 +93,7 @@ func glPush(t *testing.T) *patchgate.Event {
 // glIssueOpened is gitlab/issue.json.
 func glIssueOpened(t *testing.T) *patchgate.Event {
 	return &patchgate.Event{
+		Source: patchgate.SourceGitLab,
 		Forge:  patchgate.GitLab,
 		Kind:   patchgate.EventIssue,
 		Name:   "Issue Hook",
@@ -115,6 +118,7 @@ func glIssueOpened(t *testing.T) *patchgate.Event {
 
 func glNoteEvent(t *testing.T, repo, sender string, c *patchgate.CommentEvent) *patchgate.Event {
 	return &patchgate.Event{
+		Source:  patchgate.SourceGitLab,
 		Forge:   patchgate.GitLab,
 		Kind:    patchgate.EventComment,
 		Name:    "Note Hook",

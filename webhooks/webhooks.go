@@ -9,7 +9,8 @@
 //	ev, err := ParseGitHub(d.Event, req.Body)         // so it may be read
 //
 // Intake answers with Peek, which reads only repository and action; Parse runs
-// after the 202. Errors are *patchgate.Error with EINVALID (400) or
+// after the 202. Source is the two forges' patchgate.WebhookSource, the way
+// the server's one intake and the delivery processor use all of the above. Errors are *patchgate.Error with EINVALID (400) or
 // EUNAUTHORIZED (401); an authentic delivery patchgate does not act on is an
 // *IgnoredError (202 "ignored"), which patchgate.ErrorCode would call internal,
 // so callers test IsIgnored first.

@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -22,7 +21,6 @@ import (
 	"github.com/patchgate/patchgate/server"
 	"github.com/patchgate/patchgate/store"
 	"github.com/patchgate/patchgate/testenv"
-	"github.com/patchgate/patchgate/webhooks"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -92,15 +90,12 @@ func (m *Main) Run(ctx context.Context) error {
 	m.DB = db
 
 	repos := make([]*patchgate.Repository, len(m.Config.Repos))
-	secrets := server.WebhookSecrets{GitHub: m.Config.GitHub.WebhookSecrets, GitLab: m.Config.GitLab.WebhookSecrets, Repos: map[string][]string{}}
 	for i, rc := range m.Config.Repos {
 		repos[i] = rc.Repository()
-		if len(rc.WebhookSecrets) > 0 {
-			secrets.Repos[strings.ToLower(repos[i].Ref().String())] = rc.WebhookSecrets
-		}
 	}
 	dir := patchgate.NewRepositoryDirectory(repos)
 	jiras := newJiraSites(m.Config.Trackers)
+	sources := webhookSources(m.Config, repos, dir, jiras.source)
 	slaOf := func(t *patchgate.Ticket) patchgate.SLAStatus {
 		policy := dir.SLAPolicyFor(t)
 		if policy == nil && t.Tracker == patchgate.TrackerExternal && jiras.site(t.Key) >= 0 {
@@ -221,7 +216,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.TrackerSync.Trackers, m.TrackerSync.Verifications = m.Trackers, verifications
 	m.Processor = &pipelines.Processor{
 		Deliveries: deliveries,
-		Parse:      jiras.parseAny,
+		Parse:      sources.Parse,
 		Handle:     m.handleAny,
 		Logger:     m.Logger,
 		Workers:    m.Config.Workers.Deliveries,
@@ -273,9 +268,8 @@ func (m *Main) Run(ctx context.Context) error {
 		TicketUpdater: m.Trackers,
 		Repos:         dir,
 		SLA:           slaOf,
-		Secrets:       secrets,
+		Webhooks:      sources,
 		MaxUnverified: m.Config.Intake.MaxUnverified,
-		Jira:          jiras.hooks(),
 		Notify:        m.Processor.Notify,
 		NotifyRepo:    m.Processor.NotifyRepo,
 		Ready:         db.Ping,
@@ -457,17 +451,6 @@ func (m *Main) pruneDeliveries(ctx context.Context, deliveries patchgate.Deliver
 		case <-t.C:
 		}
 	}
-}
-
-// parseDelivery is the processor's parser: the webhooks package's, with its typed
-// ignored result turned into a reason.
-func parseDelivery(forge patchgate.Forge, event string, body []byte) (*patchgate.Event, string, error) {
-	ev, err := webhooks.Parse(forge, event, body)
-	var ignored *webhooks.IgnoredError
-	if errors.As(err, &ignored) {
-		return nil, ignored.Reason, nil
-	}
-	return ev, "", err
 }
 
 // openDatabase opens the configured database and makes sure its schema is

@@ -362,3 +362,44 @@ func TestIntakeBurstWaitsForAPlace(t *testing.T) {
 		}
 	}
 }
+
+// TestIntakeBoundsUnverifiedJiraBodies: Jira's signature covers the body like
+// GitHub's, so a Jira body being read before it is verified takes one of the
+// intake.max_unverified places, the same places GitHub's take: with the one
+// place held by a slow Jira body, a signed Jira delivery and a signed GitHub
+// one get 503 with Retry-After, and once the slow body ends they get 202.
+func TestIntakeBoundsUnverifiedJiraBodies(t *testing.T) {
+	app := startApp(t, func(c *Config) {
+		c.Runners.Workers = 0
+		c.Intake.MaxUnverified = 1
+		c.Trackers = []TrackerConfig{jiraTracker("https://acme.atlassian.net")}
+	})
+	addr := strings.TrimPrefix(app.url, "http://")
+	filler := []byte(`{"webhookEvent": "jira:issue_updated"}`)
+	holder := slowDelivery(t, addr, "/webhooks/jira", map[string]string{"X-Atlassian-Webhook-Identifier": "holder",
+		"X-Hub-Signature": "sha256=" + strings.Repeat("0", 64)}, len(filler))
+	if _, err := holder.Write(filler[:5]); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // the holder's body is being read
+
+	created := jiraFixture(t, "issue_created.priority-highest.json")
+	code, a := app.sendJira(t, "while-held", created, jiraSecret)
+	if code != http.StatusServiceUnavailable {
+		t.Fatalf("signed Jira delivery while a Jira body holds the one place: got %d %+v, want 503", code, a)
+	}
+	ping := fixture(t, "github/ping/none.api.github.com.1.json", nil)
+	if code, _ := app.sendGitHub(t, "ping", "github-while-held", ping, testSecret); code != http.StatusServiceUnavailable {
+		t.Fatalf("signed GitHub delivery while a Jira body holds the one place: got %d, want 503", code)
+	}
+
+	if _, err := holder.Write(filler[5:]); err != nil {
+		t.Fatal(err)
+	}
+	if resp := readAnswer(t, holder); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("holder (wrong signature): got %d, want 401", resp.StatusCode)
+	}
+	if code, a := app.sendJira(t, "after-held", created, jiraSecret); code != http.StatusAccepted || a.Status != "accepted" {
+		t.Fatalf("signed Jira delivery after the slow body ended: got %d %+v, want 202 accepted", code, a)
+	}
+}

@@ -2,129 +2,42 @@ package main
 
 import (
 	"context"
-	"errors"
-	"net/http"
-	"strconv"
-	"strings"
 
 	"github.com/patchgate/patchgate"
 	"github.com/patchgate/patchgate/pipelines"
-	"github.com/patchgate/patchgate/server"
 	"github.com/patchgate/patchgate/trackers/jira"
 )
 
-// jiraSites are the configured Jira trackers, by name and by project key.
+// jiraSites are the configured Jira trackers and their webhook intake.
 type jiraSites struct {
-	trackers  []TrackerConfig
-	configs   []*jira.Config
-	byProject map[string]int
+	trackers []TrackerConfig
+	configs  []*jira.Config
+	// source is the sites' webhook intake; it knows which site has which project.
+	source *jira.Source
 }
 
 func newJiraSites(trackers []TrackerConfig) *jiraSites {
-	j := &jiraSites{byProject: map[string]int{}}
+	j := &jiraSites{}
+	var sites []jira.Site
 	for _, t := range trackers {
 		if t.Kind != "jira" {
 			continue
 		}
 		c := t.Jira()
-		for _, p := range c.Projects {
-			j.byProject[p] = len(j.configs)
-		}
 		j.trackers, j.configs = append(j.trackers, t), append(j.configs, c)
+		sites = append(sites, jira.Site{Config: c, WebhookSecrets: t.WebhookSecrets})
 	}
+	j.source = jira.NewSource(sites)
 	return j
 }
 
 // site returns the tracker of key's project (PAY-7 → acme), or -1.
-func (j *jiraSites) site(key string) int {
-	prefix, _, _ := strings.Cut(key, "-")
-	if i, ok := j.byProject[prefix]; ok {
-		return i
-	}
-	return -1
-}
-
-// hooks is the webhook intake's view of the sites; nil without any.
-func (j *jiraSites) hooks() *server.JiraHooks {
-	if len(j.configs) == 0 {
-		return nil
-	}
-	return &server.JiraHooks{
-		ID: jira.DeliveryID,
-		Verify: func(h http.Header, body []byte) ([]string, error) {
-			var err error
-			for i, t := range j.trackers {
-				if err = jira.VerifySignature(h, body, t.WebhookSecrets); err == nil {
-					return j.configs[i].Projects, nil
-				}
-			}
-			return nil, err
-		},
-		Peek: func(body []byte) (event, action, project, ignored string, err error) {
-			w, err := jira.ParseWebhook(body)
-			var ig *jira.IgnoredError
-			if errors.As(err, &ig) {
-				return peekEvent(body), "", "", ig.Reason, nil
-			} else if err != nil {
-				return "", "", "", "", err
-			}
-			return w.Event, w.Action(), w.Issue.Project(), "", nil
-		},
-	}
-}
-
-// peekEvent reads the webhookEvent of an ignored delivery, for the log.
-func peekEvent(body []byte) string {
-	_, rest, ok := strings.Cut(string(body[:min(len(body), 4096)]), `"webhookEvent":`)
-	if !ok {
-		return ""
-	}
-	v, err := strconv.QuotedPrefix(strings.TrimSpace(rest))
-	if err != nil {
-		return ""
-	}
-	s, _ := strconv.Unquote(v)
-	return s
-}
-
-// parse turns a stored Jira delivery into an issue event of its tracker:
-// Repo is the project key, Sender "jira:<tracker>".
-func (j *jiraSites) parse(body []byte) (*patchgate.Event, string, error) {
-	w, err := jira.ParseWebhook(body)
-	var ig *jira.IgnoredError
-	if errors.As(err, &ig) {
-		return nil, ig.Reason, nil
-	} else if err != nil {
-		return nil, "", err
-	}
-	i := j.site(w.Issue.Key)
-	if i < 0 {
-		return nil, "Jira project " + w.Issue.Project() + " is not configured", nil
-	}
-	u := j.configs[i].Update(w)
-	_, num, _ := strings.Cut(u.Key, "-")
-	n, _ := strconv.Atoi(num)
-	issue := &patchgate.IssueEvent{Number: n, State: string(u.State), UpdatedAt: u.UpdatedAt, CreatedAt: u.OpenedAt}
-	if u.Title != nil {
-		issue.Title, issue.URL, issue.Severity = *u.Title, *u.URL, *u.Severity
-	}
-	prefix, _, _ := strings.Cut(u.Key, "-")
-	return &patchgate.Event{Forge: patchgate.SourceJira, Kind: patchgate.EventIssue, Name: w.Event, Action: w.Action(),
-		Repo: prefix, Sender: u.Source, Issue: issue}, "", nil
-}
-
-// parseAny parses a stored delivery of a forge or of Jira.
-func (j *jiraSites) parseAny(forge patchgate.Forge, event string, body []byte) (*patchgate.Event, string, error) {
-	if forge == patchgate.SourceJira {
-		return j.parse(body)
-	}
-	return parseDelivery(forge, event, body)
-}
+func (j *jiraSites) site(key string) int { return j.source.Site(key) }
 
 // handleAny applies a parsed event: a tracker's to the tickets, a forge's
 // through the forge use cases.
 func (m *Main) handleAny(ctx context.Context, ev *patchgate.Event) (patchgate.DeliveryOutcome, string, error) {
-	if ev.Forge == patchgate.SourceJira {
+	if ev.Source == patchgate.SourceJira {
 		return m.Trackers.HandleEvent(ctx, ev)
 	}
 	return m.Service.HandleEvent(ctx, ev)
