@@ -110,37 +110,24 @@ const SLAScanLimit = 10_000
 // durations from the newest SLAScanLimit tickets with a verified time. Older
 // tickets past the cap are left out.
 func TicketSLAReport(tickets patchgate.TicketService, sla func(*patchgate.Ticket) patchgate.SLAStatus) func(ctx context.Context) (*SLAReport, error) {
-	scan := func(ctx context.Context, f patchgate.TicketFilter, each func(*patchgate.Ticket)) error {
-		f.Limit = slaScanPage
-		for f.Offset < SLAScanLimit {
-			ts, total, err := tickets.FindTickets(ctx, f)
-			if err != nil {
-				return err
-			}
-			for _, t := range ts[:min(len(ts), SLAScanLimit-f.Offset)] {
-				each(t)
-			}
-			f.Offset += len(ts)
-			if len(ts) < slaScanPage || f.Offset >= total {
-				return nil
-			}
-		}
-		return nil
-	}
 	since := func(from, to time.Time) time.Duration { return max(to.Sub(from), 0) }
 	return func(ctx context.Context) (*SLAReport, error) {
-		r := &SLAReport{Open: map[patchgate.SLAState]int{}}
 		released, verified := false, true
-		if err := scan(ctx, patchgate.TicketFilter{Released: &released}, func(t *patchgate.Ticket) {
-			r.Open[sla(t).State]++
+		open := patchgate.SLATally{Counts: map[patchgate.SLAState]int{}}
+		if _, err := scanTickets(ctx, tickets, patchgate.TicketFilter{Released: &released}, SLAScanLimit, func(ts []*patchgate.Ticket) bool {
+			return open.Add(ts, sla)
 		}); err != nil {
 			return nil, fmt.Errorf("count open tickets by SLA state: %w", err)
 		}
-		if err := scan(ctx, patchgate.TicketFilter{Verified: &verified}, func(t *patchgate.Ticket) {
-			r.ToVerified = append(r.ToVerified, since(t.OpenedAt, t.VerifiedAt))
-			if !t.ReleasedAt.IsZero() {
-				r.ToRelease = append(r.ToRelease, since(t.OpenedAt, t.ReleasedAt))
+		r := &SLAReport{Open: open.Counts}
+		if _, err := scanTickets(ctx, tickets, patchgate.TicketFilter{Verified: &verified}, SLAScanLimit, func(ts []*patchgate.Ticket) bool {
+			for _, t := range ts {
+				r.ToVerified = append(r.ToVerified, since(t.OpenedAt, t.VerifiedAt))
+				if !t.ReleasedAt.IsZero() {
+					r.ToRelease = append(r.ToRelease, since(t.OpenedAt, t.ReleasedAt))
+				}
 			}
+			return false
 		}); err != nil {
 			return nil, fmt.Errorf("read verified tickets: %w", err)
 		}

@@ -78,46 +78,53 @@ func (s *Server) handleListTickets(c *gin.Context) {
 const slaScanPage = 500
 
 // findTicketsBySLA returns the page f.Offset, f.Limit of the tickets matching f
-// whose SLA state is want. The store cannot filter on the SLA state, which
-// depends on each repository's policy and on the time, so the filter applies
-// after the store's pages: it reads f's tickets newest first, slaScanPage at a
-// time, until the page is full or the store has no more. found counts the
+// whose SLA state is want, as a patchgate.SLATally over f's tickets read newest
+// first until the page is full or the store has no more. found counts the
 // matches in the tickets read; complete says whether that was all of f's
 // tickets, so that found is the exact total (otherwise more may follow).
 func (s *Server) findTicketsBySLA(ctx context.Context, f patchgate.TicketFilter, want patchgate.SLAState) (views []ticketView, found int, complete bool, err error) {
-	offset, limit := f.Offset, f.Limit
+	limit := f.Limit
 	if limit <= 0 {
 		limit = 50
 	}
-	limit = min(limit, slaScanPage)
+	tally := patchgate.SLATally{Want: want, Offset: f.Offset, Limit: min(limit, slaScanPage)}
+	complete, err = scanTickets(ctx, s.Tickets, f, 0, func(ts []*patchgate.Ticket) bool { return tally.Add(ts, s.slaOf) })
+	if err != nil {
+		return nil, 0, false, err
+	}
+	views = make([]ticketView, len(tally.Matches))
+	for i, m := range tally.Matches {
+		views[i] = ticketView{Ticket: m.Ticket, SLA: m.SLA}
+	}
+	return views, tally.Counts[want], complete, nil
+}
+
+// scanTickets reads f's tickets newest first (f's own page ignored),
+// slaScanPage at a time, and passes each page to each until each says stop,
+// the store has no more, or most tickets were read (0: no cap; the last page
+// is cut at most). complete says whether every one of f's tickets was read.
+func scanTickets(ctx context.Context, tickets patchgate.TicketService, f patchgate.TicketFilter, most int,
+	each func([]*patchgate.Ticket) (stop bool)) (complete bool, err error) {
 	f.Offset, f.Limit = 0, slaScanPage
-	views = []ticketView{}
-	seen := map[int64]bool{} // a ticket created meanwhile shifts the pages
-	for {
-		tickets, total, err := s.Tickets.FindTickets(ctx, f)
+	for most <= 0 || f.Offset < most {
+		ts, total, err := tickets.FindTickets(ctx, f)
 		if err != nil {
-			return nil, 0, false, err
+			return false, err
 		}
-		for _, t := range tickets {
-			if seen[t.ID] {
-				continue
-			}
-			seen[t.ID] = true
-			st := s.slaOf(t)
-			if st.State != want {
-				continue
-			}
-			found++
-			if found > offset && len(views) < limit {
-				views = append(views, ticketView{Ticket: t, SLA: st})
-			}
+		page := ts
+		if most > 0 {
+			page = ts[:min(len(ts), most-f.Offset)]
 		}
-		f.Offset += len(tickets)
-		last := len(tickets) < slaScanPage || f.Offset >= total
-		if last || len(views) == limit {
-			return views, found, last, nil
+		stop := each(page)
+		f.Offset += len(ts)
+		if len(ts) < slaScanPage || f.Offset >= total {
+			return true, nil
+		}
+		if stop {
+			return false, nil
 		}
 	}
+	return false, nil
 }
 
 // handleGetTicket serves GET /api/v1/tickets/:id, where :id is the ticket's

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/patchgate/patchgate"
 )
@@ -18,9 +19,6 @@ var _ patchgate.LinkService = (*LinkService)(nil)
 
 // NewLinkService returns the link service of db.
 func NewLinkService(db *DB) *LinkService { return &LinkService{db: db} }
-
-// extractor is the CreatedBy of links patchgate found in text.
-const extractor = "patchgate"
 
 const linkColumns = `id, ticket_id, change_id, commit_sha, kind, source, provenance, created_by, created_at`
 
@@ -74,64 +72,16 @@ func (s *LinkService) FindLinks(ctx context.Context, f patchgate.LinkFilter) ([]
 	return ls, nil
 }
 
-// linkKey is a link's identity: the table's unique key without the change.
-type linkKey struct {
-	ticketID  int64
-	source    patchgate.LinkSource
-	commitSHA string
-}
-
-func keyOf(l *patchgate.Link) linkKey { return linkKey{l.TicketID, l.Source, l.CommitSHA} }
-
 // SyncExtractedLinks makes the extracted links of one change from the given
-// sources equal to want. A wanted link whose kind differs from the stored one
-// (a title edited from "PAY-1" to "Fixes PAY-1") is replaced: the old link is
-// reported removed and the new one added. A changed provenance alone is updated
-// in place and reported in neither. Pairs a user unlinked are skipped, and
-// commit-message links are never removed. Each link added or removed is audited,
-// with patchgate as the actor. ENOTFOUND if the change does not exist;
-// EINVALID for a manual source or a wanted link of another change or source.
+// sources equal to want, as patchgate.SyncLinks decides, with the change locked.
+// Each link added or removed is audited, with patchgate as the actor.
+// ENOTFOUND if the change does not exist; EINVALID for a manual source or a
+// wanted link of another change or source.
 func (s *LinkService) SyncExtractedLinks(ctx context.Context, changeID int64, sources []patchgate.LinkSource, want []*patchgate.Link) (added, removed []*patchgate.Link, err error) {
-	inSources := map[patchgate.LinkSource]bool{}
-	for _, src := range sources {
-		switch src {
-		case patchgate.SourceTitle, patchgate.SourceBody, patchgate.SourceBranch, patchgate.SourceCommitMessage:
-		default:
-			return nil, nil, patchgate.Errorf(patchgate.EINVALID, "sync links: %q is not a source links are extracted from", src)
-		}
-		inSources[src] = true
+	// Checked before the transaction, so that a bad request takes no lock.
+	if _, err := patchgate.SyncLinks(changeID, sources, nil, want, nil, time.Time{}); err != nil {
+		return nil, nil, err
 	}
-	// Deduplicate by identity, preferring "fixes" when one text both mentions and
-	// closes a ticket.
-	var order []linkKey
-	wanted := map[linkKey]*patchgate.Link{}
-	for _, w := range want {
-		l := *w
-		l.Ticket, l.Change = nil, nil
-		if l.ChangeID == 0 {
-			l.ChangeID = changeID
-		}
-		if l.CreatedBy == "" {
-			l.CreatedBy = extractor
-		}
-		if l.ChangeID != changeID {
-			return nil, nil, patchgate.Errorf(patchgate.EINVALID, "sync links of change %d: a wanted link is for change %d", changeID, l.ChangeID)
-		}
-		if !inSources[l.Source] {
-			return nil, nil, patchgate.Errorf(patchgate.EINVALID, "sync links of change %d: wanted link from source %q not being synced", changeID, l.Source)
-		}
-		if err := l.Validate(); err != nil {
-			return nil, nil, err
-		}
-		k := keyOf(&l)
-		if prev, ok := wanted[k]; !ok {
-			order = append(order, k)
-			wanted[k] = &l
-		} else if prev.Kind != patchgate.LinkFixes && l.Kind == patchgate.LinkFixes {
-			wanted[k] = &l
-		}
-	}
-
 	tx, err := s.db.begin(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -172,39 +122,26 @@ func (s *LinkService) SyncExtractedLinks(ctx context.Context, changeID int64, so
 		}
 	}
 
-	now := s.db.now()
-	have := map[linkKey]bool{}
-	for _, l := range stored {
-		k := keyOf(l)
-		wl, ok := wanted[k]
-		switch {
-		case !ok && l.Source == patchgate.SourceCommitMessage:
-			continue // only ever added
-		case ok && wl.Kind == l.Kind:
-			have[k] = true
-			if wl.Provenance != l.Provenance {
-				if _, err := tx.Exec(ctx, `UPDATE links SET provenance = $1 WHERE id = $2`, wl.Provenance, l.ID); err != nil {
-					return nil, nil, fmt.Errorf("update link %d: %w", l.ID, err)
-				}
-			}
-			continue
+	sync, err := patchgate.SyncLinks(changeID, sources, stored, want, suppressed, s.db.now())
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, l := range sync.Update {
+		if _, err := tx.Exec(ctx, `UPDATE links SET provenance = $1 WHERE id = $2`, l.Provenance, l.ID); err != nil {
+			return nil, nil, fmt.Errorf("update link %d: %w", l.ID, err)
 		}
+	}
+	for _, l := range sync.Remove {
 		if _, err := tx.Exec(ctx, `DELETE FROM links WHERE id = $1`, l.ID); err != nil {
 			return nil, nil, fmt.Errorf("remove link %d: %w", l.ID, err)
 		}
-		removed = append(removed, l)
 	}
-	for _, k := range order {
-		if have[k] || suppressed[k.ticketID] {
-			continue
-		}
-		l := wanted[k]
-		l.CreatedAt = now
+	for _, l := range sync.Add {
 		if err := insertLink(ctx, tx, l); err != nil {
 			return nil, nil, err
 		}
-		added = append(added, l)
 	}
+	added, removed = sync.Add, sync.Remove
 	// Extraction is patchgate's own doing, whoever's request made it look.
 	if err := s.auditLinks(ctx, tx, patchgate.SystemActor, removed, added); err != nil {
 		return nil, nil, err

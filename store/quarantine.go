@@ -27,10 +27,10 @@ func quarantineDest(q *patchgate.Quarantine) []any {
 // broken-test check reads.
 const brokenWindow = patchgate.DefaultFlakyWindow
 
-// CreateQuarantine stores q as of now, created by the actor in ctx, and audits
-// it in the same transaction. A test whose recorded results in the last
-// verifications show it failing every time on a commit, never passing on a
-// re-run, is broken, not flaky: EUNPROCESSABLE naming that evidence.
+// CreateQuarantine stores q as of now, created by the actor in ctx, when
+// patchgate.AdmitQuarantine admits it on its test's results in the last
+// verifications (a broken test is not flaky: EUNPROCESSABLE), and audits it in
+// the same transaction.
 func (s *QuarantineService) CreateQuarantine(ctx context.Context, q *patchgate.Quarantine) error {
 	q.Source, q.CreatedBy, q.CreatedAt = patchgate.QuarantineAPI, patchgate.AuditActor(ctx), s.db.now()
 	if err := q.Validate(); err != nil {
@@ -45,8 +45,8 @@ func (s *QuarantineService) CreateQuarantine(ctx context.Context, q *patchgate.Q
 	if err != nil {
 		return err
 	}
-	if evidence, broken := patchgate.BrokenNotFlaky(q.Test, outcomes); broken {
-		return patchgate.Errorf(patchgate.EUNPROCESSABLE, "cannot quarantine %s as flaky: %s", q.Test, evidence)
+	if err := patchgate.AdmitQuarantine(q, outcomes); err != nil {
+		return err
 	}
 	err = tx.QueryRow(ctx, `INSERT INTO quarantines (forge, repo, suite, test, owner, ticket, reason, expires_at, created_by, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,

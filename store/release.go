@@ -111,22 +111,28 @@ func (s *ReleaseService) CreateCandidate(ctx context.Context, c *patchgate.Candi
 	if err := s.lockCandidates(ctx, tx, c.Forge, c.Repo); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, `UPDATE candidates SET state = $1 WHERE forge = $2 AND repo = $3 AND state = $4`,
-		patchgate.CandidateSuperseded, c.Forge, c.Repo, patchgate.CandidateOpen); err != nil {
-		return fmt.Errorf("supersede open candidates of %s:%s: %w", c.Forge, c.Repo, err)
-	}
-	// Look before inserting, to say which candidate holds the name; the unique
-	// index candidates_name is the backstop.
-	var holder int64
-	var holderState patchgate.CandidateState
-	err = tx.QueryRow(ctx, `SELECT id, state FROM candidates
-		WHERE forge = $1 AND repo = $2 AND name = $3 AND state <> $4`,
-		c.Forge, c.Repo, c.Name, patchgate.CandidateSuperseded).Scan(&holder, &holderState)
-	switch {
-	case err == nil:
-		return patchgate.Errorf(patchgate.ECONFLICT, "candidate %s: the name is taken by candidate %d (%s)", ref, holder, holderState)
-	case !errors.Is(err, sql.ErrNoRows):
+	// The open candidates, which c may supersede, and any other holding its
+	// name; the unique index candidates_name is the backstop.
+	var existing []*patchgate.Candidate
+	if err := scanEach(ctx, tx, `SELECT id, name, state FROM candidates
+		WHERE forge = $1 AND repo = $2 AND (state = $3 OR name = $4) ORDER BY id`,
+		[]any{c.Forge, c.Repo, patchgate.CandidateOpen, c.Name}, func(sc interface{ Scan(...any) error }) error {
+			var e patchgate.Candidate
+			existing = append(existing, &e)
+			return sc.Scan(&e.ID, &e.Name, &e.State)
+		}); err != nil {
 		return fmt.Errorf("create candidate %s: %w", ref, err)
+	}
+	superseded, err := patchgate.SupersedeCandidates(c, existing)
+	if err != nil {
+		return err
+	}
+	if len(superseded) > 0 {
+		var w where
+		if _, err := tx.Exec(ctx, `UPDATE candidates SET state = `+w.arg(patchgate.CandidateSuperseded)+
+			` WHERE id IN (`+idList(&w, superseded)+`)`, w.args...); err != nil {
+			return fmt.Errorf("supersede open candidates of %s:%s: %w", c.Forge, c.Repo, err)
+		}
 	}
 
 	now := s.db.now()

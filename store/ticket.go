@@ -243,28 +243,15 @@ func ensureTicket(ctx context.Context, tx *txn, t *patchgate.Ticket, now time.Ti
 	return findTicket(ctx, tx, t.Tracker, t.Key, lock)
 }
 
-// ApplyIssueUpdate creates or updates a forge issue's ticket. An update older
-// than the stored ForgeUpdatedAt changes nothing but OpenedAt; one as new or
-// newer sets title, URL, forge state, labels, severity (from the labels when u
-// has none) and author. OpenedAt moves back to an earlier u.CreatedAt unless a
-// reopen has restarted the clock since: a reopen is told apart by an OpenedAt
-// later than the ticket's CreatedAt.
+// ApplyIssueUpdate creates or updates a forge issue's ticket as
+// patchgate.ApplyIssueUpdate decides, under a row lock.
 func (s *TicketService) ApplyIssueUpdate(ctx context.Context, u patchgate.IssueUpdate) (*patchgate.Ticket, error) {
-	if u.Tracker != patchgate.TrackerGitHub && u.Tracker != patchgate.TrackerGitLab {
-		return nil, patchgate.Errorf(patchgate.EINVALID, "issue update: tracker %q is not a forge", string(u.Tracker))
-	}
-	if err := patchgate.ValidateRepoName(u.Repo); err != nil {
+	if err := u.Validate(); err != nil {
 		return nil, err
 	}
-	if u.Number <= 0 {
-		return nil, patchgate.Errorf(patchgate.EINVALID, "issue update %s: needs a positive number", u.Repo)
-	}
-	if u.Severity == "" {
-		u.Severity = patchgate.SeverityFromLabels(u.Labels)
-	}
+	// Times are compared as stored, to the microsecond.
 	u.UpdatedAt = u.UpdatedAt.UTC().Truncate(time.Microsecond)
 	u.CreatedAt = u.CreatedAt.UTC().Truncate(time.Microsecond)
-	key := patchgate.ForgeIssueKey(u.Repo, u.Number)
 
 	tx, err := s.db.begin(ctx)
 	if err != nil {
@@ -272,53 +259,22 @@ func (s *TicketService) ApplyIssueUpdate(ctx context.Context, u patchgate.IssueU
 	}
 	defer tx.Rollback()
 	now := s.db.now()
-	t, err := ensureTicket(ctx, tx, &patchgate.Ticket{Tracker: u.Tracker, Key: key, Repo: u.Repo, Number: u.Number,
-		Severity: u.Severity, State: patchgate.TicketOpen, OpenedAt: u.CreatedAt}, now, s.db.forUpdate())
+	seed, _ := patchgate.ApplyIssueUpdate(nil, u, now)
+	t, err := ensureTicket(ctx, tx, seed, now, s.db.forUpdate())
 	if err != nil {
 		return nil, err
 	}
-	if !u.CreatedAt.IsZero() && u.CreatedAt.Before(t.OpenedAt) && !t.OpenedAt.After(t.CreatedAt) {
-		// Not after CreatedAt: the clock starts at first sight (or at an even
-		// earlier created_at), never at a reopen, which is always later.
-		t.OpenedAt = u.CreatedAt
-		if _, err := tx.Exec(ctx, `UPDATE tickets SET opened_at = $1 WHERE id = $2`, t.OpenedAt, t.ID); err != nil {
-			return nil, fmt.Errorf("open ticket %s at %s: %w", key, t.OpenedAt, err)
-		}
-	}
-	if u.Reopened && u.UpdatedAt.After(t.ReopenedAt) {
-		// Kept whatever the order of arrival: the latest reopen is evidence that
-		// the fixes before it did not hold (see patchgate.DeriveTicketState).
-		t.ReopenedAt = u.UpdatedAt
-		if _, err := tx.Exec(ctx, `UPDATE tickets SET reopened_at = $1 WHERE id = $2`, t.ReopenedAt, t.ID); err != nil {
-			return nil, fmt.Errorf("record reopen of ticket %s: %w", key, err)
-		}
-	}
-	if u.UpdatedAt.Before(t.ForgeUpdatedAt) {
-		return t, tx.Commit()
-	}
-	set := func(dst *string, v string) {
-		if v != "" {
-			*dst = v
-		}
-	}
-	set(&t.Title, u.Title)
-	set(&t.URL, u.URL)
-	set(&t.ForgeState, u.State)
-	set(&t.Author, u.Author)
-	t.Labels = u.Labels
-	if t.Labels == nil {
-		t.Labels = []string{}
-	}
-	t.Severity, t.ForgeUpdatedAt, t.UpdatedAt = u.Severity, u.UpdatedAt, now
-	if t.Repo == "" { // created by EnsureTicket from a bare reference
-		t.Repo, t.Number = u.Repo, u.Number
+	next, changed := patchgate.ApplyIssueUpdate(t, u, now)
+	if !changed {
+		return next, tx.Commit()
 	}
 	if _, err := tx.Exec(ctx, `UPDATE tickets SET repo = $1, number = $2, title = $3, url = $4,
-		forge_state = $5, labels = $6, severity = $7, author = $8, forge_updated_at = $9, updated_at = $10
-		WHERE id = $11`,
-		t.Repo, t.Number, t.Title, t.URL, t.ForgeState, labelsJSON(t.Labels), t.Severity, t.Author,
-		t.ForgeUpdatedAt, t.UpdatedAt, t.ID); err != nil {
-		return nil, fmt.Errorf("update ticket %s: %w", key, err)
+		forge_state = $5, labels = $6, severity = $7, author = $8, forge_updated_at = $9, updated_at = $10,
+		opened_at = $11, reopened_at = $12
+		WHERE id = $13`,
+		next.Repo, next.Number, next.Title, next.URL, next.ForgeState, labelsJSON(next.Labels), next.Severity,
+		next.Author, next.ForgeUpdatedAt, next.UpdatedAt, next.OpenedAt, next.ReopenedAt, next.ID); err != nil {
+		return nil, fmt.Errorf("update ticket %s: %w", next.Key, err)
 	}
-	return t, tx.Commit()
+	return next, tx.Commit()
 }

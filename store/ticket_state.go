@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -110,15 +109,19 @@ func ticketEvidence(ctx context.Context, tx *txn, t *patchgate.Ticket) (patchgat
 		landedAs := ch.MergeCommitSHA
 		if ch.Kind == patchgate.ChangePush {
 			landedAs = f.CommitSHA
-		} else if f.Head, err = verdictOf(ctx, tx, ch, ch.HeadSHA, false); err != nil {
-			return e, err
-		} else if f.Proof, f.ProofRequired, err = proofOf(ctx, tx, ch, ch.HeadSHA); err != nil {
-			return e, err
-		}
-		if landedAs != "" {
-			if f.Merged, err = verdictOf(ctx, tx, ch, landedAs, true); err != nil {
+		} else {
+			vs, err := verdictsOn(ctx, tx, ch, ch.HeadSHA)
+			if err != nil {
 				return e, err
 			}
+			f.Head, f.Proof, f.ProofRequired = patchgate.HeadVerdict(vs)
+		}
+		if landedAs != "" {
+			vs, err := verdictsOn(ctx, tx, ch, landedAs)
+			if err != nil {
+				return e, err
+			}
+			f.Merged = patchgate.LandedVerdict(vs)
 		}
 	}
 	rows, err = tx.Query(ctx, `SELECT c.promoted_at FROM candidate_items i JOIN candidates c ON c.id = i.candidate_id
@@ -140,56 +143,33 @@ func ticketEvidence(ctx context.Context, tx *txn, t *patchgate.Ticket) (patchgat
 	return e, nil
 }
 
-// verdictOf is the newest verdict on sha in ch's repository that is not
-// canceled: for a change's head, not stale either (a verdict a newer head made
-// stale says nothing about the head now); for the commit a fix landed as, the
-// newest final one, stale or not (the branch moving on does not undo that the
-// commit passed). "" when there is none.
-func verdictOf(ctx context.Context, tx *txn, ch *patchgate.Change, sha string, landed bool) (patchgate.RunState, error) {
-	rows, err := tx.Query(ctx, `SELECT state, stale FROM verifications WHERE forge = $1 AND repo = $2 AND sha = $3
-		ORDER BY id DESC LIMIT 50`, ch.Forge, ch.Repo, sha)
+// verdictsOn returns the newest verifications of sha in ch's repository,
+// newest first, as the evidence patchgate.HeadVerdict and
+// patchgate.LandedVerdict choose from. Fifty are more than enough: a commit
+// is verified again only when its configuration changes or a run is retried.
+func verdictsOn(ctx context.Context, tx *txn, ch *patchgate.Change, sha string) ([]patchgate.VerdictEvidence, error) {
+	rows, err := tx.Query(ctx, `SELECT v.state, v.stale, COALESCE(p.state, ''), v.require_proof, p.require_proof
+		FROM verifications v LEFT JOIN proofs p ON p.verification_id = v.id
+		WHERE v.forge = $1 AND v.repo = $2 AND v.sha = $3
+		ORDER BY v.id DESC LIMIT 50`, ch.Forge, ch.Repo, sha)
 	if err != nil {
-		return "", fmt.Errorf("find verdicts on %s: %w", sha, err)
+		return nil, fmt.Errorf("find verdicts on %s: %w", sha, err)
 	}
 	defer rows.Close()
+	var vs []patchgate.VerdictEvidence
 	for rows.Next() {
-		var state patchgate.RunState
-		var stale bool
-		if err := rows.Scan(&state, &stale); err != nil {
-			return "", fmt.Errorf("find verdicts on %s: %w", sha, err)
+		var v patchgate.VerdictEvidence
+		var proofRequired sql.NullBool
+		if err := rows.Scan(&v.State, &v.Stale, &v.Proof, &v.ProofRequired, &proofRequired); err != nil {
+			return nil, fmt.Errorf("find verdicts on %s: %w", sha, err)
 		}
-		switch {
-		case state == patchgate.RunCanceled:
-		case landed && state.Final():
-			return state, nil
-		case !landed && !stale:
-			return state, nil
-		}
+		v.ProofRequired = v.ProofRequired || proofRequired.Bool
+		vs = append(vs, v)
 	}
-	return "", rows.Err()
-}
-
-// proofOf is the fail-to-pass proof of the newest verification on a change's
-// head that is neither stale nor canceled (the one verdictOf reads), and
-// whether proof was required; "" when it has none.
-func proofOf(ctx context.Context, tx *txn, ch *patchgate.Change, sha string) (patchgate.ProofState, bool, error) {
-	var state patchgate.ProofState
-	var required bool
-	var proofRequired sql.NullBool
-	err := tx.QueryRow(ctx, `SELECT COALESCE(p.state, ''), v.require_proof, p.require_proof FROM verifications v
-		LEFT JOIN proofs p ON p.verification_id = v.id
-		WHERE v.forge = $1 AND v.repo = $2 AND v.sha = $3 AND v.stale = $4 AND v.state <> $5
-		ORDER BY v.id DESC LIMIT 1`, ch.Forge, ch.Repo, sha, false, patchgate.RunCanceled).Scan(&state, &required, &proofRequired)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", false, nil
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find verdicts on %s: %w", sha, err)
 	}
-	if err != nil {
-		return "", false, fmt.Errorf("find the proof on %s: %w", sha, err)
-	}
-	// Required when the verification was planned under release.require_proof
-	// (even if no proof was recorded: a change linked after its verdict) or
-	// when its proof says so (proofs recorded before verifications kept it).
-	return state, required || proofRequired.Bool, nil
+	return vs, nil
 }
 
 // RecordReopen keeps at as the ticket's latest reopen when it is later than the

@@ -97,13 +97,8 @@ func (m *Main) Run(ctx context.Context) error {
 	jiras := newJiraSites(m.Config.Trackers)
 	sources := webhookSources(m.Config, repos, dir, jiras.source)
 	slaOf := func(t *patchgate.Ticket) patchgate.SLAStatus {
-		policy := dir.SLAPolicyFor(t)
-		if policy == nil && t.Tracker == patchgate.TrackerExternal && jiras.site(t.Key) >= 0 {
-			// A Jira project no repository lists among its ticket keys still
-			// has the default targets: its tickets are bugs with an SLA.
-			policy = patchgate.DefaultSLAPolicy()
-		}
-		return policy.Evaluate(t, time.Now())
+		tracked := func(key string) bool { return jiras.site(key) >= 0 }
+		return patchgate.TicketSLAPolicy(dir, t, tracked).Evaluate(t, time.Now())
 	}
 
 	clients, err := m.forgeClients()

@@ -1,0 +1,38 @@
+package patchgate_test
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/patchgate/patchgate"
+)
+
+func TestSupersedeCandidates(t *testing.T) {
+	c := &patchgate.Candidate{Forge: patchgate.GitHub, Repo: "acme/payments", Name: "v1.4.2"}
+	cand := func(id int64, name string, state patchgate.CandidateState) *patchgate.Candidate {
+		return &patchgate.Candidate{ID: id, Name: name, State: state}
+	}
+	tests := []struct {
+		name     string
+		existing []*patchgate.Candidate
+		want     []int64
+		err      string
+	}{
+		{"the first candidate", nil, nil, ""},
+		{"every open candidate is superseded", []*patchgate.Candidate{cand(1, "v1.4.0", patchgate.CandidateOpen), cand(2, "v1.4.1", patchgate.CandidateOpen)}, []int64{1, 2}, ""},
+		{"a promoting one is not", []*patchgate.Candidate{cand(1, "v1.4.0", patchgate.CandidatePromoting), cand(2, "v1.4.1", patchgate.CandidateOpen)}, []int64{2}, ""},
+		{"promoted and superseded ones stay as they are", []*patchgate.Candidate{cand(1, "v1.4.0", patchgate.CandidatePromoted), cand(2, "v1.4.1", patchgate.CandidateSuperseded)}, nil, ""},
+		{"re-cutting an open candidate's name", []*patchgate.Candidate{cand(1, "v1.4.2", patchgate.CandidateOpen)}, []int64{1}, ""},
+		{"a superseded candidate gave its name back", []*patchgate.Candidate{cand(1, "v1.4.2", patchgate.CandidateSuperseded)}, nil, ""},
+		{"a promoted candidate holds the name", []*patchgate.Candidate{cand(1, "v1.4.1", patchgate.CandidateOpen), cand(2, "v1.4.2", patchgate.CandidatePromoted)}, nil, patchgate.ECONFLICT},
+		{"a promoting candidate holds the name", []*patchgate.Candidate{cand(2, "v1.4.2", patchgate.CandidatePromoting)}, nil, patchgate.ECONFLICT},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := patchgate.SupersedeCandidates(c, tt.existing)
+			if code := patchgate.ErrorCode(err); code != tt.err || !slices.Equal(got, tt.want) {
+				t.Fatalf("got %v, %v; want %v, code %q", got, err, tt.want, tt.err)
+			}
+		})
+	}
+}

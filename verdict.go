@@ -1,0 +1,42 @@
+package patchgate
+
+// VerdictEvidence is one verification of a commit as evidence about a fix: its
+// state, whether a newer head made it stale, and its fail-to-pass proof.
+type VerdictEvidence struct {
+	State RunState
+	Stale bool
+	// Proof is the verification's proof ("" when it has none).
+	Proof ProofState
+	// ProofRequired is release.require_proof as recorded with the
+	// verification when it was planned, or with its proof (proofs recorded
+	// before verifications kept it).
+	ProofRequired bool
+}
+
+// HeadVerdict returns the verdict that counts for a change's current head,
+// given the verifications of that commit newest first: the newest that is
+// neither canceled nor stale (a verdict a newer head made stale says nothing
+// about the head now), with its proof and whether proof was required. It is
+// "" when there is none.
+func HeadVerdict(newestFirst []VerdictEvidence) (RunState, ProofState, bool) {
+	for _, v := range newestFirst {
+		if v.State != RunCanceled && !v.Stale {
+			return v.State, v.Proof, v.ProofRequired
+		}
+	}
+	return "", "", false
+}
+
+// LandedVerdict returns the verdict that counts for the commit a fix landed
+// as (a merge commit, a direct push's commit), given the verifications of that
+// commit newest first: the newest final one that is not canceled, stale or not,
+// since the branch moving on does not undo that the commit passed. It is ""
+// when there is none.
+func LandedVerdict(newestFirst []VerdictEvidence) RunState {
+	for _, v := range newestFirst {
+		if v.State != RunCanceled && v.State.Final() {
+			return v.State
+		}
+	}
+	return ""
+}
