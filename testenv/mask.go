@@ -13,33 +13,43 @@ const maskText = "***"
 
 // maskingWriter replaces secrets in a byte stream. A secret may arrive split
 // across writes, so bytes that could still start a secret are held back until
-// the next write decides (at most len(longest secret)-1 of them) or Close.
+// the next write decides (at most len(longest form)-1 of them, a form being
+// at most three times its secret's length) or Close.
 type maskingWriter struct {
-	mu      sync.Mutex
-	w       io.Writer
-	secrets [][]byte // longest first: at one position the longest match wins
-	first   [256]bool
+	mu sync.Mutex
+	w  io.Writer
+	// byFirst holds the forms to mask by their first byte, longest first: at
+	// one position the longest match wins. A log position is compared only
+	// with the forms that can start there, which keeps a dozen forms per
+	// secret cheap.
+	byFirst [256][][]byte
+	any     bool
 	pending []byte
 	out     []byte
 }
 
 // NewMaskingWriter returns a writer that passes everything written to it on to
-// w with every occurrence of each non-empty secret replaced by "***". At one
-// position the longest matching secret wins, and replaced text is not scanned
-// again, so the output equals strings.NewReplacer(secret, "***", ...) applied to
-// the concatenation of all writes, secrets ordered longest first. Close flushes
-// the bytes held back in case a secret continued; it does not close w. It is
-// safe for concurrent use.
+// w with every occurrence of each non-empty secret, and of each of its encoded
+// forms (SecretForms), replaced by "***". At one position the longest matching
+// form wins, and replaced text is not scanned again, so the output equals
+// strings.NewReplacer(form, "***", ...) applied to the concatenation of all
+// writes, forms ordered longest first. Close flushes the bytes held back in
+// case a form continued; it does not close w. It is safe for concurrent use.
 func NewMaskingWriter(w io.Writer, secrets []string) io.WriteCloser {
 	m := &maskingWriter{w: w}
+	var forms []string
 	for _, s := range secrets {
-		if s == "" || slices.ContainsFunc(m.secrets, func(b []byte) bool { return string(b) == s }) {
-			continue
+		for _, f := range SecretForms(s) {
+			if !slices.Contains(forms, f) {
+				forms = append(forms, f)
+			}
 		}
-		m.secrets = append(m.secrets, []byte(s))
-		m.first[s[0]] = true
 	}
-	slices.SortStableFunc(m.secrets, func(a, b []byte) int { return cmp.Compare(len(b), len(a)) })
+	slices.SortStableFunc(forms, func(a, b string) int { return cmp.Compare(len(b), len(a)) })
+	for _, f := range forms {
+		m.byFirst[f[0]] = append(m.byFirst[f[0]], []byte(f))
+		m.any = true
+	}
 	return m
 }
 
@@ -47,7 +57,7 @@ func NewMaskingWriter(w io.Writer, secrets []string) io.WriteCloser {
 func (m *maskingWriter) Write(p []byte) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if len(m.secrets) == 0 {
+	if !m.any {
 		return m.w.Write(p)
 	}
 	m.pending = append(m.pending, p...)
@@ -64,7 +74,7 @@ func (m *maskingWriter) Write(p []byte) (int, error) {
 func (m *maskingWriter) Close() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if len(m.secrets) == 0 {
+	if !m.any {
 		return nil
 	}
 	n := m.scan(true)
@@ -81,12 +91,8 @@ func (m *maskingWriter) scan(final bool) int {
 	i := 0
 scan:
 	for i < len(buf) {
-		if !m.first[buf[i]] {
-			i++
-			continue
-		}
 		rest := buf[i:]
-		for _, s := range m.secrets {
+		for _, s := range m.byFirst[buf[i]] {
 			switch {
 			case bytes.HasPrefix(rest, s):
 				m.out = append(m.out, buf[start:i]...)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -73,6 +74,68 @@ func TestSecretsNeverReachTheStoredLog(t *testing.T) {
 		}
 		if !strings.Contains(log, name+": ***") {
 			t.Errorf("the stored log lacks %q:\n%s", name+": ***", log)
+		}
+	}
+	if left := leftovers(t, owner); left != "" {
+		t.Errorf("left behind: %s", left)
+	}
+}
+
+// TestEncodedSecretsNeverReachTheStoredLog runs a suite that prints its secret
+// encoded in every common way (base64 and base64url with and without padding,
+// base64 shifted by one and two bytes of other data, hex in both cases, URL
+// query and path escaping) and checks that the stored log has *** in its place.
+func TestEncodedSecretsNeverReachTheStoredLog(t *testing.T) {
+	requireDocker(t)
+	owner := "encoded-" + randomID()
+	// Chosen so that every encoding differs: base64 has / and padding, the
+	// URL escapes differ in the space and the +.
+	const secret = "dk/2f+9a 7c=1e&5b?>"
+	app := startApp(t, func(c *Config) {
+		c.Runners.Owner = owner
+		c.Runners.Workers = 1
+		c.Runners.Heartbeat = time.Second
+		c.Repos[0].Secrets = map[string]string{"DEPLOY_KEY": secret}
+	})
+	// Each line prints "name: <encoding>"; the shell does the encoding where
+	// the runner image has a tool for it.
+	lines := []struct{ name, shell string }{
+		{"base64", `printf %s "$DEPLOY_KEY" | base64`},
+		{"base64 unpadded", `printf %s "$DEPLOY_KEY" | base64 | tr -d =`},
+		{"base64url", `printf %s "$DEPLOY_KEY" | base64 | tr +/ -_`},
+		{"base64url unpadded", `printf %s "$DEPLOY_KEY" | base64 | tr +/ -_ | tr -d =`},
+		{"base64 after one byte", `printf x%s "$DEPLOY_KEY" | base64`},
+		{"base64 after two bytes", `printf xy%s "$DEPLOY_KEY" | base64`},
+		{"base64url after two bytes", `printf xy%s. "$DEPLOY_KEY" | base64 | tr +/ -_`},
+		{"hex", `printf %s "$DEPLOY_KEY" | xxd -p`},
+		{"HEX", `printf %s "$DEPLOY_KEY" | xxd -p | tr a-f A-F`},
+		{"query", `echo '` + url.QueryEscape(secret) + `'`},
+		{"path", `echo '` + url.PathEscape(secret) + `'`},
+	}
+	var run strings.Builder
+	for _, l := range lines {
+		fmt.Fprintf(&run, `echo "%s: $(%s)"; `, l.name, l.shell)
+	}
+	run.WriteString("echo done")
+	repo := newGitRepo(t, app.forge, testRepo)
+	head := repo.commit("print encoded secrets", map[string][]byte{".patchgate.yml": []byte(
+		"suites:\n  leak:\n    image: patchgate-test/runner:go1.26\n    run: " + fmt.Sprintf("%q", run.String()) + "\n")})
+	app.openPR(t, "opened", 2, "HW-1: fix", "Fixes HW-1", "fix/HW-1", head, "", time.Now())
+	v := app.waitVerification(t, head, final, 3*time.Minute)
+	if v.State != patchgate.RunSuccess {
+		t.Fatalf("got %s (%s), want success", v.State, v.Reason)
+	}
+	log := runCLI(t, "logs", fmt.Sprint(v.ID), "leak", "--server", app.url, "--token", app.token)
+	if !strings.Contains(log, "done") {
+		t.Fatalf("got log %q, want the suite's output", log)
+	}
+	for _, l := range lines {
+		_, printed, ok := strings.Cut(log, "\n"+l.name+": ")
+		printed, _, _ = strings.Cut(printed, "\n")
+		// Around a shifted encoding, the characters that mix the secret's
+		// bits with its neighbours' stay, and the padding: a few at most.
+		if rest := strings.Replace(printed, "***", "", 1); !ok || !strings.Contains(printed, "***") || len(rest) > 7 {
+			t.Errorf("the stored log shows %s as %q, want *** (at most a few characters of other data around it)", l.name, printed)
 		}
 	}
 	if left := leftovers(t, owner); left != "" {
