@@ -40,6 +40,19 @@ func TestParseConfigWithinCeilings(t *testing.T) {
 			}
 		})
 	}
+	t.Run("a ceiling from the host says so", func(t *testing.T) {
+		host := config.Ceilings{}.Or(config.DefaultCeilings(config.HostResources{CPUs: 2, MemoryBytes: 8 << 30}))
+		_, err := config.ParseRepoFileWithin(".patchgate.yml", suite("    memory: 256g\n    cpus: 3\n    pids: 5000\n"), host)
+		for _, want := range []string{
+			".patchgate.yml:5: suites.regression.memory: 256g exceeds the host's ceiling runners.max_memory (4g, half the host's memory; the operator set none)",
+			".patchgate.yml:6: suites.regression.cpus: 3 exceeds the host's ceiling runners.max_cpus (2, the host's cores; the operator set none)",
+			".patchgate.yml:7: suites.regression.pids: 5000 exceeds the default ceiling runners.max_pids (4096; the operator set none)",
+		} {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("got error %v, want it to contain %q", err, want)
+			}
+		}
+	})
 	t.Run("no ceilings bound nothing", func(t *testing.T) {
 		if _, err := config.ParseRepoFileWithin(".patchgate.yml", suite("    memory: 64g\n    cpus: 32\n    timeout: 6h\n"), config.Ceilings{}); err != nil {
 			t.Fatalf("got error %v, want none", err)
@@ -86,5 +99,75 @@ func TestParseAndFormatSize(t *testing.T) {
 		if _, err := config.ParseSize(bad); err == nil {
 			t.Errorf("ParseSize(%q): got no error, want one", bad)
 		}
+	}
+}
+
+func TestDefaultCeilings(t *testing.T) {
+	fixed := func(c config.Ceilings) config.Ceilings {
+		c.PIDs, c.Timeout = 4096, 6*time.Hour
+		c.From = config.CeilingSources{CPUs: config.CeilingFromHost, Memory: config.CeilingFromHost, PIDs: config.CeilingFromDefault, Timeout: config.CeilingFromDefault}
+		return c
+	}
+	tests := []struct {
+		name string
+		host config.HostResources
+		want config.Ceilings
+	}{
+		{"a small host", config.HostResources{CPUs: 2, MemoryBytes: 4 << 30}, fixed(config.Ceilings{NanoCPUs: 2e9, MemoryBytes: 2 << 30})},
+		{"a large host", config.HostResources{CPUs: 64, MemoryBytes: 512 << 30}, fixed(config.Ceilings{NanoCPUs: 64e9, MemoryBytes: 256 << 30})},
+		// /proc/meminfo counts kB: half of it is rounded down to a MiB.
+		{"memory not in MiB", config.HostResources{CPUs: 1, MemoryBytes: 24683748 << 10}, fixed(config.Ceilings{NanoCPUs: 1e9, MemoryBytes: 12052 << 20})},
+		{"an unknown host bounds only pids and timeout", config.HostResources{}, fixed(config.Ceilings{})},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := config.DefaultCeilings(tt.host); got != tt.want {
+				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCeilingsOr(t *testing.T) {
+	defaults := config.DefaultCeilings(config.HostResources{CPUs: 4, MemoryBytes: 16 << 30})
+	op, host, def := config.CeilingFromOperator, config.CeilingFromHost, config.CeilingFromDefault
+	tests := []struct {
+		name     string
+		operator config.Ceilings
+		want     config.Ceilings
+	}{
+		{"the operator sets none", config.Ceilings{},
+			config.Ceilings{NanoCPUs: 4e9, MemoryBytes: 8 << 30, PIDs: 4096, Timeout: 6 * time.Hour, From: config.CeilingSources{CPUs: host, Memory: host, PIDs: def, Timeout: def}}},
+		{"the operator sets some", config.Ceilings{MemoryBytes: 32 << 30, Timeout: 30 * time.Minute},
+			config.Ceilings{NanoCPUs: 4e9, MemoryBytes: 32 << 30, PIDs: 4096, Timeout: 30 * time.Minute, From: config.CeilingSources{CPUs: host, Memory: op, PIDs: def, Timeout: op}}},
+		{"the operator sets all", config.Ceilings{NanoCPUs: 1e9, MemoryBytes: 1 << 30, PIDs: 100, Timeout: time.Minute},
+			config.Ceilings{NanoCPUs: 1e9, MemoryBytes: 1 << 30, PIDs: 100, Timeout: time.Minute, From: config.CeilingSources{CPUs: op, Memory: op, PIDs: op, Timeout: op}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.operator.Or(defaults); got != tt.want {
+				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCeilingsDescribe(t *testing.T) {
+	c := config.Ceilings{NanoCPUs: 15e8, MemoryBytes: 4 << 30, PIDs: 4096, Timeout: 6 * time.Hour,
+		From: config.CeilingSources{CPUs: config.CeilingFromOperator, Memory: config.CeilingFromHost, PIDs: config.CeilingFromDefault}}
+	tests := []struct {
+		field, want string
+	}{
+		{"cpus", "the operator's ceiling runners.max_cpus (1.5)"},
+		{"memory", "the host's ceiling runners.max_memory (4g, half the host's memory; the operator set none)"},
+		{"pids", "the default ceiling runners.max_pids (4096; the operator set none)"},
+		{"timeout", "the operator's ceiling runners.max_timeout (6h0m0s)"}, // an unset source is the operator's
+	}
+	for _, tt := range tests {
+		t.Run(tt.field, func(t *testing.T) {
+			if got := c.Describe(tt.field); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

@@ -121,6 +121,8 @@ func (m *Main) Run(ctx context.Context) error {
 	metrics.FlakeRates = verifications.FindFlakeRates
 	releases := store.NewReleaseService(db)
 	m.Reporter = &runners.Reporter{Statuses: clients.statuses, PublicURL: m.Config.PublicURL, Logger: m.Logger}
+	ceilings := m.runnerCeilings()
+	logCeilings(m.Logger, ceilings)
 	m.Service = &pipelines.Service{
 		Tickets:    observed,
 		Changes:    changes,
@@ -143,7 +145,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Authors:       clients.authors,
 		Commands:      store.NewCommandService(db),
 		Announce:      m.announcer(),
-		Ceilings:      m.Config.Runners.Ceilings(),
+		Ceilings:      ceilings,
 		Quarantines:   quarantines,
 		Referenced:    m.TrackerSync.Referenced,
 	}
@@ -167,7 +169,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Instance:    m.Instance,
 		Logger:      m.Logger,
 		MaxParallel: rc.MaxEnvironments,
-		Limits:      defaultLimits(rc.Ceilings()),
+		Limits:      defaultLimits(ceilings),
 		// Claims are recorded before any resource is created, so this is only
 		// a margin for clocks and races: three heartbeats.
 		SweepGrace: 3 * rc.Heartbeat,

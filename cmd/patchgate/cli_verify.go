@@ -179,6 +179,7 @@ func checkServerConfig(w io.Writer, path string) error {
 		return fmt.Errorf("%s: %d problem(s):\n  %s", path, len(splitErrors(err)), strings.ReplaceAll(err.Error(), "\n", "\n  "))
 	}
 	fmt.Fprintf(w, "%s: ok: %d repositories, database %s, listening on %s\n", path, len(cfg.Repos), databaseLabel(cfg.Database), cfg.Listen)
+	fmt.Fprintln(w, "  "+ceilingLine(cfg.Runners.EffectiveCeilings(localHost())))
 	if len(cfg.Repos) == 0 {
 		fmt.Fprintln(w, "  "+nextStepRepos)
 	}

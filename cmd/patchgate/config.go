@@ -217,7 +217,8 @@ type RunnerConfig struct {
 	RetryBackoff time.Duration `yaml:"retry_backoff"`
 	// MaxCPUs, MaxMemory ("4g"), MaxPIDs and MaxTimeout are the operator's
 	// ceilings on what a repository's .patchgate.yml may ask for; zero (the
-	// default) sets none.
+	// default) takes config.DefaultCeilings of the host: its cores, half its
+	// memory, 4096 processes, 6h.
 	MaxCPUs    float64       `yaml:"max_cpus"`
 	MaxMemory  string        `yaml:"max_memory"`
 	MaxPIDs    int64         `yaml:"max_pids"`
@@ -234,10 +235,16 @@ func (c RunnerConfig) Ceilings() config.Ceilings {
 	return config.Ceilings{NanoCPUs: int64(c.MaxCPUs * 1e9), MemoryBytes: mem, PIDs: c.MaxPIDs, Timeout: c.MaxTimeout}
 }
 
+// EffectiveCeilings are the ceilings suites run under on host: the runners.max_*
+// keys the operator set, and config.DefaultCeilings(host) for the others.
+func (c RunnerConfig) EffectiveCeilings(host config.HostResources) config.Ceilings {
+	return c.Ceilings().Or(config.DefaultCeilings(host))
+}
+
 // validateCeilings checks the runners.max_* keys.
 func (c RunnerConfig) validateCeilings() error {
 	if c.MaxCPUs < 0 || c.MaxCPUs > 64 {
-		return configKeyErrorf("runners.max_cpus: %g: want 0 (no ceiling) to 64", c.MaxCPUs)
+		return configKeyErrorf("runners.max_cpus: %g: want 0 (the default: the host's cores) to 64", c.MaxCPUs)
 	}
 	if c.MaxMemory != "" {
 		if b, err := config.ParseSize(c.MaxMemory); err != nil || b < 16<<20 {
@@ -245,10 +252,10 @@ func (c RunnerConfig) validateCeilings() error {
 		}
 	}
 	if c.MaxPIDs != 0 && c.MaxPIDs < 16 {
-		return configKeyErrorf("runners.max_pids: %d: want 0 (no ceiling) or at least 16", c.MaxPIDs)
+		return configKeyErrorf("runners.max_pids: %d: want 0 (the default: 4096) or at least 16", c.MaxPIDs)
 	}
 	if c.MaxTimeout < 0 || (c.MaxTimeout > 0 && c.MaxTimeout < time.Second) {
-		return configKeyErrorf("runners.max_timeout: %s: want 0 (no ceiling) or at least 1s", c.MaxTimeout)
+		return configKeyErrorf("runners.max_timeout: %s: want 0 (the default: 6h) or at least 1s", c.MaxTimeout)
 	}
 	return nil
 }
