@@ -16,10 +16,11 @@ const minEncodedForm = 4
 // SecretForms lists the texts that reveal secret in a log: the secret itself,
 // its standard and URL-safe base64 with and without padding, the base64
 // characters it determines when it sits at each of the three offsets (mod 3)
-// inside longer encoded data, its lower- and upper-case hex, and its URL query
-// and path escapes. A suite can print any of them as easily as the secret, so
-// each is masked. Duplicates and encoded forms shorter than 4 characters are
-// left out; the order is the one above.
+// inside longer encoded data, its base64 from its start in lines of 76 and 64
+// characters (as base64 and openssl write it), its lower- and upper-case hex,
+// and its URL query and path escapes. A suite can print any of them as easily
+// as the secret, so each is masked. Duplicates and encoded forms shorter than
+// 4 characters are left out; the order is the one above.
 func SecretForms(secret string) []string {
 	if secret == "" {
 		return nil
@@ -38,6 +39,16 @@ func SecretForms(secret string) []string {
 	for _, enc := range encodings {
 		for shift := range 3 {
 			add(shiftedBase64(enc, secret, shift))
+		}
+	}
+	// base64 and openssl wrap their output in lines of 76 and 64
+	// characters: a secret they encode from its start is cut where they
+	// cut it.
+	for _, width := range []int{76, 64} {
+		for _, f := range []string{base64.StdEncoding.EncodeToString([]byte(secret)), shiftedBase64(base64.StdEncoding, secret, 0)} {
+			if len(f) > width {
+				add(wrapLines(f, width))
+			}
 		}
 	}
 	add(hex.EncodeToString([]byte(secret)))
@@ -65,4 +76,16 @@ func shiftedBase64(enc *base64.Encoding, secret string, shift int) string {
 		return ""
 	}
 	return encoded[first:end]
+}
+
+// wrapLines cuts s into lines of width characters, as base64 tools do.
+func wrapLines(s string, width int) string {
+	var b strings.Builder
+	for len(s) > width {
+		b.WriteString(s[:width])
+		b.WriteByte('\n')
+		s = s[width:]
+	}
+	b.WriteString(s)
+	return b.String()
 }

@@ -90,6 +90,34 @@ func TestSecretFormsCoverEveryAlignment(t *testing.T) {
 	}
 }
 
+// TestSecretFormsCoverWrappedBase64 prints a long secret as `base64` (76
+// characters a line) and `openssl base64` (64) do, with and without echo's
+// newline, and checks that masking leaves at most a few characters of it.
+func TestSecretFormsCoverWrappedBase64(t *testing.T) {
+	secret := strings.Repeat("long-secret/", 8) // 96 bytes: 128 base64 characters
+	for _, width := range []int{76, 64} {
+		for _, data := range []string{secret, secret + "\n"} {
+			encoded := base64.StdEncoding.EncodeToString([]byte(data))
+			var lines []string
+			for len(encoded) > width {
+				lines, encoded = append(lines, encoded[:width]), encoded[width:]
+			}
+			text := strings.Join(append(lines, encoded), "\n") + "\n"
+			var out bytes.Buffer
+			w := testenv.NewMaskingWriter(&out, []string{secret})
+			if _, err := w.Write([]byte(text)); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if rest := strings.ReplaceAll(strings.Replace(out.String(), "***", "", 1), "\n", ""); !strings.Contains(out.String(), "***") || len(rest) > 4 {
+				t.Errorf("lines of %d, data %q: got %q, want *** and at most 4 other characters", width, data, out.String())
+			}
+		}
+	}
+}
+
 // FuzzMaskedStreamHidesEveryEncoding writes text holding a secret encoded in
 // one of the common ways, amid other data, in chunks, and checks that no form
 // of the secret survives masking.

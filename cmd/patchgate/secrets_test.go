@@ -83,8 +83,8 @@ func TestSecretsNeverReachTheStoredLog(t *testing.T) {
 
 // TestEncodedSecretsNeverReachTheStoredLog runs a suite that prints its secret
 // encoded in every common way (base64 and base64url with and without padding,
-// base64 shifted by one and two bytes of other data, hex in both cases, URL
-// query and path escaping) and checks that the stored log has *** in its place.
+// base64 shifted by one and two bytes of other data, base64 in lines, hex in
+// both cases, URL query and path escaping) and checks that the stored log has *** in its place.
 func TestEncodedSecretsNeverReachTheStoredLog(t *testing.T) {
 	requireDocker(t)
 	owner := "encoded-" + randomID()
@@ -95,7 +95,8 @@ func TestEncodedSecretsNeverReachTheStoredLog(t *testing.T) {
 		c.Runners.Owner = owner
 		c.Runners.Workers = 1
 		c.Runners.Heartbeat = time.Second
-		c.Repos[0].Secrets = map[string]string{"DEPLOY_KEY": secret}
+		// LONG_KEY's base64 is longer than a line of base64's output.
+		c.Repos[0].Secrets = map[string]string{"DEPLOY_KEY": secret, "LONG_KEY": strings.Repeat("long-secret/", 8)}
 	})
 	// Each line prints "name: <encoding>"; the shell does the encoding where
 	// the runner image has a tool for it.
@@ -107,6 +108,7 @@ func TestEncodedSecretsNeverReachTheStoredLog(t *testing.T) {
 		{"base64 after one byte", `printf x%s "$DEPLOY_KEY" | base64`},
 		{"base64 after two bytes", `printf xy%s "$DEPLOY_KEY" | base64`},
 		{"base64url after two bytes", `printf xy%s. "$DEPLOY_KEY" | base64 | tr +/ -_`},
+		{"base64 in lines of 76", `printf %s "$LONG_KEY" | base64`},
 		{"hex", `printf %s "$DEPLOY_KEY" | xxd -p`},
 		{"HEX", `printf %s "$DEPLOY_KEY" | xxd -p | tr a-f A-F`},
 		{"query", `echo '` + url.QueryEscape(secret) + `'`},
