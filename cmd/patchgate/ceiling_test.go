@@ -62,7 +62,7 @@ func TestHostCeilingIsAConfigError(t *testing.T) {
 	app.waitProcessed(t)
 
 	v := app.waitVerification(t, head, final, time.Minute)
-	half := config.FormatSize(localHost().MemoryBytes / 2 &^ (1<<20 - 1))
+	half := config.FormatSize(config.DefaultCeilings(localHost()).MemoryBytes)
 	want := ".patchgate.yml:5: suites.regression.memory: 256g exceeds the host's ceiling runners.max_memory (" + half + ", half the host's memory; the operator set none)"
 	if v.State != patchgate.RunError || v.Reason != want {
 		t.Errorf("got %s %q, want error %q", v.State, v.Reason, want)
