@@ -44,7 +44,7 @@ type Main struct {
 	Service   *pipelines.Service
 	Processor *pipelines.Processor
 	Queue     *queue.Queue
-	Verifier  *runners.Verifier
+	Executor  *runners.Executor
 	Reporter  *runners.Reporter
 	Trackers  *pipelines.Trackers
 	// TrackerSync reads and reports to external trackers (Jira).
@@ -130,6 +130,16 @@ func (m *Main) Run(ctx context.Context) error {
 	quarantines := store.NewQuarantineService(db)
 	metrics.FlakeRates = verifications.FindFlakeRates
 	releases := store.NewReleaseService(db)
+	rc := m.Config.Runners
+	workers := rc.Workers
+	if m.WorkerOnly && workers == 0 {
+		workers = 1
+	}
+	m.Queue, err = openQueue(ctx, db, queue.Config{Workers: workers, JobTimeout: rc.JobTimeout, Logger: m.Logger})
+	if err != nil {
+		_ = db.Close()
+		return err
+	}
 	m.Reporter = &runners.Reporter{Statuses: clients.statuses, PublicURL: m.Config.PublicURL, Logger: m.Logger}
 	m.Service = &pipelines.Service{
 		Tickets:    observed,
@@ -144,6 +154,7 @@ func (m *Main) Run(ctx context.Context) error {
 			patchgate.GitLab: m.Config.ReleaseManagers["gitlab"],
 		},
 		Verifications: verifications,
+		Queue:         m.Queue,
 		Sources:       clients.sources,
 		Reporter:      m.Reporter,
 		Releases:      releases,
@@ -163,7 +174,6 @@ func (m *Main) Run(ctx context.Context) error {
 		_ = db.Close()
 		return fmt.Errorf("audit the configuration: %w", err)
 	}
-	rc := m.Config.Runners
 	if m.Instance, err = db.InstanceID(ctx); err != nil {
 		_ = db.Close()
 		return fmt.Errorf("read the instance id: %w", err)
@@ -182,10 +192,9 @@ func (m *Main) Run(ctx context.Context) error {
 		// a margin for clocks and races: three heartbeats.
 		SweepGrace: 3 * rc.Heartbeat,
 	}
-	m.Verifier = &runners.Verifier{
+	m.Executor = &runners.Executor{
 		Verifications: verifications,
-		Plan:          m.Service.Plan,
-		ProofPlan:     m.Service.ProofPlan,
+		Planner:       m.Service,
 		Proofs:        verifications,
 		Source: func(ctx context.Context, repo patchgate.RepoRef, sha string) (io.ReadCloser, error) {
 			src := clients.sources[repo.Forge]
@@ -196,7 +205,7 @@ func (m *Main) Run(ctx context.Context) error {
 		},
 		Environments: m.envs,
 		Reporter:     m.Reporter,
-		OnVerdict:    m.Service.OnVerdict,
+		Verdicts:     m.Service,
 		OnFlaky:      metrics.ObserveFlaky,
 		FlakyTests:   verifications,
 		Worker:       m.Owner + "/" + randomID(),
@@ -207,16 +216,6 @@ func (m *Main) Run(ctx context.Context) error {
 		Secrets:      m.Config.Secrets(),
 		Logger:       m.Logger,
 	}
-	workers := rc.Workers
-	if m.WorkerOnly && workers == 0 {
-		workers = 1
-	}
-	m.Queue, err = openQueue(ctx, db, queue.Config{Workers: workers, JobTimeout: rc.JobTimeout, Handler: m.Verifier.Run, Logger: m.Logger})
-	if err != nil {
-		_ = db.Close()
-		return err
-	}
-	m.Service.Queue = m.Queue
 	m.Trackers = &pipelines.Trackers{Tickets: observed, Updates: tickets}
 	m.TrackerSync.Trackers, m.TrackerSync.Verifications = m.Trackers, verifications
 	m.Processor = &pipelines.Processor{
@@ -225,7 +224,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Handle:     m.handleAny,
 		Logger:     m.Logger,
 		Workers:    m.Config.Workers.Deliveries,
-		Holder:     m.Verifier.Worker, // this process, unique among those sharing the database
+		Holder:     m.Executor.Worker, // this process, unique among those sharing the database
 		Observe:    metrics.ObserveProcessed,
 	}
 	m.Processor.Init()
@@ -242,7 +241,7 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 		m.requeueOrphans(ctx, verifications, staleBefore)
 		m.sweep(ctx)
-		if err := m.Queue.Start(workCtx); err != nil {
+		if err := m.Queue.Start(workCtx, m.Executor); err != nil {
 			cancel()
 			_ = db.Close()
 			return fmt.Errorf("start queue: %w", err)

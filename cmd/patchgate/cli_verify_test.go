@@ -111,7 +111,7 @@ func workQueued(app *testApp, sha string, stop <-chan struct{}) {
 			continue
 		}
 		for _, v := range got {
-			_ = app.main.Verifier.Run(context.Background(), v.ID, v.Attempt)
+			_ = app.main.Executor.Run(context.Background(), v.ID, v.Attempt)
 		}
 	}
 }

@@ -43,7 +43,7 @@ func TestRunWithRetries(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			calls := 0
-			r := &Verifier{
+			r := &Executor{
 				Retries:      tt.retries,
 				RetryBackoff: time.Millisecond,
 				Environments: envFunc(func(context.Context, patchgate.EnvironmentSpec, io.Writer) (*patchgate.EnvironmentResult, error) {
@@ -111,7 +111,7 @@ func TestAliveSweepsOnlyRunsKnownToBeOver(t *testing.T) {
 		{"not-a-run-id", true},    // not one of ours
 		{"8-1-down", true},        // database down: never sweep on doubt
 	}
-	r := &Verifier{Verifications: verificationsFunc{find: func(id int64) (*patchgate.Verification, error) {
+	r := &Executor{Verifications: verificationsFunc{find: func(id int64) (*patchgate.Verification, error) {
 		if id == 8 {
 			return nil, errors.New("database is down")
 		}
@@ -147,15 +147,15 @@ func TestPlanRetriesOnlyAnUnreachableForge(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			calls := 0
-			r := &Verifier{Retries: 2, RetryBackoff: time.Millisecond,
-				Plan: func(context.Context, *patchgate.Verification) ([]patchgate.SuitePlan, error) {
+			r := &Executor{Retries: 2, RetryBackoff: time.Millisecond,
+				Planner: planFunc(func(context.Context, *patchgate.Verification) ([]patchgate.SuitePlan, error) {
 					err := tt.outcomes[calls]
 					calls++
 					if err != nil {
 						return nil, err
 					}
 					return []patchgate.SuitePlan{{Name: "smoke"}}, nil
-				}}
+				})}
 			plans, err := r.plan(context.Background(), &patchgate.Verification{ID: 1}, slog.New(slog.DiscardHandler))
 			if calls != tt.wantCalls {
 				t.Errorf("got %d calls, want %d", calls, tt.wantCalls)
@@ -168,4 +168,16 @@ func TestPlanRetriesOnlyAnUnreachableForge(t *testing.T) {
 			}
 		})
 	}
+}
+
+// planFunc is a Planner whose Plan is the function and whose proofs have
+// nothing to prove.
+type planFunc func(ctx context.Context, v *patchgate.Verification) ([]patchgate.SuitePlan, error)
+
+func (f planFunc) Plan(ctx context.Context, v *patchgate.Verification) ([]patchgate.SuitePlan, error) {
+	return f(ctx, v)
+}
+
+func (planFunc) ProofPlan(context.Context, *patchgate.Verification) (*patchgate.ProofPlan, error) {
+	return nil, patchgate.Errorf(patchgate.ENOTFOUND, "nothing to prove")
 }

@@ -19,27 +19,40 @@ import (
 	"github.com/patchgate/patchgate"
 )
 
-// Verifier runs verification attempts handed to it by the queue.
-type Verifier struct {
-	Verifications patchgate.VerificationService
+// Planner plans what a verification runs (verification.Planner).
+type Planner interface {
 	// Plan reads the verification's .patchgate.yml (at its ConfigRef) and
 	// returns the suites to run; for a verification not planned yet it records
 	// the plan and sets v's ConfigDigest and Suites, otherwise it checks the
 	// digest. A *patchgate.ForgeUnreachableError is tried again like a suite
 	// that could not run (Retries, RetryBackoff); any other error (no file, a
 	// bad file) is the verdict at once.
-	Plan func(ctx context.Context, v *patchgate.Verification) ([]patchgate.SuitePlan, error)
+	Plan(ctx context.Context, v *patchgate.Verification) ([]patchgate.SuitePlan, error)
+	// ProofPlan plans the fail-to-pass proof of a verification whose change
+	// fixes a ticket; ENOTFOUND when there is nothing to prove.
+	ProofPlan(ctx context.Context, v *patchgate.Verification) (*patchgate.ProofPlan, error)
+}
+
+// VerdictHandler is told every final verdict, so that the ticket states that
+// follow from it are derived (verification.Verdicts).
+type VerdictHandler interface {
+	OnVerdict(ctx context.Context, v *patchgate.Verification)
+}
+
+// Executor executes the verification attempts the queue hands it: it runs
+// each planned suite in a throwaway environment and records the verdict.
+type Executor struct {
+	Verifications patchgate.VerificationService
+	// Planner plans the suites and the proof of each verification.
+	Planner Planner
 	// Source returns the tree at the commit as a plain tar stream.
 	Source       func(ctx context.Context, repo patchgate.RepoRef, sha string) (io.ReadCloser, error)
 	Environments patchgate.EnvironmentRunner
 	Reporter     *Reporter
-	// ProofPlan, when set with Proofs, plans the fail-to-pass proof of a
-	// verification whose change fixes a ticket (ENOTFOUND: nothing to prove);
-	// Proofs stores it.
-	ProofPlan func(ctx context.Context, v *patchgate.Verification) (*patchgate.ProofPlan, error)
-	Proofs    patchgate.ProofService
-	// OnVerdict is told every final verdict (ticket states follow it).
-	OnVerdict func(ctx context.Context, v *patchgate.Verification)
+	// Proofs, when set, stores the fail-to-pass proofs Planner plans.
+	Proofs patchgate.ProofService
+	// Verdicts, when set, is told every final verdict (ticket states follow it).
+	Verdicts VerdictHandler
 	// OnFlaky, when set, is told the tests of a suite run that failed and
 	// then passed on a re-run on the same commit (metrics).
 	OnFlaky func(repo patchgate.RepoRef, tests []string)
@@ -67,7 +80,7 @@ type Verifier struct {
 }
 
 // Run is the queue's handler: one attempt of one verification.
-func (r *Verifier) Run(ctx context.Context, id int64, attempt int) error {
+func (r *Executor) Run(ctx context.Context, id int64, attempt int) error {
 	log := r.Logger.With("verification_id", id, "attempt", attempt)
 	if err := r.Verifications.ClaimVerification(ctx, id, attempt, r.Worker); err != nil {
 		if patchgate.ErrorCode(err) == patchgate.ECONFLICT {
@@ -122,12 +135,12 @@ func (r *Verifier) Run(ctx context.Context, id int64, attempt int) error {
 	v.State, v.Reason = state, reason
 	r.Reporter.Verdict(finishCtx, v)
 	log.Info("verification finished", "state", state, "reason", reason)
-	if r.OnVerdict != nil {
+	if r.Verdicts != nil {
 		final, err := r.Verifications.FindVerificationByID(finishCtx, v.ID)
 		if err != nil {
 			return fmt.Errorf("reload verification %d: %w", v.ID, err)
 		}
-		r.OnVerdict(finishCtx, final)
+		r.Verdicts.OnVerdict(finishCtx, final)
 	}
 	return nil
 }
@@ -135,7 +148,7 @@ func (r *Verifier) Run(ctx context.Context, id int64, attempt int) error {
 // runSuites runs every suite in order and returns the verdict: success when every
 // required suite passed, failure when one failed, error when the infrastructure
 // broke, canceled when ctx was cancelled.
-func (r *Verifier) runSuites(ctx context.Context, v *patchgate.Verification, log *slog.Logger) (patchgate.RunState, string) {
+func (r *Executor) runSuites(ctx context.Context, v *patchgate.Verification, log *slog.Logger) (patchgate.RunState, string) {
 	plans, err := r.plan(ctx, v, log)
 	if err != nil {
 		r.cancelSuites(ctx, v, patchgate.RunError, "not run: "+patchgate.ErrorMessage(err))
@@ -202,10 +215,10 @@ func (r *Verifier) runSuites(ctx context.Context, v *patchgate.Verification, log
 // unreachable forge, ctx ends, or the attempts run out. The verification
 // is claimed and heartbeating meanwhile, so a forge outage costs a worker's
 // slot for a bounded time, never the delivery that planned it.
-func (r *Verifier) plan(ctx context.Context, v *patchgate.Verification, log *slog.Logger) ([]patchgate.SuitePlan, error) {
+func (r *Executor) plan(ctx context.Context, v *patchgate.Verification, log *slog.Logger) ([]patchgate.SuitePlan, error) {
 	attempts, delay := r.attempts(), r.RetryBackoff
 	for try := 1; ; try++ {
-		plans, err := r.Plan(ctx, v)
+		plans, err := r.Planner.Plan(ctx, v)
 		var unreachable *patchgate.ForgeUnreachableError
 		if err == nil || !errors.As(err, &unreachable) || ctx.Err() != nil || try == attempts {
 			if err != nil && try > 1 {
@@ -226,7 +239,7 @@ func (r *Verifier) plan(ctx context.Context, v *patchgate.Verification, log *slo
 // runSuite runs one suite and records its outcome on s; it returns how many
 // times the suite ran, the names of the tests that failed and then passed,
 // and those whose failures a quarantine excused.
-func (r *Verifier) runSuite(ctx context.Context, v *patchgate.Verification, s *patchgate.SuiteRun, plan patchgate.SuitePlan, log *slog.Logger) (attempts int, flaky, excused []string) {
+func (r *Executor) runSuite(ctx context.Context, v *patchgate.Verification, s *patchgate.SuiteRun, plan patchgate.SuitePlan, log *slog.Logger) (attempts int, flaky, excused []string) {
 	log = log.With("suite", s.Name, "suite_run_id", s.ID)
 	now := time.Now().UTC()
 	s.State, s.StartedAt, s.Description = patchgate.RunRunning, &now, "running"
@@ -320,7 +333,7 @@ func (r *Verifier) runSuite(ctx context.Context, v *patchgate.Verification, s *p
 // quarantine can excuse. A run that timed out, ran out of memory, or counts
 // failures its report does not name is never excused: something beyond the
 // quarantined tests failed. It returns the excused tests' names.
-func (r *Verifier) applyQuarantines(ctx context.Context, v *patchgate.Verification, s *patchgate.SuiteRun, plan patchgate.SuitePlan, log *slog.Logger) []string {
+func (r *Executor) applyQuarantines(ctx context.Context, v *patchgate.Verification, s *patchgate.SuiteRun, plan patchgate.SuitePlan, log *slog.Logger) []string {
 	if s.State != patchgate.RunFailure || len(plan.Quarantines) == 0 {
 		return nil
 	}
@@ -375,14 +388,14 @@ func (r *Verifier) applyQuarantines(ctx context.Context, v *patchgate.Verificati
 }
 
 // attempts is how often a suite may be tried.
-func (r *Verifier) attempts() int { return 1 + max(r.Retries, 0) }
+func (r *Executor) attempts() int { return 1 + max(r.Retries, 0) }
 
 // runWithRetries runs the suite's environment until it yields a result (a
 // pass or the suite's own failure), ctx ends, or the attempts run out, and
 // returns the last outcome with the number of attempts made. An attempt that
 // could not run is written into the suite's log, with its cause, before the
 // next one, so that whoever reads the evidence sees it was retried.
-func (r *Verifier) runWithRetries(ctx context.Context, spec patchgate.EnvironmentSpec, logw io.Writer, log *slog.Logger) (*patchgate.EnvironmentResult, int, error) {
+func (r *Executor) runWithRetries(ctx context.Context, spec patchgate.EnvironmentSpec, logw io.Writer, log *slog.Logger) (*patchgate.EnvironmentResult, int, error) {
 	attempts := r.attempts()
 	delay := r.RetryBackoff
 	for try := 1; ; try++ {
@@ -404,7 +417,7 @@ func (r *Verifier) runWithRetries(ctx context.Context, spec patchgate.Environmen
 // recordResult turns an environment's result into the suite's state, counts,
 // tests and one-line description; without a JUnit report the tests come from
 // the log.
-func (r *Verifier) recordResult(s *patchgate.SuiteRun, res *patchgate.EnvironmentResult, log *TestLog) {
+func (r *Executor) recordResult(s *patchgate.SuiteRun, res *patchgate.EnvironmentResult, log *TestLog) {
 	code := res.ExitCode
 	s.ExitCode, s.OOMKilled, s.TimedOut = &code, res.OOMKilled, res.TimedOut
 	s.ImageDigests, s.Timings = res.ImageDigests, res.Timings
@@ -448,7 +461,7 @@ func (r *Verifier) recordResult(s *patchgate.SuiteRun, res *patchgate.Environmen
 }
 
 // finishSuite records a suite's final state and posts its status.
-func (r *Verifier) finishSuite(ctx context.Context, v *patchgate.Verification, s *patchgate.SuiteRun, state patchgate.RunState, description string) {
+func (r *Executor) finishSuite(ctx context.Context, v *patchgate.Verification, s *patchgate.SuiteRun, state patchgate.RunState, description string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
 	now := time.Now().UTC()
@@ -460,7 +473,7 @@ func (r *Verifier) finishSuite(ctx context.Context, v *patchgate.Verification, s
 }
 
 // cancelSuites marks the suites that never ran.
-func (r *Verifier) cancelSuites(ctx context.Context, v *patchgate.Verification, state patchgate.RunState, why string) {
+func (r *Executor) cancelSuites(ctx context.Context, v *patchgate.Verification, state patchgate.RunState, why string) {
 	for _, s := range v.Suites {
 		if !s.State.Final() && s.State != patchgate.RunRunning {
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
@@ -474,7 +487,7 @@ func (r *Verifier) cancelSuites(ctx context.Context, v *patchgate.Verification, 
 	}
 }
 
-func (r *Verifier) heartbeat(ctx context.Context, v *patchgate.Verification) {
+func (r *Executor) heartbeat(ctx context.Context, v *patchgate.Verification) {
 	every := r.Heartbeat
 	if every <= 0 {
 		every = 10 * time.Second
@@ -521,7 +534,7 @@ func RunID(v *patchgate.Verification, s *patchgate.SuiteRun) string {
 // is final, at a later attempt, or silent for longer than fresh). The sweeper
 // removes only those. A run the database does not know (a run id it never
 // made, a verification it does not have) may be another instance's: alive.
-func (r *Verifier) Alive(ctx context.Context, runID string, fresh time.Duration) bool {
+func (r *Executor) Alive(ctx context.Context, runID string, fresh time.Duration) bool {
 	var id int64
 	var attempt int
 	var suite string
