@@ -1,16 +1,15 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/patchgate/patchgate"
-	"github.com/patchgate/patchgate/pipelines"
 	"github.com/patchgate/patchgate/server"
 	"github.com/patchgate/patchgate/trackers/jira"
+	"github.com/patchgate/patchgate/usecase/tracking"
 )
 
 // jiraSites are the configured Jira trackers, by name and by project key.
@@ -121,27 +120,18 @@ func (j *jiraSites) parseAny(forge patchgate.Forge, event string, body []byte) (
 	return parseDelivery(forge, event, body)
 }
 
-// handleAny applies a parsed event: a tracker's to the tickets, a forge's
-// through the forge use cases.
-func (m *Main) handleAny(ctx context.Context, ev *patchgate.Event) (patchgate.DeliveryOutcome, string, error) {
-	if ev.Forge == patchgate.SourceJira {
-		return m.Trackers.HandleEvent(ctx, ev)
-	}
-	return m.Service.HandleEvent(ctx, ev)
-}
-
 // site is the tracker sync's view of key's Jira site; nil when its project
 // is not configured.
-func (j *jiraSites) syncSite(clients []*jira.Client) func(key string) *pipelines.TrackerSite {
-	sites := make([]*pipelines.TrackerSite, len(j.configs))
+func (j *jiraSites) syncSite(clients []*jira.Client) func(key string) *tracking.TrackerSite {
+	sites := make([]*tracking.TrackerSite, len(j.configs))
 	for i, t := range j.trackers {
 		tr := map[patchgate.TicketState]string{}
 		for state, name := range t.Transitions {
 			tr[patchgate.TicketState(state)] = name
 		}
-		sites[i] = &pipelines.TrackerSite{Name: "jira:" + t.Name, API: clients[i], Transitions: tr, ReadTimeout: t.ReadTimeout}
+		sites[i] = &tracking.TrackerSite{Name: "jira:" + t.Name, API: clients[i], Transitions: tr, ReadTimeout: t.ReadTimeout}
 	}
-	return func(key string) *pipelines.TrackerSite {
+	return func(key string) *tracking.TrackerSite {
 		if i := j.site(key); i >= 0 {
 			return sites[i]
 		}
@@ -156,20 +146,4 @@ func (j *jiraSites) clients() []*jira.Client {
 		out[i] = jira.NewClient(c, nil)
 	}
 	return out
-}
-
-// observedTickets is the ticket service that tells the tracker sync every
-// ticket it reconciles.
-type observedTickets struct {
-	patchgate.TicketService
-	reconciled func(t *patchgate.Ticket)
-}
-
-// ReconcileTicket reconciles, then tells.
-func (o observedTickets) ReconcileTicket(ctx context.Context, id int64) (*patchgate.Ticket, error) {
-	t, err := o.TicketService.ReconcileTicket(ctx, id)
-	if err == nil {
-		o.reconciled(t)
-	}
-	return t, err
 }
