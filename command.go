@@ -31,6 +31,16 @@ const (
 	CommandOkToTest = "ok-to-test"
 )
 
+// The comment lines that give the commands.
+const (
+	// ApproveComment is the comment by which a configured release manager
+	// approves the open candidate that contains the commented change.
+	ApproveComment = "/patchgate approve"
+	// OkToTestComment is the comment by which a maintainer approves verifying
+	// a change's current head when it comes from a fork or an untrusted author.
+	OkToTestComment = "/patchgate ok-to-test"
+)
+
 // CommandService remembers which comments acted. Implementations are safe for
 // concurrent use.
 type CommandService interface {

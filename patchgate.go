@@ -4,7 +4,7 @@
 // use cases consume. It imports only the standard library.
 //
 // The gate invariants in DESIGN.md are enforced by the code in this package and in
-// the use-case package (pipelines); adapters (store, webhooks, forges, testenv,
+// the use-case packages (usecase/...); adapters (store, webhooks, forges, testenv,
 // server) only move data in and out.
 package patchgate
 

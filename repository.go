@@ -65,3 +65,25 @@ func (d *RepositoryDirectory) Find(forge Forge, name string) (*Repository, error
 
 // All returns every configured repository.
 func (d *RepositoryDirectory) All() []*Repository { return d.repos }
+
+// Resolve returns the configured repository a request names: by forge and
+// name, or, without a forge, by a name only one forge's repositories have.
+// ENOTFOUND when none is configured, EINVALID when both forges have it.
+func (d *RepositoryDirectory) Resolve(forge Forge, name string) (*Repository, error) {
+	if forge != "" {
+		return d.Find(forge, name)
+	}
+	var match *Repository
+	for _, r := range d.repos {
+		if strings.EqualFold(r.Name, name) {
+			if match != nil {
+				return nil, Errorf(EINVALID, "%s is configured on both forges: say which with forge", name)
+			}
+			match = r
+		}
+	}
+	if match == nil {
+		return nil, Errorf(ENOTFOUND, "repository %s is not configured", name)
+	}
+	return match, nil
+}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -24,7 +25,17 @@ import (
 
 // Handler runs one verification attempt. Returning nil completes the job; an
 // error is logged and the job is not retried (the verification records why).
-type Handler func(ctx context.Context, verificationID int64, attempt int) error
+type Handler interface {
+	Run(ctx context.Context, verificationID int64, attempt int) error
+}
+
+// HandlerFunc is a function that is a Handler.
+type HandlerFunc func(ctx context.Context, verificationID int64, attempt int) error
+
+// Run calls f.
+func (f HandlerFunc) Run(ctx context.Context, verificationID int64, attempt int) error {
+	return f(ctx, verificationID, attempt)
+}
 
 // Config configures a Queue.
 type Config struct {
@@ -33,7 +44,6 @@ type Config struct {
 	Workers int
 	// JobTimeout bounds one verification; River cancels its context after it.
 	JobTimeout time.Duration
-	Handler    Handler
 	Logger     *slog.Logger
 }
 
@@ -62,6 +72,10 @@ type Queue struct {
 	client  client
 	migrate func(ctx context.Context) (int, error)
 	workers int
+	// handler is given to Start; River's worker, registered at construction,
+	// hands each job to it. The queue can so enqueue before the code that runs
+	// jobs exists, which needs the queue itself.
+	handler atomic.Pointer[Handler]
 }
 
 var _ patchgate.VerificationQueue = (*Queue)(nil)
@@ -70,21 +84,25 @@ var _ patchgate.VerificationQueue = (*Queue)(nil)
 // one open connection there).
 func NewSQLite(pool *sql.DB, cfg Config) (*Queue, error) {
 	driver := riversqlite.New(pool)
-	c, err := river.NewClient(driver, riverConfig(cfg))
+	q := &Queue{workers: cfg.Workers, migrate: migrator(driver, cfg.Logger)}
+	c, err := river.NewClient(driver, q.riverConfig(cfg))
 	if err != nil {
 		return nil, fmt.Errorf("river client: %w", err)
 	}
-	return &Queue{client: c, workers: cfg.Workers, migrate: migrator(driver, cfg.Logger)}, nil
+	q.client = c
+	return q, nil
 }
 
 // NewPostgres makes a queue on a pgx pool.
 func NewPostgres(pool *pgxpool.Pool, cfg Config) (*Queue, error) {
 	driver := riverpgxv5.New(pool)
-	c, err := river.NewClient(driver, riverConfig(cfg))
+	q := &Queue{workers: cfg.Workers, migrate: migrator(driver, cfg.Logger)}
+	c, err := river.NewClient(driver, q.riverConfig(cfg))
 	if err != nil {
 		return nil, fmt.Errorf("river client: %w", err)
 	}
-	return &Queue{client: c, workers: cfg.Workers, migrate: migrator(driver, cfg.Logger)}, nil
+	q.client = c
+	return q, nil
 }
 
 func migrator[TTx any](driver riverdriver.Driver[TTx], logger *slog.Logger) func(ctx context.Context) (int, error) {
@@ -101,7 +119,7 @@ func migrator[TTx any](driver riverdriver.Driver[TTx], logger *slog.Logger) func
 	}
 }
 
-func riverConfig(cfg Config) *river.Config {
+func (q *Queue) riverConfig(cfg Config) *river.Config {
 	rc := &river.Config{
 		Logger:     cfg.Logger,
 		JobTimeout: cfg.JobTimeout,
@@ -116,7 +134,11 @@ func riverConfig(cfg Config) *river.Config {
 	if cfg.Workers > 0 {
 		workers := river.NewWorkers()
 		river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, job *river.Job[verifyArgs]) error {
-			return cfg.Handler(ctx, job.Args.VerificationID, job.Args.Attempt)
+			h := q.handler.Load()
+			if h == nil {
+				return errors.New("queue started without a handler")
+			}
+			return (*h).Run(ctx, job.Args.VerificationID, job.Args.Attempt)
 		}))
 		rc.Workers = workers
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}
@@ -127,11 +149,15 @@ func riverConfig(cfg Config) *river.Config {
 // Migrate creates or upgrades River's tables; it returns how many migrations ran.
 func (q *Queue) Migrate(ctx context.Context) (int, error) { return q.migrate(ctx) }
 
-// Start starts working jobs (when the queue has workers).
-func (q *Queue) Start(ctx context.Context) error {
+// Start starts working jobs (when the queue has workers), each by h.
+func (q *Queue) Start(ctx context.Context, h Handler) error {
 	if q.workers == 0 {
 		return nil
 	}
+	if h == nil {
+		return errors.New("start queue: no handler")
+	}
+	q.handler.Store(&h)
 	return q.client.Start(ctx)
 }
 

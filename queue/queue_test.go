@@ -29,7 +29,7 @@ func newSQLiteQueue(t *testing.T, workers int, handler queue.Handler) *queue.Que
 	}
 	t.Cleanup(func() { _ = pool.Close() })
 	q, err := queue.NewSQLite(pool, queue.Config{
-		Workers: workers, JobTimeout: time.Minute, Handler: handler,
+		Workers: workers, JobTimeout: time.Minute,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
@@ -38,7 +38,7 @@ func newSQLiteQueue(t *testing.T, workers int, handler queue.Handler) *queue.Que
 	if _, err := q.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := q.Start(ctx); err != nil {
+	if err := q.Start(ctx, handler); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = q.Stop(context.Background()) })
@@ -49,13 +49,13 @@ func TestEnqueueRunsOncePerAttempt(t *testing.T) {
 	var mu sync.Mutex
 	runs := map[[2]int64]int{}
 	done := make(chan struct{}, 10)
-	q := newSQLiteQueue(t, 2, func(ctx context.Context, id int64, attempt int) error {
+	q := newSQLiteQueue(t, 2, queue.HandlerFunc(func(ctx context.Context, id int64, attempt int) error {
 		mu.Lock()
 		runs[[2]int64{id, int64(attempt)}]++
 		mu.Unlock()
 		done <- struct{}{}
 		return nil
-	})
+	}))
 	ctx := context.Background()
 	v := &patchgate.Verification{ID: 7, Attempt: 1}
 	for range 3 {
@@ -84,12 +84,12 @@ func TestEnqueueRunsOncePerAttempt(t *testing.T) {
 func TestCancelStopsARunningJob(t *testing.T) {
 	started := make(chan struct{})
 	stopped := make(chan error, 1)
-	q := newSQLiteQueue(t, 1, func(ctx context.Context, id int64, attempt int) error {
+	q := newSQLiteQueue(t, 1, queue.HandlerFunc(func(ctx context.Context, id int64, attempt int) error {
 		close(started)
 		<-ctx.Done()
 		stopped <- ctx.Err()
 		return ctx.Err()
-	})
+	}))
 	ctx := context.Background()
 	if err := q.Enqueue(ctx, &patchgate.Verification{ID: 1, Attempt: 1}); err != nil {
 		t.Fatal(err)
@@ -116,14 +116,14 @@ func TestCancelQueuedJobNeverRuns(t *testing.T) {
 	release := make(chan struct{})
 	blocking := make(chan struct{})
 	ran := make(chan int64, 4)
-	q := newSQLiteQueue(t, 1, func(ctx context.Context, id int64, attempt int) error {
+	q := newSQLiteQueue(t, 1, queue.HandlerFunc(func(ctx context.Context, id int64, attempt int) error {
 		if id == 99 {
 			close(blocking)
 			<-release
 		}
 		ran <- id
 		return nil
-	})
+	}))
 	ctx := context.Background()
 	if err := q.Enqueue(ctx, &patchgate.Verification{ID: 99, Attempt: 1}); err != nil {
 		t.Fatal(err)

@@ -110,17 +110,17 @@ func TestFlakyRetries(t *testing.T) {
 			store := &recordingVerifications{}
 			var runs int
 			var seen, observed []string
-			r := &Verifier{
+			r := &Executor{
 				OnFlaky: func(repo patchgate.RepoRef, tests []string) {
 					observed = append(observed, tests...)
 				},
 				Verifications: store,
 				Reporter:      &Reporter{},
 				Logger:        slog.New(slog.DiscardHandler),
-				Plan: func(context.Context, *patchgate.Verification) ([]patchgate.SuitePlan, error) {
+				Planner: planFunc(func(context.Context, *patchgate.Verification) ([]patchgate.SuitePlan, error) {
 					return []patchgate.SuitePlan{{Name: "unit", Required: tt.required, FlakyRetries: tt.retries,
 						Spec: patchgate.EnvironmentSpec{Env: map[string]string{"KEEP": "1"}}}}, nil
-				},
+				}),
 				Environments: envFunc(func(_ context.Context, spec patchgate.EnvironmentSpec, log io.Writer) (*patchgate.EnvironmentResult, error) {
 					i := runs
 					runs++

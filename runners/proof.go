@@ -21,11 +21,11 @@ import (
 // of the proof suite. The proof is stored and reported as patchgate/proof
 // whatever it shows; an infrastructure fault is a proof in state error, never
 // a verdict on the fix.
-func (r *Verifier) runProof(ctx context.Context, v *patchgate.Verification, log *slog.Logger) {
-	if r.ProofPlan == nil || r.Proofs == nil {
+func (r *Executor) runProof(ctx context.Context, v *patchgate.Verification, log *slog.Logger) {
+	if r.Planner == nil || r.Proofs == nil {
 		return
 	}
-	plan, err := r.ProofPlan(ctx, v)
+	plan, err := r.Planner.ProofPlan(ctx, v)
 	if patchgate.ErrorCode(err) == patchgate.ENOTFOUND {
 		log.Debug("no proof to run", "reason", patchgate.ErrorMessage(err))
 		return
@@ -53,7 +53,7 @@ func (r *Verifier) runProof(ctx context.Context, v *patchgate.Verification, log 
 }
 
 // prove runs the tests on both sides and judges them.
-func (r *Verifier) prove(ctx context.Context, v *patchgate.Verification, plan *patchgate.ProofPlan, log *slog.Logger) patchgate.Proof {
+func (r *Executor) prove(ctx context.Context, v *patchgate.Verification, plan *patchgate.ProofPlan, log *slog.Logger) patchgate.Proof {
 	// Nothing left to run (no changed test, or all quarantined) is no proof:
 	// the evaluation says so without results.
 	if pre := patchgate.EvaluateProof(plan.Tests, nil, nil, plan.Excluded); pre.State == patchgate.ProofNone {
@@ -90,7 +90,7 @@ func proofError(plan *patchgate.ProofPlan, why string) patchgate.Proof {
 // proofSide runs the proof command on one side and returns the test results
 // it reported (from its JUnit report, else from its log). A timeout or an
 // out-of-memory kill is an error: it judges nothing.
-func (r *Verifier) proofSide(ctx context.Context, v *patchgate.Verification, plan *patchgate.ProofPlan, side string,
+func (r *Executor) proofSide(ctx context.Context, v *patchgate.Verification, plan *patchgate.ProofPlan, side string,
 	source func(context.Context) (io.ReadCloser, error), log *slog.Logger) ([]patchgate.TestResult, error) {
 	spec := plan.Suite.Spec
 	spec.RunID = fmt.Sprintf("%d-%d-proof-%s", v.ID, v.Attempt, side)

@@ -99,7 +99,7 @@ func TestProveRunsBaseWithTestFilesAndHead(t *testing.T) {
 		fmt.Fprintf(log, "=== RUN   TestRound\n    round_test.go:9: Round(2.5) = 2, want 3\n--- FAIL: TestRound (0.00s)\nFAIL\nFAIL\texample.com/m/calc\t0.01s\n")
 		return &patchgate.EnvironmentResult{ExitCode: 1}, nil
 	})
-	r := &Verifier{
+	r := &Executor{
 		Environments: env,
 		Source: func(ctx context.Context, repo patchgate.RepoRef, sha string) (io.ReadCloser, error) {
 			return io.NopCloser(bytes.NewReader(trees[sha])), nil

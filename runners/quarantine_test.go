@@ -62,14 +62,14 @@ func TestQuarantinedFailures(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			store := &recordingVerifications{}
-			r := &Verifier{
+			r := &Executor{
 				Verifications: store,
 				FlakyTests:    tt.history,
 				Reporter:      &Reporter{},
 				Logger:        slog.New(slog.DiscardHandler),
-				Plan: func(context.Context, *patchgate.Verification) ([]patchgate.SuitePlan, error) {
+				Planner: planFunc(func(context.Context, *patchgate.Verification) ([]patchgate.SuitePlan, error) {
 					return []patchgate.SuitePlan{{Name: "unit", Required: true, FlakyRetries: 1, Quarantines: tt.quarantines}}, nil
-				},
+				}),
 				Environments: envFunc(func(_ context.Context, _ patchgate.EnvironmentSpec, log io.Writer) (*patchgate.EnvironmentResult, error) {
 					io.WriteString(log, goTestLog(tt.failing...))
 					return &patchgate.EnvironmentResult{ExitCode: 1}, nil

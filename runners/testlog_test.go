@@ -301,7 +301,7 @@ func TestRecordResultNamesFailingTestsFromTheLog(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var v Verifier
+			var v Executor
 			s := &patchgate.SuiteRun{}
 			v.recordResult(s, &tt.res, &log)
 			if s.State != tt.state {

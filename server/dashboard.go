@@ -32,7 +32,7 @@ var staticFiles embed.FS
 var dashboardPages = []string{"signin", "releases", "candidate", "promote", "tickets", "ticket", "verification", "audit", "error"}
 
 // ReleasePolicy answers whether a principal may act on a candidate now, with
-// the rules the release gate applies when it is asked to (pipelines.Service).
+// the rules the release gate applies when it is asked to (gate.Gate).
 type ReleasePolicy interface {
 	CanApprove(ctx context.Context, c *patchgate.Candidate, ev *patchgate.Evaluation, p patchgate.Principal) error
 	CanWithdraw(c *patchgate.Candidate, p patchgate.Principal) error

@@ -66,15 +66,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-// ObserveProcessed records a processed delivery; it fits pipelines.Processor's
-// Observe hook.
+// ObserveProcessed records a processed delivery; it is delivery.Processor's
+// Observer.
 func (m *Metrics) ObserveProcessed(d *patchgate.Delivery, outcome patchgate.DeliveryOutcome, queued time.Duration) {
 	m.processed.WithLabelValues(string(d.Source), d.Event, string(outcome)).Inc()
 	m.queued.Observe(queued.Seconds())
 }
 
 // ObserveFlaky counts the tests of one suite run that failed and then passed
-// on a re-run; it fits runners.Verifier's OnFlaky hook. The repository label
+// on a re-run; it fits runners.Executor's OnFlaky hook. The repository label
 // is "forge:owner/name".
 func (m *Metrics) ObserveFlaky(repo patchgate.RepoRef, tests []string) {
 	for _, name := range tests {

@@ -8,9 +8,14 @@ import (
 	"github.com/patchgate/patchgate"
 )
 
-// Releaser is the use case behind the release gate.
-type Releaser interface {
+// Proposer proposes release candidates on request (gate.Candidates).
+type Proposer interface {
 	CreateCandidate(ctx context.Context, req patchgate.CandidateRequest, by string) (*patchgate.Candidate, error)
+}
+
+// Releaser is the release gate: it evaluates, approves and promotes
+// candidates (gate.Gate).
+type Releaser interface {
 	Evaluate(ctx context.Context, c *patchgate.Candidate) (*patchgate.Evaluation, error)
 	Approve(ctx context.Context, id int64, sha string, by patchgate.Principal, via string) (*patchgate.Candidate, *patchgate.Evaluation, error)
 	Withdraw(ctx context.Context, id int64, by patchgate.Principal) error
@@ -111,7 +116,7 @@ func (s *Server) handleCreateRelease(c *gin.Context) {
 		return
 	}
 	p, _ := patchgate.PrincipalFromContext(c.Request.Context())
-	cand, err := s.Releaser.CreateCandidate(c.Request.Context(), req, p.Name)
+	cand, err := s.Proposer.CreateCandidate(c.Request.Context(), req, p.Name)
 	if err != nil {
 		s.writeError(c, err)
 		return

@@ -41,9 +41,12 @@ type Server struct {
 	// Proofs reads verifications' fail-to-pass proofs; nil when the server
 	// does not verify.
 	Proofs   patchgate.ProofService
-	Verifier Verifier
+	Rerunner Rerunner
 	// Releases is nil when the server does not run the release gate.
 	Releases patchgate.ReleaseService
+	// Proposer proposes candidates; Releaser evaluates, approves and
+	// promotes them.
+	Proposer Proposer
 	Releaser Releaser
 	Audit    patchgate.AuditService
 	// Linker performs manual link and unlink requests.
@@ -95,14 +98,14 @@ type Server struct {
 	streamsOnce sync.Once
 }
 
-// Linker is the use case behind manual linking.
+// Linker is the use case behind manual linking (linking.Linker).
 type Linker interface {
-	// LinkManually links a ticket to a change by hand; see pipelines.ManualLink.
+	// LinkManually links a ticket to a change by hand; see linking.Linker.
 	LinkManually(ctx context.Context, req patchgate.ManualLinkRequest) (*patchgate.Link, error)
 	// UnlinkManually removes the links between a ticket and a change.
 	UnlinkManually(ctx context.Context, ticketID, changeID int64) error
 	// UnlinkReference removes the links between a ticket and a change named as
-	// LinkManually names them; see pipelines.UnlinkReference.
+	// LinkManually names them; see linking.Linker.
 	UnlinkReference(ctx context.Context, req patchgate.ManualLinkRequest) (*patchgate.Ticket, *patchgate.Change, error)
 }
 

@@ -10,7 +10,7 @@ import (
 )
 
 // TicketUpdater applies what a tracker says about an external ticket; see
-// pipelines.Trackers.UpdateTicket.
+// tracking.Trackers.UpdateTicket.
 type TicketUpdater interface {
 	UpdateTicket(ctx context.Context, u patchgate.TicketUpdate) (*patchgate.Ticket, error)
 }

@@ -11,8 +11,9 @@ import (
 	"github.com/patchgate/patchgate"
 )
 
-// Verifier is the use case behind manual re-runs.
-type Verifier interface {
+// Rerunner re-runs the verification of a change's head on request
+// (verification.Verifier).
+type Rerunner interface {
 	Rerun(ctx context.Context, req patchgate.VerifyRequest) (*patchgate.Verification, error)
 }
 
@@ -96,7 +97,7 @@ func (s *Server) handleCreateVerification(c *gin.Context) {
 		s.writeError(c, patchgate.Errorf(patchgate.EINVALID, "body: %v", err))
 		return
 	}
-	v, err := s.Verifier.Rerun(c.Request.Context(), req)
+	v, err := s.Rerunner.Rerun(c.Request.Context(), req)
 	if err != nil {
 		s.writeError(c, err)
 		return

@@ -147,7 +147,7 @@ var errSenderLeft = errors.New("the sender left")
 // count, so that a client without a secret cannot hold processing back by
 // keeping slow requests open; one that wants to must send whole bodies
 // faster than they are rejected, a flood. The
-// delivery processor defers its work while it is (pipelines.Processor.Busy):
+// delivery processor defers its work while it is (delivery.Processor.Intake):
 // on a small machine the processor's CPU time and its writes on SQLite's one
 // writer would otherwise slow every acknowledgement down during a burst, and
 // what is acknowledged is stored, so it can wait.

@@ -74,7 +74,7 @@ func TestVerifyWaitsForTheVerdict(t *testing.T) {
 		t.Fatalf("verify returned before the verdict: %q, %v", r.out, r.err)
 	case <-time.After(2500 * time.Millisecond):
 	}
-	if _, err := app.main.Service.Plan(ctx, v); err != nil { // as the worker would
+	if _, err := app.main.Planner.Plan(ctx, v); err != nil { // as the worker would
 		t.Fatal(err)
 	}
 	if err := vs.ClaimVerification(ctx, v.ID, v.Attempt, "test"); err != nil {
@@ -111,7 +111,7 @@ func workQueued(app *testApp, sha string, stop <-chan struct{}) {
 			continue
 		}
 		for _, v := range got {
-			_ = app.main.Verifier.Run(context.Background(), v.ID, v.Attempt)
+			_ = app.main.Executor.Run(context.Background(), v.ID, v.Attempt)
 		}
 	}
 }

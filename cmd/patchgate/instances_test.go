@@ -318,7 +318,7 @@ func TestInstancesShareVerifications(t *testing.T) {
 	}
 	workerRan := 0
 	for w, n := range ranBy {
-		if w == worker.Verifier.Worker {
+		if w == worker.Executor.Worker {
 			workerRan = n
 		}
 	}

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"context"
-
 	"github.com/patchgate/patchgate"
-	"github.com/patchgate/patchgate/pipelines"
 	"github.com/patchgate/patchgate/trackers/jira"
+	"github.com/patchgate/patchgate/usecase/tracking"
 )
 
 // jiraSites are the configured Jira trackers and their webhook intake.
@@ -34,27 +32,18 @@ func newJiraSites(trackers []TrackerConfig) *jiraSites {
 // site returns the tracker of key's project (PAY-7 → acme), or -1.
 func (j *jiraSites) site(key string) int { return j.source.Site(key) }
 
-// handleAny applies a parsed event: a tracker's to the tickets, a forge's
-// through the forge use cases.
-func (m *Main) handleAny(ctx context.Context, ev *patchgate.Event) (patchgate.DeliveryOutcome, string, error) {
-	if ev.Source == patchgate.SourceJira {
-		return m.Trackers.HandleEvent(ctx, ev)
-	}
-	return m.Service.HandleEvent(ctx, ev)
-}
-
 // site is the tracker sync's view of key's Jira site; nil when its project
 // is not configured.
-func (j *jiraSites) syncSite(clients []*jira.Client) func(key string) *pipelines.TrackerSite {
-	sites := make([]*pipelines.TrackerSite, len(j.configs))
+func (j *jiraSites) syncSite(clients []*jira.Client) func(key string) *tracking.TrackerSite {
+	sites := make([]*tracking.TrackerSite, len(j.configs))
 	for i, t := range j.trackers {
 		tr := map[patchgate.TicketState]string{}
 		for state, name := range t.Transitions {
 			tr[patchgate.TicketState(state)] = name
 		}
-		sites[i] = &pipelines.TrackerSite{Name: "jira:" + t.Name, API: clients[i], Transitions: tr, ReadTimeout: t.ReadTimeout}
+		sites[i] = &tracking.TrackerSite{Name: "jira:" + t.Name, API: clients[i], Transitions: tr, ReadTimeout: t.ReadTimeout}
 	}
-	return func(key string) *pipelines.TrackerSite {
+	return func(key string) *tracking.TrackerSite {
 		if i := j.site(key); i >= 0 {
 			return sites[i]
 		}
@@ -69,20 +58,4 @@ func (j *jiraSites) clients() []*jira.Client {
 		out[i] = jira.NewClient(c, nil)
 	}
 	return out
-}
-
-// observedTickets is the ticket service that tells the tracker sync every
-// ticket it reconciles.
-type observedTickets struct {
-	patchgate.TicketService
-	reconciled func(t *patchgate.Ticket)
-}
-
-// ReconcileTicket reconciles, then tells.
-func (o observedTickets) ReconcileTicket(ctx context.Context, id int64) (*patchgate.Ticket, error) {
-	t, err := o.TicketService.ReconcileTicket(ctx, id)
-	if err == nil {
-		o.reconciled(t)
-	}
-	return t, err
 }

@@ -163,7 +163,7 @@ func TestJiraReadOnFirstReference(t *testing.T) {
 		c.Repos[0].TicketKeys = []string{"PAY"}
 		c.Trackers = []TrackerConfig{jiraTracker(fj.URL())}
 	})
-	app.main.TrackerSync.Backoff = 50 * time.Millisecond
+	app.main.TrackerSync.Retry.Backoff = 50 * time.Millisecond
 
 	app.openPR(t, "opened", 8, "Keep chargebacks", "Fixes PAY-8", "fix/chargebacks", strings.Repeat("8", 40), "", time.Now())
 	app.waitProcessed(t)

@@ -62,7 +62,7 @@ func (m *Main) requeueOrphans(ctx context.Context, vs patchgate.VerificationServ
 // for three heartbeats. Runs it does not know are another's and kept.
 func (m *Main) sweep(ctx context.Context) {
 	fresh := 3 * m.Config.Runners.Heartbeat
-	n, err := m.envs.Sweep(ctx, func(runID string) bool { return m.Verifier.Alive(ctx, runID, fresh) })
+	n, err := m.envs.Sweep(ctx, func(runID string) bool { return m.Executor.Alive(ctx, runID, fresh) })
 	if err != nil {
 		m.Logger.Warn("sweep leftover containers", "removed", n, "err", err)
 	} else if n > 0 {

@@ -22,7 +22,7 @@ func (a *testApp) pass(t *testing.T, sha string) {
 	if err != nil || len(got) == 0 {
 		t.Fatalf("find the verification of %s: %v", sha[:7], err)
 	}
-	a.main.Service.OnVerdict(ctx, got[0])
+	a.main.Verdicts.OnVerdict(ctx, got[0])
 }
 
 // TestTicketStateFollowsHeadsAndLinks goes through the webhook endpoint: a

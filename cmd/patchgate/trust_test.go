@@ -76,7 +76,7 @@ func TestForkWaitsForOkToTest(t *testing.T) {
 	}
 	// Plan it as the worker that takes it would: the suites come from the
 	// file at the base.
-	if _, err := app.main.Service.Plan(context.Background(), &detail.Verification); err != nil {
+	if _, err := app.main.Planner.Plan(context.Background(), &detail.Verification); err != nil {
 		t.Fatal(err)
 	}
 	app.api(t, http.MethodGet, "/api/v1/verifications/"+fmt.Sprint(list.Verifications[0].ID), nil, &detail)

@@ -1,0 +1,280 @@
+// Package commands orchestrates the patchgate commands people give in forge
+// comments: "/patchgate approve" (a release manager approves the open
+// candidate that contains the change) and "/patchgate ok-to-test" (a
+// maintainer vouches for a change's current head). It checks where a command
+// comes from (a new comment, by its own author, written after what it refers
+// to, acting once), runs it through the release gate or verification, and
+// answers it on the change.
+package commands
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/patchgate/patchgate"
+)
+
+// ChangeFinder reads stored changes.
+type ChangeFinder interface {
+	FindChange(ctx context.Context, forge patchgate.Forge, repo, key string) (*patchgate.Change, error)
+}
+
+// CandidateFinder reads release candidates.
+type CandidateFinder interface {
+	FindCandidates(ctx context.Context, filter patchgate.CandidateFilter) ([]*patchgate.Candidate, int, error)
+	FindCandidateByID(ctx context.Context, id int64) (*patchgate.Candidate, error)
+}
+
+// Approver records approvals of candidates (gate.Gate).
+type Approver interface {
+	Approve(ctx context.Context, id int64, sha string, by patchgate.Principal, via string) (*patchgate.Candidate, *patchgate.Evaluation, error)
+}
+
+// HeadVerifier verifies a change's head now (verification.Verifier).
+type HeadVerifier interface {
+	Verify(ctx context.Context, ch *patchgate.Change, trigger string) (*patchgate.Verification, error)
+}
+
+// Claims remembers which comments' commands acted, so each acts once.
+type Claims interface {
+	ClaimCommand(ctx context.Context, c *patchgate.CommentCommand) error
+	ReleaseCommand(ctx context.Context, forge patchgate.Forge, repo string, commentID int64) error
+}
+
+// People says who may give which command (verification.Trust).
+type People interface {
+	Maintainer(repo *patchgate.Repository, user string) bool
+	ReleaseManager(forge patchgate.Forge, user string) bool
+}
+
+// Handler acts on the commands in comments. Set the fields, then use it from
+// any number of goroutines.
+type Handler struct {
+	Changes ChangeFinder
+	// Candidates and Gate approve by comment; without them approvals by
+	// comment are refused.
+	Candidates CandidateFinder
+	Gate       Approver
+	// Verifier verifies vouched-for heads; nil refuses ok-to-test.
+	Verifier HeadVerifier
+	// Commands remembers which comments acted; nil refuses every command.
+	Commands Claims
+	// Commenters answer on the change, one per forge.
+	Commenters map[patchgate.Forge]patchgate.Commenter
+	People     People
+	Logger     *slog.Logger
+}
+
+// CommandCommentMarker identifies patchgate's one answer to comment commands
+// on a PR/MR, edited in place with the latest answer.
+const CommandCommentMarker = "<!-- patchgate:commands -->"
+
+// ApplyComment acts on a command in a comment on a change, and answers it on
+// the change. A command acts only from a newly created comment, sent by the
+// comment's own author, written after what it refers to (the candidate it
+// approves, the head it vouches for), and only once per comment; anything
+// else is refused, and the refusal is the delivery's reason and the answer.
+func (h *Handler) ApplyComment(ctx context.Context, repo *patchgate.Repository, ev *patchgate.Event) (patchgate.DeliveryOutcome, string, error) {
+	c := ev.Comment
+	var command string
+	switch {
+	case !c.OnChange:
+	case hasCommand(c.Body, patchgate.ApproveComment):
+		command = patchgate.ApproveComment
+	case hasCommand(c.Body, patchgate.OkToTestComment):
+		command = patchgate.OkToTestComment
+	}
+	if command == "" {
+		return patchgate.OutcomeIgnored, "comment carries no patchgate command", nil
+	}
+	ch, err := h.Changes.FindChange(ctx, ev.Forge, repo.Name, patchgate.ChangeKey(patchgate.ReviewKind(ev.Forge), c.Number, ""))
+	if patchgate.ErrorCode(err) == patchgate.ENOTFOUND {
+		ch = nil
+	} else if err != nil {
+		return "", "", err
+	}
+	answer, acted, err := h.runCommand(ctx, repo, ev, ch, command)
+	if err != nil {
+		return "", "", err
+	}
+	target := ch
+	if target == nil {
+		target = &patchgate.Change{Forge: ev.Forge, Repo: repo.Name, Kind: patchgate.ReviewKind(ev.Forge), Number: c.Number}
+	}
+	h.answerCommand(ctx, target, ev, command, answer)
+	if acted {
+		return patchgate.OutcomeProcessed, "", nil
+	}
+	return patchgate.OutcomeIgnored, answer, nil
+}
+
+// runCommand checks where the command comes from and runs it. It returns the
+// answer, in words, and whether the command acted.
+func (h *Handler) runCommand(ctx context.Context, repo *patchgate.Repository, ev *patchgate.Event, ch *patchgate.Change, command string) (string, bool, error) {
+	c := ev.Comment
+	switch {
+	case ev.Action != "created":
+		return "ignored: comment was " + ev.Action + ", not created", false, nil
+	case c.Edited():
+		return "ignored: comment was edited after it was written", false, nil
+	case c.Author == "":
+		return fmt.Sprintf("ignored: the forge did not say who wrote the comment (it was sent by %s)", orUnknown(ev.Sender)), false, nil
+	case !patchgate.SameLogin(ev.Sender, c.Author):
+		return fmt.Sprintf("ignored: comment by %s was sent by %s, not by its author", c.Author, orUnknown(ev.Sender)), false, nil
+	case ch == nil:
+		return "ignored: the change is not known yet", false, nil
+	}
+	if command == patchgate.ApproveComment {
+		return h.approveByComment(ctx, repo, ev, ch)
+	}
+	return h.okToTest(ctx, repo, ev, ch)
+}
+
+// approveByComment approves, for a release manager of the forge, the open
+// candidate that includes the change the comment is on, if the comment was
+// written after the candidate was proposed.
+func (h *Handler) approveByComment(ctx context.Context, repo *patchgate.Repository, ev *patchgate.Event, ch *patchgate.Change) (string, bool, error) {
+	c := ev.Comment
+	if h.Candidates == nil || h.Gate == nil {
+		return "ignored: releases are not enabled", false, nil
+	}
+	if !h.People.ReleaseManager(repo.Forge, c.Author) {
+		return fmt.Sprintf("ignored: %s is not a release manager", c.Author), false, nil
+	}
+	open := patchgate.CandidateOpen
+	cands, _, err := h.Candidates.FindCandidates(ctx, patchgate.CandidateFilter{Forge: &repo.Forge, Repo: &repo.Name, State: &open, Limit: 10})
+	if err != nil {
+		return "", false, err
+	}
+	for _, cand := range cands {
+		full, err := h.Candidates.FindCandidateByID(ctx, cand.ID)
+		if err != nil {
+			return "", false, err
+		}
+		if !slices.ContainsFunc(full.Items, func(i *patchgate.CandidateItem) bool { return i.ChangeID == ch.ID }) {
+			continue
+		}
+		// Forges stamp comments to the second.
+		if proposed := full.CreatedAt.Truncate(time.Second); c.CreatedAt.Before(proposed) {
+			return fmt.Sprintf("ignored: comment was written at %s, before %s was proposed at %s: comment %s again to approve it",
+				stamp(c.CreatedAt), full.Name, stamp(proposed), patchgate.ApproveComment), false, nil
+		}
+		claim := &patchgate.CommentCommand{Forge: repo.Forge, Repo: repo.Name, CommentID: c.ID, Command: patchgate.CommandApprove,
+			Author: c.Author, Change: ch.Number, SHA: full.SHA}
+		if answer, err := h.claim(ctx, claim); answer != "" || err != nil {
+			return answer, false, err
+		}
+		by := patchgate.Principal{Name: c.Author, Role: patchgate.RoleReleaseManager,
+			Users: []patchgate.ForgeUser{{Forge: repo.Forge, Login: c.Author}}}
+		if _, _, err := h.Gate.Approve(patchgate.NewContextWithPrincipal(ctx, by), full.ID, "", by, "comment"); err != nil {
+			// Refusals (not releasable, an author) are the answer, in words;
+			// the comment has had its one chance.
+			if code := patchgate.ErrorCode(err); code == patchgate.ECONFLICT || code == patchgate.EFORBIDDEN {
+				return "ignored: " + patchgate.ErrorMessage(err), false, nil
+			}
+			return "", false, h.unclaim(ctx, claim, err)
+		}
+		return fmt.Sprintf("approved by %s for %s at %s", c.Author, full.Name, patchgate.ShortSHA(full.SHA)), true, nil
+	}
+	return "ignored: no open release candidate contains " + ch.Ref(), false, nil
+}
+
+// okToTest verifies the change's current head for a maintainer, if the comment
+// was written after that head was pushed: it vouches for the code its author
+// could have read, not for a later push.
+func (h *Handler) okToTest(ctx context.Context, repo *patchgate.Repository, ev *patchgate.Event, ch *patchgate.Change) (string, bool, error) {
+	c := ev.Comment
+	if !h.People.Maintainer(repo, c.Author) {
+		return fmt.Sprintf("ignored: %s is not a maintainer of %s", c.Author, repo.Name), false, nil
+	}
+	if h.Verifier == nil {
+		return "ignored: verification is not enabled", false, nil
+	}
+	if ch.State != patchgate.ChangeOpen || ch.HeadSHA == "" {
+		return "ignored: the change is not open", false, nil
+	}
+	if ch.HeadUpdatedAt.IsZero() {
+		return fmt.Sprintf("ignored: patchgate does not know when head %s was pushed", patchgate.ShortSHA(ch.HeadSHA)), false, nil
+	}
+	if c.CreatedAt.Before(ch.HeadUpdatedAt) {
+		return fmt.Sprintf("ignored: comment was written at %s, before head %s was pushed at %s: comment %s again to verify it",
+			stamp(c.CreatedAt), patchgate.ShortSHA(ch.HeadSHA), stamp(ch.HeadUpdatedAt), patchgate.OkToTestComment), false, nil
+	}
+	claim := &patchgate.CommentCommand{Forge: repo.Forge, Repo: repo.Name, CommentID: c.ID, Command: patchgate.CommandOkToTest,
+		Author: c.Author, Change: ch.Number, SHA: ch.HeadSHA}
+	if answer, err := h.claim(ctx, claim); answer != "" || err != nil {
+		return answer, false, err
+	}
+	if _, err := h.Verifier.Verify(ctx, ch, "ok-to-test by "+c.Author); err != nil {
+		return "", false, h.unclaim(ctx, claim, err)
+	}
+	return fmt.Sprintf("verifying %s: ok-to-test by %s", patchgate.ShortSHA(ch.HeadSHA), c.Author), true, nil
+}
+
+// claim records that the comment acts now; a comment that already acted gets
+// its refusal as the answer.
+func (h *Handler) claim(ctx context.Context, c *patchgate.CommentCommand) (string, error) {
+	if h.Commands == nil {
+		return "ignored: comment commands are not enabled", nil
+	}
+	err := h.Commands.ClaimCommand(ctx, c)
+	if patchgate.ErrorCode(err) == patchgate.ECONFLICT {
+		return "ignored: " + patchgate.ErrorMessage(err), nil
+	}
+	return "", err
+}
+
+// unclaim gives the comment its chance back after a failure that will be
+// retried, and returns that failure.
+func (h *Handler) unclaim(ctx context.Context, c *patchgate.CommentCommand, cause error) error {
+	if err := h.Commands.ReleaseCommand(ctx, c.Forge, c.Repo, c.CommentID); err != nil {
+		return fmt.Errorf("%w (and the comment's claim was not released: %v)", cause, err)
+	}
+	return cause
+}
+
+// answerCommand puts the answer in patchgate's one command comment on the
+// change. A forge error is logged: the answer is also the delivery's reason.
+func (h *Handler) answerCommand(ctx context.Context, ch *patchgate.Change, ev *patchgate.Event, command, answer string) {
+	cm := h.Commenters[ch.Forge]
+	if cm == nil || ch.Kind == patchgate.ChangePush {
+		return
+	}
+	who := ev.Comment.Author
+	if who == "" {
+		who = orUnknown(ev.Sender)
+	}
+	link := "a comment"
+	if ev.Comment.URL != "" {
+		link = "[a comment](" + ev.Comment.URL + ")"
+	}
+	body := fmt.Sprintf("%s\n**patchgate** read `%s` in %s by %s: %s\n", CommandCommentMarker, command, link, who, answer)
+	if err := cm.UpsertComment(ctx, ch, CommandCommentMarker, body); err != nil {
+		h.Logger.Warn("command answer not posted", "change", ch.Ref(), "err", err)
+	}
+}
+
+// stamp writes a time as the answers show it.
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// orUnknown names a login, or says it is unknown.
+func orUnknown(login string) string {
+	if login == "" {
+		return "an unknown user"
+	}
+	return login
+}
+
+// hasCommand reports whether a line of body is exactly the command.
+func hasCommand(body, command string) bool {
+	for _, line := range strings.Split(body, "\n") {
+		if strings.TrimSpace(line) == command {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,95 @@
+package commands_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/patchgate/patchgate"
+	"github.com/patchgate/patchgate/forges"
+	"github.com/patchgate/patchgate/forges/fakeforge"
+	"github.com/patchgate/patchgate/store"
+	"github.com/patchgate/patchgate/usecase/commands"
+	"github.com/patchgate/patchgate/usecase/verification"
+)
+
+const repoName = "acme/payments"
+
+// recordingVerifier records the heads it was asked to verify.
+type recordingVerifier struct{ triggers []string }
+
+func (r *recordingVerifier) Verify(_ context.Context, ch *patchgate.Change, trigger string) (*patchgate.Verification, error) {
+	r.triggers = append(r.triggers, patchgate.ShortSHA(ch.HeadSHA)+" "+trigger)
+	return &patchgate.Verification{SHA: ch.HeadSHA}, nil
+}
+
+// TestOkToTestByComment: comment commands alone, on SQLite with the fake
+// forge. A maintainer's ok-to-test written after the head verifies it once,
+// and the answer is the one command comment on the forge; anyone else's, an
+// earlier one, or the same comment again, is refused in words.
+func TestOkToTestByComment(t *testing.T) {
+	ctx := context.Background()
+	forge := fakeforge.New()
+	t.Cleanup(forge.Close)
+	forge.SetToken("tok")
+	forge.AddPullRequest(repoName, fakeforge.PullRequest{Number: 5, Title: "fix", Author: "stranger"})
+	gh, err := forges.NewGitHub(forges.Config{BaseURL: forge.GitHubAPIURL(), Token: "tok", Retry: forges.RetryPolicy{MaxRetries: 1, BaseDelay: time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "c.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	changes := store.NewChangeService(db)
+	pushed := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
+	if _, _, err := changes.ApplyChangeUpdate(ctx, patchgate.ChangeUpdate{Forge: patchgate.GitHub, Repo: repoName,
+		Kind: patchgate.ChangePullRequest, Number: 5, Title: "fix", SourceBranch: "fix", TargetBranch: "main",
+		HeadSHA: strings.Repeat("c", 40), Author: "stranger", FromFork: true, State: patchgate.ChangeOpen, UpdatedAt: pushed}); err != nil {
+		t.Fatal(err)
+	}
+	verifier := &recordingVerifier{}
+	repo := &patchgate.Repository{Forge: patchgate.GitHub, Name: repoName, TrustedUsers: []string{"maintainer"}}
+	h := &commands.Handler{Changes: changes, Verifier: verifier, Commands: store.NewCommandService(db),
+		Commenters: map[patchgate.Forge]patchgate.Commenter{patchgate.GitHub: gh},
+		People:     verification.Trust{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	comment := func(id int64, author string, at time.Time) *patchgate.Event {
+		return &patchgate.Event{Forge: patchgate.GitHub, Kind: patchgate.EventComment, Action: "created", Repo: repoName, Sender: author,
+			Comment: &patchgate.CommentEvent{ID: id, Body: "looks fine\n" + patchgate.OkToTestComment, Author: author, Number: 5,
+				OnChange: true, CreatedAt: at, UpdatedAt: at}}
+	}
+	tests := []struct {
+		name        string
+		ev          *patchgate.Event
+		wantOutcome patchgate.DeliveryOutcome
+		wantAnswer  string
+	}{
+		{"not a maintainer", comment(1, "mallory", time.Now()), patchgate.OutcomeIgnored, "mallory is not a maintainer"},
+		{"before the head", comment(2, "maintainer", pushed.Add(-time.Minute)), patchgate.OutcomeIgnored, "before head ccccccc was pushed"},
+		{"maintainer", comment(3, "maintainer", time.Now()), patchgate.OutcomeProcessed, "verifying ccccccc: ok-to-test by maintainer"},
+		{"the same comment again", comment(3, "maintainer", time.Now()), patchgate.OutcomeIgnored, "ignored: "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			outcome, reason, err := h.ApplyComment(ctx, repo, tt.ev)
+			if err != nil || outcome != tt.wantOutcome {
+				t.Fatalf("got %s, %q, %v; want %s", outcome, reason, err, tt.wantOutcome)
+			}
+			comments := forge.Comments(repoName, 5)
+			if len(comments) != 1 || !strings.Contains(comments[0].Body, commands.CommandCommentMarker) || !strings.Contains(comments[0].Body, tt.wantAnswer) {
+				t.Fatalf("got comments %+v, want the one command comment saying %q", comments, tt.wantAnswer)
+			}
+		})
+	}
+	if len(verifier.triggers) != 1 || verifier.triggers[0] != "ccccccc ok-to-test by maintainer" {
+		t.Fatalf("got verifications %v, want one, for the maintainer's comment", verifier.triggers)
+	}
+}

@@ -1,0 +1,417 @@
+// Package gate orchestrates the release gate: it proposes candidates (a
+// commit of the release branch with the changes and tickets it newly
+// contains), evaluates them against the evidence (gate invariant 3), records
+// people's approvals under the author rule (4), promotes a releasable,
+// approved candidate to a tag and a release on its forge (5) and announces the
+// promotion. Storage, forges and the announcement are small interfaces
+// declared here.
+package gate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/patchgate/patchgate"
+	"github.com/patchgate/patchgate/config"
+)
+
+// ConfigReader reads a repository's .patchgate.yml and the quarantines in
+// force with it (verification.Configs).
+type ConfigReader interface {
+	Read(ctx context.Context, repo patchgate.RepoRef, ref string) (*config.RepoFile, error)
+	Quarantines(ctx context.Context, repo patchgate.RepoRef, cfg *config.RepoFile, now time.Time) ([]patchgate.Quarantine, error)
+}
+
+// Releases stores candidates, their approvals and promotions.
+type Releases interface {
+	FindCandidateByID(ctx context.Context, id int64) (*patchgate.Candidate, error)
+	AddApproval(ctx context.Context, a *patchgate.Approval) (approvals int, err error)
+	WithdrawApproval(ctx context.Context, candidateID int64, approver string) error
+	BeginPromotion(ctx context.Context, id int64, by string) (*patchgate.Candidate, error)
+	FinishPromotion(ctx context.Context, id int64, releaseURL string) error
+}
+
+// Evidence reads the verifications and proofs a candidate's gate weighs.
+type Evidence interface {
+	FindVerifications(ctx context.Context, filter patchgate.VerificationFilter) ([]*patchgate.Verification, int, error)
+	FindProof(ctx context.Context, verificationID int64) (*patchgate.Proof, error)
+}
+
+// Announcer is told every promotion (the tracker sync, the release webhook);
+// a failure is its own to log, the promotion stands.
+type Announcer interface {
+	Announce(ctx context.Context, c *patchgate.Candidate, r *patchgate.ForgeRelease)
+}
+
+// Gate evaluates, approves and promotes release candidates. Set the fields,
+// then use it from any number of goroutines.
+type Gate struct {
+	Configs  ConfigReader
+	Releases Releases
+	Evidence Evidence
+	// Releasers publish tags and releases, per forge.
+	Releasers map[patchgate.Forge]patchgate.Releaser
+	// Authors look up the authors of changes whose webhooks did not name them,
+	// for the author rule.
+	Authors map[patchgate.Forge]patchgate.AuthorFinder
+	// Commenters tell the released changes, per forge.
+	Commenters map[patchgate.Forge]patchgate.Commenter
+	// Announcer, when set, is told every promotion.
+	Announcer Announcer
+	Logger    *slog.Logger
+}
+
+// expiredQuarantines are the release blockers of repo's ended quarantines
+// (cfg's and the API's): each must be fixed and removed, or renewed.
+func (g *Gate) expiredQuarantines(ctx context.Context, repo patchgate.RepoRef, cfg *config.RepoFile, now time.Time) ([]string, error) {
+	qs, err := g.Configs.Quarantines(ctx, repo, cfg, now)
+	if err != nil {
+		return nil, err
+	}
+	return patchgate.ExpiredQuarantines(qs, now), nil
+}
+
+// Evaluate applies gate invariant 3 (and counts approvals for 4): the
+// candidate's own SHA passed every required suite, and every ticket fix it
+// includes was verified on its change's final head and has not been reopened.
+func (g *Gate) Evaluate(ctx context.Context, c *patchgate.Candidate) (*patchgate.Evaluation, error) {
+	ev := &patchgate.Evaluation{Evidence: map[string]*patchgate.Verification{}}
+	ref := patchgate.RepoRef{Forge: c.Forge, Name: c.Repo}
+	cfg, err := g.Configs.Read(ctx, ref, c.SHA)
+	if err != nil {
+		ev.Blockers = append(ev.Blockers, "no usable "+config.RepoFileName+" at "+patchgate.ShortSHA(c.SHA)+": "+patchgate.ErrorMessage(err))
+		return ev, nil
+	}
+	ev.Needed = cfg.Release.Approvals
+	own, err := g.latestVerification(ctx, c.Forge, c.Repo, c.SHA)
+	if err != nil {
+		return nil, err
+	}
+	ev.Verification = own
+	ev.Blockers = append(ev.Blockers, suiteBlockers(own, cfg.Release.Required, "", c.SHA)...)
+	// An ended quarantine is a debt come due: the release waits until the
+	// test is fixed (and the quarantine removed) or the quarantine renewed.
+	expired, err := g.expiredQuarantines(ctx, ref, cfg, time.Now())
+	var ce *config.Error
+	switch {
+	case errors.As(err, &ce):
+		ev.Blockers = append(ev.Blockers, "no usable "+config.RepoFileName+" at "+patchgate.ShortSHA(c.SHA)+": "+err.Error())
+	case err != nil:
+		return nil, err
+	}
+	ev.Blockers = append(ev.Blockers, expired...)
+
+	for _, item := range c.Items {
+		if item.Ticket == nil || item.Change == nil {
+			continue
+		}
+		key, ch := item.Ticket.Key, item.Change
+		if reopenedSince(item.Ticket, ch) {
+			ev.Blockers = append(ev.Blockers, key+": reopened after merge")
+			continue
+		}
+		v, err := g.latestVerification(ctx, ch.Forge, ch.Repo, ch.HeadSHA)
+		if err != nil {
+			return nil, err
+		}
+		if b := suiteBlockers(v, cfg.Release.Required, key+": fix in "+changeName(ch), ch.HeadSHA); len(b) > 0 {
+			ev.Blockers = append(ev.Blockers, b...)
+			continue
+		}
+		if cfg.Release.RequireProof {
+			var proof *patchgate.Proof
+			if proof, err = g.Evidence.FindProof(ctx, v.ID); err != nil && patchgate.ErrorCode(err) != patchgate.ENOTFOUND {
+				return nil, fmt.Errorf("find the proof of verification %d: %w", v.ID, err)
+			}
+			if b := ProofBlocker(key+": fix in "+changeName(ch), proof); b != "" {
+				ev.Blockers = append(ev.Blockers, b)
+				continue
+			}
+		}
+		ev.Evidence[key] = v
+	}
+	ev.Approvals = liveApprovals(c)
+	ev.Releasable = len(ev.Blockers) == 0
+	return ev, nil
+}
+
+// reopenedSince reports whether t was reopened after ch, which the candidate
+// includes as its fix, was merged: the fix did not hold.
+func reopenedSince(t *patchgate.Ticket, ch *patchgate.Change) bool {
+	if t.State == patchgate.TicketReopened {
+		return true
+	}
+	return !t.ReopenedAt.IsZero() && ch.State == patchgate.ChangeMerged && t.ReopenedAt.After(ch.MergedAt)
+}
+
+// suiteBlockers says why v does not show that every required suite passed on sha.
+func suiteBlockers(v *patchgate.Verification, required []string, who, sha string) []string {
+	prefix := ""
+	if who != "" {
+		prefix = who + " "
+	}
+	if v == nil {
+		return []string{prefix + "not verified on " + patchgate.ShortSHA(sha) + " yet"}
+	}
+	var out []string
+	byName := map[string]*patchgate.SuiteRun{}
+	for _, run := range v.Suites {
+		byName[run.Name] = run
+	}
+	for _, name := range required {
+		run := byName[name]
+		switch {
+		case run == nil:
+			out = append(out, fmt.Sprintf("%s`%s` was not run on %s", prefix, name, patchgate.ShortSHA(sha)))
+		case run.State == patchgate.RunSuccess:
+		case !run.State.Final():
+			out = append(out, fmt.Sprintf("%s`%s` still running on %s", prefix, name, patchgate.ShortSHA(sha)))
+		default:
+			out = append(out, fmt.Sprintf("%sfailed `%s` on %s", prefix, name, patchgate.ShortSHA(sha)))
+		}
+	}
+	if len(out) == 0 && v.State != patchgate.RunSuccess {
+		out = append(out, fmt.Sprintf("%sverification %d on %s ended %s: %s", prefix, v.ID, patchgate.ShortSHA(sha), v.State, v.Reason))
+	}
+	return out
+}
+
+// latestVerification returns the newest verification of sha that is not
+// stale, or nil.
+func (g *Gate) latestVerification(ctx context.Context, forge patchgate.Forge, repo, sha string) (*patchgate.Verification, error) {
+	vs, _, err := g.Evidence.FindVerifications(ctx, patchgate.VerificationFilter{Forge: &forge, Repo: &repo, SHA: &sha, Limit: 20})
+	if err != nil {
+		return nil, fmt.Errorf("find verifications of %s: %w", sha, err)
+	}
+	for _, v := range vs {
+		if !v.Stale && v.State != patchgate.RunCanceled {
+			return v, nil
+		}
+	}
+	return nil, nil
+}
+
+// liveApprovals counts the people whose approval of c at its SHA stands.
+func liveApprovals(c *patchgate.Candidate) int {
+	seen := map[string]bool{}
+	for _, a := range c.Approvals {
+		if a.WithdrawnAt == nil && a.SHA == c.SHA {
+			seen[strings.ToLower(a.Approver)] = true
+		}
+	}
+	return len(seen)
+}
+
+// changeName is a change as its forge writes it: #42 or !42.
+func changeName(ch *patchgate.Change) string {
+	if ch.Kind == patchgate.ChangeMergeRequest {
+		return fmt.Sprintf("!%d", ch.Number)
+	}
+	return fmt.Sprintf("#%d", ch.Number)
+}
+
+// Approve records a release manager's approval of candidate id at sha (gate
+// invariant 4). The approval is a person's: by's login on the candidate's
+// forge, whichever token or comment it came through, so one person counts once.
+// It refuses a principal that names no person there, a candidate that is not
+// releasable (with its blockers), a SHA that is not the candidate's, and,
+// unless the policy allows it, an author of an included change — or a change
+// whose author cannot be found out.
+func (g *Gate) Approve(ctx context.Context, id int64, sha string, by patchgate.Principal, via string) (*patchgate.Candidate, *patchgate.Evaluation, error) {
+	c, err := g.Releases.FindCandidateByID(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	person, err := by.Person(c.Forge)
+	if err != nil {
+		return nil, nil, err
+	}
+	approver := strings.ToLower(person.Login)
+	if sha == "" {
+		sha = c.SHA
+	}
+	if sha != c.SHA {
+		return nil, nil, patchgate.Errorf(patchgate.ECONFLICT, "candidate %s is at %s, not %s: approve what will ship", c.Name, patchgate.ShortSHA(c.SHA), patchgate.ShortSHA(sha))
+	}
+	ev, err := g.Evaluate(ctx, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !ev.Releasable {
+		return nil, ev, patchgate.Errorf(patchgate.ECONFLICT, "candidate %s is not releasable: %s", c.Name, strings.Join(ev.Blockers, "; "))
+	}
+	cfg, err := g.Configs.Read(ctx, patchgate.RepoRef{Forge: c.Forge, Name: c.Repo}, c.SHA)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := g.checkAuthorRule(ctx, cfg, c, approver); err != nil {
+		return nil, nil, err
+	}
+	if _, err := g.Releases.AddApproval(ctx, &patchgate.Approval{CandidateID: c.ID, SHA: c.SHA, Approver: approver, Token: by.Token, Via: via}); err != nil {
+		return nil, nil, err
+	}
+	c, err = g.Releases.FindCandidateByID(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	ev.Approvals = liveApprovals(c)
+	if cfg.Release.AutoPromote && ev.Approvals >= ev.Needed {
+		promoted, err := g.Promote(ctx, id, by)
+		if err != nil {
+			// The approval stands; the promotion can be retried by hand.
+			return c, ev, fmt.Errorf("approved, but automatic promotion failed: %w", err)
+		}
+		c = promoted
+	}
+	return c, ev, nil
+}
+
+// checkNotAuthor applies the author rule: approver wrote none of the changes c
+// includes. A change whose author the webhooks did not name has it looked up
+// through the forge's API; while it stays unknown the approval is refused,
+// never let through.
+func (g *Gate) checkNotAuthor(ctx context.Context, c *patchgate.Candidate, approver string) error {
+	for _, item := range c.Items {
+		ch := item.Change
+		if ch == nil {
+			continue
+		}
+		author := ch.Author
+		if author == "" && ch.Kind != patchgate.ChangePush {
+			var err error
+			if author, err = g.lookUpAuthor(ctx, ch); err != nil {
+				return patchgate.Errorf(patchgate.ECONFLICT, "the author of %s, which %s includes, is not known (%s): approval refused until it is, since an author may not approve",
+					changeName(ch), c.Name, patchgate.ErrorMessage(err))
+			}
+		}
+		if patchgate.SameLogin(author, approver) {
+			return patchgate.Errorf(patchgate.EFORBIDDEN, "%s wrote %s, which %s includes: an author may not approve it", approver, changeName(ch), c.Name)
+		}
+	}
+	return nil
+}
+
+// lookUpAuthor asks the forge who opened ch.
+func (g *Gate) lookUpAuthor(ctx context.Context, ch *patchgate.Change) (string, error) {
+	finder := g.Authors[ch.Forge]
+	if finder == nil {
+		return "", patchgate.Errorf(patchgate.EINVALID, "the webhook did not name them and no API access to %s is configured", ch.Forge)
+	}
+	author, err := finder.ChangeAuthor(ctx, patchgate.RepoRef{Forge: ch.Forge, Name: ch.Repo}, ch.Number)
+	if err != nil {
+		return "", fmt.Errorf("look up the author of %s: %w", ch.Ref(), err)
+	}
+	return author, nil
+}
+
+// Withdraw withdraws by's approval before promotion.
+func (g *Gate) Withdraw(ctx context.Context, id int64, by patchgate.Principal) error {
+	c, err := g.Releases.FindCandidateByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	person, err := by.Person(c.Forge)
+	if err != nil {
+		return err
+	}
+	return g.Releases.WithdrawApproval(ctx, id, strings.ToLower(person.Login))
+}
+
+// Promote releases the candidate (gate invariant 5): only when releasable and
+// approved; it creates the tag and the release at exactly its SHA, records the
+// promotion, marks the tickets released and comments on the changes. Like an
+// approval, it is a person's act: by must name a user on the candidate's forge.
+// It is
+// idempotent: a retry after a crash or a forge error finishes the same
+// promotion, never a second tag or release.
+func (g *Gate) Promote(ctx context.Context, id int64, by patchgate.Principal) (*patchgate.Candidate, error) {
+	c, err := g.Releases.FindCandidateByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	person, err := by.Person(c.Forge)
+	if err != nil {
+		return nil, err
+	}
+	if c.State == patchgate.CandidateOpen {
+		ev, err := g.Evaluate(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		if !ev.Releasable {
+			return nil, patchgate.Errorf(patchgate.ECONFLICT, "candidate %s is not releasable: %s", c.Name, strings.Join(ev.Blockers, "; "))
+		}
+		if ev.Approvals < ev.Needed {
+			return nil, patchgate.Errorf(patchgate.ECONFLICT, "candidate %s has %d of the %d approvals it needs", c.Name, ev.Approvals, ev.Needed)
+		}
+	}
+	if c.State == patchgate.CandidatePromoted {
+		return c, nil
+	}
+	if c, err = g.Releases.BeginPromotion(ctx, id, strings.ToLower(person.Login)); err != nil {
+		return nil, err
+	}
+	releaser := g.Releasers[c.Forge]
+	if releaser == nil {
+		return nil, patchgate.Errorf(patchgate.EINVALID, "no API access to %s is configured", c.Forge)
+	}
+	full, err := g.Releases.FindCandidateByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	rel, err := releaser.PublishRelease(ctx, patchgate.RepoRef{Forge: c.Forge, Name: c.Repo}, patchgate.ForgeRelease{
+		Tag: c.Name, SHA: c.SHA, Name: c.Name, Notes: ReleaseNotes(full),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("publish %s at %s (promotion stays in progress; retry to finish it): %w", c.Name, patchgate.ShortSHA(c.SHA), err)
+	}
+	if err := g.Releases.FinishPromotion(ctx, id, rel.URL); err != nil {
+		return nil, err
+	}
+	seen := map[int64]bool{}
+	for _, item := range full.Items {
+		if item.Change != nil && !seen[item.ChangeID] {
+			seen[item.ChangeID] = true
+			if cm := g.Commenters[item.Change.Forge]; cm != nil {
+				body := fmt.Sprintf("Released in **%s** (%s) at `%s`.", c.Name, rel.URL, patchgate.ShortSHA(c.SHA))
+				if err := cm.UpsertComment(ctx, item.Change, "<!-- patchgate:release -->", body); err != nil {
+					g.Logger.Warn("release comment not posted", "change", item.Change.Ref(), "err", err)
+				}
+			}
+		}
+	}
+	if g.Announcer != nil {
+		g.Announcer.Announce(ctx, full, rel)
+	}
+	return g.Releases.FindCandidateByID(ctx, id)
+}
+
+// ReleaseNotes lists the fixed tickets and the evidence for each.
+func ReleaseNotes(c *patchgate.Candidate) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Release %s at %s, approved by %s.\n\n", c.Name, c.SHA, strings.Join(approvers(c), ", "))
+	b.WriteString("| ticket | fixed in | verified on |\n|---|---|---|\n")
+	for _, item := range c.Items {
+		if item.Ticket == nil || item.Change == nil {
+			continue
+		}
+		fmt.Fprintf(&b, "| %s %s | %s %s | `%s` |\n", item.Ticket.Key, item.Ticket.Title, changeName(item.Change), item.Change.Title, patchgate.ShortSHA(item.Change.HeadSHA))
+	}
+	return b.String()
+}
+
+// approvers are the people whose approval of c stands, in order.
+func approvers(c *patchgate.Candidate) []string {
+	var out []string
+	for _, a := range c.Approvals {
+		if a.WithdrawnAt == nil && !slices.Contains(out, a.Approver) {
+			out = append(out, a.Approver)
+		}
+	}
+	return out
+}

@@ -1,0 +1,102 @@
+package gate
+
+import (
+	"context"
+	"strings"
+
+	"github.com/patchgate/patchgate"
+	"github.com/patchgate/patchgate/config"
+)
+
+// CanApprove reports whether p may approve candidate c, evaluated as ev, now:
+// nil when Approve would take p's approval, else the refusal it would give. The
+// dashboard asks it to decide whether to show the button; Approve applies the
+// same person and author rules.
+func (g *Gate) CanApprove(ctx context.Context, c *patchgate.Candidate, ev *patchgate.Evaluation, p patchgate.Principal) error {
+	if !p.Role.Allows(patchgate.RoleReleaseManager) {
+		return patchgate.Errorf(patchgate.EFORBIDDEN, "approving needs the %s role; %s has %s", patchgate.RoleReleaseManager, p.Name, p.Role)
+	}
+	person, err := p.Person(c.Forge)
+	if err != nil {
+		return err
+	}
+	approver := strings.ToLower(person.Login)
+	if c.State != patchgate.CandidateOpen {
+		return patchgate.Errorf(patchgate.ECONFLICT, "candidate %s is %s", c.Name, c.State)
+	}
+	if !ev.Releasable {
+		return patchgate.Errorf(patchgate.ECONFLICT, "candidate %s is not releasable: %s", c.Name, strings.Join(ev.Blockers, "; "))
+	}
+	if hasLiveApproval(c, approver) {
+		return patchgate.Errorf(patchgate.ECONFLICT, "%s already approved %s", approver, c.Name)
+	}
+	cfg, err := g.Configs.Read(ctx, patchgate.RepoRef{Forge: c.Forge, Name: c.Repo}, c.SHA)
+	if err != nil {
+		return err
+	}
+	return g.checkAuthorRule(ctx, cfg, c, approver)
+}
+
+// CanWithdraw reports whether p may withdraw an approval of c: nil when p's
+// person has a live one and c is not promoted yet.
+func (g *Gate) CanWithdraw(c *patchgate.Candidate, p patchgate.Principal) error {
+	if !p.Role.Allows(patchgate.RoleReleaseManager) {
+		return patchgate.Errorf(patchgate.EFORBIDDEN, "withdrawing needs the %s role", patchgate.RoleReleaseManager)
+	}
+	person, err := p.Person(c.Forge)
+	if err != nil {
+		return err
+	}
+	if c.State != patchgate.CandidateOpen {
+		return patchgate.Errorf(patchgate.ECONFLICT, "candidate %s is %s", c.Name, c.State)
+	}
+	if !hasLiveApproval(c, person.Login) {
+		return patchgate.Errorf(patchgate.ENOTFOUND, "%s has no approval of %s to withdraw", person.Login, c.Name)
+	}
+	return nil
+}
+
+// CanPromote reports whether p may promote c, evaluated as ev, now: nil when
+// Promote would go ahead (or finish an interrupted promotion).
+func (g *Gate) CanPromote(c *patchgate.Candidate, ev *patchgate.Evaluation, p patchgate.Principal) error {
+	if !p.Role.Allows(patchgate.RoleReleaseManager) {
+		return patchgate.Errorf(patchgate.EFORBIDDEN, "promoting needs the %s role", patchgate.RoleReleaseManager)
+	}
+	if _, err := p.Person(c.Forge); err != nil {
+		return err
+	}
+	switch c.State {
+	case patchgate.CandidatePromoting:
+		return nil
+	case patchgate.CandidateOpen:
+	default:
+		return patchgate.Errorf(patchgate.ECONFLICT, "candidate %s is %s", c.Name, c.State)
+	}
+	if !ev.Releasable {
+		return patchgate.Errorf(patchgate.ECONFLICT, "candidate %s is not releasable: %s", c.Name, strings.Join(ev.Blockers, "; "))
+	}
+	if ev.Approvals < ev.Needed {
+		return patchgate.Errorf(patchgate.ECONFLICT, "candidate %s has %d of the %d approvals it needs", c.Name, ev.Approvals, ev.Needed)
+	}
+	return nil
+}
+
+// checkAuthorRule applies the author rule unless the policy allows authors to
+// approve: approver wrote none of the changes c includes (authors a webhook did
+// not name are looked up; unknown, the approval is refused).
+func (g *Gate) checkAuthorRule(ctx context.Context, cfg *config.RepoFile, c *patchgate.Candidate, approver string) error {
+	if cfg.Release.AllowAuthorApproval {
+		return nil
+	}
+	return g.checkNotAuthor(ctx, c, approver)
+}
+
+// hasLiveApproval reports whether approver's approval of c at its SHA stands.
+func hasLiveApproval(c *patchgate.Candidate, approver string) bool {
+	for _, a := range c.Approvals {
+		if a.WithdrawnAt == nil && a.SHA == c.SHA && strings.EqualFold(a.Approver, approver) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,76 @@
+// Package tracking orchestrates tickets and their trackers: what external
+// trackers (Jira, a helpdesk, a script) say about tickets, the sync that reads
+// new tickets from their tracker and reports state and evidence back, and the
+// watch that sends SLA events as the clocks run.
+package tracking
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/patchgate/patchgate"
+)
+
+// Reopener records a ticket's reopen and re-derives its state.
+type Reopener interface {
+	RecordReopen(ctx context.Context, id int64, at time.Time) error
+	ReconcileTicket(ctx context.Context, id int64) (*patchgate.Ticket, error)
+}
+
+// Trackers applies what external trackers (Jira, a helpdesk, a script) say
+// about tickets. Set the fields, then use it from any number of goroutines.
+type Trackers struct {
+	Tickets Reopener
+	Updates patchgate.TrackerTicketService
+}
+
+// UpdateTicket applies u and, when it moved the ticket from closed back to
+// open, records the reopen at the tracker's time and re-derives the state: a
+// reopen after a fix landed or was released makes the ticket reopened and
+// restarts its SLA clock (patchgate.DeriveTicketState, Ticket.Settle).
+func (tr *Trackers) UpdateTicket(ctx context.Context, u patchgate.TicketUpdate) (*patchgate.Ticket, error) {
+	res, err := tr.Updates.ApplyTicketUpdate(ctx, u)
+	if err != nil {
+		return nil, fmt.Errorf("update ticket %s: %w", u.Key, err)
+	}
+	t := res.Ticket
+	if !res.Reopened {
+		return t, nil
+	}
+	at := u.UpdatedAt
+	if at.IsZero() {
+		at = time.Now()
+	}
+	if err := tr.Tickets.RecordReopen(ctx, t.ID, at); err != nil {
+		return nil, fmt.Errorf("record reopen of %s: %w", t.Key, err)
+	}
+	if t, err = tr.Tickets.ReconcileTicket(ctx, t.ID); err != nil {
+		return nil, fmt.Errorf("reconcile %s: %w", u.Key, err)
+	}
+	return t, nil
+}
+
+// HandleEvent applies a tracker's issue event (Source patchgate.SourceJira,
+// Kind issue, Repo the project key, Sender the tracker): the ticket
+// PROJECT-NUMBER gets the issue's title, URL, severity, opening time and
+// open, closed or deleted state.
+func (tr *Trackers) HandleEvent(ctx context.Context, ev *patchgate.Event) (patchgate.DeliveryOutcome, string, error) {
+	if ev.Kind != patchgate.EventIssue || ev.Issue == nil {
+		return patchgate.OutcomeIgnored, fmt.Sprintf("event kind %q is not used", ev.Kind), nil
+	}
+	i := ev.Issue
+	u := patchgate.TicketUpdate{Key: fmt.Sprintf("%s-%d", ev.Repo, i.Number), State: patchgate.TrackerState(i.State),
+		UpdatedAt: i.UpdatedAt, Source: ev.Sender}
+	if u.State != patchgate.TrackerDeleted {
+		title, url, sev := i.Title, i.URL, i.Severity
+		u.Title, u.URL, u.Severity, u.OpenedAt = &title, &url, &sev, i.CreatedAt
+	}
+	if _, err := tr.UpdateTicket(ctx, u); err != nil {
+		if patchgate.ErrorCode(err) == patchgate.EINVALID {
+			return patchgate.OutcomeFailed, err.Error(), nil // retrying cannot help
+		}
+		return "", "", err
+	}
+	return patchgate.OutcomeProcessed, "", nil
+}
