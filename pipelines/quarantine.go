@@ -53,5 +53,5 @@ func (s *Service) expiredQuarantines(ctx context.Context, repo patchgate.RepoRef
 	if err != nil {
 		return nil, err
 	}
-	return patchgate.ExpiredQuarantines(qs, now), nil
+	return patchgate.QuarantineBlockers(qs, now), nil
 }
