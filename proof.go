@@ -316,7 +316,7 @@ func (t ProofTest) matches(r TestResult) bool {
 		if t.Name != "" && r.Name != t.Name && !strings.HasPrefix(r.Name, t.Name+"/") {
 			return false
 		}
-		if strings.HasSuffix(r.Name, " [build failed]") || strings.HasSuffix(r.Name, " [setup failed]") {
+		if r.aboutPackage() {
 			return false
 		}
 		return r.Class == "" || goPackageIs(r.Class, dir)
@@ -347,20 +347,22 @@ func (t ProofTest) buildFailure(r TestResult) bool {
 	}
 	switch t.Language {
 	case LangGo:
-		pkg, ok := strings.CutSuffix(r.Name, " [build failed]")
-		if !ok {
-			pkg, ok = strings.CutSuffix(r.Name, " [setup failed]")
-		}
-		return ok && goPackageIs(pkg, path.Dir(t.File))
+		return r.aboutPackage() && goPackageIs(r.Package, path.Dir(t.File))
 	case LangJS:
-		return r.Name == "Test suite failed to run" && sameFile(r.Class, t.File)
+		return r.Kind == SuiteSetup && sameFile(r.File, t.File)
 	case LangPython:
-		// pytest reports a module that does not import as an error on the
-		// module itself.
+		// A module that does not import is named by its path (the log) or
+		// its dotted module (a JUnit report).
 		module := strings.ReplaceAll(strings.TrimSuffix(t.File, ".py"), "/", ".")
-		return r.Name == t.File || r.Class == module && r.Name == ""
+		return r.Kind == SuiteSetup && (r.File == t.File || r.File == module)
 	}
 	return false
+}
+
+// aboutPackage reports whether r is a Go package's failure to build or set
+// up rather than a test's result.
+func (r TestResult) aboutPackage() bool {
+	return r.Kind == PackageBuild || r.Kind == PackageSetup
 }
 
 // goPackageIs reports whether import path pkg is the package in directory dir

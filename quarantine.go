@@ -216,9 +216,10 @@ func QuarantinedTests(quarantines []Quarantine, suite string, now time.Time) []s
 	return names
 }
 
-// ExpiredQuarantines returns a blocker in words for every quarantine that has
-// ended at now: it must be fixed (and removed) or renewed.
-func ExpiredQuarantines(quarantines []Quarantine, now time.Time) []string {
+// QuarantineBlockers returns the release blockers, in words, of the
+// quarantines that have ended at now: each must be fixed (and removed) or
+// renewed.
+func QuarantineBlockers(quarantines []Quarantine, now time.Time) []string {
 	var out []string
 	for _, q := range quarantines {
 		if q.Expired(now) {

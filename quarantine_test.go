@@ -199,7 +199,7 @@ func TestQuarantinedTestsAndExpiredBlockers(t *testing.T) {
 		t.Errorf("QuarantinedTests(integration): got %q, want TestLive,TestOther", got)
 	}
 	want := "quarantine of TestEnded expired 2026-12-01; fix it or renew it (owner alice, PAY-9)"
-	if got := ExpiredQuarantines(qs, qNow); len(got) != 1 || got[0] != want {
-		t.Errorf("ExpiredQuarantines: got %q, want [%q]", got, want)
+	if got := QuarantineBlockers(qs, qNow); len(got) != 1 || got[0] != want {
+		t.Errorf("QuarantineBlockers: got %q, want [%q]", got, want)
 	}
 }

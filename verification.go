@@ -128,7 +128,28 @@ const (
 	TestSkipped TestStatus = "skipped"
 )
 
-// TestResult is one test case from a suite's JUnit report.
+// TestResultKind says what a test result is about: a test case, or a
+// package or test file that failed before any of its tests ran. The runner
+// that read the result knows how its output says which; the proof judges by
+// the kind alone.
+type TestResultKind string
+
+// Test result kinds.
+const (
+	// TestCase is a test (the zero value: a result that says nothing else).
+	TestCase TestResultKind = ""
+	// PackageBuild is a Go package whose tests did not compile.
+	PackageBuild TestResultKind = "package_build"
+	// PackageSetup is a Go package whose test binary could not be set up.
+	PackageSetup TestResultKind = "package_setup"
+	// SuiteSetup is a test file that failed to load before its tests ran (a
+	// missing module, an import error).
+	SuiteSetup TestResultKind = "suite_setup"
+)
+
+// TestResult is one test case from a suite's JUnit report, or one failure
+// of a package or test file that a test runner reported instead of its tests
+// (see Kind).
 type TestResult struct {
 	// Class is the JUnit classname (a Go package, a Java class).
 	Class    string        `json:"class"`
@@ -137,6 +158,21 @@ type TestResult struct {
 	Duration time.Duration `json:"duration"`
 	// Message is the failure or error message, truncated.
 	Message string `json:"message,omitempty"`
+	// Kind says whether this is a test case or a package's or file's failure;
+	// Package, File and BuildError say which one and why. Only the runners'
+	// readers set them, from the output they recognise; they are not stored,
+	// so a result read back from the store is a TestCase.
+	Kind TestResultKind `json:"kind,omitempty"`
+	// Package is the Go import path a PackageBuild or PackageSetup result
+	// concerns.
+	Package string `json:"package,omitempty"`
+	// File is the test file a SuiteSetup result concerns: its path, or the
+	// dotted module a JUnit report names it by.
+	File string `json:"file,omitempty"`
+	// BuildError is a PackageBuild result's first compiler error
+	// ("calc/round_test.go:6:5: undefined: RoundHalfEven") when the output
+	// showed it; Message says it in words.
+	BuildError string `json:"build_error,omitempty"`
 	// Attempt is the run of the suite this result comes from: 1, or a later
 	// one when a failed suite was re-run on the same commit (flaky_retries).
 	Attempt int `json:"attempt"`

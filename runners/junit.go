@@ -263,7 +263,33 @@ func (p *junitParser) endCase() {
 		t.Status = patchgate.TestPassed
 		p.report.Passed++
 	}
+	classifyCase(&t)
 	p.report.Tests = append(p.report.Tests, t)
+}
+
+// classifyCase gives a report's test case the kind its name says, in the
+// forms the log readers name such failures and a report may carry them in:
+// "pkg [build failed]" and "pkg [setup failed]" (a Go package), jest's "Test
+// suite failed to run" (the class is its file), a pytest module's path as the
+// name ("tests/test_x.py"), or a failing case without a name (the class is
+// the module that did not import).
+func classifyCase(t *patchgate.TestResult) {
+	if pkg, ok := strings.CutSuffix(t.Name, " [build failed]"); ok {
+		t.Kind, t.Package = patchgate.PackageBuild, pkg
+		return
+	}
+	if pkg, ok := strings.CutSuffix(t.Name, " [setup failed]"); ok {
+		t.Kind, t.Package = patchgate.PackageSetup, pkg
+		return
+	}
+	switch {
+	case t.Name == "Test suite failed to run":
+		t.Kind, t.File = patchgate.SuiteSetup, t.Class
+	case strings.HasSuffix(t.Name, ".py") && !strings.Contains(t.Name, "::") && !strings.Contains(t.Name, "["):
+		t.Kind, t.File = patchgate.SuiteSetup, t.Name
+	case t.Name == "" && t.Class != "" && (t.Status == patchgate.TestFailed || t.Status == patchgate.TestErrored):
+		t.Kind, t.File = patchgate.SuiteSetup, t.Class
+	}
 }
 
 // message is the open <failure> or <error>'s message attribute, or else the

@@ -413,3 +413,46 @@ func FuzzParseJUnit(f *testing.F) {
 		}
 	})
 }
+
+// TestParseJUnitKinds: a report's case named in one of the forms that say a
+// package or test file failed before its tests ran gets that kind.
+func TestParseJUnitKinds(t *testing.T) {
+	tests := []struct {
+		name     string
+		testcase string
+		want     patchgate.TestResult // Kind and below
+	}{
+		{"go build failure", `<testcase classname="" name="example.com/m/calc [build failed]"><error message="x"/></testcase>`,
+			patchgate.TestResult{Kind: patchgate.PackageBuild, Package: "example.com/m/calc"}},
+		{"go setup failure", `<testcase classname="" name="example.com/m/calc [setup failed]"><error message="x"/></testcase>`,
+			patchgate.TestResult{Kind: patchgate.PackageSetup, Package: "example.com/m/calc"}},
+		{"jest suite that fails to run", `<testcase classname="src/db.test.js" name="Test suite failed to run"><error message="x"/></testcase>`,
+			patchgate.TestResult{Kind: patchgate.SuiteSetup, File: "src/db.test.js"}},
+		{"pytest module by path", `<testcase classname="" name="tests/test_calc.py"><error message="x"/></testcase>`,
+			patchgate.TestResult{Kind: patchgate.SuiteSetup, File: "tests/test_calc.py"}},
+		{"failing case without a name", `<testcase classname="tests.test_calc" name=""><error message="x"/></testcase>`,
+			patchgate.TestResult{Kind: patchgate.SuiteSetup, File: "tests.test_calc"}},
+		{"passing case without a name is a test case", `<testcase classname="tests.test_calc" name=""/>`,
+			patchgate.TestResult{}},
+		{"failing test", `<testcase classname="example.com/m/calc" name="TestRound"><failure message="x"/></testcase>`,
+			patchgate.TestResult{}},
+		{"pytest parametrised by a file name is a test case", `<testcase classname="tests.test_calc" name="test_load[data/x.py]"><failure message="x"/></testcase>`,
+			patchgate.TestResult{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := ParseJUnit([]byte(`<testsuites><testsuite name="s">` + tt.testcase + `</testsuite></testsuites>`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(r.Tests) != 1 {
+				t.Fatalf("got %d tests, want 1", len(r.Tests))
+			}
+			tr := r.Tests[0]
+			got := patchgate.TestResult{Kind: tr.Kind, Package: tr.Package, File: tr.File, BuildError: tr.BuildError}
+			if got != tt.want {
+				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}

@@ -172,3 +172,66 @@ func TestProofFromGoBuildFailure(t *testing.T) {
 		t.Errorf("base message: got %q, want the compiler's error %q", p.Tests[0].BaseMessage, want)
 	}
 }
+
+// TestProofFromRunnerFailures reads each runner's way of saying that a
+// package or test file failed before its tests ran, on the base, and judges
+// the proof from it: the proof decides by the results' kinds, and its words
+// are the runner's message.
+func TestProofFromRunnerFailures(t *testing.T) {
+	goTest := patchgate.ProofTest{File: "calc/round_test.go", Name: "TestRound", Language: patchgate.LangGo}
+	goHead := "--- PASS: TestRound (0.00s)\nok  \texample.com/m/calc\t0.002s\n"
+	pyTest := patchgate.ProofTest{File: "tests/test_calc.py", Name: "test_round", Language: patchgate.LangPython}
+	pyHead := "tests/test_calc.py::test_round PASSED [100%]\n"
+	jsTest := patchgate.ProofTest{File: "src/db.test.js", Language: patchgate.LangJS}
+	jsHead := "PASS src/db.test.js\n  ✓ connects (3 ms)\n\n"
+	junit := func(testcase string) string {
+		return "<testsuites>\n<testsuite name=\"s\">\n" + testcase + "\n</testsuite>\n</testsuites>\n"
+	}
+	tests := []struct {
+		name      string
+		test      patchgate.ProofTest
+		base      string // the base side's log, or its JUnit report
+		head      string
+		wantBase  patchgate.ProofOutcome
+		wantMsg   string
+		wantState patchgate.ProofState
+	}{
+		{"go test -json build failure", goTest,
+			`{"ImportPath":"example.com/m/calc [example.com/m/calc.test]","Action":"build-output","Output":"calc/round_test.go:6:5: undefined: Round\n"}` + "\n" +
+				`{"Action":"fail","Package":"example.com/m/calc","Elapsed":0,"FailedBuild":"example.com/m/calc [example.com/m/calc.test]"}` + "\n",
+			goHead, patchgate.ProofNotBuilt, "build failed: example.com/m/calc [example.com/m/calc.test]", patchgate.ProofHolds},
+		{"go test setup failure", goTest, "FAIL\texample.com/m/calc [setup failed]\n",
+			goHead, patchgate.ProofNotBuilt, "the package failed without a failing test", patchgate.ProofHolds},
+		{"another package's build failure says nothing of the test", goTest, "FAIL\texample.com/m/other [build failed]\n",
+			goHead, patchgate.ProofMissing, "", patchgate.ProofError},
+		{"go build failure in a JUnit report", goTest,
+			junit(`<testcase classname="" name="example.com/m/calc [build failed]"><error message="build failed: calc/round_test.go:6:5: undefined: Round"/></testcase>`),
+			goHead, patchgate.ProofNotBuilt, "build failed: calc/round_test.go:6:5: undefined: Round", patchgate.ProofHolds},
+		{"pytest module that does not import", pyTest, "ERROR tests/test_calc.py - ModuleNotFoundError: No module named 'calc.rounding'\n",
+			pyHead, patchgate.ProofNotBuilt, "ModuleNotFoundError: No module named 'calc.rounding'", patchgate.ProofHolds},
+		{"pytest module that does not import, in a JUnit report", pyTest,
+			junit(`<testcase classname="tests.test_calc" name=""><error message="collection failure"/></testcase>`),
+			pyHead, patchgate.ProofNotBuilt, "collection failure", patchgate.ProofHolds},
+		{"jest suite that fails to run fails its file", jsTest,
+			"FAIL src/db.test.js\n  ● Test suite failed to run\n\n    Cannot find module 'pg' from 'src/db.test.js'\n",
+			jsHead, patchgate.ProofFailed, "Cannot find module 'pg' from 'src/db.test.js'", patchgate.ProofHolds},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			base, head := mustParseTestLog(t, []byte(tt.base)), mustParseTestLog(t, []byte(tt.head))
+			if strings.HasPrefix(tt.base, "<testsuites>") { // a report the suite wrote
+				var err error
+				if base, err = ParseJUnit([]byte(tt.base)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			p := patchgate.EvaluateProof([]patchgate.ProofTest{tt.test}, base.Tests, head.Tests, nil)
+			if p.State != tt.wantState {
+				t.Fatalf("got %s %q, want %s", p.State, p.Description, tt.wantState)
+			}
+			if got := p.Tests[0]; got.Base != tt.wantBase || got.BaseMessage != tt.wantMsg {
+				t.Errorf("base: got %s %q, want %s %q", got.Base, got.BaseMessage, tt.wantBase, tt.wantMsg)
+			}
+		})
+	}
+}

@@ -40,8 +40,10 @@ const (
 //
 // Classes follow what the same runner's JUnit producers write (the Go
 // package, pytest's dotted module and class, the test file), so results
-// from a log and from a report compare. A test seen twice keeps its worst
-// outcome. Memory is bounded by the limits above and MaxJUnitTests.
+// from a log and from a report compare. A package that did not build or set
+// up, or a test file that failed to load, is one result of that Kind (see
+// patchgate.TestResult), named as the runner printed it. A test seen twice
+// keeps its worst outcome. Memory is bounded by the limits above and MaxJUnitTests.
 // It is safe for concurrent use.
 type TestLog struct {
 	mu   sync.Mutex
@@ -229,12 +231,16 @@ func statusRank(s patchgate.TestStatus) int {
 }
 
 // add records t, or merges it into the same test seen before (the worst
-// outcome wins, a missing message or duration is filled in). It returns the
+// outcome wins, a missing message, duration, kind or build error is filled
+// in). It returns the
 // test's position, or -1 when the report is full.
 func (l *TestLog) add(t patchgate.TestResult) int {
 	t.Class = truncateUTF8(t.Class, maxLogName)
 	t.Name = truncateUTF8(t.Name, maxLogName)
 	t.Message = truncateUTF8(t.Message, maxJUnitMessage)
+	t.Package = truncateUTF8(t.Package, maxLogName)
+	t.File = truncateUTF8(t.File, maxLogName)
+	t.BuildError = truncateUTF8(t.BuildError, maxJUnitMessage)
 	if t.Name == "" {
 		return -1
 	}
@@ -252,6 +258,12 @@ func (l *TestLog) add(t patchgate.TestResult) int {
 		}
 		if old.Duration == 0 {
 			old.Duration = t.Duration
+		}
+		if old.Kind == patchgate.TestCase {
+			old.Kind, old.Package, old.File = t.Kind, t.Package, t.File
+		}
+		if old.BuildError == "" {
+			old.BuildError = t.BuildError
 		}
 		return i
 	}

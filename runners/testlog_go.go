@@ -31,8 +31,10 @@ type goState struct {
 	goFailedPkgs map[string]bool
 	// goBuilding is the package a "# pkg [pkg.test]" header announced the
 	// compiler errors of; goBuildErrs holds each package's first one, the
-	// message of its "[build failed]" line (a proof's "does not build
-	// without the fix" names what is missing).
+	// build error of its "[build failed]" line (a proof's "does not build
+	// without the fix" names what is missing). -json output keys them by
+	// the build's import path ("pkg [pkg.test]"), its "build-output" events
+	// carrying them.
 	goBuilding  string
 	goBuildErrs map[string]string
 }
@@ -123,13 +125,7 @@ func (l *TestLog) goText(line string) bool {
 		return true
 	}
 	if l.goBuilding != "" {
-		if goBuildError.MatchString(line) {
-			if l.goBuildErrs == nil {
-				l.goBuildErrs = map[string]string{}
-			}
-			if _, ok := l.goBuildErrs[l.goBuilding]; !ok && len(l.goBuildErrs) < maxLogPending {
-				l.goBuildErrs[l.goBuilding] = truncateUTF8(line, maxJUnitMessage)
-			}
+		if l.keepBuildError(l.goBuilding, line) {
 			return true
 		}
 		l.goBuilding = ""
@@ -137,14 +133,20 @@ func (l *TestLog) goText(line string) bool {
 	if m := goPackage.FindStringSubmatch(line); m != nil && validGoPackage(m[2]) {
 		l.flushGo(m[2])
 		if m[1] == "FAIL" && !l.lastPackageFailedTests(m[2]) {
-			name, msg := m[2], "the package failed without a failing test"
+			t := patchgate.TestResult{Name: m[2], Status: patchgate.TestErrored, Message: "the package failed without a failing test"}
 			if m[4] != "" {
-				name += " " + m[4] // [build failed], [setup failed]
+				t.Name += " " + m[4] // [build failed], [setup failed]
 			}
-			if e, ok := l.goBuildErrs[m[2]]; ok && m[4] == "[build failed]" {
-				msg = "build failed: " + e
+			switch m[4] {
+			case "[build failed]":
+				t.Kind, t.Package = patchgate.PackageBuild, m[2]
+				if e, ok := l.goBuildErrs[m[2]]; ok {
+					t.Message, t.BuildError = "build failed: "+e, e
+				}
+			case "[setup failed]":
+				t.Kind, t.Package = patchgate.PackageSetup, m[2]
 			}
-			l.add(patchgate.TestResult{Name: name, Status: patchgate.TestErrored, Message: msg})
+			l.add(t)
 		}
 		return true
 	}
@@ -159,6 +161,21 @@ func (l *TestLog) goText(line string) bool {
 		}
 	}
 	return false
+}
+
+// keepBuildError keeps line as the first compiler error of build when it is
+// one; it reports whether it is.
+func (l *TestLog) keepBuildError(build, line string) bool {
+	if !goBuildError.MatchString(line) {
+		return false
+	}
+	if l.goBuildErrs == nil {
+		l.goBuildErrs = map[string]string{}
+	}
+	if _, ok := l.goBuildErrs[build]; !ok && len(l.goBuildErrs) < maxLogPending {
+		l.goBuildErrs[build] = truncateUTF8(line, maxJUnitMessage)
+	}
+	return true
 }
 
 // validGoPackage tells an import path from the words that may follow "ok" or
@@ -194,7 +211,10 @@ func (l *TestLog) flushGo(pkg string) {
 
 // goEvent is one line of go test -json (test2json) output.
 type goEvent struct {
-	Action      string
+	Action string
+	// ImportPath names the build of a "build-output" or "build-fail" event;
+	// a test's "fail" event names it as FailedBuild.
+	ImportPath  string
 	Package     string
 	Test        string
 	Elapsed     float64
@@ -208,7 +228,14 @@ func (l *TestLog) goJSON(line string) bool {
 		return false
 	}
 	var e goEvent
-	if err := json.Unmarshal([]byte(line), &e); err != nil || e.Package == "" {
+	if err := json.Unmarshal([]byte(line), &e); err != nil {
+		return false
+	}
+	if e.Action == "build-output" && e.ImportPath != "" {
+		l.keepBuildError(e.ImportPath, strings.TrimRight(e.Output, "\n"))
+		return true
+	}
+	if e.Package == "" {
 		return false
 	}
 	status := map[string]patchgate.TestStatus{"pass": patchgate.TestPassed, "fail": patchgate.TestFailed, "skip": patchgate.TestSkipped}[e.Action]
@@ -243,11 +270,16 @@ func (l *TestLog) goJSON(line string) bool {
 		}
 		l.add(t)
 	case status == patchgate.TestFailed && !l.goFailedPkgs[e.Package]:
-		name, msg := e.Package, "the package failed without a failing test"
+		t := patchgate.TestResult{Name: e.Package, Status: patchgate.TestErrored, Message: "the package failed without a failing test"}
 		if e.FailedBuild != "" {
-			name, msg = e.Package+" [build failed]", "build failed: "+e.FailedBuild
+			t.Name, t.Message = e.Package+" [build failed]", "build failed: "+e.FailedBuild
+			t.Kind, t.Package = patchgate.PackageBuild, e.Package
+			t.BuildError = l.goBuildErrs[e.FailedBuild]
+			if t.BuildError == "" {
+				t.BuildError = l.goBuildErrs[e.Package] // printed as text beside the JSON
+			}
 		}
-		l.add(patchgate.TestResult{Name: name, Status: patchgate.TestErrored, Message: msg})
+		l.add(t)
 	}
 	return true
 }

@@ -38,7 +38,12 @@ func (l *TestLog) pytest(line string) bool {
 		return false
 	}
 	class, name := pytestNode(node)
-	l.add(patchgate.TestResult{Class: class, Name: name, Status: pytestStatus[status], Message: msg})
+	t := patchgate.TestResult{Class: class, Name: name, Status: pytestStatus[status], Message: msg}
+	if !strings.Contains(node, "::") {
+		// "ERROR tests/test_x.py": the module failed to import (collect).
+		t.Kind, t.File = patchgate.SuiteSetup, node
+	}
+	l.add(t)
 	return true
 }
 
@@ -169,7 +174,7 @@ func (l *TestLog) jest(line string) bool {
 	if m := jestFailure.FindStringSubmatch(line); m != nil {
 		t := patchgate.TestResult{Class: l.jsFile, Name: m[1], Status: patchgate.TestFailed}
 		if m[1] == "Test suite failed to run" {
-			t.Status = patchgate.TestErrored
+			t.Status, t.Kind, t.File = patchgate.TestErrored, patchgate.SuiteSetup, l.jsFile
 		}
 		l.jsTree = false
 		l.expectMessage(l.add(t), msgNextLine)
@@ -205,7 +210,7 @@ func (l *TestLog) vitest(line string) bool {
 		return true
 	}
 	if m := vitestFileFailure.FindStringSubmatch(line); m != nil {
-		l.add(patchgate.TestResult{Class: m[1], Name: m[1], Status: patchgate.TestErrored})
+		l.add(patchgate.TestResult{Class: m[1], Name: m[1], Status: patchgate.TestErrored, Kind: patchgate.SuiteSetup, File: m[1]})
 		return true
 	}
 	if m := vitestFailure.FindStringSubmatch(line); m != nil {

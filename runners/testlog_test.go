@@ -47,7 +47,7 @@ func TestParseTestLog(t *testing.T) {
 			file:   "go-test.plain.build-failure-panic-subtests.txt",
 			counts: counts{failed: 4, errored: 1},
 			failing: []patchgate.TestResult{
-				errored("", "example.com/ids/broken [build failed]", 0, "build failed: broken/broken_test.go:5:28: undefined: undefined"),
+				notBuilt("example.com/ids/broken", "build failed: broken/broken_test.go:5:28: undefined: undefined", "broken/broken_test.go:5:28: undefined: undefined"),
 				failed("example.com/ids/panics", "TestNilMap", 0, "panic: assignment to entry in nil map [recovered, repanicked]"),
 				failed(uuid, "TestVersion7Monotonicity", 0, "got 0190a4b1 after 0190a4b2, want increasing"),
 				failed(uuid, "TestVersion7MonotonicityStrict", 0, ""),
@@ -60,7 +60,7 @@ func TestParseTestLog(t *testing.T) {
 			file:   "go-test.verbose.build-failure-panic-subtests.txt",
 			counts: counts{passed: 3, failed: 4, errored: 1, skipped: 1},
 			failing: []patchgate.TestResult{
-				errored("", "example.com/ids/broken [build failed]", 0, "build failed: broken/broken_test.go:5:28: undefined: undefined"),
+				notBuilt("example.com/ids/broken", "build failed: broken/broken_test.go:5:28: undefined: undefined", "broken/broken_test.go:5:28: undefined: undefined"),
 				failed("example.com/ids/panics", "TestNilMap", 0, "panic: assignment to entry in nil map [recovered, repanicked]"),
 				failed(uuid, "TestVersion7Monotonicity", 0, "got 0190a4b1 after 0190a4b2, want increasing"),
 				failed(uuid, "TestVersion7MonotonicityStrict", 0, ""),
@@ -72,7 +72,7 @@ func TestParseTestLog(t *testing.T) {
 			file:   "go-test.json.build-failure-panic-subtests.txt",
 			counts: counts{passed: 3, failed: 4, errored: 1, skipped: 1},
 			failing: []patchgate.TestResult{
-				errored("", "example.com/ids/broken [build failed]", 0, "build failed: example.com/ids/broken [example.com/ids/broken.test]"),
+				notBuilt("example.com/ids/broken", "build failed: example.com/ids/broken [example.com/ids/broken.test]", "broken/broken_test.go:5:28: undefined: undefined"),
 				failed("example.com/ids/panics", "TestNilMap", 0, "panic: assignment to entry in nil map [recovered, repanicked]"),
 				failed(uuid, "TestVersion7Monotonicity", 0, "got 0190a4b1 after 0190a4b2, want increasing"),
 				failed(uuid, "TestVersion7MonotonicityStrict/same_millisecond", 0, "counter did not advance"),
@@ -123,7 +123,7 @@ func TestParseTestLog(t *testing.T) {
 			failing: []patchgate.TestResult{
 				failed("src/ids.test.js", "uuid › version7 › monotonicity", 0, "expect(received).toBeLessThan(expected)"),
 				failed("src/ids.test.js", "uuid › version7 › monotonicity strict", 0, "counter did not advance"),
-				errored("src/db.test.js", "Test suite failed to run", 0, "Cannot find module 'pg' from 'src/db.test.js'"),
+				notLoaded("src/db.test.js", "Test suite failed to run", "src/db.test.js", "Cannot find module 'pg' from 'src/db.test.js'"),
 			},
 		},
 		{
@@ -179,6 +179,20 @@ func TestParseTestLog(t *testing.T) {
 			}
 		})
 	}
+}
+
+// notBuilt is the result of Go package pkg whose tests did not compile.
+func notBuilt(pkg, msg, buildErr string) patchgate.TestResult {
+	t := errored("", pkg+" [build failed]", 0, msg)
+	t.Kind, t.Package, t.BuildError = patchgate.PackageBuild, pkg, buildErr
+	return t
+}
+
+// notLoaded is the result of a test file that failed to load.
+func notLoaded(class, name, file, msg string) patchgate.TestResult {
+	t := errored(class, name, 0, msg)
+	t.Kind, t.File = patchgate.SuiteSetup, file
+	return t
 }
 
 func sameReport(a, b *JUnitReport) bool {
@@ -365,4 +379,116 @@ func FuzzParseTestLog(f *testing.F) {
 			t.Fatalf("split at %d: got %+v, want %+v", i, split.Tests, r.Tests)
 		}
 	})
+}
+
+// TestParseTestLogKinds: each runner's way of saying that a package or a test
+// file failed before its tests ran becomes a result of that kind, naming the
+// package or file and, for a build, its first compiler error; everything else
+// is a test case.
+func TestParseTestLogKinds(t *testing.T) {
+	const calc = "example.com/m/calc"
+	tests := []struct {
+		name string
+		log  string
+		want patchgate.TestResult // the one failing result, Kind and below
+	}{
+		{
+			name: "go test build failure with its compiler errors",
+			log: "# example.com/m/calc [example.com/m/calc.test]\ncalc/round_test.go:6:5: undefined: RoundHalfEven\n" +
+				"calc/round_test.go:7:5: undefined: RoundDown\nFAIL\texample.com/m/calc [build failed]\nFAIL\n",
+			want: patchgate.TestResult{Kind: patchgate.PackageBuild, Package: calc, BuildError: "calc/round_test.go:6:5: undefined: RoundHalfEven"},
+		},
+		{
+			name: "go test build failure without its compiler errors",
+			log:  "FAIL\texample.com/m/calc [build failed]\n",
+			want: patchgate.TestResult{Kind: patchgate.PackageBuild, Package: calc},
+		},
+		{
+			name: "go test setup failure",
+			log:  "FAIL\texample.com/m/calc [setup failed]\n",
+			want: patchgate.TestResult{Kind: patchgate.PackageSetup, Package: calc},
+		},
+		{
+			name: "go test package failing without a failing test is a test case",
+			log:  "FAIL\texample.com/m/calc\t0.01s\n",
+			want: patchgate.TestResult{},
+		},
+		{
+			name: "go test failing test",
+			log:  "--- FAIL: TestRound (0.00s)\nFAIL\texample.com/m/calc\t0.01s\n",
+			want: patchgate.TestResult{},
+		},
+		{
+			name: "go test -json build failure",
+			log: `{"ImportPath":"example.com/m/calc [example.com/m/calc.test]","Action":"build-output","Output":"# example.com/m/calc [example.com/m/calc.test]\n"}` + "\n" +
+				`{"ImportPath":"example.com/m/calc [example.com/m/calc.test]","Action":"build-output","Output":"calc/round_test.go:6:5: undefined: RoundHalfEven\n"}` + "\n" +
+				`{"ImportPath":"example.com/m/calc [example.com/m/calc.test]","Action":"build-fail"}` + "\n" +
+				`{"Action":"fail","Package":"example.com/m/calc","Elapsed":0,"FailedBuild":"example.com/m/calc [example.com/m/calc.test]"}` + "\n",
+			want: patchgate.TestResult{Kind: patchgate.PackageBuild, Package: calc, BuildError: "calc/round_test.go:6:5: undefined: RoundHalfEven"},
+		},
+		{
+			name: "go test -json build failure without build output",
+			log:  `{"Action":"fail","Package":"example.com/m/calc","Elapsed":0,"FailedBuild":"example.com/m/calc [example.com/m/calc.test]"}` + "\n",
+			want: patchgate.TestResult{Kind: patchgate.PackageBuild, Package: calc},
+		},
+		{
+			name: "go test -json failing test",
+			log:  `{"Action":"fail","Package":"example.com/m/calc","Test":"TestRound","Elapsed":0}` + "\n",
+			want: patchgate.TestResult{},
+		},
+		{
+			name: "pytest module that does not import",
+			log:  "ERROR tests/test_calc.py - ModuleNotFoundError: No module named 'calc'\n",
+			want: patchgate.TestResult{Kind: patchgate.SuiteSetup, File: "tests/test_calc.py"},
+		},
+		{
+			name: "pytest test erroring at setup is a test case",
+			log:  "ERROR tests/test_calc.py::test_db - ConnectionError: db unreachable\n",
+			want: patchgate.TestResult{},
+		},
+		{
+			name: "jest suite that fails to run",
+			log:  "FAIL src/db.test.js\n  ● Test suite failed to run\n\n    Cannot find module 'pg' from 'src/db.test.js'\n",
+			want: patchgate.TestResult{Kind: patchgate.SuiteSetup, File: "src/db.test.js"},
+		},
+		{
+			name: "jest failing test",
+			log:  "FAIL src/db.test.js\n  ● db › connects\n\n    expected true\n",
+			want: patchgate.TestResult{},
+		},
+		{
+			name: "vitest file that fails to load",
+			log:  " FAIL  src/db.test.ts [ src/db.test.ts ]\n",
+			want: patchgate.TestResult{Kind: patchgate.SuiteSetup, File: "src/db.test.ts"},
+		},
+		{
+			name: "cargo failing test",
+			log:  "     Running unittests src/lib.rs (target/debug/deps/ids-1c2d)\ntest tests::x ... FAILED\n",
+			want: patchgate.TestResult{},
+		},
+		{
+			name: "JUnit report printed into the log, naming a build failure",
+			log: "<testsuites>\n<testsuite name=\"calc\">\n<testcase classname=\"\" name=\"example.com/m/calc [build failed]\">" +
+				"<error message=\"build failed\"/></testcase>\n</testsuite>\n</testsuites>\n",
+			want: patchgate.TestResult{Kind: patchgate.PackageBuild, Package: calc},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := mustParseTestLog(t, []byte(tt.log))
+			var failing []patchgate.TestResult
+			for _, tr := range r.Tests {
+				if tr.Status == patchgate.TestFailed || tr.Status == patchgate.TestErrored {
+					failing = append(failing, tr)
+				}
+			}
+			if len(failing) != 1 {
+				t.Fatalf("got failing %+v, want one", failing)
+			}
+			got := patchgate.TestResult{Kind: failing[0].Kind, Package: failing[0].Package, File: failing[0].File, BuildError: failing[0].BuildError}
+			if got != tt.want {
+				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
 }

@@ -66,14 +66,14 @@ type Gate struct {
 	Logger    *slog.Logger
 }
 
-// expiredQuarantines are the release blockers of repo's ended quarantines
+// quarantineBlockers are the release blockers of repo's ended quarantines
 // (cfg's and the API's): each must be fixed and removed, or renewed.
-func (g *Gate) expiredQuarantines(ctx context.Context, repo patchgate.RepoRef, cfg *config.RepoFile, now time.Time) ([]string, error) {
+func (g *Gate) quarantineBlockers(ctx context.Context, repo patchgate.RepoRef, cfg *config.RepoFile, now time.Time) ([]string, error) {
 	qs, err := g.Configs.Quarantines(ctx, repo, cfg, now)
 	if err != nil {
 		return nil, err
 	}
-	return patchgate.ExpiredQuarantines(qs, now), nil
+	return patchgate.QuarantineBlockers(qs, now), nil
 }
 
 // Evaluate applies gate invariant 3 (and counts approvals for 4): the
@@ -96,7 +96,7 @@ func (g *Gate) Evaluate(ctx context.Context, c *patchgate.Candidate) (*patchgate
 	ev.Blockers = append(ev.Blockers, suiteBlockers(own, cfg.Release.Required, "", c.SHA)...)
 	// An ended quarantine is a debt come due: the release waits until the
 	// test is fixed (and the quarantine removed) or the quarantine renewed.
-	expired, err := g.expiredQuarantines(ctx, ref, cfg, time.Now())
+	expired, err := g.quarantineBlockers(ctx, ref, cfg, time.Now())
 	var ce *config.Error
 	switch {
 	case errors.As(err, &ce):
