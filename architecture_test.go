@@ -34,7 +34,7 @@ func layerOf(rel string) layer {
 		return layerDomain
 	case "tickets", "config":
 		return layerPure
-	case "usecase", "pipelines":
+	case "usecase":
 		return layerUseCase
 	case "runners":
 		return layerRunner

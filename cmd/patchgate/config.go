@@ -225,7 +225,7 @@ type RunnerConfig struct {
 	MaxTimeout time.Duration `yaml:"max_timeout"`
 }
 
-// Ceilings returns the runners.max_* keys as pipelines reads them; Validate
+// Ceilings returns the runners.max_* keys as .patchgate.yml is held to them; Validate
 // has checked them.
 func (c RunnerConfig) Ceilings() config.Ceilings {
 	mem, _ := config.ParseSize(c.MaxMemory)
