@@ -460,7 +460,8 @@ func (s *VerificationService) FinishVerification(ctx context.Context, id int64, 
 }
 
 // SupersedeVerifications marks every verification of the change at another SHA
-// than head stale, cancels the live ones and their live suite runs with reason,
+// than head stale, cancels the live ones and their live suite runs with reason
+// (audited: a verdict per verification, a suite_run.state per suite run),
 // and returns the ids cancelled, ascending.
 func (s *VerificationService) SupersedeVerifications(ctx context.Context, changeID int64, head, reason string) ([]int64, error) {
 	if !patchgate.ValidSHA(head) {
@@ -478,9 +479,27 @@ func (s *VerificationService) SupersedeVerifications(ctx context.Context, change
 	if err != nil {
 		return nil, fmt.Errorf("cancel superseded verifications of change %d: %w", changeID, err)
 	}
+	type suiteRun struct {
+		id, verification int64
+		name             string
+	}
+	var cancelledRuns []suiteRun
 	if len(ids) > 0 {
 		var w where
 		in := idList(&w, ids)
+		if err := scanEach(ctx, tx, `SELECT id, verification_id, name FROM suite_runs WHERE verification_id IN (`+in+
+			`) AND state IN `+liveStates+` ORDER BY id`, w.args, func(sc interface{ Scan(...any) error }) error {
+			var r suiteRun
+			if err := sc.Scan(&r.id, &r.verification, &r.name); err != nil {
+				return err
+			}
+			cancelledRuns = append(cancelledRuns, r)
+			return nil
+		}); err != nil {
+			return nil, fmt.Errorf("find suite runs of superseded verifications of change %d: %w", changeID, err)
+		}
+		w = where{}
+		in = idList(&w, ids)
 		if _, err := tx.Exec(ctx, `UPDATE suite_runs SET state = `+w.arg(patchgate.RunCanceled)+`, finished_at = `+
 			w.arg(now)+` WHERE verification_id IN (`+in+`) AND state IN `+liveStates, w.args...); err != nil {
 			return nil, fmt.Errorf("cancel suite runs of superseded verifications of change %d: %w", changeID, err)
@@ -502,6 +521,11 @@ func (s *VerificationService) SupersedeVerifications(ctx context.Context, change
 				Action: patchgate.AuditVerdict, Subject: fmt.Sprintf("verification:%d", v.ID), SHA: v.SHA,
 				Detail: map[string]string{"state": string(patchgate.RunCanceled), "reason": reason, "superseded_by": head,
 					"repo": patchgate.RepoRef{Forge: v.Forge, Name: v.Repo}.String()}}); err != nil {
+				return nil, err
+			}
+		}
+		for _, r := range cancelledRuns {
+			if err := s.db.appendAudit(ctx, tx, suiteRunEntry(ctx, r.id, r.verification, r.name, patchgate.RunCanceled)); err != nil {
 				return nil, err
 			}
 		}
