@@ -36,7 +36,7 @@ type recordEntry struct {
 // sessions with their entries. It returns what does not match, in words, and
 // the baseline's Seq (0 when the log has none yet).
 func (s *AuditService) unaudited(ctx context.Context) ([]string, int64, error) {
-	tx, err := s.db.beginRead(ctx)
+	tx, err := s.db.beginSnapshot(ctx)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -639,4 +639,21 @@ func rowExists(ctx context.Context, tx *txn, table, id string) (bool, error) {
 		return false, nil
 	}
 	return err == nil, err
+}
+
+// beginSnapshot begins a read transaction that sees one snapshot throughout:
+// rows and their entries are read by several statements, and a verdict
+// committed between two of them must not look like a row without its entry.
+// SQLite's read transactions are snapshots already; PostgreSQL's need
+// REPEATABLE READ.
+func (d *DB) beginSnapshot(ctx context.Context) (*txn, error) {
+	opts := &sql.TxOptions{ReadOnly: true}
+	if d.dialect == DialectPostgres {
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	tx, err := d.read.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", translate(err))
+	}
+	return &txn{tx: tx, sqlite: d.dialect == DialectSQLite}, nil
 }
