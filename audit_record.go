@@ -142,10 +142,15 @@ func describeRecord(fields []string, r *AuditRecord) string {
 // The fields each cross-checked table compares, in the order a mismatch is
 // looked for.
 var (
-	// AuditTokenFields: a token's role, person and secret (fingerprinted).
-	AuditTokenFields = []string{"hash", "role", "users"}
-	// AuditRunFields: a verification's or suite run's final state.
-	AuditRunFields = []string{"state"}
+	// AuditTokenFields: a token's secret (fingerprinted), role and person,
+	// and whether it is revoked ("true", else "").
+	AuditTokenFields = []string{"hash", "role", "users", "revoked"}
+	// AuditVerificationFields: a verification's final state and what it is
+	// evidence for: the commit, the repository and the configuration.
+	AuditVerificationFields = []string{"state", "sha", "repo", "config_digest", "require_proof"}
+	// AuditSuiteRunFields: a suite run's final state, its verification, its
+	// name and whether it is required.
+	AuditSuiteRunFields = []string{"state", "verification", "suite", "required"}
 	// AuditCandidateFields: a candidate's SHA and items.
 	AuditCandidateFields = []string{"sha", "items"}
 	// AuditChangeFields: a change's author.
@@ -153,3 +158,17 @@ var (
 	// AuditSessionFields: a session's token and secret (fingerprinted).
 	AuditSessionFields = []string{"token", "hash", "expires"}
 )
+
+// AuditVerificationRecord is what a verdict entry records of v, by the names
+// of AuditVerificationFields.
+func AuditVerificationRecord(v *Verification) map[string]string {
+	return map[string]string{"state": string(v.State), "sha": v.SHA, "repo": RepoRef{Forge: v.Forge, Name: v.Repo}.String(),
+		"config_digest": v.ConfigDigest, "require_proof": strconv.FormatBool(v.RequireProof)}
+}
+
+// AuditSuiteRunRecord is what a suite_run.state entry records of sr, by the
+// names of AuditSuiteRunFields.
+func AuditSuiteRunRecord(sr *SuiteRun) map[string]string {
+	return map[string]string{"state": string(sr.State), "verification": strconv.FormatInt(sr.VerificationID, 10),
+		"suite": sr.Name, "required": strconv.FormatBool(sr.Required)}
+}

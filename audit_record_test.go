@@ -1,6 +1,9 @@
 package patchgate
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+)
 
 func TestCompareAuditRecord(t *testing.T) {
 	rec := func(seq int64, kv ...string) *AuditRecord {
@@ -66,5 +69,28 @@ func TestAuditItemsAndFingerprint(t *testing.T) {
 	}
 	if a, b := AuditFingerprint("aa"), AuditFingerprint("ab"); a == b || len(a) != 32 || a == "aa" {
 		t.Errorf("got fingerprints %q and %q, want two different 32-digit hashes", a, b)
+	}
+}
+
+func TestAuditRunRecords(t *testing.T) {
+	tests := []struct {
+		name string
+		got  map[string]string
+		want map[string]string
+	}{
+		{name: "verification",
+			got: AuditVerificationRecord(&Verification{State: RunSuccess, SHA: "abc", Forge: GitHub, Repo: "acme/pay",
+				ConfigDigest: "d1", RequireProof: true}),
+			want: map[string]string{"state": "success", "sha": "abc", "repo": "github:acme/pay", "config_digest": "d1", "require_proof": "true"}},
+		{name: "suite run",
+			got:  AuditSuiteRunRecord(&SuiteRun{State: RunFailure, VerificationID: 4, Name: "unit", Required: true}),
+			want: map[string]string{"state": "failure", "verification": "4", "suite": "unit", "required": "true"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if fmt.Sprint(tc.got) != fmt.Sprint(tc.want) {
+				t.Errorf("got %v, want %v", tc.got, tc.want)
+			}
+		})
 	}
 }

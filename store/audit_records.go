@@ -266,6 +266,7 @@ var recordTables = []string{tableTokens, tableVerifications, tableSuiteRuns, tab
 // subject prefix naming the row.
 var recordEntryTables = map[string][2]string{
 	patchgate.AuditTokenCreated:     {tableTokens, "token:"},
+	patchgate.AuditTokenRevoked:     {tableTokens, "token:"},
 	patchgate.AuditVerdict:          {tableVerifications, "verification:"},
 	patchgate.AuditSuiteRunState:    {tableSuiteRuns, "suite_run:"},
 	patchgate.AuditCandidateCreated: {tableCandidates, "candidate:"},
@@ -359,14 +360,18 @@ type rowRecord struct {
 
 func tokenRecords(ctx context.Context, tx *txn) ([]rowRecord, error) {
 	var out []rowRecord
-	err := scanEach(ctx, tx, `SELECT id, name, role, users, hash FROM tokens ORDER BY id`, nil,
+	err := scanEach(ctx, tx, `SELECT id, name, role, users, hash, revoked_at IS NOT NULL FROM tokens ORDER BY id`, nil,
 		func(sc interface{ Scan(...any) error }) error {
 			var r rowRecord
 			var role, users, hash string
-			if err := sc.Scan(&r.num, &r.id, &role, &users, &hash); err != nil {
+			var revoked bool
+			if err := sc.Scan(&r.num, &r.id, &role, &users, &hash, &revoked); err != nil {
 				return err
 			}
-			r.fields = map[string]string{"hash": patchgate.AuditFingerprint(hash), "role": role, "users": users}
+			r.fields = map[string]string{"hash": patchgate.AuditFingerprint(hash), "role": role, "users": users, "revoked": ""}
+			if revoked {
+				r.fields["revoked"] = "true"
+			}
 			out = append(out, r)
 			return nil
 		})
@@ -440,22 +445,40 @@ func candidateRecords(ctx context.Context, tx *txn, live bool) ([]rowRecord, err
 	return out, nil
 }
 
-// runRecords reads the final verifications or suite runs (table) with their state.
-func runRecords(ctx context.Context, tx *txn, table string) ([]rowRecord, error) {
+// verificationRecords reads the final verifications.
+func verificationRecords(ctx context.Context, tx *txn) ([]rowRecord, error) {
 	var out []rowRecord
-	err := scanEach(ctx, tx, `SELECT id, state FROM `+table+` WHERE state NOT IN `+liveStates+` ORDER BY id`, nil,
+	err := scanEach(ctx, tx, `SELECT id, state, sha, forge, repo, config_digest, require_proof FROM verifications
+		WHERE state NOT IN `+liveStates+` ORDER BY id`, nil,
 		func(sc interface{ Scan(...any) error }) error {
-			var r rowRecord
-			var state string
-			if err := sc.Scan(&r.num, &state); err != nil {
+			var v patchgate.Verification
+			if err := sc.Scan(&v.ID, &v.State, &v.SHA, &v.Forge, &v.Repo, &v.ConfigDigest, &v.RequireProof); err != nil {
 				return err
 			}
-			r.id, r.fields = strconv.FormatInt(r.num, 10), map[string]string{"state": state}
-			out = append(out, r)
+			out = append(out, rowRecord{id: strconv.FormatInt(v.ID, 10), num: v.ID, fields: patchgate.AuditVerificationRecord(&v)})
 			return nil
 		})
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", table, err)
+		return nil, fmt.Errorf("read verifications: %w", err)
+	}
+	return out, nil
+}
+
+// suiteRunRecords reads the final suite runs.
+func suiteRunRecords(ctx context.Context, tx *txn) ([]rowRecord, error) {
+	var out []rowRecord
+	err := scanEach(ctx, tx, `SELECT id, state, verification_id, name, required FROM suite_runs
+		WHERE state NOT IN `+liveStates+` ORDER BY id`, nil,
+		func(sc interface{ Scan(...any) error }) error {
+			var sr patchgate.SuiteRun
+			if err := sc.Scan(&sr.ID, &sr.State, &sr.VerificationID, &sr.Name, &sr.Required); err != nil {
+				return err
+			}
+			out = append(out, rowRecord{id: strconv.FormatInt(sr.ID, 10), num: sr.ID, fields: patchgate.AuditSuiteRunRecord(&sr)})
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("read suite runs: %w", err)
 	}
 	return out, nil
 }
@@ -539,8 +562,21 @@ func auditedRecords(ctx context.Context, tx *txn, b *baseline) (map[string]map[s
 			continue
 		}
 		r := &patchgate.AuditRecord{Seq: seq, Fields: d}
-		if action == patchgate.AuditCandidateCreated {
+		switch action {
+		case patchgate.AuditCandidateCreated:
 			r.Fields = map[string]string{"sha": sha, "items": d["items"]}
+		case patchgate.AuditVerdict:
+			r.Fields["sha"] = sha // entries before it was in the detail have it here
+		case patchgate.AuditTokenRevoked:
+			// A revocation changes one field of what the token's entries say.
+			r.Fields = map[string]string{"revoked": "true"}
+			if prev := out[t[0]][id]; prev != nil {
+				for k, v := range prev.Fields {
+					if k != "revoked" {
+						r.Fields[k] = v
+					}
+				}
+			}
 		}
 		set(t[0], id, r)
 	}
@@ -576,10 +612,10 @@ func checkRecords(ctx context.Context, tx *txn, b *baseline) ([]string, error) {
 	}
 	sources := []source{
 		{table: tableTokens, fields: patchgate.AuditTokenFields, rows: func() ([]rowRecord, error) { return tokenRecords(ctx, tx) }},
-		{table: tableVerifications, fields: patchgate.AuditRunFields, only: true,
-			rows: func() ([]rowRecord, error) { return runRecords(ctx, tx, tableVerifications) }},
-		{table: tableSuiteRuns, fields: patchgate.AuditRunFields, only: true,
-			rows: func() ([]rowRecord, error) { return runRecords(ctx, tx, tableSuiteRuns) }},
+		{table: tableVerifications, fields: patchgate.AuditVerificationFields, only: true,
+			rows: func() ([]rowRecord, error) { return verificationRecords(ctx, tx) }},
+		{table: tableSuiteRuns, fields: patchgate.AuditSuiteRunFields, only: true,
+			rows: func() ([]rowRecord, error) { return suiteRunRecords(ctx, tx) }},
 		{table: tableCandidates, fields: patchgate.AuditCandidateFields,
 			rows: func() ([]rowRecord, error) { return candidateRecords(ctx, tx, false) }},
 		{table: tableChanges, fields: patchgate.AuditChangeFields, rows: func() ([]rowRecord, error) { return changeRecords(ctx, tx) }},

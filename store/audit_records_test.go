@@ -30,7 +30,14 @@ func newRecordsFixture(t *testing.T, db *store.DB) *recordsFixture {
 	}
 	f := &recordsFixture{db: db, token: &patchgate.Token{Name: "ci", Role: patchgate.RoleReleaseManager,
 		Hash: patchgate.HashToken("s1"), Users: []patchgate.ForgeUser{{Forge: patchgate.GitHub, Login: "alice"}}}}
-	if err := store.NewTokenService(db).CreateToken(ctx, f.token); err != nil {
+	tokens := store.NewTokenService(db)
+	if err := tokens.CreateToken(ctx, f.token); err != nil {
+		t.Fatal(err)
+	}
+	if err := tokens.CreateToken(ctx, &patchgate.Token{Name: "old", Role: patchgate.RoleAdmin, Hash: patchgate.HashToken("s0")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tokens.RevokeToken(ctx, "old"); err != nil {
 		t.Fatal(err)
 	}
 	f.change = mustChange(t, db, 1)
@@ -95,7 +102,7 @@ func testAuditRecords(t *testing.T, open func(t *testing.T) *store.DB) {
 				return `INSERT INTO tokens (name, role, users, hash, created_at) VALUES ('mallory', 'admin', 'github:mallory', '` + evil + `', ` + at + `)`
 			},
 			want: func(*recordsFixture) string {
-				return "tokens mallory: hash=" + patchgate.AuditFingerprint(evil) + " role=admin users=github:mallory has no audit entry"
+				return "tokens mallory: hash=" + patchgate.AuditFingerprint(evil) + " role=admin users=github:mallory revoked= has no audit entry"
 			}},
 		{name: "a token's secret replaced",
 			sql: func(*recordsFixture) string { return `UPDATE tokens SET hash = '` + evil + `' WHERE name = 'ci'` },
@@ -131,8 +138,32 @@ func testAuditRecords(t *testing.T, open func(t *testing.T) *store.DB) {
 				return fmt.Sprintf(`UPDATE suite_runs SET state = 'success' WHERE id = %d`, f.lint)
 			},
 			want: func(f *recordsFixture) string {
-				return fmt.Sprintf(`suite_runs %d: state=success has no audit entry`, f.lint)
+				return fmt.Sprintf(`suite_runs %d: state=success verification=`, f.lint)
 			}},
+		{name: "a failed required suite run made optional",
+			sql: func(f *recordsFixture) string {
+				return fmt.Sprintf(`UPDATE suite_runs SET required = FALSE WHERE id = %d`, f.unit)
+			},
+			want: func(f *recordsFixture) string {
+				return fmt.Sprintf(`suite_runs %d: required recorded "false", audited "true"`, f.unit)
+			}},
+		{name: "a verdict moved to another commit",
+			sql: func(f *recordsFixture) string {
+				return fmt.Sprintf(`UPDATE verifications SET sha = '%s' WHERE id = %d`, sha("B"), f.verification.ID)
+			},
+			want: func(f *recordsFixture) string {
+				return fmt.Sprintf(`verifications %d: sha recorded %q, audited %q`, f.verification.ID, sha("B"), sha("A"))
+			}},
+		{name: "a verdict moved to another configuration",
+			sql: func(f *recordsFixture) string {
+				return fmt.Sprintf(`UPDATE verifications SET config_digest = 'other' WHERE id = %d`, f.verification.ID)
+			},
+			want: func(f *recordsFixture) string {
+				return fmt.Sprintf(`verifications %d: config_digest recorded "other", audited "d1"`, f.verification.ID)
+			}},
+		{name: "a revoked token revived",
+			sql:  func(*recordsFixture) string { return `UPDATE tokens SET revoked_at = NULL WHERE name = 'old'` },
+			want: func(*recordsFixture) string { return `tokens old: revoked recorded "", audited "true"` }},
 		{name: "a candidate's item deleted",
 			sql: func(f *recordsFixture) string {
 				return fmt.Sprintf(`DELETE FROM candidate_items WHERE candidate_id = %d`, f.candidate.ID)

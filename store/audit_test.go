@@ -240,7 +240,8 @@ func testAudit(t *testing.T, open func(t *testing.T) *store.DB) {
 			t.Fatal(err)
 		}
 		wantEntries(t, "FinishVerification", tail.next(t), fmt.Sprintf(
-			`patchgate verdict verification:%d @4100 {"reason":"unit failed","repo":"github:acme/payments","state":"failure"}`, v.ID))
+			`patchgate verdict verification:%d @4100 {"config_digest":"d1","reason":"unit failed","repo":"github:acme/payments",`+
+				`"require_proof":"false","sha":"%s","state":"failure"}`, v.ID, v.SHA))
 		wantCode(t, verifications.FinishVerification(ctx, v.ID, patchgate.RunSuccess, ""), patchgate.ECONFLICT)
 		wantEntries(t, "a late FinishVerification", tail.next(t))
 

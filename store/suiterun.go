@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -138,13 +137,12 @@ func (s *VerificationService) UpdateSuiteRun(ctx context.Context, sr *patchgate.
 		return err
 	}
 	defer tx.Rollback()
-	var before patchgate.RunState
-	var verificationID int64
-	var name string
-	if err := tx.QueryRow(ctx, `SELECT state, verification_id, name FROM suite_runs WHERE id = $1`, sr.ID).Scan(
-		&before, &verificationID, &name); err != nil {
+	stored := patchgate.SuiteRun{ID: sr.ID}
+	if err := tx.QueryRow(ctx, `SELECT state, verification_id, name, required FROM suite_runs WHERE id = $1`, sr.ID).Scan(
+		&stored.State, &stored.VerificationID, &stored.Name, &stored.Required); err != nil {
 		return notFound(err, "suite run %d", sr.ID)
 	}
+	before := stored.State
 	res, err := tx.Exec(ctx, `UPDATE suite_runs SET state = $1, exit_code = $2, oom_killed = $3, timed_out = $4,
 		description = $5, passed = $6, failed = $7, skipped = $8, image_digests = $9, timings = $10,
 		started_at = $11, finished_at = $12 WHERE id = $13`,
@@ -168,7 +166,8 @@ func (s *VerificationService) UpdateSuiteRun(ctx context.Context, sr *patchgate.
 	}
 	// A final state decides the gate: audit verify compares it with this entry.
 	if sr.State.Final() && sr.State != before {
-		if err := s.db.appendAudit(ctx, tx, suiteRunEntry(ctx, sr.ID, verificationID, name, sr.State)); err != nil {
+		stored.State = sr.State
+		if err := s.db.appendAudit(ctx, tx, suiteRunEntry(ctx, &stored)); err != nil {
 			return err
 		}
 	}
@@ -313,9 +312,9 @@ func (s *VerificationService) ReadLog(ctx context.Context, suiteRunID int64, off
 	return data, state.Final(), nil
 }
 
-// suiteRunEntry is the suite_run.state entry of suite run id's final state.
-func suiteRunEntry(ctx context.Context, id, verificationID int64, name string, state patchgate.RunState) patchgate.AuditEntry {
+// suiteRunEntry is the suite_run.state entry of sr's final state (its ID,
+// VerificationID, Name, Required and State as stored).
+func suiteRunEntry(ctx context.Context, sr *patchgate.SuiteRun) patchgate.AuditEntry {
 	return patchgate.AuditEntry{Actor: patchgate.AuditActor(ctx), Action: patchgate.AuditSuiteRunState,
-		Subject: fmt.Sprintf("suite_run:%d", id), Detail: map[string]string{"state": string(state),
-			"verification": strconv.FormatInt(verificationID, 10), "suite": name}}
+		Subject: fmt.Sprintf("suite_run:%d", sr.ID), Detail: patchgate.AuditSuiteRunRecord(sr)}
 }

@@ -450,10 +450,14 @@ func (s *VerificationService) FinishVerification(ctx context.Context, id int64, 
 		state, reason, s.db.now(), id); err != nil {
 		return fmt.Errorf("finish verification %d: %w", id, err)
 	}
+	// What the verdict is evidence for is recorded with it: audit verify
+	// compares the row with this entry.
+	v.State = state
+	detail := patchgate.AuditVerificationRecord(v)
+	detail["reason"] = reason
 	if err := s.db.appendAudit(ctx, tx, patchgate.AuditEntry{Actor: patchgate.AuditActor(ctx),
 		Action: patchgate.AuditVerdict, Subject: fmt.Sprintf("verification:%d", id), SHA: v.SHA,
-		Detail: map[string]string{"state": string(state), "reason": reason,
-			"repo": patchgate.RepoRef{Forge: v.Forge, Name: v.Repo}.String()}}); err != nil {
+		Detail: detail}); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -479,21 +483,17 @@ func (s *VerificationService) SupersedeVerifications(ctx context.Context, change
 	if err != nil {
 		return nil, fmt.Errorf("cancel superseded verifications of change %d: %w", changeID, err)
 	}
-	type suiteRun struct {
-		id, verification int64
-		name             string
-	}
-	var cancelledRuns []suiteRun
+	var cancelledRuns []*patchgate.SuiteRun
 	if len(ids) > 0 {
 		var w where
 		in := idList(&w, ids)
-		if err := scanEach(ctx, tx, `SELECT id, verification_id, name FROM suite_runs WHERE verification_id IN (`+in+
+		if err := scanEach(ctx, tx, `SELECT id, verification_id, name, required FROM suite_runs WHERE verification_id IN (`+in+
 			`) AND state IN `+liveStates+` ORDER BY id`, w.args, func(sc interface{ Scan(...any) error }) error {
-			var r suiteRun
-			if err := sc.Scan(&r.id, &r.verification, &r.name); err != nil {
+			sr := &patchgate.SuiteRun{}
+			if err := sc.Scan(&sr.ID, &sr.VerificationID, &sr.Name, &sr.Required); err != nil {
 				return err
 			}
-			cancelledRuns = append(cancelledRuns, r)
+			cancelledRuns = append(cancelledRuns, sr)
 			return nil
 		}); err != nil {
 			return nil, fmt.Errorf("find suite runs of superseded verifications of change %d: %w", changeID, err)
@@ -517,15 +517,17 @@ func (s *VerificationService) SupersedeVerifications(ctx context.Context, change
 			return nil, err
 		}
 		for _, v := range cancelled {
+			detail := patchgate.AuditVerificationRecord(v)
+			detail["reason"], detail["superseded_by"] = reason, head
 			if err := s.db.appendAudit(ctx, tx, patchgate.AuditEntry{Actor: patchgate.AuditActor(ctx),
 				Action: patchgate.AuditVerdict, Subject: fmt.Sprintf("verification:%d", v.ID), SHA: v.SHA,
-				Detail: map[string]string{"state": string(patchgate.RunCanceled), "reason": reason, "superseded_by": head,
-					"repo": patchgate.RepoRef{Forge: v.Forge, Name: v.Repo}.String()}}); err != nil {
+				Detail: detail}); err != nil {
 				return nil, err
 			}
 		}
-		for _, r := range cancelledRuns {
-			if err := s.db.appendAudit(ctx, tx, suiteRunEntry(ctx, r.id, r.verification, r.name, patchgate.RunCanceled)); err != nil {
+		for _, sr := range cancelledRuns {
+			sr.State = patchgate.RunCanceled
+			if err := s.db.appendAudit(ctx, tx, suiteRunEntry(ctx, sr)); err != nil {
 				return nil, err
 			}
 		}

@@ -51,6 +51,10 @@ func TestAuditVerifyNamesTamperedRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	change, _ := app.change(t, 7)
+	app.createToken(t, "gone", patchgate.RoleAdmin)
+	if code := app.api(t, http.MethodDelete, "/api/v1/tokens/gone", nil, nil); code != http.StatusNoContent && code != http.StatusOK {
+		t.Fatalf("revoke token: got %d", code)
+	}
 
 	verifyChain := dashboardVerifier(t, app)
 	if page := verifyChain(t); !strings.Contains(page, "The chain holds") {
@@ -76,6 +80,18 @@ func TestAuditVerifyNamesTamperedRecords(t *testing.T) {
 			tamper: []string{fmt.Sprintf(`UPDATE suite_runs SET state = 'success' WHERE id = %d`, suite.ID)},
 			undo:   []string{fmt.Sprintf(`UPDATE suite_runs SET state = 'failure' WHERE id = %d`, suite.ID)},
 			want:   fmt.Sprintf(`suite_runs %d: state recorded "success", audited "failure"`, suite.ID)},
+		{name: "a failed required suite made optional",
+			tamper: []string{fmt.Sprintf(`UPDATE suite_runs SET required = 0 WHERE id = %d`, suite.ID)},
+			undo:   []string{fmt.Sprintf(`UPDATE suite_runs SET required = 1 WHERE id = %d`, suite.ID)},
+			want:   fmt.Sprintf(`suite_runs %d: required recorded "false", audited "true"`, suite.ID)},
+		{name: "a verdict moved to another commit",
+			tamper: []string{fmt.Sprintf(`UPDATE verifications SET sha = '%s' WHERE id = %d`, w.merge, failed.ID)},
+			undo:   []string{fmt.Sprintf(`UPDATE verifications SET sha = '%s' WHERE id = %d`, w.base, failed.ID)},
+			want:   fmt.Sprintf(`verifications %d: sha recorded %q, audited %q`, failed.ID, w.merge, w.base)},
+		{name: "a revoked token revived",
+			tamper: []string{`UPDATE tokens SET revoked_at = NULL WHERE name = 'gone'`},
+			undo:   []string{`UPDATE tokens SET revoked_at = ` + at + ` WHERE name = 'gone'`},
+			want:   `tokens gone: revoked recorded "", audited "true"`},
 		{name: "a candidate's items deleted",
 			tamper: []string{fmt.Sprintf(`CREATE TABLE saved_items AS SELECT * FROM candidate_items WHERE candidate_id = %d`, c.ID),
 				fmt.Sprintf(`DELETE FROM candidate_items WHERE candidate_id = %d`, c.ID)},
@@ -93,7 +109,7 @@ func TestAuditVerifyNamesTamperedRecords(t *testing.T) {
 		{name: "a token inserted, then approving with it",
 			tamper: []string{`INSERT INTO tokens (name, role, users, hash, created_at)
 				VALUES ('mallory', 'release-manager', 'github:bob', '` + evil + `', ` + at + `)`},
-			want: "tokens mallory: hash=" + patchgate.AuditFingerprint(evil) + " role=release-manager users=github:bob has no audit entry",
+			want: "tokens mallory: hash=" + patchgate.AuditFingerprint(evil) + " role=release-manager users=github:bob revoked= has no audit entry",
 			afterward: func(t *testing.T) {
 				// The row works as a token: it approves through the API.
 				if code, msg := w.call(t, "pg_evil", http.MethodPost, fmt.Sprintf("/api/v1/releases/%d/approve", c.ID), nil); code != http.StatusOK {
