@@ -255,5 +255,28 @@ func testAuditRecords(t *testing.T, open func(t *testing.T) *store.DB) {
 			!strings.HasPrefix(rep.Unaudited[1], fmt.Sprintf("changes %d: author=eve has no audit entry", id+1)) {
 			t.Errorf("CheckAudit() after edits past the baseline = %q; want the token's hash and the new change named", rep.Unaudited)
 		}
+		// A row slipped in below the baseline's highest id (into a gap) and a
+		// token of an old id: the count and the token list name them.
+		overriding := ""
+		if db.Dialect() == store.DialectPostgres {
+			overriding = "OVERRIDING SYSTEM VALUE"
+		}
+		for _, q := range []string{
+			`INSERT INTO changes (id, forge, repo, key, kind, number, state, author, created_at, updated_at) ` + overriding + `
+				VALUES (0, 'github', 'acme/payments', 'pr/78', 'pull_request', 78, 'open', 'eve', ` + at + `, ` + at + `)`,
+			`INSERT INTO tokens (id, name, role, users, hash, created_at) ` + overriding + `
+				VALUES (0, 'gap', 'admin', '', '` + patchgate.HashToken("gap") + `', ` + at + `)`,
+		} {
+			if _, err := db.SQL().ExecContext(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rep = check(t, db)
+		want := []string{"tokens gap: hash=", "tokens t0: hash recorded", `changes 1..1: rows recorded "2", audited "1"`}
+		for i, w := range want {
+			if len(rep.Unaudited) <= i || !strings.HasPrefix(rep.Unaudited[i], w) {
+				t.Errorf("CheckAudit() after rows slipped in below the baseline = %q; want %q at %d", rep.Unaudited, w, i)
+			}
+		}
 	})
 }
