@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -158,6 +159,17 @@ func TestAuditSealRefusesARewrittenLog(t *testing.T) {
 	dbPath := strings.TrimPrefix(app.main.Config.Database, "sqlite://")
 	cfg := auditConfig(t, dbPath, "")
 	runCLI(t, "--config", cfg, "audit", "verify")
+	// A key file from before the mark existed stays readable, and the next
+	// writer marks it.
+	mark := dbPath + ".audit-key.keyed"
+	if err := os.Remove(mark); err != nil {
+		t.Fatalf("the server did not mark its keyed log: %v", err)
+	}
+	runCLI(t, "--config", cfg, "audit", "verify")
+	runCLI(t, "--config", cfg, "token", "create", "--name", "ops")
+	if fi, err := os.Stat(mark); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("after a writer's start, %s: %v, %v; want it written again, 0600", mark, fi, err)
+	}
 
 	plain := patchgate.AuditEntry{Seq: 1, At: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Actor: patchgate.SystemActor,
 		Action: patchgate.AuditConfigChanged, Subject: "config", Detail: map[string]string{"digest": "x"}}

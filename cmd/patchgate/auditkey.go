@@ -67,6 +67,11 @@ func useAuditKey(ctx context.Context, db *store.DB, cfg Config, use keyUse, migr
 	if path == "" { // in-memory database
 		db.AuditKey = make([]byte, auditKeyBytes)
 		_, _ = rand.Read(db.AuditKey)
+		if use == keyWrite { // records are cross-checked from its first entry
+			if _, err := audit.Baseline(ctx); err != nil {
+				return fmt.Errorf("audit baseline: %w", err)
+			}
+		}
 		return nil
 	}
 	key, err := readAuditKey(path)

@@ -90,7 +90,10 @@ func newAuditCommand(g *globalFlags) *cobra.Command {
 	seal := &cobra.Command{
 		Use:   "seal",
 		Short: "Key a log written before audit keys (once, after upgrading; migrate does it)",
-		Args:  cobra.NoArgs,
+		Long: "Key a log written before audit keys: append the audit.keyed entry that vouches for its plain entries.\n" +
+			"Run it once, right after upgrading. It refuses a log whose key file has its .keyed mark (the log was\n" +
+			"keyed, so plain entries mean it was rewritten without the key): restore the database from a backup.",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withDBFor(cmd.Context(), g, keySeal, func(db *store.DB) error {
 				h, err := store.NewAuditService(db).HeadAudit(cmd.Context())
