@@ -79,7 +79,7 @@ func errRewritten(last int64) error {
 	return patchgate.Errorf(patchgate.EINVALID, "the audit key file records that this audit log was keyed, but the log "+
 		"(last entry %d) has no keyed end: it was replaced or rewritten without the key, and sealing it would vouch "+
 		"for the rewrite; do not run `patchgate audit seal`: restore the database from a backup, and run "+
-		"`patchgate audit verify` to see what changed", last)
+		"`patchgate audit verify` to see what changed (a new database made on purpose gets a new audit.key_file)", last)
 }
 
 // sealAudit appends the AuditKeyed entry after last, a plain entry, and returns
