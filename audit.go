@@ -205,10 +205,16 @@ type AuditReport struct {
 	Head AuditHead `json:"head"`
 	// KeyedFrom is the Seq of the AuditKeyed entry, 0 when the chain is not keyed.
 	KeyedFrom int64 `json:"keyed_from"`
+	// RecordsFrom is the Seq of the entry from which records are cross-checked
+	// against their entries (see AuditBaselineMark), 0 when the log has
+	// none yet: then only approvals, promotions and ticket states are.
+	RecordsFrom int64 `json:"records_from"`
 	// Break is the first place the chain (or the anchor) does not hold.
 	Break *AuditBreak `json:"break,omitempty"`
 	// Unaudited names each approval, withdrawal, promotion and ticket state
-	// that has no audit entry, and each such entry whose record is not there.
+	// that has no audit entry, each such entry whose record is not there, and
+	// each token, verdict, suite-run state, candidate, change author and
+	// session that does not match its entry (AuditMismatch), in that order.
 	Unaudited []string `json:"unaudited,omitempty"`
 }
 

@@ -33,9 +33,10 @@ func (s *Server) handleListAudit(c *gin.Context) {
 }
 
 // handleVerifyAudit serves GET /api/v1/audit/verify[?head=SEQ:HASH]: 200 when
-// the chain holds (and reaches the anchored head unchanged) and every approval,
-// promotion and ticket state has its entry; 409 naming the first broken entry
-// and what has no entry when not.
+// the chain holds (and reaches the anchored head unchanged), every approval,
+// promotion and ticket state has its entry, and every token, verdict, suite-run
+// state, candidate, change author and session matches its entry; 409 naming the
+// first broken entry and each record that does not match when not.
 func (s *Server) handleVerifyAudit(c *gin.Context) {
 	var check patchgate.AuditCheck
 	if raw := c.Query("head"); raw != "" {
@@ -52,7 +53,7 @@ func (s *Server) handleVerifyAudit(c *gin.Context) {
 		return
 	}
 	body := gin.H{"ok": rep.OK(), "checked": rep.Checked, "head": rep.Head, "keyed_from": rep.KeyedFrom,
-		"unaudited": rep.Unaudited}
+		"records_from": rep.RecordsFrom, "unaudited": rep.Unaudited}
 	if rep.Unaudited == nil {
 		body["unaudited"] = []string{}
 	}

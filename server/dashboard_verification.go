@@ -304,6 +304,3 @@ func (s *Server) CloseStreams() {
 
 // itoa formats an int.
 func itoa(n int) string { return strconv.Itoa(n) }
-
-// asBreak reports whether err is an audit chain break, setting *b.
-func asBreak(err error, b **patchgate.AuditBreak) bool { return errors.As(err, b) }

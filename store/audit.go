@@ -41,7 +41,8 @@ const auditColumns = `seq, at, actor, action, subject, sha, detail, prev_hash, h
 //
 // It never mixes the two: with a key it fails after a plain entry (an upgraded
 // database whose log SealAudit has not keyed yet), and after a keyed entry an
-// append without the key, or with another key, fails.
+// append without the key, or with another key, fails. With DB.AuditKeyed it
+// fails on a plain or empty log too: the log was keyed, so it was replaced.
 func (d *DB) appendAudit(ctx context.Context, tx *txn, e patchgate.AuditEntry) error {
 	if e.Actor == "" || e.Action == "" {
 		return fmt.Errorf("audit %q: actor and action are required", e.Action)
@@ -55,8 +56,8 @@ func (d *DB) appendAudit(ctx context.Context, tx *txn, e patchgate.AuditEntry) e
 	if err != nil {
 		return fmt.Errorf("audit %s: %w", e.Action, err)
 	}
-	if plain && last.Seq > 0 && d.AuditKey != nil {
-		return fmt.Errorf("audit %s: %w", e.Action, errNotKeyed(last.Seq))
+	if plain && (last.Seq > 0 || d.AuditKeyed) && d.AuditKey != nil {
+		return fmt.Errorf("audit %s: %w", e.Action, d.errNotKeyed(last.Seq))
 	}
 	e.Seq, e.PrevHash = last.Seq+1, last.Hash
 	_, err = d.insertAudit(ctx, tx, e)

@@ -63,16 +63,30 @@ func (s *AuditService) Keyed(ctx context.Context) (bool, error) {
 	return err != nil || e.ComputeHash() != e.Hash, nil
 }
 
-// errNotKeyed says that a log written before keying needs SealAudit.
-func errNotKeyed(last int64) error {
+// errNotKeyed says that a log written before keying needs SealAudit, or, when
+// the key file records that the log was keyed, that it was rewritten.
+func (d *DB) errNotKeyed(last int64) error {
+	if d.AuditKeyed {
+		return errRewritten(last)
+	}
 	return patchgate.Errorf(patchgate.EINVALID, "the audit log is not keyed yet (its last entry %d has a plain hash): "+
 		"after upgrading from a version without audit keys, run `patchgate audit seal` once", last)
+}
+
+// errRewritten refuses to seal or write to a plain log (last is its last
+// entry, 0 when empty) whose key file records that it was keyed.
+func errRewritten(last int64) error {
+	return patchgate.Errorf(patchgate.EINVALID, "the audit key file records that this audit log was keyed, but the log "+
+		"(last entry %d) has no keyed end: it was replaced or rewritten without the key, and sealing it would vouch "+
+		"for the rewrite; do not run `patchgate audit seal`: restore the database from a backup, and run "+
+		"`patchgate audit verify` to see what changed (a new database made on purpose gets a new audit.key_file)", last)
 }
 
 // sealAudit appends the AuditKeyed entry after last, a plain entry, and returns
 // its head. A log that was keyed before and then has plain entries again was
 // written by someone without the key: sealing it once more would vouch for
-// them, so it refuses.
+// them, so it refuses; so it does when the key file records that the log was
+// keyed (DB.AuditKeyed), even when no audit.keyed entry is left in it.
 func (d *DB) sealAudit(ctx context.Context, tx *txn, last patchgate.AuditHead) (patchgate.AuditHead, error) {
 	var seq int64
 	err := tx.QueryRow(ctx, `SELECT seq FROM audit_log WHERE action = $1 ORDER BY seq LIMIT 1`, patchgate.AuditKeyed).Scan(&seq)
@@ -82,8 +96,18 @@ func (d *DB) sealAudit(ctx context.Context, tx *txn, last patchgate.AuditHead) (
 	} else if !errors.Is(err, sql.ErrNoRows) {
 		return last, fmt.Errorf("look for the audit log's keyed entry: %w", err)
 	}
+	if d.AuditKeyed {
+		return last, errRewritten(last.Seq)
+	}
+	// The keyed entry is the baseline too: from it on, records are checked
+	// against their entries (see checkRecords).
+	detail, err := baselineDetail(ctx, tx)
+	if err != nil {
+		return last, err
+	}
+	detail["plain_through"] = strconv.FormatInt(last.Seq, 10)
 	e := patchgate.AuditEntry{Seq: last.Seq + 1, PrevHash: last.Hash, Actor: patchgate.SystemActor,
-		Action: patchgate.AuditKeyed, Subject: "audit", Detail: map[string]string{"plain_through": strconv.FormatInt(last.Seq, 10)}}
+		Action: patchgate.AuditKeyed, Subject: "audit", Detail: detail}
 	hash, err := d.insertAudit(ctx, tx, e)
 	return patchgate.AuditHead{Seq: e.Seq, Hash: hash}, err
 }
@@ -103,8 +127,8 @@ func (s *AuditService) CheckKey(ctx context.Context) error {
 	}
 	defer tx.Rollback()
 	last, plain, err := s.db.chainEnd(ctx, tx)
-	if err == nil && plain && last.Seq > 0 {
-		err = errNotKeyed(last.Seq)
+	if err == nil && plain && (last.Seq > 0 || s.db.AuditKeyed) {
+		err = s.db.errNotKeyed(last.Seq)
 	}
 	return err
 }
@@ -136,6 +160,36 @@ func (s *AuditService) SealAudit(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	if _, err := s.db.sealAudit(ctx, tx, last); err != nil {
+		return false, err
+	}
+	return true, tx.Commit()
+}
+
+// Baseline appends the audit.baseline entry to a keyed log that has no
+// baseline yet (one keyed before records were cross-checked), recording what
+// checkRecords needs to tell rows written before it from rows that must have
+// their entries. It reports whether it appended. A log keyed since carries
+// the baseline in its audit.keyed entry. Run it at start-up, after CheckKey.
+func (s *AuditService) Baseline(ctx context.Context) (bool, error) {
+	tx, err := s.db.begin(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
+	if s.db.dialect == DialectPostgres {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, auditLockKey); err != nil {
+			return false, fmt.Errorf("lock the audit chain: %w", err)
+		}
+	}
+	if b, err := findBaseline(ctx, tx); err != nil || b != nil {
+		return false, err
+	}
+	detail, err := baselineDetail(ctx, tx)
+	if err != nil {
+		return false, err
+	}
+	if err := s.db.appendAudit(ctx, tx, patchgate.AuditEntry{Actor: patchgate.SystemActor, Action: patchgate.AuditBaseline,
+		Subject: "audit", Detail: detail}); err != nil {
 		return false, err
 	}
 	return true, tx.Commit()

@@ -101,6 +101,7 @@ func mustTokens(t *testing.T, db *store.DB, prefix string, n int) {
 
 func testAudit(t *testing.T, open func(t *testing.T) *store.DB) {
 	ctx := context.Background()
+	t.Run("records", func(t *testing.T) { testAuditRecords(t, open) })
 
 	t.Run("configuration changes", func(t *testing.T) {
 		audit := store.NewAuditService(open(t))
@@ -147,11 +148,13 @@ func testAudit(t *testing.T, open func(t *testing.T) *store.DB) {
 		if err := tokens.CreateToken(as("root"), ci); err != nil {
 			t.Fatal(err)
 		}
-		wantEntries(t, "CreateToken", tail.next(t), `root token.created token:ci {"role":"developer"}`)
+		wantEntries(t, "CreateToken", tail.next(t), `root token.created token:ci {"hash":"`+patchgate.AuditFingerprint(ci.Hash)+
+			`","id":"1","role":"developer"}`)
 		if err := tokens.CreateToken(ctx, &patchgate.Token{Name: "cli", Role: patchgate.RoleAdmin, Hash: patchgate.HashToken("s2")}); err != nil {
 			t.Fatal(err)
 		}
-		wantEntries(t, "CreateToken without a principal", tail.next(t), `patchgate token.created token:cli {"role":"admin"}`)
+		wantEntries(t, "CreateToken without a principal", tail.next(t), `patchgate token.created token:cli {"hash":"`+
+			patchgate.AuditFingerprint(patchgate.HashToken("s2"))+`","id":"2","role":"admin"}`)
 		err := tokens.CreateToken(as("root"), &patchgate.Token{Name: "ci", Role: patchgate.RoleViewer, Hash: patchgate.HashToken("s3")})
 		wantCode(t, err, patchgate.ECONFLICT)
 		wantEntries(t, "a CreateToken that failed", tail.next(t))
@@ -167,7 +170,8 @@ func testAudit(t *testing.T, open func(t *testing.T) *store.DB) {
 		wantEntries(t, "RevokeToken of no token", tail.next(t))
 
 		f := newLinkFixture(t, db)
-		wantEntries(t, "EnsureTicket and ApplyChangeUpdate", tail.next(t))
+		wantEntries(t, "EnsureTicket and ApplyChangeUpdate", tail.next(t),
+			fmt.Sprintf(`patchgate change.author change:%d @4100 {"author":"dev","change":"acme/payments#1","was":""}`, f.change.ID))
 		if err := tickets.SetTicketStateForTest(as("alice"), f.pay1.ID, patchgate.TicketFixProposed); err != nil {
 			t.Fatal(err)
 		}
@@ -236,7 +240,8 @@ func testAudit(t *testing.T, open func(t *testing.T) *store.DB) {
 			t.Fatal(err)
 		}
 		wantEntries(t, "FinishVerification", tail.next(t), fmt.Sprintf(
-			`patchgate verdict verification:%d @4100 {"reason":"unit failed","repo":"github:acme/payments","state":"failure"}`, v.ID))
+			`patchgate verdict verification:%d @4100 {"config_digest":"d1","reason":"unit failed","repo":"github:acme/payments",`+
+				`"require_proof":"false","sha":"%s","state":"failure"}`, v.ID, v.SHA))
 		wantCode(t, verifications.FinishVerification(ctx, v.ID, patchgate.RunSuccess, ""), patchgate.ECONFLICT)
 		wantEntries(t, "a late FinishVerification", tail.next(t))
 
@@ -451,8 +456,8 @@ func testAudit(t *testing.T, open func(t *testing.T) *store.DB) {
 			t.Fatal(err)
 		}
 		want, err := audit.FindAudit(ctx, patchgate.AuditFilter{})
-		if err != nil || len(want) != 4 {
-			t.Fatalf("FindAudit() = %d entries, %v; want 4", len(want), err)
+		if err != nil || len(want) != 5 { // 3 tokens, the change's author, the link
+			t.Fatalf("FindAudit() = %d entries, %v; want 5", len(want), err)
 		}
 		var buf bytes.Buffer
 		if err := audit.ExportAudit(ctx, &buf); err != nil {

@@ -72,7 +72,7 @@ func (s *AuditService) CheckAudit(ctx context.Context, check patchgate.AuditChec
 			}
 		}
 	}
-	if rep.Unaudited, err = s.unaudited(ctx); err != nil {
+	if rep.Unaudited, rep.RecordsFrom, err = s.unaudited(ctx); err != nil {
 		return nil, err
 	}
 	return rep, nil
@@ -139,6 +139,10 @@ func (s *AuditService) verifyChain(ctx context.Context) (*patchgate.AuditReport,
 	if err != nil {
 		return nil, fmt.Errorf("verify audit log: %w", err)
 	}
+	if key != nil && s.db.AuditKeyed && rep.Head.Seq == 0 {
+		rep.Break = &patchgate.AuditBreak{Seq: 1, Reason: "entry missing: the log is empty, but the audit key file records " +
+			"that it was keyed: its entries were deleted (restore the database from a backup)"}
+	}
 	if key != nil && rep.Head.Seq > plainThrough {
 		rep.KeyedFrom = plainThrough + 1
 	}
@@ -170,6 +174,11 @@ func (s *AuditService) checkEntry(r *auditRow, want int64, prev string, plainThr
 	}
 	if !hmac.Equal([]byte(e.ComputeMAC(s.db.AuditKey)), []byte(e.Hash)) {
 		if e.ComputeHash() == e.Hash {
+			if marker == 0 && e.Seq == 1 && s.db.AuditKeyed {
+				return &patchgate.AuditBreak{Seq: e.Seq, Reason: "not keyed: the log has plain hashes and no audit.keyed entry, " +
+					"but the audit key file records that it was keyed: it was replaced or rewritten without the audit key " +
+					"(do not run `patchgate audit seal`, which would vouch for the rewrite; restore the database from a backup)"}
+			}
 			if marker == 0 && e.Seq == 1 {
 				return &patchgate.AuditBreak{Seq: e.Seq, Reason: "not keyed: the log has plain hashes and no audit.keyed entry " +
 					"vouches for them; if this database was upgraded and `patchgate audit seal` has not run yet, run it, " +

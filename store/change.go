@@ -201,6 +201,7 @@ func (s *ChangeService) ApplyChangeUpdate(ctx context.Context, u patchgate.Chang
 	if err != nil {
 		return nil, none, err
 	}
+	author := c.Author
 	r := c.Apply(u, heads)
 	r.Created = created
 	if err := c.Validate(); err != nil {
@@ -216,6 +217,15 @@ func (s *ChangeService) ApplyChangeUpdate(ctx context.Context, u patchgate.Chang
 		c.Title, c.Body, c.SourceBranch, c.TargetBranch, c.HeadSHA, c.BaseSHA, c.Author, c.State, c.FromFork,
 		c.MergeCommitSHA, c.URL, c.ForgeUpdatedAt, c.HeadUpdatedAt, c.MergedAt, c.UpdatedAt, c.ID); err != nil {
 		return nil, none, fmt.Errorf("save change %s: %w", c.Ref(), err)
+	}
+	// The author decides who may not approve: audit verify compares the row
+	// with the latest of these entries.
+	if c.Author != author {
+		if err := s.db.appendAudit(ctx, tx, patchgate.AuditEntry{Actor: patchgate.AuditActor(ctx),
+			Action: patchgate.AuditChangeAuthor, Subject: fmt.Sprintf("change:%d", c.ID), SHA: c.HeadSHA,
+			Detail: map[string]string{"author": c.Author, "was": author, "change": c.Ref()}}); err != nil {
+			return nil, none, err
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, none, err

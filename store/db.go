@@ -64,6 +64,10 @@ type DB struct {
 	// chain; set it before the first write. Without it, entries get plain
 	// hashes, and appending to a keyed chain fails.
 	AuditKey []byte
+	// AuditKeyed says that the key file records a log keyed with AuditKey
+	// (kept beside the key, outside the database): then a log without an
+	// audit.keyed entry was rewritten without the key, and is never sealed.
+	AuditKeyed bool
 
 	dialect string
 	url     string // postgres: the URL as given; sqlite: the file path

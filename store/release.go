@@ -93,7 +93,8 @@ func validateItems(c *patchgate.Candidate) error {
 // candidate stays open beside it. c.Name may be the name of an open candidate
 // this call supersedes (re-cutting a candidate before it is tagged); ECONFLICT
 // when a promoting or promoted candidate of the repository holds it. EINVALID
-// when an item's change or ticket does not exist.
+// when an item's change or ticket does not exist. It is audited as
+// candidate.created with its items, in the same transaction.
 func (s *ReleaseService) CreateCandidate(ctx context.Context, c *patchgate.Candidate) error {
 	if err := c.Validate(); err != nil {
 		return err
@@ -154,6 +155,14 @@ func (s *ReleaseService) CreateCandidate(ctx context.Context, c *patchgate.Candi
 			}
 			return fmt.Errorf("create candidate %s: item %d: %w", ref, i, err)
 		}
+	}
+	// The items decide what the release fixes: audit verify compares them
+	// with this entry.
+	audited := *c
+	audited.ID = id
+	if err := s.db.appendAudit(ctx, tx, candidateEntry(actorOr(ctx, c.CreatedBy), patchgate.AuditCandidateCreated, &audited,
+		map[string]string{"items": patchgate.AuditItems(c.Items)})); err != nil {
+		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return err

@@ -585,8 +585,8 @@ func testReleases(t *testing.T, open func(t *testing.T) *store.DB) {
 			}
 			got = append(got, e.Actor+" "+e.Action+" "+e.Detail["approver"]+e.Detail["release_url"])
 		}
-		want := []string{"bob approval.created bob", "bob approval.withdrawn bob", "root-admin approval.created dave",
-			"carol release.promoted https://example.com/r"}
+		want := []string{"alice candidate.created ", "bob approval.created bob", "bob approval.withdrawn bob",
+			"root-admin approval.created dave", "carol release.promoted https://example.com/r"}
 		if !slices.Equal(got, want) {
 			t.Errorf("audit entries:\n got %q\nwant %q", got, want)
 		}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/patchgate/patchgate"
@@ -16,16 +17,29 @@ var _ patchgate.SessionService = (*SessionService)(nil)
 // NewSessionService returns the session service of db.
 func NewSessionService(db *DB) *SessionService { return &SessionService{db: db} }
 
-// CreateSession stores s and sets its CreatedAt and LastSeenAt.
+// CreateSession stores s and sets its CreatedAt and LastSeenAt, audited as
+// session.created in the same transaction.
 func (s *SessionService) CreateSession(ctx context.Context, sess *patchgate.Session) error {
 	if sess.ID == "" || len(sess.Hash) != 64 || sess.CSRF == "" || sess.TokenID <= 0 || sess.ExpiresAt.IsZero() {
 		return patchgate.Errorf(patchgate.EINVALID, "session: id, token, hash, csrf and expiry are required")
 	}
 	now := s.db.now()
-	if _, err := s.db.exec(ctx, `INSERT INTO sessions (id, token_id, hash, csrf, created_at, last_seen_at, expires_at)
+	tx, err := s.db.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec(ctx, `INSERT INTO sessions (id, token_id, hash, csrf, created_at, last_seen_at, expires_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		sess.ID, sess.TokenID, sess.Hash, sess.CSRF, now, now, sess.ExpiresAt); err != nil {
 		return fmt.Errorf("create session: %w", err)
+	}
+	// A session acts as its token: audit verify finds one inserted past this.
+	if err := s.db.appendAudit(ctx, tx, sessionEntry(ctx, sess)); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
 	}
 	sess.CreatedAt, sess.LastSeenAt = now, now
 	return nil
@@ -78,4 +92,18 @@ func (s *SessionService) DeleteExpiredSessions(ctx context.Context, idleSince ti
 		return 0, fmt.Errorf("delete expired sessions: %w", err)
 	}
 	return res.RowsAffected()
+}
+
+// sessionEntry is the session.created entry of sess. It names the session by
+// a fingerprint of its id (half of the cookie) and records its token, the
+// fingerprint of its secret's hash and its expiry.
+func sessionEntry(ctx context.Context, sess *patchgate.Session) patchgate.AuditEntry {
+	return patchgate.AuditEntry{Actor: patchgate.AuditActor(ctx), Action: patchgate.AuditSessionCreated,
+		Subject: "session:" + patchgate.AuditFingerprint(sess.ID), Detail: sessionFields(sess.TokenID, sess.Hash, sess.ExpiresAt)}
+}
+
+// sessionFields are the fields of a session that audit verify compares.
+func sessionFields(tokenID int64, hash string, expires time.Time) map[string]string {
+	return map[string]string{"token": strconv.FormatInt(tokenID, 10), "hash": patchgate.AuditFingerprint(hash),
+		"expires": expires.UTC().Truncate(time.Microsecond).Format(time.RFC3339Nano)}
 }

@@ -126,7 +126,8 @@ func loadSuites(ctx context.Context, tx *txn, vs ...*patchgate.Verification) err
 
 // UpdateSuiteRun saves s's state and results by s.ID (its name, requirement and
 // image are fixed at creation), and replaces its test results when s.Tests is
-// not nil. ENOTFOUND when there is no such suite run.
+// not nil. A new final state is audited as suite_run.state in the same
+// transaction. ENOTFOUND when there is no such suite run.
 func (s *VerificationService) UpdateSuiteRun(ctx context.Context, sr *patchgate.SuiteRun) error {
 	if !validRunState(sr.State) {
 		return patchgate.Errorf(patchgate.EINVALID, "suite run %d: unknown state %q", sr.ID, string(sr.State))
@@ -136,6 +137,12 @@ func (s *VerificationService) UpdateSuiteRun(ctx context.Context, sr *patchgate.
 		return err
 	}
 	defer tx.Rollback()
+	stored := patchgate.SuiteRun{ID: sr.ID}
+	if err := tx.QueryRow(ctx, `SELECT state, verification_id, name, required FROM suite_runs WHERE id = $1`, sr.ID).Scan(
+		&stored.State, &stored.VerificationID, &stored.Name, &stored.Required); err != nil {
+		return notFound(err, "suite run %d", sr.ID)
+	}
+	before := stored.State
 	res, err := tx.Exec(ctx, `UPDATE suite_runs SET state = $1, exit_code = $2, oom_killed = $3, timed_out = $4,
 		description = $5, passed = $6, failed = $7, skipped = $8, image_digests = $9, timings = $10,
 		started_at = $11, finished_at = $12 WHERE id = $13`,
@@ -154,6 +161,13 @@ func (s *VerificationService) UpdateSuiteRun(ctx context.Context, sr *patchgate.
 			return fmt.Errorf("replace tests of suite run %d: %w", sr.ID, err)
 		}
 		if err := insertTests(ctx, tx, sr.ID, sr.Tests); err != nil {
+			return err
+		}
+	}
+	// A final state decides the gate: audit verify compares it with this entry.
+	if sr.State.Final() && sr.State != before {
+		stored.State = sr.State
+		if err := s.db.appendAudit(ctx, tx, suiteRunEntry(ctx, &stored)); err != nil {
 			return err
 		}
 	}
@@ -296,4 +310,11 @@ func (s *VerificationService) ReadLog(ctx context.Context, suiteRunID int64, off
 		return nil, false, fmt.Errorf("read log of suite run %d: %w", suiteRunID, err)
 	}
 	return data, state.Final(), nil
+}
+
+// suiteRunEntry is the suite_run.state entry of sr's final state (its ID,
+// VerificationID, Name, Required and State as stored).
+func suiteRunEntry(ctx context.Context, sr *patchgate.SuiteRun) patchgate.AuditEntry {
+	return patchgate.AuditEntry{Actor: patchgate.AuditActor(ctx), Action: patchgate.AuditSuiteRunState,
+		Subject: fmt.Sprintf("suite_run:%d", sr.ID), Detail: patchgate.AuditSuiteRunRecord(sr)}
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -82,8 +83,10 @@ func (s *TokenService) CreateToken(ctx context.Context, t *patchgate.Token) erro
 	}
 	t.CreatedAt, t.LastUsedAt, t.RevokedAt = created, nil, nil
 	// Never the hash: the log is exported and kept for good, and a token's hash
-	// is what authentication looks up.
-	detail := map[string]string{"role": string(t.Role)}
+	// is what authentication looks up. Its fingerprint lets audit verify find
+	// a row whose hash was replaced.
+	detail := map[string]string{"role": string(t.Role), "id": strconv.FormatInt(t.ID, 10),
+		"hash": patchgate.AuditFingerprint(t.Hash)}
 	if len(t.Users) > 0 {
 		detail["users"] = joinUsers(t.Users)
 	}

@@ -450,17 +450,22 @@ func (s *VerificationService) FinishVerification(ctx context.Context, id int64, 
 		state, reason, s.db.now(), id); err != nil {
 		return fmt.Errorf("finish verification %d: %w", id, err)
 	}
+	// What the verdict is evidence for is recorded with it: audit verify
+	// compares the row with this entry.
+	v.State = state
+	detail := patchgate.AuditVerificationRecord(v)
+	detail["reason"] = reason
 	if err := s.db.appendAudit(ctx, tx, patchgate.AuditEntry{Actor: patchgate.AuditActor(ctx),
 		Action: patchgate.AuditVerdict, Subject: fmt.Sprintf("verification:%d", id), SHA: v.SHA,
-		Detail: map[string]string{"state": string(state), "reason": reason,
-			"repo": patchgate.RepoRef{Forge: v.Forge, Name: v.Repo}.String()}}); err != nil {
+		Detail: detail}); err != nil {
 		return err
 	}
 	return tx.Commit()
 }
 
 // SupersedeVerifications marks every verification of the change at another SHA
-// than head stale, cancels the live ones and their live suite runs with reason,
+// than head stale, cancels the live ones and their live suite runs with reason
+// (audited: a verdict per verification, a suite_run.state per suite run),
 // and returns the ids cancelled, ascending.
 func (s *VerificationService) SupersedeVerifications(ctx context.Context, changeID int64, head, reason string) ([]int64, error) {
 	if !patchgate.ValidSHA(head) {
@@ -478,9 +483,23 @@ func (s *VerificationService) SupersedeVerifications(ctx context.Context, change
 	if err != nil {
 		return nil, fmt.Errorf("cancel superseded verifications of change %d: %w", changeID, err)
 	}
+	var cancelledRuns []*patchgate.SuiteRun
 	if len(ids) > 0 {
 		var w where
 		in := idList(&w, ids)
+		if err := scanEach(ctx, tx, `SELECT id, verification_id, name, required FROM suite_runs WHERE verification_id IN (`+in+
+			`) AND state IN `+liveStates+` ORDER BY id`, w.args, func(sc interface{ Scan(...any) error }) error {
+			sr := &patchgate.SuiteRun{}
+			if err := sc.Scan(&sr.ID, &sr.VerificationID, &sr.Name, &sr.Required); err != nil {
+				return err
+			}
+			cancelledRuns = append(cancelledRuns, sr)
+			return nil
+		}); err != nil {
+			return nil, fmt.Errorf("find suite runs of superseded verifications of change %d: %w", changeID, err)
+		}
+		w = where{}
+		in = idList(&w, ids)
 		if _, err := tx.Exec(ctx, `UPDATE suite_runs SET state = `+w.arg(patchgate.RunCanceled)+`, finished_at = `+
 			w.arg(now)+` WHERE verification_id IN (`+in+`) AND state IN `+liveStates, w.args...); err != nil {
 			return nil, fmt.Errorf("cancel suite runs of superseded verifications of change %d: %w", changeID, err)
@@ -498,10 +517,17 @@ func (s *VerificationService) SupersedeVerifications(ctx context.Context, change
 			return nil, err
 		}
 		for _, v := range cancelled {
+			detail := patchgate.AuditVerificationRecord(v)
+			detail["reason"], detail["superseded_by"] = reason, head
 			if err := s.db.appendAudit(ctx, tx, patchgate.AuditEntry{Actor: patchgate.AuditActor(ctx),
 				Action: patchgate.AuditVerdict, Subject: fmt.Sprintf("verification:%d", v.ID), SHA: v.SHA,
-				Detail: map[string]string{"state": string(patchgate.RunCanceled), "reason": reason, "superseded_by": head,
-					"repo": patchgate.RepoRef{Forge: v.Forge, Name: v.Repo}.String()}}); err != nil {
+				Detail: detail}); err != nil {
+				return nil, err
+			}
+		}
+		for _, sr := range cancelledRuns {
+			sr.State = patchgate.RunCanceled
+			if err := s.db.appendAudit(ctx, tx, suiteRunEntry(ctx, sr)); err != nil {
 				return nil, err
 			}
 		}

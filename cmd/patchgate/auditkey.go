@@ -67,6 +67,11 @@ func useAuditKey(ctx context.Context, db *store.DB, cfg Config, use keyUse, migr
 	if path == "" { // in-memory database
 		db.AuditKey = make([]byte, auditKeyBytes)
 		_, _ = rand.Read(db.AuditKey)
+		if use == keyWrite { // records are cross-checked from its first entry
+			if _, err := audit.Baseline(ctx); err != nil {
+				return fmt.Errorf("audit baseline: %w", err)
+			}
+		}
 		return nil
 	}
 	key, err := readAuditKey(path)
@@ -88,8 +93,15 @@ func useAuditKey(ctx context.Context, db *store.DB, cfg Config, use keyUse, migr
 		return err
 	}
 	db.AuditKey = key
+	mark := keyedMarkFile(path)
+	if db.AuditKeyed, err = fileExists(mark); err != nil {
+		return err
+	}
 	if use == keySeal || (use == keyWrite && migrated) {
 		if _, err := audit.SealAudit(ctx); err != nil {
+			if db.AuditKeyed {
+				return fmt.Errorf("key the audit log with %s (%s records that it was keyed): %w", path, mark, err)
+			}
 			return fmt.Errorf("key the audit log with %s: %w", path, err)
 		}
 	}
@@ -97,8 +109,67 @@ func useAuditKey(ctx context.Context, db *store.DB, cfg Config, use keyUse, migr
 		if err := audit.CheckKey(ctx); err != nil {
 			return fmt.Errorf("audit key file %s: %w", path, err)
 		}
+		if _, err := audit.Baseline(ctx); err != nil {
+			return fmt.Errorf("audit baseline: %w", err)
+		}
+	}
+	if use == keyWrite || use == keySeal {
+		if err := markKeyed(ctx, audit, db, mark); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// keyedMarkFile is where patchgate records, beside the key file and outside
+// the database, that the log was keyed with that key: path.keyed. A key file
+// without one (written before it existed) stays readable; the mark is added
+// on the next start of a writer.
+func keyedMarkFile(keyFile string) string { return keyFile + ".keyed" }
+
+// markKeyed writes the mark once the log is keyed: from then on a log without
+// its audit.keyed entry is a rewrite, never sealed again (store.DB.AuditKeyed).
+func markKeyed(ctx context.Context, audit *store.AuditService, db *store.DB, mark string) error {
+	if db.AuditKeyed {
+		return nil
+	}
+	if keyed, err := audit.Keyed(ctx); err != nil || !keyed {
+		return err
+	}
+	const text = "The audit log of the key file beside this one is keyed: a log without its audit.keyed entry was\n" +
+		"rewritten, and `patchgate audit seal` refuses it. Keep this file with the key file.\n"
+	f, err := os.OpenFile(mark, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		db.AuditKeyed = true
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("record that the audit log is keyed in %s: %w: make the key file's directory writable", mark, err)
+	}
+	_, err = f.WriteString(text)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("record that the audit log is keyed in %s: %w", mark, err)
+	}
+	db.AuditKeyed = true
+	return nil
+}
+
+// fileExists reports whether path exists; an error other than its absence
+// names the file.
+func fileExists(path string) (bool, error) {
+	_, err := os.Stat(path)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	}
+	return false, fmt.Errorf("audit key mark %s: %w", path, err)
 }
 
 // readAuditKey reads a key file: hex, at least auditKeyBytes, readable by its

@@ -14,11 +14,13 @@ func newAuditCommand(g *globalFlags) *cobra.Command {
 	var head string
 	verify := &cobra.Command{
 		Use:   "verify",
-		Short: "Check the keyed chain and that every approval, promotion and ticket state has its entry",
+		Short: "Check the keyed chain and that every record that decides the gate matches its entry",
 		Long: "Check the whole chain with the audit key (audit.key_file) and name the first broken entry; with\n" +
 			"--head SEQ:HASH (from `patchgate audit head`, kept elsewhere), also that the log still reaches that\n" +
 			"entry unchanged. Then check that every approval, withdrawal, promotion and ticket state has its\n" +
-			"audit entry, naming each that has none. Exits non-zero when anything does not hold.",
+			"audit entry, and that every token, final verification and suite-run state, candidate with its\n" +
+			"items, change author and session matches its entry (table, id, field, recorded and audited),\n" +
+			"naming each that does not. Exits non-zero when anything does not hold.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var check patchgate.AuditCheck
@@ -54,6 +56,11 @@ func newAuditCommand(g *globalFlags) *cobra.Command {
 					keyed = fmt.Sprintf("keyed from entry %d", rep.KeyedFrom)
 				}
 				fmt.Fprintf(out, "audit log intact: %d entries, %s; head %s\n", rep.Checked, keyed, rep.Head)
+				if rep.RecordsFrom > 0 {
+					fmt.Fprintf(out, "records match their entries (cross-checked from entry %d)\n", rep.RecordsFrom)
+				} else {
+					fmt.Fprintln(out, "records not cross-checked yet: the log has no baseline; the server records it on its next start")
+				}
 				return nil
 			})
 		},
@@ -83,7 +90,10 @@ func newAuditCommand(g *globalFlags) *cobra.Command {
 	seal := &cobra.Command{
 		Use:   "seal",
 		Short: "Key a log written before audit keys (once, after upgrading; migrate does it)",
-		Args:  cobra.NoArgs,
+		Long: "Key a log written before audit keys: append the audit.keyed entry that vouches for its plain entries.\n" +
+			"Run it once, right after upgrading. It refuses a log whose key file has its .keyed mark (the log was\n" +
+			"keyed, so plain entries mean it was rewritten without the key): restore the database from a backup.",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withDBFor(cmd.Context(), g, keySeal, func(db *store.DB) error {
 				h, err := store.NewAuditService(db).HeadAudit(cmd.Context())

@@ -335,6 +335,6 @@ func testAuditKeyFile(t *testing.T, database string) string {
 	}
 	sum := sha256.Sum256([]byte(database))
 	path := filepath.Join(os.TempDir(), fmt.Sprintf("patchgate-test-%x.audit-key", sum[:8]))
-	t.Cleanup(func() { _ = os.Remove(path) })
+	t.Cleanup(func() { _ = os.Remove(path); _ = os.Remove(keyedMarkFile(path)) })
 	return path
 }
