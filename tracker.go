@@ -69,6 +69,28 @@ func (u *TicketUpdate) Validate() error {
 	return nil
 }
 
+// MaxTrackerClockAhead is how far ahead of patchgate's clock a tracker's
+// time may be: clocks drift by seconds, not minutes. A time further ahead
+// would pin the SLA clock in the future, keep a reopen standing and make every
+// later true update "older news", so it is refused.
+const MaxTrackerClockAhead = 5 * time.Minute
+
+// CheckTimes refuses an update whose UpdatedAt or OpenedAt is more than
+// MaxTrackerClockAhead after now: EUNPROCESSABLE, naming the field and time.
+// Times in the past are the tracker's to tell.
+func (u *TicketUpdate) CheckTimes(now time.Time) error {
+	for _, f := range []struct {
+		name string
+		at   time.Time
+	}{{"updated_at", u.UpdatedAt}, {"opened_at", u.OpenedAt}} {
+		if f.at.Sub(now) > MaxTrackerClockAhead {
+			return Errorf(EUNPROCESSABLE, "ticket %s: %s %s is in the future (more than %s after patchgate's clock, %s)",
+				u.Key, f.name, f.at.UTC().Format(time.RFC3339), MaxTrackerClockAhead, now.UTC().Format(time.RFC3339))
+		}
+	}
+	return nil
+}
+
 // TicketUpdateResult is what applying a TicketUpdate did.
 type TicketUpdateResult struct {
 	Ticket *Ticket

@@ -23,13 +23,27 @@ type Reopener interface {
 type Trackers struct {
 	Tickets Reopener
 	Updates patchgate.TrackerTicketService
+	// Now is patchgate's clock (default time.Now): a tracker's time too far
+	// ahead of it is refused.
+	Now func() time.Time
 }
 
-// UpdateTicket applies u and, when it moved the ticket from closed back to
+func (tr *Trackers) now() time.Time {
+	if tr.Now != nil {
+		return tr.Now()
+	}
+	return time.Now()
+}
+
+// UpdateTicket applies u, unless it is dated too far in the future
+// (EUNPROCESSABLE, patchgate.TicketUpdate.CheckTimes), and, when it moved the ticket from closed back to
 // open, records the reopen at the tracker's time and re-derives the state: a
 // reopen after a fix landed or was released makes the ticket reopened and
 // restarts its SLA clock (patchgate.DeriveTicketState, Ticket.Settle).
 func (tr *Trackers) UpdateTicket(ctx context.Context, u patchgate.TicketUpdate) (*patchgate.Ticket, error) {
+	if err := u.CheckTimes(tr.now()); err != nil {
+		return nil, err
+	}
 	res, err := tr.Updates.ApplyTicketUpdate(ctx, u)
 	if err != nil {
 		return nil, fmt.Errorf("update ticket %s: %w", u.Key, err)
@@ -67,7 +81,7 @@ func (tr *Trackers) HandleEvent(ctx context.Context, ev *patchgate.Event) (patch
 		u.Title, u.URL, u.Severity, u.OpenedAt = &title, &url, &sev, i.CreatedAt
 	}
 	if _, err := tr.UpdateTicket(ctx, u); err != nil {
-		if patchgate.ErrorCode(err) == patchgate.EINVALID {
+		if code := patchgate.ErrorCode(err); code == patchgate.EINVALID || code == patchgate.EUNPROCESSABLE {
 			return patchgate.OutcomeFailed, err.Error(), nil // retrying cannot help
 		}
 		return "", "", err

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"bytes"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/patchgate/patchgate"
+)
+
+// TestTrackerTimeInFuture: a tracker's news dated far ahead of patchgate's
+// clock (2099) is refused, by the API with 422 and from Jira as a failed
+// delivery with the reason; the ticket and its SLA clock stay as they were.
+func TestTrackerTimeInFuture(t *testing.T) {
+	app := startApp(t, func(c *Config) {
+		c.Runners.Workers = 0
+		c.Repos[0].TicketKeys = []string{"PAY"}
+		c.Trackers = []TrackerConfig{jiraTracker("https://acme.atlassian.net")}
+	})
+	opened := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
+	put := func(key string, req map[string]any) int {
+		t.Helper()
+		return app.api(t, http.MethodPut, "/api/v1/tickets/"+key, req, nil)
+	}
+	if code := put("HELP-30", map[string]any{"severity": "critical", "opened_at": opened, "state": "open"}); code != http.StatusOK {
+		t.Fatalf("create HELP-30: got %d", code)
+	}
+	future := time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, state := range []string{"closed", "open"} {
+		if code := put("HELP-30", map[string]any{"state": state, "updated_at": future}); code != http.StatusUnprocessableEntity {
+			t.Fatalf("%s dated 2099: got %d, want 422", state, code)
+		}
+	}
+	if code := put("HELP-30", map[string]any{"opened_at": future}); code != http.StatusUnprocessableEntity {
+		t.Fatalf("opened_at 2099: got %d, want 422", code)
+	}
+	tk := app.ticket(t, "HELP-30").Ticket
+	if !tk.OpenedAt.Equal(opened) || !tk.ReopenedAt.IsZero() || tk.ForgeState != "open" || tk.ForgeUpdatedAt.After(time.Now()) {
+		t.Fatalf("HELP-30 after 2099 updates: got opened %s reopened %s forge state %s forge updated %s; want opened %s, no reopen, open",
+			tk.OpenedAt, tk.ReopenedAt, tk.ForgeState, tk.ForgeUpdatedAt, opened)
+	}
+
+	app.sendJira(t, "wh-now", jiraFixture(t, "issue_created.priority-highest.json"), jiraSecret)
+	app.waitProcessed(t)
+	before := app.ticket(t, "PAY-7").Ticket
+	done := bytes.ReplaceAll(jiraFixture(t, "issue_updated.status-done.json"),
+		[]byte("2026-11-30T11:00:00.000+0000"), []byte("2099-01-01T00:00:00.000+0000"))
+	app.sendJira(t, "wh-2099", done, jiraSecret)
+	app.waitProcessed(t)
+	var dels struct{ Deliveries []patchgate.Delivery }
+	app.api(t, http.MethodGet, "/api/v1/deliveries?forge=jira&limit=10", nil, &dels)
+	var got *patchgate.Delivery
+	for _, d := range dels.Deliveries {
+		if d.ID == "wh-2099" {
+			got = &d
+		}
+	}
+	if got == nil || got.Outcome != patchgate.OutcomeFailed || !bytes.Contains([]byte(got.Reason), []byte("in the future")) {
+		t.Fatalf("Jira delivery dated 2099: got %+v, want failed, in the future", got)
+	}
+	if tk := app.ticket(t, "PAY-7").Ticket; tk.ForgeState != before.ForgeState || !tk.ForgeUpdatedAt.Equal(before.ForgeUpdatedAt) {
+		t.Fatalf("PAY-7 after a delivery dated 2099: got forge state %s updated %s, want %s %s",
+			tk.ForgeState, tk.ForgeUpdatedAt, before.ForgeState, before.ForgeUpdatedAt)
+	}
+}
