@@ -64,3 +64,36 @@ func TestTrackerTimeInFuture(t *testing.T) {
 			tk.ForgeState, tk.ForgeUpdatedAt, before.ForgeState, before.ForgeUpdatedAt)
 	}
 }
+
+// TestJiraSignerMustOwnTheKey: a delivery signed with tracker acme's secret
+// about issue OPS-7 of tracker beta, claiming acme's project PAY in its
+// fields, does not touch OPS-7: the key's prefix and the signing tracker
+// must agree, and the delivery is ignored with the reason.
+func TestJiraSignerMustOwnTheKey(t *testing.T) {
+	const betaSecret = "beta-webhook-secret"
+	app := startApp(t, func(c *Config) {
+		c.Runners.Workers = 0
+		acme := jiraTracker("https://acme.atlassian.net")
+		acme.Projects = []string{"PAY"}
+		beta := jiraTracker("https://beta.atlassian.net")
+		beta.Name, beta.Projects, beta.WebhookSecrets = "beta", []string{"OPS"}, []string{betaSecret}
+		c.Trackers = []TrackerConfig{acme, beta}
+	})
+	if code := app.api(t, http.MethodPut, "/api/v1/tickets/OPS-7", map[string]any{"title": "beta's own", "state": "open"}, nil); code != http.StatusOK {
+		t.Fatalf("create OPS-7: got %d", code)
+	}
+	before := app.ticket(t, "OPS-7").Ticket
+	forged := bytes.ReplaceAll(jiraFixture(t, "issue_created.priority-highest.json"), []byte(`"PAY-7"`), []byte(`"OPS-7"`))
+	forged = bytes.ReplaceAll(forged, []byte("/PAY-7"), []byte("/OPS-7"))
+	if !bytes.Contains(forged, []byte(`"OPS-7"`)) {
+		t.Fatal("fixture: no issue key replaced")
+	}
+	_, a := app.sendJira(t, "wh-forged", forged, jiraSecret)
+	app.waitProcessed(t)
+	if a.Status != "ignored" || !bytes.Contains([]byte(a.Reason), []byte("OPS-7")) {
+		t.Fatalf("acme's delivery about OPS-7: got %+v, want ignored naming OPS-7", a)
+	}
+	if tk := app.ticket(t, "OPS-7").Ticket; tk.Title != before.Title || tk.Severity != before.Severity || !tk.ForgeUpdatedAt.Equal(before.ForgeUpdatedAt) {
+		t.Fatalf("OPS-7 after acme's delivery: got title %q severity %s, want %q %s", tk.Title, tk.Severity, before.Title, before.Severity)
+	}
+}
