@@ -3,6 +3,8 @@ package patchgate
 import (
 	"context"
 	"net/url"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -87,6 +89,28 @@ func (u *TicketUpdate) CheckTimes(now time.Time) error {
 			return Errorf(EUNPROCESSABLE, "ticket %s: %s %s is in the future (more than %s after patchgate's clock, %s)",
 				u.Key, f.name, f.at.UTC().Format(time.RFC3339), MaxTrackerClockAhead, now.UTC().Format(time.RFC3339))
 		}
+	}
+	return nil
+}
+
+// MayUpdateTicket reports whether p may change ticket key through the API;
+// managedBy names the Jira tracker whose projects include key's, "" when
+// none does. An admin may. A principal limited to projects may change only
+// their tickets, and a ticket of a tracker-managed project is that tracker's
+// to tell: only its own token (named as the tracker) may change it, so a
+// helpdesk cannot contradict Jira. EFORBIDDEN, naming the projects or the
+// tracker, otherwise.
+func MayUpdateTicket(p Principal, key, managedBy string) error {
+	if p.Role == RoleAdmin {
+		return nil
+	}
+	project, _, _ := strings.Cut(key, "-")
+	if len(p.Projects) > 0 && !slices.Contains(p.Projects, project) {
+		return Errorf(EFORBIDDEN, "%s may update tickets of projects %s only, not %s", p.Name, strings.Join(p.Projects, ", "), key)
+	}
+	if managedBy != "" && p.Token != managedBy {
+		return Errorf(EFORBIDDEN, "%s is of project %s, which Jira tracker %s manages: only %s's token (a token named %s) or an admin may change it",
+			key, project, managedBy, managedBy, managedBy)
 	}
 	return nil
 }

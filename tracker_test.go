@@ -32,3 +32,35 @@ func TestTicketUpdateCheckTimes(t *testing.T) {
 		})
 	}
 }
+
+func TestMayUpdateTicket(t *testing.T) {
+	tracker := func(name string, projects ...string) patchgate.Principal {
+		return patchgate.Principal{Name: name, Role: patchgate.RoleTracker, Token: name, Projects: projects}
+	}
+	admin := patchgate.Principal{Name: "root", Role: patchgate.RoleAdmin, Token: "root"}
+	for _, tc := range []struct {
+		name      string
+		p         patchgate.Principal
+		key       string
+		managedBy string
+		wantCode  string
+	}{
+		{"unlimited token, unmanaged project", tracker("helpdesk"), "OPS-1", "", ""},
+		{"limited token, its project", tracker("desk", "PAY", "OPS"), "OPS-1", "", ""},
+		{"limited token, another project", tracker("desk", "PAY"), "OPS-1", "", patchgate.EFORBIDDEN},
+		{"unlimited token, a Jira-managed project", tracker("helpdesk"), "JIR-1", "acme", patchgate.EFORBIDDEN},
+		{"the Jira tracker's token", tracker("acme"), "JIR-1", "acme", ""},
+		{"another Jira tracker's token", tracker("beta"), "JIR-1", "acme", patchgate.EFORBIDDEN},
+		{"a forge user named as the tracker", patchgate.Principal{Name: "acme", Role: patchgate.RoleTracker}, "JIR-1", "acme", patchgate.EFORBIDDEN},
+		{"the Jira tracker's token limited elsewhere", tracker("acme", "PAY"), "JIR-1", "acme", patchgate.EFORBIDDEN},
+		{"admin, a Jira-managed project", admin, "JIR-1", "acme", ""},
+		{"admin limited to PAY", patchgate.Principal{Name: "root", Role: patchgate.RoleAdmin, Projects: []string{"PAY"}}, "OPS-1", "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := patchgate.MayUpdateTicket(tc.p, tc.key, tc.managedBy)
+			if got := patchgate.ErrorCode(err); got != tc.wantCode {
+				t.Fatalf("got code %q (%v), want %q", got, err, tc.wantCode)
+			}
+		})
+	}
+}

@@ -97,3 +97,57 @@ func TestJiraSignerMustOwnTheKey(t *testing.T) {
 		t.Fatalf("OPS-7 after acme's delivery: got title %q severity %s, want %q %s", tk.Title, tk.Severity, before.Title, before.Severity)
 	}
 }
+
+// TestTrackerTokenProjects: a tracker token limited to PAY may not update
+// OPS-1 (403 naming PAY); a ticket of a project the Jira tracker acme manages
+// is changed through the API only by acme's token or an admin.
+func TestTrackerTokenProjects(t *testing.T) {
+	app := startApp(t, func(c *Config) {
+		c.Runners.Workers = 0
+		acme := jiraTracker("https://acme.atlassian.net")
+		acme.Projects = []string{"JIR"}
+		c.Trackers = []TrackerConfig{acme}
+	})
+	create := func(name string, projects ...string) string {
+		t.Helper()
+		var out struct{ Secret string }
+		body := map[string]any{"name": name, "role": "tracker", "projects": projects}
+		if code := app.api(t, http.MethodPost, "/api/v1/tokens", body, &out); code != http.StatusCreated {
+			t.Fatalf("create token %s: got %d", name, code)
+		}
+		return out.Secret
+	}
+	pay := create("pay-desk", "PAY")
+	helpdesk := create("helpdesk")
+	acme := create("acme")
+	put := func(token, key string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPut, app.url+"/api/v1/tickets/"+key, jsonBody(map[string]any{"severity": "high"}))
+		req.Header.Set("Authorization", "Bearer "+token)
+		var out struct {
+			Error struct{ Message string }
+		}
+		code := doJSON(t, req, &out)
+		return code, out.Error.Message
+	}
+	for _, tc := range []struct {
+		name, token, key string
+		wantCode         int
+		wantMessage      string
+	}{
+		{"limited to PAY, PAY-1", pay, "PAY-1", http.StatusOK, ""},
+		{"limited to PAY, OPS-1", pay, "OPS-1", http.StatusForbidden, "PAY"},
+		{"unlimited, OPS-1", helpdesk, "OPS-1", http.StatusOK, ""},
+		{"unlimited, a Jira-managed JIR-1", helpdesk, "JIR-1", http.StatusForbidden, "acme"},
+		{"limited to PAY, a Jira-managed JIR-1", pay, "JIR-1", http.StatusForbidden, "PAY"},
+		{"the Jira tracker's own token, JIR-1", acme, "JIR-1", http.StatusOK, ""},
+		{"an admin, JIR-1", app.token, "JIR-1", http.StatusOK, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, msg := put(tc.token, tc.key)
+			if code != tc.wantCode || !bytes.Contains([]byte(msg), []byte(tc.wantMessage)) {
+				t.Fatalf("got %d %q, want %d naming %q", code, msg, tc.wantCode, tc.wantMessage)
+			}
+		})
+	}
+}

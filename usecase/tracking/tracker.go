@@ -23,6 +23,9 @@ type Reopener interface {
 type Trackers struct {
 	Tickets Reopener
 	Updates patchgate.TrackerTicketService
+	// ManagedBy returns the name of the Jira tracker whose projects include
+	// a ticket key's (PAY-7 → "acme"), "" when none does; nil: none ever.
+	ManagedBy func(key string) string
 	// Now is patchgate's clock (default time.Now): a tracker's time too far
 	// ahead of it is refused.
 	Now func() time.Time
@@ -63,6 +66,25 @@ func (tr *Trackers) UpdateTicket(ctx context.Context, u patchgate.TicketUpdate) 
 		return nil, fmt.Errorf("reconcile %s: %w", u.Key, err)
 	}
 	return t, nil
+}
+
+// PutTicket applies u as told through the API by the principal in ctx:
+// EFORBIDDEN unless patchgate.MayUpdateTicket lets it change u.Key (a token
+// limited to other projects, a ticket of a Jira-managed project and not
+// that tracker's token); then as UpdateTicket.
+func (tr *Trackers) PutTicket(ctx context.Context, u patchgate.TicketUpdate) (*patchgate.Ticket, error) {
+	p, ok := patchgate.PrincipalFromContext(ctx)
+	if !ok {
+		return nil, patchgate.Errorf(patchgate.EUNAUTHORIZED, "update ticket %s: nobody is signed in", u.Key)
+	}
+	managedBy := ""
+	if tr.ManagedBy != nil {
+		managedBy = tr.ManagedBy(u.Key)
+	}
+	if err := patchgate.MayUpdateTicket(p, u.Key, managedBy); err != nil {
+		return nil, err
+	}
+	return tr.UpdateTicket(ctx, u)
 }
 
 // HandleEvent applies a tracker's issue event (Source patchgate.SourceJira,
