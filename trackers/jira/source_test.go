@@ -108,6 +108,7 @@ func TestSourceParse(t *testing.T) {
 	tests := []struct {
 		name        string
 		file        string
+		body        []byte // instead of file
 		want        *patchgate.Event
 		wantIgnored string
 	}{
@@ -122,11 +123,18 @@ func TestSourceParse(t *testing.T) {
 				UpdatedAt: time.Date(2026, 11, 30, 13, 0, 0, 0, time.UTC)}}},
 		{name: "unknown project", file: "issue_created.unknown-project.json", wantIgnored: "Jira project ZZZ is not configured"},
 		{name: "comment event", file: "comment_created.ignored.json", wantIgnored: `event "comment_created" is not used`},
+		{name: "a key of another project than the fields name",
+			body:        bytes.ReplaceAll(readFixture(t, "issue_created.priority-highest.json"), []byte(`"PAY-7"`), []byte(`"BET-7"`)),
+			wantIgnored: "issue BET-7 names project PAY in its fields: its key and its project must agree"},
 	}
 	s := acmeSource()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			ev, ignored, err := s.Parse("", readFixture(t, tc.file))
+			body := tc.body
+			if body == nil {
+				body = readFixture(t, tc.file)
+			}
+			ev, ignored, err := s.Parse("", body)
 			if err != nil || ignored != tc.wantIgnored {
 				t.Fatalf("got ignored %q, %v; want %q", ignored, err, tc.wantIgnored)
 			}
