@@ -35,6 +35,11 @@ func TestTrackerTimeInFuture(t *testing.T) {
 	if code := put("HELP-30", map[string]any{"opened_at": future}); code != http.StatusUnprocessableEntity {
 		t.Fatalf("opened_at 2099: got %d, want 422", code)
 	}
+	_, err := execCLI("ticket", "set", "HELP-30", "--state", "closed", "--updated", future.Format(time.RFC3339),
+		"--server", app.url, "--token", app.token)
+	if patchgate.ErrorCode(err) != patchgate.EUNPROCESSABLE {
+		t.Fatalf("ticket set --updated 2099: got %v, want unprocessable", err)
+	}
 	tk := app.ticket(t, "HELP-30").Ticket
 	if !tk.OpenedAt.Equal(opened) || !tk.ReopenedAt.IsZero() || tk.ForgeState != "open" || tk.ForgeUpdatedAt.After(time.Now()) {
 		t.Fatalf("HELP-30 after 2099 updates: got opened %s reopened %s forge state %s forge updated %s; want opened %s, no reopen, open",
