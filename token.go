@@ -58,11 +58,14 @@ type Token struct {
 	Role Role   `json:"role"`
 	// Users name the person holding the token, one login per forge; a token
 	// approves and promotes only as that person.
-	Users      []ForgeUser `json:"users"`
-	Hash       string      `json:"-"` // hex SHA-256 of the secret
-	CreatedAt  time.Time   `json:"created_at"`
-	LastUsedAt *time.Time  `json:"last_used_at,omitempty"`
-	RevokedAt  *time.Time  `json:"revoked_at,omitempty"`
+	Users []ForgeUser `json:"users"`
+	// Projects, when set, limit the token to the tickets of these project
+	// keys (PAY, OPS): a helpdesk's token tells about its own projects only.
+	Projects   []string   `json:"projects,omitempty"`
+	Hash       string     `json:"-"` // hex SHA-256 of the secret
+	CreatedAt  time.Time  `json:"created_at"`
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
 }
 
 // Validate checks a token before it is stored.
@@ -75,6 +78,11 @@ func (t *Token) Validate() error {
 	}
 	if err := validateUsers(t.Users); err != nil {
 		return err
+	}
+	for _, p := range t.Projects {
+		if !ValidExternalKey(p + "-1") {
+			return Errorf(EINVALID, "token project %q: want a project key such as PAY", p)
+		}
 	}
 	return t.Role.Validate()
 }
@@ -100,6 +108,8 @@ type Principal struct {
 	Token string `json:"token,omitempty"`
 	// Users are the person behind the principal, one login per forge.
 	Users []ForgeUser `json:"users,omitempty"`
+	// Projects limit the principal to tickets of these projects; none: all.
+	Projects []string `json:"projects,omitempty"`
 }
 
 // Person returns who the principal is on forge: the person that approvals are

@@ -3,6 +3,8 @@ package patchgate
 import (
 	"context"
 	"net/url"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -65,6 +67,50 @@ func (u *TicketUpdate) Validate() error {
 	case "", TrackerOpen, TrackerClosed, TrackerDeleted:
 	default:
 		return Errorf(EINVALID, "ticket %s: state %q: want open or closed", u.Key, string(u.State))
+	}
+	return nil
+}
+
+// MaxTrackerClockAhead is how far ahead of patchgate's clock a tracker's
+// time may be: clocks drift by seconds, not minutes. A time further ahead
+// would pin the SLA clock in the future, keep a reopen standing and make every
+// later true update "older news", so it is refused.
+const MaxTrackerClockAhead = 5 * time.Minute
+
+// CheckTimes refuses an update whose UpdatedAt or OpenedAt is more than
+// MaxTrackerClockAhead after now: EUNPROCESSABLE, naming the field and time.
+// Times in the past are the tracker's to tell.
+func (u *TicketUpdate) CheckTimes(now time.Time) error {
+	for _, f := range []struct {
+		name string
+		at   time.Time
+	}{{"updated_at", u.UpdatedAt}, {"opened_at", u.OpenedAt}} {
+		if f.at.Sub(now) > MaxTrackerClockAhead {
+			return Errorf(EUNPROCESSABLE, "ticket %s: %s %s is in the future (more than %s after patchgate's clock, %s)",
+				u.Key, f.name, f.at.UTC().Format(time.RFC3339), MaxTrackerClockAhead, now.UTC().Format(time.RFC3339))
+		}
+	}
+	return nil
+}
+
+// MayUpdateTicket reports whether p may change ticket key through the API;
+// managedBy names the Jira tracker whose projects include key's, "" when
+// none does. An admin may. A principal limited to projects may change only
+// their tickets, and a ticket of a tracker-managed project is that tracker's
+// to tell: only its own token (named as the tracker) may change it, so a
+// helpdesk cannot contradict Jira. EFORBIDDEN, naming the projects or the
+// tracker, otherwise.
+func MayUpdateTicket(p Principal, key, managedBy string) error {
+	if p.Role == RoleAdmin {
+		return nil
+	}
+	project, _, _ := strings.Cut(key, "-")
+	if len(p.Projects) > 0 && !slices.Contains(p.Projects, project) {
+		return Errorf(EFORBIDDEN, "%s may update tickets of projects %s only, not %s", p.Name, strings.Join(p.Projects, ", "), key)
+	}
+	if managedBy != "" && p.Token != managedBy {
+		return Errorf(EFORBIDDEN, "%s is of project %s, which Jira tracker %s manages: only %s's token (a token named %s) or an admin may change it",
+			key, project, managedBy, managedBy, managedBy)
 	}
 	return nil
 }

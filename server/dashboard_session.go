@@ -51,7 +51,8 @@ func (s *Server) setCookie(c *gin.Context, name, value string, maxAge int) {
 
 // principalOf is who a session acts as: its token, with the token's role now.
 func principalOf(sess *patchgate.Session) patchgate.Principal {
-	return patchgate.Principal{Name: sess.Token.Name, Role: sess.Token.Role, Token: sess.Token.Name, Users: sess.Token.Users}
+	return patchgate.Principal{Name: sess.Token.Name, Role: sess.Token.Role, Token: sess.Token.Name, Users: sess.Token.Users,
+		Projects: sess.Token.Projects}
 }
 
 // crossOrigin refuses cross-origin unsafe requests (Sec-Fetch-Site, Origin):

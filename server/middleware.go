@@ -86,7 +86,7 @@ func (s *Server) authenticate(c *gin.Context) {
 		s.writeError(c, fmt.Errorf("authenticate: %w", err))
 		return
 	}
-	p := patchgate.Principal{Name: tok.Name, Role: tok.Role, Token: tok.Name, Users: tok.Users}
+	p := patchgate.Principal{Name: tok.Name, Role: tok.Role, Token: tok.Name, Users: tok.Users, Projects: tok.Projects}
 	c.Set(principalKey, p)
 	c.Request = c.Request.WithContext(patchgate.NewContextWithPrincipal(c.Request.Context(), p))
 	c.Next()

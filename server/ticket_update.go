@@ -9,10 +9,10 @@ import (
 	"github.com/patchgate/patchgate"
 )
 
-// TicketUpdater applies what a tracker says about an external ticket; see
-// tracking.Trackers.UpdateTicket.
+// TicketUpdater applies what a tracker says through the API about an
+// external ticket, as the principal in ctx; see tracking.Trackers.PutTicket.
 type TicketUpdater interface {
-	UpdateTicket(ctx context.Context, u patchgate.TicketUpdate) (*patchgate.Ticket, error)
+	PutTicket(ctx context.Context, u patchgate.TicketUpdate) (*patchgate.Ticket, error)
 }
 
 // ticketUpdateRequest is the body of PUT /api/v1/tickets/{key}; fields left
@@ -53,7 +53,7 @@ func (s *Server) handlePutTicket(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	t, err := s.TicketUpdater.UpdateTicket(c.Request.Context(), u)
+	t, err := s.TicketUpdater.PutTicket(c.Request.Context(), u)
 	if err != nil {
 		s.writeError(c, err)
 		return

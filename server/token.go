@@ -17,13 +17,15 @@ func (s *Server) handleListTokens(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"tokens": tokens})
 }
 
-// handleCreateToken serves POST /api/v1/tokens {"name","role","users"}; the
+// handleCreateToken serves POST /api/v1/tokens {"name","role","users","projects"}; the
 // secret is in this response and nowhere else.
 func (s *Server) handleCreateToken(c *gin.Context) {
 	var req struct {
 		Name  string         `json:"name"`
 		Role  patchgate.Role `json:"role"`
 		Users []string       `json:"users"` // "github:alice", "gitlab:alice.b"
+		// Projects limit a token to the tickets of these projects.
+		Projects []string `json:"projects"`
 	}
 	if err := c.ShouldBindJSON(&req); err != nil {
 		s.writeError(c, patchgate.Errorf(patchgate.EINVALID, "body: %v", err))
@@ -39,7 +41,7 @@ func (s *Server) handleCreateToken(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	tok := &patchgate.Token{Name: req.Name, Role: req.Role, Users: users, Hash: hash}
+	tok := &patchgate.Token{Name: req.Name, Role: req.Role, Users: users, Projects: req.Projects, Hash: hash}
 	if err := tok.Validate(); err != nil {
 		s.writeError(c, err)
 		return

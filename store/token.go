@@ -18,10 +18,10 @@ var _ patchgate.TokenService = (*TokenService)(nil)
 // NewTokenService returns the token service of db.
 func NewTokenService(db *DB) *TokenService { return &TokenService{db: db} }
 
-const tokenColumns = `id, name, role, users, hash, created_at, last_used_at, revoked_at`
+const tokenColumns = `id, name, role, users, projects, hash, created_at, last_used_at, revoked_at`
 
 func tokenDest(t *patchgate.Token) []any {
-	return []any{&t.ID, &t.Name, &t.Role, usersCol{&t.Users}, &t.Hash, timeCol{&t.CreatedAt}, optTimeCol{&t.LastUsedAt},
+	return []any{&t.ID, &t.Name, &t.Role, usersCol{&t.Users}, projectsCol{&t.Projects}, &t.Hash, timeCol{&t.CreatedAt}, optTimeCol{&t.LastUsedAt},
 		optTimeCol{&t.RevokedAt}}
 }
 
@@ -54,6 +54,28 @@ func (c usersCol) Scan(src any) error {
 	return nil
 }
 
+// projectsCol stores a token's projects as "PAY,OPS"; ” is none.
+type projectsCol struct{ projects *[]string }
+
+// Scan implements sql.Scanner.
+func (c projectsCol) Scan(src any) error {
+	var s string
+	switch v := src.(type) {
+	case string:
+		s = v
+	case []byte:
+		s = string(v)
+	case nil:
+	default:
+		return fmt.Errorf("token projects: unexpected %T", src)
+	}
+	*c.projects = nil
+	if s != "" {
+		*c.projects = strings.Split(s, ",")
+	}
+	return nil
+}
+
 func joinUsers(users []patchgate.ForgeUser) string {
 	parts := make([]string, len(users))
 	for i, u := range users {
@@ -74,8 +96,8 @@ func (s *TokenService) CreateToken(ctx context.Context, t *patchgate.Token) erro
 	}
 	defer tx.Rollback()
 	created := s.db.now()
-	err = tx.QueryRow(ctx, `INSERT INTO tokens (name, role, users, hash, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-		t.Name, t.Role, joinUsers(t.Users), t.Hash, created).Scan(&t.ID)
+	err = tx.QueryRow(ctx, `INSERT INTO tokens (name, role, users, projects, hash, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+		t.Name, t.Role, joinUsers(t.Users), strings.Join(t.Projects, ","), t.Hash, created).Scan(&t.ID)
 	if patchgate.ErrorCode(err) == patchgate.ECONFLICT {
 		return patchgate.Errorf(patchgate.ECONFLICT, "a token named %q (or with the same secret) exists", t.Name)
 	} else if err != nil {

@@ -84,4 +84,20 @@ func testTokens(t *testing.T, open func(t *testing.T) *store.DB) {
 			Users: []patchgate.ForgeUser{{Forge: patchgate.GitHub, Login: "alice"}, {Forge: patchgate.GitHub, Login: "al"}}})
 		wantCode(t, err, patchgate.EINVALID)
 	})
+
+	t.Run("projects", func(t *testing.T) {
+		desk := &patchgate.Token{Name: "desk", Role: patchgate.RoleTracker, Projects: []string{"PAY", "OPS"}, Hash: hash("p1")}
+		if err := s.CreateToken(ctx, desk); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.FindTokenByHash(ctx, hash("p1"))
+		if err != nil || len(got.Projects) != 2 || got.Projects[0] != "PAY" || got.Projects[1] != "OPS" {
+			t.Errorf("FindTokenByHash = %+v, %v; want projects PAY, OPS", got, err)
+		}
+		if got, err := s.FindTokenByHash(ctx, hash("s2")); err != nil || got.Projects != nil {
+			t.Errorf("unlimited token: got projects %v, %v; want none", got.Projects, err)
+		}
+		err = s.CreateToken(ctx, &patchgate.Token{Name: "bad-projects", Role: patchgate.RoleTracker, Projects: []string{"pay,OPS"}, Hash: hash("p2")})
+		wantCode(t, err, patchgate.EINVALID)
+	})
 }

@@ -197,7 +197,7 @@ func withDBFor(ctx context.Context, g *globalFlags, use keyUse, fn func(db *stor
 func newTokenCommand(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "token", Short: "Manage API tokens (run on the server's database)"}
 	var name, role string
-	var userFlags []string
+	var userFlags, projects []string
 	create := &cobra.Command{
 		Use:   "create",
 		Short: "Create a token and print its secret once",
@@ -211,7 +211,7 @@ func newTokenCommand(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("--user: %w", err)
 			}
-			tok := &patchgate.Token{Name: name, Role: patchgate.Role(role), Users: users, Hash: hash}
+			tok := &patchgate.Token{Name: name, Role: patchgate.Role(role), Users: users, Projects: projects, Hash: hash}
 			if err := tok.Validate(); err != nil {
 				return err
 			}
@@ -231,6 +231,7 @@ func newTokenCommand(g *globalFlags) *cobra.Command {
 	create.Flags().StringVar(&name, "name", "", "token name (who or what holds it)")
 	create.Flags().StringVar(&role, "role", string(patchgate.RoleViewer), "viewer, tracker, developer, release-manager or admin")
 	create.Flags().StringArrayVar(&userFlags, "user", nil, "the person holding the token, as forge:login (github:alice, gitlab:alice.b); repeat per forge; needed to approve or promote")
+	create.Flags().StringSliceVar(&projects, "projects", nil, "limit the token to tickets of these projects (PAY,OPS)")
 	_ = create.MarkFlagRequired("name")
 
 	var asJSON bool

@@ -76,6 +76,11 @@ func TestDatabaseReadersPrintJSON(t *testing.T) {
 		tokens.Tokens[0].Name != "alice" || strings.Contains(out, "hash") {
 		t.Errorf("token list --json: got %q; want alice, without any hash", out)
 	}
+	cli("token", "create", "--name", "desk", "--role", "tracker", "--projects", "PAY,OPS")
+	if out := cli("token", "list", "--json"); json.Unmarshal([]byte(out), &tokens) != nil || len(tokens.Tokens) != 2 ||
+		strings.Join(tokens.Tokens[1].Projects, ",") != "PAY,OPS" {
+		t.Errorf("token create --projects PAY,OPS: token list --json got %q; want desk with projects PAY, OPS", out)
+	}
 	line := strings.TrimSpace(cli("audit", "head"))
 	var head struct {
 		Seq  int64

@@ -32,6 +32,15 @@ func newJiraSites(trackers []TrackerConfig) *jiraSites {
 // site returns the tracker of key's project (PAY-7 → acme), or -1.
 func (j *jiraSites) site(key string) int { return j.source.Site(key) }
 
+// managedBy returns the name of the Jira tracker of key's project (PAY-7 →
+// "acme"), "" when none lists it.
+func (j *jiraSites) managedBy(key string) string {
+	if i := j.site(key); i >= 0 {
+		return j.trackers[i].Name
+	}
+	return ""
+}
+
 // site is the tracker sync's view of key's Jira site; nil when its project
 // is not configured.
 func (j *jiraSites) syncSite(clients []*jira.Client) func(key string) *tracking.TrackerSite {

@@ -134,7 +134,7 @@ func (m *Main) startTracking(st *stores, repos repositories) observedTickets {
 	m.TrackerSync.Start()
 	m.onClose(func() error { m.TrackerSync.Close(); return nil })
 	observed := observedTickets{TicketService: st.tickets, sync: m.TrackerSync}
-	m.Trackers = &tracking.Trackers{Tickets: observed, Updates: st.tickets}
+	m.Trackers = &tracking.Trackers{Tickets: observed, Updates: st.tickets, ManagedBy: repos.jiras.managedBy}
 	return observed
 }
 

@@ -9,6 +9,7 @@ package jira
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 
@@ -95,16 +96,25 @@ func (i *Issue) statusCategory() string {
 	return st.StatusCategory.Key
 }
 
-// Project is the issue's project key, from its fields or else its key.
+// Project is the issue's project key: the prefix of its key (PAY-7 → PAY),
+// the one thing patchgate keys tickets by.
 func (i *Issue) Project() string {
+	prefix, _, _ := strings.Cut(i.Key, "-")
+	return prefix
+}
+
+// Mismatch is why i cannot be believed about its project, "" when it can:
+// the project its fields name, if any, must be its key's prefix. A payload
+// naming one project in its fields and another in its key would otherwise be
+// judged by one tracker's projects and applied to the other's ticket.
+func (i *Issue) Mismatch() string {
 	var p struct {
 		Key string `json:"key"`
 	}
-	if raw, ok := i.Fields["project"]; ok && json.Unmarshal(raw, &p) == nil && p.Key != "" {
-		return p.Key
+	if raw, ok := i.Fields["project"]; ok && json.Unmarshal(raw, &p) == nil && p.Key != "" && p.Key != i.Project() {
+		return fmt.Sprintf("issue %s names project %s in its fields: its key and its project must agree", i.Key, p.Key)
 	}
-	prefix, _, _ := strings.Cut(i.Key, "-")
-	return prefix
+	return ""
 }
 
 // Severity maps the issue's severity field through c's map.

@@ -82,9 +82,11 @@ func (s *Source) Verify(h http.Header, body []byte) (scope []string, err error) 
 	return nil, err
 }
 
-// Peek reads a verified body's event, action and project key. An issue of a
-// project that the site whose secret signed it does not list is ignored, not
-// refused: a site's webhook sends every project's issues.
+// Peek reads a verified body's event, action and project key, the prefix of
+// the issue's key. An issue of a project that the site whose secret signed it
+// does not list is ignored, not refused: a site's webhook sends every
+// project's issues. So is an issue whose fields name another project than its
+// key: a site's secret speaks for its own projects' tickets only.
 func (s *Source) Peek(_ string, body []byte, scope []string) (patchgate.WebhookPeek, error) {
 	w, err := ParseWebhook(body)
 	var ig *IgnoredError
@@ -94,7 +96,13 @@ func (s *Source) Peek(_ string, body []byte, scope []string) (patchgate.WebhookP
 		return patchgate.WebhookPeek{}, err
 	}
 	p := patchgate.WebhookPeek{Event: w.Event, Action: w.Action(), Repo: w.Issue.Project()}
-	if !slices.Contains(scope, p.Repo) {
+	switch {
+	case w.Issue.Mismatch() != "":
+		p.Ignored = w.Issue.Mismatch()
+	case !slices.Contains(scope, p.Repo) && s.Site(w.Issue.Key) >= 0:
+		p.Ignored = fmt.Sprintf("issue %s is of project %s, which is not a project of the Jira tracker that signed the delivery (%s)",
+			w.Issue.Key, p.Repo, strings.Join(scope, ", "))
+	case !slices.Contains(scope, p.Repo):
 		p.Ignored = fmt.Sprintf("Jira project %s is not configured", p.Repo)
 	}
 	return p, nil
@@ -123,6 +131,9 @@ func (s *Source) Parse(_ string, body []byte) (*patchgate.Event, string, error) 
 		return nil, ig.Reason, nil
 	} else if err != nil {
 		return nil, "", err
+	}
+	if reason := w.Issue.Mismatch(); reason != "" {
+		return nil, reason, nil
 	}
 	i := s.Site(w.Issue.Key)
 	if i < 0 {

@@ -1,6 +1,7 @@
 package jira_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -60,6 +61,7 @@ func TestSourceVerifyAndPeek(t *testing.T) {
 	created := readFixture(t, "issue_created.priority-highest.json") // PAY-7
 	unknown := readFixture(t, "issue_created.unknown-project.json")  // ZZZ-3
 	comment := readFixture(t, "comment_created.ignored.json")
+	mismatch := bytes.ReplaceAll(created, []byte(`"PAY-7"`), []byte(`"BET-7"`)) // fields still say PAY
 	tests := []struct {
 		name     string
 		secret   string
@@ -75,7 +77,10 @@ func TestSourceVerifyAndPeek(t *testing.T) {
 		{name: "unknown project is ignored", secret: "new-secret", body: unknown,
 			wantPeek: patchgate.WebhookPeek{Event: jira.EventIssueCreated, Repo: "ZZZ", Action: "created", Ignored: "Jira project ZZZ is not configured"}},
 		{name: "another site's project is ignored", secret: "beta-secret", body: created,
-			wantPeek: patchgate.WebhookPeek{Event: jira.EventIssueCreated, Repo: "PAY", Action: "created", Ignored: "Jira project PAY is not configured"}},
+			wantPeek: patchgate.WebhookPeek{Event: jira.EventIssueCreated, Repo: "PAY", Action: "created", Ignored: "issue PAY-7 is of project PAY, which is not a project of the Jira tracker that signed the delivery (BET)"}},
+		{name: "a key of another project than the fields name is ignored", secret: "new-secret", body: mismatch,
+			wantPeek: patchgate.WebhookPeek{Event: jira.EventIssueCreated, Repo: "BET", Action: "created",
+				Ignored: "issue BET-7 names project PAY in its fields: its key and its project must agree"}},
 		{name: "comment event is ignored, named", secret: "new-secret", body: comment,
 			wantPeek: patchgate.WebhookPeek{Event: "comment_created", Ignored: `event "comment_created" is not used`}},
 		{name: "not JSON", secret: "new-secret", body: []byte(`{`), wantCode: patchgate.EINVALID},
@@ -103,6 +108,7 @@ func TestSourceParse(t *testing.T) {
 	tests := []struct {
 		name        string
 		file        string
+		body        []byte // instead of file
 		want        *patchgate.Event
 		wantIgnored string
 	}{
@@ -117,11 +123,18 @@ func TestSourceParse(t *testing.T) {
 				UpdatedAt: time.Date(2026, 11, 30, 13, 0, 0, 0, time.UTC)}}},
 		{name: "unknown project", file: "issue_created.unknown-project.json", wantIgnored: "Jira project ZZZ is not configured"},
 		{name: "comment event", file: "comment_created.ignored.json", wantIgnored: `event "comment_created" is not used`},
+		{name: "a key of another project than the fields name",
+			body:        bytes.ReplaceAll(readFixture(t, "issue_created.priority-highest.json"), []byte(`"PAY-7"`), []byte(`"BET-7"`)),
+			wantIgnored: "issue BET-7 names project PAY in its fields: its key and its project must agree"},
 	}
 	s := acmeSource()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			ev, ignored, err := s.Parse("", readFixture(t, tc.file))
+			body := tc.body
+			if body == nil {
+				body = readFixture(t, tc.file)
+			}
+			ev, ignored, err := s.Parse("", body)
 			if err != nil || ignored != tc.wantIgnored {
 				t.Fatalf("got ignored %q, %v; want %q", ignored, err, tc.wantIgnored)
 			}

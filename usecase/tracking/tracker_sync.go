@@ -211,7 +211,8 @@ func (s *TrackerSync) retry(key, what string, fn func(ctx context.Context) error
 			return
 		}
 		code := patchgate.ErrorCode(err)
-		permanent := code == patchgate.ENOTFOUND || code == patchgate.EUNAUTHORIZED || code == patchgate.EFORBIDDEN || code == patchgate.EINVALID
+		permanent := code == patchgate.ENOTFOUND || code == patchgate.EUNAUTHORIZED || code == patchgate.EFORBIDDEN || code == patchgate.EINVALID ||
+			code == patchgate.EUNPROCESSABLE
 		if permanent || attempt >= s.Retry.Attempts || s.ctx.Err() != nil {
 			s.Logger.Warn("tracker sync gave up", "ticket", key, "what", what, "attempts", attempt, "err", err)
 			return
