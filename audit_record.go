@@ -143,8 +143,9 @@ func describeRecord(fields []string, r *AuditRecord) string {
 // looked for.
 var (
 	// AuditTokenFields: a token's secret (fingerprinted), role and person,
-	// and whether it is revoked ("true", else "").
-	AuditTokenFields = []string{"hash", "role", "users", "revoked"}
+	// whether it is revoked ("true", else ""), and the projects it is
+	// limited to (comma-separated, "" for all).
+	AuditTokenFields = []string{"hash", "role", "users", "revoked", "projects"}
 	// AuditVerificationFields: a verification's final state and what it is
 	// evidence for: the commit, the repository and the configuration.
 	AuditVerificationFields = []string{"state", "sha", "repo", "config_digest", "require_proof"}

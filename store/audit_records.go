@@ -369,15 +369,16 @@ type rowRecord struct {
 
 func tokenRecords(ctx context.Context, tx *txn) ([]rowRecord, error) {
 	var out []rowRecord
-	err := scanEach(ctx, tx, `SELECT id, name, role, users, hash, revoked_at IS NOT NULL FROM tokens ORDER BY id`, nil,
+	err := scanEach(ctx, tx, `SELECT id, name, role, users, projects, hash, revoked_at IS NOT NULL FROM tokens ORDER BY id`, nil,
 		func(sc interface{ Scan(...any) error }) error {
 			var r rowRecord
-			var role, users, hash string
+			var role, users, projects, hash string
 			var revoked bool
-			if err := sc.Scan(&r.num, &r.id, &role, &users, &hash, &revoked); err != nil {
+			if err := sc.Scan(&r.num, &r.id, &role, &users, &projects, &hash, &revoked); err != nil {
 				return err
 			}
-			r.fields = map[string]string{"hash": patchgate.AuditFingerprint(hash), "role": role, "users": users, "revoked": ""}
+			r.fields = map[string]string{"hash": patchgate.AuditFingerprint(hash), "role": role, "users": users,
+				"revoked": "", "projects": projects}
 			if revoked {
 				r.fields["revoked"] = "true"
 			}

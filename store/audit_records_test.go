@@ -102,7 +102,7 @@ func testAuditRecords(t *testing.T, open func(t *testing.T) *store.DB) {
 				return `INSERT INTO tokens (name, role, users, hash, created_at) VALUES ('mallory', 'admin', 'github:mallory', '` + evil + `', ` + at + `)`
 			},
 			want: func(*recordsFixture) string {
-				return "tokens mallory: hash=" + patchgate.AuditFingerprint(evil) + " role=admin users=github:mallory revoked= has no audit entry"
+				return "tokens mallory: hash=" + patchgate.AuditFingerprint(evil) + " role=admin users=github:mallory revoked= projects= has no audit entry"
 			}},
 		{name: "a token's secret replaced",
 			sql: func(*recordsFixture) string { return `UPDATE tokens SET hash = '` + evil + `' WHERE name = 'ci'` },

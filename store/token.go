@@ -112,6 +112,9 @@ func (s *TokenService) CreateToken(ctx context.Context, t *patchgate.Token) erro
 	if len(t.Users) > 0 {
 		detail["users"] = joinUsers(t.Users)
 	}
+	if len(t.Projects) > 0 {
+		detail["projects"] = strings.Join(t.Projects, ",")
+	}
 	if err := s.db.appendAudit(ctx, tx, patchgate.AuditEntry{Actor: patchgate.AuditActor(ctx),
 		Action: patchgate.AuditTokenCreated, Subject: "token:" + t.Name, Detail: detail}); err != nil {
 		return err

@@ -53,6 +53,9 @@ func TestAuditVerifyNamesTamperedRecords(t *testing.T) {
 	}
 	change, _ := app.change(t, 7)
 	app.createToken(t, "gone", patchgate.RoleAdmin)
+	if code := app.api(t, http.MethodPost, "/api/v1/tokens", map[string]any{"name": "pay-desk", "role": "developer", "projects": []string{"PAY"}}, nil); code != http.StatusCreated {
+		t.Fatalf("create a token limited to PAY: got %d", code)
+	}
 	if code := app.api(t, http.MethodDelete, "/api/v1/tokens/gone", nil, nil); code != http.StatusNoContent && code != http.StatusOK {
 		t.Fatalf("revoke token: got %d", code)
 	}
@@ -93,6 +96,10 @@ func TestAuditVerifyNamesTamperedRecords(t *testing.T) {
 			tamper: []string{`UPDATE tokens SET revoked_at = NULL WHERE name = 'gone'`},
 			undo:   []string{`UPDATE tokens SET revoked_at = ` + at + ` WHERE name = 'gone'`},
 			want:   `tokens gone: revoked recorded "", audited "true"`},
+		{name: "a token's projects widened",
+			tamper: []string{`UPDATE tokens SET projects = '' WHERE name = 'pay-desk'`},
+			undo:   []string{`UPDATE tokens SET projects = 'PAY' WHERE name = 'pay-desk'`},
+			want:   `tokens pay-desk: projects recorded "", audited "PAY"`},
 		{name: "a candidate's items deleted",
 			tamper: []string{fmt.Sprintf(`CREATE TABLE saved_items AS SELECT * FROM candidate_items WHERE candidate_id = %d`, c.ID),
 				fmt.Sprintf(`DELETE FROM candidate_items WHERE candidate_id = %d`, c.ID)},
@@ -110,7 +117,7 @@ func TestAuditVerifyNamesTamperedRecords(t *testing.T) {
 		{name: "a token inserted, then approving with it",
 			tamper: []string{`INSERT INTO tokens (name, role, users, hash, created_at)
 				VALUES ('mallory', 'release-manager', 'github:bob', '` + evil + `', ` + at + `)`},
-			want: "tokens mallory: hash=" + patchgate.AuditFingerprint(evil) + " role=release-manager users=github:bob revoked= has no audit entry",
+			want: "tokens mallory: hash=" + patchgate.AuditFingerprint(evil) + " role=release-manager users=github:bob revoked= projects= has no audit entry",
 			afterward: func(t *testing.T) {
 				// The row works as a token: it approves through the API.
 				if code, msg := w.call(t, "pg_evil", http.MethodPost, fmt.Sprintf("/api/v1/releases/%d/approve", c.ID), nil); code != http.StatusOK {
