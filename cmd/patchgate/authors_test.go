@@ -13,13 +13,14 @@ import (
 )
 
 // TestEveryoneWhoWroteTheChangeIsAnAuthor: PR #7 is Codertocat's, but alice
-// (a release manager) pushed a commit into it and carol is its co-author by
-// trailer; neither may approve. bob, who only pressed "merge", may.
+// (a release manager) wrote a commit of it, dave pushed its branch and carol
+// is its co-author by trailer; none may approve. bob, who only pressed
+// "merge", may.
 func TestEveryoneWhoWroteTheChangeIsAnAuthor(t *testing.T) {
 	app := startApp(t, func(c *Config) {
 		c.Runners.Workers = 0
 		c.Repos[0].TicketKeys = []string{"PAY"}
-		c.ReleaseManagers = map[string][]string{"github": {"alice", "bob", "carol"}}
+		c.ReleaseManagers = map[string][]string{"github": {"alice", "bob", "carol", "dave"}}
 	})
 	w := &gateWorld{app: app, t0: time.Now().Add(-time.Hour).Truncate(time.Second)}
 	sha := func(s string) string { return fmt.Sprintf("%040x", s) }
@@ -47,13 +48,14 @@ func TestEveryoneWhoWroteTheChangeIsAnAuthor(t *testing.T) {
 		p["merged"], p["merge_commit_sha"], p["updated_at"] = true, merge, w.t0.Add(time.Minute).UTC().Format(time.RFC3339)
 	})
 	app.waitProcessed(t)
+	app.pushBy(t, "push-fix", "fix/PAY-7", pushed, "dave")
 	vs := store.NewVerificationService(app.main.DB)
 	for _, s := range []string{pushed, merge} {
 		passVerification(t, vs, s)
 	}
 	c := w.candidateAt(t, merge)
 	approve := fmt.Sprintf("/api/v1/releases/%d/approve", c.ID)
-	for _, who := range []string{"alice", "carol"} {
+	for _, who := range []string{"alice", "carol", "dave"} {
 		tok := w.token(t, who, patchgate.RoleReleaseManager, "github:"+who)
 		if code, msg := w.call(t, tok, http.MethodPost, approve, nil); code != http.StatusForbidden || !strings.Contains(msg, "an author may not approve") {
 			t.Errorf("%s approves a change they wrote part of: got %d %q, want 403: an author may not approve", who, code, msg)

@@ -63,6 +63,10 @@ type Gate struct {
 	// contain, whose authors, committers and co-authors the author rule
 	// counts. A forge without one is judged by the changes' openers only.
 	Comparers map[patchgate.Forge]patchgate.Comparer
+	// Branches, when set, name who pushed a change's branch (its push
+	// change's author: the last pusher patchgate heard of), for the author
+	// rule.
+	Branches Changes
 	// Commenters tell the released changes, per forge.
 	Commenters map[patchgate.Forge]patchgate.Commenter
 	// Announcer, when set, is told every promotion.
@@ -304,6 +308,14 @@ func (g *Gate) checkNotAuthor(ctx context.Context, c *patchgate.Candidate, appro
 		if (patchgate.Authorship{Commits: commits}).Wrote(approver) {
 			return patchgate.Errorf(patchgate.EFORBIDDEN, "%s wrote commits of %s, which %s includes: an author may not approve it", approver, changeName(ch), c.Name)
 		}
+		pusher, err := g.pusher(ctx, ch)
+		if err != nil {
+			return patchgate.Errorf(patchgate.ECONFLICT, "who pushed %s, which %s includes, is not known (%s): approval refused until it is, since an author may not approve",
+				changeName(ch), c.Name, patchgate.ErrorMessage(err))
+		}
+		if (patchgate.Authorship{Pushers: []string{pusher}}).Wrote(approver) {
+			return patchgate.Errorf(patchgate.EFORBIDDEN, "%s pushed to the branch of %s, which %s includes: an author may not approve it", approver, changeName(ch), c.Name)
+		}
 	}
 	commits, err := g.candidateCommits(ctx, c)
 	if err != nil {
@@ -339,6 +351,22 @@ func (g *Gate) changeCommits(ctx context.Context, c *patchgate.Candidate, ch *pa
 		return nil, err
 	}
 	return diff.Commits, nil
+}
+
+// pusher names who last pushed the branch of a PR/MR ch from the same
+// repository, from the push events patchgate received; "" when none came.
+func (g *Gate) pusher(ctx context.Context, ch *patchgate.Change) (string, error) {
+	if g.Branches == nil || ch.Kind == patchgate.ChangePush || ch.FromFork || ch.SourceBranch == "" {
+		return "", nil
+	}
+	branch, err := g.Branches.FindChange(ctx, ch.Forge, ch.Repo, patchgate.ChangeKey(patchgate.ChangePush, 0, ch.SourceBranch))
+	if patchgate.ErrorCode(err) == patchgate.ENOTFOUND {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return branch.Author, nil
 }
 
 // candidateCommits lists the commits c newly contains since the last
