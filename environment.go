@@ -48,6 +48,10 @@ type CacheSpec struct {
 	// Repo and Suite identify whose cache it is (volume names and labels).
 	Repo  string
 	Suite string
+	// Scope separates caches that must not share volumes: "" for the runs
+	// of every trusted head, CacheScope's "release:<branch>" for the release
+	// branch's own runs.
+	Scope string
 	// Paths are absolute directories inside the runner.
 	Paths []string
 }
@@ -117,4 +121,19 @@ type SuitePlan struct {
 	// expired one is named when its test fails.
 	Quarantines []Quarantine
 	Spec        EnvironmentSpec
+}
+
+// CacheScope decides which caches a trusted head's run may use: a push to the
+// release branch gets the release branch's own ("release:<branch>"), which no
+// other branch's or PR/MR's run can write, so the evidence a candidate stands
+// on never builds from a cache a feature branch could have poisoned; every
+// other run shares "". releaseBranch "" means "main", the candidates' default.
+func CacheScope(kind ChangeKind, branch, releaseBranch string) string {
+	if releaseBranch == "" {
+		releaseBranch = "main"
+	}
+	if kind != ChangePush || branch != releaseBranch {
+		return ""
+	}
+	return "release:" + branch
 }

@@ -85,6 +85,13 @@ type Commit struct {
 	Author    string    `json:"author"`
 	URL       string    `json:"url,omitempty"`
 	Timestamp time.Time `json:"timestamp,omitzero"`
+	// AuthorEmail, Committer (the forge login when the forge maps one, else
+	// the name) and CommitterEmail are set by compare, for the author rule.
+	AuthorEmail    string `json:"author_email,omitempty"`
+	Committer      string `json:"committer,omitempty"`
+	CommitterEmail string `json:"committer_email,omitempty"`
+	// Parents are set by compare; two or more make a merge commit.
+	Parents []string `json:"parents,omitempty"`
 }
 
 // IssueEvent describes a forge issue.

@@ -50,13 +50,20 @@ func (g *GitHub) Compare(ctx context.Context, repo patchgate.RepoRef, base, head
 				if author == "" {
 					author = c.GetCommit().GetAuthor().GetName()
 				}
+				committer := c.GetCommitter().GetLogin()
+				if committer == "" {
+					committer = c.GetCommit().GetCommitter().GetName()
+				}
 				lc := listedCommit{Commit: patchgate.Commit{
 					SHA: c.GetSHA(), Message: c.GetCommit().GetMessage(), Author: author,
-					Timestamp: c.GetCommit().GetAuthor().GetDate().Time,
+					Timestamp:   c.GetCommit().GetAuthor().GetDate().Time,
+					AuthorEmail: c.GetCommit().GetAuthor().GetEmail(), Committer: committer,
+					CommitterEmail: c.GetCommit().GetCommitter().GetEmail(),
 				}}
 				for _, p := range c.Parents {
 					lc.parents = append(lc.parents, p.GetSHA())
 				}
+				lc.Parents = lc.parents
 				commits = append(commits, lc)
 			}
 			if resp.NextPage == 0 {
@@ -97,7 +104,10 @@ func (g *GitLab) Compare(ctx context.Context, repo patchgate.RepoRef, base, head
 	}
 	var commits []listedCommit
 	for _, c := range ahead.Commits {
-		lc := listedCommit{Commit: patchgate.Commit{SHA: c.ID, Message: c.Message, Author: c.AuthorName}, parents: c.ParentIDs}
+		lc := listedCommit{Commit: patchgate.Commit{
+			SHA: c.ID, Message: c.Message, Author: c.AuthorName, AuthorEmail: c.AuthorEmail,
+			Committer: c.CommitterName, CommitterEmail: c.CommitterEmail, Parents: c.ParentIDs,
+		}, parents: c.ParentIDs}
 		if c.AuthoredDate != nil {
 			lc.Timestamp = *c.AuthoredDate
 		}

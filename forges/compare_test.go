@@ -53,6 +53,11 @@ func TestCompare(t *testing.T) {
 					if g.SHA != w.SHA || g.Message != w.Message || g.Author != w.Author || g.Timestamp.IsZero() {
 						t.Errorf("%s: commit %d: got %+v, want %+v with a timestamp", tt.name, i, g, w)
 					}
+					// The author rule needs who committed and how, per the forge.
+					if g.Committer != w.Author || g.AuthorEmail != w.Author+"@example.com" || g.CommitterEmail != w.Author+"@example.com" || len(g.Parents) != 1 {
+						t.Errorf("%s: commit %d: got committer %q, emails %q %q, parents %v; want %s, %s@example.com twice, one parent",
+							tt.name, i, g.Committer, g.AuthorEmail, g.CommitterEmail, g.Parents, w.Author, w.Author)
+					}
 				}
 			}
 

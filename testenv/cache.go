@@ -23,15 +23,22 @@ import (
 const (
 	LabelRepo  = "dev.patchgate.repo"  // CacheSpec.Repo
 	LabelSuite = "dev.patchgate.suite" // CacheSpec.Suite
+	LabelScope = "dev.patchgate.scope" // CacheSpec.Scope ("" or release:<branch>)
 	LabelPath  = "dev.patchgate.path"  // the directory in the runner
 	RoleCache  = "cache"
 )
 
-// CacheVolume names the volume that keeps path for a repository's suite on
-// behalf of owner: one per owner, so that instances sharing a Docker daemon
-// never share (or poison) each other's caches.
-func CacheVolume(owner, repo, suite, path string) string {
-	sum := sha256.Sum256([]byte(owner + "\x00" + repo + "\x00" + suite + "\x00" + path))
+// CacheVolume names the volume that keeps path for a repository's suite in
+// scope on behalf of owner: one per owner, so that instances sharing a Docker
+// daemon never share (or poison) each other's caches, and one per scope, so
+// that the release branch's runs never mount what other runs wrote. Scope ""
+// keeps the names volumes had before scopes.
+func CacheVolume(owner, repo, suite, scope, path string) string {
+	key := owner + "\x00" + repo + "\x00" + suite + "\x00" + path
+	if scope != "" {
+		key += "\x00" + scope
+	}
+	sum := sha256.Sum256([]byte(key))
 	return "patchgate-cache-" + hex.EncodeToString(sum[:10])
 }
 
@@ -45,9 +52,9 @@ func (e *environment) withCache(ctx context.Context, req *testcontainers.Generic
 	}
 	mounts := make([]mount.Mount, 0, len(c.Paths))
 	for _, p := range c.Paths {
-		name := CacheVolume(e.spec.Owner, c.Repo, c.Suite, p)
+		name := CacheVolume(e.spec.Owner, c.Repo, c.Suite, c.Scope, p)
 		_, err := e.cli.VolumeCreate(ctx, client.VolumeCreateOptions{Name: name, Labels: map[string]string{
-			LabelOwner: e.spec.Owner, LabelRole: RoleCache, LabelRepo: c.Repo, LabelSuite: c.Suite, LabelPath: p,
+			LabelOwner: e.spec.Owner, LabelRole: RoleCache, LabelRepo: c.Repo, LabelSuite: c.Suite, LabelScope: c.Scope, LabelPath: p,
 			LabelCreated: strconv.FormatInt(time.Now().Unix(), 10),
 		}})
 		if err != nil {

@@ -87,7 +87,7 @@ func TestCacheWarmsGoTest(t *testing.T) {
 	t.Logf("time to verdict of the same go test suite: cold %s, warm %s, warm/cold = %.2f (target ≤ 0.5)",
 		cold.Round(time.Millisecond), warm.Round(time.Millisecond), warm.Seconds()/cold.Seconds())
 
-	name := testenv.CacheVolume(r.Owner, "github:acme/api", "regression", "/tmp/gocache")
+	name := testenv.CacheVolume(r.Owner, "github:acme/api", "regression", "", "/tmp/gocache")
 	check := func(when string) {
 		t.Helper()
 		v, err := docker.VolumeInspect(ctx, name, client.VolumeInspectOptions{})

@@ -155,7 +155,7 @@ func (m *Main) useCases(st *stores, repos repositories, clients forgeAPIs, comme
 	uc.candidates = &gate.Candidates{Configs: configs, Releases: st.releases, Changes: st.changes, Links: st.links,
 		Repos: repos.dir, Comparers: clients.comparers, Logger: m.Logger}
 	uc.gate = &gate.Gate{Configs: configs, Releases: st.releases, Evidence: st.verifications, Releasers: clients.releasers,
-		Authors: clients.authors, Commenters: commenters, Announcer: m.announcer(), Logger: m.Logger}
+		Authors: clients.authors, Comparers: clients.comparers, Branches: st.changes, Commenters: commenters, Announcer: m.announcer(), Logger: m.Logger}
 	uc.verdicts = &verification.Verdicts{Changes: st.changes, Tickets: reconciler, Releases: uc.candidates, Logger: m.Logger}
 	cmds := store.NewCommandService(m.DB)
 	uc.verifier = &verification.Verifier{Verifications: st.verifications, Queue: m.Queue, Reporter: m.Reporter,

@@ -58,10 +58,11 @@ func (f *Forge) ghCommit(c *commit) map[string]any {
 		parents = append(parents, map[string]string{"sha": p})
 	}
 	return map[string]any{
-		"sha":     c.sha,
-		"commit":  map[string]any{"message": c.message, "author": person, "committer": person},
-		"author":  map[string]any{"login": c.author, "id": f.userID(c.author), "type": "User"},
-		"parents": parents,
+		"sha":       c.sha,
+		"commit":    map[string]any{"message": c.message, "author": person, "committer": person},
+		"author":    map[string]any{"login": c.author, "id": f.userID(c.author), "type": "User"},
+		"committer": map[string]any{"login": c.author, "id": f.userID(c.author), "type": "User"},
+		"parents":   parents,
 	}
 }
 

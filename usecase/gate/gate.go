@@ -59,6 +59,14 @@ type Gate struct {
 	// Authors look up the authors of changes whose webhooks did not name them,
 	// for the author rule.
 	Authors map[patchgate.Forge]patchgate.AuthorFinder
+	// Comparers list, per forge, the commits a candidate and its changes
+	// contain, whose authors, committers and co-authors the author rule
+	// counts. A forge without one is judged by the changes' openers only.
+	Comparers map[patchgate.Forge]patchgate.Comparer
+	// Branches, when set, name who pushed a change's branch (its push
+	// change's author: the last pusher patchgate heard of), for the author
+	// rule.
+	Branches Changes
 	// Commenters tell the released changes, per forge.
 	Commenters map[patchgate.Forge]patchgate.Commenter
 	// Announcer, when set, is told every promotion.
@@ -271,10 +279,10 @@ func (g *Gate) Approve(ctx context.Context, id int64, sha string, by patchgate.P
 	return c, ev, nil
 }
 
-// checkNotAuthor applies the author rule: approver wrote none of the changes c
-// includes. A change whose author the webhooks did not name has it looked up
-// through the forge's API; while it stays unknown the approval is refused,
-// never let through.
+// checkNotAuthor applies the author rule: approver wrote none of c (see
+// Authorship). A change whose author the webhooks did not name has it looked
+// up through the forge's API; while it, or the commits c contains, stay
+// unknown the approval is refused, never let through.
 func (g *Gate) checkNotAuthor(ctx context.Context, c *patchgate.Candidate, approver string) error {
 	for _, item := range c.Items {
 		ch := item.Change
@@ -289,11 +297,90 @@ func (g *Gate) checkNotAuthor(ctx context.Context, c *patchgate.Candidate, appro
 					changeName(ch), c.Name, patchgate.ErrorMessage(err))
 			}
 		}
-		if patchgate.SameLogin(author, approver) {
+		if patchgate.SamePerson(author, approver) {
 			return patchgate.Errorf(patchgate.EFORBIDDEN, "%s wrote %s, which %s includes: an author may not approve it", approver, changeName(ch), c.Name)
 		}
+		commits, err := g.changeCommits(ctx, c, ch)
+		if err != nil {
+			return patchgate.Errorf(patchgate.ECONFLICT, "the commits of %s, which %s includes, are not known (%s): approval refused until they are, since an author may not approve",
+				changeName(ch), c.Name, patchgate.ErrorMessage(err))
+		}
+		if (patchgate.Authorship{Commits: commits}).Wrote(approver) {
+			return patchgate.Errorf(patchgate.EFORBIDDEN, "%s wrote commits of %s, which %s includes: an author may not approve it", approver, changeName(ch), c.Name)
+		}
+		pusher, err := g.pusher(ctx, ch)
+		if err != nil {
+			return patchgate.Errorf(patchgate.ECONFLICT, "who pushed %s, which %s includes, is not known (%s): approval refused until it is, since an author may not approve",
+				changeName(ch), c.Name, patchgate.ErrorMessage(err))
+		}
+		if (patchgate.Authorship{Pushers: []string{pusher}}).Wrote(approver) {
+			return patchgate.Errorf(patchgate.EFORBIDDEN, "%s pushed to the branch of %s, which %s includes: an author may not approve it", approver, changeName(ch), c.Name)
+		}
+	}
+	commits, err := g.candidateCommits(ctx, c)
+	if err != nil {
+		return patchgate.Errorf(patchgate.ECONFLICT, "the commits %s contains are not known (%s): approval refused until they are, since an author may not approve",
+			c.Name, patchgate.ErrorMessage(err))
+	}
+	if (patchgate.Authorship{Commits: commits}).Wrote(approver) {
+		return patchgate.Errorf(patchgate.EFORBIDDEN, "%s wrote commits %s newly contains: an author may not approve it", approver, c.Name)
 	}
 	return nil
+}
+
+// changeCommits lists the commits of a PR/MR ch that c contains: from the
+// last release (or, for a first release, the change's base) to its head, so
+// that a squashed or rebased change still counts its own commits. A first
+// release whose change's base the forge does not know (the webhook named a
+// base the forge never had) counts the change's opener only.
+func (g *Gate) changeCommits(ctx context.Context, c *patchgate.Candidate, ch *patchgate.Change) ([]patchgate.Commit, error) {
+	cmp := g.Comparers[c.Forge]
+	base := c.BaseSHA
+	if base == "" {
+		base = ch.BaseSHA
+	}
+	if cmp == nil || ch.Kind == patchgate.ChangePush || base == "" || ch.HeadSHA == "" {
+		return nil, nil
+	}
+	diff, err := cmp.Compare(ctx, patchgate.RepoRef{Forge: c.Forge, Name: c.Repo}, base, ch.HeadSHA)
+	if err != nil {
+		if c.BaseSHA == "" && patchgate.ErrorCode(err) == patchgate.ENOTFOUND {
+			g.Logger.Warn("the base of a change is unknown to the forge; its commits are not counted", "change", ch.Ref(), "base", base)
+			return nil, nil
+		}
+		return nil, err
+	}
+	return diff.Commits, nil
+}
+
+// pusher names who last pushed the branch of a PR/MR ch from the same
+// repository, from the push events patchgate received; "" when none came.
+func (g *Gate) pusher(ctx context.Context, ch *patchgate.Change) (string, error) {
+	if g.Branches == nil || ch.Kind == patchgate.ChangePush || ch.FromFork || ch.SourceBranch == "" {
+		return "", nil
+	}
+	branch, err := g.Branches.FindChange(ctx, ch.Forge, ch.Repo, patchgate.ChangeKey(patchgate.ChangePush, 0, ch.SourceBranch))
+	if patchgate.ErrorCode(err) == patchgate.ENOTFOUND {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return branch.Author, nil
+}
+
+// candidateCommits lists the commits c newly contains since the last
+// release: merged changes' and direct ones. A first release has no range.
+func (g *Gate) candidateCommits(ctx context.Context, c *patchgate.Candidate) ([]patchgate.Commit, error) {
+	cmp := g.Comparers[c.Forge]
+	if cmp == nil || c.BaseSHA == "" {
+		return nil, nil
+	}
+	diff, err := cmp.Compare(ctx, patchgate.RepoRef{Forge: c.Forge, Name: c.Repo}, c.BaseSHA, c.SHA)
+	if err != nil {
+		return nil, err
+	}
+	return diff.Commits, nil
 }
 
 // lookUpAuthor asks the forge who opened ch.

@@ -76,7 +76,7 @@ func (pl *Planner) Plan(ctx context.Context, v *patchgate.Verification) ([]patch
 	if err != nil {
 		return nil, err
 	}
-	policy := pl.runPolicy(ctx, v)
+	policy := pl.runPolicy(ctx, v, cfg.Release.Branch)
 	plans := make([]patchgate.SuitePlan, 0, len(cfg.Suites))
 	for _, suite := range cfg.Suites {
 		plan := policy.apply(v, suite)

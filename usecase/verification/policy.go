@@ -18,11 +18,15 @@ type runPolicy struct {
 	// trusted: the head is not from a fork nor by an untrusted author, so it
 	// may write the caches that later runs read.
 	trusted bool
+	// cacheScope keeps the release branch's caches apart from every other
+	// run's (patchgate.CacheScope).
+	cacheScope string
 }
 
-// runPolicy decides the policy of v. A head whose change cannot be read is
-// not trusted: a cache is easier to lose than to clean.
-func (pl *Planner) runPolicy(ctx context.Context, v *patchgate.Verification) runPolicy {
+// runPolicy decides the policy of v under a configuration whose release
+// branch is releaseBranch. A head whose change cannot be read is not trusted:
+// a cache is easier to lose than to clean.
+func (pl *Planner) runPolicy(ctx context.Context, v *patchgate.Verification, releaseBranch string) runPolicy {
 	repo, err := pl.Repos.Find(v.Forge, v.Repo)
 	if err != nil {
 		return runPolicy{}
@@ -37,6 +41,7 @@ func (pl *Planner) runPolicy(ctx context.Context, v *patchgate.Verification) run
 		return p
 	}
 	p.trusted = pl.Trust.TrustedChange(repo, ch) && ch.HeadSHA == v.SHA
+	p.cacheScope = patchgate.CacheScope(ch.Kind, ch.TargetBranch, releaseBranch)
 	return p
 }
 
@@ -62,6 +67,7 @@ func (p runPolicy) apply(v *patchgate.Verification, suite config.Suite) patchgat
 		plan.Spec.Cache = &patchgate.CacheSpec{
 			Repo:  string(v.Forge) + ":" + v.Repo,
 			Suite: suite.Name,
+			Scope: p.cacheScope,
 			Paths: suite.Cache,
 		}
 	}

@@ -112,7 +112,7 @@ func (pl *Planner) ProofPlan(ctx context.Context, v *patchgate.Verification) (*p
 		}
 		plan.Overlay[f.Path] = data
 	}
-	plan.Suite = pl.runPolicy(ctx, v).apply(v, cfg.Suites[idx])
+	plan.Suite = pl.runPolicy(ctx, v, cfg.Release.Branch).apply(v, cfg.Suites[idx])
 	plan.Tests, plan.Suite.Spec.Command = RenderProofRun(cfg.Proof.Run, patchgate.DiscoverTests(comparison.Files))
 	return plan, nil
 }

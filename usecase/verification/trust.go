@@ -2,7 +2,6 @@ package verification
 
 import (
 	"slices"
-	"strings"
 
 	"github.com/patchgate/patchgate"
 )
@@ -16,34 +15,23 @@ type Trust struct {
 }
 
 // TrustedChange reports whether ch may be verified without a maintainer's
-// approval: not from a fork, and, when the repository lists trusted users, by
-// one of them or a release manager.
+// approval, with the suite secrets and caches: see patchgate.HeadTrust. A
+// push counts for its pusher, like a PR for its author.
 func (t Trust) TrustedChange(repo *patchgate.Repository, ch *patchgate.Change) bool {
-	if ch.Kind == patchgate.ChangePush {
-		return true // pushes need write access to the repository
-	}
-	if ch.FromFork {
-		return false
-	}
-	return len(repo.TrustedUsers) == 0 || t.Maintainer(repo, ch.Author)
+	return patchgate.HeadTrust{
+		Kind: ch.Kind, FromFork: ch.FromFork, Author: ch.Author,
+		TrustedUsers: repo.TrustedUsers, ReleaseManagers: t.ReleaseManagers[repo.Forge],
+	}.Trusted()
 }
 
 // Maintainer reports whether user may vouch for others' changes: a trusted
 // user of the repository or a release manager of its forge.
 func (t Trust) Maintainer(repo *patchgate.Repository, user string) bool {
-	if user == "" {
-		return false
-	}
-	for _, u := range append(slices.Clone(repo.TrustedUsers), t.ReleaseManagers[repo.Forge]...) {
-		if strings.EqualFold(u, user) {
-			return true
-		}
-	}
-	return false
+	return patchgate.Vouches(repo.TrustedUsers, t.ReleaseManagers[repo.Forge], user)
 }
 
 // ReleaseManager reports whether user is a configured release manager of
 // forge.
 func (t Trust) ReleaseManager(forge patchgate.Forge, user string) bool {
-	return slices.ContainsFunc(t.ReleaseManagers[forge], func(u string) bool { return patchgate.SameLogin(u, user) })
+	return slices.ContainsFunc(t.ReleaseManagers[forge], func(u string) bool { return patchgate.SamePerson(u, user) })
 }
