@@ -1,6 +1,9 @@
 package patchgate
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // SupersedeCandidates decides what cutting candidate c does to the other
 // candidates of its repository (existing; only their ID, Name and State are
@@ -22,4 +25,18 @@ func SupersedeCandidates(c *Candidate, existing []*Candidate) ([]int64, error) {
 		}
 	}
 	return ids, nil
+}
+
+// ChangeCommits are the commits whose presence in a candidate means that the
+// merged change ch is in it: its merge commit (the squash or rebase result
+// too), else its head. A candidate contains ch when one of them is an ancestor
+// of the candidate's commit, which only the forge's commit graph can tell.
+func ChangeCommits(ch *Change) []string {
+	var out []string
+	for _, sha := range []string{ch.MergeCommitSHA, ch.HeadSHA} {
+		if sha != "" && !slices.Contains(out, sha) {
+			out = append(out, sha)
+		}
+	}
+	return out
 }

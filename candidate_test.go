@@ -2,6 +2,7 @@ package patchgate_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/patchgate/patchgate"
@@ -32,6 +33,26 @@ func TestSupersedeCandidates(t *testing.T) {
 			got, err := patchgate.SupersedeCandidates(c, tt.existing)
 			if code := patchgate.ErrorCode(err); code != tt.err || !slices.Equal(got, tt.want) {
 				t.Fatalf("got %v, %v; want %v, code %q", got, err, tt.want, tt.err)
+			}
+		})
+	}
+}
+
+func TestChangeCommits(t *testing.T) {
+	tests := []struct {
+		name string
+		ch   patchgate.Change
+		want string
+	}{
+		{"merge commit first, then head", patchgate.Change{MergeCommitSHA: "m", HeadSHA: "h"}, "m,h"},
+		{"fast-forward: one commit", patchgate.Change{MergeCommitSHA: "h", HeadSHA: "h"}, "h"},
+		{"no merge commit recorded", patchgate.Change{HeadSHA: "h"}, "h"},
+		{"nothing", patchgate.Change{}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := strings.Join(patchgate.ChangeCommits(&tt.ch), ","); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
 			}
 		})
 	}
