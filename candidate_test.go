@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/patchgate/patchgate"
 )
@@ -53,6 +54,37 @@ func TestChangeCommits(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := strings.Join(patchgate.ChangeCommits(&tt.ch), ","); got != tt.want {
 				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestEnoughApprovals(t *testing.T) {
+	now := time.Now()
+	a := func(who, sha string, withdrawn bool) *patchgate.Approval {
+		ap := &patchgate.Approval{Approver: who, SHA: sha}
+		if withdrawn {
+			ap.WithdrawnAt = &now
+		}
+		return ap
+	}
+	tests := []struct {
+		name      string
+		approvals []*patchgate.Approval
+		needed    int
+		want      bool
+	}{
+		{"none needed", nil, 0, true},
+		{"two people", []*patchgate.Approval{a("alice", "s", false), a("bob", "s", false)}, 2, true},
+		{"a withdrawn one does not count", []*patchgate.Approval{a("alice", "s", false), a("bob", "s", true)}, 2, false},
+		{"one person counts once", []*patchgate.Approval{a("alice", "s", false), a("Alice", "s", false)}, 2, false},
+		{"another SHA does not count", []*patchgate.Approval{a("alice", "s", false), a("bob", "old", false)}, 2, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &patchgate.Candidate{SHA: "s", Approvals: tt.approvals}
+			if got := patchgate.EnoughApprovals(c, tt.needed); got != tt.want {
+				t.Errorf("got %v, want %v", got, tt.want)
 			}
 		})
 	}

@@ -448,9 +448,13 @@ func (s *ReleaseService) WithdrawApproval(ctx context.Context, candidateID int64
 // BeginPromotion moves an open candidate to promoting, recording by as the
 // promoter, and returns it as FindCandidateByID would. A promoting candidate (a
 // retry after a crash) and a promoted one are returned as they are, promoter
-// unchanged. ECONFLICT when it is superseded; ENOTFOUND when absent. Whether the
-// candidate is releasable and approved is the caller's policy, checked before.
-func (s *ReleaseService) BeginPromotion(ctx context.Context, id int64, by string) (*patchgate.Candidate, error) {
+// unchanged. ECONFLICT when it is superseded, or when it is open and its
+// approvals are not patchgate.EnoughApprovals for needed: they are counted
+// under the candidate's lock, which WithdrawApproval takes too, so a
+// withdrawal that raced the caller's own check is seen here. ENOTFOUND when
+// absent. Whether the candidate is releasable is the caller's policy, checked
+// before.
+func (s *ReleaseService) BeginPromotion(ctx context.Context, id int64, by string, needed int) (*patchgate.Candidate, error) {
 	if by == "" {
 		return nil, patchgate.Errorf(patchgate.EINVALID, "promote candidate %d: who promotes is required", id)
 	}
@@ -463,8 +467,15 @@ func (s *ReleaseService) BeginPromotion(ctx context.Context, id int64, by string
 	if err != nil {
 		return nil, err
 	}
+	if err := loadCandidate(ctx, tx, c); err != nil {
+		return nil, err
+	}
 	switch c.State {
 	case patchgate.CandidateOpen:
+		if !patchgate.EnoughApprovals(c, needed) {
+			return nil, patchgate.Errorf(patchgate.ECONFLICT, "candidate %d has %d of the %d approvals it needs as its promotion begins: promotion refused",
+				id, len(c.Approvers()), needed)
+		}
 		if _, err := tx.Exec(ctx, `UPDATE candidates SET state = $1, promoted_by = $2 WHERE id = $3`,
 			patchgate.CandidatePromoting, by, id); err != nil {
 			return nil, fmt.Errorf("begin promotion of candidate %d: %w", id, err)
@@ -473,9 +484,6 @@ func (s *ReleaseService) BeginPromotion(ctx context.Context, id int64, by string
 	case patchgate.CandidatePromoting, patchgate.CandidatePromoted:
 	default:
 		return nil, patchgate.Errorf(patchgate.ECONFLICT, "candidate %d is %s: it cannot be promoted", id, c.State)
-	}
-	if err := loadCandidate(ctx, tx, c); err != nil {
-		return nil, err
 	}
 	return c, tx.Commit()
 }
