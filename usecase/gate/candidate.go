@@ -80,7 +80,7 @@ func (cs *Candidates) CreateCandidate(ctx context.Context, req patchgate.Candida
 	}
 	c := &patchgate.Candidate{Forge: repo.Forge, Repo: repo.Name, Branch: branch, SHA: sha, Name: req.Name, CreatedBy: by}
 	if c.Name == "" {
-		c.Name = "release-" + patchgate.ShortSHA(sha)
+		c.Name = patchgate.DefaultCandidateName(sha)
 	}
 	if last, err := cs.Releases.LastPromoted(ctx, repo.Forge, repo.Name); err == nil {
 		c.BaseSHA = last.SHA
@@ -209,7 +209,7 @@ func (cs *Candidates) AutoCandidate(ctx context.Context, branch *patchgate.Chang
 	if !strings.EqualFold(release, branch.SourceBranch) {
 		return
 	}
-	if _, err := cs.CreateCandidate(ctx, patchgate.CandidateRequest{Forge: branch.Forge, Repo: branch.Repo, Branch: release, SHA: v.SHA}, "patchgate"); err != nil {
+	if _, err := cs.CreateCandidate(ctx, patchgate.CandidateRequest{Forge: branch.Forge, Repo: branch.Repo, Branch: release, SHA: v.SHA}, patchgate.AutoProposer); err != nil {
 		cs.Logger.Warn("release candidate not created", "repo", branch.Repo, "sha", v.SHA, "err", err)
 	}
 }
