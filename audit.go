@@ -55,6 +55,7 @@ const (
 	AuditQuarantineCreated    = "quarantine.created"
 	AuditQuarantineRemoved    = "quarantine.removed"
 
+	AuditCandidateRenamed  = "candidate.renamed" // a named release create took over the automatic candidate at its SHA
 	AuditApprovalCreated   = "approval.created"
 	AuditApprovalWithdrawn = "approval.withdrawn"
 	AuditReleasePromoted   = "release.promoted"

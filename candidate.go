@@ -1,25 +1,72 @@
 package patchgate
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
+
+// AutoProposer is who proposes the automatic candidates: a new head of the
+// release branch that passed.
+const AutoProposer = "patchgate"
+
+// DefaultCandidateName is the name (the tag) of a candidate at sha that
+// nobody named.
+func DefaultCandidateName(sha string) string { return "release-" + ShortSHA(sha) }
+
+// Automatic reports whether c is an automatic proposal: made by patchgate
+// under the default name.
+func (c *Candidate) Automatic() bool {
+	return c.CreatedBy == AutoProposer && c.Name == DefaultCandidateName(c.SHA)
+}
+
+// Named reports whether someone gave c its name (release create --name).
+func (c *Candidate) Named() bool { return c.Name != DefaultCandidateName(c.SHA) }
 
 // SupersedeCandidates decides what cutting candidate c does to the other
-// candidates of its repository (existing; only their ID, Name and State are
-// read): it returns the IDs of the open ones c supersedes, all of them, in the
-// order given. A promoting candidate is not superseded: a promotion in flight
-// is finished, not cancelled, and c stays open beside it. c may take the name
-// of an open candidate it supersedes (re-cutting a candidate before it is
-// tagged), since a superseded candidate gives its name back; ECONFLICT when a
-// promoting or promoted candidate holds it.
-func SupersedeCandidates(c *Candidate, existing []*Candidate) ([]int64, error) {
-	var ids []int64
+// candidates of its repository (existing; only their ID, SHA, Name, State and
+// CreatedBy are read): it returns the IDs of the open ones c supersedes, all
+// of them, in the order given, or, when c is named and an open automatic
+// candidate stands at c's SHA, that candidate's ID as rename: c is not
+// created, that candidate takes c's name and c supersedes the others. A
+// promoting candidate is not superseded: a promotion in flight is finished,
+// not cancelled, and c stays open beside it. c may take the name of an open
+// candidate it supersedes (re-cutting a candidate before it is tagged), since a
+// superseded candidate gives its name back; ECONFLICT when a promoting or
+// promoted candidate holds it, and when c is automatic and a named open
+// candidate stands at its SHA: an automatic proposal never takes the place of
+// a release manager's named one.
+func SupersedeCandidates(c *Candidate, existing []*Candidate) (superseded []int64, rename int64, err error) {
+	ref := fmt.Sprintf("%s:%s %s", c.Forge, c.Repo, c.Name)
 	for _, e := range existing {
 		switch {
-		case e.State == CandidateOpen:
-			ids = append(ids, e.ID)
-		case e.State != CandidateSuperseded && e.Name == c.Name:
-			return nil, Errorf(ECONFLICT, "candidate %s: the name is taken by candidate %d (%s)",
-				fmt.Sprintf("%s:%s %s", c.Forge, c.Repo, c.Name), e.ID, e.State)
+		case e.State != CandidateOpen && e.State != CandidateSuperseded && e.Name == c.Name:
+			return nil, 0, Errorf(ECONFLICT, "candidate %s: the name is taken by candidate %d (%s)", ref, e.ID, e.State)
+		case e.State != CandidateOpen || e.SHA != c.SHA:
+		case c.Automatic() && e.Named():
+			return nil, 0, Errorf(ECONFLICT, "candidate %s: candidate %d, named %s, stands at %s: an automatic proposal does not supersede it",
+				ref, e.ID, e.Name, ShortSHA(c.SHA))
+		case c.Named() && e.Automatic() && rename == 0:
+			rename = e.ID
 		}
 	}
-	return ids, nil
+	for _, e := range existing {
+		if e.State == CandidateOpen && e.ID != rename {
+			superseded = append(superseded, e.ID)
+		}
+	}
+	return superseded, rename, nil
+}
+
+// ChangeCommits are the commits whose presence in a candidate means that the
+// merged change ch is in it: its merge commit (the squash or rebase result
+// too), else its head. A candidate contains ch when one of them is an ancestor
+// of the candidate's commit, which only the forge's commit graph can tell.
+func ChangeCommits(ch *Change) []string {
+	var out []string
+	for _, sha := range []string{ch.MergeCommitSHA, ch.HeadSHA} {
+		if sha != "" && !slices.Contains(out, sha) {
+			out = append(out, sha)
+		}
+	}
+	return out
 }

@@ -124,9 +124,11 @@ type ReleaseService interface {
 	// candidate is promoted, ENOTFOUND when there is none.
 	WithdrawApproval(ctx context.Context, candidateID int64, approver string) error
 	// BeginPromotion moves an open candidate to promoting (or finds it already
-	// promoting, for a retry) and returns it. ECONFLICT when it is superseded;
-	// a promoted candidate is returned as is.
-	BeginPromotion(ctx context.Context, id int64, by string) (*Candidate, error)
+	// promoting, for a retry) and returns it. ECONFLICT when it is superseded,
+	// or when it is open and its approvals, counted in the same transaction,
+	// are not EnoughApprovals for needed; a promoted candidate is returned as
+	// is.
+	BeginPromotion(ctx context.Context, id int64, by string, needed int) (*Candidate, error)
 	// FinishPromotion records a completed promotion; idempotent.
 	FinishPromotion(ctx context.Context, id int64, releaseURL string) error
 }
@@ -169,6 +171,15 @@ func (c *Candidate) Approvers() []string {
 		}
 	}
 	return out
+}
+
+// EnoughApprovals reports whether c's approvals that count (Approvers: live,
+// at its SHA, one per person) reach needed, the policy's number. The gate
+// applies it when it evaluates and again inside the promotion's transaction,
+// so that a withdrawal racing a promotion cannot ship a release one approval
+// short.
+func EnoughApprovals(c *Candidate, needed int) bool {
+	return len(c.Approvers()) >= needed
 }
 
 // CandidateSummary is what a list of candidates shows of each, so that one

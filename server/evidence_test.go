@@ -53,7 +53,7 @@ func fixTicket(t *testing.T, db *store.DB, tk *patchgate.Ticket, release bool) {
 	if err := rs.CreateCandidate(ctx, c); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := rs.BeginPromotion(ctx, c.ID, "test"); err != nil {
+	if _, err := rs.BeginPromotion(ctx, c.ID, "test", 0); err != nil {
 		t.Fatal(err)
 	}
 	if err := rs.FinishPromotion(ctx, c.ID, "https://example.invalid/release"); err != nil {

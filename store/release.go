@@ -115,16 +115,16 @@ func (s *ReleaseService) CreateCandidate(ctx context.Context, c *patchgate.Candi
 	// The open candidates, which c may supersede, and any other holding its
 	// name; the unique index candidates_name is the backstop.
 	var existing []*patchgate.Candidate
-	if err := scanEach(ctx, tx, `SELECT id, name, state FROM candidates
+	if err := scanEach(ctx, tx, `SELECT id, sha, name, state, created_by FROM candidates
 		WHERE forge = $1 AND repo = $2 AND (state = $3 OR name = $4) ORDER BY id`,
 		[]any{c.Forge, c.Repo, patchgate.CandidateOpen, c.Name}, func(sc interface{ Scan(...any) error }) error {
 			var e patchgate.Candidate
 			existing = append(existing, &e)
-			return sc.Scan(&e.ID, &e.Name, &e.State)
+			return sc.Scan(&e.ID, &e.SHA, &e.Name, &e.State, &e.CreatedBy)
 		}); err != nil {
 		return fmt.Errorf("create candidate %s: %w", ref, err)
 	}
-	superseded, err := patchgate.SupersedeCandidates(c, existing)
+	superseded, rename, err := patchgate.SupersedeCandidates(c, existing)
 	if err != nil {
 		return err
 	}
@@ -134,6 +134,10 @@ func (s *ReleaseService) CreateCandidate(ctx context.Context, c *patchgate.Candi
 			` WHERE id IN (`+idList(&w, superseded)+`)`, w.args...); err != nil {
 			return fmt.Errorf("supersede open candidates of %s:%s: %w", c.Forge, c.Repo, err)
 		}
+	}
+
+	if rename != 0 {
+		return s.renameCandidate(ctx, tx, c, rename)
 	}
 
 	now := s.db.now()
@@ -169,6 +173,35 @@ func (s *ReleaseService) CreateCandidate(ctx context.Context, c *patchgate.Candi
 	}
 	c.ID, c.State, c.CreatedAt = id, patchgate.CandidateOpen, now
 	c.PromotedBy, c.PromotedAt, c.ReleaseURL = "", nil, ""
+	return nil
+}
+
+// renameCandidate gives the open automatic candidate id, at c's SHA, c's name
+// instead of creating c, audited as candidate.renamed by c's creator, and
+// commits tx; it sets c's fields from the renamed candidate. Its items and
+// approvals stay: they are of the same commit.
+func (s *ReleaseService) renameCandidate(ctx context.Context, tx *txn, c *patchgate.Candidate, id int64) error {
+	e, err := findCandidate(ctx, tx, id, s.db.forUpdate())
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE candidates SET name = $1 WHERE id = $2`, c.Name, id); err != nil {
+		if patchgate.ErrorCode(err) == patchgate.ECONFLICT {
+			return patchgate.Errorf(patchgate.ECONFLICT, "candidate %s:%s %s: the name is taken", c.Forge, c.Repo, c.Name)
+		}
+		return fmt.Errorf("rename candidate %d to %s: %w", id, c.Name, err)
+	}
+	old := e.Name
+	e.Name = c.Name
+	if err := s.db.appendAudit(ctx, tx, candidateEntry(actorOr(ctx, c.CreatedBy), patchgate.AuditCandidateRenamed, e,
+		map[string]string{"from": old, "by": c.CreatedBy})); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	*c = *e
+	c.Items = nil
 	return nil
 }
 
@@ -457,9 +490,13 @@ func (s *ReleaseService) WithdrawApproval(ctx context.Context, candidateID int64
 // BeginPromotion moves an open candidate to promoting, recording by as the
 // promoter, and returns it as FindCandidateByID would. A promoting candidate (a
 // retry after a crash) and a promoted one are returned as they are, promoter
-// unchanged. ECONFLICT when it is superseded; ENOTFOUND when absent. Whether the
-// candidate is releasable and approved is the caller's policy, checked before.
-func (s *ReleaseService) BeginPromotion(ctx context.Context, id int64, by string) (*patchgate.Candidate, error) {
+// unchanged. ECONFLICT when it is superseded, or when it is open and its
+// approvals are not patchgate.EnoughApprovals for needed: they are counted
+// under the candidate's lock, which WithdrawApproval takes too, so a
+// withdrawal that raced the caller's own check is seen here. ENOTFOUND when
+// absent. Whether the candidate is releasable is the caller's policy, checked
+// before.
+func (s *ReleaseService) BeginPromotion(ctx context.Context, id int64, by string, needed int) (*patchgate.Candidate, error) {
 	if by == "" {
 		return nil, patchgate.Errorf(patchgate.EINVALID, "promote candidate %d: who promotes is required", id)
 	}
@@ -472,8 +509,15 @@ func (s *ReleaseService) BeginPromotion(ctx context.Context, id int64, by string
 	if err != nil {
 		return nil, err
 	}
+	if err := loadCandidate(ctx, tx, c); err != nil {
+		return nil, err
+	}
 	switch c.State {
 	case patchgate.CandidateOpen:
+		if !patchgate.EnoughApprovals(c, needed) {
+			return nil, patchgate.Errorf(patchgate.ECONFLICT, "candidate %d has %d of the %d approvals it needs as its promotion begins: promotion refused",
+				id, len(c.Approvers()), needed)
+		}
 		if _, err := tx.Exec(ctx, `UPDATE candidates SET state = $1, promoted_by = $2 WHERE id = $3`,
 			patchgate.CandidatePromoting, by, id); err != nil {
 			return nil, fmt.Errorf("begin promotion of candidate %d: %w", id, err)
@@ -482,9 +526,6 @@ func (s *ReleaseService) BeginPromotion(ctx context.Context, id int64, by string
 	case patchgate.CandidatePromoting, patchgate.CandidatePromoted:
 	default:
 		return nil, patchgate.Errorf(patchgate.ECONFLICT, "candidate %d is %s: it cannot be promoted", id, c.State)
-	}
-	if err := loadCandidate(ctx, tx, c); err != nil {
-		return nil, err
 	}
 	return c, tx.Commit()
 }

@@ -55,7 +55,7 @@ func candidateIn(t *testing.T, s *store.ReleaseService, repo string, state patch
 	case patchgate.CandidateSuperseded:
 		mustCreateCandidate(t, s, newCandidate(repo, "v1.0.1", "B"))
 	case patchgate.CandidatePromoting, patchgate.CandidatePromoted:
-		if _, err := s.BeginPromotion(ctx, c.ID, "carol"); err != nil {
+		if _, err := s.BeginPromotion(ctx, c.ID, "carol", 0); err != nil {
 			t.Fatalf("BeginPromotion: %v", err)
 		}
 		if state == patchgate.CandidatePromoted {
@@ -83,7 +83,7 @@ func testReleases(t *testing.T, open func(t *testing.T) *store.DB) {
 	t.Run("create supersedes open candidates, not promoting ones", func(t *testing.T) {
 		s := store.NewReleaseService(open(t))
 		inFlight := mustCreateCandidate(t, s, newCandidate("acme/payments", "v1.0.0", "A"))
-		if _, err := s.BeginPromotion(ctx, inFlight.ID, "carol"); err != nil {
+		if _, err := s.BeginPromotion(ctx, inFlight.ID, "carol", 0); err != nil {
 			t.Fatal(err)
 		}
 		older := mustCreateCandidate(t, s, newCandidate("acme/payments", "v1.1.0", "B"))
@@ -450,7 +450,7 @@ func testReleases(t *testing.T, open func(t *testing.T) *store.DB) {
 			t.Run(string(tc.state), func(t *testing.T) {
 				c := candidateIn(t, s, "acme/begin-"+string(tc.state), tc.state)
 				for try := range 2 { // a retry returns the same
-					got, err := s.BeginPromotion(ctx, c.ID, "erin")
+					got, err := s.BeginPromotion(ctx, c.ID, "erin", 0)
 					if tc.code != "" {
 						wantConflict(t, err, "superseded")
 						continue
@@ -468,10 +468,48 @@ func testReleases(t *testing.T, open func(t *testing.T) *store.DB) {
 				}
 			})
 		}
-		_, err := s.BeginPromotion(ctx, 1000, "erin")
+		_, err := s.BeginPromotion(ctx, 1000, "erin", 0)
 		wantCode(t, err, patchgate.ENOTFOUND)
-		_, err = s.BeginPromotion(ctx, 1, "")
+		_, err = s.BeginPromotion(ctx, 1, "", 0)
 		wantCode(t, err, patchgate.EINVALID)
+	})
+
+	t.Run("a withdrawal racing a promotion", func(t *testing.T) {
+		// bob and dave approved, two are needed: bob withdraws while carol
+		// promotes. One of them wins; the candidate never begins promoting
+		// with bob's approval withdrawn.
+		s := store.NewReleaseService(open(t))
+		for i := range 20 {
+			c := mustCreateCandidate(t, s, newCandidate("acme/race", fmt.Sprintf("v1.0.%d", i), fmt.Sprintf("R%d", i)))
+			for _, who := range []string{"bob", "dave"} {
+				if _, err := s.AddApproval(ctx, &patchgate.Approval{CandidateID: c.ID, SHA: c.SHA, Approver: who, Via: "api"}); err != nil {
+					t.Fatalf("AddApproval: %v", err)
+				}
+			}
+			var wg sync.WaitGroup
+			var withdrawErr, promoteErr error
+			start := make(chan struct{})
+			wg.Go(func() { <-start; withdrawErr = s.WithdrawApproval(ctx, c.ID, "bob") })
+			wg.Go(func() { <-start; _, promoteErr = s.BeginPromotion(ctx, c.ID, "carol", 2) })
+			close(start)
+			wg.Wait()
+			if (withdrawErr == nil) == (promoteErr == nil) {
+				t.Fatalf("race %d: withdraw returned %v, promotion %v; want exactly one to succeed", i, withdrawErr, promoteErr)
+			}
+			got := mustFindCandidate(t, s, c.ID)
+			if got.State == patchgate.CandidatePromoting && !patchgate.EnoughApprovals(got, 2) {
+				t.Fatalf("race %d: promoting with approvers %v, want 2", i, got.Approvers())
+			}
+			if promoteErr != nil {
+				wantConflict(t, promoteErr, "1 of the 2 approvals")
+			}
+			if got.State == patchgate.CandidatePromoting {
+				// The next candidate supersedes nothing in flight.
+				if err := s.FinishPromotion(ctx, c.ID, "https://example.com/r"); err != nil {
+					t.Fatalf("FinishPromotion: %v", err)
+				}
+			}
+		}
 	})
 
 	t.Run("finish promotion", func(t *testing.T) {
@@ -523,7 +561,7 @@ func testReleases(t *testing.T, open func(t *testing.T) *store.DB) {
 		wantCode(t, err, patchgate.ENOTFOUND)
 		first := candidateIn(t, s, "acme/payments", patchgate.CandidatePromoted)
 		second := mustCreateCandidate(t, s, newCandidate("acme/payments", "v1.1.0", "B"))
-		if _, err := s.BeginPromotion(ctx, second.ID, "carol"); err != nil {
+		if _, err := s.BeginPromotion(ctx, second.ID, "carol", 0); err != nil {
 			t.Fatal(err)
 		}
 		for _, tc := range []struct {
@@ -566,7 +604,7 @@ func testReleases(t *testing.T, open func(t *testing.T) *store.DB) {
 		if _, err := s.AddApproval(admin, &patchgate.Approval{CandidateID: c.ID, SHA: c.SHA, Approver: "dave", Via: "cli"}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.BeginPromotion(ctx, c.ID, "carol"); err != nil {
+		if _, err := s.BeginPromotion(ctx, c.ID, "carol", 0); err != nil {
 			t.Fatal(err)
 		}
 		for range 2 { // the second finish is a no-op and writes nothing

@@ -146,7 +146,7 @@ func testTicketState(t *testing.T, open func(t *testing.T) *store.DB) {
 		if err := rs.CreateCandidate(ctx, c); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := rs.BeginPromotion(ctx, c.ID, "alice"); err != nil {
+		if _, err := rs.BeginPromotion(ctx, c.ID, "alice", 0); err != nil {
 			t.Fatal(err)
 		}
 		if err := rs.FinishPromotion(ctx, c.ID, "https://example.invalid/v1.0.0"); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 
 	"github.com/patchgate/patchgate"
@@ -79,7 +80,7 @@ func (cs *Candidates) CreateCandidate(ctx context.Context, req patchgate.Candida
 	}
 	c := &patchgate.Candidate{Forge: repo.Forge, Repo: repo.Name, Branch: branch, SHA: sha, Name: req.Name, CreatedBy: by}
 	if c.Name == "" {
-		c.Name = "release-" + patchgate.ShortSHA(sha)
+		c.Name = patchgate.DefaultCandidateName(sha)
 	}
 	if last, err := cs.Releases.LastPromoted(ctx, repo.Forge, repo.Name); err == nil {
 		c.BaseSHA = last.SHA
@@ -129,15 +130,30 @@ func (cs *Candidates) newlyContained(ctx context.Context, ref patchgate.RepoRef,
 	if err != nil {
 		return nil, fmt.Errorf("find merged changes: %w", err)
 	}
-	var contained func(ch *patchgate.Change) bool
+	cmp := cs.Comparers[ref.Forge]
+	if cmp == nil {
+		return nil, patchgate.Errorf(patchgate.EINVALID, "no API access to %s is configured", ref.Forge)
+	}
+	var contained func(ch *patchgate.Change) (bool, error)
 	if c.BaseSHA == "" {
-		// The first release contains everything merged into its branch.
-		contained = func(ch *patchgate.Change) bool { return strings.EqualFold(ch.TargetBranch, c.Branch) }
-	} else {
-		cmp := cs.Comparers[ref.Forge]
-		if cmp == nil {
-			return nil, patchgate.Errorf(patchgate.EINVALID, "no API access to %s is configured", ref.Forge)
+		// The first release contains the merged changes whose commit is an
+		// ancestor of its own, not everything merged into its branch since:
+		// a change merged after the candidate's commit is not in it.
+		contained = func(ch *patchgate.Change) (bool, error) {
+			for _, sha := range patchgate.ChangeCommits(ch) {
+				diff, err := cmp.Compare(ctx, ref, sha, c.SHA)
+				if patchgate.ErrorCode(err) == patchgate.ENOTFOUND {
+					continue // not a commit the forge knows (any more)
+				} else if err != nil {
+					return false, fmt.Errorf("compare %s...%s: %w", patchgate.ShortSHA(sha), patchgate.ShortSHA(c.SHA), err)
+				}
+				if diff.Behind == 0 {
+					return true, nil
+				}
+			}
+			return false, nil
 		}
+	} else {
 		diff, err := cmp.Compare(ctx, ref, c.BaseSHA, c.SHA)
 		if err != nil {
 			return nil, fmt.Errorf("compare %s...%s: %w", patchgate.ShortSHA(c.BaseSHA), patchgate.ShortSHA(c.SHA), err)
@@ -149,11 +165,15 @@ func (cs *Candidates) newlyContained(ctx context.Context, ref patchgate.RepoRef,
 		for _, commit := range diff.Commits {
 			shas[commit.SHA] = true
 		}
-		contained = func(ch *patchgate.Change) bool { return shas[ch.MergeCommitSHA] || shas[ch.HeadSHA] }
+		contained = func(ch *patchgate.Change) (bool, error) {
+			return slices.ContainsFunc(patchgate.ChangeCommits(ch), func(sha string) bool { return shas[sha] }), nil
+		}
 	}
 	var items []*patchgate.CandidateItem
 	for _, ch := range changes {
-		if !contained(ch) {
+		if in, err := contained(ch); err != nil {
+			return nil, err
+		} else if !in {
 			continue
 		}
 		links, err := cs.Links.FindLinks(ctx, patchgate.LinkFilter{ChangeID: &ch.ID, Limit: 500})
@@ -189,7 +209,7 @@ func (cs *Candidates) AutoCandidate(ctx context.Context, branch *patchgate.Chang
 	if !strings.EqualFold(release, branch.SourceBranch) {
 		return
 	}
-	if _, err := cs.CreateCandidate(ctx, patchgate.CandidateRequest{Forge: branch.Forge, Repo: branch.Repo, Branch: release, SHA: v.SHA}, "patchgate"); err != nil {
+	if _, err := cs.CreateCandidate(ctx, patchgate.CandidateRequest{Forge: branch.Forge, Repo: branch.Repo, Branch: release, SHA: v.SHA}, patchgate.AutoProposer); err != nil {
 		cs.Logger.Warn("release candidate not created", "repo", branch.Repo, "sha", v.SHA, "err", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/patchgate/patchgate"
+	"github.com/patchgate/patchgate/store"
 )
 
 // TestCandidateMustBeOnTheReleaseBranch: the gate alone, on SQLite with the
@@ -41,4 +42,49 @@ func TestCandidateMustBeOnTheReleaseBranch(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestNamedCandidateIsNotSupersededByTheAutomaticOne: a release manager's
+// `release create --name v1.6.0` at the branch head stays the candidate when
+// the automatic proposal for the same commit comes moments later; and a named
+// create at the commit of an open automatic candidate names that candidate
+// (audited) instead of racing it.
+func TestNamedCandidateIsNotSupersededByTheAutomaticOne(t *testing.T) {
+	ctx := context.Background()
+	auto := patchgate.CandidateRequest{Repo: relRepo, SHA: sha('4')}
+	named := patchgate.CandidateRequest{Repo: relRepo, SHA: sha('4'), Name: "v1.6.0"}
+
+	t.Run("named first", func(t *testing.T) {
+		w := newReleaseWorld(t)
+		c, err := w.cands.CreateCandidate(ctx, named, "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.cands.CreateCandidate(ctx, auto, patchgate.AutoProposer); patchgate.ErrorCode(err) != patchgate.ECONFLICT {
+			t.Fatalf("automatic proposal at the named candidate's commit: got %v, want ECONFLICT", err)
+		}
+		if got, _ := w.releases.FindCandidateByID(ctx, c.ID); got.State != patchgate.CandidateOpen || got.Name != "v1.6.0" {
+			t.Fatalf("named candidate after the automatic proposal: got %s %s, want open v1.6.0", got.Name, got.State)
+		}
+	})
+	t.Run("automatic first", func(t *testing.T) {
+		w := newReleaseWorld(t)
+		a, err := w.cands.CreateCandidate(ctx, auto, patchgate.AutoProposer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := w.cands.CreateCandidate(ctx, named, "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.ID != a.ID || c.Name != "v1.6.0" || c.State != patchgate.CandidateOpen || len(c.Items) != 1 {
+			t.Fatalf("named create at the automatic candidate's commit: got %d %s %s with %d items, want %d renamed v1.6.0, open, 1 item",
+				c.ID, c.Name, c.State, len(c.Items), a.ID)
+		}
+		action := patchgate.AuditCandidateRenamed
+		entries, err := store.NewAuditService(w.db).FindAudit(ctx, patchgate.AuditFilter{Action: &action})
+		if err != nil || len(entries) != 1 || entries[0].Detail["from"] != a.Name || entries[0].Detail["name"] != "v1.6.0" || entries[0].Actor != "alice" {
+			t.Fatalf("audit of the rename: got %+v, %v; want one entry by alice from %s to v1.6.0", entries, err, a.Name)
+		}
+	})
 }

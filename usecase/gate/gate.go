@@ -32,7 +32,7 @@ type Releases interface {
 	FindCandidateByID(ctx context.Context, id int64) (*patchgate.Candidate, error)
 	AddApproval(ctx context.Context, a *patchgate.Approval) (approvals int, err error)
 	WithdrawApproval(ctx context.Context, candidateID int64, approver string) error
-	BeginPromotion(ctx context.Context, id int64, by string) (*patchgate.Candidate, error)
+	BeginPromotion(ctx context.Context, id int64, by string, needed int) (*patchgate.Candidate, error)
 	FinishPromotion(ctx context.Context, id int64, releaseURL string) error
 }
 
@@ -205,15 +205,7 @@ func (g *Gate) latestVerification(ctx context.Context, forge patchgate.Forge, re
 }
 
 // liveApprovals counts the people whose approval of c at its SHA stands.
-func liveApprovals(c *patchgate.Candidate) int {
-	seen := map[string]bool{}
-	for _, a := range c.Approvals {
-		if a.WithdrawnAt == nil && a.SHA == c.SHA {
-			seen[strings.ToLower(a.Approver)] = true
-		}
-	}
-	return len(seen)
-}
+func liveApprovals(c *patchgate.Candidate) int { return len(c.Approvers()) }
 
 // changeName is a change as its forge writes it: #42 or !42.
 func changeName(ch *patchgate.Change) string {
@@ -268,7 +260,7 @@ func (g *Gate) Approve(ctx context.Context, id int64, sha string, by patchgate.P
 		return nil, nil, err
 	}
 	ev.Approvals = liveApprovals(c)
-	if cfg.Release.AutoPromote && ev.Approvals >= ev.Needed {
+	if cfg.Release.AutoPromote && patchgate.EnoughApprovals(c, ev.Needed) {
 		promoted, err := g.Promote(ctx, id, by)
 		if err != nil {
 			// The approval stands; the promotion can be retried by hand.
@@ -425,6 +417,7 @@ func (g *Gate) Promote(ctx context.Context, id int64, by patchgate.Principal) (*
 	if err != nil {
 		return nil, err
 	}
+	needed := 0
 	if c.State == patchgate.CandidateOpen {
 		ev, err := g.Evaluate(ctx, c)
 		if err != nil {
@@ -433,14 +426,17 @@ func (g *Gate) Promote(ctx context.Context, id int64, by patchgate.Principal) (*
 		if !ev.Releasable {
 			return nil, patchgate.Errorf(patchgate.ECONFLICT, "candidate %s is not releasable: %s", c.Name, strings.Join(ev.Blockers, "; "))
 		}
-		if ev.Approvals < ev.Needed {
+		if !patchgate.EnoughApprovals(c, ev.Needed) {
 			return nil, patchgate.Errorf(patchgate.ECONFLICT, "candidate %s has %d of the %d approvals it needs", c.Name, ev.Approvals, ev.Needed)
 		}
+		needed = ev.Needed
 	}
 	if c.State == patchgate.CandidatePromoted {
 		return c, nil
 	}
-	if c, err = g.Releases.BeginPromotion(ctx, id, strings.ToLower(person.Login)); err != nil {
+	// The approvals are counted again where the promotion begins: one
+	// withdrawn since the evaluation above refuses it there.
+	if c, err = g.Releases.BeginPromotion(ctx, id, strings.ToLower(person.Login), needed); err != nil {
 		return nil, err
 	}
 	releaser := g.Releasers[c.Forge]

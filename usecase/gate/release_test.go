@@ -115,7 +115,7 @@ func newReleaseWorld(t *testing.T) *releaseWorld {
 	if err := w.releases.CreateCandidate(ctx, last); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.releases.BeginPromotion(ctx, last.ID, "ops"); err != nil {
+	if _, err := w.releases.BeginPromotion(ctx, last.ID, "ops", 0); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.releases.FinishPromotion(ctx, last.ID, "https://example.invalid/v1.0.0"); err != nil {

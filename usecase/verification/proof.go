@@ -121,9 +121,11 @@ func (pl *Planner) ProofPlan(ctx context.Context, v *patchgate.Verification) (*p
 // most of them are in) and substitutes {{tests}} in run (or the language's
 // default command) with them: for Go an anchored pattern ^(TestA|TestB)$, for
 // Python a -k expression "test_a or test_b", for JavaScript the files, for
-// JVM builds the test classes. Names and paths come from DiscoverTests, which
-// admits only identifiers and paths without quotes, spaces or shell syntax,
-// so the result is safe inside the command's quotes.
+// JVM builds the test classes. The tests are quoted for the shell where the
+// placeholder stands (bare, inside '...', "...", $(...) or `...`): a name or
+// path with spaces, quotes or $(...) is one argument, never shell syntax.
+// DiscoverTests admits only safe names and paths anyway; the renderer does not
+// rely on it.
 func RenderProofRun(run string, tests []patchgate.ProofTest) ([]patchgate.ProofTest, string) {
 	if len(tests) == 0 {
 		return nil, ""
@@ -166,16 +168,18 @@ func RenderProofRun(run string, tests []patchgate.ProofTest) ([]patchgate.ProofT
 			items = append(items, item)
 		}
 	}
-	var list string
+	// words are the arguments the tests make where the placeholder stands
+	// bare; inside quotes they are one argument, list.
+	words := []string{}
 	switch lang {
 	case patchgate.LangGo:
-		list = "^(" + strings.Join(items, "|") + ")$"
+		words = append(words, "^("+strings.Join(items, "|")+")$")
 	case patchgate.LangPython:
-		list = strings.Join(items, " or ")
+		words = append(words, strings.Join(items, " or "))
 	case patchgate.LangJVM:
-		list = strings.Join(items, ",")
+		words = append(words, strings.Join(items, ","))
 	default:
-		list = strings.Join(items, " ")
+		words = items
 	}
 	if run == "" {
 		run = config.DefaultProofRun[lang]
@@ -183,7 +187,142 @@ func RenderProofRun(run string, tests []patchgate.ProofTest) ([]patchgate.ProofT
 	if lang == patchgate.LangGo {
 		run = verboseGoTest(run)
 	}
-	return kept, strings.ReplaceAll(run, config.ProofTestsPlaceholder, list)
+	return kept, substituteQuoted(run, config.ProofTestsPlaceholder, words)
+}
+
+// Shell quoting contexts substituteQuoted tells apart.
+const (
+	shellBare   = iota // unquoted, also inside $(...) and `...`
+	shellSingle        // '...'
+	shellDouble        // "..."
+	shellANSI          // $'...'
+)
+
+// substituteQuoted replaces each placeholder in the sh command run with words,
+// quoted for the context it stands in, so that no character of theirs is
+// read as shell syntax: bare, each word is one argument ('...' where needed);
+// inside quotes, the words joined by spaces are the quoted text, escaped for
+// that kind of quote. Command substitutions ($(...) and `...`) start a bare
+// context of their own, also inside double quotes.
+func substituteQuoted(run, placeholder string, words []string) string {
+	var b strings.Builder
+	state := shellBare
+	// stack holds the contexts that command substitutions interrupted, with
+	// the substitution's kind: '(' for $(...), '`' for `...`.
+	type frame struct {
+		state  int
+		kind   byte
+		parens int
+	}
+	var stack []frame
+	for i := 0; i < len(run); {
+		if strings.HasPrefix(run[i:], placeholder) {
+			text := quoteFor(state, words)
+			// Inside `...` the shell first unescapes \\, \` and \$ and
+			// then reads what is left: escape them once per level.
+			for _, f := range stack {
+				if f.kind == '`' {
+					text = backquoteEscaper.Replace(text)
+				}
+			}
+			b.WriteString(text)
+			i += len(placeholder)
+			continue
+		}
+		c := run[i]
+		next := byte(0)
+		if i+1 < len(run) {
+			next = run[i+1]
+		}
+		step := 1
+		switch state {
+		case shellBare, shellDouble:
+			switch {
+			case c == '\\':
+				step = 2 // an escaped character is literal
+			case c == '$' && next == '(':
+				stack = append(stack, frame{state: state, kind: '('})
+				state, step = shellBare, 2
+			case c == '`' && (len(stack) == 0 || stack[len(stack)-1].kind != '`' || state != shellBare):
+				stack = append(stack, frame{state: state, kind: '`'})
+				state = shellBare
+			case c == '`':
+				state, stack = stack[len(stack)-1].state, stack[:len(stack)-1]
+			case state == shellDouble && c == '"':
+				state = shellBare
+			case state == shellDouble:
+			case c == '\'':
+				state = shellSingle
+			case c == '"':
+				state = shellDouble
+			case c == '$' && next == '\'':
+				state, step = shellANSI, 2
+			case c == '(' && len(stack) > 0:
+				stack[len(stack)-1].parens++
+			case c == ')' && len(stack) > 0 && stack[len(stack)-1].kind == '(':
+				if top := &stack[len(stack)-1]; top.parens > 0 {
+					top.parens--
+				} else {
+					state, stack = top.state, stack[:len(stack)-1]
+				}
+			}
+		case shellSingle:
+			if c == '\'' {
+				state = shellBare
+			}
+		case shellANSI:
+			switch c {
+			case '\\':
+				step = 2
+			case '\'':
+				state = shellBare
+			}
+		}
+		step = min(step, len(run)-i)
+		b.WriteString(run[i : i+step])
+		i += step
+	}
+	return b.String()
+}
+
+// backquoteEscaper protects text from the unescaping inside `...`.
+var backquoteEscaper = strings.NewReplacer(`\\`, `\\\\`, "`", "\\`", "$", `\$`)
+
+// quoteFor renders words for a placeholder standing in the quoting context state.
+func quoteFor(state int, words []string) string {
+	text := strings.Join(words, " ")
+	switch state {
+	case shellSingle:
+		return strings.ReplaceAll(text, "'", `'\''`)
+	case shellDouble:
+		var b strings.Builder
+		for _, r := range text {
+			if strings.ContainsRune("$`\"\\", r) {
+				b.WriteByte('\\')
+			}
+			b.WriteRune(r)
+		}
+		return b.String()
+	case shellANSI:
+		return "'" + shellQuote(text) + "$'"
+	}
+	quoted := make([]string, len(words))
+	for i, w := range words {
+		quoted[i] = shellQuote(w)
+	}
+	return strings.Join(quoted, " ")
+}
+
+// shellSafe matches a word the shell reads as itself, unquoted.
+var shellSafe = regexp.MustCompile(`^[A-Za-z0-9_@%+=:,./-]+$`)
+
+// shellQuote is s as one shell word: as it is when that is safe, else in
+// single quotes (a quote in s closes them, is escaped, and reopens them).
+func shellQuote(s string) string {
+	if shellSafe.MatchString(s) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // goTest finds the go test in a command, goTestListed its -v or -json.
