@@ -164,7 +164,7 @@ func (m *Main) useCases(st *stores, repos repositories, clients forgeAPIs, comme
 		Commenters: commenters, Heads: uc.verifier, Hosts: []string{m.Config.GitHub.WebHost(), m.Config.GitLab.WebHost()},
 		Logger: m.Logger}
 	uc.commands = &commands.Handler{Changes: st.changes, Candidates: st.releases, Gate: uc.gate, Verifier: uc.verifier,
-		Commands: cmds, Commenters: commenters, People: trust, Logger: m.Logger}
+		Commands: cmds, Commenters: commenters, Comments: clients.comments, People: trust, Logger: m.Logger}
 	uc.trackers = m.Trackers
 	uc.dispatch = &delivery.Dispatcher{Repos: repos.dir, Links: uc.linker, Commands: uc.commands, Trackers: uc.trackers}
 	m.Linker, m.Verifier, m.Planner, m.Verdicts = uc.linker, uc.verifier, uc.planner, uc.verdicts

@@ -4,7 +4,7 @@
 //
 // Both APIs see the same repositories: "acme/payments" is a GitHub repository
 // and a GitLab project at once, with numeric project id ProjectID(name). Tests set
-// the state up (AddCommit, SetFile, AddPullRequest, AddComment, AddTag), run real
+// the state up (AddCommit, SetFile, AddPullRequest, AddComment, PutComment, AddTag), run real
 // go-github or GitLab clients against it, and assert on the effects (Comments,
 // Statuses, Tags, Releases) and on the request log (Requests, Unhandled).
 //
@@ -272,7 +272,9 @@ func (f *Forge) routes() {
 	gh("GET /user", f.ghUser)
 	gh("GET /repos/{owner}/{repo}", f.ghRepo)
 	gh("GET /repos/{owner}/{repo}/pulls/{number}", f.ghPull)
-	gh("GET /repos/{owner}/{repo}/issues/{number}/comments", f.ghListComments)
+	// GET .../issues/{number}/comments and GET .../issues/comments/{id} overlap
+	// as patterns: one route tells them apart.
+	gh("GET /repos/{owner}/{repo}/issues/{a}/{b}", f.ghIssueGet)
 	gh("POST /repos/{owner}/{repo}/issues/{number}/comments", f.ghCreateComment)
 	gh("PATCH /repos/{owner}/{repo}/issues/comments/{id}", f.ghEditComment)
 	gh("DELETE /repos/{owner}/{repo}/issues/comments/{id}", f.ghDeleteComment)
@@ -302,6 +304,7 @@ func (f *Forge) routes() {
 	gl("GET /projects/{id}/merge_requests/{iid}", f.glMergeRequest)
 	gl("GET /projects/{id}/merge_requests/{iid}/notes", f.glListNotes)
 	gl("POST /projects/{id}/merge_requests/{iid}/notes", f.glCreateNote)
+	gl("GET /projects/{id}/merge_requests/{iid}/notes/{note}", f.glGetNote)
 	gl("PUT /projects/{id}/merge_requests/{iid}/notes/{note}", f.glUpdateNote)
 	gl("DELETE /projects/{id}/merge_requests/{iid}/notes/{note}", f.glDeleteNote)
 	gl("POST /projects/{id}/statuses/{sha}", f.glSetStatus)

@@ -65,8 +65,11 @@ type Handler struct {
 	Commands Claims
 	// Commenters answer on the change, one per forge.
 	Commenters map[patchgate.Forge]patchgate.Commenter
-	People     People
-	Logger     *slog.Logger
+	// Comments read each command's comment back from its forge before it
+	// acts; a forge without one refuses every command.
+	Comments map[patchgate.Forge]patchgate.CommentReader
+	People   People
+	Logger   *slog.Logger
 }
 
 // CommandCommentMarker identifies patchgate's one answer to comment commands
@@ -128,10 +131,42 @@ func (h *Handler) runCommand(ctx context.Context, repo *patchgate.Repository, ev
 	case ch == nil:
 		return "ignored: the change is not known yet", false, nil
 	}
-	if command == patchgate.ApproveComment {
-		return h.approveByComment(ctx, repo, ev, ch)
+	read, answer, err := h.readBack(ctx, repo, ev)
+	if answer != "" || err != nil {
+		return answer, false, err
 	}
-	return h.okToTest(ctx, repo, ev, ch)
+	// From here on the command acts on what the forge says, not on the payload.
+	back := *ev
+	back.Comment = &patchgate.CommentEvent{ID: read.ID, Body: read.Body, Author: read.Author, URL: c.URL,
+		Number: read.Number, OnChange: c.OnChange, CreatedAt: read.CreatedAt, UpdatedAt: read.UpdatedAt}
+	if command == patchgate.ApproveComment {
+		return h.approveByComment(ctx, repo, &back, ch)
+	}
+	return h.okToTest(ctx, repo, &back, ch)
+}
+
+// readBack reads the command's comment through the forge's API by its id: a
+// signed payload only claims who wrote what (whoever holds the webhook secret
+// can sign anything). A comment the forge does not have, or has otherwise, is
+// refused; the refusal is logged, and is the delivery's reason and the answer.
+func (h *Handler) readBack(ctx context.Context, repo *patchgate.Repository, ev *patchgate.Event) (*patchgate.ForgeComment, string, error) {
+	c := ev.Comment
+	reader := h.Comments[repo.Forge]
+	if reader == nil {
+		return nil, fmt.Sprintf("ignored: patchgate cannot read comments back from %s (no API token), so it acts on none", repo.Forge), nil
+	}
+	read, err := reader.ReadComment(ctx, repo.Ref(), c.Number, c.ID)
+	if patchgate.ErrorCode(err) == patchgate.ENOTFOUND {
+		read, err = nil, nil
+	} else if err != nil {
+		return nil, "", fmt.Errorf("read comment %d back: %w", c.ID, err)
+	}
+	if reason := patchgate.CommentVouches(c, read); reason != "" {
+		h.Logger.Warn("comment command refused: the forge does not vouch for the delivery", "repo", repo.Name,
+			"number", c.Number, "comment", c.ID, "claimed_author", c.Author, "sender", ev.Sender, "reason", reason)
+		return nil, "ignored: " + reason, nil
+	}
+	return read, "", nil
 }
 
 // approveByComment approves, for a release manager of the forge, the open

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/patchgate/patchgate"
+	"github.com/patchgate/patchgate/forges/fakeforge"
+)
+
+// TestWebhookSecretIsNotAPerson: whoever holds the webhook secret can sign a
+// comment saying alice wrote "/patchgate approve"; patchgate reads the comment
+// back from the forge by its id and acts only when the forge has it as
+// claimed: same change, author, text and time. Each refusal is the delivery's
+// reason and the answer on the change.
+func TestWebhookSecretIsNotAPerson(t *testing.T) {
+	w := newGateWorld(t, 2, nil)
+	c := w.candidate(t)
+	refused := func(delivery, want string) {
+		t.Helper()
+		if got := w.approvals(t, c.ID); len(got) != 0 {
+			t.Fatalf("after %s: got approvals %+v, want none", delivery, got)
+		}
+		outcome, reason := w.app.delivery(t, delivery)
+		if outcome != patchgate.OutcomeIgnored || !strings.Contains(reason, want) {
+			t.Fatalf("delivery %s: got %s %q, want ignored saying %q", delivery, outcome, reason, want)
+		}
+		if answer := w.app.commandAnswer(t, 7); !strings.Contains(answer, want) {
+			t.Fatalf("answer on #7 after %s: got %q, want it to say %q", delivery, answer, want)
+		}
+	}
+
+	w.send(t, ghComment{delivery: "forged-alice", id: 500, author: "alice", body: "/patchgate approve", onForge: noComment})
+	refused("forged-alice", "the forge has no comment 500 on #7")
+
+	w.send(t, ghComment{delivery: "forged-bob", id: 501, author: "bob", body: "/patchgate approve", onForge: "mallory"})
+	refused("forged-bob", "the forge says comment 501 was written by mallory, not bob")
+
+	at := time.Now().Add(time.Second).UTC().Truncate(time.Second)
+	w.app.forge.PutComment(testRepo, fakeforge.Comment{ID: 502, Number: 7, Author: "alice", Body: "Looks good to me.", CreatedAt: at})
+	w.send(t, ghComment{delivery: "rewritten-alice", id: 502, author: "alice", body: "/patchgate approve", created: at, onForge: noComment})
+	refused("rewritten-alice", "the forge's text of comment 502 is not the text the delivery carries")
+
+	// The comment is on another PR than the delivery says.
+	w.app.forge.PutComment(testRepo, fakeforge.Comment{ID: 503, Number: 8, Author: "alice", Body: "/patchgate approve", CreatedAt: at})
+	w.send(t, ghComment{delivery: "moved-alice", id: 503, author: "alice", body: "/patchgate approve", created: at, onForge: noComment})
+	refused("moved-alice", "no comment 503 on #7")
+
+	w.send(t, ghComment{delivery: "real-alice", id: 504, author: "alice", body: "/patchgate approve"})
+	if got := w.approvals(t, c.ID); len(got) != 1 || got[0].Approver != "alice" || got[0].Via != "comment" {
+		t.Fatalf("after the comment alice wrote on the forge: got %+v, want alice's approval via comment", got)
+	}
+}
