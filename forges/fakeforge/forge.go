@@ -253,6 +253,47 @@ func (f *Forge) userID(login string) int64 {
 	return id
 }
 
+// lookupUser finds a known login, without regard to case, as both forges
+// do. f.mu is held.
+func (f *Forge) lookupUser(login string) (string, int64, bool) {
+	for l, id := range f.users {
+		if login != "" && strings.EqualFold(l, login) {
+			return l, id, true
+		}
+	}
+	return "", 0, false
+}
+
+// AddUser registers login (when new) and returns its user id.
+func (f *Forge) AddUser(login string) int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.userID(login)
+}
+
+// RenameUser renames the account of login to newLogin, as the forges let a
+// user do: the id stays, the old login is free for anyone to register, and
+// the account's comments and pull requests show the new login.
+func (f *Forge) RenameUser(login, newLogin string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	id := f.userID(login)
+	delete(f.users, login)
+	f.users[newLogin] = id
+	for _, rp := range f.repos {
+		for _, c := range rp.comments {
+			if c.Author == login {
+				c.Author = newLogin
+			}
+		}
+		for _, pr := range rp.pulls {
+			if pr.Author == login {
+				pr.Author = newLogin
+			}
+		}
+	}
+}
+
 // id allocates an object id. f.mu is held.
 func (f *Forge) id() int64 {
 	f.nextID++
@@ -270,6 +311,7 @@ func (f *Forge) routes() {
 		f.mux.HandleFunc(method+" /api/v3"+path, h)
 	}
 	gh("GET /user", f.ghUser)
+	gh("GET /users/{login}", f.ghUserByLogin)
 	gh("GET /repos/{owner}/{repo}", f.ghRepo)
 	gh("GET /repos/{owner}/{repo}/pulls/{number}", f.ghPull)
 	// GET .../issues/{number}/comments and GET .../issues/comments/{id} overlap
@@ -300,6 +342,7 @@ func (f *Forge) routes() {
 		f.mux.HandleFunc(method+" /api/v4"+path, h)
 	}
 	gl("GET /user", f.glUser)
+	gl("GET /users", f.glUsers)
 	gl("GET /projects/{id}", f.glProject)
 	gl("GET /projects/{id}/merge_requests/{iid}", f.glMergeRequest)
 	gl("GET /projects/{id}/merge_requests/{iid}/notes", f.glListNotes)
