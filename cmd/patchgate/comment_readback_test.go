@@ -52,3 +52,37 @@ func TestWebhookSecretIsNotAPerson(t *testing.T) {
 		t.Fatalf("after the comment alice wrote on the forge: got %+v, want alice's approval via comment", got)
 	}
 }
+
+// TestRightsFollowAccountsNotLogins: release_managers names logins, which
+// patchgate pins to the forge's user ids on first use. After alice renames
+// her account, her comments under the new login still approve; whoever
+// registers the released login "alice" gets none of her rights.
+func TestRightsFollowAccountsNotLogins(t *testing.T) {
+	w := newGateWorld(t, 2, nil)
+	c := w.candidate(t)
+	alice := w.app.forge.AddUser("alice")
+	w.app.forge.AddUser("bob")
+
+	// bob's approval looks the release managers up: alice and bob are pinned.
+	w.send(t, ghComment{delivery: "bob", id: 600, author: "bob", body: "/patchgate approve"})
+	if got := w.approvals(t, c.ID); len(got) != 1 || got[0].Approver != "bob" {
+		t.Fatalf("after bob's comment: got %+v, want bob's approval", got)
+	}
+
+	w.app.forge.RenameUser("alice", "alice-renamed")
+	if impostor := w.app.forge.AddUser("alice"); impostor == alice {
+		t.Fatalf("the new account under the login alice got alice's id %d", alice)
+	}
+	w.send(t, ghComment{delivery: "new-alice", id: 601, author: "alice", body: "/patchgate approve"})
+	if got := w.approvals(t, c.ID); len(got) != 1 {
+		t.Fatalf("after a comment by the new account under the login alice: got %+v, want bob's approval only", got)
+	}
+	if outcome, reason := w.app.delivery(t, "new-alice"); outcome != patchgate.OutcomeIgnored || !strings.Contains(reason, "alice is not a release manager") {
+		t.Fatalf("delivery new-alice: got %s %q, want ignored: alice is not a release manager", outcome, reason)
+	}
+
+	w.send(t, ghComment{delivery: "renamed-alice", id: 602, author: "alice-renamed", body: "/patchgate approve"})
+	if got := w.approvals(t, c.ID); len(got) != 2 || got[1].Approver != "alice-renamed" {
+		t.Fatalf("after the renamed alice's comment: got %+v, want her approval", got)
+	}
+}

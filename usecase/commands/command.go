@@ -45,10 +45,10 @@ type Claims interface {
 	ReleaseCommand(ctx context.Context, forge patchgate.Forge, repo string, commentID int64) error
 }
 
-// People says who may give which command (verification.Trust).
+// People says who may give which command, by forge user id (people.Directory).
 type People interface {
-	Maintainer(repo *patchgate.Repository, user string) bool
-	ReleaseManager(forge patchgate.Forge, user string) bool
+	Maintainer(ctx context.Context, repo *patchgate.Repository, userID int64) (bool, error)
+	ReleaseManager(ctx context.Context, forge patchgate.Forge, userID int64) (bool, error)
 }
 
 // Handler acts on the commands in comments. Set the fields, then use it from
@@ -137,7 +137,7 @@ func (h *Handler) runCommand(ctx context.Context, repo *patchgate.Repository, ev
 	}
 	// From here on the command acts on what the forge says, not on the payload.
 	back := *ev
-	back.Comment = &patchgate.CommentEvent{ID: read.ID, Body: read.Body, Author: read.Author, URL: c.URL,
+	back.Comment = &patchgate.CommentEvent{ID: read.ID, Body: read.Body, Author: read.Author, AuthorID: read.AuthorID, URL: c.URL,
 		Number: read.Number, OnChange: c.OnChange, CreatedAt: read.CreatedAt, UpdatedAt: read.UpdatedAt}
 	if command == patchgate.ApproveComment {
 		return h.approveByComment(ctx, repo, &back, ch)
@@ -177,8 +177,10 @@ func (h *Handler) approveByComment(ctx context.Context, repo *patchgate.Reposito
 	if h.Candidates == nil || h.Gate == nil {
 		return "ignored: releases are not enabled", false, nil
 	}
-	if !h.People.ReleaseManager(repo.Forge, c.Author) {
-		return fmt.Sprintf("ignored: %s is not a release manager", c.Author), false, nil
+	if ok, err := h.People.ReleaseManager(ctx, repo.Forge, c.AuthorID); err != nil {
+		return "", false, err
+	} else if !ok {
+		return fmt.Sprintf("ignored: %s is not a release manager (forge user id %d)", c.Author, c.AuthorID), false, nil
 	}
 	open := patchgate.CandidateOpen
 	cands, _, err := h.Candidates.FindCandidates(ctx, patchgate.CandidateFilter{Forge: &repo.Forge, Repo: &repo.Name, State: &open, Limit: 10})
@@ -223,8 +225,10 @@ func (h *Handler) approveByComment(ctx context.Context, repo *patchgate.Reposito
 // could have read, not for a later push.
 func (h *Handler) okToTest(ctx context.Context, repo *patchgate.Repository, ev *patchgate.Event, ch *patchgate.Change) (string, bool, error) {
 	c := ev.Comment
-	if !h.People.Maintainer(repo, c.Author) {
-		return fmt.Sprintf("ignored: %s is not a maintainer of %s", c.Author, repo.Name), false, nil
+	if ok, err := h.People.Maintainer(ctx, repo, c.AuthorID); err != nil {
+		return "", false, err
+	} else if !ok {
+		return fmt.Sprintf("ignored: %s is not a maintainer of %s (forge user id %d)", c.Author, repo.Name, c.AuthorID), false, nil
 	}
 	if h.Verifier == nil {
 		return "ignored: verification is not enabled", false, nil

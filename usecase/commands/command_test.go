@@ -14,7 +14,7 @@ import (
 	"github.com/patchgate/patchgate/forges/fakeforge"
 	"github.com/patchgate/patchgate/store"
 	"github.com/patchgate/patchgate/usecase/commands"
-	"github.com/patchgate/patchgate/usecase/verification"
+	"github.com/patchgate/patchgate/usecase/people"
 )
 
 const repoName = "acme/payments"
@@ -61,7 +61,9 @@ func TestOkToTestByComment(t *testing.T) {
 	h := &commands.Handler{Changes: changes, Verifier: verifier, Commands: store.NewCommandService(db),
 		Commenters: map[patchgate.Forge]patchgate.Commenter{patchgate.GitHub: gh},
 		Comments:   map[patchgate.Forge]patchgate.CommentReader{patchgate.GitHub: gh},
-		People:     verification.Trust{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		People: &people.Directory{Pins: store.NewPersonService(db), Lookups: map[patchgate.Forge]patchgate.UserLookup{patchgate.GitHub: gh},
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	// claimed is a delivery of a comment by author, which the forge has as
 	// written by forgeAuthor ("": it has no such comment).
 	claimed := func(id int64, author, forgeAuthor string, at time.Time) *patchgate.Event {
