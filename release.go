@@ -155,15 +155,26 @@ type Evaluation struct {
 	Verification *Verification `json:"verification,omitempty"`
 }
 
-// Approvers returns the people whose approval of c counts: live (not
-// withdrawn) and at c's SHA, each once, lower case, in the order they
-// approved.
+// NamesPerson reports whether the approval names a person: it came through a
+// token that names one, or by a comment its author wrote. Approvals stored
+// before approvals named persons (no token, not by comment) name a token, not
+// a person, and count for nobody.
+func (a *Approval) NamesPerson() bool { return a.Token != "" || a.Via == "comment" }
+
+// Counts reports whether the approval counts for a candidate at sha: live
+// (not withdrawn), at that SHA, and naming a person.
+func (a *Approval) Counts(sha string) bool {
+	return a.WithdrawnAt == nil && a.SHA == sha && a.NamesPerson()
+}
+
+// Approvers returns the people whose approval of c counts (Approval.Counts),
+// each once, lower case, in the order they approved.
 func (c *Candidate) Approvers() []string {
 	out := []string{}
 	seen := map[string]bool{}
 	for _, a := range c.Approvals {
 		login := strings.ToLower(a.Approver)
-		if a.WithdrawnAt == nil && a.SHA == c.SHA && !seen[login] {
+		if a.Counts(c.SHA) && !seen[login] {
 			seen[login] = true
 			out = append(out, login)
 		}

@@ -200,7 +200,7 @@ func (g *Gate) latestVerification(ctx context.Context, forge patchgate.Forge, re
 func liveApprovals(c *patchgate.Candidate) int {
 	seen := map[string]bool{}
 	for _, a := range c.Approvals {
-		if a.WithdrawnAt == nil && a.SHA == c.SHA {
+		if a.Counts(c.SHA) {
 			seen[strings.ToLower(a.Approver)] = true
 		}
 	}
@@ -409,7 +409,7 @@ func ReleaseNotes(c *patchgate.Candidate) string {
 func approvers(c *patchgate.Candidate) []string {
 	var out []string
 	for _, a := range c.Approvals {
-		if a.WithdrawnAt == nil && !slices.Contains(out, a.Approver) {
+		if a.WithdrawnAt == nil && a.NamesPerson() && !slices.Contains(out, a.Approver) {
 			out = append(out, a.Approver)
 		}
 	}
