@@ -86,3 +86,29 @@ func TestRightsFollowAccountsNotLogins(t *testing.T) {
 		t.Fatalf("after the renamed alice's comment: got %+v, want her approval", got)
 	}
 }
+
+// TestApproveCommentAppliesToTheCandidateOpenWhenWritten: "/patchgate approve"
+// names no candidate. A comment written while one candidate was open, and
+// delivered after a newer candidate superseded it, approves neither, and the
+// answer says the candidate it was written for was superseded.
+func TestApproveCommentAppliesToTheCandidateOpenWhenWritten(t *testing.T) {
+	w := newGateWorld(t, 1, nil)
+	first := w.candidate(t)
+	written := time.Now().UTC().Truncate(time.Second)
+	time.Sleep(1100 * time.Millisecond) // forges stamp comments to the second
+	next := strings.Repeat("d", 40)
+	w.app.forge.AddCommit(testRepo, next, map[string][]byte{"fix.txt": []byte("fixed"), "more.txt": []byte("more")}, "more", "dev", w.merge)
+	w.app.forge.SetBranch(testRepo, "main", next)
+	code, second, msg := w.propose(t, next)
+	if code != 201 {
+		t.Fatalf("propose the newer candidate: got %d %s", code, msg)
+	}
+	w.send(t, ghComment{delivery: "late", id: 700, author: "alice", body: "/patchgate approve", created: written})
+	if got := w.approvals(t, second.ID); len(got) != 0 {
+		t.Fatalf("a comment written for %s approved %s: %+v", first.Name, second.Name, got)
+	}
+	want := "comment was written for " + first.Name + ", which a newer candidate superseded: comment /patchgate approve again to approve " + second.Name
+	if outcome, reason := w.app.delivery(t, "late"); outcome != patchgate.OutcomeIgnored || !strings.Contains(reason, want) {
+		t.Fatalf("delivery late: got %s %q, want ignored saying %q", outcome, reason, want)
+	}
+}

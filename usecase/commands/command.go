@@ -169,9 +169,9 @@ func (h *Handler) readBack(ctx context.Context, repo *patchgate.Repository, ev *
 	return read, "", nil
 }
 
-// approveByComment approves, for a release manager of the forge, the open
-// candidate that includes the change the comment is on, if the comment was
-// written after the candidate was proposed.
+// approveByComment approves, for a release manager of the forge, the
+// candidate that includes the change the comment is on and was open when the
+// comment was written (patchgate.CommentTarget), if it is still open.
 func (h *Handler) approveByComment(ctx context.Context, repo *patchgate.Repository, ev *patchgate.Event, ch *patchgate.Change) (string, bool, error) {
 	c := ev.Comment
 	if h.Candidates == nil || h.Gate == nil {
@@ -182,42 +182,45 @@ func (h *Handler) approveByComment(ctx context.Context, repo *patchgate.Reposito
 	} else if !ok {
 		return fmt.Sprintf("ignored: %s is not a release manager (forge user id %d)", c.Author, c.AuthorID), false, nil
 	}
-	open := patchgate.CandidateOpen
-	cands, _, err := h.Candidates.FindCandidates(ctx, patchgate.CandidateFilter{Forge: &repo.Forge, Repo: &repo.Name, State: &open, Limit: 10})
+	// The comment names no candidate: it approves the one open when it was
+	// written, so the recent candidates of every state are looked at.
+	cands, _, err := h.Candidates.FindCandidates(ctx, patchgate.CandidateFilter{Forge: &repo.Forge, Repo: &repo.Name, Limit: 20})
 	if err != nil {
 		return "", false, err
 	}
+	var containing []*patchgate.Candidate
 	for _, cand := range cands {
 		full, err := h.Candidates.FindCandidateByID(ctx, cand.ID)
 		if err != nil {
 			return "", false, err
 		}
-		if !slices.ContainsFunc(full.Items, func(i *patchgate.CandidateItem) bool { return i.ChangeID == ch.ID }) {
-			continue
+		if slices.ContainsFunc(full.Items, func(i *patchgate.CandidateItem) bool { return i.ChangeID == ch.ID }) {
+			containing = append(containing, full)
 		}
-		// Forges stamp comments to the second.
-		if proposed := full.CreatedAt.Truncate(time.Second); c.CreatedAt.Before(proposed) {
-			return fmt.Sprintf("ignored: comment was written at %s, before %s was proposed at %s: comment %s again to approve it",
-				stamp(c.CreatedAt), full.Name, stamp(proposed), patchgate.ApproveComment), false, nil
-		}
-		claim := &patchgate.CommentCommand{Forge: repo.Forge, Repo: repo.Name, CommentID: c.ID, Command: patchgate.CommandApprove,
-			Author: c.Author, Change: ch.Number, SHA: full.SHA}
-		if answer, err := h.claim(ctx, claim); answer != "" || err != nil {
-			return answer, false, err
-		}
-		by := patchgate.Principal{Name: c.Author, Role: patchgate.RoleReleaseManager,
-			Users: []patchgate.ForgeUser{{Forge: repo.Forge, Login: c.Author}}}
-		if _, _, err := h.Gate.Approve(patchgate.NewContextWithPrincipal(ctx, by), full.ID, "", by, "comment"); err != nil {
-			// Refusals (not releasable, an author) are the answer, in words;
-			// the comment has had its one chance.
-			if code := patchgate.ErrorCode(err); code == patchgate.ECONFLICT || code == patchgate.EFORBIDDEN {
-				return "ignored: " + patchgate.ErrorMessage(err), false, nil
-			}
-			return "", false, h.unclaim(ctx, claim, err)
-		}
-		return fmt.Sprintf("approved by %s for %s at %s", c.Author, full.Name, patchgate.ShortSHA(full.SHA)), true, nil
 	}
-	return "ignored: no open release candidate contains " + ch.Ref(), false, nil
+	full, reason := patchgate.CommentTarget(containing, c.CreatedAt)
+	if full == nil && reason != "" {
+		return "ignored: " + reason, false, nil
+	}
+	if full == nil {
+		return "ignored: no open release candidate contains " + ch.Ref(), false, nil
+	}
+	claim := &patchgate.CommentCommand{Forge: repo.Forge, Repo: repo.Name, CommentID: c.ID, Command: patchgate.CommandApprove,
+		Author: c.Author, Change: ch.Number, SHA: full.SHA}
+	if answer, err := h.claim(ctx, claim); answer != "" || err != nil {
+		return answer, false, err
+	}
+	by := patchgate.Principal{Name: c.Author, Role: patchgate.RoleReleaseManager,
+		Users: []patchgate.ForgeUser{{Forge: repo.Forge, Login: c.Author}}}
+	if _, _, err := h.Gate.Approve(patchgate.NewContextWithPrincipal(ctx, by), full.ID, "", by, "comment"); err != nil {
+		// Refusals (not releasable, an author) are the answer, in words;
+		// the comment has had its one chance.
+		if code := patchgate.ErrorCode(err); code == patchgate.ECONFLICT || code == patchgate.EFORBIDDEN {
+			return "ignored: " + patchgate.ErrorMessage(err), false, nil
+		}
+		return "", false, h.unclaim(ctx, claim, err)
+	}
+	return fmt.Sprintf("approved by %s for %s at %s", c.Author, full.Name, patchgate.ShortSHA(full.SHA)), true, nil
 }
 
 // okToTest verifies the change's current head for a maintainer, if the comment
