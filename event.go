@@ -116,7 +116,10 @@ type CommentEvent struct {
 	// Author wrote the comment; "" when the payload does not say (a GitLab
 	// note hook whose user, the actor, is not the note's author).
 	Author string `json:"author"`
-	URL    string `json:"url,omitempty"`
+	// AuthorID is the forge's user id of Author as the forge's API reports it
+	// when patchgate reads the comment back; 0 in a webhook's claim.
+	AuthorID int64  `json:"author_id,omitempty"`
+	URL      string `json:"url,omitempty"`
 	// Number is the issue, PR or MR number the comment is on; OnChange says
 	// whether that is a PR/MR (true) or an issue (false).
 	Number   int  `json:"number"`

@@ -2,6 +2,7 @@ package patchgate
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 )
@@ -157,15 +158,26 @@ type Evaluation struct {
 	Verification *Verification `json:"verification,omitempty"`
 }
 
-// Approvers returns the people whose approval of c counts: live (not
-// withdrawn) and at c's SHA, each once, lower case, in the order they
-// approved.
+// NamesPerson reports whether the approval names a person: it came through a
+// token that names one, or by a comment its author wrote. Approvals stored
+// before approvals named persons (no token, not by comment) name a token, not
+// a person, and count for nobody.
+func (a *Approval) NamesPerson() bool { return a.Token != "" || a.Via == "comment" }
+
+// Counts reports whether the approval counts for a candidate at sha: live
+// (not withdrawn), at that SHA, and naming a person.
+func (a *Approval) Counts(sha string) bool {
+	return a.WithdrawnAt == nil && a.SHA == sha && a.NamesPerson()
+}
+
+// Approvers returns the people whose approval of c counts (Approval.Counts),
+// each once, lower case, in the order they approved.
 func (c *Candidate) Approvers() []string {
 	out := []string{}
 	seen := map[string]bool{}
 	for _, a := range c.Approvals {
 		login := strings.ToLower(a.Approver)
-		if a.WithdrawnAt == nil && a.SHA == c.SHA && !seen[login] {
+		if a.Counts(c.SHA) && !seen[login] {
 			seen[login] = true
 			out = append(out, login)
 		}
@@ -221,4 +233,42 @@ func SummarizeCandidate(c *Candidate, ev *Evaluation) CandidateSummary {
 		s.Blockers = append(s.Blockers, "not evaluated")
 	}
 	return s
+}
+
+// CommentTarget decides which candidate an approval comment written at
+// written approves. A "/patchgate approve" names no candidate: it applies to
+// the candidate that was open when it was written, the newest of cands
+// (those containing the commented change, in any state) proposed no later
+// than the comment (forges stamp comments to the second). It returns that
+// candidate when it is still open; otherwise nil and the refusal, in words
+// ("" when no candidate contains the change).
+func CommentTarget(cands []*Candidate, written time.Time) (*Candidate, string) {
+	var target, open *Candidate
+	for _, c := range cands {
+		if c.State == CandidateOpen && (open == nil || c.CreatedAt.After(open.CreatedAt)) {
+			open = c
+		}
+		if !c.CreatedAt.Truncate(time.Second).After(written) && (target == nil || c.CreatedAt.After(target.CreatedAt)) {
+			target = c
+		}
+	}
+	stamp := func(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+	again := func(c *Candidate) string {
+		if c == nil {
+			return ""
+		}
+		return fmt.Sprintf(": comment %s again to approve %s", ApproveComment, c.Name)
+	}
+	switch {
+	case target == nil && open == nil:
+		return nil, ""
+	case target == nil:
+		return nil, fmt.Sprintf("comment was written at %s, before %s was proposed at %s: comment %s again to approve it",
+			stamp(written), open.Name, stamp(open.CreatedAt.Truncate(time.Second)), ApproveComment)
+	case target.State == CandidateOpen:
+		return target, ""
+	case target.State == CandidateSuperseded:
+		return nil, fmt.Sprintf("comment was written for %s, which a newer candidate superseded%s", target.Name, again(open))
+	}
+	return nil, fmt.Sprintf("comment was written for %s, which is already %s%s", target.Name, target.State, again(open))
 }

@@ -162,6 +162,7 @@ func testStore(t *testing.T, open func(t *testing.T) *store.DB) {
 	t.Run("Releases", func(t *testing.T) { testReleases(t, migrated) })
 	t.Run("Sessions", func(t *testing.T) { testSessions(t, migrated) })
 	t.Run("Commands", func(t *testing.T) { testCommands(t, migrated) })
+	t.Run("People", func(t *testing.T) { testPeople(t, migrated) })
 	t.Run("Quarantines", func(t *testing.T) { testQuarantines(t, migrated) })
 	t.Run("Proofs", func(t *testing.T) { testProofs(t, migrated) })
 }

@@ -186,6 +186,10 @@ type forgeAPIs struct {
 	comparers  map[patchgate.Forge]patchgate.Comparer
 	releasers  map[patchgate.Forge]patchgate.Releaser
 	authors    map[patchgate.Forge]patchgate.AuthorFinder
+	// comments read comment commands back before they act.
+	comments map[patchgate.Forge]patchgate.CommentReader
+	// users look logins' user ids up, to pin people.
+	users map[patchgate.Forge]patchgate.UserLookup
 	// proofSources compare changes and read their test files, for proofs.
 	proofSources map[patchgate.Forge]verification.ProofSource
 }
@@ -199,6 +203,8 @@ func (m *Main) forgeClients() (forgeAPIs, error) {
 		comparers:  map[patchgate.Forge]patchgate.Comparer{},
 		releasers:  map[patchgate.Forge]patchgate.Releaser{},
 		authors:    map[patchgate.Forge]patchgate.AuthorFinder{},
+		comments:   map[patchgate.Forge]patchgate.CommentReader{},
+		users:      map[patchgate.Forge]patchgate.UserLookup{},
 
 		proofSources: map[patchgate.Forge]verification.ProofSource{},
 	}
@@ -209,7 +215,7 @@ func (m *Main) forgeClients() (forgeAPIs, error) {
 		}
 		out.commenters[patchgate.GitHub], out.statuses[patchgate.GitHub], out.sources[patchgate.GitHub] = gh, gh, gh
 		out.comparers[patchgate.GitHub], out.releasers[patchgate.GitHub], out.authors[patchgate.GitHub] = gh, gh, gh
-		out.proofSources[patchgate.GitHub] = gh
+		out.proofSources[patchgate.GitHub], out.comments[patchgate.GitHub], out.users[patchgate.GitHub] = gh, gh, gh
 	}
 	if c := m.Config.GitLab; c.Token != "" {
 		gl, err := forges.NewGitLab(forges.Config{BaseURL: c.APIURL, Token: c.Token, Logger: m.Logger})
@@ -218,7 +224,7 @@ func (m *Main) forgeClients() (forgeAPIs, error) {
 		}
 		out.commenters[patchgate.GitLab], out.statuses[patchgate.GitLab], out.sources[patchgate.GitLab] = gl, gl, gl
 		out.comparers[patchgate.GitLab], out.releasers[patchgate.GitLab], out.authors[patchgate.GitLab] = gl, gl, gl
-		out.proofSources[patchgate.GitLab] = gl
+		out.proofSources[patchgate.GitLab], out.comments[patchgate.GitLab], out.users[patchgate.GitLab] = gl, gl, gl
 	}
 	return out, nil
 }

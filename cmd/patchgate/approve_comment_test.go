@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/patchgate/patchgate"
+	"github.com/patchgate/patchgate/forges/fakeforge"
 	"github.com/patchgate/patchgate/store"
 )
 
@@ -55,13 +56,15 @@ func TestApproveByComment(t *testing.T) {
 	}
 
 	comment := func(id string, commentID int, author string) {
+		at := time.Now().Add(time.Second).UTC().Truncate(time.Second)
+		app.forge.PutComment(testRepo, fakeforge.Comment{ID: int64(commentID), Number: 7, Author: author, Body: "/patchgate approve", CreatedAt: at})
 		app.sendGitHub(t, "issue_comment", id, fixture(t, "github/issue_comment/created.api.github.com.1.json", func(p map[string]any) {
 			issue := obj(p, "issue")
 			issue["number"], issue["pull_request"] = 7, map[string]any{"url": "https://api.github.com/repos/Codertocat/Hello-World/pulls/7"}
 			c := obj(p, "comment")
 			c["body"] = "/patchgate approve"
 			c["id"] = commentID
-			c["created_at"] = time.Now().Add(time.Second).UTC().Format(time.RFC3339)
+			c["created_at"] = at.Format(time.RFC3339)
 			c["updated_at"] = c["created_at"]
 			obj(c, "user")["login"] = author
 			obj(p, "sender")["login"] = author

@@ -191,6 +191,8 @@ func TestGitLabNoteCommandNeedsAFreshNoteByItsAuthor(t *testing.T) {
 			oa["created_at"], oa["updated_at"] = created.UTC().Format(time.RFC3339), updated.UTC().Format(time.RFC3339)
 			obj(p, "user")["id"], obj(p, "user")["username"] = 5, "bob"
 		})
+		g.app.forge.PutComment(glTestRepo, fakeforge.Comment{ID: int64(id), Number: 3, Author: "bob", Body: "/patchgate approve",
+			CreatedAt: created.UTC().Truncate(time.Second), UpdatedAt: updated.UTC().Truncate(time.Second)})
 		req, _ := http.NewRequest(http.MethodPost, g.app.url+"/webhooks/gitlab", bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("X-Gitlab-Event", "Note Hook")

@@ -134,7 +134,13 @@ type ghComment struct {
 	body     string
 	created  time.Time // default: now
 	updated  time.Time // default: created
+	// onForge is who the forge says wrote the comment: the author when "";
+	// noComment when the forge has no such comment.
+	onForge string
 }
+
+// noComment, as ghComment.onForge, sends a comment the forge does not have.
+const noComment = "-"
 
 // send posts the comment on PR #7 as GitHub would and waits until it is processed.
 func (w *gateWorld) send(t *testing.T, c ghComment) {
@@ -156,6 +162,15 @@ func (w *gateWorld) sendOn(t *testing.T, number int, c ghComment) {
 	}
 	if c.updated.IsZero() {
 		c.updated = c.created
+	}
+	switch c.onForge {
+	case noComment:
+	case "":
+		c.onForge = c.author
+		fallthrough
+	default:
+		w.app.forge.PutComment(testRepo, fakeforge.Comment{ID: c.id, Number: number, Author: c.onForge, Body: c.body,
+			CreatedAt: c.created.UTC().Truncate(time.Second), UpdatedAt: c.updated.UTC().Truncate(time.Second)})
 	}
 	file := "github/issue_comment/created.api.github.com.1.json"
 	if c.action == "edited" {

@@ -45,13 +45,15 @@ func TestForkWaitsForOkToTest(t *testing.T) {
 	waitStatus(t, app, head, "waiting for a maintainer")
 
 	comment := func(id string, commentID int, author string) {
+		at := time.Now().Add(time.Second).UTC().Truncate(time.Second)
+		app.forge.PutComment(testRepo, fakeforge.Comment{ID: int64(commentID), Number: 9, Author: author, Body: "Looks safe.\r\n/patchgate ok-to-test", CreatedAt: at})
 		body := fixture(t, "github/issue_comment/created.api.github.com.1.json", func(p map[string]any) {
 			issue := obj(p, "issue")
 			issue["number"], issue["pull_request"] = 9, map[string]any{"url": "https://api.github.com/repos/Codertocat/Hello-World/pulls/9"}
 			c := obj(p, "comment")
 			c["body"] = "Looks safe.\r\n/patchgate ok-to-test"
 			c["id"] = commentID
-			c["created_at"] = time.Now().Add(time.Second).UTC().Format(time.RFC3339)
+			c["created_at"] = at.Format(time.RFC3339)
 			c["updated_at"] = c["created_at"]
 			obj(c, "user")["login"] = author
 			obj(p, "sender")["login"] = author

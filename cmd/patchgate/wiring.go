@@ -22,6 +22,7 @@ import (
 	"github.com/patchgate/patchgate/usecase/delivery"
 	"github.com/patchgate/patchgate/usecase/gate"
 	"github.com/patchgate/patchgate/usecase/linking"
+	"github.com/patchgate/patchgate/usecase/people"
 	"github.com/patchgate/patchgate/usecase/tracking"
 	"github.com/patchgate/patchgate/usecase/verification"
 	"github.com/prometheus/client_golang/prometheus"
@@ -164,12 +165,21 @@ func (m *Main) useCases(st *stores, repos repositories, clients forgeAPIs, comme
 		Commenters: commenters, Heads: uc.verifier, Hosts: []string{m.Config.GitHub.WebHost(), m.Config.GitLab.WebHost()},
 		Logger: m.Logger}
 	uc.commands = &commands.Handler{Changes: st.changes, Candidates: st.releases, Gate: uc.gate, Verifier: uc.verifier,
-		Commands: cmds, Commenters: commenters, People: trust, Logger: m.Logger}
+		Commands: cmds, Commenters: commenters, Comments: clients.comments, People: m.people(clients), Logger: m.Logger}
 	uc.trackers = m.Trackers
 	uc.dispatch = &delivery.Dispatcher{Repos: repos.dir, Links: uc.linker, Commands: uc.commands, Trackers: uc.trackers}
 	m.Linker, m.Verifier, m.Planner, m.Verdicts = uc.linker, uc.verifier, uc.planner, uc.verdicts
 	m.Candidates, m.Gate, m.Commands = uc.candidates, uc.gate, uc.commands
 	return uc
+}
+
+// people makes the directory of people: the configured release managers
+// and trusted users, pinned to forge user ids on first use.
+func (m *Main) people(clients forgeAPIs) *people.Directory {
+	return &people.Directory{ReleaseManagers: map[patchgate.Forge][]string{
+		patchgate.GitHub: m.Config.ReleaseManagers["github"],
+		patchgate.GitLab: m.Config.ReleaseManagers["gitlab"],
+	}, Pins: store.NewPersonService(m.DB), Lookups: clients.users, Logger: m.Logger}
 }
 
 // executor makes this process's runner of verifications: the environments it

@@ -40,6 +40,38 @@ func (f *Forge) AddComment(repoName string, number int, author, body string) int
 	return c.ID
 }
 
+// PutComment stores c as the forge has it, on pull request c.Number (created
+// when missing), replacing any comment with the same id, and returns its id.
+// A zero ID gets a fresh one, zero times are now and an unset UpdatedAt is
+// CreatedAt. Use it to give a test's webhook comment its record on the forge,
+// or a different one.
+func (f *Forge) PutComment(repoName string, c Comment) int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	rp := f.repo(repoName)
+	if rp.pulls[c.Number] == nil {
+		rp.pulls[c.Number] = &PullRequest{Number: c.Number}
+	}
+	f.userID(c.Author)
+	if c.ID == 0 {
+		c.ID = f.id()
+	}
+	if c.CreatedAt.IsZero() {
+		c.CreatedAt = now()
+	}
+	if c.UpdatedAt.IsZero() {
+		c.UpdatedAt = c.CreatedAt
+	}
+	for i, old := range rp.comments {
+		if old.ID == c.ID {
+			rp.comments[i] = &c
+			return c.ID
+		}
+	}
+	rp.comments = append(rp.comments, &c)
+	return c.ID
+}
+
 // Comments returns the comments on pull request number, oldest first.
 func (f *Forge) Comments(repoName string, number int) []Comment {
 	f.mu.Lock()
@@ -83,7 +115,8 @@ func (f *Forge) ghComment(rp *repo, c *Comment) map[string]any {
 		"id": c.ID, "node_id": "IC_" + strconv.FormatInt(c.ID, 10), "body": c.Body,
 		"user":       map[string]any{"login": c.Author, "id": f.userID(c.Author), "type": "User"},
 		"created_at": ts(c.CreatedAt), "updated_at": ts(c.UpdatedAt),
-		"html_url": f.srv.URL + "/" + rp.name + "/pull/" + strconv.Itoa(c.Number) + "#issuecomment-" + strconv.FormatInt(c.ID, 10),
+		"html_url":  f.srv.URL + "/" + rp.name + "/pull/" + strconv.Itoa(c.Number) + "#issuecomment-" + strconv.FormatInt(c.ID, 10),
+		"issue_url": f.srv.URL + "/api/v3/repos/" + rp.name + "/issues/" + strconv.Itoa(c.Number),
 	}
 }
 
@@ -156,6 +189,37 @@ func (f *Forge) ghCreateComment(w http.ResponseWriter, r *http.Request) {
 	c := &Comment{ID: f.id(), Number: pr.Number, Author: BotLogin, Body: body, CreatedAt: now(), UpdatedAt: now()}
 	rp.comments = append(rp.comments, c)
 	writeJSON(w, http.StatusCreated, f.ghComment(rp, c))
+}
+
+// ghIssueGet routes GET .../issues/{number}/comments (list) and GET
+// .../issues/comments/{id} (one comment).
+func (f *Forge) ghIssueGet(w http.ResponseWriter, r *http.Request) {
+	switch a, b := r.PathValue("a"), r.PathValue("b"); {
+	case a == "comments":
+		r.SetPathValue("id", b)
+		f.ghGetComment(w, r)
+	case b == "comments":
+		r.SetPathValue("number", a)
+		f.ghListComments(w, r)
+	default:
+		f.notFound(w, r)
+	}
+}
+
+// ghGetComment answers one comment by id, whatever PR it is on, as GitHub does.
+func (f *Forge) ghGetComment(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	rp := f.ghRepoOf(w, r)
+	if rp == nil {
+		return
+	}
+	_, c := commentByID(rp, nil, r.PathValue("id"))
+	if c == nil {
+		writeJSON(w, http.StatusNotFound, ghError("Not Found"))
+		return
+	}
+	writeJSON(w, http.StatusOK, f.ghComment(rp, c))
 }
 
 func (f *Forge) ghEditComment(w http.ResponseWriter, r *http.Request) {
@@ -259,6 +323,23 @@ func (f *Forge) glCreateNote(w http.ResponseWriter, r *http.Request) {
 	c := &Comment{ID: f.id(), Number: pr.Number, Author: BotLogin, Body: body, CreatedAt: now(), UpdatedAt: now()}
 	rp.comments = append(rp.comments, c)
 	writeJSON(w, http.StatusCreated, f.glNote(rp, c))
+}
+
+// glGetNote answers one note of the merge request; GitLab does not find a
+// note of another merge request by this route.
+func (f *Forge) glGetNote(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	rp, pr := f.glNoteTarget(w, r)
+	if pr == nil {
+		return
+	}
+	_, c := commentByID(rp, pr, r.PathValue("note"))
+	if c == nil {
+		writeJSON(w, http.StatusNotFound, glMessage("404 Note Not Found"))
+		return
+	}
+	writeJSON(w, http.StatusOK, f.glNote(rp, c))
 }
 
 func (f *Forge) glUpdateNote(w http.ResponseWriter, r *http.Request) {

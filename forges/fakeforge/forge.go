@@ -4,7 +4,7 @@
 //
 // Both APIs see the same repositories: "acme/payments" is a GitHub repository
 // and a GitLab project at once, with numeric project id ProjectID(name). Tests set
-// the state up (AddCommit, SetFile, AddPullRequest, AddComment, AddTag), run real
+// the state up (AddCommit, SetFile, AddPullRequest, AddComment, PutComment, AddTag), run real
 // go-github or GitLab clients against it, and assert on the effects (Comments,
 // Statuses, Tags, Releases) and on the request log (Requests, Unhandled).
 //
@@ -253,6 +253,47 @@ func (f *Forge) userID(login string) int64 {
 	return id
 }
 
+// lookupUser finds a known login, without regard to case, as both forges
+// do. f.mu is held.
+func (f *Forge) lookupUser(login string) (string, int64, bool) {
+	for l, id := range f.users {
+		if login != "" && strings.EqualFold(l, login) {
+			return l, id, true
+		}
+	}
+	return "", 0, false
+}
+
+// AddUser registers login (when new) and returns its user id.
+func (f *Forge) AddUser(login string) int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.userID(login)
+}
+
+// RenameUser renames the account of login to newLogin, as the forges let a
+// user do: the id stays, the old login is free for anyone to register, and
+// the account's comments and pull requests show the new login.
+func (f *Forge) RenameUser(login, newLogin string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	id := f.userID(login)
+	delete(f.users, login)
+	f.users[newLogin] = id
+	for _, rp := range f.repos {
+		for _, c := range rp.comments {
+			if c.Author == login {
+				c.Author = newLogin
+			}
+		}
+		for _, pr := range rp.pulls {
+			if pr.Author == login {
+				pr.Author = newLogin
+			}
+		}
+	}
+}
+
 // id allocates an object id. f.mu is held.
 func (f *Forge) id() int64 {
 	f.nextID++
@@ -270,9 +311,12 @@ func (f *Forge) routes() {
 		f.mux.HandleFunc(method+" /api/v3"+path, h)
 	}
 	gh("GET /user", f.ghUser)
+	gh("GET /users/{login}", f.ghUserByLogin)
 	gh("GET /repos/{owner}/{repo}", f.ghRepo)
 	gh("GET /repos/{owner}/{repo}/pulls/{number}", f.ghPull)
-	gh("GET /repos/{owner}/{repo}/issues/{number}/comments", f.ghListComments)
+	// GET .../issues/{number}/comments and GET .../issues/comments/{id} overlap
+	// as patterns: one route tells them apart.
+	gh("GET /repos/{owner}/{repo}/issues/{a}/{b}", f.ghIssueGet)
 	gh("POST /repos/{owner}/{repo}/issues/{number}/comments", f.ghCreateComment)
 	gh("PATCH /repos/{owner}/{repo}/issues/comments/{id}", f.ghEditComment)
 	gh("DELETE /repos/{owner}/{repo}/issues/comments/{id}", f.ghDeleteComment)
@@ -298,10 +342,12 @@ func (f *Forge) routes() {
 		f.mux.HandleFunc(method+" /api/v4"+path, h)
 	}
 	gl("GET /user", f.glUser)
+	gl("GET /users", f.glUsers)
 	gl("GET /projects/{id}", f.glProject)
 	gl("GET /projects/{id}/merge_requests/{iid}", f.glMergeRequest)
 	gl("GET /projects/{id}/merge_requests/{iid}/notes", f.glListNotes)
 	gl("POST /projects/{id}/merge_requests/{iid}/notes", f.glCreateNote)
+	gl("GET /projects/{id}/merge_requests/{iid}/notes/{note}", f.glGetNote)
 	gl("PUT /projects/{id}/merge_requests/{iid}/notes/{note}", f.glUpdateNote)
 	gl("DELETE /projects/{id}/merge_requests/{iid}/notes/{note}", f.glDeleteNote)
 	gl("POST /projects/{id}/statuses/{sha}", f.glSetStatus)

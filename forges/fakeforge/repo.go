@@ -193,6 +193,30 @@ func (f *Forge) glUser(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"id": BotID, "username": BotLogin, "name": "patchgate", "state": "active"})
 }
 
+// ghUserByLogin answers GET /users/{login} for logins the fake has seen.
+func (f *Forge) ghUserByLogin(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	login, id, ok := f.lookupUser(r.PathValue("login"))
+	if !ok {
+		writeJSON(w, http.StatusNotFound, ghError("Not Found"))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"login": login, "id": id, "type": "User"})
+}
+
+// glUsers answers GET /users?username= with the one user of that username,
+// or none.
+func (f *Forge) glUsers(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := []map[string]any{}
+	if login, id, ok := f.lookupUser(r.URL.Query().Get("username")); ok {
+		out = append(out, map[string]any{"id": id, "username": login, "name": login, "state": "active"})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
 func (f *Forge) ghRepo(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

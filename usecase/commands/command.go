@@ -45,10 +45,10 @@ type Claims interface {
 	ReleaseCommand(ctx context.Context, forge patchgate.Forge, repo string, commentID int64) error
 }
 
-// People says who may give which command (verification.Trust).
+// People says who may give which command, by forge user id (people.Directory).
 type People interface {
-	Maintainer(repo *patchgate.Repository, user string) bool
-	ReleaseManager(forge patchgate.Forge, user string) bool
+	Maintainer(ctx context.Context, repo *patchgate.Repository, userID int64) (bool, error)
+	ReleaseManager(ctx context.Context, forge patchgate.Forge, userID int64) (bool, error)
 }
 
 // Handler acts on the commands in comments. Set the fields, then use it from
@@ -65,8 +65,11 @@ type Handler struct {
 	Commands Claims
 	// Commenters answer on the change, one per forge.
 	Commenters map[patchgate.Forge]patchgate.Commenter
-	People     People
-	Logger     *slog.Logger
+	// Comments read each command's comment back from its forge before it
+	// acts; a forge without one refuses every command.
+	Comments map[patchgate.Forge]patchgate.CommentReader
+	People   People
+	Logger   *slog.Logger
 }
 
 // CommandCommentMarker identifies patchgate's one answer to comment commands
@@ -128,59 +131,96 @@ func (h *Handler) runCommand(ctx context.Context, repo *patchgate.Repository, ev
 	case ch == nil:
 		return "ignored: the change is not known yet", false, nil
 	}
-	if command == patchgate.ApproveComment {
-		return h.approveByComment(ctx, repo, ev, ch)
+	read, answer, err := h.readBack(ctx, repo, ev)
+	if answer != "" || err != nil {
+		return answer, false, err
 	}
-	return h.okToTest(ctx, repo, ev, ch)
+	// From here on the command acts on what the forge says, not on the payload.
+	back := *ev
+	back.Comment = &patchgate.CommentEvent{ID: read.ID, Body: read.Body, Author: read.Author, AuthorID: read.AuthorID, URL: c.URL,
+		Number: read.Number, OnChange: c.OnChange, CreatedAt: read.CreatedAt, UpdatedAt: read.UpdatedAt}
+	if command == patchgate.ApproveComment {
+		return h.approveByComment(ctx, repo, &back, ch)
+	}
+	return h.okToTest(ctx, repo, &back, ch)
 }
 
-// approveByComment approves, for a release manager of the forge, the open
-// candidate that includes the change the comment is on, if the comment was
-// written after the candidate was proposed.
+// readBack reads the command's comment through the forge's API by its id: a
+// signed payload only claims who wrote what (whoever holds the webhook secret
+// can sign anything). A comment the forge does not have, or has otherwise, is
+// refused; the refusal is logged, and is the delivery's reason and the answer.
+func (h *Handler) readBack(ctx context.Context, repo *patchgate.Repository, ev *patchgate.Event) (*patchgate.ForgeComment, string, error) {
+	c := ev.Comment
+	reader := h.Comments[repo.Forge]
+	if reader == nil {
+		return nil, fmt.Sprintf("ignored: patchgate cannot read comments back from %s (no API token), so it acts on none", repo.Forge), nil
+	}
+	read, err := reader.ReadComment(ctx, repo.Ref(), c.Number, c.ID)
+	if patchgate.ErrorCode(err) == patchgate.ENOTFOUND {
+		read, err = nil, nil
+	} else if err != nil {
+		return nil, "", fmt.Errorf("read comment %d back: %w", c.ID, err)
+	}
+	if reason := patchgate.CommentVouches(c, read); reason != "" {
+		h.Logger.Warn("comment command refused: the forge does not vouch for the delivery", "repo", repo.Name,
+			"number", c.Number, "comment", c.ID, "claimed_author", c.Author, "sender", ev.Sender, "reason", reason)
+		return nil, "ignored: " + reason, nil
+	}
+	return read, "", nil
+}
+
+// approveByComment approves, for a release manager of the forge, the
+// candidate that includes the change the comment is on and was open when the
+// comment was written (patchgate.CommentTarget), if it is still open.
 func (h *Handler) approveByComment(ctx context.Context, repo *patchgate.Repository, ev *patchgate.Event, ch *patchgate.Change) (string, bool, error) {
 	c := ev.Comment
 	if h.Candidates == nil || h.Gate == nil {
 		return "ignored: releases are not enabled", false, nil
 	}
-	if !h.People.ReleaseManager(repo.Forge, c.Author) {
-		return fmt.Sprintf("ignored: %s is not a release manager", c.Author), false, nil
+	if ok, err := h.People.ReleaseManager(ctx, repo.Forge, c.AuthorID); err != nil {
+		return "", false, err
+	} else if !ok {
+		return fmt.Sprintf("ignored: %s is not a release manager (forge user id %d)", c.Author, c.AuthorID), false, nil
 	}
-	open := patchgate.CandidateOpen
-	cands, _, err := h.Candidates.FindCandidates(ctx, patchgate.CandidateFilter{Forge: &repo.Forge, Repo: &repo.Name, State: &open, Limit: 10})
+	// The comment names no candidate: it approves the one open when it was
+	// written, so the recent candidates of every state are looked at.
+	cands, _, err := h.Candidates.FindCandidates(ctx, patchgate.CandidateFilter{Forge: &repo.Forge, Repo: &repo.Name, Limit: 20})
 	if err != nil {
 		return "", false, err
 	}
+	var containing []*patchgate.Candidate
 	for _, cand := range cands {
 		full, err := h.Candidates.FindCandidateByID(ctx, cand.ID)
 		if err != nil {
 			return "", false, err
 		}
-		if !slices.ContainsFunc(full.Items, func(i *patchgate.CandidateItem) bool { return i.ChangeID == ch.ID }) {
-			continue
+		if slices.ContainsFunc(full.Items, func(i *patchgate.CandidateItem) bool { return i.ChangeID == ch.ID }) {
+			containing = append(containing, full)
 		}
-		// Forges stamp comments to the second.
-		if proposed := full.CreatedAt.Truncate(time.Second); c.CreatedAt.Before(proposed) {
-			return fmt.Sprintf("ignored: comment was written at %s, before %s was proposed at %s: comment %s again to approve it",
-				stamp(c.CreatedAt), full.Name, stamp(proposed), patchgate.ApproveComment), false, nil
-		}
-		claim := &patchgate.CommentCommand{Forge: repo.Forge, Repo: repo.Name, CommentID: c.ID, Command: patchgate.CommandApprove,
-			Author: c.Author, Change: ch.Number, SHA: full.SHA}
-		if answer, err := h.claim(ctx, claim); answer != "" || err != nil {
-			return answer, false, err
-		}
-		by := patchgate.Principal{Name: c.Author, Role: patchgate.RoleReleaseManager,
-			Users: []patchgate.ForgeUser{{Forge: repo.Forge, Login: c.Author}}}
-		if _, _, err := h.Gate.Approve(patchgate.NewContextWithPrincipal(ctx, by), full.ID, "", by, "comment"); err != nil {
-			// Refusals (not releasable, an author) are the answer, in words;
-			// the comment has had its one chance.
-			if code := patchgate.ErrorCode(err); code == patchgate.ECONFLICT || code == patchgate.EFORBIDDEN {
-				return "ignored: " + patchgate.ErrorMessage(err), false, nil
-			}
-			return "", false, h.unclaim(ctx, claim, err)
-		}
-		return fmt.Sprintf("approved by %s for %s at %s", c.Author, full.Name, patchgate.ShortSHA(full.SHA)), true, nil
 	}
-	return "ignored: no open release candidate contains " + ch.Ref(), false, nil
+	full, reason := patchgate.CommentTarget(containing, c.CreatedAt)
+	if full == nil && reason != "" {
+		return "ignored: " + reason, false, nil
+	}
+	if full == nil {
+		return "ignored: no open release candidate contains " + ch.Ref(), false, nil
+	}
+	claim := &patchgate.CommentCommand{Forge: repo.Forge, Repo: repo.Name, CommentID: c.ID, Command: patchgate.CommandApprove,
+		Author: c.Author, Change: ch.Number, SHA: full.SHA}
+	if answer, err := h.claim(ctx, claim); answer != "" || err != nil {
+		return answer, false, err
+	}
+	by := patchgate.Principal{Name: c.Author, Role: patchgate.RoleReleaseManager,
+		Users: []patchgate.ForgeUser{{Forge: repo.Forge, Login: c.Author}}}
+	if _, _, err := h.Gate.Approve(patchgate.NewContextWithPrincipal(ctx, by), full.ID, "", by, "comment"); err != nil {
+		// Refusals (not releasable, an author) are the answer, in words;
+		// the comment has had its one chance.
+		if code := patchgate.ErrorCode(err); code == patchgate.ECONFLICT || code == patchgate.EFORBIDDEN {
+			return "ignored: " + patchgate.ErrorMessage(err), false, nil
+		}
+		return "", false, h.unclaim(ctx, claim, err)
+	}
+	return fmt.Sprintf("approved by %s for %s at %s", c.Author, full.Name, patchgate.ShortSHA(full.SHA)), true, nil
 }
 
 // okToTest verifies the change's current head for a maintainer, if the comment
@@ -188,8 +228,10 @@ func (h *Handler) approveByComment(ctx context.Context, repo *patchgate.Reposito
 // could have read, not for a later push.
 func (h *Handler) okToTest(ctx context.Context, repo *patchgate.Repository, ev *patchgate.Event, ch *patchgate.Change) (string, bool, error) {
 	c := ev.Comment
-	if !h.People.Maintainer(repo, c.Author) {
-		return fmt.Sprintf("ignored: %s is not a maintainer of %s", c.Author, repo.Name), false, nil
+	if ok, err := h.People.Maintainer(ctx, repo, c.AuthorID); err != nil {
+		return "", false, err
+	} else if !ok {
+		return fmt.Sprintf("ignored: %s is not a maintainer of %s (forge user id %d)", c.Author, repo.Name, c.AuthorID), false, nil
 	}
 	if h.Verifier == nil {
 		return "ignored: verification is not enabled", false, nil

@@ -14,7 +14,7 @@ import (
 	"github.com/patchgate/patchgate/forges/fakeforge"
 	"github.com/patchgate/patchgate/store"
 	"github.com/patchgate/patchgate/usecase/commands"
-	"github.com/patchgate/patchgate/usecase/verification"
+	"github.com/patchgate/patchgate/usecase/people"
 )
 
 const repoName = "acme/payments"
@@ -60,12 +60,22 @@ func TestOkToTestByComment(t *testing.T) {
 	repo := &patchgate.Repository{Forge: patchgate.GitHub, Name: repoName, TrustedUsers: []string{"maintainer"}}
 	h := &commands.Handler{Changes: changes, Verifier: verifier, Commands: store.NewCommandService(db),
 		Commenters: map[patchgate.Forge]patchgate.Commenter{patchgate.GitHub: gh},
-		People:     verification.Trust{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	comment := func(id int64, author string, at time.Time) *patchgate.Event {
+		Comments:   map[patchgate.Forge]patchgate.CommentReader{patchgate.GitHub: gh},
+		People: &people.Directory{Pins: store.NewPersonService(db), Lookups: map[patchgate.Forge]patchgate.UserLookup{patchgate.GitHub: gh},
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	// claimed is a delivery of a comment by author, which the forge has as
+	// written by forgeAuthor ("": it has no such comment).
+	claimed := func(id int64, author, forgeAuthor string, at time.Time) *patchgate.Event {
+		body := "looks fine\n" + patchgate.OkToTestComment
+		if forgeAuthor != "" {
+			forge.PutComment(repoName, fakeforge.Comment{ID: id, Number: 5, Author: forgeAuthor, Body: body, CreatedAt: at.Truncate(time.Second)})
+		}
 		return &patchgate.Event{Forge: patchgate.GitHub, Kind: patchgate.EventComment, Action: "created", Repo: repoName, Sender: author,
-			Comment: &patchgate.CommentEvent{ID: id, Body: "looks fine\n" + patchgate.OkToTestComment, Author: author, Number: 5,
+			Comment: &patchgate.CommentEvent{ID: id, Body: body, Author: author, Number: 5,
 				OnChange: true, CreatedAt: at, UpdatedAt: at}}
 	}
+	comment := func(id int64, author string, at time.Time) *patchgate.Event { return claimed(id, author, author, at) }
 	tests := []struct {
 		name        string
 		ev          *patchgate.Event
@@ -73,6 +83,9 @@ func TestOkToTestByComment(t *testing.T) {
 		wantAnswer  string
 	}{
 		{"not a maintainer", comment(1, "mallory", time.Now()), patchgate.OutcomeIgnored, "mallory is not a maintainer"},
+		{"a comment the forge does not have", claimed(4, "maintainer", "", time.Now()), patchgate.OutcomeIgnored, "the forge has no comment 4 on #5"},
+		{"the forge has it by someone else", claimed(5, "maintainer", "mallory", time.Now()), patchgate.OutcomeIgnored,
+			"the forge says comment 5 was written by mallory, not maintainer"},
 		{"before the head", comment(2, "maintainer", pushed.Add(-time.Minute)), patchgate.OutcomeIgnored, "before head ccccccc was pushed"},
 		{"maintainer", comment(3, "maintainer", time.Now()), patchgate.OutcomeProcessed, "verifying ccccccc: ok-to-test by maintainer"},
 		{"the same comment again", comment(3, "maintainer", time.Now()), patchgate.OutcomeIgnored, "ignored: "},
@@ -83,7 +96,12 @@ func TestOkToTestByComment(t *testing.T) {
 			if err != nil || outcome != tt.wantOutcome {
 				t.Fatalf("got %s, %q, %v; want %s", outcome, reason, err, tt.wantOutcome)
 			}
-			comments := forge.Comments(repoName, 5)
+			var comments []fakeforge.Comment
+			for _, c := range forge.Comments(repoName, 5) {
+				if c.Author == fakeforge.BotLogin {
+					comments = append(comments, c)
+				}
+			}
 			if len(comments) != 1 || !strings.Contains(comments[0].Body, commands.CommandCommentMarker) || !strings.Contains(comments[0].Body, tt.wantAnswer) {
 				t.Fatalf("got comments %+v, want the one command comment saying %q", comments, tt.wantAnswer)
 			}

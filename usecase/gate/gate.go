@@ -492,7 +492,7 @@ func ReleaseNotes(c *patchgate.Candidate) string {
 func approvers(c *patchgate.Candidate) []string {
 	var out []string
 	for _, a := range c.Approvals {
-		if a.WithdrawnAt == nil && !slices.Contains(out, a.Approver) {
+		if a.WithdrawnAt == nil && a.NamesPerson() && !slices.Contains(out, a.Approver) {
 			out = append(out, a.Approver)
 		}
 	}
