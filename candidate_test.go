@@ -107,7 +107,7 @@ func TestChangeCommits(t *testing.T) {
 func TestEnoughApprovals(t *testing.T) {
 	now := time.Now()
 	a := func(who, sha string, withdrawn bool) *patchgate.Approval {
-		ap := &patchgate.Approval{Approver: who, SHA: sha}
+		ap := &patchgate.Approval{Approver: who, SHA: sha, Token: "tok-" + strings.ToLower(who)}
 		if withdrawn {
 			ap.WithdrawnAt = &now
 		}
@@ -124,6 +124,7 @@ func TestEnoughApprovals(t *testing.T) {
 		{"a withdrawn one does not count", []*patchgate.Approval{a("alice", "s", false), a("bob", "s", true)}, 2, false},
 		{"one person counts once", []*patchgate.Approval{a("alice", "s", false), a("Alice", "s", false)}, 2, false},
 		{"another SHA does not count", []*patchgate.Approval{a("alice", "s", false), a("bob", "old", false)}, 2, false},
+		{"an approval naming no person does not count", []*patchgate.Approval{a("alice", "s", false), {Approver: "bob", SHA: "s"}}, 2, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
