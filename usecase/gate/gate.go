@@ -63,7 +63,24 @@ type Gate struct {
 	Commenters map[patchgate.Forge]patchgate.Commenter
 	// Announcer, when set, is told every promotion.
 	Announcer Announcer
-	Logger    *slog.Logger
+	// Repos hold the operator's release floor per repository; nil, or a
+	// repository it does not know, holds candidates to
+	// patchgate.DefaultReleaseFloor.
+	Repos  Repos
+	Logger *slog.Logger
+}
+
+// policy returns the release policy c is held to: the operator's floor for
+// its repository tightened, never loosened, by cfg (its .patchgate.yml), and
+// the blockers of what cfg asks below the floor.
+func (g *Gate) policy(c *patchgate.Candidate, cfg *config.RepoFile) (patchgate.EffectivePolicy, []string) {
+	floor := patchgate.DefaultReleaseFloor()
+	if g.Repos != nil {
+		if repo, err := g.Repos.Resolve(c.Forge, c.Repo); err == nil {
+			floor = repo.Release
+		}
+	}
+	return patchgate.MergeReleasePolicy(floor, cfg.Release.Request())
 }
 
 // quarantineBlockers are the release blockers of repo's ended quarantines
@@ -87,13 +104,15 @@ func (g *Gate) Evaluate(ctx context.Context, c *patchgate.Candidate) (*patchgate
 		ev.Blockers = append(ev.Blockers, "no usable "+config.RepoFileName+" at "+patchgate.ShortSHA(c.SHA)+": "+patchgate.ErrorMessage(err))
 		return ev, nil
 	}
-	ev.Needed = cfg.Release.Approvals
+	policy, loosened := g.policy(c, cfg)
+	ev.Policy, ev.Needed = &policy, policy.Approvals
+	ev.Blockers = append(ev.Blockers, loosened...)
 	own, err := g.latestVerification(ctx, c.Forge, c.Repo, c.SHA)
 	if err != nil {
 		return nil, err
 	}
 	ev.Verification = own
-	ev.Blockers = append(ev.Blockers, suiteBlockers(own, cfg.Release.Required, "", c.SHA)...)
+	ev.Blockers = append(ev.Blockers, suiteBlockers(own, policy.Required, "", c.SHA)...)
 	// An ended quarantine is a debt come due: the release waits until the
 	// test is fixed (and the quarantine removed) or the quarantine renewed.
 	expired, err := g.quarantineBlockers(ctx, ref, cfg, time.Now())
@@ -119,11 +138,11 @@ func (g *Gate) Evaluate(ctx context.Context, c *patchgate.Candidate) (*patchgate
 		if err != nil {
 			return nil, err
 		}
-		if b := suiteBlockers(v, cfg.Release.Required, key+": fix in "+changeName(ch), ch.HeadSHA); len(b) > 0 {
+		if b := suiteBlockers(v, policy.Required, key+": fix in "+changeName(ch), ch.HeadSHA); len(b) > 0 {
 			ev.Blockers = append(ev.Blockers, b...)
 			continue
 		}
-		if cfg.Release.RequireProof {
+		if policy.RequireProof {
 			var proof *patchgate.Proof
 			if proof, err = g.Evidence.FindProof(ctx, v.ID); err != nil && patchgate.ErrorCode(err) != patchgate.ENOTFOUND {
 				return nil, fmt.Errorf("find the proof of verification %d: %w", v.ID, err)
@@ -245,11 +264,7 @@ func (g *Gate) Approve(ctx context.Context, id int64, sha string, by patchgate.P
 	if !ev.Releasable {
 		return nil, ev, patchgate.Errorf(patchgate.ECONFLICT, "candidate %s is not releasable: %s", c.Name, strings.Join(ev.Blockers, "; "))
 	}
-	cfg, err := g.Configs.Read(ctx, patchgate.RepoRef{Forge: c.Forge, Name: c.Repo}, c.SHA)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := g.checkAuthorRule(ctx, cfg, c, approver); err != nil {
+	if err := g.checkAuthorRule(ctx, *ev.Policy, c, approver); err != nil {
 		return nil, nil, err
 	}
 	if _, err := g.Releases.AddApproval(ctx, &patchgate.Approval{CandidateID: c.ID, SHA: c.SHA, Approver: approver, Token: by.Token, Via: via}); err != nil {
@@ -260,7 +275,7 @@ func (g *Gate) Approve(ctx context.Context, id int64, sha string, by patchgate.P
 		return nil, nil, err
 	}
 	ev.Approvals = liveApprovals(c)
-	if cfg.Release.AutoPromote && ev.Approvals >= ev.Needed {
+	if ev.Policy.AutoPromote && ev.Approvals >= ev.Needed {
 		promoted, err := g.Promote(ctx, id, by)
 		if err != nil {
 			// The approval stands; the promotion can be retried by hand.

@@ -276,6 +276,9 @@ func TestAutoPromotionOnTheLastApproval(t *testing.T) {
 	ctx := context.Background()
 	w := newReleaseWorld(t)
 	w.forge.AddCommit(relRepo, w.cand, map[string][]byte{".patchgate.yml": []byte(strings.Replace(releaseConfig, "approvals: 1", "approvals: 2\n  auto_promote: true", 1))}, "auto", "ops", w.merge)
+	// The operator allows automatic promotion; the file asks for it.
+	w.gate.Repos = patchgate.NewRepositoryDirectory([]*patchgate.Repository{{Forge: patchgate.GitHub, Name: relRepo,
+		Release: patchgate.ReleasePolicy{Approvals: 1, AutoPromote: true}}})
 	w.verify(w.cand, 0, patchgate.RunSuccess)
 	w.verify(w.head, w.pr.ID, patchgate.RunSuccess)
 	c := w.candidate()
