@@ -186,6 +186,9 @@ func printRelease(w io.Writer, r *patchgate.Candidate, ev *patchgate.Evaluation)
 		fmt.Fprintf(w, " (%s)", strings.Join(approvers, ", "))
 	}
 	fmt.Fprintln(w)
+	if ev.ConfigDigest != "" {
+		fmt.Fprintf(w, "  configuration: .patchgate.yml %s (evidence counts only when run under it)\n", ev.ConfigDigest)
+	}
 	if ev.Policy != nil {
 		settings := ev.Policy.Settings()
 		words := make([]string, len(settings))

@@ -107,7 +107,8 @@ func (g *Gate) Evaluate(ctx context.Context, c *patchgate.Candidate) (*patchgate
 	policy, loosened := g.policy(c, cfg)
 	ev.Policy, ev.Needed = &policy, policy.Approvals
 	ev.Blockers = append(ev.Blockers, loosened...)
-	own, err := g.latestVerification(ctx, c.Forge, c.Repo, c.SHA)
+	ev.ConfigDigest = cfg.Digest
+	own, err := g.latestVerification(ctx, c.Forge, c.Repo, c.SHA, cfg.Digest)
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +135,7 @@ func (g *Gate) Evaluate(ctx context.Context, c *patchgate.Candidate) (*patchgate
 			ev.Blockers = append(ev.Blockers, key+": reopened after merge")
 			continue
 		}
-		v, err := g.latestVerification(ctx, ch.Forge, ch.Repo, ch.HeadSHA)
+		v, err := g.latestVerification(ctx, ch.Forge, ch.Repo, ch.HeadSHA, cfg.Digest)
 		if err != nil {
 			return nil, err
 		}
@@ -175,7 +176,7 @@ func suiteBlockers(v *patchgate.Verification, required []string, who, sha string
 		prefix = who + " "
 	}
 	if v == nil {
-		return []string{prefix + "not verified on " + patchgate.ShortSHA(sha) + " yet"}
+		return []string{prefix + "not verified on " + patchgate.ShortSHA(sha) + " under the release branch's " + config.RepoFileName + " yet"}
 	}
 	var out []string
 	byName := map[string]*patchgate.SuiteRun{}
@@ -200,17 +201,19 @@ func suiteBlockers(v *patchgate.Verification, required []string, who, sha string
 	return out
 }
 
-// latestVerification returns the newest verification of sha that is not
-// stale, or nil.
-func (g *Gate) latestVerification(ctx context.Context, forge patchgate.Forge, repo, sha string) (*patchgate.Verification, error) {
+// latestVerification returns the verification of sha that counts for a
+// candidate whose .patchgate.yml has digest (patchgate.ReleaseVerdict), or nil.
+func (g *Gate) latestVerification(ctx context.Context, forge patchgate.Forge, repo, sha, digest string) (*patchgate.Verification, error) {
 	vs, _, err := g.Evidence.FindVerifications(ctx, patchgate.VerificationFilter{Forge: &forge, Repo: &repo, SHA: &sha, Limit: 20})
 	if err != nil {
 		return nil, fmt.Errorf("find verifications of %s: %w", sha, err)
 	}
-	for _, v := range vs {
-		if !v.Stale && v.State != patchgate.RunCanceled {
-			return v, nil
-		}
+	evidence := make([]patchgate.VerdictEvidence, len(vs))
+	for i, v := range vs {
+		evidence[i] = patchgate.VerdictEvidence{State: v.State, Stale: v.Stale, ConfigDigest: v.ConfigDigest}
+	}
+	if i := patchgate.ReleaseVerdict(evidence, digest); i >= 0 {
+		return vs[i], nil
 	}
 	return nil, nil
 }
