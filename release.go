@@ -156,6 +156,12 @@ type Evaluation struct {
 	Evidence map[string]*Verification `json:"evidence"`
 	// Verification is the candidate's own.
 	Verification *Verification `json:"verification,omitempty"`
+	// ConfigDigest identifies the .patchgate.yml the candidate's commit holds:
+	// only verifications run under it count as its evidence.
+	ConfigDigest string `json:"config_digest,omitempty"`
+	// Policy is the release policy the candidate is held to, with where each
+	// value came from; nil when its .patchgate.yml could not be read.
+	Policy *EffectivePolicy `json:"policy,omitempty"`
 }
 
 // NamesPerson reports whether the approval names a person: it came through a

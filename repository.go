@@ -21,6 +21,9 @@ type Repository struct {
 	// TitlePrefixFixes: a title that starts with a ticket key ("PAY-7: fix
 	// rounding") makes a fixes link, as a closing keyword would.
 	TitlePrefixFixes bool `json:"title_prefix_fixes,omitempty"`
+	// Release is the operator's release policy for this repository: the
+	// floor its .patchgate.yml may only tighten.
+	Release ReleasePolicy `json:"release"`
 	// SuiteSecrets are environment variables given to the suites of trusted
 	// heads only, and masked in every log; never serialised.
 	SuiteSecrets map[string]string `json:"-"`

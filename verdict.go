@@ -11,6 +11,8 @@ type VerdictEvidence struct {
 	// verification when it was planned, or with its proof (proofs recorded
 	// before verifications kept it).
 	ProofRequired bool
+	// ConfigDigest identifies the .patchgate.yml the verification ran under.
+	ConfigDigest string
 }
 
 // HeadVerdict returns the verdict that counts for a change's current head,
@@ -39,4 +41,20 @@ func LandedVerdict(newestFirst []VerdictEvidence) RunState {
 		}
 	}
 	return ""
+}
+
+// ReleaseVerdict returns which of a commit's verifications, newest first,
+// counts as release evidence for a candidate whose own commit holds the
+// .patchgate.yml with configDigest: HeadVerdict's rule (the newest that is
+// neither canceled nor stale) among those run under exactly that
+// configuration, so that a run under another branch's file (say `run: "true"`)
+// never stands in for the suites the release branch requires. It is the index
+// into newestFirst, or -1 when none counts.
+func ReleaseVerdict(newestFirst []VerdictEvidence, configDigest string) int {
+	for i, v := range newestFirst {
+		if v.ConfigDigest == configDigest && v.State != RunCanceled && !v.Stale {
+			return i
+		}
+	}
+	return -1
 }

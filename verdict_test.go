@@ -66,3 +66,28 @@ func TestLandedVerdict(t *testing.T) {
 		})
 	}
 }
+
+func TestReleaseVerdict(t *testing.T) {
+	v := func(state patchgate.RunState, stale bool, digest string) patchgate.VerdictEvidence {
+		return patchgate.VerdictEvidence{State: state, Stale: stale, ConfigDigest: digest}
+	}
+	tests := []struct {
+		name        string
+		newestFirst []patchgate.VerdictEvidence
+		want        int
+	}{
+		{name: "none", want: -1},
+		{name: "the newest under the release branch's file", newestFirst: []patchgate.VerdictEvidence{v(patchgate.RunFailure, false, "rel"), v(patchgate.RunSuccess, false, "rel")}, want: 0},
+		{name: "a newer pass under another file does not count", newestFirst: []patchgate.VerdictEvidence{v(patchgate.RunSuccess, false, "fork"), v(patchgate.RunFailure, false, "rel")}, want: 1},
+		{name: "only other files: nothing counts", newestFirst: []patchgate.VerdictEvidence{v(patchgate.RunSuccess, false, "fork")}, want: -1},
+		{name: "canceled and stale are skipped", newestFirst: []patchgate.VerdictEvidence{v(patchgate.RunCanceled, false, "rel"), v(patchgate.RunSuccess, true, "rel"), v(patchgate.RunSuccess, false, "rel")}, want: 2},
+		{name: "an unplanned verification has no file yet", newestFirst: []patchgate.VerdictEvidence{v(patchgate.RunQueued, false, "")}, want: -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := patchgate.ReleaseVerdict(tt.newestFirst, "rel"); got != tt.want {
+				t.Errorf("got %d, want %d", got, tt.want)
+			}
+		})
+	}
+}

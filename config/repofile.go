@@ -106,6 +106,18 @@ type ReleasePolicy struct {
 	// RequireProof makes a ticket's fix count only when its fail-to-pass
 	// proof holds (the evidence is shown either way).
 	RequireProof bool `json:"require_proof"`
+	// Set holds the keys below release the file wrote (approvals, …): only
+	// those ask anything of the server's floor.
+	Set map[string]bool `json:"-"`
+}
+
+// Request is what the release block asks of the server's floor
+// (patchgate.MergeReleasePolicy).
+func (r ReleasePolicy) Request() patchgate.ReleaseRequest {
+	return patchgate.ReleaseRequest{Set: r.Set, Policy: patchgate.ReleasePolicy{
+		Approvals: r.Approvals, AllowAuthorApproval: r.AllowAuthorApproval, AutoPromote: r.AutoPromote,
+		RequireProof: r.RequireProof, Required: r.Required,
+	}}
 }
 
 // Limits on what a configuration may ask for.
@@ -348,6 +360,13 @@ func (p *configParser) release(n *yaml.Node, suites []Suite) ReleasePolicy {
 		"branch": &branch, "required": &required, "approvals": &approvals, "allow_author_approval": &allowAuthor,
 		"auto_promote": &autoPromote, "require_proof": &requireProof,
 	})
+	r.Set = map[string]bool{}
+	for key, n := range map[string]*yaml.Node{patchgate.PolicyApprovals: approvals, patchgate.PolicyAllowAuthorApproval: allowAuthor,
+		patchgate.PolicyAutoPromote: autoPromote, patchgate.PolicyRequireProof: requireProof, patchgate.PolicyRequired: required} {
+		if n != nil {
+			r.Set[key] = true
+		}
+	}
 	if requireProof != nil {
 		p.Bool(requireProof, "release.require_proof", &r.RequireProof)
 	}

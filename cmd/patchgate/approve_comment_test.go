@@ -43,9 +43,8 @@ func TestApproveByComment(t *testing.T) {
 	app.waitProcessed(t)
 
 	// The suites passed on the fix and on main (recorded as a worker would).
-	vs := store.NewVerificationService(app.main.DB)
 	for _, sha := range []string{head, merge} {
-		passVerification(t, vs, sha)
+		app.passUnderItsConfig(t, patchgate.RepoRef{Forge: patchgate.GitHub, Name: testRepo}, sha)
 	}
 	manager := app.createToken(t, "ops", patchgate.RoleReleaseManager)
 	var created struct{ Release patchgate.Candidate }

@@ -186,6 +186,17 @@ func printRelease(w io.Writer, r *patchgate.Candidate, ev *patchgate.Evaluation)
 		fmt.Fprintf(w, " (%s)", strings.Join(approvers, ", "))
 	}
 	fmt.Fprintln(w)
+	if ev.ConfigDigest != "" {
+		fmt.Fprintf(w, "  configuration: .patchgate.yml %s (evidence counts only when run under it)\n", ev.ConfigDigest)
+	}
+	if ev.Policy != nil {
+		settings := ev.Policy.Settings()
+		words := make([]string, len(settings))
+		for i, s := range settings {
+			words[i] = fmt.Sprintf("%s: %s (%s)", s.Key, s.Value, s.Source)
+		}
+		fmt.Fprintf(w, "  policy: %s\n", strings.Join(words, ", "))
+	}
 	switch {
 	case !ev.Releasable:
 		fmt.Fprintf(w, "  blocked:\n    %s\n", strings.Join(ev.Blockers, "\n    "))

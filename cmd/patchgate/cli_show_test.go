@@ -19,8 +19,14 @@ import (
 func failIn(t *testing.T, vs *store.VerificationService, sha string) *patchgate.Verification {
 	t.Helper()
 	ctx := context.Background()
+	// A rerun under the configuration sha was verified under before: only
+	// runs under the candidate's .patchgate.yml count for it.
+	digest := "manual-failed"
+	if prev, _, err := vs.FindVerifications(ctx, patchgate.VerificationFilter{SHA: &sha, Limit: 1}); err == nil && len(prev) > 0 {
+		digest = prev[0].ConfigDigest
+	}
 	v, _, err := vs.CreateVerification(ctx, &patchgate.Verification{
-		Forge: patchgate.GitHub, Repo: testRepo, SHA: sha, ConfigRef: sha, ConfigDigest: "manual-failed", Trigger: "test",
+		Forge: patchgate.GitHub, Repo: testRepo, SHA: sha, ConfigRef: sha, ConfigDigest: digest, Trigger: "test",
 		Suites: []*patchgate.SuiteRun{{Name: "regression", Required: true, Image: "patchgate-test/runner:go1.26"}},
 	})
 	if err != nil {

@@ -49,6 +49,77 @@ type Config struct {
 	// SLAWebhook, when its URL is set, is told SLA transitions (at risk,
 	// breached), signed like ReleaseWebhook; unset, they go to ReleaseWebhook.
 	SLAWebhook WebhookConfig `yaml:"sla_webhook"`
+	// Release is the release policy's floor for every repository whose
+	// repos[].release does not set a key: .patchgate.yml may only tighten it.
+	Release ReleaseConfig `yaml:"release"`
+}
+
+// ReleaseConfig is the operator's release policy: the floor a repository's
+// .patchgate.yml may tighten and never loosen, since that file comes from the
+// code the gate judges.
+type ReleaseConfig struct {
+	// Approvals is how many distinct release managers must approve.
+	Approvals int `yaml:"approvals" json:"approvals"`
+	// AllowAuthorApproval lets an author of an included change approve.
+	AllowAuthorApproval bool `yaml:"allow_author_approval" json:"allow_author_approval"`
+	// AutoPromote lets a repository promote a candidate on its last approval.
+	AutoPromote bool `yaml:"auto_promote" json:"auto_promote"`
+	// RequireProof makes a fix count only with a fail-to-pass proof.
+	RequireProof bool `yaml:"require_proof" json:"require_proof"`
+	// Required are suites that must pass, whatever the file says.
+	Required []string `yaml:"required" json:"required"`
+}
+
+// RepoReleaseConfig is one repository's release floor: each key it sets
+// replaces the top-level release's; the others are inherited.
+type RepoReleaseConfig struct {
+	Approvals           *int     `yaml:"approvals" json:"approvals,omitempty"`
+	AllowAuthorApproval *bool    `yaml:"allow_author_approval" json:"allow_author_approval,omitempty"`
+	AutoPromote         *bool    `yaml:"auto_promote" json:"auto_promote,omitempty"`
+	RequireProof        *bool    `yaml:"require_proof" json:"require_proof,omitempty"`
+	Required            []string `yaml:"required" json:"required,omitempty"`
+}
+
+// Over returns def with the keys r sets replaced.
+func (r *RepoReleaseConfig) Over(def ReleaseConfig) ReleaseConfig {
+	if r == nil {
+		return def
+	}
+	if r.Approvals != nil {
+		def.Approvals = *r.Approvals
+	}
+	if r.AllowAuthorApproval != nil {
+		def.AllowAuthorApproval = *r.AllowAuthorApproval
+	}
+	if r.AutoPromote != nil {
+		def.AutoPromote = *r.AutoPromote
+	}
+	if r.RequireProof != nil {
+		def.RequireProof = *r.RequireProof
+	}
+	if r.Required != nil {
+		def.Required = r.Required
+	}
+	return def
+}
+
+// Policy is the floor as the gate takes it.
+func (c ReleaseConfig) Policy() patchgate.ReleasePolicy {
+	return patchgate.ReleasePolicy{Approvals: c.Approvals, AllowAuthorApproval: c.AllowAuthorApproval,
+		AutoPromote: c.AutoPromote, RequireProof: c.RequireProof, Required: c.Required}
+}
+
+// validate checks a release floor below key ("release", "repos[0].release").
+func (c ReleaseConfig) validate(key string) error {
+	if c.Approvals < 1 || c.Approvals > 10 {
+		return configKeyErrorf("%s.approvals: %d: want 1 to 10", key, c.Approvals)
+	}
+	for i, name := range c.Required {
+		if strings.TrimSpace(name) == "" {
+			return configKeyErrorf("%s.required[%d]: want a suite name", key, i)
+		}
+	}
+	return nil
 }
 
 // AuditConfig locates the audit chain's key.
@@ -97,6 +168,8 @@ type RepoConfig struct {
 	// Secrets are environment variables (name: value, usually ${VAR}) given
 	// to the suites of trusted heads only and masked in every log.
 	Secrets map[string]string `yaml:"secrets" json:"secrets,omitempty"`
+	// Release overrides keys of the top-level release floor for this repository.
+	Release *RepoReleaseConfig `yaml:"release" json:"release,omitempty"`
 }
 
 // SLATargetConfig is one severity's SLA targets: how long after a ticket is
@@ -275,6 +348,9 @@ func DefaultConfig() Config {
 		Runners: RunnerConfig{Workers: 1, JobTimeout: time.Hour, Heartbeat: 10 * time.Second, MaxEnvironments: 8,
 			Retries: 2, RetryBackoff: 10 * time.Second},
 		Intake: IntakeConfig{MaxUnverified: 8},
+		// Today's behaviour, and the safe one: one approval, authors may not
+		// approve, promotion by hand.
+		Release: ReleaseConfig{Approvals: 1},
 	}
 }
 
@@ -422,7 +498,7 @@ func (c *Config) Validate() error {
 	}
 	seen := map[string]bool{}
 	for i, r := range c.Repos {
-		repo := r.Repository()
+		repo := r.Repository(c.Release)
 		// Each field on its own key, so that the finding points at its line.
 		bad := len(errs)
 		if err := repo.Forge.Validate(); err != nil {
@@ -445,6 +521,11 @@ func (c *Config) Validate() error {
 		seen[id] = true
 		if err := validateSLA(fmt.Sprintf("repos[%d].sla", i), r.SLA); err != nil {
 			errs = append(errs, err)
+		}
+		if r.Release != nil {
+			if err := r.Release.Over(c.Release).validate(fmt.Sprintf("repos[%d].release", i)); err != nil {
+				errs = append(errs, err)
+			}
 		}
 		for j, s := range r.WebhookSecrets {
 			if len(s) < 8 {
@@ -525,6 +606,9 @@ func (c *Config) Validate() error {
 	if err := c.Runners.validateCeilings(); err != nil {
 		errs = append(errs, err)
 	}
+	if err := c.Release.validate("release"); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -540,8 +624,9 @@ func defaultOwner(instance string) string {
 }
 
 // Repository converts the configured entry to the domain type, its sla block
-// laid over the default SLA targets.
-func (r RepoConfig) Repository() *patchgate.Repository {
+// laid over the default SLA targets and its release block over release, the
+// top-level floor.
+func (r RepoConfig) Repository(release ReleaseConfig) *patchgate.Repository {
 	keys := make([]string, len(r.TicketKeys))
 	for i, k := range r.TicketKeys {
 		keys[i] = strings.ToUpper(strings.TrimSpace(k))
@@ -558,6 +643,7 @@ func (r RepoConfig) Repository() *patchgate.Repository {
 		SLA:          sla,
 		Egress:       r.Egress,
 		SuiteSecrets: r.Secrets,
+		Release:      r.Release.Over(release).Policy(),
 		// The convention holds unless the operator turns it off.
 		TitlePrefixFixes: r.TitlePrefixFixes == nil || *r.TitlePrefixFixes,
 	}

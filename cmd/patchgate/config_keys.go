@@ -49,6 +49,11 @@ var configKeys = []config.Key{
 	{Path: "trackers", Kind: config.KindJSON, Want: "a JSON list of trackers", Doc: "The external ticket trackers (Jira) patchgate reads and updates."},
 	{Path: "sla_webhook.url", Kind: config.KindString, Range: "an http(s) URL", Doc: "Where SLA transitions are posted, signed; unset, they go to release_webhook."},
 	{Path: "sla_webhook.secret", Kind: config.KindString, Range: "at least 16 characters", Doc: "The HMAC-SHA256 key sla_webhook's posts are signed with."},
+	{Path: "release.approvals", Kind: config.KindInt, Default: "1", Range: "1 to 10", Doc: "The least number of release managers who must approve a release; .patchgate.yml may ask more."},
+	{Path: "release.allow_author_approval", Kind: config.KindBool, Doc: "Let an author of an included change approve; unless set, .patchgate.yml cannot allow it."},
+	{Path: "release.auto_promote", Kind: config.KindBool, Doc: "Let .patchgate.yml promote a candidate on its last approval; unset, promotion is by hand."},
+	{Path: "release.require_proof", Kind: config.KindBool, Doc: "Count a fix only with a fail-to-pass proof, whatever .patchgate.yml says."},
+	{Path: "release.required", Kind: config.KindList, Range: "suite names", Doc: "Suites that must pass for a release, whatever .patchgate.yml says."},
 }
 
 // configKeyNoun words the server file's problems as its README quotes them:

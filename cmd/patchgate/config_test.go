@@ -73,7 +73,7 @@ release_managers:
 	if cfg.GitHub.APIURL != "https://ghe.example.com/api/v3/" || cfg.GitHub.WebHost() != "ghe.example.com" {
 		t.Errorf("got api %s host %s", cfg.GitHub.APIURL, cfg.GitHub.WebHost())
 	}
-	if r := cfg.Repos[0].Repository(); r.TicketKeys[0] != "PAY" {
+	if r := cfg.Repos[0].Repository(cfg.Release); r.TicketKeys[0] != "PAY" {
 		t.Errorf("got keys %v, want upper-cased", r.TicketKeys)
 	}
 	if cfg.GitLab.WebHost() != "gitlab.com" {
@@ -163,10 +163,10 @@ repos:
 	want := patchgate.DefaultSLAPolicy()
 	want[patchgate.SeverityCritical] = patchgate.SLATarget{Verified: 4 * h, Released: 12 * h}
 	want[patchgate.SeverityLow] = patchgate.SLATarget{Verified: 24 * h, Released: 24 * h}
-	if got := cfg.Repos[0].Repository().SLA; !maps.Equal(got, want) {
+	if got := cfg.Repos[0].Repository(cfg.Release).SLA; !maps.Equal(got, want) {
 		t.Errorf("configured sla: got %v, want %v", got, want)
 	}
-	if got := cfg.Repos[1].Repository().SLA; !maps.Equal(got, patchgate.DefaultSLAPolicy()) {
+	if got := cfg.Repos[1].Repository(cfg.Release).SLA; !maps.Equal(got, patchgate.DefaultSLAPolicy()) {
 		t.Errorf("no sla block: got %v, want the defaults", got)
 	}
 
@@ -182,7 +182,7 @@ repos:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := env.Repos[0].Repository().SLA[patchgate.SeverityHigh]; got != (patchgate.SLATarget{Verified: 2 * h, Released: 6 * h}) {
+	if got := env.Repos[0].Repository(env.Release).SLA[patchgate.SeverityHigh]; got != (patchgate.SLATarget{Verified: 2 * h, Released: 6 * h}) {
 		t.Errorf("PATCHGATE_REPOS sla: got %+v, want 2h/6h", got)
 	}
 
@@ -302,11 +302,11 @@ func TestLoadConfigErrorsPointIntoTheFile(t *testing.T) {
 		want []string // substrings after "FILE:"
 	}{
 		{"unknown top-level key", "listen: 127.0.0.1:8080\nrunner:\n  workers: 2\n",
-			[]string{":2: unknown config key runner (valid keys at the top level: audit, database, github, gitlab, intake, listen, log, migrate, public_url, release_managers, release_webhook, repos, runners, sla_webhook, trackers, workers)"}},
+			[]string{":2: unknown config key runner (valid keys at the top level: audit, database, github, gitlab, intake, listen, log, migrate, public_url, release, release_managers, release_webhook, repos, runners, sla_webhook, trackers, workers)"}},
 		{"unknown nested key", "runners:\n  workers: 1\n  ownr: build-1\n",
 			[]string{":3: unknown config key runners.ownr (valid keys under runners: heartbeat, job_timeout, max_cpus, max_environments, max_memory, max_pids, max_timeout, owner, retries, retry_backoff, workers)"}},
 		{"unknown key in a list item", repos[:len(repos)-len("    ticket_keys: OPS\n")] + "    tickets: [OPS]\n",
-			[]string{":7: unknown config key repos[1].tickets (valid keys under repos[1]: egress, forge, name, secrets, sla, ticket_keys, title_prefix_fixes, trusted_users, webhook_secrets)"}},
+			[]string{":7: unknown config key repos[1].tickets (valid keys under repos[1]: egress, forge, name, release, secrets, sla, ticket_keys, title_prefix_fixes, trusted_users, webhook_secrets)"}},
 		{"wrong type in a list item", repos,
 			[]string{`:7: config key repos[1].ticket_keys: want a list, like [a, b], got "OPS"`}},
 		{"not a number", "runners:\n  workers: two\n",

@@ -10,7 +10,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/patchgate/patchgate"
-	"github.com/patchgate/patchgate/store"
 )
 
 // dashboardRelease builds, without Docker, a merged fix of PAY-7 by
@@ -39,7 +38,7 @@ func dashboardRelease(t *testing.T, app *testApp) (id int64, head, merge string)
 		obj(pr, "head")["sha"], obj(pr, "head")["ref"], obj(pr, "base")["ref"] = head, "fix/PAY-7", "main"
 	}), testSecret)
 	app.waitProcessed(t)
-	passVerification(t, store.NewVerificationService(app.main.DB), merge)
+	app.passUnderItsConfig(t, patchgate.RepoRef{Forge: patchgate.GitHub, Name: testRepo}, merge)
 
 	var created struct{ Release patchgate.Candidate }
 	req, _ := http.NewRequest(http.MethodPost, app.url+"/api/v1/releases", jsonBody(map[string]string{"repo": testRepo, "sha": merge, "name": "v1.4.2"}))
@@ -99,7 +98,7 @@ func TestDashboardRelease(t *testing.T) {
 	}
 
 	// The fix passes on its head: the candidate is releasable.
-	passVerification(t, store.NewVerificationService(app.main.DB), head)
+	app.passUnderItsConfig(t, patchgate.RepoRef{Forge: patchgate.GitHub, Name: testRepo}, head)
 	run(t, ctx, "reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(card+" .releasable")))
 
 	signOut(t, ctx)

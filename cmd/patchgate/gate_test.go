@@ -56,9 +56,8 @@ func newGateWorld(t *testing.T, approvals int, mod func(*Config)) *gateWorld {
 		obj(pr, "head")["sha"], obj(pr, "head")["ref"], obj(pr, "base")["ref"] = w.head, "fix/PAY-7", "main"
 	}), testSecret)
 	app.waitProcessed(t)
-	vs := store.NewVerificationService(app.main.DB)
 	for _, sha := range []string{w.head, w.merge} {
-		passVerification(t, vs, sha)
+		app.passUnderItsConfig(t, patchgate.RepoRef{Forge: patchgate.GitHub, Name: testRepo}, sha)
 	}
 	return w
 }
@@ -267,9 +266,8 @@ func newGitLabWorld(t *testing.T) *gitLabWorld {
 		t.Fatalf("merge request hook: got %d %+v", code, ack)
 	}
 	app.waitProcessed(t)
-	vs := store.NewVerificationService(app.main.DB)
 	for _, sha := range []string{head, merge} {
-		glPass(t, vs, glTestRepo, sha)
+		app.passUnderItsConfig(t, patchgate.RepoRef{Forge: patchgate.GitLab, Name: glTestRepo}, sha)
 	}
 	var created struct {
 		Release patchgate.Candidate

@@ -17,7 +17,8 @@ func (a *testApp) pass(t *testing.T, sha string) {
 	t.Helper()
 	ctx := context.Background()
 	vs := store.NewVerificationService(a.main.DB)
-	passVerification(t, vs, sha)
+	// Under the .patchgate.yml sha holds: a candidate there counts the run.
+	a.passUnderItsConfig(t, patchgate.RepoRef{Forge: patchgate.GitHub, Name: testRepo}, sha)
 	got, _, err := vs.FindVerifications(ctx, patchgate.VerificationFilter{SHA: &sha, Limit: 1})
 	if err != nil || len(got) == 0 {
 		t.Fatalf("find the verification of %s: %v", sha[:7], err)

@@ -69,7 +69,7 @@ type useCases struct {
 func (m *Main) repositories() repositories {
 	list := make([]*patchgate.Repository, len(m.Config.Repos))
 	for i, rc := range m.Config.Repos {
-		list[i] = rc.Repository()
+		list[i] = rc.Repository(m.Config.Release)
 	}
 	dir := patchgate.NewRepositoryDirectory(list)
 	jiras := newJiraSites(m.Config.Trackers)
@@ -156,7 +156,8 @@ func (m *Main) useCases(st *stores, repos repositories, clients forgeAPIs, comme
 	uc.candidates = &gate.Candidates{Configs: configs, Releases: st.releases, Changes: st.changes, Links: st.links,
 		Repos: repos.dir, Comparers: clients.comparers, Logger: m.Logger}
 	uc.gate = &gate.Gate{Configs: configs, Releases: st.releases, Evidence: st.verifications, Releasers: clients.releasers,
-		Authors: clients.authors, Comparers: clients.comparers, Branches: st.changes, Commenters: commenters, Announcer: m.announcer(), Logger: m.Logger}
+		Authors: clients.authors, Comparers: clients.comparers, Branches: st.changes, Commenters: commenters, Announcer: m.announcer(),
+		Repos: repos.dir, Logger: m.Logger}
 	uc.verdicts = &verification.Verdicts{Changes: st.changes, Tickets: reconciler, Releases: uc.candidates, Logger: m.Logger}
 	cmds := store.NewCommandService(m.DB)
 	uc.verifier = &verification.Verifier{Verifications: st.verifications, Queue: m.Queue, Reporter: m.Reporter,

@@ -71,7 +71,24 @@ type Gate struct {
 	Commenters map[patchgate.Forge]patchgate.Commenter
 	// Announcer, when set, is told every promotion.
 	Announcer Announcer
-	Logger    *slog.Logger
+	// Repos hold the operator's release floor per repository; nil, or a
+	// repository it does not know, holds candidates to
+	// patchgate.DefaultReleaseFloor.
+	Repos  Repos
+	Logger *slog.Logger
+}
+
+// policy returns the release policy c is held to: the operator's floor for
+// its repository tightened, never loosened, by cfg (its .patchgate.yml), and
+// the blockers of what cfg asks below the floor.
+func (g *Gate) policy(c *patchgate.Candidate, cfg *config.RepoFile) (patchgate.EffectivePolicy, []string) {
+	floor := patchgate.DefaultReleaseFloor()
+	if g.Repos != nil {
+		if repo, err := g.Repos.Resolve(c.Forge, c.Repo); err == nil {
+			floor = repo.Release
+		}
+	}
+	return patchgate.MergeReleasePolicy(floor, cfg.Release.Request())
 }
 
 // quarantineBlockers are the release blockers of repo's ended quarantines
@@ -95,13 +112,16 @@ func (g *Gate) Evaluate(ctx context.Context, c *patchgate.Candidate) (*patchgate
 		ev.Blockers = append(ev.Blockers, "no usable "+config.RepoFileName+" at "+patchgate.ShortSHA(c.SHA)+": "+patchgate.ErrorMessage(err))
 		return ev, nil
 	}
-	ev.Needed = cfg.Release.Approvals
-	own, err := g.latestVerification(ctx, c.Forge, c.Repo, c.SHA)
+	policy, loosened := g.policy(c, cfg)
+	ev.Policy, ev.Needed = &policy, policy.Approvals
+	ev.Blockers = append(ev.Blockers, loosened...)
+	ev.ConfigDigest = cfg.Digest
+	own, err := g.latestVerification(ctx, c.Forge, c.Repo, c.SHA, cfg.Digest)
 	if err != nil {
 		return nil, err
 	}
 	ev.Verification = own
-	ev.Blockers = append(ev.Blockers, suiteBlockers(own, cfg.Release.Required, "", c.SHA)...)
+	ev.Blockers = append(ev.Blockers, suiteBlockers(own, policy.Required, "", c.SHA)...)
 	// An ended quarantine is a debt come due: the release waits until the
 	// test is fixed (and the quarantine removed) or the quarantine renewed.
 	expired, err := g.quarantineBlockers(ctx, ref, cfg, time.Now())
@@ -123,15 +143,15 @@ func (g *Gate) Evaluate(ctx context.Context, c *patchgate.Candidate) (*patchgate
 			ev.Blockers = append(ev.Blockers, key+": reopened after merge")
 			continue
 		}
-		v, err := g.latestVerification(ctx, ch.Forge, ch.Repo, ch.HeadSHA)
+		v, err := g.latestVerification(ctx, ch.Forge, ch.Repo, ch.HeadSHA, cfg.Digest)
 		if err != nil {
 			return nil, err
 		}
-		if b := suiteBlockers(v, cfg.Release.Required, key+": fix in "+changeName(ch), ch.HeadSHA); len(b) > 0 {
+		if b := suiteBlockers(v, policy.Required, key+": fix in "+changeName(ch), ch.HeadSHA); len(b) > 0 {
 			ev.Blockers = append(ev.Blockers, b...)
 			continue
 		}
-		if cfg.Release.RequireProof {
+		if policy.RequireProof {
 			var proof *patchgate.Proof
 			if proof, err = g.Evidence.FindProof(ctx, v.ID); err != nil && patchgate.ErrorCode(err) != patchgate.ENOTFOUND {
 				return nil, fmt.Errorf("find the proof of verification %d: %w", v.ID, err)
@@ -164,7 +184,7 @@ func suiteBlockers(v *patchgate.Verification, required []string, who, sha string
 		prefix = who + " "
 	}
 	if v == nil {
-		return []string{prefix + "not verified on " + patchgate.ShortSHA(sha) + " yet"}
+		return []string{prefix + "not verified on " + patchgate.ShortSHA(sha) + " under the release branch's " + config.RepoFileName + " yet"}
 	}
 	var out []string
 	byName := map[string]*patchgate.SuiteRun{}
@@ -189,17 +209,19 @@ func suiteBlockers(v *patchgate.Verification, required []string, who, sha string
 	return out
 }
 
-// latestVerification returns the newest verification of sha that is not
-// stale, or nil.
-func (g *Gate) latestVerification(ctx context.Context, forge patchgate.Forge, repo, sha string) (*patchgate.Verification, error) {
+// latestVerification returns the verification of sha that counts for a
+// candidate whose .patchgate.yml has digest (patchgate.ReleaseVerdict), or nil.
+func (g *Gate) latestVerification(ctx context.Context, forge patchgate.Forge, repo, sha, digest string) (*patchgate.Verification, error) {
 	vs, _, err := g.Evidence.FindVerifications(ctx, patchgate.VerificationFilter{Forge: &forge, Repo: &repo, SHA: &sha, Limit: 20})
 	if err != nil {
 		return nil, fmt.Errorf("find verifications of %s: %w", sha, err)
 	}
-	for _, v := range vs {
-		if !v.Stale && v.State != patchgate.RunCanceled {
-			return v, nil
-		}
+	evidence := make([]patchgate.VerdictEvidence, len(vs))
+	for i, v := range vs {
+		evidence[i] = patchgate.VerdictEvidence{State: v.State, Stale: v.Stale, ConfigDigest: v.ConfigDigest}
+	}
+	if i := patchgate.ReleaseVerdict(evidence, digest); i >= 0 {
+		return vs[i], nil
 	}
 	return nil, nil
 }
@@ -245,11 +267,7 @@ func (g *Gate) Approve(ctx context.Context, id int64, sha string, by patchgate.P
 	if !ev.Releasable {
 		return nil, ev, patchgate.Errorf(patchgate.ECONFLICT, "candidate %s is not releasable: %s", c.Name, strings.Join(ev.Blockers, "; "))
 	}
-	cfg, err := g.Configs.Read(ctx, patchgate.RepoRef{Forge: c.Forge, Name: c.Repo}, c.SHA)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := g.checkAuthorRule(ctx, cfg, c, approver); err != nil {
+	if err := g.checkAuthorRule(ctx, *ev.Policy, c, approver); err != nil {
 		return nil, nil, err
 	}
 	if _, err := g.Releases.AddApproval(ctx, &patchgate.Approval{CandidateID: c.ID, SHA: c.SHA, Approver: approver, Token: by.Token, Via: via}); err != nil {
@@ -260,7 +278,7 @@ func (g *Gate) Approve(ctx context.Context, id int64, sha string, by patchgate.P
 		return nil, nil, err
 	}
 	ev.Approvals = liveApprovals(c)
-	if cfg.Release.AutoPromote && patchgate.EnoughApprovals(c, ev.Needed) {
+	if ev.Policy.AutoPromote && patchgate.EnoughApprovals(c, ev.Needed) {
 		promoted, err := g.Promote(ctx, id, by)
 		if err != nil {
 			// The approval stands; the promotion can be retried by hand.

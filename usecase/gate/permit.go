@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/patchgate/patchgate"
-	"github.com/patchgate/patchgate/config"
 )
 
 // CanApprove reports whether p may approve candidate c, evaluated as ev, now:
@@ -30,11 +29,10 @@ func (g *Gate) CanApprove(ctx context.Context, c *patchgate.Candidate, ev *patch
 	if hasLiveApproval(c, approver) {
 		return patchgate.Errorf(patchgate.ECONFLICT, "%s already approved %s", approver, c.Name)
 	}
-	cfg, err := g.Configs.Read(ctx, patchgate.RepoRef{Forge: c.Forge, Name: c.Repo}, c.SHA)
-	if err != nil {
-		return err
+	if ev.Policy == nil {
+		return patchgate.Errorf(patchgate.ECONFLICT, "candidate %s has no release policy evaluated", c.Name)
 	}
-	return g.checkAuthorRule(ctx, cfg, c, approver)
+	return g.checkAuthorRule(ctx, *ev.Policy, c, approver)
 }
 
 // CanWithdraw reports whether p may withdraw an approval of c: nil when p's
@@ -81,11 +79,12 @@ func (g *Gate) CanPromote(c *patchgate.Candidate, ev *patchgate.Evaluation, p pa
 	return nil
 }
 
-// checkAuthorRule applies the author rule unless the policy allows authors to
-// approve: approver wrote none of the changes c includes (authors a webhook did
-// not name are looked up; unknown, the approval is refused).
-func (g *Gate) checkAuthorRule(ctx context.Context, cfg *config.RepoFile, c *patchgate.Candidate, approver string) error {
-	if cfg.Release.AllowAuthorApproval {
+// checkAuthorRule applies the author rule unless the effective policy (the
+// server's floor, which .patchgate.yml cannot loosen) allows authors to
+// approve: approver wrote none of the changes c includes (authors a webhook
+// did not name are looked up; unknown, the approval is refused).
+func (g *Gate) checkAuthorRule(ctx context.Context, policy patchgate.EffectivePolicy, c *patchgate.Candidate, approver string) error {
+	if policy.AllowAuthorApproval {
 		return nil
 	}
 	return g.checkNotAuthor(ctx, c, approver)

@@ -42,6 +42,7 @@ type releaseWorld struct {
 	forge    *fakeforge.Forge
 	db       *store.DB
 	vs       *store.VerificationService
+	configs  *verification.Configs
 	ticket   *patchgate.Ticket
 	pr       *patchgate.Change
 	base     string // last release
@@ -84,6 +85,7 @@ func newReleaseWorld(t *testing.T) *releaseWorld {
 	// the fake forge, everything else from the real store.
 	configs := &verification.Configs{Sources: map[patchgate.Forge]patchgate.SourceFetcher{patchgate.GitHub: gh},
 		APIQuarantines: store.NewQuarantineService(db)}
+	w.configs = configs
 	w.cands = &gate.Candidates{Configs: configs, Releases: w.releases, Changes: w.changes, Links: w.links,
 		Repos:     patchgate.NewRepositoryDirectory([]*patchgate.Repository{{Forge: patchgate.GitHub, Name: relRepo, TicketKeys: []string{"PAY"}}}),
 		Comparers: map[patchgate.Forge]patchgate.Comparer{patchgate.GitHub: gh}, Logger: logger}
@@ -125,12 +127,17 @@ func newReleaseWorld(t *testing.T) *releaseWorld {
 }
 
 // verify records a finished verification of sha with the regression suite in
-// the given state, as a worker would have.
+// the given state, as a worker would have, under the .patchgate.yml of the
+// release branch's head (the candidate's), the only one whose runs count.
 func (w *releaseWorld) verify(sha string, changeID int64, state patchgate.RunState) {
 	w.t.Helper()
 	ctx := context.Background()
+	cfg, err := w.configs.Read(ctx, patchgate.RepoRef{Forge: patchgate.GitHub, Name: relRepo}, w.cand)
+	if err != nil {
+		w.t.Fatal(err)
+	}
 	v, _, err := w.vs.CreateVerification(ctx, &patchgate.Verification{
-		Forge: patchgate.GitHub, Repo: relRepo, SHA: sha, ChangeID: changeID, ConfigRef: sha, ConfigDigest: "d-" + sha[:4] + string(state),
+		Forge: patchgate.GitHub, Repo: relRepo, SHA: sha, ChangeID: changeID, ConfigRef: sha, ConfigDigest: cfg.Digest,
 		Trigger: "test", Suites: []*patchgate.SuiteRun{{Name: "regression", Required: true, Image: "golang:1.26"}},
 	})
 	if err != nil {
@@ -276,6 +283,9 @@ func TestAutoPromotionOnTheLastApproval(t *testing.T) {
 	ctx := context.Background()
 	w := newReleaseWorld(t)
 	w.forge.AddCommit(relRepo, w.cand, map[string][]byte{".patchgate.yml": []byte(strings.Replace(releaseConfig, "approvals: 1", "approvals: 2\n  auto_promote: true", 1))}, "auto", "ops", w.merge)
+	// The operator allows automatic promotion; the file asks for it.
+	w.gate.Repos = patchgate.NewRepositoryDirectory([]*patchgate.Repository{{Forge: patchgate.GitHub, Name: relRepo,
+		Release: patchgate.ReleasePolicy{Approvals: 1, AutoPromote: true}}})
 	w.verify(w.cand, 0, patchgate.RunSuccess)
 	w.verify(w.head, w.pr.ID, patchgate.RunSuccess)
 	c := w.candidate()
