@@ -1,7 +1,10 @@
 package patchgate_test
 
 import (
+	"go/ast"
 	"go/build"
+	"go/parser"
+	"go/token"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -189,4 +192,98 @@ func housePackages(t *testing.T) map[string][]string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// maxUseCaseDependencies is how many fields a use case may have: more says
+// it does two jobs, and its tests become hard to set up alone.
+const maxUseCaseDependencies = 8
+
+// TestUseCasesStaySmall holds every use-case type (a struct of usecase/...
+// with a method that takes a context) to at most eight dependencies (its
+// exported fields).
+func TestUseCasesStaySmall(t *testing.T) {
+	root, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirs, err := filepath.Glob(filepath.Join(root, "usecase", "*"))
+	if err != nil || len(dirs) == 0 {
+		t.Fatalf("no use cases under usecase/: %v", err)
+	}
+	checked := 0
+	for _, dir := range dirs {
+		fset := token.NewFileSet()
+		pkgs, err := parser.ParseDir(fset, dir, func(fi fs.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, pkg := range pkgs {
+			fields, services := map[string]int{}, map[string]bool{}
+			for _, f := range pkg.Files {
+				for _, decl := range f.Decls {
+					switch d := decl.(type) {
+					case *ast.GenDecl:
+						for _, spec := range d.Specs {
+							if ts, ok := spec.(*ast.TypeSpec); ok {
+								if st, ok := ts.Type.(*ast.StructType); ok {
+									// Exported fields are what the caller sets: the
+									// dependencies. Unexported ones are the type's state.
+									n := 0
+									for _, fl := range st.Fields.List {
+										if len(fl.Names) == 0 {
+											n++
+										}
+										for _, name := range fl.Names {
+											if name.IsExported() {
+												n++
+											}
+										}
+									}
+									fields[ts.Name.Name] = n
+								}
+							}
+						}
+					case *ast.FuncDecl:
+						if d.Recv != nil && takesContext(d.Type) {
+							services[receiverName(d.Recv.List[0].Type)] = true
+						}
+					}
+				}
+			}
+			for name := range services {
+				n, ok := fields[name]
+				if !ok {
+					continue
+				}
+				checked++
+				if n > maxUseCaseDependencies {
+					rel, _ := filepath.Rel(root, dir)
+					t.Errorf("%s.%s has %d dependencies (exported fields); a use case has at most %d: split it", filepath.ToSlash(rel), name, n, maxUseCaseDependencies)
+				}
+			}
+		}
+	}
+	if checked < 6 {
+		t.Errorf("checked %d use-case types; want every one of usecase/", checked)
+	}
+}
+
+// takesContext reports whether a function's first parameter is a context.Context.
+func takesContext(ft *ast.FuncType) bool {
+	if ft.Params == nil || len(ft.Params.List) == 0 {
+		return false
+	}
+	sel, ok := ft.Params.List[0].Type.(*ast.SelectorExpr)
+	return ok && sel.Sel.Name == "Context"
+}
+
+// receiverName is the type name of a method's receiver (T or *T).
+func receiverName(e ast.Expr) string {
+	if star, ok := e.(*ast.StarExpr); ok {
+		e = star.X
+	}
+	if id, ok := e.(*ast.Ident); ok {
+		return id.Name
+	}
+	return ""
 }

@@ -155,9 +155,10 @@ func (m *Main) useCases(st *stores, repos repositories, clients forgeAPIs, comme
 		Links: st.links, Repos: repos.dir, Forges: clients.proofSources, Trust: trust, Logger: m.Logger}
 	uc.candidates = &gate.Candidates{Configs: configs, Releases: st.releases, Changes: st.changes, Links: st.links,
 		Repos: repos.dir, Comparers: clients.comparers, Logger: m.Logger}
-	uc.gate = &gate.Gate{Configs: configs, Releases: st.releases, Evidence: st.verifications, Releasers: clients.releasers,
-		Authors: clients.authors, Comparers: clients.comparers, Branches: st.changes, Commenters: commenters, Announcer: m.announcer(),
-		Repos: repos.dir, Logger: m.Logger}
+	uc.gate = &gate.Gate{Configs: configs, Releases: st.releases, Evidence: st.verifications,
+		Authorship: &gate.AuthorRule{Authors: clients.authors, Comparers: clients.comparers, Branches: st.changes, Logger: m.Logger},
+		Publisher:  &gate.Publisher{Releasers: clients.releasers, Commenters: commenters, Announcer: m.announcer(), Logger: m.Logger},
+		Repos:      repos.dir, Logger: m.Logger}
 	uc.verdicts = &verification.Verdicts{Changes: st.changes, Tickets: reconciler, Releases: uc.candidates, Logger: m.Logger}
 	cmds := store.NewCommandService(m.DB)
 	uc.verifier = &verification.Verifier{Verifications: st.verifications, Queue: m.Queue, Reporter: m.Reporter,
@@ -165,7 +166,7 @@ func (m *Main) useCases(st *stores, repos repositories, clients forgeAPIs, comme
 	uc.linker = &linking.Linker{Tickets: st.observed, Changes: st.changes, Links: st.links, Repos: repos.dir,
 		Commenters: commenters, Heads: uc.verifier, Hosts: []string{m.Config.GitHub.WebHost(), m.Config.GitLab.WebHost()},
 		Logger: m.Logger}
-	uc.commands = &commands.Handler{Changes: st.changes, Candidates: st.releases, Gate: uc.gate, Verifier: uc.verifier,
+	uc.commands = &commands.Handler{Changes: st.changes, Releases: releaseGate{st.releases, uc.gate}, Verifier: uc.verifier,
 		Commands: cmds, Commenters: commenters, Comments: clients.comments, People: m.people(clients), Logger: m.Logger}
 	uc.trackers = m.Trackers
 	uc.dispatch = &delivery.Dispatcher{Repos: repos.dir, Links: uc.linker, Commands: uc.commands, Trackers: uc.trackers}
@@ -354,4 +355,11 @@ func (m *Main) startDelivery(workCtx context.Context, st *stores, repos reposito
 		m.wg.Go(func() { m.SLAWatch.Run(workCtx) })
 	}
 	m.wg.Go(func() { m.pruneSessions(workCtx, srv.Sessions) })
+}
+
+// releaseGate is the release gate as comment commands see it: candidates
+// found in the store, approved through the gate.
+type releaseGate struct {
+	*store.ReleaseService
+	*gate.Gate
 }

@@ -34,6 +34,13 @@ type Approver interface {
 	Approve(ctx context.Context, id int64, sha string, by patchgate.Principal, via string) (*patchgate.Candidate, *patchgate.Evaluation, error)
 }
 
+// ReleaseGate is the release gate as comment commands use it: its
+// candidates, found, and approved through the gate's rules.
+type ReleaseGate interface {
+	CandidateFinder
+	Approver
+}
+
 // HeadVerifier verifies a change's head now (verification.Verifier).
 type HeadVerifier interface {
 	Verify(ctx context.Context, ch *patchgate.Change, trigger string) (*patchgate.Verification, error)
@@ -55,10 +62,9 @@ type People interface {
 // any number of goroutines.
 type Handler struct {
 	Changes ChangeFinder
-	// Candidates and Gate approve by comment; without them approvals by
-	// comment are refused.
-	Candidates CandidateFinder
-	Gate       Approver
+	// Releases find the candidate a comment approves and approve it;
+	// without them approvals by comment are refused.
+	Releases ReleaseGate
 	// Verifier verifies vouched-for heads; nil refuses ok-to-test.
 	Verifier HeadVerifier
 	// Commands remembers which comments acted; nil refuses every command.
@@ -174,7 +180,7 @@ func (h *Handler) readBack(ctx context.Context, repo *patchgate.Repository, ev *
 // comment was written (patchgate.CommentTarget), if it is still open.
 func (h *Handler) approveByComment(ctx context.Context, repo *patchgate.Repository, ev *patchgate.Event, ch *patchgate.Change) (string, bool, error) {
 	c := ev.Comment
-	if h.Candidates == nil || h.Gate == nil {
+	if h.Releases == nil {
 		return "ignored: releases are not enabled", false, nil
 	}
 	if ok, err := h.People.ReleaseManager(ctx, repo.Forge, c.AuthorID); err != nil {
@@ -184,13 +190,13 @@ func (h *Handler) approveByComment(ctx context.Context, repo *patchgate.Reposito
 	}
 	// The comment names no candidate: it approves the one open when it was
 	// written, so the recent candidates of every state are looked at.
-	cands, _, err := h.Candidates.FindCandidates(ctx, patchgate.CandidateFilter{Forge: &repo.Forge, Repo: &repo.Name, Limit: 20})
+	cands, _, err := h.Releases.FindCandidates(ctx, patchgate.CandidateFilter{Forge: &repo.Forge, Repo: &repo.Name, Limit: 20})
 	if err != nil {
 		return "", false, err
 	}
 	var containing []*patchgate.Candidate
 	for _, cand := range cands {
-		full, err := h.Candidates.FindCandidateByID(ctx, cand.ID)
+		full, err := h.Releases.FindCandidateByID(ctx, cand.ID)
 		if err != nil {
 			return "", false, err
 		}
@@ -212,7 +218,7 @@ func (h *Handler) approveByComment(ctx context.Context, repo *patchgate.Reposito
 	}
 	by := patchgate.Principal{Name: c.Author, Role: patchgate.RoleReleaseManager,
 		Users: []patchgate.ForgeUser{{Forge: repo.Forge, Login: c.Author}}}
-	if _, _, err := h.Gate.Approve(patchgate.NewContextWithPrincipal(ctx, by), full.ID, "", by, "comment"); err != nil {
+	if _, _, err := h.Releases.Approve(patchgate.NewContextWithPrincipal(ctx, by), full.ID, "", by, "comment"); err != nil {
 		// Refusals (not releasable, an author) are the answer, in words;
 		// the comment has had its one chance.
 		if code := patchgate.ErrorCode(err); code == patchgate.ECONFLICT || code == patchgate.EFORBIDDEN {

@@ -54,28 +54,32 @@ type Gate struct {
 	Configs  ConfigReader
 	Releases Releases
 	Evidence Evidence
-	// Releasers publish tags and releases, per forge.
-	Releasers map[patchgate.Forge]patchgate.Releaser
-	// Authors look up the authors of changes whose webhooks did not name them,
-	// for the author rule.
-	Authors map[patchgate.Forge]patchgate.AuthorFinder
-	// Comparers list, per forge, the commits a candidate and its changes
-	// contain, whose authors, committers and co-authors the author rule
-	// counts. A forge without one is judged by the changes' openers only.
-	Comparers map[patchgate.Forge]patchgate.Comparer
-	// Branches, when set, name who pushed a change's branch (its push
-	// change's author: the last pusher patchgate heard of), for the author
-	// rule.
-	Branches Changes
-	// Commenters tell the released changes, per forge.
-	Commenters map[patchgate.Forge]patchgate.Commenter
-	// Announcer, when set, is told every promotion.
-	Announcer Announcer
+	// Authorship applies the author rule (AuthorRule); nil knows only what
+	// the webhooks named.
+	Authorship AuthorChecker
+	// Publisher makes a promotion public (Publisher); nil refuses to promote.
+	Publisher ReleasePublisher
 	// Repos hold the operator's release floor per repository; nil, or a
 	// repository it does not know, holds candidates to
 	// patchgate.DefaultReleaseFloor.
 	Repos  Repos
 	Logger *slog.Logger
+}
+
+// AuthorChecker applies the author rule: whether approver wrote any of c.
+type AuthorChecker interface {
+	// CheckNotAuthor returns EFORBIDDEN naming what approver wrote, or
+	// ECONFLICT while who wrote c cannot be known; nil when approver wrote
+	// none of it.
+	CheckNotAuthor(ctx context.Context, c *patchgate.Candidate, approver string) error
+}
+
+// ReleasePublisher makes a promotion public.
+type ReleasePublisher interface {
+	// Publish tags and publishes c's release; idempotent per tag.
+	Publish(ctx context.Context, c *patchgate.Candidate) (*patchgate.ForgeRelease, error)
+	// Released tells c's changes and announces it; failures are logged.
+	Released(ctx context.Context, c *patchgate.Candidate, rel *patchgate.ForgeRelease)
 }
 
 // policy returns the release policy c is held to: the operator's floor for
@@ -289,123 +293,6 @@ func (g *Gate) Approve(ctx context.Context, id int64, sha string, by patchgate.P
 	return c, ev, nil
 }
 
-// checkNotAuthor applies the author rule: approver wrote none of c (see
-// Authorship). A change whose author the webhooks did not name has it looked
-// up through the forge's API; while it, or the commits c contains, stay
-// unknown the approval is refused, never let through.
-func (g *Gate) checkNotAuthor(ctx context.Context, c *patchgate.Candidate, approver string) error {
-	for _, item := range c.Items {
-		ch := item.Change
-		if ch == nil {
-			continue
-		}
-		author := ch.Author
-		if author == "" && ch.Kind != patchgate.ChangePush {
-			var err error
-			if author, err = g.lookUpAuthor(ctx, ch); err != nil {
-				return patchgate.Errorf(patchgate.ECONFLICT, "the author of %s, which %s includes, is not known (%s): approval refused until it is, since an author may not approve",
-					changeName(ch), c.Name, patchgate.ErrorMessage(err))
-			}
-		}
-		if patchgate.SamePerson(author, approver) {
-			return patchgate.Errorf(patchgate.EFORBIDDEN, "%s wrote %s, which %s includes: an author may not approve it", approver, changeName(ch), c.Name)
-		}
-		commits, err := g.changeCommits(ctx, c, ch)
-		if err != nil {
-			return patchgate.Errorf(patchgate.ECONFLICT, "the commits of %s, which %s includes, are not known (%s): approval refused until they are, since an author may not approve",
-				changeName(ch), c.Name, patchgate.ErrorMessage(err))
-		}
-		if (patchgate.Authorship{Commits: commits}).Wrote(approver) {
-			return patchgate.Errorf(patchgate.EFORBIDDEN, "%s wrote commits of %s, which %s includes: an author may not approve it", approver, changeName(ch), c.Name)
-		}
-		pusher, err := g.pusher(ctx, ch)
-		if err != nil {
-			return patchgate.Errorf(patchgate.ECONFLICT, "who pushed %s, which %s includes, is not known (%s): approval refused until it is, since an author may not approve",
-				changeName(ch), c.Name, patchgate.ErrorMessage(err))
-		}
-		if (patchgate.Authorship{Pushers: []string{pusher}}).Wrote(approver) {
-			return patchgate.Errorf(patchgate.EFORBIDDEN, "%s pushed to the branch of %s, which %s includes: an author may not approve it", approver, changeName(ch), c.Name)
-		}
-	}
-	commits, err := g.candidateCommits(ctx, c)
-	if err != nil {
-		return patchgate.Errorf(patchgate.ECONFLICT, "the commits %s contains are not known (%s): approval refused until they are, since an author may not approve",
-			c.Name, patchgate.ErrorMessage(err))
-	}
-	if (patchgate.Authorship{Commits: commits}).Wrote(approver) {
-		return patchgate.Errorf(patchgate.EFORBIDDEN, "%s wrote commits %s newly contains: an author may not approve it", approver, c.Name)
-	}
-	return nil
-}
-
-// changeCommits lists the commits of a PR/MR ch that c contains: from the
-// last release (or, for a first release, the change's base) to its head, so
-// that a squashed or rebased change still counts its own commits. A first
-// release whose change's base the forge does not know (the webhook named a
-// base the forge never had) counts the change's opener only.
-func (g *Gate) changeCommits(ctx context.Context, c *patchgate.Candidate, ch *patchgate.Change) ([]patchgate.Commit, error) {
-	cmp := g.Comparers[c.Forge]
-	base := c.BaseSHA
-	if base == "" {
-		base = ch.BaseSHA
-	}
-	if cmp == nil || ch.Kind == patchgate.ChangePush || base == "" || ch.HeadSHA == "" {
-		return nil, nil
-	}
-	diff, err := cmp.Compare(ctx, patchgate.RepoRef{Forge: c.Forge, Name: c.Repo}, base, ch.HeadSHA)
-	if err != nil {
-		if c.BaseSHA == "" && patchgate.ErrorCode(err) == patchgate.ENOTFOUND {
-			g.Logger.Warn("the base of a change is unknown to the forge; its commits are not counted", "change", ch.Ref(), "base", base)
-			return nil, nil
-		}
-		return nil, err
-	}
-	return diff.Commits, nil
-}
-
-// pusher names who last pushed the branch of a PR/MR ch from the same
-// repository, from the push events patchgate received; "" when none came.
-func (g *Gate) pusher(ctx context.Context, ch *patchgate.Change) (string, error) {
-	if g.Branches == nil || ch.Kind == patchgate.ChangePush || ch.FromFork || ch.SourceBranch == "" {
-		return "", nil
-	}
-	branch, err := g.Branches.FindChange(ctx, ch.Forge, ch.Repo, patchgate.ChangeKey(patchgate.ChangePush, 0, ch.SourceBranch))
-	if patchgate.ErrorCode(err) == patchgate.ENOTFOUND {
-		return "", nil
-	}
-	if err != nil {
-		return "", err
-	}
-	return branch.Author, nil
-}
-
-// candidateCommits lists the commits c newly contains since the last
-// release: merged changes' and direct ones. A first release has no range.
-func (g *Gate) candidateCommits(ctx context.Context, c *patchgate.Candidate) ([]patchgate.Commit, error) {
-	cmp := g.Comparers[c.Forge]
-	if cmp == nil || c.BaseSHA == "" {
-		return nil, nil
-	}
-	diff, err := cmp.Compare(ctx, patchgate.RepoRef{Forge: c.Forge, Name: c.Repo}, c.BaseSHA, c.SHA)
-	if err != nil {
-		return nil, err
-	}
-	return diff.Commits, nil
-}
-
-// lookUpAuthor asks the forge who opened ch.
-func (g *Gate) lookUpAuthor(ctx context.Context, ch *patchgate.Change) (string, error) {
-	finder := g.Authors[ch.Forge]
-	if finder == nil {
-		return "", patchgate.Errorf(patchgate.EINVALID, "the webhook did not name them and no API access to %s is configured", ch.Forge)
-	}
-	author, err := finder.ChangeAuthor(ctx, patchgate.RepoRef{Forge: ch.Forge, Name: ch.Repo}, ch.Number)
-	if err != nil {
-		return "", fmt.Errorf("look up the author of %s: %w", ch.Ref(), err)
-	}
-	return author, nil
-}
-
 // Withdraw withdraws by's approval before promotion.
 func (g *Gate) Withdraw(ctx context.Context, id int64, by patchgate.Principal) error {
 	c, err := g.Releases.FindCandidateByID(ctx, id)
@@ -457,38 +344,21 @@ func (g *Gate) Promote(ctx context.Context, id int64, by patchgate.Principal) (*
 	if c, err = g.Releases.BeginPromotion(ctx, id, strings.ToLower(person.Login), needed); err != nil {
 		return nil, err
 	}
-	releaser := g.Releasers[c.Forge]
-	if releaser == nil {
-		return nil, patchgate.Errorf(patchgate.EINVALID, "no API access to %s is configured", c.Forge)
-	}
 	full, err := g.Releases.FindCandidateByID(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	rel, err := releaser.PublishRelease(ctx, patchgate.RepoRef{Forge: c.Forge, Name: c.Repo}, patchgate.ForgeRelease{
-		Tag: c.Name, SHA: c.SHA, Name: c.Name, Notes: ReleaseNotes(full),
-	})
+	if g.Publisher == nil {
+		return nil, patchgate.Errorf(patchgate.EINVALID, "no API access to %s is configured", c.Forge)
+	}
+	rel, err := g.Publisher.Publish(ctx, full)
 	if err != nil {
-		return nil, fmt.Errorf("publish %s at %s (promotion stays in progress; retry to finish it): %w", c.Name, patchgate.ShortSHA(c.SHA), err)
+		return nil, err
 	}
 	if err := g.Releases.FinishPromotion(ctx, id, rel.URL); err != nil {
 		return nil, err
 	}
-	seen := map[int64]bool{}
-	for _, item := range full.Items {
-		if item.Change != nil && !seen[item.ChangeID] {
-			seen[item.ChangeID] = true
-			if cm := g.Commenters[item.Change.Forge]; cm != nil {
-				body := fmt.Sprintf("Released in **%s** (%s) at `%s`.", c.Name, rel.URL, patchgate.ShortSHA(c.SHA))
-				if err := cm.UpsertComment(ctx, item.Change, "<!-- patchgate:release -->", body); err != nil {
-					g.Logger.Warn("release comment not posted", "change", item.Change.Ref(), "err", err)
-				}
-			}
-		}
-	}
-	if g.Announcer != nil {
-		g.Announcer.Announce(ctx, full, rel)
-	}
+	g.Publisher.Released(ctx, full, rel)
 	return g.Releases.FindCandidateByID(ctx, id)
 }
 

@@ -87,7 +87,11 @@ func (g *Gate) checkAuthorRule(ctx context.Context, policy patchgate.EffectivePo
 	if policy.AllowAuthorApproval {
 		return nil
 	}
-	return g.checkNotAuthor(ctx, c, approver)
+	rule := g.Authorship
+	if rule == nil {
+		rule = &AuthorRule{Logger: g.Logger}
+	}
+	return rule.CheckNotAuthor(ctx, c, approver)
 }
 
 // hasLiveApproval reports whether approver's approval of c at its SHA stands.

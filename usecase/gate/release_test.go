@@ -90,8 +90,9 @@ func newReleaseWorld(t *testing.T) *releaseWorld {
 		Repos:     patchgate.NewRepositoryDirectory([]*patchgate.Repository{{Forge: patchgate.GitHub, Name: relRepo, TicketKeys: []string{"PAY"}}}),
 		Comparers: map[patchgate.Forge]patchgate.Comparer{patchgate.GitHub: gh}, Logger: logger}
 	w.gate = &gate.Gate{Configs: configs, Releases: w.releases, Evidence: w.vs,
-		Releasers:  map[patchgate.Forge]patchgate.Releaser{patchgate.GitHub: gh},
-		Commenters: map[patchgate.Forge]patchgate.Commenter{patchgate.GitHub: gh}, Logger: logger}
+		Publisher: &gate.Publisher{Releasers: map[patchgate.Forge]patchgate.Releaser{patchgate.GitHub: gh},
+			Commenters: map[patchgate.Forge]patchgate.Commenter{patchgate.GitHub: gh}, Logger: logger},
+		Logger: logger}
 	w.verdicts = &verification.Verdicts{Changes: w.changes, Tickets: &linking.Reconciler{Tickets: w.tickets, Links: w.links},
 		Releases: w.cands, Logger: logger}
 	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)

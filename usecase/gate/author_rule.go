@@ -1,0 +1,152 @@
+package gate
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/patchgate/patchgate"
+)
+
+// AuthorRule finds out who wrote a candidate, from the forges (openers,
+// commits, co-authors) and the push events patchgate received, so that the
+// gate can refuse an author's approval. Its zero value knows only what the
+// webhooks named, and refuses when that is not enough.
+type AuthorRule struct {
+	// Authors look up the authors of changes whose webhooks did not name them.
+	Authors map[patchgate.Forge]patchgate.AuthorFinder
+	// Comparers list, per forge, the commits a candidate and its changes
+	// contain, whose authors, committers and co-authors the rule counts. A
+	// forge without one is judged by the changes' openers only.
+	Comparers map[patchgate.Forge]patchgate.Comparer
+	// Branches, when set, name who pushed a change's branch (its push
+	// change's author: the last pusher patchgate heard of).
+	Branches Changes
+	Logger   *slog.Logger
+}
+
+var _ AuthorChecker = (*AuthorRule)(nil)
+
+func (r *AuthorRule) logger() *slog.Logger {
+	if r.Logger == nil {
+		return slog.Default()
+	}
+	return r.Logger
+}
+
+// CheckNotAuthor applies the author rule: approver wrote none of c (see
+// Authorship). A change whose author the webhooks did not name has it looked
+// up through the forge's API; while it, or the commits c contains, stay
+// unknown the approval is refused, never let through.
+func (r *AuthorRule) CheckNotAuthor(ctx context.Context, c *patchgate.Candidate, approver string) error {
+	for _, item := range c.Items {
+		ch := item.Change
+		if ch == nil {
+			continue
+		}
+		author := ch.Author
+		if author == "" && ch.Kind != patchgate.ChangePush {
+			var err error
+			if author, err = r.lookUpAuthor(ctx, ch); err != nil {
+				return patchgate.Errorf(patchgate.ECONFLICT, "the author of %s, which %s includes, is not known (%s): approval refused until it is, since an author may not approve",
+					changeName(ch), c.Name, patchgate.ErrorMessage(err))
+			}
+		}
+		if patchgate.SamePerson(author, approver) {
+			return patchgate.Errorf(patchgate.EFORBIDDEN, "%s wrote %s, which %s includes: an author may not approve it", approver, changeName(ch), c.Name)
+		}
+		commits, err := r.changeCommits(ctx, c, ch)
+		if err != nil {
+			return patchgate.Errorf(patchgate.ECONFLICT, "the commits of %s, which %s includes, are not known (%s): approval refused until they are, since an author may not approve",
+				changeName(ch), c.Name, patchgate.ErrorMessage(err))
+		}
+		if (patchgate.Authorship{Commits: commits}).Wrote(approver) {
+			return patchgate.Errorf(patchgate.EFORBIDDEN, "%s wrote commits of %s, which %s includes: an author may not approve it", approver, changeName(ch), c.Name)
+		}
+		pusher, err := r.pusher(ctx, ch)
+		if err != nil {
+			return patchgate.Errorf(patchgate.ECONFLICT, "who pushed %s, which %s includes, is not known (%s): approval refused until it is, since an author may not approve",
+				changeName(ch), c.Name, patchgate.ErrorMessage(err))
+		}
+		if (patchgate.Authorship{Pushers: []string{pusher}}).Wrote(approver) {
+			return patchgate.Errorf(patchgate.EFORBIDDEN, "%s pushed to the branch of %s, which %s includes: an author may not approve it", approver, changeName(ch), c.Name)
+		}
+	}
+	commits, err := r.candidateCommits(ctx, c)
+	if err != nil {
+		return patchgate.Errorf(patchgate.ECONFLICT, "the commits %s contains are not known (%s): approval refused until they are, since an author may not approve",
+			c.Name, patchgate.ErrorMessage(err))
+	}
+	if (patchgate.Authorship{Commits: commits}).Wrote(approver) {
+		return patchgate.Errorf(patchgate.EFORBIDDEN, "%s wrote commits %s newly contains: an author may not approve it", approver, c.Name)
+	}
+	return nil
+}
+
+// changeCommits lists the commits of a PR/MR ch that c contains: from the
+// last release (or, for a first release, the change's base) to its head, so
+// that a squashed or rebased change still counts its own commits. A first
+// release whose change's base the forge does not know (the webhook named a
+// base the forge never had) counts the change's opener only.
+func (r *AuthorRule) changeCommits(ctx context.Context, c *patchgate.Candidate, ch *patchgate.Change) ([]patchgate.Commit, error) {
+	cmp := r.Comparers[c.Forge]
+	base := c.BaseSHA
+	if base == "" {
+		base = ch.BaseSHA
+	}
+	if cmp == nil || ch.Kind == patchgate.ChangePush || base == "" || ch.HeadSHA == "" {
+		return nil, nil
+	}
+	diff, err := cmp.Compare(ctx, patchgate.RepoRef{Forge: c.Forge, Name: c.Repo}, base, ch.HeadSHA)
+	if err != nil {
+		if c.BaseSHA == "" && patchgate.ErrorCode(err) == patchgate.ENOTFOUND {
+			r.logger().Warn("the base of a change is unknown to the forge; its commits are not counted", "change", ch.Ref(), "base", base)
+			return nil, nil
+		}
+		return nil, err
+	}
+	return diff.Commits, nil
+}
+
+// pusher names who last pushed the branch of a PR/MR ch from the same
+// repository, from the push events patchgate received; "" when none came.
+func (r *AuthorRule) pusher(ctx context.Context, ch *patchgate.Change) (string, error) {
+	if r.Branches == nil || ch.Kind == patchgate.ChangePush || ch.FromFork || ch.SourceBranch == "" {
+		return "", nil
+	}
+	branch, err := r.Branches.FindChange(ctx, ch.Forge, ch.Repo, patchgate.ChangeKey(patchgate.ChangePush, 0, ch.SourceBranch))
+	if patchgate.ErrorCode(err) == patchgate.ENOTFOUND {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return branch.Author, nil
+}
+
+// candidateCommits lists the commits c newly contains since the last
+// release: merged changes' and direct ones. A first release has no range.
+func (r *AuthorRule) candidateCommits(ctx context.Context, c *patchgate.Candidate) ([]patchgate.Commit, error) {
+	cmp := r.Comparers[c.Forge]
+	if cmp == nil || c.BaseSHA == "" {
+		return nil, nil
+	}
+	diff, err := cmp.Compare(ctx, patchgate.RepoRef{Forge: c.Forge, Name: c.Repo}, c.BaseSHA, c.SHA)
+	if err != nil {
+		return nil, err
+	}
+	return diff.Commits, nil
+}
+
+// lookUpAuthor asks the forge who opened ch.
+func (r *AuthorRule) lookUpAuthor(ctx context.Context, ch *patchgate.Change) (string, error) {
+	finder := r.Authors[ch.Forge]
+	if finder == nil {
+		return "", patchgate.Errorf(patchgate.EINVALID, "the webhook did not name them and no API access to %s is configured", ch.Forge)
+	}
+	author, err := finder.ChangeAuthor(ctx, patchgate.RepoRef{Forge: ch.Forge, Name: ch.Repo}, ch.Number)
+	if err != nil {
+		return "", fmt.Errorf("look up the author of %s: %w", ch.Ref(), err)
+	}
+	return author, nil
+}
