@@ -9,7 +9,6 @@ import (
 
 	"github.com/patchgate/patchgate"
 	"github.com/patchgate/patchgate/forges/fakeforge"
-	"github.com/patchgate/patchgate/store"
 )
 
 // TestEveryoneWhoWroteTheChangeIsAnAuthor: PR #7 is Codertocat's, but alice
@@ -49,9 +48,8 @@ func TestEveryoneWhoWroteTheChangeIsAnAuthor(t *testing.T) {
 	})
 	app.waitProcessed(t)
 	app.pushBy(t, "push-fix", "fix/PAY-7", pushed, "dave")
-	vs := store.NewVerificationService(app.main.DB)
 	for _, s := range []string{pushed, merge} {
-		passVerification(t, vs, s)
+		app.passUnderItsConfig(t, patchgate.RepoRef{Forge: patchgate.GitHub, Name: testRepo}, s)
 	}
 	c := w.candidateAt(t, merge)
 	approve := fmt.Sprintf("/api/v1/releases/%d/approve", c.ID)
