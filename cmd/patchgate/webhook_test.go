@@ -286,38 +286,3 @@ func TestWebhookRejections(t *testing.T) {
 		t.Fatalf("got %d ignored deliveries stored, want 3 (star, ping, unknown repository)", len(deliveries.Deliveries))
 	}
 }
-
-// TestTitlePrefixConvention: "HW-7: fix …" claims the fix by default; a key
-// later in the title only relates; repos[].title_prefix_fixes: false turns
-// the convention off.
-func TestTitlePrefixConvention(t *testing.T) {
-	for _, tt := range []struct {
-		name, title string
-		off         bool
-		want        patchgate.LinkKind
-	}{
-		{"key first", "HW-7: fix the README", false, patchgate.LinkFixes},
-		{"key in brackets first", "[HW-7] fix the README", false, patchgate.LinkFixes},
-		{"key later", "Fix the README, found in HW-7", false, patchgate.LinkRelates},
-		{"convention off", "HW-7: fix the README", true, patchgate.LinkRelates},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			app := startApp(t, func(c *Config) {
-				if tt.off {
-					off := false
-					c.Repos[0].TitlePrefixFixes = &off
-				}
-			})
-			pr := fixture(t, "github/pull_request/opened.api.github.com.13.json", func(p map[string]any) {
-				obj(p, "pull_request")["title"], obj(p, "pull_request")["body"] = tt.title, ""
-			})
-			if code, a := app.sendGitHub(t, "pull_request", "d-title", pr, testSecret); code != 202 || a.Status != "accepted" {
-				t.Fatalf("got %d %+v", code, a)
-			}
-			app.waitProcessed(t)
-			if hw7 := app.ticket(t, "HW-7"); len(hw7.Links) != 1 || hw7.Links[0].Kind != tt.want {
-				t.Fatalf("got links %+v, want one %s link", hw7.Links, tt.want)
-			}
-		})
-	}
-}
