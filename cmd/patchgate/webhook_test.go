@@ -110,37 +110,6 @@ func TestLinkingEndToEnd(t *testing.T) {
 	}
 }
 
-// TestPushLinksCommitMessages checks that commit messages of a push link their
-// tickets to the branch and to the open pull request from that branch.
-func TestPushLinksCommitMessages(t *testing.T) {
-	app := startApp(t, nil)
-	app.sendGitHub(t, "pull_request", "d-pr", fixture(t, "github/pull_request/opened.api.github.com.13.json", nil), testSecret)
-	app.waitProcessed(t)
-	push := fixture(t, "github/push/none.api.github.com.5.json", func(p map[string]any) {
-		p["ref"] = "refs/heads/changes"
-		commits := p["commits"].([]any)
-		if len(commits) == 0 {
-			t.Fatal("fixture has no commits")
-		}
-		commits[0].(map[string]any)["message"] = "Round refunds half-even\n\nFixes HW-12"
-	})
-	if code, a := app.sendGitHub(t, "push", "d-push", push, testSecret); code != 202 || a.Status != "accepted" {
-		t.Fatalf("push: got %d %+v", code, a)
-	}
-	app.waitProcessed(t)
-	v := app.ticket(t, "HW-12")
-	sources := map[patchgate.ChangeKind]bool{}
-	for _, l := range v.Links {
-		if l.Source != patchgate.SourceCommitMessage || l.Kind != patchgate.LinkFixes || !patchgate.ValidSHA(l.CommitSHA) {
-			t.Errorf("got link %+v, want a fixes link from a commit message", l)
-		}
-		sources[l.Change.Kind] = true
-	}
-	if !sources[patchgate.ChangePush] || !sources[patchgate.ChangePullRequest] {
-		t.Fatalf("got links on %v, want the branch and the pull request", sources)
-	}
-}
-
 // TestDeliveriesInAnyOrder sends the life of a pull request — opened, two pushes,
 // an edit, the merge — in random orders, each several times, and checks that the
 // final state is the in-order one (gate invariant 6).
