@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"strings"
 	"testing"
@@ -107,72 +106,6 @@ func TestLinkingEndToEnd(t *testing.T) {
 	}
 	if n := len(app.forge.Unhandled()); n != 0 {
 		t.Fatalf("patchgate called %d routes the fake forge does not serve: %v", n, app.forge.Unhandled())
-	}
-}
-
-// TestDeliveriesInAnyOrder sends the life of a pull request — opened, two pushes,
-// an edit, the merge — in random orders, each several times, and checks that the
-// final state is the in-order one (gate invariant 6).
-func TestDeliveriesInAnyOrder(t *testing.T) {
-	app := startApp(t, nil)
-	const (
-		shaA = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		shaB = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
-		shaC = "cccccccccccccccccccccccccccccccccccccccc"
-		shaM = "dddddddddddddddddddddddddddddddddddddddd"
-	)
-	type step struct {
-		event string
-		edit  func(p map[string]any)
-	}
-	history := func(number int) []step {
-		at := func(p map[string]any, action, title, head, before, updated string) {
-			p["action"] = action
-			p["number"] = number
-			pr := obj(p, "pull_request")
-			pr["number"], pr["title"], pr["updated_at"] = number, title, updated
-			obj(pr, "head")["sha"] = head
-			if before != "" {
-				p["before"], p["after"] = before, head
-			}
-		}
-		return []step{
-			{"pull_request", func(p map[string]any) { at(p, "opened", "HW-1: first try", shaA, "", "2026-11-01T10:00:00Z") }},
-			{"pull_request", func(p map[string]any) { at(p, "synchronize", "HW-1: first try", shaB, shaA, "2026-11-01T10:01:00Z") }},
-			{"pull_request", func(p map[string]any) { at(p, "edited", "HW-2: the real bug", shaB, "", "2026-11-01T10:01:00Z") }},
-			{"pull_request", func(p map[string]any) { at(p, "synchronize", "HW-2: the real bug", shaC, shaB, "2026-11-01T10:02:00Z") }},
-			{"pull_request", func(p map[string]any) {
-				at(p, "closed", "HW-2: the real bug", shaC, "", "2026-11-01T10:03:00Z")
-				pr := obj(p, "pull_request")
-				pr["merged"], pr["merge_commit_sha"], pr["state"] = true, shaM, "closed"
-			}},
-		}
-	}
-	rng := rand.New(rand.NewPCG(7, 7))
-	const runs = 12
-	for run := range runs {
-		number := 100 + run
-		steps := history(number)
-		order := rng.Perm(len(steps))
-		// Send some deliveries twice, as forges do on retries.
-		order = append(order, order[rng.IntN(len(order))])
-		for _, i := range order {
-			body := fixture(t, "github/pull_request/opened.api.github.com.13.json", steps[i].edit)
-			id := fmt.Sprintf("perm-%d-%d", run, i)
-			if code, _ := app.sendGitHub(t, steps[i].event, id, body, testSecret); code != 202 {
-				t.Fatalf("run %d step %d: got %d", run, i, code)
-			}
-		}
-	}
-	app.waitProcessed(t)
-	for run := range runs {
-		ch, links := app.change(t, 100+run)
-		if ch.HeadSHA != shaC || ch.State != patchgate.ChangeMerged || ch.Title != "HW-2: the real bug" || ch.MergeCommitSHA != shaM {
-			t.Errorf("run %d: got head %s state %s title %q merge %s, want C, merged, the last title, M", run, ch.HeadSHA[:7], ch.State, ch.Title, ch.MergeCommitSHA)
-		}
-		if len(links) != 1 || links[0].Ticket.Key != "HW-2" {
-			t.Errorf("run %d: got links %+v, want only HW-2 (from the final title)", run, links)
-		}
 	}
 }
 
