@@ -9,23 +9,7 @@ import (
 
 	"github.com/patchgate/patchgate"
 	"github.com/patchgate/patchgate/forges/fakeforge"
-	"github.com/patchgate/patchgate/store"
 )
-
-// TestCandidateMustBeOnTheReleaseBranch: a commit the release branch does not
-// contain (an unmerged head) cannot be proposed; the 422 names the branch.
-func TestCandidateMustBeOnTheReleaseBranch(t *testing.T) {
-	w := newGateWorld(t, 1, nil)
-	unmerged := strings.Repeat("e", 40)
-	w.app.forge.AddCommit(testRepo, unmerged, map[string][]byte{"backdoor.txt": []byte("x")}, "not reviewed", "mallory", w.head)
-	passVerification(t, store.NewVerificationService(w.app.main.DB), unmerged)
-	if code, _, msg := w.propose(t, unmerged); code != http.StatusUnprocessableEntity || !strings.Contains(msg, "not on the release branch main") {
-		t.Fatalf("propose an unmerged commit: got %d %q, want 422 naming the release branch main", code, msg)
-	}
-	if code, c, msg := w.propose(t, w.merge); code != http.StatusCreated || c.SHA != w.merge {
-		t.Fatalf("propose main's head: got %d %q", code, msg)
-	}
-}
 
 // TestRerunOfAnUnvouchedForkHeadIsAMaintainersDecision: a developer cannot
 // verify a fork's head that waits for ok-to-test through the API; a
