@@ -44,29 +44,6 @@ func TestRerunOfAnUnvouchedForkHeadIsAMaintainersDecision(t *testing.T) {
 	}
 }
 
-// TestGitLabAuthorIsLookedUpBeforeApproval: a merge request hook names the
-// author only by id when someone else acted; patchgate asks the API who wrote
-// the MR before it applies the author rule, and refuses while it cannot know.
-func TestGitLabAuthorIsLookedUpBeforeApproval(t *testing.T) {
-	g := newGitLabWorld(t)
-	app, w := g.app, &gateWorld{app: g.app}
-	approve := "/api/v1/releases/" + itoa(g.candidate.ID) + "/approve"
-	alice := w.token(t, "alice-gl", patchgate.RoleReleaseManager, "gitlab:alice")
-	bob := w.token(t, "bob-gl", patchgate.RoleReleaseManager, "gitlab:bob")
-
-	// The forge does not know the MR (yet): the author stays unknown, and that refuses.
-	if code, msg := w.call(t, alice, http.MethodPost, approve, nil); code != http.StatusConflict || !strings.Contains(msg, "author of !3") || !strings.Contains(msg, "not known") {
-		t.Fatalf("approval while !3's author is unknown: got %d %q, want 409 saying the author is not known", code, msg)
-	}
-	app.forge.AddPullRequest(glTestRepo, fakeforge.PullRequest{Number: 3, Title: "OPS-1: fix", Author: "alice", HeadSHA: g.head})
-	if code, msg := w.call(t, alice, http.MethodPost, approve, nil); code != http.StatusForbidden || !strings.Contains(msg, "alice wrote !3") {
-		t.Fatalf("approval by the author the API names: got %d %q, want 403", code, msg)
-	}
-	if code, msg := w.call(t, bob, http.MethodPost, approve, nil); code != http.StatusOK {
-		t.Fatalf("approval by bob: got %d %q", code, msg)
-	}
-}
-
 // TestFirstReleaseCountsOnlyWhatItsCommitContains: the first release of a
 // repository (no previous tag) contains only the changes merged into its own
 // commit; PR #8, merged into main after it, is not in it and its ticket is not
