@@ -27,6 +27,7 @@ type world struct {
 	heads   *recordingHeads
 	linker  *linking.Linker
 	repo    *patchgate.Repository
+	db      *store.DB
 }
 
 func newWorld(t *testing.T) *world {
@@ -51,7 +52,7 @@ func newWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.tickets, w.links = store.NewTicketService(db), store.NewLinkService(db)
+	w.db, w.tickets, w.links = db, store.NewTicketService(db), store.NewLinkService(db)
 	w.repo = &patchgate.Repository{Forge: patchgate.GitHub, Name: repoName, TicketKeys: []string{"PAY"}, TitlePrefixFixes: true}
 	w.linker = &linking.Linker{Tickets: w.tickets, Changes: store.NewChangeService(db), Links: w.links,
 		Repos:      patchgate.NewRepositoryDirectory([]*patchgate.Repository{w.repo}),
