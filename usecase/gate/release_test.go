@@ -53,6 +53,13 @@ type releaseWorld struct {
 
 func newReleaseWorld(t *testing.T) *releaseWorld {
 	t.Helper()
+	return newReleaseWorldAfter(t, true)
+}
+
+// newReleaseWorldAfter is newReleaseWorld with or without the last release
+// v1.0.0 at base; without it, the repository has never been released.
+func newReleaseWorldAfter(t *testing.T, released bool) *releaseWorld {
+	t.Helper()
 	ctx := context.Background()
 	w := &releaseWorld{t: t, base: sha('1'), head: sha('2'), merge: sha('3'), cand: sha('4')}
 	w.forge = fakeforge.New()
@@ -112,6 +119,9 @@ func newReleaseWorld(t *testing.T) *releaseWorld {
 	if _, _, err := w.links.SyncExtractedLinks(ctx, pr.ID, []patchgate.LinkSource{patchgate.SourceTitle},
 		[]*patchgate.Link{{TicketID: w.ticket.ID, ChangeID: pr.ID, Kind: patchgate.LinkFixes, Source: patchgate.SourceTitle, Provenance: "Fixes PAY-1", CreatedBy: "patchgate"}}); err != nil {
 		t.Fatal(err)
+	}
+	if !released {
+		return w
 	}
 	// The last release was at base.
 	last := &patchgate.Candidate{Forge: patchgate.GitHub, Repo: relRepo, Branch: "main", SHA: w.base, Name: "v1.0.0", CreatedBy: "ops"}
