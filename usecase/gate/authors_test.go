@@ -1,0 +1,81 @@
+package gate_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/patchgate/patchgate"
+	"github.com/patchgate/patchgate/forges"
+	"github.com/patchgate/patchgate/forges/fakeforge"
+	"github.com/patchgate/patchgate/store"
+	"github.com/patchgate/patchgate/usecase/gate"
+)
+
+// TestEveryoneWhoWroteTheChangeIsAnAuthor: PR #7 is Codertocat's, but alice
+// wrote a commit of it, dave pushed its branch and carol is its co-author by
+// trailer; none may approve. bob, who only pressed "merge", may. The author
+// rule alone: real SQLite for the push dave made, the real GitHub client on
+// the fake forge for the commits.
+func TestEveryoneWhoWroteTheChangeIsAnAuthor(t *testing.T) {
+	ctx := context.Background()
+	forge := fakeforge.New()
+	t.Cleanup(forge.Close)
+	forge.SetToken("tok")
+	hex := func(s string) string { return fmt.Sprintf("%040x", s) }
+	base, own, pushed, merge := hex("base"), hex("own"), hex("pushed"), hex("merge")
+	forge.AddCommit(relRepo, base, map[string][]byte{".patchgate.yml": []byte(releaseConfig)}, "config", "dev")
+	forge.AddCommit(relRepo, own, map[string][]byte{"fix.txt": []byte("fixed")}, "fix\n\nCo-authored-by: carol <carol@users.noreply.github.com>", "Codertocat", base)
+	forge.AddCommit(relRepo, pushed, map[string][]byte{"fix.txt": []byte("fixed better")}, "tidy", "alice", own)
+	forge.AddCommit(relRepo, merge, map[string][]byte{"fix.txt": []byte("fixed better")}, "Merge #7", "bob", base, pushed)
+	forge.SetBranch(relRepo, "main", merge)
+	forge.AddPullRequest(relRepo, fakeforge.PullRequest{Number: 7, Title: "PAY-7: fix", Author: "Codertocat", HeadSHA: pushed})
+	gh, err := forges.NewGitHub(forges.Config{BaseURL: forge.GitHubAPIURL(), Token: "tok", Retry: forges.RetryPolicy{MaxRetries: 1, BaseDelay: time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "a.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	changes := store.NewChangeService(db)
+	t0 := time.Now().Add(-time.Hour).Truncate(time.Second)
+	pr, _, err := changes.ApplyChangeUpdate(ctx, patchgate.ChangeUpdate{
+		Forge: patchgate.GitHub, Repo: relRepo, Kind: patchgate.ChangePullRequest, Number: 7, Title: "PAY-7: fix",
+		SourceBranch: "fix/PAY-7", TargetBranch: "main", HeadSHA: pushed, BaseSHA: base, Author: "Codertocat",
+		State: patchgate.ChangeMerged, MergeCommitSHA: merge, UpdatedAt: t0.Add(time.Minute),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// dave pushed the branch.
+	if _, _, err := changes.ApplyChangeUpdate(ctx, patchgate.ChangeUpdate{
+		Forge: patchgate.GitHub, Repo: relRepo, Kind: patchgate.ChangePush, SourceBranch: "fix/PAY-7", TargetBranch: "fix/PAY-7",
+		HeadSHA: pushed, Author: "dave", State: patchgate.ChangeOpen, UpdatedAt: t0.Add(2 * time.Minute),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rule := &gate.AuthorRule{Authors: map[patchgate.Forge]patchgate.AuthorFinder{patchgate.GitHub: gh},
+		Comparers: map[patchgate.Forge]patchgate.Comparer{patchgate.GitHub: gh}, Branches: changes,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	// The first release, at the merge: it holds #7.
+	c := &patchgate.Candidate{ID: 1, Forge: patchgate.GitHub, Repo: relRepo, Branch: "main", SHA: merge, Name: "v1.0.0",
+		Items: []*patchgate.CandidateItem{{ChangeID: pr.ID, Change: pr}}}
+	for _, who := range []string{"alice", "carol", "dave", "codertocat"} {
+		if err := rule.CheckNotAuthor(ctx, c, who); patchgate.ErrorCode(err) != patchgate.EFORBIDDEN || !strings.Contains(err.Error(), "an author may not approve") {
+			t.Errorf("%s approves a change they wrote part of: got %v, want forbidden: an author may not approve", who, err)
+		}
+	}
+	if err := rule.CheckNotAuthor(ctx, c, "bob"); err != nil {
+		t.Errorf("bob, who only merged, approves: got %v, want allowed", err)
+	}
+}
