@@ -482,7 +482,7 @@ func testReleases(t *testing.T, open func(t *testing.T) *store.DB) {
 		for i := range 20 {
 			c := mustCreateCandidate(t, s, newCandidate("acme/race", fmt.Sprintf("v1.0.%d", i), fmt.Sprintf("R%d", i)))
 			for _, who := range []string{"bob", "dave"} {
-				if _, err := s.AddApproval(ctx, &patchgate.Approval{CandidateID: c.ID, SHA: c.SHA, Approver: who, Via: "api"}); err != nil {
+				if _, err := s.AddApproval(ctx, &patchgate.Approval{CandidateID: c.ID, SHA: c.SHA, Approver: who, Token: "tok-" + who, Via: "api"}); err != nil {
 					t.Fatalf("AddApproval: %v", err)
 				}
 			}
