@@ -325,18 +325,27 @@ func (f *Forge) glCreateNote(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, f.glNote(rp, c))
 }
 
+// glFindNote finds the note of the request's merge request, or answers 404
+// (or glNoteTarget's error) and returns a nil comment. Callers hold f.mu.
+func (f *Forge) glFindNote(w http.ResponseWriter, r *http.Request) (*repo, int, *Comment) {
+	rp, pr := f.glNoteTarget(w, r)
+	if pr == nil {
+		return nil, 0, nil
+	}
+	i, c := commentByID(rp, pr, r.PathValue("note"))
+	if c == nil {
+		writeJSON(w, http.StatusNotFound, glMessage("404 Note Not Found"))
+	}
+	return rp, i, c
+}
+
 // glGetNote answers one note of the merge request; GitLab does not find a
 // note of another merge request by this route.
 func (f *Forge) glGetNote(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	rp, pr := f.glNoteTarget(w, r)
-	if pr == nil {
-		return
-	}
-	_, c := commentByID(rp, pr, r.PathValue("note"))
+	rp, _, c := f.glFindNote(w, r)
 	if c == nil {
-		writeJSON(w, http.StatusNotFound, glMessage("404 Note Not Found"))
 		return
 	}
 	writeJSON(w, http.StatusOK, f.glNote(rp, c))
@@ -345,13 +354,8 @@ func (f *Forge) glGetNote(w http.ResponseWriter, r *http.Request) {
 func (f *Forge) glUpdateNote(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	rp, pr := f.glNoteTarget(w, r)
-	if pr == nil {
-		return
-	}
-	_, c := commentByID(rp, pr, r.PathValue("note"))
+	rp, _, c := f.glFindNote(w, r)
 	if c == nil {
-		writeJSON(w, http.StatusNotFound, glMessage("404 Note Not Found"))
 		return
 	}
 	body, ok := glNoteBody(w, r)
@@ -366,13 +370,8 @@ func (f *Forge) glUpdateNote(w http.ResponseWriter, r *http.Request) {
 func (f *Forge) glDeleteNote(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	rp, pr := f.glNoteTarget(w, r)
-	if pr == nil {
-		return
-	}
-	i, c := commentByID(rp, pr, r.PathValue("note"))
+	rp, i, c := f.glFindNote(w, r)
 	if c == nil {
-		writeJSON(w, http.StatusNotFound, glMessage("404 Note Not Found"))
 		return
 	}
 	rp.comments = slices.Delete(rp.comments, i, i+1)
