@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"time"
 
@@ -365,7 +364,7 @@ func (g *Gate) Promote(ctx context.Context, id int64, by patchgate.Principal) (*
 // ReleaseNotes lists the fixed tickets and the evidence for each.
 func ReleaseNotes(c *patchgate.Candidate) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Release %s at %s, approved by %s.\n\n", c.Name, c.SHA, strings.Join(approvers(c), ", "))
+	fmt.Fprintf(&b, "Release %s at %s, approved by %s.\n\n", c.Name, c.SHA, strings.Join(c.Approvers(), ", "))
 	b.WriteString("| ticket | fixed in | verified on |\n|---|---|---|\n")
 	for _, item := range c.Items {
 		if item.Ticket == nil || item.Change == nil {
@@ -374,15 +373,4 @@ func ReleaseNotes(c *patchgate.Candidate) string {
 		fmt.Fprintf(&b, "| %s %s | %s %s | `%s` |\n", item.Ticket.Key, item.Ticket.Title, changeName(item.Change), item.Change.Title, patchgate.ShortSHA(item.Change.HeadSHA))
 	}
 	return b.String()
-}
-
-// approvers are the people whose approval of c stands, in order.
-func approvers(c *patchgate.Candidate) []string {
-	var out []string
-	for _, a := range c.Approvals {
-		if a.WithdrawnAt == nil && a.NamesPerson() && !slices.Contains(out, a.Approver) {
-			out = append(out, a.Approver)
-		}
-	}
-	return out
 }
