@@ -1,6 +1,7 @@
 package patchgate
 
 import (
+	"context"
 	"path"
 	"strconv"
 	"strings"
@@ -24,6 +25,15 @@ const (
 	GitLabMaintainer = 40
 	GitLabAdmin      = 60
 )
+
+// EnforcementReader reads a repository's protection settings from its forge:
+// the release branch's, the release tags' and the named environments'. It
+// only reads; patchgate never changes a forge's settings. Errors carry the
+// root codes: EFORBIDDEN when the token may not read a setting (GitHub's
+// branch protection needs admin rights), ENOTFOUND for an unknown repository.
+type EnforcementReader interface {
+	ReadEnforcement(ctx context.Context, repo RepoRef, branch string, environments []string) (*ForgeSettings, error)
+}
 
 // EnforcementExpectation is what patchgate's configuration expects of a
 // repository's forge settings.
