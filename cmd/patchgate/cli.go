@@ -54,6 +54,7 @@ func newRootCommand() *cobra.Command {
 		newConfigCommand(),
 		newReleaseCommand(),
 		newAuditCommand(&g),
+		newForgeCommand(&g),
 		newVersionCommand(),
 	)
 	return root
