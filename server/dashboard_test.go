@@ -45,6 +45,10 @@ func TestDashboardPagesRender(t *testing.T) {
 				Tests: []patchgate.TestResult{{Name: "TestX", Status: patchgate.TestFailed}}}}},
 		"audit": &auditView{pageView: pv(), Entries: []*patchgate.AuditEntry{{Seq: 1}}, CanCheck: true, ByActor: "x"},
 		"error": &errorView{pageView: pv(), Status: 404},
+		"repos": &reposView{pageView: pv(), Repos: []*patchgate.Repository{{Forge: patchgate.GitHub, Name: "acme/pay", Environments: []string{"production"}}}, CanCheck: true},
+		"enforcement": &enforcementView{pageView: pv(), Repo: &patchgate.Repository{Forge: patchgate.GitHub, Name: "acme/pay"}, AppOnly: 1,
+			E: &patchgate.Enforcement{Forge: patchgate.GitHub, Repo: "acme/pay", Branch: "main", Mode: "token",
+				Gaps: []patchgate.Gap{{Setting: "rulesets (tag)", Problem: "<script>x</script>", Fix: "f", AppOnly: true}}}},
 	}
 	for _, name := range dashboardPages {
 		t.Run(name, func(t *testing.T) {
