@@ -81,6 +81,9 @@ func newForgeCommand(g *globalFlags) *cobra.Command {
 			}
 			checker := m.enforcementChecker(m.repositories().dir, clients, appID)
 			e, err := checker.Check(cmd.Context(), patchgate.Forge(forge), args[0], branch)
+			if patchgate.ErrorCode(err) == patchgate.ENOTFOUND && len(cfg.Repos) == 0 {
+				return fmt.Errorf("%w: no repository is configured; pass --config with the server's configuration", err)
+			}
 			if err != nil {
 				return err
 			}

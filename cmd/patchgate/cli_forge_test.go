@@ -300,6 +300,11 @@ func TestForgeCheckErrors(t *testing.T) {
 			}
 		})
 	}
+	t.Setenv("PATCHGATE_CONFIG", "")
+	t.Chdir(t.TempDir()) // no patchgate.db is created or read here
+	if _, err := execCLI("forge", "check", forgeCheckGitHub); err == nil || !strings.Contains(err.Error(), "pass --config") {
+		t.Errorf("without a configuration: got %v, want the next step, --config", err)
+	}
 }
 
 // dashboardSession signs in to the dashboard with token, as a browser
