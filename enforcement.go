@@ -68,6 +68,11 @@ type ForgeSettings struct {
 	// Environments are the repository's environments (GitHub) or protected
 	// environments (GitLab).
 	Environments []EnvironmentSettings `json:"environments,omitempty"`
+	// Unreadable maps a setting the forge would not list (a feature of a
+	// higher plan or tier, or beyond the token's role) to the forge's answer.
+	// Its key is the gaps' Setting prefix ("rulesets", "external_status_checks",
+	// "protected_environments"); what could not be read counts as missing.
+	Unreadable map[string]string `json:"unreadable,omitempty"`
 
 	// SelfUserID is the GitLab user patchgate's token belongs to.
 	SelfUserID int64 `json:"self_user_id,omitempty"`
@@ -258,6 +263,13 @@ func DecideEnforcement(want EnforcementExpectation, got ForgeSettings) Enforceme
 	}
 	if out.Gaps == nil {
 		out.Gaps = []Gap{}
+	}
+	for i, g := range out.Gaps {
+		for prefix, answer := range got.Unreadable {
+			if strings.HasPrefix(g.Setting, prefix) {
+				out.Gaps[i].Problem += " (the forge would not list " + prefix + ": " + answer + ")"
+			}
+		}
 	}
 	out.Enforced = len(out.Gaps) == 0
 	return out

@@ -265,3 +265,23 @@ func TestDecideEnforcementNamesWho(t *testing.T) {
 		t.Errorf("unknown forge: got %+v, want one gap, not enforced", e)
 	}
 }
+
+// TestDecideEnforcementUnreadable: a setting the forge would not list counts
+// as missing, and its gaps say what the forge answered.
+func TestDecideEnforcementUnreadable(t *testing.T) {
+	got := gitlabProtected()
+	got.StatusChecks = nil
+	got.Unreadable = map[string]string{"external_status_checks": "forbidden; they need GitLab Ultimate"}
+	e := DecideEnforcement(gitlabWant(), got)
+	if s := settings(e.Gaps); !slices.Equal(s, []string{"external_status_checks"}) || e.Enforced ||
+		!strings.HasSuffix(e.Gaps[0].Problem, "(the forge would not list external_status_checks: forbidden; they need GitLab Ultimate)") {
+		t.Errorf("unreadable status checks: got %+v, want one gap saying the forge would not list them", e.Gaps)
+	}
+	gh := githubProtected()
+	gh.Unreadable = map[string]string{"rulesets": "not found"}
+	gh.Rulesets = nil
+	e = DecideEnforcement(githubWant(testAppID), gh)
+	if len(e.Gaps) != 1 || e.Gaps[0].Setting != "rulesets (tag)" || !strings.Contains(e.Gaps[0].Problem, "would not list rulesets: not found") {
+		t.Errorf("unreadable rulesets: got %+v, want the tag gap saying why", e.Gaps)
+	}
+}

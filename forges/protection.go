@@ -50,13 +50,30 @@ func (g *GitHub) ReadEnforcement(ctx context.Context, repo patchgate.RepoRef, br
 	if err != nil {
 		return nil, err
 	}
-	if out.Rulesets, err = g.rulesets(ctx, repo); err != nil {
+	out.Rulesets, err = g.rulesets(ctx, repo)
+	if err = unreadable(out, "rulesets", err, "rulesets on private repositories need GitHub Pro, Team or Enterprise"); err != nil {
 		return nil, err
 	}
-	if out.Environments, err = g.environments(ctx, repo, environments); err != nil {
+	out.Environments, err = g.environments(ctx, repo, environments)
+	if err = unreadable(out, "environments", err, "environments and their protection rules on private repositories need a paid plan"); err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// unreadable records, instead of failing the whole read, a setting the forge
+// refuses to list (403, 404): a feature of a higher plan or tier, or beyond
+// the token's role. The decision then counts it as missing and says why.
+// Other errors are returned.
+func unreadable(out *patchgate.ForgeSettings, setting string, err error, hint string) error {
+	if code := patchgate.ErrorCode(err); code != patchgate.EFORBIDDEN && code != patchgate.ENOTFOUND {
+		return err
+	}
+	if out.Unreadable == nil {
+		out.Unreadable = map[string]string{}
+	}
+	out.Unreadable[setting] = patchgate.ErrorMessage(err) + "; " + hint
+	return nil
 }
 
 func ghProtection(p *github.Protection) *patchgate.BranchProtection {
@@ -245,7 +262,7 @@ func (g *GitLab) ReadEnforcement(ctx context.Context, repo patchgate.RepoRef, br
 		}
 		return resp, err
 	})
-	if err != nil {
+	if err = unreadable(out, "external_status_checks", err, "external status checks need GitLab Ultimate and a Maintainer's token"); err != nil {
 		return nil, err
 	}
 	err = glPages(ctx, g, "list the protected branches of "+repo.Name, func(lo gitlab.ListOptions) (*gitlab.Response, error) {
@@ -285,7 +302,7 @@ func (g *GitLab) ReadEnforcement(ctx context.Context, repo patchgate.RepoRef, br
 		}
 		return resp, err
 	})
-	if err != nil {
+	if err = unreadable(out, "protected_environments", err, "protected environments and deployment approvals need GitLab Premium or Ultimate"); err != nil {
 		return nil, err
 	}
 	return out, nil

@@ -143,3 +143,27 @@ func TestReadEnforcementGitLab(t *testing.T) {
 	_, err = reader.ReadEnforcement(context.Background(), tc.ref(), "main", nil)
 	wantCode(t, err, patchgate.EFORBIDDEN)
 }
+
+// TestReadEnforcementUnreadableFeatures: a feature the forge refuses to list
+// (GitLab's external status checks below Ultimate, GitHub's rulesets on a
+// free private repository) is recorded as unreadable, not a failed read, so
+// the check still reports everything else.
+func TestReadEnforcementUnreadableFeatures(t *testing.T) {
+	ff := MustForge(t)
+	gl := forgeCases[1]
+	ff.SetProtection(gl.repo, fakeforge.GitLabEnforced("main", testStatusURL, fakeforge.BotID, "production"))
+	ff.FailNextOn("/external_status_checks", 1, 403, nil)
+	got, err := gl.MustClient(t, ff).(patchgate.EnforcementReader).ReadEnforcement(context.Background(), gl.ref(), "main", nil)
+	if err != nil || got.StatusChecks != nil || !strings.Contains(got.Unreadable["external_status_checks"], "GitLab Ultimate") ||
+		len(got.ProtectedTags) != 1 {
+		t.Fatalf("gitlab without external status checks: got %+v, %v; want them unreadable, the rest read", got, err)
+	}
+
+	gh := forgeCases[0]
+	ff.SetProtection(gh.repo, fakeforge.GitHubEnforced("main", "patchgate", testAppID))
+	ff.FailNextOn("/rulesets", 1, 403, nil)
+	got, err = gh.MustClient(t, ff).(patchgate.EnforcementReader).ReadEnforcement(context.Background(), gh.ref(), "main", nil)
+	if err != nil || got.Rulesets != nil || !strings.Contains(got.Unreadable["rulesets"], "GitHub Pro") || got.BranchProtection == nil {
+		t.Fatalf("github without rulesets: got %+v, %v; want them unreadable, the rest read", got, err)
+	}
+}

@@ -418,3 +418,17 @@ func TestDashboardForgeEnforcementBrowser(t *testing.T) {
 	checkNarrow(t, ctx, app.url+"/ui/repos", "")
 	checkNarrow(t, ctx, app.url+"/ui/repos/github/"+testRepo+"/enforcement", "enforcement-360px")
 }
+
+// TestForgeCheckUnreadableSetting: a GitLab below Ultimate will not list
+// external status checks; forge check still checks the rest and reports the
+// status check as a gap saying why, exit 2, rather than failing.
+func TestForgeCheckUnreadableSetting(t *testing.T) {
+	ff, cfg := forgeCheckSetup(t)
+	ff.SetProtection(forgeCheckGitLab, fakeforge.GitLabEnforced("main", forgeCheckStatus, fakeforge.BotID, forgeCheckProdEnv))
+	ff.FailNextOn("/external_status_checks", 1, http.StatusForbidden, nil)
+	got, code := runForgeCheck(t, forgeCheckGitLab, "--config", cfg)
+	if s := gapSettings(got); !slices.Equal(s, []string{"external_status_checks"}) || code != exitGaps ||
+		!strings.Contains(got.Gaps[0].Problem, "GitLab Ultimate") {
+		t.Errorf("got %+v, exit %d; want the one gap, saying the check needs GitLab Ultimate, exit 2", got, code)
+	}
+}
