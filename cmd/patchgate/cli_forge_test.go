@@ -432,3 +432,38 @@ func TestForgeCheckUnreadableSetting(t *testing.T) {
 		t.Errorf("got %+v, exit %d; want the one gap, saying the check needs GitLab Ultimate, exit 2", got, code)
 	}
 }
+
+// TestAPIForgeEnforcement: GET /api/v1/repos/{forge}/{name}/enforcement
+// answers what forge check prints, for a viewer; a forge that refuses
+// patchgate's token is a 422 naming it, an unknown repository a 404.
+func TestAPIForgeEnforcement(t *testing.T) {
+	app := startApp(t, func(c *Config) {
+		c.Runners.Workers = 0
+		c.Repos = append(c.Repos, RepoConfig{Forge: "gitlab", Name: forgeCheckGitLab})
+	})
+	statusURL := strings.TrimSuffix(app.main.Config.PublicURL, "/") + gitlabStatusCheckPath
+	app.forge.SetProtection(forgeCheckGitLab, fakeforge.GitLabEnforced("release", statusURL, fakeforge.BotID))
+	app.token = app.createToken(t, "auditor", patchgate.RoleViewer)
+
+	var got forgeCheckJSON
+	if code := app.api(t, http.MethodGet, "/api/v1/repos/gitlab/"+forgeCheckGitLab+"/enforcement?branch=release", nil, &got); code != http.StatusOK ||
+		!got.Enforced || got.Branch != "release" || got.Gaps == nil {
+		t.Errorf("gitlab on release: %d %+v; want enforced, gaps []", code, got)
+	}
+	got = forgeCheckJSON{}
+	if code := app.api(t, http.MethodGet, "/api/v1/repos/gitlab/"+forgeCheckGitLab+"/enforcement", nil, &got); code != http.StatusOK ||
+		got.Enforced || !slices.Contains(gapSettings(got), "protected_branches") {
+		t.Errorf("gitlab on main: %d %+v; want main's missing protection", code, got)
+	}
+	app.forge.FailNextOn("/protected_tags", 1, http.StatusForbidden, nil)
+	var apiErr struct {
+		Error struct{ Code, Message string }
+	}
+	if code := app.api(t, http.MethodGet, "/api/v1/repos/gitlab/"+forgeCheckGitLab+"/enforcement", nil, &apiErr); code != http.StatusUnprocessableEntity ||
+		!strings.Contains(apiErr.Error.Message, "could not read the forge's settings") {
+		t.Errorf("forge refuses the token: %d %+v; want 422 naming the forge", code, apiErr)
+	}
+	if code := app.api(t, http.MethodGet, "/api/v1/repos/github/acme/unknown/enforcement", nil, nil); code != http.StatusNotFound {
+		t.Errorf("unknown repository: %d, want 404", code)
+	}
+}
