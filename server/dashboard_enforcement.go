@@ -11,7 +11,7 @@ import (
 
 // EnforcementChecker says whether a configured repository's forge enforces
 // the gate, reading its settings through the forge's API
-// (enforcement.Checker). It never changes them. ENOTFOUND for a repository
+// (protection.Checker). It never changes them. ENOTFOUND for a repository
 // that is not configured; the forge's errors keep their codes.
 type EnforcementChecker interface {
 	Check(ctx context.Context, forge patchgate.Forge, name, branch string) (*patchgate.Enforcement, error)

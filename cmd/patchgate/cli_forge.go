@@ -8,7 +8,7 @@ import (
 
 	"github.com/patchgate/patchgate"
 	"github.com/patchgate/patchgate/runners"
-	"github.com/patchgate/patchgate/usecase/enforcement"
+	"github.com/patchgate/patchgate/usecase/protection"
 	"github.com/spf13/cobra"
 )
 
@@ -32,8 +32,8 @@ func (e *gapsError) ExitCode() int { return exitGaps }
 
 // enforcementChecker makes the checker of forge settings from the
 // configuration; appID is patchgate's GitHub App id (0: token mode).
-func (m *Main) enforcementChecker(repos *patchgate.RepositoryDirectory, clients forgeAPIs, appID int64) *enforcement.Checker {
-	return &enforcement.Checker{
+func (m *Main) enforcementChecker(repos *patchgate.RepositoryDirectory, clients forgeAPIs, appID int64) *protection.Checker {
+	return &protection.Checker{
 		Readers:        clients.enforcement,
 		Repos:          repos,
 		CheckContext:   runners.VerdictContext,
@@ -103,7 +103,7 @@ func newForgeCommand(g *globalFlags) *cobra.Command {
 		},
 	}
 	check.Flags().StringVar(&forge, "forge", "", "github or gitlab (when the name is on both)")
-	check.Flags().StringVar(&branch, "branch", "", "release branch (default: "+enforcement.DefaultBranch+", as `patchgate release create`)")
+	check.Flags().StringVar(&branch, "branch", "", "release branch (default: "+protection.DefaultBranch+", as `patchgate release create`)")
 	check.Flags().Int64Var(&appID, "app-id", 0, "patchgate's GitHub App id (default: the configuration's; none is token mode)")
 	check.Flags().BoolVar(&asJSON, "json", false, "print {forge, repo, branch, mode, enforced, gaps: [{setting, problem, fix, app_only}]}")
 	cmd.AddCommand(check)

@@ -20,10 +20,10 @@ import (
 	"github.com/patchgate/patchgate/testenv"
 	"github.com/patchgate/patchgate/usecase/commands"
 	"github.com/patchgate/patchgate/usecase/delivery"
-	"github.com/patchgate/patchgate/usecase/enforcement"
 	"github.com/patchgate/patchgate/usecase/gate"
 	"github.com/patchgate/patchgate/usecase/linking"
 	"github.com/patchgate/patchgate/usecase/people"
+	"github.com/patchgate/patchgate/usecase/protection"
 	"github.com/patchgate/patchgate/usecase/tracking"
 	"github.com/patchgate/patchgate/usecase/verification"
 	"github.com/prometheus/client_golang/prometheus"
@@ -63,8 +63,8 @@ type useCases struct {
 	commands   *commands.Handler
 	trackers   *tracking.Trackers
 	dispatch   *delivery.Dispatcher
-	// enforcement reads what the forges enforce, for the dashboard.
-	enforcement *enforcement.Checker
+	// protection reads what the forges enforce, for the dashboard.
+	protection *protection.Checker
 }
 
 // repositories indexes the configured repositories, the webhook sources that
@@ -173,7 +173,7 @@ func (m *Main) useCases(st *stores, repos repositories, clients forgeAPIs, comme
 		Commands: cmds, Commenters: commenters, Comments: clients.comments, People: m.people(clients), Logger: m.Logger}
 	uc.trackers = m.Trackers
 	uc.dispatch = &delivery.Dispatcher{Repos: repos.dir, Links: uc.linker, Commands: uc.commands, Trackers: uc.trackers}
-	uc.enforcement = m.enforcementChecker(repos.dir, clients, configuredGitHubAppID(m.Config))
+	uc.protection = m.enforcementChecker(repos.dir, clients, configuredGitHubAppID(m.Config))
 	m.Linker, m.Verifier, m.Planner, m.Verdicts = uc.linker, uc.verifier, uc.planner, uc.verdicts
 	m.Candidates, m.Gate, m.Commands = uc.candidates, uc.gate, uc.commands
 	return uc
@@ -303,7 +303,7 @@ func (m *Main) server(st *stores, repos repositories, uc *useCases, inbox *deliv
 		Sessions:      store.NewSessionService(m.DB),
 		ReleasePolicy: uc.gate,
 		PublicURL:     m.Config.PublicURL,
-		Enforcement:   uc.enforcement,
+		Enforcement:   uc.protection,
 		Logger:        m.Logger,
 		Metrics:       metrics,
 		Gatherer:      reg,

@@ -24,7 +24,7 @@ type Protection struct {
 	// StatusChecksMustSucceed is GitLab's only_allow_merge_if_all_status_checks_passed.
 	StatusChecksMustSucceed bool
 	// StatusChecks are GitLab external status checks.
-	StatusChecks []StatusCheck
+	StatusChecks []ExternalStatusCheck
 	// ProtectedBranches, ProtectedTags and ProtectedEnvironments are GitLab's.
 	ProtectedBranches     []ProtectedBranch
 	ProtectedTags         []ProtectedTag
@@ -69,9 +69,9 @@ type Environment struct {
 	ProtectionApps []int64
 }
 
-// StatusCheck is a GitLab external status check for the named protected
+// ExternalStatusCheck is a GitLab external status check for the named protected
 // branches (none: all).
-type StatusCheck struct {
+type ExternalStatusCheck struct {
 	Name, URL string
 	Branches  []string
 }
@@ -448,7 +448,7 @@ func GitHubEnforced(branch, check string, appID int64, environments ...string) P
 func GitLabEnforced(branch, statusURL string, userID int64, environments ...string) Protection {
 	p := Protection{
 		StatusChecksMustSucceed: true,
-		StatusChecks:            []StatusCheck{{Name: "patchgate", URL: statusURL, Branches: []string{branch}}},
+		StatusChecks:            []ExternalStatusCheck{{Name: "patchgate", URL: statusURL, Branches: []string{branch}}},
 		ProtectedBranches:       []ProtectedBranch{{Name: branch, Push: []Access{{Level: 0}}, Merge: []Access{{Level: 40}}}},
 		ProtectedTags:           []ProtectedTag{{Name: "v*", Create: []Access{{Level: 40, UserID: userID}}}},
 	}

@@ -1,4 +1,4 @@
-package enforcement_test
+package protection_test
 
 import (
 	"context"
@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/patchgate/patchgate"
-	"github.com/patchgate/patchgate/usecase/enforcement"
+	"github.com/patchgate/patchgate/usecase/protection"
 )
 
 // readerFunc is a patchgate.EnforcementReader from a function.
@@ -33,7 +33,7 @@ func TestCheck(t *testing.T) {
 		}
 		return &patchgate.ForgeSettings{Environments: []patchgate.EnvironmentSettings{{Name: "production", ProtectionAppIDs: []int64{9}}}}, nil
 	})
-	c := &enforcement.Checker{Readers: map[patchgate.Forge]patchgate.EnforcementReader{patchgate.GitHub: gh}, Repos: dir,
+	c := &protection.Checker{Readers: map[patchgate.Forge]patchgate.EnforcementReader{patchgate.GitHub: gh}, Repos: dir,
 		CheckContext: "patchgate", GitHubAppID: 9, StatusCheckURL: "https://pg.example.com/webhooks/gitlab/status-check"}
 
 	e, err := c.Check(context.Background(), "", "acme/payments", "")

@@ -1,9 +1,9 @@
-// Package enforcement answers whether a repository's forge enforces
+// Package protection answers whether a repository's forge enforces
 // patchgate's gate: it reads the forge's settings through the forge's own
 // API and has patchgate.DecideEnforcement name each gap. It never changes
 // forge settings; the CLI (`patchgate forge check`) and the dashboard both
 // ask it, so they say the same thing.
-package enforcement
+package protection
 
 import (
 	"context"
