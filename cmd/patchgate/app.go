@@ -192,8 +192,6 @@ type forgeAPIs struct {
 	users map[patchgate.Forge]patchgate.UserLookup
 	// proofSources compare changes and read their test files, for proofs.
 	proofSources map[patchgate.Forge]verification.ProofSource
-	// enforcement reads protection settings, for `patchgate forge check`.
-	enforcement map[patchgate.Forge]patchgate.EnforcementReader
 }
 
 // forgeClients builds the GitHub and GitLab API clients.
@@ -209,7 +207,6 @@ func (m *Main) forgeClients() (forgeAPIs, error) {
 		users:      map[patchgate.Forge]patchgate.UserLookup{},
 
 		proofSources: map[patchgate.Forge]verification.ProofSource{},
-		enforcement:  map[patchgate.Forge]patchgate.EnforcementReader{},
 	}
 	if c := m.Config.GitHub; c.Token != "" {
 		gh, err := forges.NewGitHub(forges.Config{BaseURL: c.APIURL, Token: c.Token, Logger: m.Logger})
@@ -219,7 +216,6 @@ func (m *Main) forgeClients() (forgeAPIs, error) {
 		out.commenters[patchgate.GitHub], out.statuses[patchgate.GitHub], out.sources[patchgate.GitHub] = gh, gh, gh
 		out.comparers[patchgate.GitHub], out.releasers[patchgate.GitHub], out.authors[patchgate.GitHub] = gh, gh, gh
 		out.proofSources[patchgate.GitHub], out.comments[patchgate.GitHub], out.users[patchgate.GitHub] = gh, gh, gh
-		out.enforcement[patchgate.GitHub] = gh
 	}
 	if c := m.Config.GitLab; c.Token != "" {
 		gl, err := forges.NewGitLab(forges.Config{BaseURL: c.APIURL, Token: c.Token, Logger: m.Logger})
@@ -229,7 +225,6 @@ func (m *Main) forgeClients() (forgeAPIs, error) {
 		out.commenters[patchgate.GitLab], out.statuses[patchgate.GitLab], out.sources[patchgate.GitLab] = gl, gl, gl
 		out.comparers[patchgate.GitLab], out.releasers[patchgate.GitLab], out.authors[patchgate.GitLab] = gl, gl, gl
 		out.proofSources[patchgate.GitLab], out.comments[patchgate.GitLab], out.users[patchgate.GitLab] = gl, gl, gl
-		out.enforcement[patchgate.GitLab] = gl
 	}
 	return out, nil
 }

@@ -49,12 +49,12 @@ func newRootCommand() *cobra.Command {
 		newVerifyCommand(),
 		newVerificationCommand(),
 		newLogsCommand(),
+		newForgeCommand(&g),
 		newFlakyCommand(),
 		newQuarantineCommand(),
 		newConfigCommand(),
 		newReleaseCommand(),
 		newAuditCommand(&g),
-		newForgeCommand(&g),
 		newVersionCommand(),
 	)
 	return root

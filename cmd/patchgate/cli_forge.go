@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -30,11 +31,29 @@ func (e *gapsError) Error() string {
 // ExitCode is the process's exit status for this error.
 func (e *gapsError) ExitCode() int { return exitGaps }
 
+// exitCode is the process's exit status for a command's error: 1, unless the
+// error says otherwise (forge check: 2 when the forge leaves gaps).
+func exitCode(err error) int {
+	var coded interface{ ExitCode() int }
+	if errors.As(err, &coded) {
+		return coded.ExitCode()
+	}
+	return 1
+}
+
 // enforcementChecker makes the checker of forge settings from the
 // configuration; appID is patchgate's GitHub App id (0: token mode).
 func (m *Main) enforcementChecker(repos *patchgate.RepositoryDirectory, clients forgeAPIs, appID int64) *protection.Checker {
+	// The forge clients are forges.GitHub and forges.GitLab, which read
+	// protection settings too.
+	readers := map[patchgate.Forge]patchgate.EnforcementReader{}
+	for forge, c := range clients.comparers {
+		if r, ok := c.(patchgate.EnforcementReader); ok {
+			readers[forge] = r
+		}
+	}
 	return &protection.Checker{
-		Readers:        clients.enforcement,
+		Readers:        readers,
 		Repos:          repos,
 		CheckContext:   runners.VerdictContext,
 		GitHubAppID:    appID,
@@ -43,8 +62,9 @@ func (m *Main) enforcementChecker(repos *patchgate.RepositoryDirectory, clients 
 }
 
 // configuredGitHubAppID is the GitHub App id of the configuration: App mode
-// (github.app_id) arrives with issue 18's App authentication; until the
-// configuration has it, patchgate runs in token mode.
+// (github.app_id) arrives with issue 18's App authentication (branch
+// s24-ghapp: return cfg.GitHub.AppID); until the configuration has it,
+// patchgate runs in token mode.
 func configuredGitHubAppID(Config) int64 { return 0 }
 
 func newForgeCommand(g *globalFlags) *cobra.Command {

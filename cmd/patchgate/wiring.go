@@ -23,7 +23,6 @@ import (
 	"github.com/patchgate/patchgate/usecase/gate"
 	"github.com/patchgate/patchgate/usecase/linking"
 	"github.com/patchgate/patchgate/usecase/people"
-	"github.com/patchgate/patchgate/usecase/protection"
 	"github.com/patchgate/patchgate/usecase/tracking"
 	"github.com/patchgate/patchgate/usecase/verification"
 	"github.com/prometheus/client_golang/prometheus"
@@ -54,6 +53,8 @@ type repositories struct {
 
 // useCases are the use cases, wired.
 type useCases struct {
+	// protection reads what the forges enforce, for the dashboard.
+	protection server.EnforcementChecker
 	linker     *linking.Linker
 	verifier   *verification.Verifier
 	planner    *verification.Planner
@@ -63,8 +64,6 @@ type useCases struct {
 	commands   *commands.Handler
 	trackers   *tracking.Trackers
 	dispatch   *delivery.Dispatcher
-	// protection reads what the forges enforce, for the dashboard.
-	protection *protection.Checker
 }
 
 // repositories indexes the configured repositories, the webhook sources that
@@ -163,6 +162,7 @@ func (m *Main) useCases(st *stores, repos repositories, clients forgeAPIs, comme
 		Publisher:  &gate.Publisher{Releasers: clients.releasers, Commenters: commenters, Announcer: m.announcer(), Logger: m.Logger},
 		Repos:      repos.dir, Logger: m.Logger}
 	uc.verdicts = &verification.Verdicts{Changes: st.changes, Tickets: reconciler, Releases: uc.candidates, Logger: m.Logger}
+	uc.protection = m.enforcementChecker(repos.dir, clients, configuredGitHubAppID(m.Config))
 	cmds := store.NewCommandService(m.DB)
 	uc.verifier = &verification.Verifier{Verifications: st.verifications, Queue: m.Queue, Reporter: m.Reporter,
 		Changes: st.changes, Repos: repos.dir, Vouches: cmds, Trust: trust, Logger: m.Logger}
@@ -173,7 +173,6 @@ func (m *Main) useCases(st *stores, repos repositories, clients forgeAPIs, comme
 		Commands: cmds, Commenters: commenters, Comments: clients.comments, People: m.people(clients), Logger: m.Logger}
 	uc.trackers = m.Trackers
 	uc.dispatch = &delivery.Dispatcher{Repos: repos.dir, Links: uc.linker, Commands: uc.commands, Trackers: uc.trackers}
-	uc.protection = m.enforcementChecker(repos.dir, clients, configuredGitHubAppID(m.Config))
 	m.Linker, m.Verifier, m.Planner, m.Verdicts = uc.linker, uc.verifier, uc.planner, uc.verdicts
 	m.Candidates, m.Gate, m.Commands = uc.candidates, uc.gate, uc.commands
 	return uc

@@ -334,11 +334,6 @@ func (f *Forge) routes() {
 	gh("GET /repos/{owner}/{repo}/releases/{id}", f.ghGetRelease)
 	gh("PATCH /repos/{owner}/{repo}/releases/{id}", f.ghEditRelease)
 	gh("GET /repos/{owner}/{repo}/releases/tags/{tag...}", f.ghGetReleaseByTag)
-	gh("GET /repos/{owner}/{repo}/branches/{branch}/protection", f.ghBranchProtection)
-	gh("GET /repos/{owner}/{repo}/rulesets", f.ghRulesets)
-	gh("GET /repos/{owner}/{repo}/rulesets/{id}", f.ghRuleset)
-	gh("GET /repos/{owner}/{repo}/environments", f.ghEnvironments)
-	gh("GET /repos/{owner}/{repo}/environments/{env}/deployment_protection_rules", f.ghDeploymentProtectionRules)
 	// Where GitHub's tarball link redirects (codeload.github.com on github.com).
 	f.mux.HandleFunc("GET /_codeload/{owner}/{repo}/legacy.tar.gz/{sha}", f.ghTarball)
 
@@ -346,6 +341,7 @@ func (f *Forge) routes() {
 		method, path, _ := strings.Cut(pattern, " ")
 		f.mux.HandleFunc(method+" /api/v4"+path, h)
 	}
+	f.protectionRoutes(gh, gl)
 	gl("GET /user", f.glUser)
 	gl("GET /users", f.glUsers)
 	gl("GET /projects/{id}", f.glProject)
@@ -369,10 +365,6 @@ func (f *Forge) routes() {
 	gl("GET /projects/{id}/releases", f.glListReleases)
 	gl("GET /projects/{id}/releases/{tag}", f.glGetRelease)
 	gl("PUT /projects/{id}/releases/{tag}", f.glUpdateRelease)
-	gl("GET /projects/{id}/external_status_checks", f.glExternalStatusChecks)
-	gl("GET /projects/{id}/protected_branches", f.glProtectedBranches)
-	gl("GET /projects/{id}/protected_tags", f.glProtectedTags)
-	gl("GET /projects/{id}/protected_environments", f.glProtectedEnvironments)
 
 	f.mux.HandleFunc("/", f.notFound)
 }

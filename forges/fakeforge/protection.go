@@ -31,6 +31,20 @@ type Protection struct {
 	ProtectedEnvironments []ProtectedEnvironment
 }
 
+// protectionRoutes adds the read routes of both forges' protection
+// settings to the route table.
+func (f *Forge) protectionRoutes(gh, gl func(pattern string, h http.HandlerFunc)) {
+	gh("GET /repos/{owner}/{repo}/branches/{branch}/protection", f.ghBranchProtection)
+	gh("GET /repos/{owner}/{repo}/rulesets", f.ghRulesets)
+	gh("GET /repos/{owner}/{repo}/rulesets/{id}", f.ghRuleset)
+	gh("GET /repos/{owner}/{repo}/environments", f.ghEnvironments)
+	gh("GET /repos/{owner}/{repo}/environments/{env}/deployment_protection_rules", f.ghDeploymentProtectionRules)
+	gl("GET /projects/{id}/external_status_checks", f.glExternalStatusChecks)
+	gl("GET /projects/{id}/protected_branches", f.glProtectedBranches)
+	gl("GET /projects/{id}/protected_tags", f.glProtectedTags)
+	gl("GET /projects/{id}/protected_environments", f.glProtectedEnvironments)
+}
+
 // BranchProtection is a GitHub branch's classic protection.
 type BranchProtection struct {
 	Checks        []RequiredCheck
