@@ -273,10 +273,10 @@ func (s *Server) dashboardRoutes(r *gin.Engine) {
 	in.POST("/releases/:id/promote", s.handleDashboardPromote)
 	in.GET("/tickets", s.handleTicketsPage)
 	in.GET("/tickets/:id", s.handleTicketPage)
+	in.GET("/repos", s.handleReposPage)
+	in.GET("/repos/:forge/*path", s.handleEnforcementPage) // …/{owner/name}/enforcement
 	in.GET("/verifications/:id", s.handleVerificationPage)
 	in.GET("/verifications/:id/suites/:suite/events", s.handleLogEvents)
 	in.GET("/audit", s.handleAuditPage)
 	in.POST("/audit/verify", s.handleAuditVerify)
-	in.GET("/repos", s.handleReposPage)
-	in.GET("/repos/:forge/*path", s.handleEnforcementPage) // …/{owner/name}/enforcement
 }
