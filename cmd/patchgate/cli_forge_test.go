@@ -409,6 +409,7 @@ func TestDashboardForgeEnforcementBrowser(t *testing.T) {
 
 	run(t, ctx, "repositories", chromedp.Click(`a[href="/ui/repos"]`), chromedp.WaitVisible(chromedp.ID("repos")),
 		chromedp.Click(`#repos a`), chromedp.WaitVisible(chromedp.ID("verdict")))
+	screenshot(t, ctx, "enforcement")
 	verdict := text(t, ctx, "#verdict")
 	gaps := text(t, ctx, "#gaps")
 	if !strings.Contains(verdict, "Not enforced.") || !strings.Contains(verdict, "4 way(s)") ||
