@@ -142,6 +142,15 @@ func TestReadEnforcementGitLab(t *testing.T) {
 	ff.FailNextOn("/protected_tags", 1, 403, nil)
 	_, err = reader.ReadEnforcement(context.Background(), tc.ref(), "main", nil)
 	wantCode(t, err, patchgate.EFORBIDDEN)
+
+	// A configured username (a token that cannot read /user) is looked up
+	// by name: its id is who must create tags and approve.
+	cfg := fastConfig()
+	cfg.Username = fakeforge.BotLogin
+	named := tc.new(t, ff, cfg).(patchgate.EnforcementReader)
+	if got, err := named.ReadEnforcement(context.Background(), tc.ref(), "main", nil); err != nil || got.SelfUserID != fakeforge.BotID {
+		t.Errorf("with a configured username: got user %v, %v; want %d", got, err, fakeforge.BotID)
+	}
 }
 
 // TestReadEnforcementUnreadableFeatures: a feature the forge refuses to list
