@@ -27,6 +27,9 @@ type Repository struct {
 	// SuiteSecrets are environment variables given to the suites of trusted
 	// heads only, and masked in every log; never serialised.
 	SuiteSecrets map[string]string `json:"-"`
+	// Environments are the deployment environments mapped to the repository,
+	// which the forge must gate through patchgate.
+	Environments []string `json:"environments,omitempty"`
 }
 
 // Ref returns the repository's forge and name.

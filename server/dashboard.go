@@ -29,7 +29,7 @@ var templateFiles embed.FS
 var staticFiles embed.FS
 
 // dashboardPages are the page templates; each is parsed with layout.html.
-var dashboardPages = []string{"signin", "releases", "candidate", "promote", "tickets", "ticket", "verification", "audit", "error"}
+var dashboardPages = []string{"signin", "releases", "candidate", "promote", "tickets", "ticket", "verification", "audit", "error", "repos", "enforcement"}
 
 // ReleasePolicy answers whether a principal may act on a candidate now, with
 // the rules the release gate applies when it is asked to (gate.Gate).
@@ -273,6 +273,8 @@ func (s *Server) dashboardRoutes(r *gin.Engine) {
 	in.POST("/releases/:id/promote", s.handleDashboardPromote)
 	in.GET("/tickets", s.handleTicketsPage)
 	in.GET("/tickets/:id", s.handleTicketPage)
+	in.GET("/repos", s.handleReposPage)
+	in.GET("/repos/:forge/*path", s.handleEnforcementPage) // …/{owner/name}/enforcement
 	in.GET("/verifications/:id", s.handleVerificationPage)
 	in.GET("/verifications/:id/suites/:suite/events", s.handleLogEvents)
 	in.GET("/audit", s.handleAuditPage)

@@ -34,6 +34,10 @@ func TestDashboardPagesRender(t *testing.T) {
 		CanApprove: true, CanWithdraw: true, CanPromote: true, CSRFToken: "tok<en>"}
 	sr := &patchgate.SuiteRun{ID: 1, Name: "regression", State: patchgate.RunRunning, StartedAt: &now}
 	views := map[string]viewer{
+		"repos": &reposView{pageView: pv(), Repos: []*patchgate.Repository{{Forge: patchgate.GitHub, Name: "acme/pay", Environments: []string{"production"}}}, CanCheck: true},
+		"enforcement": &enforcementView{pageView: pv(), Repo: &patchgate.Repository{Forge: patchgate.GitHub, Name: "acme/pay"}, AppOnly: 1,
+			E: &patchgate.Enforcement{Forge: patchgate.GitHub, Repo: "acme/pay", Branch: "main", Mode: "token",
+				Gaps: []patchgate.Gap{{Setting: "rulesets (tag)", Problem: "<script>x</script>", Fix: "f", AppOnly: true}}}},
 		"signin":    &signinView{pageView: pageView{Title: "Sign in"}, Guard: "g", Next: "/ui/"},
 		"releases":  &releasesView{pageView: pv(), Open: []*candidateCard{card}, Promoted: []*candidateCard{{Candidate: cand, Approvers: []string{"ops"}}}},
 		"candidate": &candidateView{pageView: pv(), Card: card, Items: []itemView{{CandidateItem: cand.Items[0]}}, Audit: []*patchgate.AuditEntry{{Seq: 1, Actor: "ops", Detail: map[string]string{"via": "dashboard"}}}},

@@ -28,6 +28,10 @@ func (s *Server) handleRepoPath(c *gin.Context) {
 		s.handleListQuarantines(c, repo(name))
 		return
 	}
+	if name, ok := strings.CutSuffix(path, "/enforcement"); ok {
+		s.handleEnforcement(c, repo(name))
+		return
+	}
 	s.writeError(c, patchgate.Errorf(patchgate.ENOTFOUND, "no route %s %s", c.Request.Method, c.Request.URL.Path))
 }
 

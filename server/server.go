@@ -81,6 +81,9 @@ type Server struct {
 	ReleasePolicy ReleasePolicy
 	// PublicURL is where users reach the server; https makes cookies Secure.
 	PublicURL string
+	// Enforcement says whether a repository's forge enforces the gate; nil
+	// shows no forge enforcement pages.
+	Enforcement EnforcementChecker
 
 	Logger  *slog.Logger
 	Metrics *Metrics

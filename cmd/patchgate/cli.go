@@ -49,6 +49,7 @@ func newRootCommand() *cobra.Command {
 		newVerifyCommand(),
 		newVerificationCommand(),
 		newLogsCommand(),
+		newForgeCommand(&g),
 		newFlakyCommand(),
 		newQuarantineCommand(),
 		newConfigCommand(),

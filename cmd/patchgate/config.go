@@ -170,6 +170,9 @@ type RepoConfig struct {
 	Secrets map[string]string `yaml:"secrets" json:"secrets,omitempty"`
 	// Release overrides keys of the top-level release floor for this repository.
 	Release *RepoReleaseConfig `yaml:"release" json:"release,omitempty"`
+	// Environments are the deployment environments patchgate gates for this
+	// repository (`patchgate forge check` expects its protection on each).
+	Environments []string `yaml:"environments" json:"environments,omitempty"`
 }
 
 // SLATargetConfig is one severity's SLA targets: how long after a ticket is
@@ -646,6 +649,7 @@ func (r RepoConfig) Repository(release ReleaseConfig) *patchgate.Repository {
 		Release:      r.Release.Over(release).Policy(),
 		// The convention holds unless the operator turns it off.
 		TitlePrefixFixes: r.TitlePrefixFixes == nil || *r.TitlePrefixFixes,
+		Environments:     r.Environments,
 	}
 }
 

@@ -14,6 +14,6 @@ func main() {
 	defer stop()
 	if err := newRootCommand().ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "patchgate:", err)
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
 }

@@ -53,6 +53,8 @@ type repositories struct {
 
 // useCases are the use cases, wired.
 type useCases struct {
+	// protection reads what the forges enforce, for the dashboard.
+	protection server.EnforcementChecker
 	linker     *linking.Linker
 	verifier   *verification.Verifier
 	planner    *verification.Planner
@@ -160,6 +162,7 @@ func (m *Main) useCases(st *stores, repos repositories, clients forgeAPIs, comme
 		Publisher:  &gate.Publisher{Releasers: clients.releasers, Commenters: commenters, Announcer: m.announcer(), Logger: m.Logger},
 		Repos:      repos.dir, Logger: m.Logger}
 	uc.verdicts = &verification.Verdicts{Changes: st.changes, Tickets: reconciler, Releases: uc.candidates, Logger: m.Logger}
+	uc.protection = m.enforcementChecker(repos.dir, clients, configuredGitHubAppID(m.Config))
 	cmds := store.NewCommandService(m.DB)
 	uc.verifier = &verification.Verifier{Verifications: st.verifications, Queue: m.Queue, Reporter: m.Reporter,
 		Changes: st.changes, Repos: repos.dir, Vouches: cmds, Trust: trust, Logger: m.Logger}
@@ -299,6 +302,7 @@ func (m *Main) server(st *stores, repos repositories, uc *useCases, inbox *deliv
 		Sessions:      store.NewSessionService(m.DB),
 		ReleasePolicy: uc.gate,
 		PublicURL:     m.Config.PublicURL,
+		Enforcement:   uc.protection,
 		Logger:        m.Logger,
 		Metrics:       metrics,
 		Gatherer:      reg,

@@ -341,6 +341,7 @@ func (f *Forge) routes() {
 		method, path, _ := strings.Cut(pattern, " ")
 		f.mux.HandleFunc(method+" /api/v4"+path, h)
 	}
+	f.protectionRoutes(gh, gl)
 	gl("GET /user", f.glUser)
 	gl("GET /users", f.glUsers)
 	gl("GET /projects/{id}", f.glProject)

@@ -24,6 +24,8 @@ type repo struct {
 	comments []*Comment
 	statuses map[string][]RecordedStatus // SHA → posts in order
 	posts    map[string]int              // SHA + "\x00" + context → status posts
+	// protection is what the protection read routes serve (protection.go).
+	protection Protection
 }
 
 type commit struct {
@@ -232,6 +234,7 @@ func (f *Forge) glProject(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{
 			"id": rp.id, "path_with_namespace": rp.name, "default_branch": rp.defaultBranch,
 			"path": rp.name[strings.LastIndex(rp.name, "/")+1:],
+			"only_allow_merge_if_all_status_checks_passed": rp.protection.StatusChecksMustSucceed,
 		})
 	}
 }
