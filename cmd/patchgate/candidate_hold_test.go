@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/patchgate/patchgate"
 )
@@ -41,7 +42,7 @@ func TestNamedCandidateHoldsAutomaticProposals(t *testing.T) {
 
 	// The release branch's push at the named commit passes (the automatic
 	// proposal comes moments after release create).
-	w.app.pushBy(t, "push-main-merge", "main", w.merge, "Codertocat")
+	pushMain(t, w.app, "push-main-merge", w.merge, time.Now().Add(-time.Minute))
 	w.app.pass(t, w.merge)
 	open("the automatic proposal at the same commit")
 
@@ -49,7 +50,7 @@ func TestNamedCandidateHoldsAutomaticProposals(t *testing.T) {
 	newer := strings.Repeat("9", 40)
 	w.app.forge.AddCommit(testRepo, newer, map[string][]byte{"more.txt": []byte("more")}, "more work", "dev", w.merge)
 	w.app.forge.SetBranch(testRepo, "main", newer)
-	w.app.pushBy(t, "push-main-newer", "main", newer, "Codertocat")
+	pushMain(t, w.app, "push-main-newer", newer, time.Now())
 	w.app.pass(t, newer)
 	open("the automatic proposal at a newer commit")
 
@@ -64,4 +65,23 @@ func TestNamedCandidateHoldsAutomaticProposals(t *testing.T) {
 	if len(held) != 2 || held[0] != w.merge || held[1] != newer {
 		t.Fatalf("audit of the held proposals: got %q (entries %+v), want the merge commit, then the newer one", held, audit.Entries)
 	}
+}
+
+// pushMain sends Codertocat's push of sha to main, which GitHub saw at
+// pushed, and waits until it is processed.
+func pushMain(t *testing.T, app *testApp, id, sha string, pushed time.Time) {
+	t.Helper()
+	body := fixture(t, "github/push/none.api.github.com.5.json", func(p map[string]any) {
+		p["ref"], p["before"], p["after"] = "refs/heads/main", "0000000000000000000000000000000000000000", sha
+		commit := p["commits"].([]any)[0].(map[string]any)
+		commit["id"], commit["message"] = sha, "work"
+		obj(p, "head_commit")["id"] = sha
+		obj(p, "repository")["pushed_at"] = pushed.Unix()
+		obj(p, "pusher")["name"] = "Codertocat"
+		obj(p, "sender")["login"] = "Codertocat"
+	})
+	if code, ack := app.sendGitHub(t, "push", id, body, testSecret); code != http.StatusAccepted || ack.Status != "accepted" {
+		t.Fatalf("push %s: got %d %+v", id, code, ack)
+	}
+	app.waitProcessed(t)
 }
