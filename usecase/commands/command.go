@@ -279,8 +279,13 @@ func (h *Handler) withdrawByComment(ctx context.Context, repo *patchgate.Reposit
 	by := patchgate.Principal{Name: c.Author, Role: patchgate.RoleReleaseManager,
 		Users: []patchgate.ForgeUser{{Forge: repo.Forge, Login: c.Author}}}
 	if err := h.Releases.Withdraw(patchgate.NewContextWithPrincipal(ctx, by), full.ID, by); err != nil {
-		if code := patchgate.ErrorCode(err); code == patchgate.ENOTFOUND || code == patchgate.ECONFLICT || code == patchgate.EFORBIDDEN {
-			return fmt.Sprintf("ignored: %s has no approval of %s to withdraw (%s)", c.Author, full.Name, patchgate.ErrorMessage(err)), false, nil
+		switch patchgate.ErrorCode(err) {
+		case patchgate.ENOTFOUND:
+			return fmt.Sprintf("ignored: %s has no approval of %s to withdraw", c.Author, full.Name), false, nil
+		case patchgate.ECONFLICT, patchgate.EFORBIDDEN:
+			// Promotion began meanwhile, or the login names nobody: the
+			// comment has had its one chance, as an approval's has.
+			return "ignored: " + patchgate.ErrorMessage(err), false, nil
 		}
 		return "", false, h.unclaim(ctx, claim, err)
 	}
