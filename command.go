@@ -206,3 +206,24 @@ func MayRetest(repo *Repository, ch *Change, commenter string, commenterID, auth
 	}
 	return ""
 }
+
+// MaxVouchAge is how long after a comment was written (by the forge's clock)
+// patchgate still lets an ok-to-test or a retest run code on its word: the
+// head it runs is the one the forge reports when patchgate reads the comment,
+// which is the head at the comment's time only while the two are close. A
+// comment delivered later (patchgate was down, a redelivery) may meet a push
+// made after it was written.
+const MaxVouchAge = 10 * time.Minute
+
+// StaleVouch decides whether a comment that would run code (ok-to-test,
+// retest), written at written by the forge's clock, is read too late at now
+// to stand for the head the forge reports now. It returns "" when it is fresh,
+// else the refusal in words with what to do.
+func StaleVouch(command string, written, now time.Time) string {
+	age := now.Sub(written)
+	if age <= MaxVouchAge {
+		return ""
+	}
+	return fmt.Sprintf("comment was written at %s, %s before patchgate read it: a push may have come since, so it no longer says which head to run; comment %s again",
+		written.UTC().Format(time.RFC3339), age.Truncate(time.Second), command)
+}

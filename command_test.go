@@ -92,3 +92,24 @@ func TestCommandTargetNamesTheCommand(t *testing.T) {
 		})
 	}
 }
+
+func TestStaleVouch(t *testing.T) {
+	now := time.Date(2026, 12, 7, 20, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		name    string
+		written time.Time
+		want    string
+	}{
+		{"just written", now.Add(-2 * time.Second), ""},
+		{"at the bound", now.Add(-patchgate.MaxVouchAge), ""},
+		{"a forge clock a little ahead", now.Add(time.Minute), ""},
+		{"read after an outage", now.Add(-50 * time.Minute), "2026-12-07T19:10:00Z, 50m0s before patchgate read it"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := patchgate.StaleVouch(patchgate.OkToTestComment, tt.written, now)
+			if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
+				t.Fatalf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -92,7 +92,8 @@ func TestApproveCommentActsOnceWhenFreshAndSentByItsAuthor(t *testing.T) {
 // GitHub reports for the PR when patchgate reads the comment back (GET
 // /repos/{o}/{r}/pulls/{n}), not for whatever head patchgate knows and not by
 // comparing timestamps. A later push needs a new one, whatever happens to the
-// old comment (resent, edited); when GitHub already has a push patchgate has
+// old comment (resent, edited, or a late delivery of one written long
+// before); when GitHub already has a push patchgate has
 // not been told of, the vouch is for GitHub's head only, which runs when its
 // push arrives. A developer cannot re-run an unvouched head through the API
 // either.
@@ -137,7 +138,7 @@ func TestOkToTestBindsToTheHead(t *testing.T) {
 	}
 
 	pr("fork-opened", "opened", head1, "", now.Add(-time.Hour))
-	comment(ghComment{delivery: "ok-1", id: 200, author: "alice", body: "/patchgate ok-to-test", created: now.Add(-50 * time.Minute)})
+	comment(ghComment{delivery: "ok-1", id: 200, author: "alice", body: "/patchgate ok-to-test", created: now.Add(-2 * time.Minute)})
 	if verifications(head1) != 1 {
 		t.Fatalf("alice's ok-to-test did not verify %s", head1[:7])
 	}
@@ -146,16 +147,20 @@ func TestOkToTestBindsToTheHead(t *testing.T) {
 		t.Fatalf("got %d verifications of the pushed head before any ok-to-test, want 0", n)
 	}
 	// The old comment, resent under a fresh delivery id.
-	comment(ghComment{delivery: "ok-1-resent", id: 200, author: "alice", body: "/patchgate ok-to-test", created: now.Add(-50 * time.Minute)})
+	comment(ghComment{delivery: "ok-1-resent", id: 200, author: "alice", body: "/patchgate ok-to-test", created: now.Add(-2 * time.Minute)})
 	// The same comment, edited by someone after the push.
 	comment(ghComment{delivery: "ok-1-edited", id: 200, action: "edited", author: "alice", sender: "mallory",
-		body: "/patchgate ok-to-test", created: now.Add(-50 * time.Minute), updated: now})
+		body: "/patchgate ok-to-test", created: now.Add(-2 * time.Minute), updated: now})
+	// Another ok-to-test written long before, delivered late (patchgate was
+	// down): the head GitHub reports now is not what it was written for.
+	comment(ghComment{delivery: "ok-late", id: 203, author: "alice", body: "/patchgate ok-to-test", created: now.Add(-45 * time.Minute)})
 	if n := verifications(head2); n != 0 {
-		t.Fatalf("got %d verifications of %s from the comment about %s, want 0", n, head2[:7], head1[:7])
+		t.Fatalf("got %d verifications of %s from comments written before it was pushed, want 0", n, head2[:7])
 	}
 	for delivery, want := range map[string]string{
 		"ok-1-resent": "already acted",
 		"ok-1-edited": "comment was edited, not created",
+		"ok-late":     "before patchgate read it: a push may have come since",
 	} {
 		if outcome, reason := app.delivery(t, delivery); outcome != patchgate.OutcomeIgnored || !strings.Contains(reason, want) {
 			t.Fatalf("delivery %s: got %s %q, want ignored saying %q", delivery, outcome, reason, want)

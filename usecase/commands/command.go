@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/patchgate/patchgate"
 )
@@ -312,7 +313,9 @@ func (h *Handler) forgeHead(ctx context.Context, repo *patchgate.Repository, ch 
 }
 
 // okToTest vouches, for a maintainer, for the head the forge reports for the
-// change when patchgate reads the comment, and verifies it. When patchgate
+// change when patchgate reads the comment, and verifies it; a comment read
+// long after it was written (patchgate.StaleVouch) vouches for nothing, since
+// the forge's head may be a later push. When patchgate
 // knows another head (a push it has not been told of yet, or a webhook that
 // claimed another), the vouch is for the forge's head only: it runs when that
 // head arrives, and a later push needs a new ok-to-test.
@@ -328,6 +331,9 @@ func (h *Handler) okToTest(ctx context.Context, repo *patchgate.Repository, ev *
 	}
 	if ch.State != patchgate.ChangeOpen || ch.HeadSHA == "" {
 		return "ignored: the change is not open", false, nil
+	}
+	if reason := patchgate.StaleVouch(patchgate.OkToTestComment, c.CreatedAt, time.Now()); reason != "" {
+		return "ignored: " + reason, false, nil
 	}
 	fc, answer, err := h.forgeHead(ctx, repo, ch)
 	if answer != "" || err != nil {
@@ -368,6 +374,9 @@ func (h *Handler) retest(ctx context.Context, repo *patchgate.Repository, ev *pa
 		return "", false, err
 	}
 	if reason := patchgate.MayRetest(repo, ch, c.Author, c.AuthorID, fc.AuthorID, maintainer); reason != "" {
+		return "ignored: " + reason, false, nil
+	}
+	if reason := patchgate.StaleVouch(patchgate.RetestComment, c.CreatedAt, time.Now()); reason != "" {
 		return "ignored: " + reason, false, nil
 	}
 	if fc.HeadSHA != ch.HeadSHA {
