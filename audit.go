@@ -244,3 +244,8 @@ type AuditService interface {
 	// ExportAudit writes every entry to w as JSON lines, in ascending Seq.
 	ExportAudit(ctx context.Context, w io.Writer) error
 }
+
+// AuditCandidateHeld records an automatic proposal not made because a
+// candidate a person proposed is open (Subject: that candidate; Detail
+// proposed_sha, proposed_name, held_by).
+const AuditCandidateHeld = "candidate.auto_held"

@@ -32,19 +32,20 @@ func (c *Candidate) Named() bool { return c.Name != DefaultCandidateName(c.SHA) 
 // not cancelled, and c stays open beside it. c may take the name of an open
 // candidate it supersedes (re-cutting a candidate before it is tagged), since a
 // superseded candidate gives its name back; ECONFLICT when a promoting or
-// promoted candidate holds it, and when c is automatic and a named open
-// candidate stands at its SHA: an automatic proposal never takes the place of
-// a release manager's named one.
+// promoted candidate holds it, and when c is automatic and an open candidate
+// a person proposed stands (HeldBy), at whatever commit: an automatic proposal
+// never takes the place of a release manager's candidate.
 func SupersedeCandidates(c *Candidate, existing []*Candidate) (superseded []int64, rename int64, err error) {
 	ref := fmt.Sprintf("%s:%s %s", c.Forge, c.Repo, c.Name)
+	if held := HeldBy(c, existing); held != nil {
+		return nil, 0, Errorf(ECONFLICT, "candidate %s: candidate %d (%s at %s), proposed by %s, is open: an automatic proposal never supersedes a candidate a person proposed; promote it, or cut a newer one with release create",
+			ref, held.ID, held.Name, ShortSHA(held.SHA), held.CreatedBy)
+	}
 	for _, e := range existing {
 		switch {
 		case e.State != CandidateOpen && e.State != CandidateSuperseded && e.Name == c.Name:
 			return nil, 0, Errorf(ECONFLICT, "candidate %s: the name is taken by candidate %d (%s)", ref, e.ID, e.State)
 		case e.State != CandidateOpen || e.SHA != c.SHA:
-		case c.Automatic() && e.Named():
-			return nil, 0, Errorf(ECONFLICT, "candidate %s: candidate %d, named %s, stands at %s: an automatic proposal does not supersede it",
-				ref, e.ID, e.Name, ShortSHA(c.SHA))
 		case c.Named() && e.Automatic() && rename == 0:
 			rename = e.ID
 		}
@@ -55,6 +56,26 @@ func SupersedeCandidates(c *Candidate, existing []*Candidate) (superseded []int6
 		}
 	}
 	return superseded, rename, nil
+}
+
+// HeldBy returns the open candidate that holds back automatic proposal c, nil
+// when none does (or c is not automatic). A candidate a person proposed
+// (named with release create --name, cut by hand, or an automatic one a
+// person renamed) is theirs until they promote it or cut another: an
+// automatic proposal, at the same commit or a newer or older one, never
+// replaces it behind their back, so it is never released under a name nobody
+// chose nor at a commit nobody picked. The proposal is recorded against the
+// candidate that held it instead (candidate.auto_held).
+func HeldBy(c *Candidate, existing []*Candidate) *Candidate {
+	if !c.Automatic() {
+		return nil
+	}
+	for _, e := range existing {
+		if e.State == CandidateOpen && !e.Automatic() {
+			return e
+		}
+	}
+	return nil
 }
 
 // ChangeCommits are the commits whose presence in a candidate means that the

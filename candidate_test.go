@@ -40,8 +40,8 @@ func TestSupersedeCandidates(t *testing.T) {
 }
 
 // TestSupersedeNamedAndAutomatic: an automatic proposal never takes the place
-// of a named candidate at its commit; a named one at the commit of an open
-// automatic candidate renames it instead of racing it.
+// of a candidate a person proposed, at its commit or any other; a named one at
+// the commit of an open automatic candidate renames it instead of racing it.
 func TestSupersedeNamedAndAutomatic(t *testing.T) {
 	at := func(id int64, c byte, name, by string, state patchgate.CandidateState) *patchgate.Candidate {
 		sha := strings.Repeat(string(c), 40)
@@ -65,7 +65,12 @@ func TestSupersedeNamedAndAutomatic(t *testing.T) {
 		err        string
 	}{
 		{"automatic at a named candidate's commit", auto(0, 'd'), []*patchgate.Candidate{named(1, 'd', "v1.6.0")}, nil, 0, patchgate.ECONFLICT},
-		{"automatic at a newer commit supersedes the named one", auto(0, 'e'), []*patchgate.Candidate{named(1, 'd', "v1.6.0")}, []int64{1}, 0, ""},
+		{"automatic at a newer commit leaves the named one", auto(0, 'e'), []*patchgate.Candidate{named(1, 'd', "v1.6.0")}, nil, 0, patchgate.ECONFLICT},
+		{"automatic at an older commit leaves the named one", auto(0, 'c'), []*patchgate.Candidate{named(1, 'd', "v1.6.0")}, nil, 0, patchgate.ECONFLICT},
+		{"automatic leaves one cut by hand", auto(0, 'e'), []*patchgate.Candidate{at(1, 'd', "", "alice", patchgate.CandidateOpen)}, nil, 0, patchgate.ECONFLICT},
+		{"automatic leaves a renamed automatic one", auto(0, 'e'), []*patchgate.Candidate{at(1, 'd', "v1.6.0", patchgate.AutoProposer, patchgate.CandidateOpen)}, nil, 0, patchgate.ECONFLICT},
+		{"automatic supersedes the automatic one beside a promoting named one", auto(0, 'e'),
+			[]*patchgate.Candidate{auto(1, 'd'), at(2, 'c', "v1.5.9", "alice", patchgate.CandidatePromoting)}, []int64{1}, 0, ""},
 		{"automatic supersedes the automatic one", auto(0, 'e'), []*patchgate.Candidate{auto(1, 'd')}, []int64{1}, 0, ""},
 		{"a re-run automatic proposal at the same commit", auto(0, 'd'), []*patchgate.Candidate{auto(1, 'd')}, []int64{1}, 0, ""},
 		{"named at the automatic one's commit renames it", named(0, 'd', "v1.6.0"), []*patchgate.Candidate{named(1, 'c', "v1.5.9"), auto(2, 'd')}, []int64{1}, 2, ""},

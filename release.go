@@ -2,7 +2,6 @@ package patchgate
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 )
@@ -242,39 +241,7 @@ func SummarizeCandidate(c *Candidate, ev *Evaluation) CandidateSummary {
 }
 
 // CommentTarget decides which candidate an approval comment written at
-// written approves. A "/patchgate approve" names no candidate: it applies to
-// the candidate that was open when it was written, the newest of cands
-// (those containing the commented change, in any state) proposed no later
-// than the comment (forges stamp comments to the second). It returns that
-// candidate when it is still open; otherwise nil and the refusal, in words
-// ("" when no candidate contains the change).
+// written approves: CommandTarget for "/patchgate approve".
 func CommentTarget(cands []*Candidate, written time.Time) (*Candidate, string) {
-	var target, open *Candidate
-	for _, c := range cands {
-		if c.State == CandidateOpen && (open == nil || c.CreatedAt.After(open.CreatedAt)) {
-			open = c
-		}
-		if !c.CreatedAt.Truncate(time.Second).After(written) && (target == nil || c.CreatedAt.After(target.CreatedAt)) {
-			target = c
-		}
-	}
-	stamp := func(t time.Time) string { return t.UTC().Format(time.RFC3339) }
-	again := func(c *Candidate) string {
-		if c == nil {
-			return ""
-		}
-		return fmt.Sprintf(": comment %s again to approve %s", ApproveComment, c.Name)
-	}
-	switch {
-	case target == nil && open == nil:
-		return nil, ""
-	case target == nil:
-		return nil, fmt.Sprintf("comment was written at %s, before %s was proposed at %s: comment %s again to approve it",
-			stamp(written), open.Name, stamp(open.CreatedAt.Truncate(time.Second)), ApproveComment)
-	case target.State == CandidateOpen:
-		return target, ""
-	case target.State == CandidateSuperseded:
-		return nil, fmt.Sprintf("comment was written for %s, which a newer candidate superseded%s", target.Name, again(open))
-	}
-	return nil, fmt.Sprintf("comment was written for %s, which is already %s%s", target.Name, target.State, again(open))
+	return CommandTarget(cands, written, ApproveComment)
 }

@@ -82,3 +82,56 @@ func (g *GitLab) ReadComment(ctx context.Context, repo patchgate.RepoRef, number
 	}
 	return out, nil
 }
+
+// ReadChange implements patchgate.CommentReader with
+// GET /repos/{o}/{r}/pulls/{n}: the head, the opener and the state GitHub
+// reports now.
+func (g *GitHub) ReadChange(ctx context.Context, repo patchgate.RepoRef, number int) (*patchgate.ForgeChange, error) {
+	if err := checkAuthor(patchgate.GitHub, repo, number); err != nil {
+		return nil, err
+	}
+	owner, name := ownerName(repo)
+	var out *patchgate.ForgeChange
+	err := g.retry.do(ctx, "read "+repo.Name+"#"+strconv.Itoa(number), func() (*http.Response, error) {
+		pr, resp, err := g.client.PullRequests.Get(ctx, owner, name, number)
+		if err == nil && pr != nil {
+			out = &patchgate.ForgeChange{Number: pr.GetNumber(), HeadSHA: pr.GetHead().GetSHA(), AuthorID: pr.GetUser().GetID(),
+				Author: pr.GetUser().GetLogin(), Open: pr.GetState() == "open"}
+		}
+		return ghResp(resp), err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if out.Number != number {
+		return nil, patchgate.Errorf(patchgate.ENOTFOUND, "GitHub answered #%d for %s#%d", out.Number, repo.Name, number)
+	}
+	return out, nil
+}
+
+// ReadChange implements patchgate.CommentReader with
+// GET /projects/:id/merge_requests/:iid: the head (sha), the author and the
+// state GitLab reports now.
+func (g *GitLab) ReadChange(ctx context.Context, repo patchgate.RepoRef, number int) (*patchgate.ForgeChange, error) {
+	if err := checkAuthor(patchgate.GitLab, repo, number); err != nil {
+		return nil, err
+	}
+	var out *patchgate.ForgeChange
+	err := g.retry.do(ctx, "read "+repo.Name+"!"+strconv.Itoa(number), func() (*http.Response, error) {
+		mr, resp, err := g.client.MergeRequests.GetMergeRequest(repo.Name, int64(number), nil, gitlab.WithContext(ctx))
+		if err == nil && mr != nil {
+			out = &patchgate.ForgeChange{Number: int(mr.IID), HeadSHA: mr.SHA, Open: mr.State == "opened"}
+			if mr.Author != nil {
+				out.AuthorID, out.Author = mr.Author.ID, mr.Author.Username
+			}
+		}
+		return glResp(resp), err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if out.Number != number {
+		return nil, patchgate.Errorf(patchgate.ENOTFOUND, "GitLab answered !%d for %s!%d", out.Number, repo.Name, number)
+	}
+	return out, nil
+}

@@ -49,3 +49,28 @@ func TestReadComment(t *testing.T) {
 		})
 	}
 }
+
+func TestReadChange(t *testing.T) {
+	for _, tc := range forgeCases {
+		t.Run(tc.name, func(t *testing.T) {
+			ff := MustForge(t)
+			reader := tc.MustClient(t, ff).(patchgate.CommentReader)
+			head := "0123456789abcdef0123456789abcdef01234567"
+			ff.AddPullRequest(tc.repo, fakeforge.PullRequest{Number: 3, Title: "fix", Author: "bob", HeadSHA: head})
+			ctx := context.Background()
+			got, err := reader.ReadChange(ctx, tc.ref(), 3)
+			if err != nil {
+				t.Fatalf("ReadChange: %v", err)
+			}
+			if got.Number != 3 || got.HeadSHA != head || got.Author != "bob" || got.AuthorID == 0 || !got.Open {
+				t.Fatalf("got %+v, want open #3 by bob (with an id) at %s", got, head)
+			}
+			if _, err := reader.ReadChange(ctx, tc.ref(), 4); patchgate.ErrorCode(err) != patchgate.ENOTFOUND {
+				t.Fatalf("unknown change: got %v, want %s", err, patchgate.ENOTFOUND)
+			}
+			if len(ff.Unhandled()) != 0 {
+				t.Fatalf("routes the fake does not serve: %v", ff.Unhandled())
+			}
+		})
+	}
+}

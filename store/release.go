@@ -92,9 +92,11 @@ func validateItems(c *patchgate.Candidate) error {
 // not superseded: a promotion in flight is finished, not cancelled, and the new
 // candidate stays open beside it. c.Name may be the name of an open candidate
 // this call supersedes (re-cutting a candidate before it is tagged); ECONFLICT
-// when a promoting or promoted candidate of the repository holds it. EINVALID
-// when an item's change or ticket does not exist. It is audited as
-// candidate.created with its items, in the same transaction.
+// when a promoting or promoted candidate of the repository holds it, and when
+// c is automatic while a candidate a person proposed is open
+// (patchgate.HeldBy): that refusal is audited as candidate.auto_held on the
+// open candidate. EINVALID when an item's change or ticket does not exist. It
+// is audited as candidate.created with its items, in the same transaction.
 func (s *ReleaseService) CreateCandidate(ctx context.Context, c *patchgate.Candidate) error {
 	if err := c.Validate(); err != nil {
 		return err
@@ -123,6 +125,9 @@ func (s *ReleaseService) CreateCandidate(ctx context.Context, c *patchgate.Candi
 			return sc.Scan(&e.ID, &e.SHA, &e.Name, &e.State, &e.CreatedBy)
 		}); err != nil {
 		return fmt.Errorf("create candidate %s: %w", ref, err)
+	}
+	if held := patchgate.HeldBy(c, existing); held != nil {
+		return s.holdAutomatic(ctx, tx, c, held, existing)
 	}
 	superseded, rename, err := patchgate.SupersedeCandidates(c, existing)
 	if err != nil {
@@ -174,6 +179,25 @@ func (s *ReleaseService) CreateCandidate(ctx context.Context, c *patchgate.Candi
 	c.ID, c.State, c.CreatedAt = id, patchgate.CandidateOpen, now
 	c.PromotedBy, c.PromotedAt, c.ReleaseURL = "", nil, ""
 	return nil
+}
+
+// holdAutomatic records, on the open candidate held that a person proposed,
+// that automatic proposal c was not made because of it (candidate.auto_held),
+// commits tx and returns SupersedeCandidates' ECONFLICT saying why: the
+// release manager's candidate stays, and the audit shows the commit that
+// passed since.
+func (s *ReleaseService) holdAutomatic(ctx context.Context, tx *txn, c, held *patchgate.Candidate, existing []*patchgate.Candidate) error {
+	on := *held
+	on.Forge, on.Repo = c.Forge, c.Repo
+	if err := s.db.appendAudit(ctx, tx, candidateEntry(actorOr(ctx, c.CreatedBy), patchgate.AuditCandidateHeld, &on,
+		map[string]string{"proposed_sha": c.SHA, "proposed_name": c.Name, "held_by": held.CreatedBy})); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	_, _, err := patchgate.SupersedeCandidates(c, existing)
+	return err
 }
 
 // renameCandidate gives the open automatic candidate id, at c's SHA, c's name

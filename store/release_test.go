@@ -665,4 +665,27 @@ func testReleases(t *testing.T, open func(t *testing.T) *store.DB) {
 			}
 		}
 	})
+
+	t.Run("an automatic proposal is held by a person's candidate, audited", func(t *testing.T) {
+		db := open(t)
+		s := store.NewReleaseService(db)
+		named := mustCreateCandidate(t, s, newCandidate("acme/payments", "v1.6.0", "A"))
+		auto := newCandidate("acme/payments", patchgate.DefaultCandidateName(sha("B")), "B")
+		auto.CreatedBy = patchgate.AutoProposer
+		if err := s.CreateCandidate(ctx, auto); patchgate.ErrorCode(err) != patchgate.ECONFLICT || !strings.Contains(patchgate.ErrorMessage(err), "v1.6.0") {
+			t.Fatalf("automatic proposal beside v1.6.0: got %v, want ECONFLICT naming v1.6.0", err)
+		}
+		if got := mustFindCandidate(t, s, named.ID); got.State != patchgate.CandidateOpen || got.Name != "v1.6.0" {
+			t.Fatalf("v1.6.0 after the automatic proposal: got %s %s, want open", got.Name, got.State)
+		}
+		if _, total, err := s.FindCandidates(ctx, patchgate.CandidateFilter{}); err != nil || total != 1 {
+			t.Fatalf("candidates: got %d, %v; want only v1.6.0", total, err)
+		}
+		action := patchgate.AuditCandidateHeld
+		entries, err := store.NewAuditService(db).FindAudit(ctx, patchgate.AuditFilter{Action: &action})
+		if err != nil || len(entries) != 1 || entries[0].Subject != fmt.Sprintf("candidate:%d", named.ID) ||
+			entries[0].Detail["proposed_sha"] != sha("B") || entries[0].Detail["name"] != "v1.6.0" || entries[0].Actor != patchgate.AutoProposer {
+			t.Fatalf("audit: got %+v, %v; want one candidate.auto_held entry on v1.6.0 for %s", entries, err, sha("B"))
+		}
+	})
 }

@@ -88,10 +88,15 @@ func TestApproveCommentActsOnceWhenFreshAndSentByItsAuthor(t *testing.T) {
 	refused("fresh-again", "already acted")
 }
 
-// TestOkToTestBindsToTheHead: a maintainer's ok-to-test verifies the head it
-// was written for; a later push needs a new one, whatever happens to the old
-// comment (resent, edited, or delivered late). A developer cannot re-run the
-// new head through the API either.
+// TestOkToTestBindsToTheHead: a maintainer's ok-to-test vouches for the head
+// GitHub reports for the PR when patchgate reads the comment back (GET
+// /repos/{o}/{r}/pulls/{n}), not for whatever head patchgate knows and not by
+// comparing timestamps. A later push needs a new one, whatever happens to the
+// old comment (resent, edited, or a late delivery of one written long
+// before); when GitHub already has a push patchgate has
+// not been told of, the vouch is for GitHub's head only, which runs when its
+// push arrives. A developer cannot re-run an unvouched head through the API
+// either.
 func TestOkToTestBindsToTheHead(t *testing.T) {
 	app := startApp(t, func(c *Config) {
 		c.Runners.Workers = 0
@@ -101,9 +106,16 @@ func TestOkToTestBindsToTheHead(t *testing.T) {
 	base := repo.commit("config", map[string][]byte{".patchgate.yml": []byte("suites:\n  unit:\n    image: patchgate-test/runner:go1.26\n    run: go test ./...\n")})
 	head1 := repo.commit("fix", map[string][]byte{"fix.txt": []byte("one")})
 	head2 := repo.commit("more", map[string][]byte{"fix.txt": []byte("two")})
-	app.forge.AddPullRequest(testRepo, fakeforge.PullRequest{Number: 9, Title: "PAY-1: fix from a fork", Author: "stranger"})
+	head3 := repo.commit("again", map[string][]byte{"fix.txt": []byte("three")})
+	head4 := repo.commit("last", map[string][]byte{"fix.txt": []byte("four")})
+	// onForge is the head GitHub's API reports for #9.
+	onForge := func(head string) {
+		app.forge.AddPullRequest(testRepo, fakeforge.PullRequest{Number: 9, Title: "PAY-1: fix from a fork", Author: "stranger", HeadSHA: head})
+	}
 	now := time.Now().Truncate(time.Second)
+	// pr delivers the webhook of head; GitHub has it by then.
 	pr := func(delivery, action, head, before string, at time.Time) {
+		onForge(head)
 		app.sendGitHub(t, "pull_request", delivery, fixture(t, "github/pull_request/opened.api.github.com.13.json", func(p map[string]any) {
 			p["action"], p["number"] = action, 9
 			if before != "" {
@@ -126,7 +138,7 @@ func TestOkToTestBindsToTheHead(t *testing.T) {
 	}
 
 	pr("fork-opened", "opened", head1, "", now.Add(-time.Hour))
-	comment(ghComment{delivery: "ok-1", id: 200, author: "alice", body: "/patchgate ok-to-test", created: now.Add(-50 * time.Minute)})
+	comment(ghComment{delivery: "ok-1", id: 200, author: "alice", body: "/patchgate ok-to-test", created: now.Add(-2 * time.Minute)})
 	if verifications(head1) != 1 {
 		t.Fatalf("alice's ok-to-test did not verify %s", head1[:7])
 	}
@@ -135,19 +147,20 @@ func TestOkToTestBindsToTheHead(t *testing.T) {
 		t.Fatalf("got %d verifications of the pushed head before any ok-to-test, want 0", n)
 	}
 	// The old comment, resent under a fresh delivery id.
-	comment(ghComment{delivery: "ok-1-resent", id: 200, author: "alice", body: "/patchgate ok-to-test", created: now.Add(-50 * time.Minute)})
+	comment(ghComment{delivery: "ok-1-resent", id: 200, author: "alice", body: "/patchgate ok-to-test", created: now.Add(-2 * time.Minute)})
 	// The same comment, edited by someone after the push.
 	comment(ghComment{delivery: "ok-1-edited", id: 200, action: "edited", author: "alice", sender: "mallory",
-		body: "/patchgate ok-to-test", created: now.Add(-50 * time.Minute), updated: now})
-	// Another ok-to-test written before the push, delivered late.
-	comment(ghComment{delivery: "ok-late", id: 201, author: "alice", body: "/patchgate ok-to-test", created: now.Add(-45 * time.Minute)})
+		body: "/patchgate ok-to-test", created: now.Add(-2 * time.Minute), updated: now})
+	// Another ok-to-test written long before, delivered late (patchgate was
+	// down): the head GitHub reports now is not what it was written for.
+	comment(ghComment{delivery: "ok-late", id: 203, author: "alice", body: "/patchgate ok-to-test", created: now.Add(-45 * time.Minute)})
 	if n := verifications(head2); n != 0 {
-		t.Fatalf("got %d verifications of %s from comments about %s, want 0", n, head2[:7], head1[:7])
+		t.Fatalf("got %d verifications of %s from comments written before it was pushed, want 0", n, head2[:7])
 	}
 	for delivery, want := range map[string]string{
-		"ok-1-resent": "before head " + head2[:7] + " was pushed",
+		"ok-1-resent": "already acted",
 		"ok-1-edited": "comment was edited, not created",
-		"ok-late":     "before head " + head2[:7] + " was pushed",
+		"ok-late":     "before patchgate read it: a push may have come since",
 	} {
 		if outcome, reason := app.delivery(t, delivery); outcome != patchgate.OutcomeIgnored || !strings.Contains(reason, want) {
 			t.Fatalf("delivery %s: got %s %q, want ignored saying %q", delivery, outcome, reason, want)
@@ -161,14 +174,34 @@ func TestOkToTestBindsToTheHead(t *testing.T) {
 		t.Fatalf("developer re-runs an unvouched fork head: got %d %q, want 403 saying it is a maintainer's decision", code, msg)
 	}
 
-	comment(ghComment{delivery: "ok-2", id: 202, author: "alice", body: "/patchgate ok-to-test", created: now})
-	if verifications(head2) != 1 {
-		t.Fatalf("alice's new ok-to-test did not verify %s", head2[:7])
+	// The fork pushes head3 just before alice comments; GitHub has it, its
+	// webhook is still on the way. alice vouched for head3, not for head2.
+	onForge(head3)
+	comment(ghComment{delivery: "ok-2", id: 201, author: "alice", body: "/patchgate ok-to-test", created: now})
+	if n2, n3 := verifications(head2), verifications(head3); n2 != 0 || n3 != 0 {
+		t.Fatalf("after alice's ok-to-test with %s on GitHub: got %d verifications of %s and %d of %s, want none yet", head3[:7], n2, head2[:7], n3, head3[:7])
 	}
-	if answer := app.commandAnswer(t, 9); !strings.Contains(answer, "verifying "+head2[:7]+": ok-to-test by alice") {
+	if answer := app.commandAnswer(t, 9); !strings.Contains(answer, "vouches for "+head3[:7]+", the head github reports") {
+		t.Fatalf("answer on #9: got %q, want it to name %s as what alice vouched for", answer, head3[:7])
+	}
+	pr("fork-pushed-3", "synchronize", head3, head2, now.Add(time.Second))
+	if n := verifications(head3); n != 1 {
+		t.Fatalf("after %s's push arrived: got %d verifications, want 1 (alice vouched for it)", head3[:7], n)
+	}
+	// A later push needs a new ok-to-test.
+	pr("fork-pushed-4", "synchronize", head4, head3, now.Add(2*time.Second))
+	if n := verifications(head4); n != 0 {
+		t.Fatalf("got %d verifications of %s before any ok-to-test for it, want 0", n, head4[:7])
+	}
+	comment(ghComment{delivery: "ok-3", id: 202, author: "alice", body: "/patchgate ok-to-test", created: now.Add(3 * time.Second)})
+	if verifications(head4) != 1 {
+		t.Fatalf("alice's new ok-to-test did not verify %s", head4[:7])
+	}
+	if answer := app.commandAnswer(t, 9); !strings.Contains(answer, "verifying "+head4[:7]+": ok-to-test by alice") {
 		t.Fatalf("answer on #9: got %q", answer)
 	}
 	// Once a maintainer vouched for this head, a developer may run it again.
+	rerun["sha"] = head4
 	if code, msg := w.call(t, dev, http.MethodPost, "/api/v1/verifications", rerun); code != http.StatusAccepted {
 		t.Fatalf("developer re-runs a vouched head: got %d %q, want 202", code, msg)
 	}

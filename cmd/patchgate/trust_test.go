@@ -23,7 +23,7 @@ func TestForkWaitsForOkToTest(t *testing.T) {
 	base := repo.commit("config", map[string][]byte{".patchgate.yml": []byte("suites:\n  unit:\n    image: patchgate-test/runner:go1.26\n    run: go test ./...\n")})
 	// The fork's head would run anything: its own config must never be read.
 	head := repo.commit("fix", map[string][]byte{".patchgate.yml": []byte("suites:\n  unit:\n    image: evil/miner\n    run: mine\n")})
-	app.forge.AddPullRequest(testRepo, fakeforge.PullRequest{Number: 9, Title: "PAY-1: fix from a fork", Author: "stranger"})
+	app.forge.AddPullRequest(testRepo, fakeforge.PullRequest{Number: 9, Title: "PAY-1: fix from a fork", Author: "stranger", HeadSHA: head})
 
 	pr := fixture(t, "github/pull_request/opened.api.github.com.13.json", func(p map[string]any) {
 		p["number"] = 9

@@ -28,15 +28,21 @@ func (r *recordingVerifier) Verify(_ context.Context, ch *patchgate.Change, trig
 }
 
 // TestOkToTestByComment: comment commands alone, on SQLite with the fake
-// forge. A maintainer's ok-to-test written after the head verifies it once,
-// and the answer is the one command comment on the forge; anyone else's, an
-// earlier one, or the same comment again, is refused in words.
+// forge. A maintainer's ok-to-test vouches for the head the forge reports for
+// the PR when patchgate reads it: the head patchgate knows is verified once
+// when the forge agrees; when the forge reports another head, the vouch is for
+// that head only and nothing runs now. The answer is the one command comment
+// on the forge; anyone else's, or the same comment again, is refused in words.
 func TestOkToTestByComment(t *testing.T) {
 	ctx := context.Background()
 	forge := fakeforge.New()
 	t.Cleanup(forge.Close)
 	forge.SetToken("tok")
-	forge.AddPullRequest(repoName, fakeforge.PullRequest{Number: 5, Title: "fix", Author: "stranger"})
+	known, pushed := strings.Repeat("c", 40), strings.Repeat("d", 40)
+	forgeHead := func(head string) {
+		forge.AddPullRequest(repoName, fakeforge.PullRequest{Number: 5, Title: "fix", Author: "stranger", HeadSHA: head})
+	}
+	forgeHead(known)
 	gh, err := forges.NewGitHub(forges.Config{BaseURL: forge.GitHubAPIURL(), Token: "tok", Retry: forges.RetryPolicy{MaxRetries: 1, BaseDelay: time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
@@ -50,15 +56,15 @@ func TestOkToTestByComment(t *testing.T) {
 		t.Fatal(err)
 	}
 	changes := store.NewChangeService(db)
-	pushed := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
 	if _, _, err := changes.ApplyChangeUpdate(ctx, patchgate.ChangeUpdate{Forge: patchgate.GitHub, Repo: repoName,
 		Kind: patchgate.ChangePullRequest, Number: 5, Title: "fix", SourceBranch: "fix", TargetBranch: "main",
-		HeadSHA: strings.Repeat("c", 40), Author: "stranger", FromFork: true, State: patchgate.ChangeOpen, UpdatedAt: pushed}); err != nil {
+		HeadSHA: known, Author: "stranger", FromFork: true, State: patchgate.ChangeOpen, UpdatedAt: time.Now().Add(-time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	verifier := &recordingVerifier{}
 	repo := &patchgate.Repository{Forge: patchgate.GitHub, Name: repoName, TrustedUsers: []string{"maintainer"}}
-	h := &commands.Handler{Changes: changes, Verifier: verifier, Commands: store.NewCommandService(db),
+	cmds := store.NewCommandService(db)
+	h := &commands.Handler{Changes: changes, Verifier: verifier, Commands: cmds,
 		Commenters: map[patchgate.Forge]patchgate.Commenter{patchgate.GitHub: gh},
 		Comments:   map[patchgate.Forge]patchgate.CommentReader{patchgate.GitHub: gh},
 		People: &people.Directory{Pins: store.NewPersonService(db), Lookups: map[patchgate.Forge]patchgate.UserLookup{patchgate.GitHub: gh},
@@ -78,20 +84,23 @@ func TestOkToTestByComment(t *testing.T) {
 	comment := func(id int64, author string, at time.Time) *patchgate.Event { return claimed(id, author, author, at) }
 	tests := []struct {
 		name        string
+		forgeHead   string
 		ev          *patchgate.Event
 		wantOutcome patchgate.DeliveryOutcome
 		wantAnswer  string
 	}{
-		{"not a maintainer", comment(1, "mallory", time.Now()), patchgate.OutcomeIgnored, "mallory is not a maintainer"},
-		{"a comment the forge does not have", claimed(4, "maintainer", "", time.Now()), patchgate.OutcomeIgnored, "the forge has no comment 4 on #5"},
-		{"the forge has it by someone else", claimed(5, "maintainer", "mallory", time.Now()), patchgate.OutcomeIgnored,
+		{"not a maintainer", known, comment(1, "mallory", time.Now()), patchgate.OutcomeIgnored, "mallory is not a maintainer"},
+		{"a comment the forge does not have", known, claimed(4, "maintainer", "", time.Now()), patchgate.OutcomeIgnored, "the forge has no comment 4 on #5"},
+		{"the forge has it by someone else", known, claimed(5, "maintainer", "mallory", time.Now()), patchgate.OutcomeIgnored,
 			"the forge says comment 5 was written by mallory, not maintainer"},
-		{"before the head", comment(2, "maintainer", pushed.Add(-time.Minute)), patchgate.OutcomeIgnored, "before head ccccccc was pushed"},
-		{"maintainer", comment(3, "maintainer", time.Now()), patchgate.OutcomeProcessed, "verifying ccccccc: ok-to-test by maintainer"},
-		{"the same comment again", comment(3, "maintainer", time.Now()), patchgate.OutcomeIgnored, "ignored: "},
+		{"the forge reports a head patchgate has not seen", pushed, comment(2, "maintainer", time.Now()), patchgate.OutcomeProcessed,
+			"ok-to-test by maintainer vouches for ddddddd, the head github reports for acme/payments#5; patchgate knows ccccccc, which it does not run"},
+		{"maintainer", known, comment(3, "maintainer", time.Now()), patchgate.OutcomeProcessed, "verifying ccccccc: ok-to-test by maintainer"},
+		{"the same comment again", known, comment(3, "maintainer", time.Now()), patchgate.OutcomeIgnored, "ignored: "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			forgeHead(tt.forgeHead)
 			outcome, reason, err := h.ApplyComment(ctx, repo, tt.ev)
 			if err != nil || outcome != tt.wantOutcome {
 				t.Fatalf("got %s, %q, %v; want %s", outcome, reason, err, tt.wantOutcome)
@@ -109,5 +118,10 @@ func TestOkToTestByComment(t *testing.T) {
 	}
 	if len(verifier.triggers) != 1 || verifier.triggers[0] != "ccccccc ok-to-test by maintainer" {
 		t.Fatalf("got verifications %v, want one, for the maintainer's comment", verifier.triggers)
+	}
+	for head, want := range map[string]bool{known: true, pushed: true, strings.Repeat("e", 40): false} {
+		if got, err := cmds.VouchedFor(ctx, patchgate.GitHub, repoName, head); err != nil || got != want {
+			t.Fatalf("vouched for %s: got %v, %v; want %v", head[:7], got, err, want)
+		}
 	}
 }

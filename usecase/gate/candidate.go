@@ -196,7 +196,10 @@ func (cs *Candidates) newlyContained(ctx context.Context, ref patchgate.RepoRef,
 	return items, nil
 }
 
-// AutoCandidate proposes a candidate when the release branch's new head passed.
+// AutoCandidate proposes a candidate when the release branch's new head
+// passed. While a candidate a person proposed is open, the proposal is held
+// (patchgate.HeldBy): the store records it in the audit and patchgate logs it,
+// and the person's candidate stays.
 func (cs *Candidates) AutoCandidate(ctx context.Context, branch *patchgate.Change, v *patchgate.Verification) {
 	cfg, err := cs.Configs.Read(ctx, patchgate.RepoRef{Forge: branch.Forge, Name: branch.Repo}, v.SHA)
 	if err != nil {
@@ -209,7 +212,12 @@ func (cs *Candidates) AutoCandidate(ctx context.Context, branch *patchgate.Chang
 	if !strings.EqualFold(release, branch.SourceBranch) {
 		return
 	}
-	if _, err := cs.CreateCandidate(ctx, patchgate.CandidateRequest{Forge: branch.Forge, Repo: branch.Repo, Branch: release, SHA: v.SHA}, patchgate.AutoProposer); err != nil {
-		cs.Logger.Warn("release candidate not created", "repo", branch.Repo, "sha", v.SHA, "err", err)
+	_, err = cs.CreateCandidate(ctx, patchgate.CandidateRequest{Forge: branch.Forge, Repo: branch.Repo, Branch: release, SHA: v.SHA}, patchgate.AutoProposer)
+	switch {
+	case patchgate.ErrorCode(err) == patchgate.ECONFLICT:
+		// Held by a person's candidate, or a name taken: expected, not a fault.
+		cs.Logger.Info("automatic release candidate not created", "repo", branch.Repo, "sha", v.SHA, "verification_id", v.ID, "reason", patchgate.ErrorMessage(err))
+	case err != nil:
+		cs.Logger.Warn("release candidate not created", "repo", branch.Repo, "sha", v.SHA, "verification_id", v.ID, "err", err)
 	}
 }

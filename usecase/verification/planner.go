@@ -63,7 +63,7 @@ func (pl *Planner) Plan(ctx context.Context, v *patchgate.Verification) ([]patch
 		for _, suite := range cfg.Suites {
 			suites = append(suites, &patchgate.SuiteRun{Name: suite.Name, Required: suite.Required, Image: suite.Image})
 		}
-		planned, err := pl.Verifications.PlanVerification(ctx, v.ID, cfg.Digest, cfg.Release.RequireProof, suites)
+		planned, err := pl.Verifications.PlanVerification(ctx, v.ID, cfg.Digest, pl.requireProof(v, cfg), suites)
 		if err != nil {
 			return nil, fmt.Errorf("record the plan of verification %d: %w", v.ID, err)
 		}
@@ -88,4 +88,20 @@ func (pl *Planner) Plan(ctx context.Context, v *patchgate.Verification) ([]patch
 		plans = append(plans, plan)
 	}
 	return plans, nil
+}
+
+// requireProof is release.require_proof as the gate will hold v's fixes to
+// it: the operator's floor for the repository, which .patchgate.yml may
+// tighten but never loosen (patchgate.MergeReleasePolicy). A repository the
+// directory does not know is held to patchgate.DefaultReleaseFloor, as the
+// gate holds it.
+func (pl *Planner) requireProof(v *patchgate.Verification, cfg *config.RepoFile) bool {
+	floor := patchgate.DefaultReleaseFloor()
+	if pl.Repos != nil {
+		if repo, err := pl.Repos.Find(v.Forge, v.Repo); err == nil {
+			floor = repo.Release
+		}
+	}
+	eff, _ := patchgate.MergeReleasePolicy(floor, cfg.Release.Request())
+	return eff.RequireProof
 }

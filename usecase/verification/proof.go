@@ -77,7 +77,7 @@ func (pl *Planner) ProofPlan(ctx context.Context, v *patchgate.Verification) (*p
 		return nil, fmt.Errorf("compare %s...%s: %w", ch.BaseSHA, v.SHA, err)
 	}
 	plan := &patchgate.ProofPlan{
-		BaseSHA: ch.BaseSHA, Overlay: map[string][]byte{}, RequireProof: cfg.Release.RequireProof,
+		BaseSHA: ch.BaseSHA, Overlay: map[string][]byte{}, RequireProof: pl.requireProof(v, cfg),
 		Excluded: map[string]bool{},
 	}
 	// A quarantined test never serves as proof: its failure without the fix

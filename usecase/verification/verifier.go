@@ -56,7 +56,15 @@ func (s *Verifier) VerifyHead(ctx context.Context, ch *patchgate.Change, trigger
 		return err
 	}
 	if repo, err := s.Repos.Find(ch.Forge, ch.Repo); err == nil && !s.Trust.TrustedChange(repo, ch) {
-		// Running a stranger's code needs a maintainer's word, for this head only.
+		// Running a stranger's code needs a maintainer's word, for this head
+		// only: an ok-to-test that vouched for the head the forge reported
+		// before patchgate saw its push lets it run now.
+		if vouched, err := s.vouchedFor(ctx, repo, ch); err != nil {
+			return err
+		} else if vouched {
+			_, err := s.Verify(ctx, ch, trigger+", vouched for by ok-to-test")
+			return err
+		}
 		s.Reporter.Verdict(ctx, &patchgate.Verification{
 			Forge: ch.Forge, Repo: ch.Repo, SHA: ch.HeadSHA, State: patchgate.RunQueued,
 			Reason: "waiting for a maintainer to comment " + patchgate.OkToTestComment + " (changes from forks and untrusted authors)",
@@ -163,15 +171,22 @@ func (s *Verifier) checkVouched(ctx context.Context, repo *patchgate.Repository,
 	if person, err := p.Person(repo.Forge); err == nil && s.Trust.Maintainer(repo, person.Login) {
 		return nil
 	}
-	if s.Vouches != nil {
-		vouched, err := s.Vouches.VouchedFor(ctx, repo.Forge, repo.Name, ch.HeadSHA)
-		if err != nil {
-			return err
-		}
-		if vouched {
-			return nil
-		}
+	if vouched, err := s.vouchedFor(ctx, repo, ch); err != nil || vouched {
+		return err
 	}
 	return patchgate.Errorf(patchgate.EFORBIDDEN, "%s at %s comes from a fork or an untrusted author and waits for a maintainer's %s: running it is a maintainer's decision, not a re-run's",
 		ch.Ref(), patchgate.ShortSHA(ch.HeadSHA), patchgate.OkToTestComment)
+}
+
+// vouchedFor reports whether a maintainer's ok-to-test acted on exactly ch's
+// head; without Vouches nobody did.
+func (s *Verifier) vouchedFor(ctx context.Context, repo *patchgate.Repository, ch *patchgate.Change) (bool, error) {
+	if s.Vouches == nil {
+		return false, nil
+	}
+	vouched, err := s.Vouches.VouchedFor(ctx, repo.Forge, repo.Name, ch.HeadSHA)
+	if err != nil {
+		return false, fmt.Errorf("find an ok-to-test of %s at %s: %w", ch.Ref(), patchgate.ShortSHA(ch.HeadSHA), err)
+	}
+	return vouched, nil
 }
