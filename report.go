@@ -123,8 +123,8 @@ type ReportService interface {
 
 // ticketRepos maps each ticket to the repository it is reported under: a
 // forge issue's own, else that of the earliest change linked to fix it, else
-// none.
-func (in *ReportInput) ticketRepos() map[int64]string {
+// none. Links made after asOf do not count yet.
+func (in *ReportInput) ticketRepos(asOf time.Time) map[int64]string {
 	repos := map[int64]string{}
 	for _, t := range in.Tickets {
 		if t.Repo != "" {
@@ -133,7 +133,7 @@ func (in *ReportInput) ticketRepos() map[int64]string {
 	}
 	earliest := map[int64]time.Time{}
 	for _, l := range in.FixLinks {
-		if _, own := repos[l.TicketID]; own && earliest[l.TicketID].IsZero() {
+		if _, own := repos[l.TicketID]; own && earliest[l.TicketID].IsZero() || l.At.After(asOf) {
 			continue
 		}
 		if at, seen := earliest[l.TicketID]; !seen || l.At.Before(at) || l.At.Equal(at) && l.Repo < repos[l.TicketID] {

@@ -121,7 +121,7 @@ func ComputeDeliveryReport(in ReportInput, period ReportPeriod, filter ReportFil
 	asOf := period.asOf(now)
 	rep := DeliveryReport{Period: period, Filter: filter, AsOf: asOf, Weeks: reportWeeks(period),
 		Promotions: []DeliveryPromotion{}, Failures: []DeliveryFailure{}, Repos: []DeliveryGroup{}}
-	repos := in.ticketRepos()
+	repos := in.ticketRepos(asOf)
 	tickets := map[int64]*Ticket{}
 	for _, t := range in.Tickets {
 		tickets[t.ID] = t
@@ -140,6 +140,9 @@ func ComputeDeliveryReport(in ReportInput, period ReportPeriod, filter ReportFil
 	})
 	firstLink := map[[2]int64]time.Time{}
 	for _, l := range in.FixLinks {
+		if l.At.After(asOf) {
+			continue
+		}
 		k := [2]int64{l.TicketID, l.ChangeID}
 		if at, ok := firstLink[k]; !ok || l.At.Before(at) {
 			firstLink[k] = l.At

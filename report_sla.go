@@ -112,7 +112,7 @@ func ComputeSLAReport(in ReportInput, period ReportPeriod, filter ReportFilter, 
 	asOf := period.asOf(now)
 	rep := SLAReport{Period: period, Filter: filter, AsOf: asOf, Weeks: reportWeeks(period),
 		Breaches: []SLABreach{}, Tickets: []SLAReportTicket{}, Groups: []SLAGroup{}}
-	repos := in.ticketRepos()
+	repos := in.ticketRepos(asOf)
 	overall := &slaAcc{}
 	groups := map[[2]string]*slaAcc{}
 	for _, orig := range in.Tickets {

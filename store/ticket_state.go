@@ -53,6 +53,9 @@ func (d *DB) settleTicket(ctx context.Context, tx *txn, t *patchgate.Ticket, sta
 		updated_at = $5 WHERE id = $6`, t.State, t.OpenedAt, t.VerifiedAt, t.ReleasedAt, t.UpdatedAt, t.ID); err != nil {
 		return nil, fmt.Errorf("settle ticket %s: %w", t.Key, err)
 	}
+	if err := d.recordTicket(ctx, tx, t.ID, actor); err != nil {
+		return nil, err
+	}
 	if from != t.State {
 		if err := d.appendAudit(ctx, tx, patchgate.AuditEntry{Actor: actor,
 			Action: patchgate.AuditTicketState, Subject: "ticket:" + t.Key,
@@ -191,6 +194,9 @@ func (s *TicketService) RecordReopen(ctx context.Context, id int64, at time.Time
 	if _, err := tx.Exec(ctx, `UPDATE tickets SET reopened_at = $1 WHERE id = $2 AND (reopened_at IS NULL OR reopened_at < $1)`,
 		at, id); err != nil {
 		return fmt.Errorf("record reopen of ticket %s: %w", key, err)
+	}
+	if err := s.db.recordTicket(ctx, tx, id, patchgate.AuditActor(ctx)); err != nil {
+		return err
 	}
 	return tx.Commit()
 }
