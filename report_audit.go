@@ -92,7 +92,8 @@ func ReportInputFromAudit(entries []AuditEntry) (ReportInput, error) {
 			if err != nil {
 				return in, bad(err)
 			}
-			id := e.Detail["link"]
+			// A link is unique by ticket, change, source and commit.
+			id := e.Detail["ticket_id"] + " " + e.Subject + " " + e.Detail["source"] + " " + e.SHA
 			if e.Action == AuditLinkRemoved {
 				delete(links, id)
 				continue

@@ -355,10 +355,10 @@ func changeRepo(ctx context.Context, tx *txn, id int64) (string, error) {
 // linkEntry is the audit entry of a link made or removed: the subject names the
 // pair, the detail says what kind of link it was and why it existed.
 func linkEntry(actor, action, ticketKey, repo string, l *patchgate.Link) patchgate.AuditEntry {
-	// The ticket's id, the change's repository, the link's id and time let
+	// The ticket's id, the change's repository and the link's time let
 	// the reports be recomputed from the log (patchgate.ReportInputFromAudit).
 	detail := map[string]string{"kind": string(l.Kind), "source": string(l.Source), "ticket_id": strconv.FormatInt(l.TicketID, 10),
-		"repo": repo, "link": strconv.FormatInt(l.ID, 10), "at": patchgate.AuditTime(l.CreatedAt)}
+		"repo": repo, "at": patchgate.AuditTime(l.CreatedAt)}
 	if l.Provenance != "" {
 		detail["provenance"] = l.Provenance
 	}
