@@ -12,7 +12,8 @@ import (
 func (m *Main) reports(repos repositories) *reporting.Reports {
 	tracked := func(key string) bool { return repos.jiras.site(key) >= 0 }
 	return &reporting.Reports{
-		Evidence: store.NewReportService(m.DB),
+		Evidence:        store.NewReportService(m.DB),
+		RegressionLabel: m.Config.Reports.RegressionLabel,
 		Policy: func(t *patchgate.Ticket) patchgate.SLAPolicy {
 			return patchgate.TicketSLAPolicy(repos.dir, t, tracked)
 		},
