@@ -127,6 +127,17 @@ func ComputeDeliveryReport(in ReportInput, period ReportPeriod, filter ReportFil
 		tickets[t.ID] = t
 	}
 	sevOK := func(t *Ticket) bool { return filter.Severity == "" || t.Severity == filter.Severity }
+	// Which tickets blame which release, read once: a title is matched by a
+	// regular expression, and there are many promotions.
+	blamers := map[string][]*Ticket{}
+	for _, t := range in.Tickets {
+		for _, name := range RegressionOf(t, regressionLabel) {
+			k := strings.ToLower(name)
+			if n := len(blamers[k]); n == 0 || blamers[k][n-1] != t {
+				blamers[k] = append(blamers[k], t)
+			}
+		}
+	}
 	// Promotions known by asOf, in order: the measured ones are those in the
 	// period, the later ones may restore a failure.
 	var known []ReportRelease
@@ -174,7 +185,7 @@ func ComputeDeliveryReport(in ReportInput, period ReportPeriod, filter ReportFil
 			s := seconds(r.PromotedAt.Sub(first))
 			p.LeadTimeSeconds = &s
 		}
-		for _, f := range promotionFailures(r, known, in.Tickets, tickets, repos, asOf, regressionLabel) {
+		for _, f := range promotionFailures(r, known, blamers[strings.ToLower(r.Name)], tickets, repos, asOf) {
 			if !sevOK(tickets[f.TicketID]) {
 				continue
 			}
@@ -228,9 +239,10 @@ func ComputeDeliveryReport(in ReportInput, period ReportPeriod, filter ReportFil
 }
 
 // promotionFailures finds the failures of r: reopens after it of tickets it
-// shipped, and tickets blaming it as a regression; each with its restore
-// among known (sorted by time).
-func promotionFailures(r ReportRelease, known []ReportRelease, all []*Ticket, tickets map[int64]*Ticket, repos map[int64]string, asOf time.Time, label string) []DeliveryFailure {
+// shipped, and the tickets among blamers (those naming r's name as a
+// regression's cause) of its repository, or of none, first seen after it;
+// each with its restore among known (sorted by time).
+func promotionFailures(r ReportRelease, known []ReportRelease, blamers []*Ticket, tickets map[int64]*Ticket, repos map[int64]string, asOf time.Time) []DeliveryFailure {
 	var out []DeliveryFailure
 	add := func(kind string, t *Ticket, at time.Time) {
 		f := DeliveryFailure{Release: r.Name, ReleaseID: r.ID, Repo: r.Repo, Kind: kind, TicketID: t.ID, Ticket: t.Key, At: at}
@@ -258,17 +270,12 @@ func promotionFailures(r ReportRelease, known []ReportRelease, all []*Ticket, ti
 			add(FailureReopened, t, t.ReopenedAt)
 		}
 	}
-	for _, t := range all {
+	for _, t := range blamers {
 		first := ticketFirstSeen(t)
 		if first.After(asOf) || first.Before(r.PromotedAt) || repos[t.ID] != "" && repos[t.ID] != r.Repo {
 			continue
 		}
-		for _, name := range RegressionOf(t, label) {
-			if strings.EqualFold(name, r.Name) {
-				add(FailureRegression, t, first)
-				break
-			}
-		}
+		add(FailureRegression, t, first)
 	}
 	return out
 }
