@@ -134,4 +134,30 @@ func testReports(t *testing.T, migrated func(t *testing.T) *store.DB) {
 	if _, err := store.NewAuditService(db).VerifyAudit(ctx); err != nil {
 		t.Errorf("VerifyAudit after the story: %v", err)
 	}
+
+	// A ticket written before the record existed (here by hand, as an old
+	// release wrote it) is recorded the first time it is reconciled.
+	old := db.Now()
+	if _, err := db.SQL().ExecContext(ctx, `INSERT INTO tickets (tracker, key, repo, number, title, url, forge_state, labels,
+		severity, state, author, opened_at, created_at, updated_at) VALUES ('external', 'OLD-1', '', 0, 'From before', '', '', '[]',
+		'low', 'open', '', $1, $1, $1)`, old.Format(time.RFC3339Nano)); err != nil {
+		t.Fatal(err)
+	}
+	oldTicket, err := tickets.FindTicket(ctx, patchgate.TrackerExternal, "OLD-1")
+	fail("find OLD-1", err)
+	recorded := func() int {
+		es, err := store.NewAuditService(db).FindAudit(ctx, patchgate.AuditFilter{Subject: ptr("ticket:OLD-1"), Action: ptr(patchgate.AuditTicketRecorded)})
+		fail("FindAudit", err)
+		return len(es)
+	}
+	if n := recorded(); n != 0 {
+		t.Fatalf("OLD-1 recorded %d times before it was touched, want 0", n)
+	}
+	_, err = tickets.ReconcileTicket(ctx, oldTicket.ID)
+	fail("reconcile OLD-1", err)
+	_, err = tickets.ReconcileTicket(ctx, oldTicket.ID)
+	fail("reconcile OLD-1 again", err)
+	if n := recorded(); n != 1 {
+		t.Errorf("OLD-1 recorded %d times after two reconciliations, want once", n)
+	}
 }

@@ -39,7 +39,13 @@ func (d *DB) reconcileTicket(ctx context.Context, tx *txn, id int64, actor strin
 	if err != nil {
 		return nil, err
 	}
-	return d.settleTicket(ctx, tx, t, patchgate.DeriveTicketState(e), e, actor)
+	t, err = d.settleTicket(ctx, tx, t, patchgate.DeriveTicketState(e), e, actor)
+	if err != nil {
+		return nil, err
+	}
+	// A ticket written before the reports' audit record existed catches up
+	// the first time it is reconciled; otherwise this finds its record current.
+	return t, d.recordTicket(ctx, tx, t.ID, actor)
 }
 
 // settleTicket writes t at state, derived from e, and audits a change of state.
