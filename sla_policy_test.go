@@ -3,6 +3,7 @@ package patchgate_test
 import (
 	"maps"
 	"testing"
+	"time"
 
 	"github.com/patchgate/patchgate"
 )
@@ -24,6 +25,14 @@ func TestTicketSLAPolicy(t *testing.T) {
 		{"a synced tracker's key no repository lists", patchgate.Ticket{Tracker: patchgate.TrackerExternal, Key: "OPS-1"}, jira, patchgate.DefaultSLAPolicy()},
 		{"a key nothing holds", patchgate.Ticket{Tracker: patchgate.TrackerExternal, Key: "HR-1"}, jira, nil},
 		{"no synced tracker", patchgate.Ticket{Tracker: patchgate.TrackerExternal, Key: "OPS-1"}, nil, nil},
+		// Set through the ticket API with a severity and an opening time.
+		{"a classified key nothing holds", patchgate.Ticket{Tracker: patchgate.TrackerExternal, Key: "HR-1",
+			Severity: patchgate.SeverityHigh, OpenedAt: time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)}, nil, patchgate.DefaultSLAPolicy()},
+		{"an unclassified key nothing holds", patchgate.Ticket{Tracker: patchgate.TrackerExternal, Key: "HR-1",
+			Severity: patchgate.SeverityUnknown, OpenedAt: time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)}, nil, nil},
+		{"a severity without an opening", patchgate.Ticket{Tracker: patchgate.TrackerExternal, Key: "HR-1", Severity: patchgate.SeverityHigh}, nil, nil},
+		{"a classified forge issue of another repository", patchgate.Ticket{Tracker: patchgate.TrackerGitHub, Repo: "acme/other", Number: 1,
+			Severity: patchgate.SeverityHigh, OpenedAt: time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)}, jira, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -29,7 +29,8 @@ var templateFiles embed.FS
 var staticFiles embed.FS
 
 // dashboardPages are the page templates; each is parsed with layout.html.
-var dashboardPages = []string{"signin", "releases", "candidate", "promote", "tickets", "ticket", "verification", "audit", "error", "repos", "enforcement"}
+var dashboardPages = []string{"signin", "releases", "candidate", "promote", "tickets", "ticket", "verification", "audit", "error",
+	"repos", "enforcement", "report_sla", "report_delivery"}
 
 // ReleasePolicy answers whether a principal may act on a candidate now, with
 // the rules the release gate applies when it is asked to (gate.Gate).
@@ -80,6 +81,9 @@ func newDashboard() (*dashboard, error) {
 		"shortSHA": shortSHA,
 		"when":     when,
 		"dur":      duration,
+		"secs":     reportSeconds,
+		"stats":    statsText,
+		"ratio":    ratioText,
 	}
 	for _, name := range dashboardPages {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/partials.html", "templates/"+name+".html")
@@ -279,4 +283,6 @@ func (s *Server) dashboardRoutes(r *gin.Engine) {
 	in.GET("/verifications/:id/suites/:suite/events", s.handleLogEvents)
 	in.GET("/audit", s.handleAuditPage)
 	in.POST("/audit/verify", s.handleAuditVerify)
+	in.GET("/reports/sla", s.handleSLAReportPage)
+	in.GET("/reports/delivery", s.handleDeliveryReportPage)
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -49,6 +50,14 @@ func TestDashboardPagesRender(t *testing.T) {
 				Tests: []patchgate.TestResult{{Name: "TestX", Status: patchgate.TestFailed}}}}},
 		"audit": &auditView{pageView: pv(), Entries: []*patchgate.AuditEntry{{Seq: 1}}, CanCheck: true, ByActor: "x"},
 		"error": &errorView{pageView: pv(), Status: 404},
+		"report_sla": &slaReportView{pageView: pv(), Report: &patchgate.SLAReport{Groups: []patchgate.SLAGroup{{Dimension: "severity", Value: "critical", Opened: 1}},
+			Breaches: []patchgate.SLABreach{{TicketID: 2, Ticket: "<script>x</script>", Phase: patchgate.SLAPhaseVerify, LateSeconds: 7200}},
+			Tickets:  []patchgate.SLAReportTicket{{ID: 2, Key: "PAY-7", Title: "<script>x</script>"}}},
+			Breaches: newBarChart("c", "Breaches", "d", []string{"11-01"}, []int{1})},
+		"report_delivery": &deliveryReportView{pageView: pv(), Report: &patchgate.DeliveryReport{Repos: []patchgate.DeliveryGroup{{Repo: "acme/pay"}},
+			Promotions: []patchgate.DeliveryPromotion{{ID: 3, Name: "<script>x</script>", Tickets: []string{"PAY-7"}}},
+			Failures:   []patchgate.DeliveryFailure{{Release: "v1", Kind: patchgate.FailureRegression, Ticket: "PAY-8"}}},
+			Weekly: newBarChart("w", "Promotions", "d", []string{"11-01"}, []int{2}), LeadHis: newBarChart("l", "Lead", "d", []string{"<1h"}, []int{0})},
 	}
 	for _, name := range dashboardPages {
 		t.Run(name, func(t *testing.T) {
@@ -126,5 +135,50 @@ func TestLogStreamEndsOnShutdown(t *testing.T) {
 	}
 	if got := w.Body.String(); !strings.HasPrefix(got, ": ping\n\n") {
 		t.Errorf("stream: got %q, want a ping first", got)
+	}
+}
+
+// TestReportCharts checks the charts' layout: bars scale to the tallest,
+// every bar carries its value as text, and labels thin out when more weeks
+// than fit at 360 px would collide; the lead-time histogram bins promotions
+// at the right bounds and leaves out those that shipped no linked fix.
+func TestReportCharts(t *testing.T) {
+	c := newBarChart("c", "T", "D", []string{"a", "b", "c"}, []int{1, 3, 0})
+	var heights []int
+	var values, labels []string
+	for _, b := range c.Bars {
+		heights, values, labels = append(heights, b.H), append(values, b.Value), append(labels, b.Label)
+		if b.Y+b.H != c.Baseline {
+			t.Errorf("bar %s: y %d + height %d, want it to stand on the axis at %d", b.Label, b.Y, b.H, c.Baseline)
+		}
+	}
+	// The plot is 200 - 36 - 24 = 140 units high.
+	if want := []int{46, 140, 0}; !slices.Equal(heights, want) {
+		t.Errorf("heights = %v, want %v", heights, want)
+	}
+	if !slices.Equal(values, []string{"1", "3", "0"}) || !slices.Equal(labels, []string{"a", "b", "c"}) {
+		t.Errorf("values %v labels %v, want every bar's value and label", values, labels)
+	}
+	weeks := make([]int, 13)
+	names := make([]string, 13)
+	for i := range names {
+		names[i] = string(rune('a' + i))
+	}
+	wide := newBarChart("w", "T", "D", names, weeks)
+	var shown []string
+	for _, b := range wide.Bars {
+		if b.Label != "" {
+			shown = append(shown, b.Label)
+		}
+	}
+	// 360/13 = 27 units a bar: a label needs 44, so every second bar has one.
+	if want := []string{"a", "c", "e", "g", "i", "k", "m"}; !slices.Equal(shown, want) {
+		t.Errorf("13 weeks: labels %v, want %v", shown, want)
+	}
+	secs := func(d time.Duration) *int64 { s := int64(d / time.Second); return &s }
+	_, counts := leadTimeHistogram([]patchgate.DeliveryPromotion{{LeadTimeSeconds: secs(30 * time.Minute)},
+		{LeadTimeSeconds: secs(time.Hour)}, {LeadTimeSeconds: secs(5 * 24 * time.Hour)}, {LeadTimeSeconds: secs(20 * 24 * time.Hour)}, {}})
+	if want := []int{1, 1, 0, 0, 1, 0, 1}; !slices.Equal(counts, want) {
+		t.Errorf("lead-time histogram = %v, want %v", counts, want)
 	}
 }

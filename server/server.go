@@ -49,6 +49,8 @@ type Server struct {
 	Proposer Proposer
 	Releaser Releaser
 	Audit    patchgate.AuditService
+	// Reports computes the SLA and delivery reports; nil serves none.
+	Reports Reporter
 	// Linker performs manual link and unlink requests.
 	Linker Linker
 	// TicketUpdater applies trackers' news about external tickets.
@@ -161,6 +163,8 @@ func (s *Server) engine() *gin.Engine {
 	viewer.GET("/releases/:id", s.handleGetRelease)
 	viewer.GET("/audit", s.handleListAudit)
 	viewer.GET("/audit/head", s.handleAuditHead)
+	viewer.GET("/reports/sla", s.handleSLAReport)
+	viewer.GET("/reports/delivery", s.handleDeliveryReport)
 
 	tracker := api.Group("", s.require(patchgate.RoleTracker))
 	tracker.PUT("/tickets/:id", s.handlePutTicket) // :id is the ticket's key, PAY-12

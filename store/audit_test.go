@@ -170,7 +170,10 @@ func testAudit(t *testing.T, open func(t *testing.T) *store.DB) {
 		wantEntries(t, "RevokeToken of no token", tail.next(t))
 
 		f := newLinkFixture(t, db)
+		// Each new ticket is recorded as the reports read it (ticket.recorded).
 		wantEntries(t, "EnsureTicket and ApplyChangeUpdate", tail.next(t),
+			`patchgate ticket.recorded ticket:PAY-1 {"created_at":"2026-01-02T03:04:13.123456Z","id":"1","labels":"","number":"0","opened_at":"2026-01-02T03:04:13.123456Z","released_at":"","reopened_at":"","repo":"","severity":"unknown","title":"","tracker":"external","verified_at":""}`,
+			`patchgate ticket.recorded ticket:PAY-2 {"created_at":"2026-01-02T03:04:15.123456Z","id":"2","labels":"","number":"0","opened_at":"2026-01-02T03:04:15.123456Z","released_at":"","reopened_at":"","repo":"","severity":"unknown","title":"","tracker":"external","verified_at":""}`,
 			fmt.Sprintf(`patchgate change.author change:%d @4100 {"author":"dev","change":"acme/payments#1","was":""}`, f.change.ID))
 		if err := tickets.SetTicketStateForTest(as("alice"), f.pay1.ID, patchgate.TicketFixProposed); err != nil {
 			t.Fatal(err)
@@ -190,7 +193,7 @@ func testAudit(t *testing.T, open func(t *testing.T) *store.DB) {
 			t.Fatal(err)
 		}
 		wantEntries(t, "CreateManualLink", tail.next(t),
-			`bob link.created ticket:PAY-2 `+change+` @4100 {"kind":"fixes","provenance":"linked by bob: hotfix","source":"manual"}`)
+			`bob link.created ticket:PAY-2 `+change+` @4100 {"at":"2026-01-02T03:04:23.123456Z","kind":"fixes","provenance":"linked by bob: hotfix","repo":"acme/payments","source":"manual","ticket_id":"2"}`)
 		wantCode(t, links.CreateManualLink(as("bob"), &patchgate.Link{TicketID: f.pay2.ID, ChangeID: f.change.ID,
 			CommitSHA: sha("A"), CreatedBy: "bob"}), patchgate.ECONFLICT)
 		wantEntries(t, "a CreateManualLink that failed", tail.next(t))
@@ -204,8 +207,8 @@ func testAudit(t *testing.T, open func(t *testing.T) *store.DB) {
 			t.Fatal(err)
 		}
 		wantEntries(t, "SyncExtractedLinks adding", tail.next(t),
-			`patchgate link.created ticket:PAY-1 `+change+` {"kind":"relates","provenance":"PAY-1","source":"title"}`,
-			`patchgate link.created ticket:PAY-2 `+change+` {"kind":"fixes","provenance":"Fixes PAY-2","source":"body"}`)
+			`patchgate link.created ticket:PAY-1 `+change+` {"at":"2026-01-02T03:04:26.123456Z","kind":"relates","provenance":"PAY-1","repo":"acme/payments","source":"title","ticket_id":"1"}`,
+			`patchgate link.created ticket:PAY-2 `+change+` {"at":"2026-01-02T03:04:26.123456Z","kind":"fixes","provenance":"Fixes PAY-2","repo":"acme/payments","source":"body","ticket_id":"2"}`)
 		_, _, err = links.SyncExtractedLinks(ctx, f.change.ID, f.textOnly, []*patchgate.Link{
 			f.link(f.pay1, patchgate.SourceTitle, patchgate.LinkFixes, "Fixes PAY-1"),
 			f.link(f.pay2, patchgate.SourceBody, patchgate.LinkFixes, "Fixes PAY-2 (edited)"),
@@ -214,20 +217,20 @@ func testAudit(t *testing.T, open func(t *testing.T) *store.DB) {
 			t.Fatal(err)
 		}
 		wantEntries(t, "SyncExtractedLinks changing a kind", tail.next(t),
-			`patchgate link.removed ticket:PAY-1 `+change+` {"kind":"relates","provenance":"PAY-1","source":"title"}`,
-			`patchgate link.created ticket:PAY-1 `+change+` {"kind":"fixes","provenance":"Fixes PAY-1","source":"title"}`)
+			`patchgate link.removed ticket:PAY-1 `+change+` {"at":"2026-01-02T03:04:26.123456Z","kind":"relates","provenance":"PAY-1","repo":"acme/payments","source":"title","ticket_id":"1"}`,
+			`patchgate link.created ticket:PAY-1 `+change+` {"at":"2026-01-02T03:04:29.123456Z","kind":"fixes","provenance":"Fixes PAY-1","repo":"acme/payments","source":"title","ticket_id":"1"}`)
 
 		if err := links.DeleteLinks(as("carol"), f.pay2.ID, f.change.ID, "carol"); err != nil {
 			t.Fatal(err)
 		}
 		wantEntries(t, "DeleteLinks", tail.next(t),
-			`carol link.removed ticket:PAY-2 `+change+` @4100 {"kind":"fixes","provenance":"linked by bob: hotfix","source":"manual"}`,
-			`carol link.removed ticket:PAY-2 `+change+` {"kind":"fixes","provenance":"Fixes PAY-2 (edited)","source":"body"}`)
+			`carol link.removed ticket:PAY-2 `+change+` @4100 {"at":"2026-01-02T03:04:23.123456Z","kind":"fixes","provenance":"linked by bob: hotfix","repo":"acme/payments","source":"manual","ticket_id":"2"}`,
+			`carol link.removed ticket:PAY-2 `+change+` {"at":"2026-01-02T03:04:26.123456Z","kind":"fixes","provenance":"Fixes PAY-2 (edited)","repo":"acme/payments","source":"body","ticket_id":"2"}`)
 		if err := links.DeleteLinks(ctx, f.pay1.ID, f.change.ID, "dave"); err != nil {
 			t.Fatal(err)
 		}
 		wantEntries(t, "DeleteLinks without a principal", tail.next(t),
-			`dave link.removed ticket:PAY-1 `+change+` {"kind":"fixes","provenance":"Fixes PAY-1","source":"title"}`)
+			`dave link.removed ticket:PAY-1 `+change+` {"at":"2026-01-02T03:04:29.123456Z","kind":"fixes","provenance":"Fixes PAY-1","repo":"acme/payments","source":"title","ticket_id":"1"}`)
 		wantCode(t, links.DeleteLinks(as("carol"), f.pay2.ID, f.change.ID, "carol"), patchgate.ENOTFOUND)
 		wantEntries(t, "DeleteLinks of nothing", tail.next(t))
 
@@ -456,8 +459,8 @@ func testAudit(t *testing.T, open func(t *testing.T) *store.DB) {
 			t.Fatal(err)
 		}
 		want, err := audit.FindAudit(ctx, patchgate.AuditFilter{})
-		if err != nil || len(want) != 5 { // 3 tokens, the change's author, the link
-			t.Fatalf("FindAudit() = %d entries, %v; want 5", len(want), err)
+		if err != nil || len(want) != 7 { // 3 tokens, 2 tickets recorded, the change's author, the link
+			t.Fatalf("FindAudit() = %d entries, %v; want 7", len(want), err)
 		}
 		var buf bytes.Buffer
 		if err := audit.ExportAudit(ctx, &buf); err != nil {

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -240,7 +241,11 @@ func (s *LinkService) CreateManualLink(ctx context.Context, l *patchgate.Link) e
 		}
 		return err
 	}
-	if err := s.db.appendAudit(ctx, tx, linkEntry(actorOr(ctx, l.CreatedBy), patchgate.AuditLinkCreated, ticket.Key, l)); err != nil {
+	repo, err := changeRepo(ctx, tx, l.ChangeID)
+	if err != nil {
+		return err
+	}
+	if err := s.db.appendAudit(ctx, tx, linkEntry(actorOr(ctx, l.CreatedBy), patchgate.AuditLinkCreated, ticket.Key, repo, l)); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -315,23 +320,45 @@ func (s *LinkService) auditLinks(ctx context.Context, tx *txn, actor string, rem
 		}
 		keys[l.TicketID] = key
 	}
+	repos := map[int64]string{}
+	for _, l := range append(slices.Clip(removed), added...) {
+		if _, ok := repos[l.ChangeID]; !ok {
+			repo, err := changeRepo(ctx, tx, l.ChangeID)
+			if err != nil {
+				return err
+			}
+			repos[l.ChangeID] = repo
+		}
+	}
 	for _, l := range removed {
-		if err := s.db.appendAudit(ctx, tx, linkEntry(actor, patchgate.AuditLinkRemoved, keys[l.TicketID], l)); err != nil {
+		if err := s.db.appendAudit(ctx, tx, linkEntry(actor, patchgate.AuditLinkRemoved, keys[l.TicketID], repos[l.ChangeID], l)); err != nil {
 			return err
 		}
 	}
 	for _, l := range added {
-		if err := s.db.appendAudit(ctx, tx, linkEntry(actor, patchgate.AuditLinkCreated, keys[l.TicketID], l)); err != nil {
+		if err := s.db.appendAudit(ctx, tx, linkEntry(actor, patchgate.AuditLinkCreated, keys[l.TicketID], repos[l.ChangeID], l)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// changeRepo is the repository (acme/payments) of change id.
+func changeRepo(ctx context.Context, tx *txn, id int64) (string, error) {
+	var repo string
+	if err := tx.QueryRow(ctx, `SELECT repo FROM changes WHERE id = $1`, id).Scan(&repo); err != nil {
+		return "", notFound(err, "change %d", id)
+	}
+	return repo, nil
+}
+
 // linkEntry is the audit entry of a link made or removed: the subject names the
 // pair, the detail says what kind of link it was and why it existed.
-func linkEntry(actor, action, ticketKey string, l *patchgate.Link) patchgate.AuditEntry {
-	detail := map[string]string{"kind": string(l.Kind), "source": string(l.Source)}
+func linkEntry(actor, action, ticketKey, repo string, l *patchgate.Link) patchgate.AuditEntry {
+	// The ticket's id, the change's repository and the link's time let
+	// the reports be recomputed from the log (patchgate.ReportInputFromAudit).
+	detail := map[string]string{"kind": string(l.Kind), "source": string(l.Source), "ticket_id": strconv.FormatInt(l.TicketID, 10),
+		"repo": repo, "at": patchgate.AuditTime(l.CreatedAt)}
 	if l.Provenance != "" {
 		detail["provenance"] = l.Provenance
 	}

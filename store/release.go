@@ -576,12 +576,13 @@ func (s *ReleaseService) FinishPromotion(ctx context.Context, id int64, releaseU
 	default:
 		return patchgate.Errorf(patchgate.ECONFLICT, "candidate %d is %s: only a promotion that began can finish", id, c.State)
 	}
+	promotedAt := s.db.now()
 	if _, err := tx.Exec(ctx, `UPDATE candidates SET state = $1, promoted_at = $2, release_url = $3 WHERE id = $4`,
-		patchgate.CandidatePromoted, s.db.now(), releaseURL, id); err != nil {
+		patchgate.CandidatePromoted, promotedAt, releaseURL, id); err != nil {
 		return fmt.Errorf("finish promotion of candidate %d: %w", id, err)
 	}
 	if err := s.db.appendAudit(ctx, tx, candidateEntry(actorOr(ctx, c.PromotedBy), patchgate.AuditReleasePromoted, c,
-		map[string]string{"promoted_by": c.PromotedBy, "release_url": releaseURL})); err != nil {
+		map[string]string{"promoted_by": c.PromotedBy, "release_url": releaseURL, "promoted_at": patchgate.AuditTime(promotedAt)})); err != nil {
 		return err
 	}
 	// The promotion is evidence for its tickets' states: they are derived and

@@ -214,6 +214,9 @@ func (s *TicketService) EnsureTicket(ctx context.Context, t *patchgate.Ticket) (
 	if err != nil {
 		return nil, err
 	}
+	if err := s.db.recordTicket(ctx, tx, got.ID, patchgate.AuditActor(ctx)); err != nil {
+		return nil, err
+	}
 	return got, tx.Commit()
 }
 
@@ -266,6 +269,9 @@ func (s *TicketService) ApplyIssueUpdate(ctx context.Context, u patchgate.IssueU
 	}
 	next, changed := patchgate.ApplyIssueUpdate(t, u, now)
 	if !changed {
+		if err := s.db.recordTicket(ctx, tx, next.ID, patchgate.AuditActor(ctx)); err != nil {
+			return nil, err
+		}
 		return next, tx.Commit()
 	}
 	if _, err := tx.Exec(ctx, `UPDATE tickets SET repo = $1, number = $2, title = $3, url = $4,
@@ -275,6 +281,9 @@ func (s *TicketService) ApplyIssueUpdate(ctx context.Context, u patchgate.IssueU
 		next.Repo, next.Number, next.Title, next.URL, next.ForgeState, labelsJSON(next.Labels), next.Severity,
 		next.Author, next.ForgeUpdatedAt, next.UpdatedAt, next.OpenedAt, next.ReopenedAt, next.ID); err != nil {
 		return nil, fmt.Errorf("update ticket %s: %w", next.Key, err)
+	}
+	if err := s.db.recordTicket(ctx, tx, next.ID, patchgate.AuditActor(ctx)); err != nil {
+		return nil, err
 	}
 	return next, tx.Commit()
 }

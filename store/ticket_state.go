@@ -39,7 +39,13 @@ func (d *DB) reconcileTicket(ctx context.Context, tx *txn, id int64, actor strin
 	if err != nil {
 		return nil, err
 	}
-	return d.settleTicket(ctx, tx, t, patchgate.DeriveTicketState(e), e, actor)
+	t, err = d.settleTicket(ctx, tx, t, patchgate.DeriveTicketState(e), e, actor)
+	if err != nil {
+		return nil, err
+	}
+	// A ticket written before the reports' audit record existed catches up
+	// the first time it is reconciled; otherwise this finds its record current.
+	return t, d.recordTicket(ctx, tx, t.ID, actor)
 }
 
 // settleTicket writes t at state, derived from e, and audits a change of state.
@@ -52,6 +58,9 @@ func (d *DB) settleTicket(ctx context.Context, tx *txn, t *patchgate.Ticket, sta
 	if _, err := tx.Exec(ctx, `UPDATE tickets SET state = $1, opened_at = $2, verified_at = $3, released_at = $4,
 		updated_at = $5 WHERE id = $6`, t.State, t.OpenedAt, t.VerifiedAt, t.ReleasedAt, t.UpdatedAt, t.ID); err != nil {
 		return nil, fmt.Errorf("settle ticket %s: %w", t.Key, err)
+	}
+	if err := d.recordTicket(ctx, tx, t.ID, actor); err != nil {
+		return nil, err
 	}
 	if from != t.State {
 		if err := d.appendAudit(ctx, tx, patchgate.AuditEntry{Actor: actor,
@@ -191,6 +200,9 @@ func (s *TicketService) RecordReopen(ctx context.Context, id int64, at time.Time
 	if _, err := tx.Exec(ctx, `UPDATE tickets SET reopened_at = $1 WHERE id = $2 AND (reopened_at IS NULL OR reopened_at < $1)`,
 		at, id); err != nil {
 		return fmt.Errorf("record reopen of ticket %s: %w", key, err)
+	}
+	if err := s.db.recordTicket(ctx, tx, id, patchgate.AuditActor(ctx)); err != nil {
+		return err
 	}
 	return tx.Commit()
 }

@@ -47,6 +47,9 @@ func (s *TicketService) ApplyTicketUpdate(ctx context.Context, u patchgate.Ticke
 	}
 	res.Ticket, res.Created = t, !existed
 	if at.Before(t.ForgeUpdatedAt) {
+		if err := s.db.recordTicket(ctx, tx, t.ID, patchgate.AuditActor(ctx)); err != nil {
+			return res, err
+		}
 		return res, tx.Commit()
 	}
 
@@ -98,5 +101,8 @@ func (s *TicketService) ApplyTicketUpdate(ctx context.Context, u patchgate.Ticke
 		}
 	}
 	slices.Sort(res.Changed)
+	if err := s.db.recordTicket(ctx, tx, t.ID, patchgate.AuditActor(ctx)); err != nil {
+		return res, err
+	}
 	return res, tx.Commit()
 }

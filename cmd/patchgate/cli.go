@@ -55,6 +55,7 @@ func newRootCommand() *cobra.Command {
 		newConfigCommand(),
 		newReleaseCommand(),
 		newAuditCommand(&g),
+		newReportCommand(),
 		newVersionCommand(),
 	)
 	return root

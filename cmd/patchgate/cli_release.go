@@ -198,6 +198,11 @@ func printRelease(w io.Writer, r *patchgate.Candidate, ev *patchgate.Evaluation)
 		fmt.Fprintf(w, "  policy: %s\n", strings.Join(words, ", "))
 	}
 	switch {
+	// A closed candidate shows its state, not a gate it can no longer pass.
+	case r.State == patchgate.CandidateSuperseded:
+		fmt.Fprintln(w, "  superseded by a newer candidate: it can no longer be approved or promoted")
+	case r.State == patchgate.CandidatePromoted:
+		fmt.Fprintln(w, "  promoted")
 	case !ev.Releasable:
 		fmt.Fprintf(w, "  blocked:\n    %s\n", strings.Join(ev.Blockers, "\n    "))
 	case r.State != patchgate.CandidateOpen:

@@ -69,6 +69,11 @@ func printVerification(w io.Writer, v *patchgate.Verification) {
 				dur(t.Provision), dur(t.Run), dur(t.Collect), dur(t.Teardown), oneLine(s.Description))
 		}
 		tw.Flush()
+		for _, s := range v.Suites {
+			if s.ListsNoTests() {
+				fmt.Fprintf(w, "  %s: %s\n", s.Name, patchgate.HowToListTests)
+			}
+		}
 	}
 	// Failing tests first: they are why the verdict is what it is.
 	var failing, flaky []string

@@ -52,6 +52,15 @@ type Config struct {
 	// Release is the release policy's floor for every repository whose
 	// repos[].release does not set a key: .patchgate.yml may only tighten it.
 	Release ReleaseConfig `yaml:"release"`
+	// Reports configures the SLA and delivery reports.
+	Reports ReportsConfig `yaml:"reports"`
+}
+
+// ReportsConfig configures the reports.
+type ReportsConfig struct {
+	// RegressionLabel is the label prefix by which a ticket names the
+	// release that caused it ("regression:v1.6.0"); "" is "regression:".
+	RegressionLabel string `yaml:"regression_label"`
 }
 
 // ReleaseConfig is the operator's release policy: the floor a repository's

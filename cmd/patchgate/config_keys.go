@@ -54,6 +54,7 @@ var configKeys = []config.Key{
 	{Path: "release.auto_promote", Kind: config.KindBool, Doc: "Let .patchgate.yml promote a candidate on its last approval; unset, promotion is by hand."},
 	{Path: "release.require_proof", Kind: config.KindBool, Doc: "Count a fix only with a fail-to-pass proof, whatever .patchgate.yml says."},
 	{Path: "release.required", Kind: config.KindList, Range: "suite names", Doc: "Suites that must pass for a release, whatever .patchgate.yml says."},
+	{Path: "reports.regression_label", Kind: config.KindString, Doc: "The label prefix naming the release that caused a ticket (default regression:, as in regression:v1.6.0)."},
 }
 
 // configKeyNoun words the server file's problems as its README quotes them:

@@ -294,6 +294,7 @@ func (m *Main) server(st *stores, repos repositories, uc *useCases, inbox *deliv
 		TicketUpdater: uc.trackers,
 		Repos:         repos.dir,
 		SLA:           repos.slaOf,
+		Reports:       m.reports(repos),
 		Webhooks:      repos.sources,
 		MaxUnverified: m.Config.Intake.MaxUnverified,
 		Notify:        inbox.Notify,

@@ -31,7 +31,9 @@ type Config struct {
 	// (default) or a custom field id such as "customfield_10040".
 	SeverityField string
 	// SeverityMap maps the field's value (Highest, High, …) to a severity;
-	// values not in it are read with patchgate.ParseSeverity.
+	// values not in it are read with patchgate.ParseSeverity. Without a map,
+	// the priority field's standard values are read with
+	// patchgate.StandardPrioritySeverity.
 	SeverityMap map[string]patchgate.Severity
 }
 
@@ -131,6 +133,9 @@ func (c *Config) Severity(i *Issue) patchgate.Severity {
 		if strings.EqualFold(k, v) {
 			return s
 		}
+	}
+	if len(c.SeverityMap) == 0 && field == "priority" {
+		return patchgate.StandardPrioritySeverity(v)
 	}
 	return patchgate.ParseSeverity(v)
 }
