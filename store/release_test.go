@@ -393,12 +393,12 @@ func testReleases(t *testing.T, open func(t *testing.T) *store.DB) {
 			}
 		}
 		approve("dave", 2)
-		if err := s.WithdrawApproval(ctx, c.ID, "bob"); err != nil {
+		if err := s.WithdrawApproval(ctx, c.ID, patchgate.ForgeUser{Login: "bob"}); err != nil {
 			t.Fatalf("WithdrawApproval: %v", err)
 		}
-		wantCode(t, s.WithdrawApproval(ctx, c.ID, "bob"), patchgate.ENOTFOUND)
-		wantCode(t, s.WithdrawApproval(ctx, c.ID, "nobody"), patchgate.ENOTFOUND)
-		wantCode(t, s.WithdrawApproval(ctx, c.ID+1000, "bob"), patchgate.ENOTFOUND)
+		wantCode(t, s.WithdrawApproval(ctx, c.ID, patchgate.ForgeUser{Login: "bob"}), patchgate.ENOTFOUND)
+		wantCode(t, s.WithdrawApproval(ctx, c.ID, patchgate.ForgeUser{Login: "nobody"}), patchgate.ENOTFOUND)
+		wantCode(t, s.WithdrawApproval(ctx, c.ID+1000, patchgate.ForgeUser{Login: "bob"}), patchgate.ENOTFOUND)
 		approve("erin", 2) // the withdrawn approval no longer counts
 		approve("bob", 3)
 		var got []string
@@ -424,7 +424,7 @@ func testReleases(t *testing.T, open func(t *testing.T) *store.DB) {
 		} {
 			t.Run(string(tc.state), func(t *testing.T) {
 				c := candidateIn(t, s, "acme/withdraw-"+string(tc.state), tc.state)
-				err := s.WithdrawApproval(ctx, c.ID, "bob")
+				err := s.WithdrawApproval(ctx, c.ID, patchgate.ForgeUser{Login: "bob"})
 				wantCode(t, err, tc.code)
 				live := mustFindCandidate(t, s, c.ID).Approvals[0].WithdrawnAt == nil
 				if live != (tc.code != "") {
@@ -489,7 +489,7 @@ func testReleases(t *testing.T, open func(t *testing.T) *store.DB) {
 			var wg sync.WaitGroup
 			var withdrawErr, promoteErr error
 			start := make(chan struct{})
-			wg.Go(func() { <-start; withdrawErr = s.WithdrawApproval(ctx, c.ID, "bob") })
+			wg.Go(func() { <-start; withdrawErr = s.WithdrawApproval(ctx, c.ID, patchgate.ForgeUser{Login: "bob"}) })
 			wg.Go(func() { <-start; _, promoteErr = s.BeginPromotion(ctx, c.ID, "carol", 2) })
 			close(start)
 			wg.Wait()
@@ -594,9 +594,9 @@ func testReleases(t *testing.T, open func(t *testing.T) *store.DB) {
 		// Refused changes write nothing.
 		_, err := s.AddApproval(ctx, &patchgate.Approval{CandidateID: c.ID, SHA: c.SHA, Approver: "bob"})
 		wantCode(t, err, patchgate.ECONFLICT)
-		wantCode(t, s.WithdrawApproval(ctx, c.ID, "dave"), patchgate.ENOTFOUND)
+		wantCode(t, s.WithdrawApproval(ctx, c.ID, patchgate.ForgeUser{Login: "dave"}), patchgate.ENOTFOUND)
 		wantCode(t, s.FinishPromotion(ctx, c.ID, "u"), patchgate.ECONFLICT)
-		if err := s.WithdrawApproval(ctx, c.ID, "bob"); err != nil {
+		if err := s.WithdrawApproval(ctx, c.ID, patchgate.ForgeUser{Login: "bob"}); err != nil {
 			t.Fatal(err)
 		}
 		// A principal in the context is the actor; without one, who the call names.

@@ -38,22 +38,29 @@ func (r *AuthorRule) logger() *slog.Logger {
 // Authorship). A change whose author the webhooks did not name has it looked
 // up through the forge's API; while it, or the commits c contains, stay
 // unknown the approval is refused, never let through.
-func (r *AuthorRule) CheckNotAuthor(ctx context.Context, c *patchgate.Candidate, approver string) error {
+//
+// People are compared by forge user id (patchgate.SameUser): an author who
+// renamed their login is still the author, and whoever registers a login an
+// author released is not. Where the forge maps no id (a commit email, a
+// GitLab commit, a change stored before ids were recorded) the login decides.
+func (r *AuthorRule) CheckNotAuthor(ctx context.Context, c *patchgate.Candidate, approver patchgate.ForgeUser) error {
+	who := approver.Labelled()
 	for _, item := range c.Items {
 		ch := item.Change
 		if ch == nil {
 			continue
 		}
-		author := ch.Author
-		if author == "" && ch.Kind != patchgate.ChangePush {
+		author := patchgate.ForgeUser{Forge: ch.Forge, Login: ch.Author, UserID: ch.AuthorID}
+		if author.Login == "" && ch.Kind != patchgate.ChangePush {
 			var err error
-			if author, err = r.lookUpAuthor(ctx, ch); err != nil {
+			if author.Login, err = r.lookUpAuthor(ctx, ch); err != nil {
 				return patchgate.Errorf(patchgate.ECONFLICT, "the author of %s, which %s includes, is not known (%s): approval refused until it is, since an author may not approve",
 					changeName(ch), c.Name, patchgate.ErrorMessage(err))
 			}
 		}
-		if patchgate.SamePerson(author, approver) {
-			return patchgate.Errorf(patchgate.EFORBIDDEN, "%s wrote %s, which %s includes: an author may not approve it", approver, changeName(ch), c.Name)
+		if author.Login != "" && patchgate.SameUser(author, approver) {
+			return patchgate.Errorf(patchgate.EFORBIDDEN, "%s wrote %s (as %s), which %s includes: an author may not approve it",
+				who, changeName(ch), author.Labelled(), c.Name)
 		}
 		commits, err := r.changeCommits(ctx, c, ch)
 		if err != nil {
@@ -61,15 +68,15 @@ func (r *AuthorRule) CheckNotAuthor(ctx context.Context, c *patchgate.Candidate,
 				changeName(ch), c.Name, patchgate.ErrorMessage(err))
 		}
 		if (patchgate.Authorship{Commits: commits}).Wrote(approver) {
-			return patchgate.Errorf(patchgate.EFORBIDDEN, "%s wrote commits of %s, which %s includes: an author may not approve it", approver, changeName(ch), c.Name)
+			return patchgate.Errorf(patchgate.EFORBIDDEN, "%s wrote commits of %s, which %s includes: an author may not approve it", who, changeName(ch), c.Name)
 		}
 		pusher, err := r.pusher(ctx, ch)
 		if err != nil {
 			return patchgate.Errorf(patchgate.ECONFLICT, "who pushed %s, which %s includes, is not known (%s): approval refused until it is, since an author may not approve",
 				changeName(ch), c.Name, patchgate.ErrorMessage(err))
 		}
-		if (patchgate.Authorship{Pushers: []string{pusher}}).Wrote(approver) {
-			return patchgate.Errorf(patchgate.EFORBIDDEN, "%s pushed to the branch of %s, which %s includes: an author may not approve it", approver, changeName(ch), c.Name)
+		if (patchgate.Authorship{Pushers: []patchgate.ForgeUser{pusher}}).Wrote(approver) {
+			return patchgate.Errorf(patchgate.EFORBIDDEN, "%s pushed to the branch of %s, which %s includes: an author may not approve it", who, changeName(ch), c.Name)
 		}
 	}
 	commits, err := r.candidateCommits(ctx, c)
@@ -78,7 +85,7 @@ func (r *AuthorRule) CheckNotAuthor(ctx context.Context, c *patchgate.Candidate,
 			c.Name, patchgate.ErrorMessage(err))
 	}
 	if (patchgate.Authorship{Commits: commits}).Wrote(approver) {
-		return patchgate.Errorf(patchgate.EFORBIDDEN, "%s wrote commits %s newly contains: an author may not approve it", approver, c.Name)
+		return patchgate.Errorf(patchgate.EFORBIDDEN, "%s wrote commits %s newly contains: an author may not approve it", who, c.Name)
 	}
 	return nil
 }
@@ -109,19 +116,20 @@ func (r *AuthorRule) changeCommits(ctx context.Context, c *patchgate.Candidate, 
 }
 
 // pusher names who last pushed the branch of a PR/MR ch from the same
-// repository, from the push events patchgate received; "" when none came.
-func (r *AuthorRule) pusher(ctx context.Context, ch *patchgate.Change) (string, error) {
+// repository, with their user id, from the push events patchgate received;
+// nobody (login "") when none came.
+func (r *AuthorRule) pusher(ctx context.Context, ch *patchgate.Change) (patchgate.ForgeUser, error) {
 	if r.Branches == nil || ch.Kind == patchgate.ChangePush || ch.FromFork || ch.SourceBranch == "" {
-		return "", nil
+		return patchgate.ForgeUser{}, nil
 	}
 	branch, err := r.Branches.FindChange(ctx, ch.Forge, ch.Repo, patchgate.ChangeKey(patchgate.ChangePush, 0, ch.SourceBranch))
 	if patchgate.ErrorCode(err) == patchgate.ENOTFOUND {
-		return "", nil
+		return patchgate.ForgeUser{}, nil
 	}
 	if err != nil {
-		return "", err
+		return patchgate.ForgeUser{}, err
 	}
-	return branch.Author, nil
+	return patchgate.ForgeUser{Forge: branch.Forge, Login: branch.Author, UserID: branch.AuthorID}, nil
 }
 
 // candidateCommits lists the commits c newly contains since the last
