@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/patchgate/patchgate"
+	"github.com/patchgate/patchgate/forges/fakeforge"
 	"github.com/patchgate/patchgate/store"
 )
 
@@ -56,9 +57,16 @@ func TestDatabaseReadersPrintJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
+	// token create pins --user's login to the forge's user id: the forge
+	// must know alice.
+	forge := fakeforge.New()
+	t.Cleanup(forge.Close)
+	forge.SetToken("forge-token")
+	forge.AddUser("alice")
+	cfg := writeConfig(t, "database: sqlite://"+path+"\ngithub:\n  api_url: "+forge.GitHubAPIURL()+"\n  token: forge-token\n")
 	cli := func(args ...string) string {
 		t.Helper()
-		out, err := execCLI(append([]string{"--database", "sqlite://" + path}, args...)...)
+		out, err := execCLI(append([]string{"--config", cfg}, args...)...)
 		if err != nil {
 			t.Fatalf("%v: %v", args, err)
 		}
