@@ -164,6 +164,17 @@ func TestAuthorUnderANewLoginCannotApprove(t *testing.T) {
 		!strings.Contains(msg, want) || !strings.Contains(msg, "an author may not approve") {
 		t.Fatalf("the opener approves under a new login: got %d %q, want 403 saying %q and that an author may not approve", code, msg, want)
 	}
+	// The API lists the candidate's authors with their ids.
+	var shown struct {
+		Authors []struct {
+			Login  string
+			UserID int64 `json:"user_id"`
+		}
+	}
+	w.app.api(t, http.MethodGet, fmt.Sprintf("/api/v1/releases/%d", c.ID), nil, &shown)
+	if len(shown.Authors) == 0 || shown.Authors[0].Login != "Codertocat" || shown.Authors[0].UserID != coder {
+		t.Fatalf("GET the release: got authors %+v, want Codertocat (id %d) first", shown.Authors, coder)
+	}
 	bob := w.token(t, "bob", patchgate.RoleReleaseManager, "github:bob")
 	if code, msg := w.call(t, bob, http.MethodPost, approve, nil); code != http.StatusOK {
 		t.Fatalf("bob, who wrote nothing, approves: got %d %q", code, msg)

@@ -90,6 +90,56 @@ func (r *AuthorRule) CheckNotAuthor(ctx context.Context, c *patchgate.Candidate,
 	return nil
 }
 
+// Writers lists who wrote c, each once, with the forge user id where the
+// forge maps one (patchgate.Authorship.Authors): each included change's
+// opener (looked up when no webhook named them), its commits' authors,
+// committers and co-authors, who pushed its branch, and the writers of the
+// commits c newly contains. An error says what could not be found out, as
+// CheckNotAuthor would refuse for it.
+func (r *AuthorRule) Writers(ctx context.Context, c *patchgate.Candidate) ([]patchgate.ForgeUser, error) {
+	var who patchgate.Authorship
+	for _, item := range c.Items {
+		ch := item.Change
+		if ch == nil {
+			continue
+		}
+		author := patchgate.ForgeUser{Forge: ch.Forge, Login: ch.Author, UserID: ch.AuthorID}
+		if author.Login == "" && ch.Kind != patchgate.ChangePush {
+			var err error
+			if author.Login, err = r.lookUpAuthor(ctx, ch); err != nil {
+				return nil, fmt.Errorf("the author of %s is not known: %w", changeName(ch), err)
+			}
+		}
+		if ch.Kind == patchgate.ChangePush {
+			who.Pushers = append(who.Pushers, author)
+		} else {
+			who.Openers = append(who.Openers, author)
+		}
+		commits, err := r.changeCommits(ctx, c, ch)
+		if err != nil {
+			return nil, fmt.Errorf("the commits of %s are not known: %w", changeName(ch), err)
+		}
+		who.Commits = append(who.Commits, commits...)
+		pusher, err := r.pusher(ctx, ch)
+		if err != nil {
+			return nil, fmt.Errorf("who pushed %s is not known: %w", changeName(ch), err)
+		}
+		if pusher.Login != "" {
+			who.Pushers = append(who.Pushers, pusher)
+		}
+	}
+	commits, err := r.candidateCommits(ctx, c)
+	if err != nil {
+		return nil, fmt.Errorf("the commits %s contains are not known: %w", c.Name, err)
+	}
+	who.Commits = append(who.Commits, commits...)
+	authors := who.Authors()
+	for i := range authors {
+		authors[i].Forge = c.Forge
+	}
+	return authors, nil
+}
+
 // changeCommits lists the commits of a PR/MR ch that c contains: from the
 // last release (or, for a first release, the change's base) to its head, so
 // that a squashed or rebased change still counts its own commits. A first

@@ -72,6 +72,8 @@ type AuthorChecker interface {
 	// ECONFLICT while who wrote c cannot be known; nil when approver wrote
 	// none of it.
 	CheckNotAuthor(ctx context.Context, c *patchgate.Candidate, approver patchgate.ForgeUser) error
+	// Writers lists who wrote c, with forge user ids where known.
+	Writers(ctx context.Context, c *patchgate.Candidate) ([]patchgate.ForgeUser, error)
 }
 
 // ReleasePublisher makes a promotion public.

@@ -95,3 +95,14 @@ func (g *Gate) checkAuthorRule(ctx context.Context, policy patchgate.EffectivePo
 	}
 	return rule.CheckNotAuthor(ctx, c, approver)
 }
+
+// Authors lists who wrote c (AuthorRule.Writers), for release show, the API
+// and the dashboard: the people the author rule keeps from approving it
+// unless the policy allows authors to.
+func (g *Gate) Authors(ctx context.Context, c *patchgate.Candidate) ([]patchgate.ForgeUser, error) {
+	rule := g.Authorship
+	if rule == nil {
+		rule = &AuthorRule{Logger: g.Logger}
+	}
+	return rule.Writers(ctx, c)
+}
