@@ -180,3 +180,43 @@ func TestAuthorUnderANewLoginCannotApprove(t *testing.T) {
 		t.Fatalf("bob, who wrote nothing, approves: got %d %q", code, msg)
 	}
 }
+
+// TestTrustFollowsTheAccountNotTheLogin: bob is a trusted user. After he
+// renames his account, his pushes under the new login still run with the
+// suite secrets; whoever registers the released login "bob" pushes
+// untrusted, waiting for a maintainer. (Failed before trust compared pinned
+// ids: the newcomer's push ran as bob's, and bob's under his new login
+// waited.)
+func TestTrustFollowsTheAccountNotTheLogin(t *testing.T) {
+	app := startApp(t, func(c *Config) {
+		c.Runners.Workers = 0
+		c.Repos[0].TrustedUsers = []string{"bob"}
+		c.Repos[0].Secrets = map[string]string{"DEPLOY_KEY": "dk-push-secret"}
+	})
+	repo := newGitRepo(t, app.forge, testRepo)
+	yml := []byte("suites:\n  unit:\n    image: patchgate-test/runner:go1.26\n    run: go test ./...\n")
+	verifications := func(sha string) int {
+		var list struct{ Verifications []patchgate.Verification }
+		app.api(t, http.MethodGet, "/api/v1/verifications?sha="+sha, nil, &list)
+		return len(list.Verifications)
+	}
+	first := repo.commit("bob's work", map[string][]byte{".patchgate.yml": yml})
+	app.pushBy(t, "push-bob", "feature-bob", first, "bob")
+	if n := verifications(first); n != 1 {
+		t.Fatalf("bob's push: got %d verifications, want 1", n)
+	}
+
+	app.forge.RenameUser("bob", "bob-renamed")
+	renamed := repo.commit("bob's work, renamed", map[string][]byte{"f-renamed": []byte("x")})
+	app.pushBy(t, "push-bob-renamed", "feature-renamed", renamed, "bob-renamed")
+	if n := verifications(renamed); n != 1 {
+		t.Fatalf("bob's push under his new login: got %d verifications, want 1 (he is still trusted)", n)
+	}
+
+	newcomer := repo.commit("the newcomer's work", map[string][]byte{"f-new": []byte("y")})
+	app.pushBy(t, "push-new-bob", "feature-new", newcomer, "bob") // a new account under the released login
+	if n := verifications(newcomer); n != 0 {
+		t.Fatalf("a push by the new account under the login bob: got %d verifications, want 0 before a maintainer's %s", n, patchgate.OkToTestComment)
+	}
+	waitStatus(t, app, newcomer, "waiting for a maintainer")
+}
