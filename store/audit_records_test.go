@@ -29,7 +29,7 @@ func newRecordsFixture(t *testing.T, db *store.DB) *recordsFixture {
 		t.Fatal(err)
 	}
 	f := &recordsFixture{db: db, token: &patchgate.Token{Name: "ci", Role: patchgate.RoleReleaseManager,
-		Hash: patchgate.HashToken("s1"), Users: []patchgate.ForgeUser{{Forge: patchgate.GitHub, Login: "alice"}}}}
+		Hash: patchgate.HashToken("s1"), Users: []patchgate.ForgeUser{{Forge: patchgate.GitHub, Login: "alice", UserID: 11}}}}
 	tokens := store.NewTokenService(db)
 	if err := tokens.CreateToken(ctx, f.token); err != nil {
 		t.Fatal(err)
@@ -110,8 +110,15 @@ func testAuditRecords(t *testing.T, open func(t *testing.T) *store.DB) {
 				return fmt.Sprintf("tokens ci: hash recorded %q, audited %q", patchgate.AuditFingerprint(evil), patchgate.AuditFingerprint(f.token.Hash))
 			}},
 		{name: "a token's person changed",
-			sql:  func(*recordsFixture) string { return `UPDATE tokens SET users = 'github:bob' WHERE name = 'ci'` },
-			want: func(*recordsFixture) string { return `tokens ci: users recorded "github:bob", audited "github:alice"` }},
+			sql: func(*recordsFixture) string { return `UPDATE tokens SET users = 'github:bob' WHERE name = 'ci'` },
+			want: func(*recordsFixture) string {
+				return `tokens ci: users recorded "github:bob", audited "github:alice#11"`
+			}},
+		{name: "a token's pinned user id changed",
+			sql: func(*recordsFixture) string { return `UPDATE tokens SET users = 'github:alice#99' WHERE name = 'ci'` },
+			want: func(*recordsFixture) string {
+				return `tokens ci: users recorded "github:alice#99", audited "github:alice#11"`
+			}},
 		{name: "a verdict set to success",
 			sql: func(f *recordsFixture) string {
 				return fmt.Sprintf(`UPDATE verifications SET state = 'success' WHERE id = %d`, f.verification.ID)

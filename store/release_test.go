@@ -330,6 +330,53 @@ func testReleases(t *testing.T, open func(t *testing.T) *store.DB) {
 		}
 	})
 
+	t.Run("approvers are user ids", func(t *testing.T) {
+		s := store.NewReleaseService(open(t))
+		c := candidateIn(t, s, "acme/approve-ids", patchgate.CandidateOpen) // bob (id unknown) approved it already
+		for _, tc := range []struct {
+			name     string
+			a        patchgate.Approval
+			want     int
+			code, ws string
+		}{
+			{name: "alice", a: patchgate.Approval{Approver: "alice", ApproverID: 11, Token: "laptop"}, want: 2},
+			{name: "alice under a new login", a: patchgate.Approval{Approver: "alice-renamed", ApproverID: 11, Via: "comment"},
+				code: patchgate.ECONFLICT, ws: "alice-renamed (id 11) already approved candidate"},
+			{name: "another account under alice's released login", a: patchgate.Approval{Approver: "alice", ApproverID: 99, Token: "new"}, want: 3},
+			{name: "bob's login with an id: the login decides while bob's id is unknown", a: patchgate.Approval{Approver: "bob", ApproverID: 12, Token: "b"},
+				code: patchgate.ECONFLICT, ws: "bob (id 12) already approved"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				a := tc.a
+				a.CandidateID, a.SHA = c.ID, c.SHA
+				n, err := s.AddApproval(ctx, &a)
+				if tc.code != "" {
+					wantCode(t, err, tc.code)
+					if err == nil || !strings.Contains(err.Error(), tc.ws) {
+						t.Errorf("error %v does not say %q", err, tc.ws)
+					}
+					return
+				}
+				if err != nil || n != tc.want {
+					t.Fatalf("AddApproval = %d, %v; want %d, nil", n, err, tc.want)
+				}
+			})
+		}
+		// Withdrawing is the person's, under whichever login.
+		if err := s.WithdrawApproval(ctx, c.ID, patchgate.ForgeUser{Login: "alice-renamed", UserID: 11}); err != nil {
+			t.Fatalf("alice withdraws under her new login: %v", err)
+		}
+		var live []string
+		for _, a := range mustFindCandidate(t, s, c.ID).Approvals {
+			if a.WithdrawnAt == nil {
+				live = append(live, fmt.Sprintf("%s#%d", a.Approver, a.ApproverID))
+			}
+		}
+		if want := []string{"bob#0", "alice#99"}; !slices.Equal(live, want) {
+			t.Errorf("live approvals = %v, want %v", live, want)
+		}
+	})
+
 	t.Run("concurrent approvals", func(t *testing.T) {
 		db := open(t)
 		other := reopen(t, db) // a second process, as far as the database knows
