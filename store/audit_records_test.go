@@ -186,6 +186,13 @@ func testAuditRecords(t *testing.T, open func(t *testing.T) *store.DB) {
 			want: func(f *recordsFixture) string {
 				return fmt.Sprintf(`candidates %d: sha=%s items= has no audit entry`, f.candidate.ID+1, sha("B"))
 			}},
+		{name: "a change's author id set",
+			sql: func(f *recordsFixture) string {
+				return fmt.Sprintf(`UPDATE changes SET author_id = 99 WHERE id = %d`, f.change)
+			},
+			want: func(f *recordsFixture) string {
+				return fmt.Sprintf(`changes %d: author_id recorded "99", audited ""`, f.change)
+			}},
 		{name: "a change's author changed",
 			sql: func(f *recordsFixture) string {
 				return fmt.Sprintf(`UPDATE changes SET author = 'mallory' WHERE id = %d`, f.change)
@@ -259,7 +266,7 @@ func testAuditRecords(t *testing.T, open func(t *testing.T) *store.DB) {
 		}
 		rep := check(t, db)
 		if len(rep.Unaudited) != 2 || !strings.HasPrefix(rep.Unaudited[0], "tokens t0: hash recorded") ||
-			!strings.HasPrefix(rep.Unaudited[1], fmt.Sprintf("changes %d: author=eve has no audit entry", id+1)) {
+			!strings.HasPrefix(rep.Unaudited[1], fmt.Sprintf("changes %d: author=eve author_id= has no audit entry", id+1)) {
 			t.Errorf("CheckAudit() after edits past the baseline = %q; want the token's hash and the new change named", rep.Unaudited)
 		}
 		// A row slipped in below the baseline's highest id (into a gap) and a
