@@ -276,7 +276,12 @@ func newTokenCommand(g *globalFlags) *cobra.Command {
 					if len(t.Users) > 0 {
 						names := make([]string, len(t.Users))
 						for i, u := range t.Users {
+							// With the pinned forge user id, as stored and
+							// audited: github:alice#11.
 							names[i] = u.String()
+							if u.UserID != 0 {
+								names[i] += fmt.Sprintf("#%d", u.UserID)
+							}
 						}
 						users = strings.Join(names, ",")
 					}

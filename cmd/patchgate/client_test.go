@@ -76,7 +76,7 @@ func TestDatabaseReadersPrintJSON(t *testing.T) {
 		t.Errorf("token list with none: got %q", out)
 	}
 	cli("token", "create", "--name", "alice", "--role", "viewer", "--user", "github:alice")
-	if out := cli("token", "list"); !regexp.MustCompile(`(?m)^NAME +ROLE +USERS +CREATED +REVOKED\nalice +viewer +github:alice `).MatchString(out) {
+	if out := cli("token", "list"); !regexp.MustCompile(fmt.Sprintf(`(?m)^NAME +ROLE +USERS +CREATED +REVOKED\nalice +viewer +github:alice#%d `, forge.AddUser("alice"))).MatchString(out) {
 		t.Errorf("token list: got %q", out)
 	}
 	var tokens struct{ Tokens []patchgate.Token }
