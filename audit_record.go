@@ -154,8 +154,9 @@ var (
 	AuditSuiteRunFields = []string{"state", "verification", "suite", "required"}
 	// AuditCandidateFields: a candidate's SHA and items.
 	AuditCandidateFields = []string{"sha", "items"}
-	// AuditChangeFields: a change's author.
-	AuditChangeFields = []string{"author"}
+	// AuditChangeFields: a change's author, and their forge user id ("" when
+	// unknown), which the author rule and trust compare.
+	AuditChangeFields = []string{"author", "author_id"}
 	// AuditSessionFields: a session's token and secret (fingerprinted).
 	AuditSessionFields = []string{"token", "hash", "expires"}
 )

@@ -8,11 +8,12 @@ import (
 
 // Authorship is what says who wrote a candidate: the openers of the changes
 // it contains, the commits it newly contains (each change's and direct ones),
-// and who pushed to the changes' branches.
+// and who pushed to the changes' branches. Each carries the forge user id
+// where the forge maps one (0 otherwise), since people are compared by id.
 type Authorship struct {
-	Openers []string
+	Openers []ForgeUser
 	Commits []Commit
-	Pushers []string
+	Pushers []ForgeUser
 }
 
 // coAuthored matches a Co-authored-by trailer: a name and an email.
@@ -35,35 +36,47 @@ func CoAuthors(message string) []string {
 	return out
 }
 
-// Authors lists everyone who wrote the change, each once, in order of
-// appearance: openers, each commit's author and committer (login or name, and
-// email), Co-authored-by trailers, pushers. A merge commit (two or more
+// Authors lists everyone who wrote the change, each once (SameUser), in
+// order of appearance: openers, each commit's author and committer (login or
+// name with the forge user id where the forge maps one, and email),
+// Co-authored-by trailers (name, email, login: no id), pushers. A merge commit (two or more
 // parents) does not make its author or committer one, since merging is not
 // writing; its trailers still count. A conflict resolution inside a merge
 // commit is therefore not attributed (compare cannot tell it apart cheaply);
 // the commits it merges are.
-func (a Authorship) Authors() []string {
-	var out []string
-	add := func(names ...string) {
-		for _, n := range names {
-			n = strings.TrimSpace(n)
-			if n != "" && !slices.ContainsFunc(out, func(o string) bool { return SamePerson(o, n) }) {
-				out = append(out, n)
+func (a Authorship) Authors() []ForgeUser {
+	var out []ForgeUser
+	// An entry with an id and one without are both kept even under one login:
+	// the one without matches by login, the one with by id.
+	add := func(people ...ForgeUser) {
+		for _, p := range people {
+			p.Login = strings.TrimSpace(p.Login)
+			if p.Login != "" && !slices.ContainsFunc(out, func(o ForgeUser) bool { return SameUser(o, p) && (o.UserID != 0) == (p.UserID != 0) }) {
+				out = append(out, p)
 			}
+		}
+	}
+	named := func(names ...string) {
+		for _, n := range names {
+			add(ForgeUser{Login: n})
 		}
 	}
 	add(a.Openers...)
 	for _, c := range a.Commits {
 		if len(c.Parents) < 2 {
-			add(c.Author, c.AuthorEmail, c.Committer, c.CommitterEmail)
+			add(ForgeUser{Login: c.Author, UserID: c.AuthorID})
+			named(c.AuthorEmail)
+			add(ForgeUser{Login: c.Committer, UserID: c.CommitterID})
+			named(c.CommitterEmail)
 		}
-		add(CoAuthors(c.Message)...)
+		named(CoAuthors(c.Message)...)
 	}
 	add(a.Pushers...)
 	return out
 }
 
-// Wrote reports whether person is one of a's authors.
-func (a Authorship) Wrote(person string) bool {
-	return slices.ContainsFunc(a.Authors(), func(o string) bool { return SamePerson(o, person) })
+// Wrote reports whether person is one of a's authors (SameUser: by forge
+// user id where both are known, by login or email otherwise).
+func (a Authorship) Wrote(person ForgeUser) bool {
+	return slices.ContainsFunc(a.Authors(), func(o ForgeUser) bool { return SameUser(o, person) })
 }

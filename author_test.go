@@ -11,9 +11,14 @@ func TestAuthorshipAuthors(t *testing.T) {
 		in   Authorship
 		want []string
 	}{
-		{"opener only", Authorship{Openers: []string{"codertocat"}}, []string{"codertocat"}},
+		{"ids tell apart two people under one login", Authorship{Openers: []ForgeUser{{Login: "alice", UserID: 11}}, Pushers: []ForgeUser{{Login: "alice", UserID: 99}, {Login: "Alice", UserID: 11}}},
+			[]string{"alice", "alice"}},
+		{"one id under two logins is one author", Authorship{Openers: []ForgeUser{{Login: "alice", UserID: 11}},
+			Commits: []Commit{{Author: "alice-renamed", AuthorID: 11, Committer: "alice-renamed", CommitterID: 11, Parents: []string{"p"}}}},
+			[]string{"alice"}},
+		{"opener only", Authorship{Openers: logins("codertocat")}, []string{"codertocat"}},
 		{"a release manager's commit in someone's PR", Authorship{
-			Openers: []string{"codertocat"},
+			Openers: logins("codertocat"),
 			Commits: []Commit{
 				{Author: "codertocat", AuthorEmail: "c@example.com", Committer: "Codertocat", CommitterEmail: "c@example.com", Parents: []string{"p"}},
 				{Author: "alice", AuthorEmail: "alice@example.com", Committer: "alice", Parents: []string{"q"}},
@@ -29,28 +34,47 @@ func TestAuthorshipAuthors(t *testing.T) {
 		{"a merge commit's trailers count", Authorship{Commits: []Commit{
 			{Author: "bob", Parents: []string{"a", "b"}, Message: "Merge #7\n\nCo-authored-by: erin <erin@example.com>"},
 		}}, []string{"erin", "erin@example.com"}},
-		{"pushers, once each", Authorship{Openers: []string{"Alice"}, Pushers: []string{"alice", "mallory"}}, []string{"Alice", "mallory"}},
+		{"pushers, once each", Authorship{Openers: logins("Alice"), Pushers: logins("alice", "mallory")}, []string{"Alice", "mallory"}},
 		{"a trailer without an email is not one", Authorship{Commits: []Commit{{Parents: []string{"p"}, Message: "Co-authored-by: frank"}}}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := tt.in.Authors(); !slices.Equal(got, tt.want) {
+			var got []string
+			for _, p := range tt.in.Authors() {
+				got = append(got, p.Login)
+			}
+			if !slices.Equal(got, tt.want) {
 				t.Errorf("got %q, want %q", got, tt.want)
 			}
 		})
 	}
 }
 
+// logins are people named by login alone, their ids unknown.
+func logins(names ...string) []ForgeUser {
+	var out []ForgeUser
+	for _, n := range names {
+		out = append(out, ForgeUser{Login: n})
+	}
+	return out
+}
+
 func TestAuthorshipWrote(t *testing.T) {
-	a := Authorship{Openers: []string{"codertocat"}, Commits: []Commit{{Author: "Alice", Parents: []string{"p"}}}}
+	a := Authorship{Openers: logins("codertocat"), Commits: []Commit{{Author: "Alice", Parents: []string{"p"}}},
+		Pushers: []ForgeUser{{Login: "dev", UserID: 7}}}
 	tests := []struct {
-		name, person string
-		want         bool
+		name   string
+		person ForgeUser
+		want   bool
 	}{
-		{"commit author, other case", "alice", true},
-		{"opener", "codertocat", true},
-		{"someone else", "bob", false},
-		{"nobody", "", false},
+		{"commit author, other case", ForgeUser{Login: "alice"}, true},
+		{"opener", ForgeUser{Login: "codertocat"}, true},
+		{"someone else", ForgeUser{Login: "bob"}, false},
+		{"nobody", ForgeUser{}, false},
+		{"a pusher under a new login, same id", ForgeUser{Login: "dev-renamed", UserID: 7}, true},
+		{"someone else who registered the pusher's released login", ForgeUser{Login: "dev", UserID: 99}, false},
+		{"the pusher's login, id unknown: the login decides", ForgeUser{Login: "dev"}, true},
+		{"an id against an author known by name only: the login decides", ForgeUser{Login: "alice", UserID: 12}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

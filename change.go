@@ -36,14 +36,18 @@ type Change struct {
 	// Number is the PR number or the MR iid; 0 for a branch.
 	Number int `json:"number,omitempty"`
 
-	Title        string      `json:"title"`
-	Body         string      `json:"body"`
-	SourceBranch string      `json:"source_branch"`
-	TargetBranch string      `json:"target_branch,omitempty"`
-	HeadSHA      string      `json:"head_sha"`
-	BaseSHA      string      `json:"base_sha,omitempty"`
-	Author       string      `json:"author"`
-	State        ChangeState `json:"state"`
+	Title        string `json:"title"`
+	Body         string `json:"body"`
+	SourceBranch string `json:"source_branch"`
+	TargetBranch string `json:"target_branch,omitempty"`
+	HeadSHA      string `json:"head_sha"`
+	BaseSHA      string `json:"base_sha,omitempty"`
+	Author       string `json:"author"`
+	// AuthorID is Author's forge user id (the opener's; for a branch, the
+	// last pusher's); 0 when no event named it. The author rule and trust
+	// compare people by it.
+	AuthorID int64       `json:"author_id,omitempty"`
+	State    ChangeState `json:"state"`
 	// FromFork is true when the head lives in another repository; such changes
 	// never get secrets and take their config from the base branch.
 	FromFork       bool   `json:"from_fork"`
@@ -149,6 +153,7 @@ type ChangeUpdate struct {
 	PreviousHeadSHA string
 	BaseSHA         string
 	Author          string
+	AuthorID        int64
 	State           ChangeState
 	FromFork        bool
 	MergeCommitSHA  string
@@ -206,6 +211,11 @@ func (c *Change) Apply(u ChangeUpdate, heads []HeadEvent) ApplyResult {
 		set(&c.Body, u.Body)
 		set(&c.TargetBranch, u.TargetBranch)
 		set(&c.Author, u.Author)
+		if u.Author != "" && u.AuthorID != c.AuthorID {
+			// The id travels with the login it names: a newer event naming
+			// the author without an id leaves the author's id unknown.
+			c.AuthorID, r.Changed = u.AuthorID, true
+		}
 		set(&c.URL, u.URL)
 		set(&c.MergeCommitSHA, u.MergeCommitSHA)
 		if u.State != "" && u.State != c.State {

@@ -49,9 +49,12 @@ type ChangeEvent struct {
 	HeadSHA      string `json:"head_sha"`
 	// BeforeSHA is the replaced head on a push to the change (GitHub synchronize
 	// "before", GitLab "oldrev"), else "".
-	BeforeSHA      string      `json:"before_sha,omitempty"`
-	BaseSHA        string      `json:"base_sha,omitempty"`
-	Author         string      `json:"author"`
+	BeforeSHA string `json:"before_sha,omitempty"`
+	BaseSHA   string `json:"base_sha,omitempty"`
+	Author    string `json:"author"`
+	// AuthorID is the forge user id of Author (GitHub's PR user id, GitLab's
+	// author_id); 0 when the payload does not say.
+	AuthorID       int64       `json:"author_id,omitempty"`
 	State          ChangeState `json:"state"`
 	MergeCommitSHA string      `json:"merge_commit_sha,omitempty"`
 	FromFork       bool        `json:"from_fork"`
@@ -65,15 +68,18 @@ type ChangeEvent struct {
 
 // PushEvent describes a push to a branch.
 type PushEvent struct {
-	Ref     string   `json:"ref"`    // refs/heads/main
-	Branch  string   `json:"branch"` // main; "" for tags
-	Before  string   `json:"before"`
-	After   string   `json:"after"`
-	Forced  bool     `json:"forced"`
-	Deleted bool     `json:"deleted"`
-	Created bool     `json:"created"`
-	Pusher  string   `json:"pusher"`
-	Commits []Commit `json:"commits"`
+	Ref     string `json:"ref"`    // refs/heads/main
+	Branch  string `json:"branch"` // main; "" for tags
+	Before  string `json:"before"`
+	After   string `json:"after"`
+	Forced  bool   `json:"forced"`
+	Deleted bool   `json:"deleted"`
+	Created bool   `json:"created"`
+	Pusher  string `json:"pusher"`
+	// PusherID is the pusher's forge user id (GitHub's sender id, GitLab's
+	// user_id); 0 when the payload does not say.
+	PusherID int64    `json:"pusher_id,omitempty"`
+	Commits  []Commit `json:"commits"`
 	// PushedAt is the head commit's timestamp, the best order the payload offers.
 	PushedAt time.Time `json:"pushed_at"`
 }
@@ -90,6 +96,11 @@ type Commit struct {
 	AuthorEmail    string `json:"author_email,omitempty"`
 	Committer      string `json:"committer,omitempty"`
 	CommitterEmail string `json:"committer_email,omitempty"`
+	// AuthorID and CommitterID are the forge user ids of the accounts the
+	// forge maps the commit's author and committer to (GitHub's
+	// .author.id); 0 when it maps none (GitLab's compare never does).
+	AuthorID    int64 `json:"author_id,omitempty"`
+	CommitterID int64 `json:"committer_id,omitempty"`
 	// Parents are set by compare; two or more make a merge commit.
 	Parents []string `json:"parents,omitempty"`
 }

@@ -1,6 +1,7 @@
 package patchgate
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 )
@@ -11,10 +12,43 @@ import (
 type ForgeUser struct {
 	Forge Forge  `json:"forge"`
 	Login string `json:"login"`
+	// UserID is the forge's numeric id of the account, pinned when the token
+	// was created (or read from the forge for a comment's author); 0 when
+	// unknown (tokens created before patchgate pinned people).
+	UserID int64 `json:"user_id,omitempty"`
 }
 
 // String renders u as "forge:login".
 func (u ForgeUser) String() string { return string(u.Forge) + ":" + u.Login }
+
+// Labelled renders u's login with its user id, "alice (id 11)", so that
+// whoever reads a record sees which account a login named at the time.
+func (u ForgeUser) Labelled() string { return LoginWithID(u.Login, u.UserID) }
+
+// LoginWithID renders a login with its forge user id, "alice (id 11)"; the
+// login alone when the id is unknown.
+func LoginWithID(login string, userID int64) string {
+	if userID == 0 {
+		return login
+	}
+	return fmt.Sprintf("%s (id %d)", login, userID)
+}
+
+// SameUser reports whether a and b are one person. People are forge user
+// ids: when both ids are known they decide alone, so a renamed login stays
+// the same person and whoever registers a released login is someone else.
+// Only when either id is unknown (0: an approval or token stored before
+// patchgate pinned people, a commit the forge maps to no account) do the
+// logins decide, compared as the forges compare them, without regard to case.
+func SameUser(a, b ForgeUser) bool {
+	if a.Forge != "" && b.Forge != "" && a.Forge != b.Forge {
+		return false
+	}
+	if a.UserID != 0 && b.UserID != 0 {
+		return a.UserID == b.UserID
+	}
+	return SameLogin(a.Login, b.Login)
+}
 
 // MaxLogin is the longest login patchgate accepts (GitLab allows 255).
 const MaxLogin = 255
@@ -52,6 +86,9 @@ func (u ForgeUser) Validate() error {
 		return Errorf(EINVALID, "user %q: unknown forge %q (want github or gitlab)", u.String(), string(u.Forge))
 	}
 	bad := func(why string) error { return Errorf(EINVALID, "user %q: %s", u.String(), why) }
+	if u.UserID < 0 {
+		return bad("a forge user id is positive")
+	}
 	l := u.Login
 	if l == "" {
 		return bad("login required after the colon")
@@ -111,11 +148,11 @@ func validateUsers(users []ForgeUser) error {
 	return nil
 }
 
-// loginOn returns the login users hold on forge, "" when none.
-func loginOn(users []ForgeUser, forge Forge) string {
+// userOn returns the user users name on forge; ok false when none.
+func userOn(users []ForgeUser, forge Forge) (ForgeUser, bool) {
 	i := slices.IndexFunc(users, func(u ForgeUser) bool { return u.Forge == forge })
-	if i < 0 {
-		return ""
+	if i < 0 || users[i].Login == "" {
+		return ForgeUser{}, false
 	}
-	return users[i].Login
+	return users[i], true
 }

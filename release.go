@@ -2,6 +2,7 @@ package patchgate
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 )
@@ -84,6 +85,11 @@ type Approval struct {
 	// Approver is the person: their login on the candidate's forge, lower
 	// case, whichever token or comment the approval came through.
 	Approver string `json:"approver"`
+	// ApproverID is the approver's forge user id (the token's pinned id, or
+	// the comment author's as the forge reported it): approvals are counted
+	// per id. 0 for approvals stored before patchgate pinned people, which
+	// are then told apart by login (SameUser).
+	ApproverID int64 `json:"approver_id,omitempty"`
 	// Token is the API token the approval came through, "" for a comment.
 	Token       string     `json:"token,omitempty"`
 	Via         string     `json:"via"` // api, cli, comment
@@ -117,12 +123,13 @@ type ReleaseService interface {
 	// AddApproval records a's approval and returns the number of distinct live
 	// approvals of the candidate at a.SHA after it, in one transaction (so two
 	// racing approvals both see a count that includes the other or come after
-	// it). ECONFLICT when the approver already approved, when the candidate is
+	// it). ECONFLICT when the approver (SameUser) already approved, when the candidate is
 	// not open, or when a.SHA is not the candidate's SHA.
 	AddApproval(ctx context.Context, a *Approval) (approvals int, err error)
 	// WithdrawApproval withdraws approver's live approval; ECONFLICT once the
 	// candidate is promoted, ENOTFOUND when there is none.
-	WithdrawApproval(ctx context.Context, candidateID int64, approver string) error
+	// approver is compared as SameUser compares people.
+	WithdrawApproval(ctx context.Context, candidateID int64, approver ForgeUser) error
 	// BeginPromotion moves an open candidate to promoting (or finds it already
 	// promoting, for a retry) and returns it. ECONFLICT when it is superseded,
 	// or when it is open and its approvals, counted in the same transaction,
@@ -169,6 +176,21 @@ type Evaluation struct {
 // a person, and count for nobody.
 func (a *Approval) NamesPerson() bool { return a.Token != "" || a.Via == "comment" }
 
+// Person is who approved, as SameUser compares people.
+func (a *Approval) Person() ForgeUser { return ForgeUser{Login: a.Approver, UserID: a.ApproverID} }
+
+// LiveApprovalBy returns p's live approval of c at its SHA, nil when none:
+// the same person (SameUser: by id, by login only when an id is unknown)
+// under any login or token.
+func (c *Candidate) LiveApprovalBy(p ForgeUser) *Approval {
+	for _, a := range c.Approvals {
+		if a.WithdrawnAt == nil && a.SHA == c.SHA && SameUser(a.Person(), p) {
+			return a
+		}
+	}
+	return nil
+}
+
 // Counts reports whether the approval counts for a candidate at sha: live
 // (not withdrawn), at that SHA, and naming a person.
 func (a *Approval) Counts(sha string) bool {
@@ -176,15 +198,25 @@ func (a *Approval) Counts(sha string) bool {
 }
 
 // Approvers returns the people whose approval of c counts (Approval.Counts),
-// each once, lower case, in the order they approved.
+// each once, lower case, in the order they approved. One person is one
+// forge user id (SameUser): approvals under two logins of one account count
+// once, and two accounts that held one login in turn count twice.
 func (c *Candidate) Approvers() []string {
 	out := []string{}
-	seen := map[string]bool{}
+	for _, p := range c.ApproverPeople() {
+		out = append(out, p.Login)
+	}
+	return out
+}
+
+// ApproverPeople is Approvers with each person's user id (0 when unknown),
+// under the login of their first approval.
+func (c *Candidate) ApproverPeople() []ForgeUser {
+	out := []ForgeUser{}
 	for _, a := range c.Approvals {
-		login := strings.ToLower(a.Approver)
-		if a.Counts(c.SHA) && !seen[login] {
-			seen[login] = true
-			out = append(out, login)
+		p := ForgeUser{Forge: c.Forge, Login: strings.ToLower(a.Approver), UserID: a.ApproverID}
+		if a.Counts(c.SHA) && !slices.ContainsFunc(out, func(o ForgeUser) bool { return SameUser(o, p) }) {
+			out = append(out, p)
 		}
 	}
 	return out

@@ -116,16 +116,18 @@ type Principal struct {
 // counted by and the author rule is applied to. EFORBIDDEN when the principal
 // names no user there (a token created without --user), since a token alone
 // is nobody in particular.
+// The person carries the user id the token pinned (or the forge reported for
+// a comment's author), 0 when unknown.
 func (p Principal) Person(forge Forge) (ForgeUser, error) {
-	login := loginOn(p.Users, forge)
-	if login == "" {
+	u, ok := userOn(p.Users, forge)
+	if !ok {
 		if p.Token != "" {
 			return ForgeUser{}, Errorf(EFORBIDDEN, "token %q names no %s user, and approvals and promotions are a person's: create a token with --user %s:LOGIN (API: \"users\": [\"%s:LOGIN\"]) and revoke this one",
 				p.Token, forge, forge, forge)
 		}
 		return ForgeUser{}, Errorf(EFORBIDDEN, "%s names no %s user: approvals and promotions are a person's", p.Name, forge)
 	}
-	return ForgeUser{Forge: forge, Login: login}, nil
+	return u, nil
 }
 
 type principalKey struct{}

@@ -37,6 +37,7 @@ func Vouches(trustedUsers, releaseManagers []string, user string) bool {
 }
 
 // SamePerson reports whether two names of people (as configured, as a forge
-// reports them) are one person. Every comparison of people goes through it,
-// so that comparing by forge user id changes one place.
+// reports them) are one person, by login alone. People whose forge user ids
+// are known are compared by SameUser instead; this is what is left where
+// only names are (HeadTrust without a pinned directory).
 func SamePerson(a, b string) bool { return SameLogin(a, b) }

@@ -59,6 +59,9 @@ func (g *GitHub) Compare(ctx context.Context, repo patchgate.RepoRef, base, head
 					Timestamp:   c.GetCommit().GetAuthor().GetDate().Time,
 					AuthorEmail: c.GetCommit().GetAuthor().GetEmail(), Committer: committer,
 					CommitterEmail: c.GetCommit().GetCommitter().GetEmail(),
+					// The accounts GitHub maps the commit to, by id: the
+					// author rule compares people by id.
+					AuthorID: c.GetAuthor().GetID(), CommitterID: c.GetCommitter().GetID(),
 				}}
 				for _, p := range c.Parents {
 					lc.parents = append(lc.parents, p.GetSHA())

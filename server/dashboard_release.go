@@ -24,6 +24,16 @@ type candidateCard struct {
 	CSRFToken string
 }
 
+// labelled renders people as logins with their forge user ids,
+// "alice (id 11)": the id is who approved, the login only their name then.
+func labelled(people []patchgate.ForgeUser) []string {
+	out := make([]string, len(people))
+	for i, p := range people {
+		out[i] = p.Labelled()
+	}
+	return out
+}
+
 // releasesView is the landing page.
 type releasesView struct {
 	pageView
@@ -39,7 +49,7 @@ func (s *Server) card(c *gin.Context, id int64) (*candidateCard, error) {
 	if err != nil {
 		return nil, err
 	}
-	card := &candidateCard{Candidate: cand, Approvers: cand.Approvers()}
+	card := &candidateCard{Candidate: cand, Approvers: labelled(cand.ApproverPeople())}
 	if sess, ok := c.Get(sessionKey); ok {
 		card.CSRFToken = sess.(*patchgate.Session).CSRF
 	}
@@ -114,6 +124,10 @@ type candidateView struct {
 	Card  *candidateCard
 	Items []itemView
 	Audit []*patchgate.AuditEntry
+	// Authors are who wrote the candidate, with their forge user ids;
+	// AuthorsUnknown says why they could not be listed.
+	Authors        []string
+	AuthorsUnknown string
 }
 
 // handleCandidatePage serves GET /ui/releases/:id.
@@ -140,6 +154,8 @@ func (s *Server) candidateView(c *gin.Context) (*candidateView, error) {
 	}
 	ctx := c.Request.Context()
 	v := &candidateView{pageView: pageView{Title: "Release " + card.Name, Nav: "releases"}, Card: card}
+	authors, unknown := s.authors(c, card.Candidate)
+	v.Authors, v.AuthorsUnknown = labelled(authors), unknown
 	for _, item := range card.Items {
 		iv := itemView{CandidateItem: item}
 		if item.Ticket != nil && card.Eval != nil {

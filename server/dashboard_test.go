@@ -30,7 +30,7 @@ func TestDashboardPagesRender(t *testing.T) {
 	pv := func() pageView { return pageView{Title: "T", Actor: actor, CSRF: "tok<en>", Flash: "done"} }
 	cand := &patchgate.Candidate{ID: 3, Forge: patchgate.GitHub, Repo: "acme/pay", SHA: strings.Repeat("a", 40), Name: "v1", State: patchgate.CandidateOpen,
 		Items:     []*patchgate.CandidateItem{{ChangeID: 1, TicketID: 2, Change: &patchgate.Change{ID: 1, Number: 7, Title: "<script>x</script>"}, Ticket: &patchgate.Ticket{ID: 2, Key: "PAY-7"}}},
-		Approvals: []*patchgate.Approval{{Approver: "ops", SHA: strings.Repeat("a", 40), Via: "dashboard", CreatedAt: now}}}
+		Approvals: []*patchgate.Approval{{Approver: "ops", ApproverID: 11, SHA: strings.Repeat("a", 40), Via: "dashboard", CreatedAt: now}}}
 	card := &candidateCard{Candidate: cand, Eval: &patchgate.Evaluation{Releasable: true, Needed: 1, Approvals: 1}, Approvers: []string{"ops"},
 		CanApprove: true, CanWithdraw: true, CanPromote: true, CSRFToken: "tok<en>"}
 	sr := &patchgate.SuiteRun{ID: 1, Name: "regression", State: patchgate.RunRunning, StartedAt: &now}
@@ -39,12 +39,13 @@ func TestDashboardPagesRender(t *testing.T) {
 		"enforcement": &enforcementView{pageView: pv(), Repo: &patchgate.Repository{Forge: patchgate.GitHub, Name: "acme/pay"}, AppOnly: 1,
 			E: &patchgate.Enforcement{Forge: patchgate.GitHub, Repo: "acme/pay", Branch: "main", Mode: "token",
 				Gaps: []patchgate.Gap{{Setting: "rulesets (tag)", Problem: "<script>x</script>", Fix: "f", AppOnly: true}}}},
-		"signin":    &signinView{pageView: pageView{Title: "Sign in"}, Guard: "g", Next: "/ui/"},
-		"releases":  &releasesView{pageView: pv(), Open: []*candidateCard{card}, Promoted: []*candidateCard{{Candidate: cand, Approvers: []string{"ops"}}}},
-		"candidate": &candidateView{pageView: pv(), Card: card, Items: []itemView{{CandidateItem: cand.Items[0]}}, Audit: []*patchgate.AuditEntry{{Seq: 1, Actor: "ops", Detail: map[string]string{"via": "dashboard"}}}},
-		"promote":   &candidateView{pageView: pv(), Card: card},
-		"tickets":   &ticketsView{pageView: pv(), Tickets: []ticketView{{Ticket: &patchgate.Ticket{ID: 2, Key: "PAY-7"}, SLA: patchgate.SLAStatus{State: patchgate.SLAAtRisk}}}, Total: 1, Complete: true, States: []patchgate.TicketState{patchgate.TicketOpen}},
-		"ticket":    &ticketPageView{pageView: pv(), Ticket: ticketView{Ticket: &patchgate.Ticket{ID: 2, Key: "PAY-7"}}, Links: []*patchgate.Link{{Kind: "fixes", Provenance: "Fixes PAY-7"}}, History: []*patchgate.AuditEntry{{Detail: map[string]string{"from": "open", "to": "fix_proposed"}}}},
+		"signin":   &signinView{pageView: pageView{Title: "Sign in"}, Guard: "g", Next: "/ui/"},
+		"releases": &releasesView{pageView: pv(), Open: []*candidateCard{card}, Promoted: []*candidateCard{{Candidate: cand, Approvers: []string{"ops"}}}},
+		"candidate": &candidateView{pageView: pv(), Card: card, Items: []itemView{{CandidateItem: cand.Items[0]}}, Audit: []*patchgate.AuditEntry{{Seq: 1, Actor: "ops", Detail: map[string]string{"via": "dashboard"}}},
+			Authors: []string{"dev (id 12)", "<script>x</script>"}},
+		"promote": &candidateView{pageView: pv(), Card: card},
+		"tickets": &ticketsView{pageView: pv(), Tickets: []ticketView{{Ticket: &patchgate.Ticket{ID: 2, Key: "PAY-7"}, SLA: patchgate.SLAStatus{State: patchgate.SLAAtRisk}}}, Total: 1, Complete: true, States: []patchgate.TicketState{patchgate.TicketOpen}},
+		"ticket":  &ticketPageView{pageView: pv(), Ticket: ticketView{Ticket: &patchgate.Ticket{ID: 2, Key: "PAY-7"}}, Links: []*patchgate.Link{{Kind: "fixes", Provenance: "Fixes PAY-7"}}, History: []*patchgate.AuditEntry{{Detail: map[string]string{"from": "open", "to": "fix_proposed"}}}},
 		"verification": &verificationView{pageView: pv(), V: &patchgate.Verification{ID: 1, State: patchgate.RunRunning, StartedAt: &now},
 			Suites: []suiteView{{SuiteRun: sr, Live: true, Log: "line\n", After: 5, Events: "/ui/verifications/1/suites/regression/events",
 				Tests: []patchgate.TestResult{{Name: "TestX", Status: patchgate.TestFailed}}}}},
@@ -78,6 +79,10 @@ func TestDashboardPagesRender(t *testing.T) {
 			}
 			if !strings.Contains(html, `<main id="main">`) || !strings.Contains(html, `lang="en"`) {
 				t.Errorf("got no main landmark or language")
+			}
+			// People are shown with their forge user ids.
+			if name == "candidate" && (!strings.Contains(html, "<td>ops (id 11)</td>") || !strings.Contains(html, `<span class="author">dev (id 12)</span>`)) {
+				t.Errorf("got no approver or author with their user id")
 			}
 		})
 	}

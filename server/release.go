@@ -20,6 +20,8 @@ type Releaser interface {
 	Approve(ctx context.Context, id int64, sha string, by patchgate.Principal, via string) (*patchgate.Candidate, *patchgate.Evaluation, error)
 	Withdraw(ctx context.Context, id int64, by patchgate.Principal) error
 	Promote(ctx context.Context, id int64, by patchgate.Principal) (*patchgate.Candidate, error)
+	// Authors lists who wrote a candidate, with forge user ids where known.
+	Authors(ctx context.Context, c *patchgate.Candidate) ([]patchgate.ForgeUser, error)
 }
 
 // candidateListItem is a candidate as the list shows it: with its items,
@@ -105,7 +107,27 @@ func (s *Server) handleGetRelease(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"release": cand, "evaluation": ev})
+	authors, unknown := s.authors(c, cand)
+	out := gin.H{"release": cand, "evaluation": ev, "authors": authors}
+	if unknown != "" {
+		out["authors_unknown"] = unknown
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+// authors lists who wrote cand, or, when the forge cannot say, why not (the
+// author rule then refuses approvals, so the page still shows the
+// candidate).
+func (s *Server) authors(c *gin.Context, cand *patchgate.Candidate) ([]patchgate.ForgeUser, string) {
+	authors, err := s.Releaser.Authors(c.Request.Context(), cand)
+	if err != nil {
+		s.Logger.Warn("list the authors of a candidate", "candidate", cand.ID, "repo", cand.Repo, "err", err)
+		return []patchgate.ForgeUser{}, "who wrote it is not known: " + err.Error()
+	}
+	if authors == nil {
+		authors = []patchgate.ForgeUser{}
+	}
+	return authors, ""
 }
 
 // handleCreateRelease serves POST /api/v1/releases.

@@ -199,7 +199,7 @@ func testAuditKeyed(t *testing.T, migrated, open func(t *testing.T) *store.DB) {
 		promoted := candidateIn(t, releases, "acme/payments", patchgate.CandidatePromoted)
 		open := candidateIn(t, releases, "acme/api", patchgate.CandidateOpen)
 		withdrawn := candidateIn(t, releases, "acme/web", patchgate.CandidateOpen)
-		if err := releases.WithdrawApproval(ctx, withdrawn.ID, "bob"); err != nil {
+		if err := releases.WithdrawApproval(ctx, withdrawn.ID, patchgate.ForgeUser{Login: "bob"}); err != nil {
 			t.Fatal(err)
 		}
 		f := newLinkFixture(t, db)

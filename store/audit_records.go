@@ -495,14 +495,18 @@ func suiteRunRecords(ctx context.Context, tx *txn) ([]rowRecord, error) {
 
 func changeRecords(ctx context.Context, tx *txn) ([]rowRecord, error) {
 	var out []rowRecord
-	err := scanEach(ctx, tx, `SELECT id, author FROM changes ORDER BY id`, nil,
+	err := scanEach(ctx, tx, `SELECT id, author, author_id FROM changes ORDER BY id`, nil,
 		func(sc interface{ Scan(...any) error }) error {
 			var r rowRecord
 			var author string
-			if err := sc.Scan(&r.num, &author); err != nil {
+			var authorID int64
+			if err := sc.Scan(&r.num, &author, &authorID); err != nil {
 				return err
 			}
-			r.id, r.fields = strconv.FormatInt(r.num, 10), map[string]string{"author": author}
+			r.id, r.fields = strconv.FormatInt(r.num, 10), map[string]string{"author": author, "author_id": ""}
+			if authorID != 0 {
+				r.fields["author_id"] = strconv.FormatInt(authorID, 10) // as change.author entries write it
+			}
 			out = append(out, r)
 			return nil
 		})

@@ -29,7 +29,7 @@ func newRecordsFixture(t *testing.T, db *store.DB) *recordsFixture {
 		t.Fatal(err)
 	}
 	f := &recordsFixture{db: db, token: &patchgate.Token{Name: "ci", Role: patchgate.RoleReleaseManager,
-		Hash: patchgate.HashToken("s1"), Users: []patchgate.ForgeUser{{Forge: patchgate.GitHub, Login: "alice"}}}}
+		Hash: patchgate.HashToken("s1"), Users: []patchgate.ForgeUser{{Forge: patchgate.GitHub, Login: "alice", UserID: 11}}}}
 	tokens := store.NewTokenService(db)
 	if err := tokens.CreateToken(ctx, f.token); err != nil {
 		t.Fatal(err)
@@ -110,8 +110,15 @@ func testAuditRecords(t *testing.T, open func(t *testing.T) *store.DB) {
 				return fmt.Sprintf("tokens ci: hash recorded %q, audited %q", patchgate.AuditFingerprint(evil), patchgate.AuditFingerprint(f.token.Hash))
 			}},
 		{name: "a token's person changed",
-			sql:  func(*recordsFixture) string { return `UPDATE tokens SET users = 'github:bob' WHERE name = 'ci'` },
-			want: func(*recordsFixture) string { return `tokens ci: users recorded "github:bob", audited "github:alice"` }},
+			sql: func(*recordsFixture) string { return `UPDATE tokens SET users = 'github:bob' WHERE name = 'ci'` },
+			want: func(*recordsFixture) string {
+				return `tokens ci: users recorded "github:bob", audited "github:alice#11"`
+			}},
+		{name: "a token's pinned user id changed",
+			sql: func(*recordsFixture) string { return `UPDATE tokens SET users = 'github:alice#99' WHERE name = 'ci'` },
+			want: func(*recordsFixture) string {
+				return `tokens ci: users recorded "github:alice#99", audited "github:alice#11"`
+			}},
 		{name: "a verdict set to success",
 			sql: func(f *recordsFixture) string {
 				return fmt.Sprintf(`UPDATE verifications SET state = 'success' WHERE id = %d`, f.verification.ID)
@@ -178,6 +185,13 @@ func testAuditRecords(t *testing.T, open func(t *testing.T) *store.DB) {
 			},
 			want: func(f *recordsFixture) string {
 				return fmt.Sprintf(`candidates %d: sha=%s items= has no audit entry`, f.candidate.ID+1, sha("B"))
+			}},
+		{name: "a change's author id set",
+			sql: func(f *recordsFixture) string {
+				return fmt.Sprintf(`UPDATE changes SET author_id = 99 WHERE id = %d`, f.change)
+			},
+			want: func(f *recordsFixture) string {
+				return fmt.Sprintf(`changes %d: author_id recorded "99", audited ""`, f.change)
 			}},
 		{name: "a change's author changed",
 			sql: func(f *recordsFixture) string {
@@ -252,7 +266,7 @@ func testAuditRecords(t *testing.T, open func(t *testing.T) *store.DB) {
 		}
 		rep := check(t, db)
 		if len(rep.Unaudited) != 2 || !strings.HasPrefix(rep.Unaudited[0], "tokens t0: hash recorded") ||
-			!strings.HasPrefix(rep.Unaudited[1], fmt.Sprintf("changes %d: author=eve has no audit entry", id+1)) {
+			!strings.HasPrefix(rep.Unaudited[1], fmt.Sprintf("changes %d: author=eve author_id= has no audit entry", id+1)) {
 			t.Errorf("CheckAudit() after edits past the baseline = %q; want the token's hash and the new change named", rep.Unaudited)
 		}
 		// A row slipped in below the baseline's highest id (into a gap) and a

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/patchgate/patchgate"
@@ -19,13 +20,13 @@ var _ patchgate.ChangeService = (*ChangeService)(nil)
 func NewChangeService(db *DB) *ChangeService { return &ChangeService{db: db} }
 
 const changeColumns = `id, forge, repo, kind, number, title, body, source_branch, target_branch,
-	head_sha, base_sha, author, state, from_fork, merge_commit_sha, url,
+	head_sha, base_sha, author, author_id, state, from_fork, merge_commit_sha, url,
 	forge_updated_at, head_updated_at, merged_at, created_at, updated_at`
 
 // changeDest returns the scan destinations of changeColumns.
 func changeDest(c *patchgate.Change) []any {
 	return []any{&c.ID, &c.Forge, &c.Repo, &c.Kind, &c.Number, &c.Title, &c.Body, &c.SourceBranch,
-		&c.TargetBranch, &c.HeadSHA, &c.BaseSHA, &c.Author, &c.State, &c.FromFork, &c.MergeCommitSHA, &c.URL,
+		&c.TargetBranch, &c.HeadSHA, &c.BaseSHA, &c.Author, &c.AuthorID, &c.State, &c.FromFork, &c.MergeCommitSHA, &c.URL,
 		timeCol{&c.ForgeUpdatedAt}, timeCol{&c.HeadUpdatedAt}, timeCol{&c.MergedAt}, timeCol{&c.CreatedAt}, timeCol{&c.UpdatedAt}}
 }
 
@@ -201,7 +202,7 @@ func (s *ChangeService) ApplyChangeUpdate(ctx context.Context, u patchgate.Chang
 	if err != nil {
 		return nil, none, err
 	}
-	author := c.Author
+	author, authorID := c.Author, c.AuthorID
 	r := c.Apply(u, heads)
 	r.Created = created
 	if err := c.Validate(); err != nil {
@@ -213,17 +214,21 @@ func (s *ChangeService) ApplyChangeUpdate(ctx context.Context, u patchgate.Chang
 	if _, err := tx.Exec(ctx, `UPDATE changes SET title = $1, body = $2, source_branch = $3,
 		target_branch = $4, head_sha = $5, base_sha = $6, author = $7, state = $8, from_fork = $9,
 		merge_commit_sha = $10, url = $11, forge_updated_at = $12, head_updated_at = $13, merged_at = $14,
-		updated_at = $15 WHERE id = $16`,
+		updated_at = $15, author_id = $16 WHERE id = $17`,
 		c.Title, c.Body, c.SourceBranch, c.TargetBranch, c.HeadSHA, c.BaseSHA, c.Author, c.State, c.FromFork,
-		c.MergeCommitSHA, c.URL, c.ForgeUpdatedAt, c.HeadUpdatedAt, c.MergedAt, c.UpdatedAt, c.ID); err != nil {
+		c.MergeCommitSHA, c.URL, c.ForgeUpdatedAt, c.HeadUpdatedAt, c.MergedAt, c.UpdatedAt, c.AuthorID, c.ID); err != nil {
 		return nil, none, fmt.Errorf("save change %s: %w", c.Ref(), err)
 	}
 	// The author decides who may not approve: audit verify compares the row
 	// with the latest of these entries.
-	if c.Author != author {
+	if c.Author != author || c.AuthorID != authorID {
+		detail := map[string]string{"author": c.Author, "was": author, "change": c.Ref()}
+		if c.AuthorID != 0 {
+			detail["author_id"] = strconv.FormatInt(c.AuthorID, 10)
+		}
 		if err := s.db.appendAudit(ctx, tx, patchgate.AuditEntry{Actor: patchgate.AuditActor(ctx),
 			Action: patchgate.AuditChangeAuthor, Subject: fmt.Sprintf("change:%d", c.ID), SHA: c.HeadSHA,
-			Detail: map[string]string{"author": c.Author, "was": author, "change": c.Ref()}}); err != nil {
+			Detail: detail}); err != nil {
 			return nil, none, err
 		}
 	}

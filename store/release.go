@@ -2,10 +2,9 @@ package store
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"strconv"
 
 	"github.com/patchgate/patchgate"
@@ -34,10 +33,10 @@ func candidateDest(c *patchgate.Candidate) []any {
 		timeCol{&c.CreatedAt}, &c.PromotedBy, optTimeCol{&c.PromotedAt}, &c.ReleaseURL}
 }
 
-const approvalColumns = `id, candidate_id, sha, approver, token, via, created_at, withdrawn_at`
+const approvalColumns = `id, candidate_id, sha, approver, approver_id, token, via, created_at, withdrawn_at`
 
 func approvalDest(a *patchgate.Approval) []any {
-	return []any{&a.ID, &a.CandidateID, &a.SHA, &a.Approver, &a.Token, &a.Via, timeCol{&a.CreatedAt}, optTimeCol{&a.WithdrawnAt}}
+	return []any{&a.ID, &a.CandidateID, &a.SHA, &a.Approver, &a.ApproverID, &a.Token, &a.Via, timeCol{&a.CreatedAt}, optTimeCol{&a.WithdrawnAt}}
 }
 
 // findCandidate returns a candidate without items and approvals; lock is "" or
@@ -367,6 +366,11 @@ func loadCandidate(ctx context.Context, tx *txn, c *patchgate.Candidate) error {
 		}
 	}
 
+	return loadApprovals(ctx, tx, c)
+}
+
+// loadApprovals fills c's approvals, withdrawn ones included, oldest first.
+func loadApprovals(ctx context.Context, tx *txn, c *patchgate.Candidate) error {
 	c.Approvals = []*patchgate.Approval{}
 	if err := scanEach(ctx, tx, `SELECT `+approvalColumns+` FROM approvals WHERE candidate_id = $1 ORDER BY id`,
 		[]any{c.ID}, func(sc interface{ Scan(...any) error }) error {
@@ -445,24 +449,36 @@ func (s *ReleaseService) AddApproval(ctx context.Context, a *patchgate.Approval)
 		return 0, patchgate.Errorf(patchgate.ECONFLICT, "approval is for commit %s but candidate %d is at %s: approve the candidate's commit",
 			a.SHA, c.ID, c.SHA)
 	}
+	// One person is one forge user id whatever login or token they approve
+	// under (patchgate.SameUser); the candidate's row lock makes this check
+	// and the insert one step for racing approvals.
+	if err := loadApprovals(ctx, tx, c); err != nil {
+		return 0, err
+	}
+	if prior := c.LiveApprovalBy(a.Person()); prior != nil {
+		return 0, patchgate.Errorf(patchgate.ECONFLICT, "%s already approved candidate %d (as %s)", a.Person().Labelled(), c.ID, prior.Person().Labelled())
+	}
 	now := s.db.now()
 	var id int64
-	if err := tx.QueryRow(ctx, `INSERT INTO approvals (candidate_id, sha, approver, token, via, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, c.ID, a.SHA, a.Approver, a.Token, a.Via, now).Scan(&id); err != nil {
+	if err := tx.QueryRow(ctx, `INSERT INTO approvals (candidate_id, sha, approver, approver_id, token, via, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`, c.ID, a.SHA, a.Approver, a.ApproverID, a.Token, a.Via, now).Scan(&id); err != nil {
 		if patchgate.ErrorCode(err) == patchgate.ECONFLICT {
 			return 0, patchgate.Errorf(patchgate.ECONFLICT, "%s already approved candidate %d", a.Approver, c.ID)
 		}
 		return 0, fmt.Errorf("approve candidate %d: %w", c.ID, err)
 	}
-	var n int
-	if err := tx.QueryRow(ctx, `SELECT count(DISTINCT approver) FROM approvals
-		WHERE candidate_id = $1 AND sha = $2 AND withdrawn_at IS NULL`, c.ID, a.SHA).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count approvals of candidate %d: %w", c.ID, err)
-	}
-	// Who approved is a person on the candidate's forge; through which token
-	// (none for a comment) is part of the record too.
+	c.Approvals = append(c.Approvals, &patchgate.Approval{ID: id, CandidateID: c.ID, SHA: a.SHA, Approver: a.Approver,
+		ApproverID: a.ApproverID, Token: a.Token, Via: a.Via, CreatedAt: now})
+	n := liveApprovers(c)
+	// Who approved is a person on the candidate's forge, named by login and
+	// forge user id; through which token (none for a comment) is part of
+	// the record too.
+	person := patchgate.ForgeUser{Forge: c.Forge, Login: a.Approver, UserID: a.ApproverID}
 	detail := map[string]string{"approver": a.Approver, "via": a.Via, "approvals": strconv.Itoa(n),
-		"person": patchgate.ForgeUser{Forge: c.Forge, Login: a.Approver}.String()}
+		"person": person.String()}
+	if a.ApproverID != 0 {
+		detail["approver_id"] = strconv.FormatInt(a.ApproverID, 10)
+	}
 	if a.Token != "" {
 		detail["token"] = a.Token
 	}
@@ -476,12 +492,25 @@ func (s *ReleaseService) AddApproval(ctx context.Context, a *patchgate.Approval)
 	return n, nil
 }
 
+// liveApprovers counts the distinct people (patchgate.SameUser) with a live
+// approval of c at its SHA, whatever they approved through; whether each
+// counts for the gate is patchgate.Candidate.Approvers'.
+func liveApprovers(c *patchgate.Candidate) int {
+	var people []patchgate.ForgeUser
+	for _, a := range c.Approvals {
+		if a.WithdrawnAt == nil && a.SHA == c.SHA && !slices.ContainsFunc(people, func(p patchgate.ForgeUser) bool { return patchgate.SameUser(p, a.Person()) }) {
+			people = append(people, a.Person())
+		}
+	}
+	return len(people)
+}
+
 // WithdrawApproval withdraws approver's live approval of the candidate; the row
 // stays, with its withdrawal time. A withdrawn approver may approve again.
 // ECONFLICT once the candidate is promoting or promoted (the approvals are then
 // part of the release record); ENOTFOUND when the candidate or a live approval
 // by approver does not exist. Audited as approval.withdrawn.
-func (s *ReleaseService) WithdrawApproval(ctx context.Context, candidateID int64, approver string) error {
+func (s *ReleaseService) WithdrawApproval(ctx context.Context, candidateID int64, approver patchgate.ForgeUser) error {
 	tx, err := s.db.begin(ctx)
 	if err != nil {
 		return err
@@ -494,19 +523,30 @@ func (s *ReleaseService) WithdrawApproval(ctx context.Context, candidateID int64
 	if c.State == patchgate.CandidatePromoting || c.State == patchgate.CandidatePromoted {
 		return patchgate.Errorf(patchgate.ECONFLICT, "candidate %d is %s: its approvals can no longer be withdrawn", c.ID, c.State)
 	}
-	var id int64
-	err = tx.QueryRow(ctx, `UPDATE approvals SET withdrawn_at = $1
-		WHERE candidate_id = $2 AND approver = $3 AND withdrawn_at IS NULL RETURNING id`,
-		s.db.now(), c.ID, approver).Scan(&id)
-	if err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return patchgate.Errorf(patchgate.ENOTFOUND, "%s has no live approval of candidate %d", approver, c.ID)
-		}
-		return fmt.Errorf("withdraw approval of candidate %d by %s: %w", c.ID, approver, err)
-	}
-	if err := s.db.appendAudit(ctx, tx, candidateEntry(actorOr(ctx, approver), patchgate.AuditApprovalWithdrawn, c,
-		map[string]string{"approver": approver, "approval": strconv.FormatInt(id, 10)})); err != nil {
+	if err := loadApprovals(ctx, tx, c); err != nil {
 		return err
+	}
+	// The person's live approvals at any SHA, under any of their logins.
+	var ids []int64
+	for _, a := range c.Approvals {
+		if a.WithdrawnAt == nil && patchgate.SameUser(a.Person(), approver) {
+			ids = append(ids, a.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return patchgate.Errorf(patchgate.ENOTFOUND, "%s has no live approval of candidate %d", approver.Labelled(), c.ID)
+	}
+	for _, id := range ids {
+		if _, err := tx.Exec(ctx, `UPDATE approvals SET withdrawn_at = $1 WHERE id = $2`, s.db.now(), id); err != nil {
+			return fmt.Errorf("withdraw approval %d of candidate %d by %s: %w", id, c.ID, approver.Login, err)
+		}
+		detail := map[string]string{"approver": approver.Login, "approval": strconv.FormatInt(id, 10)}
+		if approver.UserID != 0 {
+			detail["approver_id"] = strconv.FormatInt(approver.UserID, 10)
+		}
+		if err := s.db.appendAudit(ctx, tx, candidateEntry(actorOr(ctx, approver.Login), patchgate.AuditApprovalWithdrawn, c, detail)); err != nil {
+			return err
+		}
 	}
 	return tx.Commit()
 }

@@ -330,6 +330,53 @@ func testReleases(t *testing.T, open func(t *testing.T) *store.DB) {
 		}
 	})
 
+	t.Run("approvers are user ids", func(t *testing.T) {
+		s := store.NewReleaseService(open(t))
+		c := candidateIn(t, s, "acme/approve-ids", patchgate.CandidateOpen) // bob (id unknown) approved it already
+		for _, tc := range []struct {
+			name     string
+			a        patchgate.Approval
+			want     int
+			code, ws string
+		}{
+			{name: "alice", a: patchgate.Approval{Approver: "alice", ApproverID: 11, Token: "laptop"}, want: 2},
+			{name: "alice under a new login", a: patchgate.Approval{Approver: "alice-renamed", ApproverID: 11, Via: "comment"},
+				code: patchgate.ECONFLICT, ws: "alice-renamed (id 11) already approved candidate"},
+			{name: "another account under alice's released login", a: patchgate.Approval{Approver: "alice", ApproverID: 99, Token: "new"}, want: 3},
+			{name: "bob's login with an id: the login decides while bob's id is unknown", a: patchgate.Approval{Approver: "bob", ApproverID: 12, Token: "b"},
+				code: patchgate.ECONFLICT, ws: "bob (id 12) already approved"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				a := tc.a
+				a.CandidateID, a.SHA = c.ID, c.SHA
+				n, err := s.AddApproval(ctx, &a)
+				if tc.code != "" {
+					wantCode(t, err, tc.code)
+					if err == nil || !strings.Contains(err.Error(), tc.ws) {
+						t.Errorf("error %v does not say %q", err, tc.ws)
+					}
+					return
+				}
+				if err != nil || n != tc.want {
+					t.Fatalf("AddApproval = %d, %v; want %d, nil", n, err, tc.want)
+				}
+			})
+		}
+		// Withdrawing is the person's, under whichever login.
+		if err := s.WithdrawApproval(ctx, c.ID, patchgate.ForgeUser{Login: "alice-renamed", UserID: 11}); err != nil {
+			t.Fatalf("alice withdraws under her new login: %v", err)
+		}
+		var live []string
+		for _, a := range mustFindCandidate(t, s, c.ID).Approvals {
+			if a.WithdrawnAt == nil {
+				live = append(live, fmt.Sprintf("%s#%d", a.Approver, a.ApproverID))
+			}
+		}
+		if want := []string{"bob#0", "alice#99"}; !slices.Equal(live, want) {
+			t.Errorf("live approvals = %v, want %v", live, want)
+		}
+	})
+
 	t.Run("concurrent approvals", func(t *testing.T) {
 		db := open(t)
 		other := reopen(t, db) // a second process, as far as the database knows
@@ -393,12 +440,12 @@ func testReleases(t *testing.T, open func(t *testing.T) *store.DB) {
 			}
 		}
 		approve("dave", 2)
-		if err := s.WithdrawApproval(ctx, c.ID, "bob"); err != nil {
+		if err := s.WithdrawApproval(ctx, c.ID, patchgate.ForgeUser{Login: "bob"}); err != nil {
 			t.Fatalf("WithdrawApproval: %v", err)
 		}
-		wantCode(t, s.WithdrawApproval(ctx, c.ID, "bob"), patchgate.ENOTFOUND)
-		wantCode(t, s.WithdrawApproval(ctx, c.ID, "nobody"), patchgate.ENOTFOUND)
-		wantCode(t, s.WithdrawApproval(ctx, c.ID+1000, "bob"), patchgate.ENOTFOUND)
+		wantCode(t, s.WithdrawApproval(ctx, c.ID, patchgate.ForgeUser{Login: "bob"}), patchgate.ENOTFOUND)
+		wantCode(t, s.WithdrawApproval(ctx, c.ID, patchgate.ForgeUser{Login: "nobody"}), patchgate.ENOTFOUND)
+		wantCode(t, s.WithdrawApproval(ctx, c.ID+1000, patchgate.ForgeUser{Login: "bob"}), patchgate.ENOTFOUND)
 		approve("erin", 2) // the withdrawn approval no longer counts
 		approve("bob", 3)
 		var got []string
@@ -424,7 +471,7 @@ func testReleases(t *testing.T, open func(t *testing.T) *store.DB) {
 		} {
 			t.Run(string(tc.state), func(t *testing.T) {
 				c := candidateIn(t, s, "acme/withdraw-"+string(tc.state), tc.state)
-				err := s.WithdrawApproval(ctx, c.ID, "bob")
+				err := s.WithdrawApproval(ctx, c.ID, patchgate.ForgeUser{Login: "bob"})
 				wantCode(t, err, tc.code)
 				live := mustFindCandidate(t, s, c.ID).Approvals[0].WithdrawnAt == nil
 				if live != (tc.code != "") {
@@ -489,7 +536,7 @@ func testReleases(t *testing.T, open func(t *testing.T) *store.DB) {
 			var wg sync.WaitGroup
 			var withdrawErr, promoteErr error
 			start := make(chan struct{})
-			wg.Go(func() { <-start; withdrawErr = s.WithdrawApproval(ctx, c.ID, "bob") })
+			wg.Go(func() { <-start; withdrawErr = s.WithdrawApproval(ctx, c.ID, patchgate.ForgeUser{Login: "bob"}) })
 			wg.Go(func() { <-start; _, promoteErr = s.BeginPromotion(ctx, c.ID, "carol", 2) })
 			close(start)
 			wg.Wait()
@@ -594,9 +641,9 @@ func testReleases(t *testing.T, open func(t *testing.T) *store.DB) {
 		// Refused changes write nothing.
 		_, err := s.AddApproval(ctx, &patchgate.Approval{CandidateID: c.ID, SHA: c.SHA, Approver: "bob"})
 		wantCode(t, err, patchgate.ECONFLICT)
-		wantCode(t, s.WithdrawApproval(ctx, c.ID, "dave"), patchgate.ENOTFOUND)
+		wantCode(t, s.WithdrawApproval(ctx, c.ID, patchgate.ForgeUser{Login: "dave"}), patchgate.ENOTFOUND)
 		wantCode(t, s.FinishPromotion(ctx, c.ID, "u"), patchgate.ECONFLICT)
-		if err := s.WithdrawApproval(ctx, c.ID, "bob"); err != nil {
+		if err := s.WithdrawApproval(ctx, c.ID, patchgate.ForgeUser{Login: "bob"}); err != nil {
 			t.Fatal(err)
 		}
 		// A principal in the context is the actor; without one, who the call names.

@@ -25,7 +25,11 @@ func tokenDest(t *patchgate.Token) []any {
 		optTimeCol{&t.RevokedAt}}
 }
 
-// usersCol stores a token's users as "github:alice,gitlab:alice.b".
+// usersCol stores a token's users as "github:alice#11,gitlab:alice.b#42":
+// each login with the forge user id pinned when the token was created
+// ("github:alice" alone for a token created before patchgate pinned people).
+// The token.created audit entry records the same text, so audit verify sees
+// an id changed behind patchgate's back.
 type usersCol struct{ users *[]patchgate.ForgeUser }
 
 // Scan implements sql.Scanner.
@@ -45,9 +49,15 @@ func (c usersCol) Scan(src any) error {
 		return nil
 	}
 	for _, item := range strings.Split(s, ",") {
+		item, id, pinned := strings.Cut(item, "#")
 		u, err := patchgate.ParseForgeUser(item)
 		if err != nil {
 			return fmt.Errorf("token users: %w", err)
+		}
+		if pinned {
+			if u.UserID, err = strconv.ParseInt(id, 10, 64); err != nil || u.UserID <= 0 {
+				return fmt.Errorf("token users: %q: the user id is not a positive number", item+"#"+id)
+			}
 		}
 		*c.users = append(*c.users, u)
 	}
@@ -80,6 +90,9 @@ func joinUsers(users []patchgate.ForgeUser) string {
 	parts := make([]string, len(users))
 	for i, u := range users {
 		parts[i] = u.String()
+		if u.UserID != 0 {
+			parts[i] += "#" + strconv.FormatInt(u.UserID, 10)
+		}
 	}
 	return strings.Join(parts, ",")
 }

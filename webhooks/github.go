@@ -102,6 +102,7 @@ func githubPullRequest(p *github.PullRequestEvent) (*patchgate.Event, error) {
 		HeadSHA:      head.GetSHA(),
 		BaseSHA:      base.GetSHA(),
 		Author:       pr.GetUser().GetLogin(),
+		AuthorID:     pr.GetUser().GetID(),
 		State:        patchgate.ChangeOpen,
 		URL:          pr.GetHTMLURL(),
 		UpdatedAt:    pr.GetUpdatedAt().Time.UTC(),
@@ -186,6 +187,11 @@ func githubPush(p *github.PushEvent) (*patchgate.Event, error) {
 		Created: p.GetCreated(),
 		Pusher:  p.GetPusher().GetName(),
 		Commits: make([]patchgate.Commit, 0, len(p.Commits)),
+	}
+	// The pusher is named by login only; the sender, who triggered the push,
+	// carries the account id when it is the same login.
+	if patchgate.SameLogin(p.GetSender().GetLogin(), push.Pusher) {
+		push.PusherID = p.GetSender().GetID()
 	}
 	if err := checkSHA("before", push.Before, true); err != nil {
 		return nil, err

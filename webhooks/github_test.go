@@ -98,6 +98,7 @@ func ghPROpened(t *testing.T) *patchgate.Event {
 			HeadSHA:      ghHead,
 			BaseSHA:      ghBase,
 			Author:       "Codertocat",
+			AuthorID:     21031067,
 			State:        patchgate.ChangeOpen,
 			FromFork:     false,
 			SourceRepo:   "Codertocat/Hello-World",
@@ -119,12 +120,13 @@ func ghPushCreated(t *testing.T) *patchgate.Event {
 		RepoID: 186853002,
 		Sender: "Codertocat",
 		Push: &patchgate.PushEvent{
-			Ref:     "refs/heads/master",
-			Branch:  "master",
-			Before:  zeros,
-			After:   ghPush,
-			Created: true,
-			Pusher:  "Codertocat",
+			Ref:      "refs/heads/master",
+			Branch:   "master",
+			Before:   zeros,
+			After:    ghPush,
+			Created:  true,
+			Pusher:   "Codertocat",
+			PusherID: 21031067, // the sender, who is the pusher
 			Commits: []patchgate.Commit{{
 				SHA:       ghPush,
 				Message:   "Initial commit",

@@ -158,7 +158,7 @@ func gitlabMerge(event string, e *gitlab.MergeEvent) (*patchgate.Event, error) {
 	// the ids agree; otherwise Author stays empty rather than name the wrong
 	// person (it decides who may approve and who is trusted).
 	if e.User != nil && (oa.Action == "open" || oa.AuthorID != 0 && e.User.ID == oa.AuthorID) {
-		c.Author = e.User.Username
+		c.Author, c.AuthorID = e.User.Username, e.User.ID
 	}
 	if oa.Source != nil {
 		c.SourceRepo = oa.Source.PathWithNamespace
@@ -262,6 +262,9 @@ func gitlabPush(event string, e *gitlab.PushEvent) (*patchgate.Event, error) {
 		Created: zeroSHA(e.Before),
 		Pusher:  pusher,
 		Commits: make([]patchgate.Commit, 0, len(e.Commits)),
+	}
+	if pusher != "" {
+		push.PusherID = e.UserID
 	}
 	if err := checkSHA("before", push.Before, true); err != nil {
 		return nil, err

@@ -35,6 +35,7 @@ func glMROpened(t *testing.T) *patchgate.Event {
 			TargetBranch: "master",
 			HeadSHA:      glHead,
 			Author:       "user1",
+			AuthorID:     1,
 			State:        patchgate.ChangeOpen,
 			FromFork:     false, // source_project_id == target_project_id == 14
 			SourceRepo:   "awesome_space/awesome_project",
@@ -63,11 +64,12 @@ func glPush(t *testing.T) *patchgate.Event {
 		RepoID: 15,
 		Sender: "jsmith",
 		Push: &patchgate.PushEvent{
-			Ref:    "refs/heads/master",
-			Branch: "master",
-			Before: glPrev,
-			After:  glHead,
-			Pusher: "jsmith",
+			Ref:      "refs/heads/master",
+			Branch:   "master",
+			Before:   glPrev,
+			After:    glHead,
+			Pusher:   "jsmith",
+			PusherID: 4,
 			Commits: []patchgate.Commit{
 				{
 					SHA:       glFirst,
@@ -159,14 +161,14 @@ func TestParseGitLab(t *testing.T) {
 			},
 			want: with(glMROpened(t), func(e *patchgate.Event) {
 				e.Action, e.Change.BeforeSHA = "synchronize", glPrev
-				e.Change.Author = "" // user 1 acted; the author is user 51
+				e.Change.Author, e.Change.AuthorID = "", 0 // user 1 acted; the author is user 51
 			})},
 		{name: "merge request update by its author is an edit", event: "Merge Request Hook", file: mr,
 			mutate: func(m map[string]any) {
 				setPath(m, "object_attributes.action", "update")
 				setPath(m, "user.id", 51)
 			},
-			want: with(glMROpened(t), func(e *patchgate.Event) { e.Action = "edited" })},
+			want: with(glMROpened(t), func(e *patchgate.Event) { e.Action, e.Change.AuthorID = "edited", 51 })},
 		{name: "merge request merged", event: "Merge Request Hook", file: mr,
 			mutate: func(m map[string]any) {
 				setPath(m, "object_attributes.action", "merge")
@@ -174,7 +176,7 @@ func TestParseGitLab(t *testing.T) {
 				setPath(m, "object_attributes.merge_commit_sha", ghMerge)
 			},
 			want: with(glMROpened(t), func(e *patchgate.Event) {
-				e.Action, e.Change.State, e.Change.MergeCommitSHA, e.Change.Author = "merged", patchgate.ChangeMerged, ghMerge, ""
+				e.Action, e.Change.State, e.Change.MergeCommitSHA, e.Change.Author, e.Change.AuthorID = "merged", patchgate.ChangeMerged, ghMerge, "", 0
 			})},
 		{name: "merge request closed, state from state_id", event: "Merge Request Hook", file: mr,
 			mutate: func(m map[string]any) {
@@ -184,11 +186,11 @@ func TestParseGitLab(t *testing.T) {
 				setPath(m, "object_attributes.merge_commit_sha", ghMerge)
 			},
 			want: with(glMROpened(t), func(e *patchgate.Event) {
-				e.Action, e.Change.State, e.Change.Author = "closed", patchgate.ChangeClosed, ""
+				e.Action, e.Change.State, e.Change.Author, e.Change.AuthorID = "closed", patchgate.ChangeClosed, "", 0
 			})},
 		{name: "merge request reopened", event: "Merge Request Hook", file: mr,
 			mutate: func(m map[string]any) { setPath(m, "object_attributes.action", "reopen") },
-			want:   with(glMROpened(t), func(e *patchgate.Event) { e.Action, e.Change.Author = "reopened", "" })},
+			want:   with(glMROpened(t), func(e *patchgate.Event) { e.Action, e.Change.Author, e.Change.AuthorID = "reopened", "", 0 })},
 		{name: "merge request from a fork", event: "Merge Request Hook", file: mr,
 			mutate: func(m map[string]any) { setPath(m, "object_attributes.source_project_id", 99) },
 			want:   with(glMROpened(t), func(e *patchgate.Event) { e.Change.FromFork = true })},

@@ -15,6 +15,7 @@ import (
 	"github.com/patchgate/patchgate"
 	"github.com/patchgate/patchgate/queue"
 	"github.com/patchgate/patchgate/store"
+	"github.com/patchgate/patchgate/usecase/people"
 	"github.com/spf13/cobra"
 )
 
@@ -217,8 +218,20 @@ func newTokenCommand(g *globalFlags) *cobra.Command {
 			if err := tok.Validate(); err != nil {
 				return err
 			}
+			cfg, err := g.load()
+			if err != nil {
+				return err
+			}
 			return withDB(cmd.Context(), g, func(db *store.DB) error {
-				if err := store.NewTokenService(db).CreateToken(cliActor(cmd.Context()), tok); err != nil {
+				// The people a token names are pinned to their forge user
+				// ids, asked of the configured forges, as the server does.
+				m := &Main{Config: cfg, DB: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+				clients, err := m.forgeClients()
+				if err != nil {
+					return err
+				}
+				tokens := &people.Tokens{TokenService: store.NewTokenService(db), People: m.people(clients)}
+				if err := tokens.CreateToken(cliActor(cmd.Context()), tok); err != nil {
 					return err
 				}
 				fmt.Fprintln(cmd.OutOrStdout(), secret)
@@ -265,7 +278,12 @@ func newTokenCommand(g *globalFlags) *cobra.Command {
 					if len(t.Users) > 0 {
 						names := make([]string, len(t.Users))
 						for i, u := range t.Users {
+							// With the pinned forge user id, as stored and
+							// audited: github:alice#11.
 							names[i] = u.String()
+							if u.UserID != 0 {
+								names[i] += fmt.Sprintf("#%d", u.UserID)
+							}
 						}
 						users = strings.Join(names, ",")
 					}

@@ -138,14 +138,31 @@ func newReleaseCommand() *cobra.Command {
 
 func showRelease(cmd *cobra.Command, c *apiClient, id int64) error {
 	var out struct {
-		Release    patchgate.Candidate  `json:"release"`
-		Evaluation patchgate.Evaluation `json:"evaluation"`
+		Release        patchgate.Candidate   `json:"release"`
+		Evaluation     patchgate.Evaluation  `json:"evaluation"`
+		Authors        []patchgate.ForgeUser `json:"authors"`
+		AuthorsUnknown string                `json:"authors_unknown"`
 	}
 	if err := c.do(cmd.Context(), http.MethodGet, fmt.Sprintf("/api/v1/releases/%d", id), nil, &out); err != nil {
 		return err
 	}
 	printRelease(cmd.OutOrStdout(), &out.Release, &out.Evaluation)
+	printAuthors(cmd.OutOrStdout(), out.Authors, out.AuthorsUnknown)
 	return nil
+}
+
+// printAuthors lists who wrote a candidate, each login with its forge user
+// id: the people who may not approve it unless the server allows authors to.
+func printAuthors(w io.Writer, authors []patchgate.ForgeUser, unknown string) {
+	if unknown != "" {
+		fmt.Fprintf(w, "  authors: %s\n", unknown)
+		return
+	}
+	names := make([]string, len(authors))
+	for i, a := range authors {
+		names[i] = a.Labelled()
+	}
+	fmt.Fprintf(w, "  authors: %s\n", orDash(strings.Join(names, ", ")))
 }
 
 func printRelease(w io.Writer, r *patchgate.Candidate, ev *patchgate.Evaluation) {
@@ -180,10 +197,14 @@ func printRelease(w io.Writer, r *patchgate.Candidate, ev *patchgate.Evaluation)
 		}
 		tw.Flush()
 	}
-	approvers := r.Approvers()
+	approvers := r.ApproverPeople()
 	fmt.Fprintf(w, "  approvals: %d of %d", len(approvers), ev.Needed)
 	if len(approvers) > 0 {
-		fmt.Fprintf(w, " (%s)", strings.Join(approvers, ", "))
+		names := make([]string, len(approvers))
+		for i, a := range approvers {
+			names[i] = a.Labelled()
+		}
+		fmt.Fprintf(w, " (%s)", strings.Join(names, ", "))
 	}
 	fmt.Fprintln(w)
 	if ev.ConfigDigest != "" {

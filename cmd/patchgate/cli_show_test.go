@@ -216,9 +216,13 @@ func TestReleaseListAndShow(t *testing.T) {
 	}
 
 	out, err = cli("release", "show", fmt.Sprint(cand.ID))
-	if err != nil || !strings.Contains(out, "blocked:\n    "+blocker) || !strings.Contains(out, "approvals: 1 of 1 (alice)") ||
+	// People are shown with their forge user ids: alice's as pinned on her
+	// token, #7's opener's as the webhook named it.
+	approvals := fmt.Sprintf("approvals: 1 of 1 (alice (id %d))", app.forge.AddUser("alice"))
+	if err != nil || !strings.Contains(out, "blocked:\n    "+blocker) || !strings.Contains(out, approvals) ||
+		!strings.Contains(out, "authors: Codertocat (id 21031067)\n") ||
 		!regexp.MustCompile(`Codertocat/Hello-World#7 +PAY-7: fix +PAY-7 \(fix_proposed\) +verified by \d+`).MatchString(out) {
-		t.Errorf("release show: got %q, %v; want the item, its evidence, alice's approval and the blocker", out, err)
+		t.Errorf("release show: got %q, %v; want the item, its evidence, %q, the author Codertocat with their id and the blocker", out, err, approvals)
 	}
 	if out, err = cli("release", "show", fmt.Sprint(cand.ID), "--json"); err != nil || !strings.Contains(out, `"evaluation": {`) {
 		t.Errorf("release show --json: got %q, %v", out, err)

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/patchgate/patchgate"
+	"github.com/patchgate/patchgate/forges/fakeforge"
 	"github.com/patchgate/patchgate/store"
 )
 
@@ -56,9 +57,16 @@ func TestDatabaseReadersPrintJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
+	// token create pins --user's login to the forge's user id: the forge
+	// must know alice.
+	forge := fakeforge.New()
+	t.Cleanup(forge.Close)
+	forge.SetToken("forge-token")
+	forge.AddUser("alice")
+	cfg := writeConfig(t, "database: sqlite://"+path+"\ngithub:\n  api_url: "+forge.GitHubAPIURL()+"\n  token: forge-token\n")
 	cli := func(args ...string) string {
 		t.Helper()
-		out, err := execCLI(append([]string{"--database", "sqlite://" + path}, args...)...)
+		out, err := execCLI(append([]string{"--config", cfg}, args...)...)
 		if err != nil {
 			t.Fatalf("%v: %v", args, err)
 		}
@@ -68,7 +76,7 @@ func TestDatabaseReadersPrintJSON(t *testing.T) {
 		t.Errorf("token list with none: got %q", out)
 	}
 	cli("token", "create", "--name", "alice", "--role", "viewer", "--user", "github:alice")
-	if out := cli("token", "list"); !regexp.MustCompile(`(?m)^NAME +ROLE +USERS +CREATED +REVOKED\nalice +viewer +github:alice `).MatchString(out) {
+	if out := cli("token", "list"); !regexp.MustCompile(fmt.Sprintf(`(?m)^NAME +ROLE +USERS +CREATED +REVOKED\nalice +viewer +github:alice#%d `, forge.AddUser("alice"))).MatchString(out) {
 		t.Errorf("token list: got %q", out)
 	}
 	var tokens struct{ Tokens []patchgate.Token }

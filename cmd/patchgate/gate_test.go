@@ -89,6 +89,7 @@ func (w *gateWorld) token(t *testing.T, name string, role patchgate.Role, users 
 	t.Helper()
 	var out struct{ Secret string }
 	body := map[string]any{"name": name, "role": string(role), "users": users}
+	w.app.registerUsers(users)
 	if code := w.app.api(t, http.MethodPost, "/api/v1/tokens", body, &out); code != http.StatusCreated {
 		t.Fatalf("create token %s: got %d", name, code)
 	}

@@ -266,10 +266,21 @@ func (a *testApp) createToken(t *testing.T, name string, role patchgate.Role, us
 	if len(users) > 0 {
 		body["users"] = users // the person holding it: "github:alice"
 	}
+	a.registerUsers(users)
 	if code := a.api(t, http.MethodPost, "/api/v1/tokens", body, &out); code != http.StatusCreated {
 		t.Fatalf("create token: got %d", code)
 	}
 	return out.Secret
+}
+
+// registerUsers gives each "forge:login" an account on the fake forge, as a
+// person must have before a token can pin their user id.
+func (a *testApp) registerUsers(users []string) {
+	for _, u := range users {
+		if _, login, ok := strings.Cut(u, ":"); ok {
+			a.forge.AddUser(login)
+		}
+	}
 }
 
 // runCLI runs a patchgate command line and returns its standard output.

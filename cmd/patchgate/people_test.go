@@ -51,6 +51,7 @@ func TestTokenUsersAreValidated(t *testing.T) {
 				}
 				Error struct{ Code, Message string }
 			}
+			app.registerUsers(tt.users)
 			code := app.api(t, http.MethodPost, "/api/v1/tokens",
 				map[string]any{"name": fmt.Sprintf("t%d", i), "role": "release-manager", "users": tt.users}, &out)
 			if tt.want == "" {
@@ -64,7 +65,7 @@ func TestTokenUsersAreValidated(t *testing.T) {
 			}
 		})
 	}
-	cfg := writeConfig(t, "database: "+app.main.Config.Database+"\n")
+	cfg := writeConfig(t, "database: "+app.main.Config.Database+"\ngithub:\n  api_url: "+app.forge.GitHubAPIURL()+"\n  token: forge-token\n")
 	out := runCLI(t, "token", "create", "--name", "cli-alice", "--role", "release-manager", "--user", "github:alice", "--config", cfg)
 	if !strings.HasPrefix(out, "pgt_") {
 		t.Fatalf("token create --user: got %q", out)

@@ -9,7 +9,8 @@ import (
 	"github.com/patchgate/patchgate"
 )
 
-// pushBy sends a push of sha to branch of testRepo by pusher.
+// pushBy sends a push of sha to branch of testRepo by pusher, whose account
+// the fake forge registers when new.
 func (a *testApp) pushBy(t *testing.T, id, branch, sha, pusher string) {
 	t.Helper()
 	body := fixture(t, "github/push/none.api.github.com.5.json", func(p map[string]any) {
@@ -18,7 +19,9 @@ func (a *testApp) pushBy(t *testing.T, id, branch, sha, pusher string) {
 		commit["id"], commit["message"] = sha, "work"
 		obj(p, "head_commit")["id"] = sha
 		obj(p, "pusher")["name"] = pusher
-		obj(p, "sender")["login"] = pusher
+		// The sender is the pusher, named by login and by the id their
+		// account has on the forge now.
+		obj(p, "sender")["login"], obj(p, "sender")["id"] = pusher, a.forge.AddUser(pusher)
 	})
 	if code, ack := a.sendGitHub(t, "push", id, body, testSecret); code != 202 || ack.Status != "accepted" {
 		t.Fatalf("push %s: got %d %+v", id, code, ack)

@@ -78,6 +78,7 @@ func TestReleaseEndToEnd(t *testing.T) {
 	}
 	id := strconv.FormatInt(list.Releases[0].ID, 10)
 	var created struct{ Secret string }
+	app.registerUsers([]string{"github:alice"})
 	if code := app.api(t, http.MethodPost, "/api/v1/tokens", map[string]any{"name": "alice", "role": "release-manager", "users": []string{"github:alice"}}, &created); code != http.StatusCreated {
 		t.Fatalf("create alice's token: got %d", code)
 	}

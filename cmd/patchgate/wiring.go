@@ -64,6 +64,9 @@ type useCases struct {
 	commands   *commands.Handler
 	trackers   *tracking.Trackers
 	dispatch   *delivery.Dispatcher
+	// people pin logins to forge user ids: trust, comment commands and
+	// tokens compare people by them.
+	people *people.Directory
 }
 
 // repositories indexes the configured repositories, the webhook sources that
@@ -146,13 +149,14 @@ func (m *Main) startTracking(st *stores, repos repositories) observedTickets {
 // verdicts, verification, linking and comment commands, and the dispatch of
 // events to them.
 func (m *Main) useCases(st *stores, repos repositories, clients forgeAPIs, commenters map[patchgate.Forge]patchgate.Commenter) *useCases {
+	dir := m.people(clients)
 	trust := verification.Trust{ReleaseManagers: map[patchgate.Forge][]string{
 		patchgate.GitHub: m.Config.ReleaseManagers["github"],
 		patchgate.GitLab: m.Config.ReleaseManagers["gitlab"],
-	}}
+	}, People: dir}
 	configs := &verification.Configs{Sources: clients.sources, Ceilings: m.runnerCeilings(), APIQuarantines: st.quarantines}
 	reconciler := &linking.Reconciler{Tickets: st.observed, Links: st.links}
-	uc := &useCases{}
+	uc := &useCases{people: dir}
 	uc.planner = &verification.Planner{Configs: configs, Verifications: st.verifications, Changes: st.changes,
 		Links: st.links, Repos: repos.dir, Forges: clients.proofSources, Trust: trust, Logger: m.Logger}
 	uc.candidates = &gate.Candidates{Configs: configs, Releases: st.releases, Changes: st.changes, Links: st.links,
@@ -170,7 +174,7 @@ func (m *Main) useCases(st *stores, repos repositories, clients forgeAPIs, comme
 		Commenters: commenters, Heads: uc.verifier, Hosts: []string{m.Config.GitHub.WebHost(), m.Config.GitLab.WebHost()},
 		Logger: m.Logger}
 	uc.commands = &commands.Handler{Changes: st.changes, Releases: releaseGate{st.releases, uc.gate}, Verifier: uc.verifier,
-		Commands: cmds, Commenters: commenters, Comments: clients.comments, People: m.people(clients), Logger: m.Logger}
+		Commands: cmds, Commenters: commenters, Comments: clients.comments, People: dir, Logger: m.Logger}
 	uc.trackers = m.Trackers
 	uc.dispatch = &delivery.Dispatcher{Repos: repos.dir, Links: uc.linker, Commands: uc.commands, Trackers: uc.trackers}
 	m.Linker, m.Verifier, m.Planner, m.Verdicts = uc.linker, uc.verifier, uc.planner, uc.verdicts
@@ -280,7 +284,7 @@ func (m *Main) server(st *stores, repos repositories, uc *useCases, inbox *deliv
 		Changes:       st.changes,
 		Links:         st.links,
 		Deliveries:    st.deliveries,
-		Tokens:        st.tokens,
+		Tokens:        &people.Tokens{TokenService: st.tokens, People: uc.people},
 		Verifications: st.verifications,
 		Proofs:        st.verifications,
 		FlakyTests:    st.verifications,

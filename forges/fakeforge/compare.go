@@ -48,6 +48,18 @@ func (rp *repo) commitOf(ref string) *commit {
 	return rp.commits[rp.resolve(ref)]
 }
 
+// ghAccount is the account GitHub maps c's author to, under its login now.
+// f.mu is held.
+func (f *Forge) ghAccount(c *commit) map[string]any {
+	login := c.author
+	for l, id := range f.users {
+		if id == c.authorID {
+			login = l
+		}
+	}
+	return map[string]any{"login": login, "id": c.authorID, "type": "User"}
+}
+
 func (f *Forge) ghCommit(c *commit) map[string]any {
 	if c == nil {
 		return nil
@@ -60,8 +72,8 @@ func (f *Forge) ghCommit(c *commit) map[string]any {
 	return map[string]any{
 		"sha":       c.sha,
 		"commit":    map[string]any{"message": c.message, "author": person, "committer": person},
-		"author":    map[string]any{"login": c.author, "id": f.userID(c.author), "type": "User"},
-		"committer": map[string]any{"login": c.author, "id": f.userID(c.author), "type": "User"},
+		"author":    f.ghAccount(c),
+		"committer": f.ghAccount(c),
 		"parents":   parents,
 	}
 }

@@ -31,6 +31,11 @@ const (
 	BotLogin = "patchgate-bot"
 	// BotID is BotLogin's numeric user id on both forges.
 	BotID = 1000
+	// FixtureLogin is the account the recorded GitHub deliveries name
+	// (Codertocat), with the user id they give it, so that a delivery and
+	// the fake's API agree on who that is.
+	FixtureLogin = "Codertocat"
+	FixtureID    = 21031067
 )
 
 // Forge is a fake GitHub and GitLab API server with state.
@@ -69,7 +74,7 @@ func New() *Forge {
 		token:    Token,
 		repos:    map[string]*repo{},
 		byID:     map[int64]*repo{},
-		users:    map[string]int64{BotLogin: BotID},
+		users:    map[string]int64{BotLogin: BotID, FixtureLogin: FixtureID},
 		nextID:   1_000_000,
 		nextRepo: 1,
 		mux:      http.NewServeMux(),

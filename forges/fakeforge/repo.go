@@ -32,9 +32,13 @@ type commit struct {
 	sha     string
 	message string
 	author  string
-	parents []string
-	seq     int
-	at      time.Time
+	// authorID is the account the forge maps the author to, fixed when the
+	// commit is added: after a rename GitHub shows that account's new login
+	// beside the commit's unchanged name and email.
+	authorID int64
+	parents  []string
+	seq      int
+	at       time.Time
 }
 
 // PullRequest is a GitHub pull request or a GitLab merge request (Number is the
@@ -106,7 +110,7 @@ func (f *Forge) AddCommit(repoName, sha string, files map[string][]byte, message
 	f.commitSeq++
 	rp.trees[sha] = tree
 	rp.commits[sha] = &commit{
-		sha: sha, message: message, author: author, parents: parents, seq: f.commitSeq,
+		sha: sha, message: message, author: author, authorID: f.userID(author), parents: parents, seq: f.commitSeq,
 		at: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(f.commitSeq) * time.Minute),
 	}
 }

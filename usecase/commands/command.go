@@ -214,7 +214,7 @@ func (h *Handler) approveByComment(ctx context.Context, repo *patchgate.Reposito
 		return answer, false, err
 	}
 	by := patchgate.Principal{Name: c.Author, Role: patchgate.RoleReleaseManager,
-		Users: []patchgate.ForgeUser{{Forge: repo.Forge, Login: c.Author}}}
+		Users: []patchgate.ForgeUser{{Forge: repo.Forge, Login: c.Author, UserID: c.AuthorID}}}
 	if _, _, err := h.Releases.Approve(patchgate.NewContextWithPrincipal(ctx, by), full.ID, "", by, "comment"); err != nil {
 		// Refusals (not releasable, an author) are the answer, in words;
 		// the comment has had its one chance.

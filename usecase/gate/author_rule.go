@@ -38,22 +38,29 @@ func (r *AuthorRule) logger() *slog.Logger {
 // Authorship). A change whose author the webhooks did not name has it looked
 // up through the forge's API; while it, or the commits c contains, stay
 // unknown the approval is refused, never let through.
-func (r *AuthorRule) CheckNotAuthor(ctx context.Context, c *patchgate.Candidate, approver string) error {
+//
+// People are compared by forge user id (patchgate.SameUser): an author who
+// renamed their login is still the author, and whoever registers a login an
+// author released is not. Where the forge maps no id (a commit email, a
+// GitLab commit, a change stored before ids were recorded) the login decides.
+func (r *AuthorRule) CheckNotAuthor(ctx context.Context, c *patchgate.Candidate, approver patchgate.ForgeUser) error {
+	who := approver.Labelled()
 	for _, item := range c.Items {
 		ch := item.Change
 		if ch == nil {
 			continue
 		}
-		author := ch.Author
-		if author == "" && ch.Kind != patchgate.ChangePush {
+		author := patchgate.ForgeUser{Forge: ch.Forge, Login: ch.Author, UserID: ch.AuthorID}
+		if author.Login == "" && ch.Kind != patchgate.ChangePush {
 			var err error
-			if author, err = r.lookUpAuthor(ctx, ch); err != nil {
+			if author.Login, err = r.lookUpAuthor(ctx, ch); err != nil {
 				return patchgate.Errorf(patchgate.ECONFLICT, "the author of %s, which %s includes, is not known (%s): approval refused until it is, since an author may not approve",
 					changeName(ch), c.Name, patchgate.ErrorMessage(err))
 			}
 		}
-		if patchgate.SamePerson(author, approver) {
-			return patchgate.Errorf(patchgate.EFORBIDDEN, "%s wrote %s, which %s includes: an author may not approve it", approver, changeName(ch), c.Name)
+		if author.Login != "" && patchgate.SameUser(author, approver) {
+			return patchgate.Errorf(patchgate.EFORBIDDEN, "%s wrote %s (as %s), which %s includes: an author may not approve it",
+				who, changeName(ch), author.Labelled(), c.Name)
 		}
 		commits, err := r.changeCommits(ctx, c, ch)
 		if err != nil {
@@ -61,15 +68,15 @@ func (r *AuthorRule) CheckNotAuthor(ctx context.Context, c *patchgate.Candidate,
 				changeName(ch), c.Name, patchgate.ErrorMessage(err))
 		}
 		if (patchgate.Authorship{Commits: commits}).Wrote(approver) {
-			return patchgate.Errorf(patchgate.EFORBIDDEN, "%s wrote commits of %s, which %s includes: an author may not approve it", approver, changeName(ch), c.Name)
+			return patchgate.Errorf(patchgate.EFORBIDDEN, "%s wrote commits of %s, which %s includes: an author may not approve it", who, changeName(ch), c.Name)
 		}
 		pusher, err := r.pusher(ctx, ch)
 		if err != nil {
 			return patchgate.Errorf(patchgate.ECONFLICT, "who pushed %s, which %s includes, is not known (%s): approval refused until it is, since an author may not approve",
 				changeName(ch), c.Name, patchgate.ErrorMessage(err))
 		}
-		if (patchgate.Authorship{Pushers: []string{pusher}}).Wrote(approver) {
-			return patchgate.Errorf(patchgate.EFORBIDDEN, "%s pushed to the branch of %s, which %s includes: an author may not approve it", approver, changeName(ch), c.Name)
+		if (patchgate.Authorship{Pushers: []patchgate.ForgeUser{pusher}}).Wrote(approver) {
+			return patchgate.Errorf(patchgate.EFORBIDDEN, "%s pushed to the branch of %s, which %s includes: an author may not approve it", who, changeName(ch), c.Name)
 		}
 	}
 	commits, err := r.candidateCommits(ctx, c)
@@ -78,9 +85,59 @@ func (r *AuthorRule) CheckNotAuthor(ctx context.Context, c *patchgate.Candidate,
 			c.Name, patchgate.ErrorMessage(err))
 	}
 	if (patchgate.Authorship{Commits: commits}).Wrote(approver) {
-		return patchgate.Errorf(patchgate.EFORBIDDEN, "%s wrote commits %s newly contains: an author may not approve it", approver, c.Name)
+		return patchgate.Errorf(patchgate.EFORBIDDEN, "%s wrote commits %s newly contains: an author may not approve it", who, c.Name)
 	}
 	return nil
+}
+
+// Writers lists who wrote c, each once, with the forge user id where the
+// forge maps one (patchgate.Authorship.Authors): each included change's
+// opener (looked up when no webhook named them), its commits' authors,
+// committers and co-authors, who pushed its branch, and the writers of the
+// commits c newly contains. An error says what could not be found out, as
+// CheckNotAuthor would refuse for it.
+func (r *AuthorRule) Writers(ctx context.Context, c *patchgate.Candidate) ([]patchgate.ForgeUser, error) {
+	var who patchgate.Authorship
+	for _, item := range c.Items {
+		ch := item.Change
+		if ch == nil {
+			continue
+		}
+		author := patchgate.ForgeUser{Forge: ch.Forge, Login: ch.Author, UserID: ch.AuthorID}
+		if author.Login == "" && ch.Kind != patchgate.ChangePush {
+			var err error
+			if author.Login, err = r.lookUpAuthor(ctx, ch); err != nil {
+				return nil, fmt.Errorf("the author of %s is not known: %w", changeName(ch), err)
+			}
+		}
+		if ch.Kind == patchgate.ChangePush {
+			who.Pushers = append(who.Pushers, author)
+		} else {
+			who.Openers = append(who.Openers, author)
+		}
+		commits, err := r.changeCommits(ctx, c, ch)
+		if err != nil {
+			return nil, fmt.Errorf("the commits of %s are not known: %w", changeName(ch), err)
+		}
+		who.Commits = append(who.Commits, commits...)
+		pusher, err := r.pusher(ctx, ch)
+		if err != nil {
+			return nil, fmt.Errorf("who pushed %s is not known: %w", changeName(ch), err)
+		}
+		if pusher.Login != "" {
+			who.Pushers = append(who.Pushers, pusher)
+		}
+	}
+	commits, err := r.candidateCommits(ctx, c)
+	if err != nil {
+		return nil, fmt.Errorf("the commits %s contains are not known: %w", c.Name, err)
+	}
+	who.Commits = append(who.Commits, commits...)
+	authors := who.Authors()
+	for i := range authors {
+		authors[i].Forge = c.Forge
+	}
+	return authors, nil
 }
 
 // changeCommits lists the commits of a PR/MR ch that c contains: from the
@@ -109,19 +166,20 @@ func (r *AuthorRule) changeCommits(ctx context.Context, c *patchgate.Candidate, 
 }
 
 // pusher names who last pushed the branch of a PR/MR ch from the same
-// repository, from the push events patchgate received; "" when none came.
-func (r *AuthorRule) pusher(ctx context.Context, ch *patchgate.Change) (string, error) {
+// repository, with their user id, from the push events patchgate received;
+// nobody (login "") when none came.
+func (r *AuthorRule) pusher(ctx context.Context, ch *patchgate.Change) (patchgate.ForgeUser, error) {
 	if r.Branches == nil || ch.Kind == patchgate.ChangePush || ch.FromFork || ch.SourceBranch == "" {
-		return "", nil
+		return patchgate.ForgeUser{}, nil
 	}
 	branch, err := r.Branches.FindChange(ctx, ch.Forge, ch.Repo, patchgate.ChangeKey(patchgate.ChangePush, 0, ch.SourceBranch))
 	if patchgate.ErrorCode(err) == patchgate.ENOTFOUND {
-		return "", nil
+		return patchgate.ForgeUser{}, nil
 	}
 	if err != nil {
-		return "", err
+		return patchgate.ForgeUser{}, err
 	}
-	return branch.Author, nil
+	return patchgate.ForgeUser{Forge: branch.Forge, Login: branch.Author, UserID: branch.AuthorID}, nil
 }
 
 // candidateCommits lists the commits c newly contains since the last

@@ -37,15 +37,15 @@ func TestGitLabAuthorIsLookedUpBeforeApproval(t *testing.T) {
 		Items: []*patchgate.CandidateItem{{ChangeID: mr.ID, Change: mr}}}
 
 	// The forge does not know the MR (yet): the author stays unknown, and that refuses.
-	if err := rule.CheckNotAuthor(ctx, c, "alice"); patchgate.ErrorCode(err) != patchgate.ECONFLICT ||
+	if err := rule.CheckNotAuthor(ctx, c, patchgate.ForgeUser{Login: "alice"}); patchgate.ErrorCode(err) != patchgate.ECONFLICT ||
 		!strings.Contains(err.Error(), "author of !3") || !strings.Contains(err.Error(), "not known") {
 		t.Fatalf("approval while !3's author is unknown: got %v, want conflict saying the author is not known", err)
 	}
 	forge.AddPullRequest(glRepo, fakeforge.PullRequest{Number: 3, Title: "OPS-1: fix", Author: "alice", HeadSHA: head})
-	if err := rule.CheckNotAuthor(ctx, c, "alice"); patchgate.ErrorCode(err) != patchgate.EFORBIDDEN || !strings.Contains(err.Error(), "alice wrote !3") {
+	if err := rule.CheckNotAuthor(ctx, c, patchgate.ForgeUser{Login: "alice"}); patchgate.ErrorCode(err) != patchgate.EFORBIDDEN || !strings.Contains(err.Error(), "alice wrote !3") {
 		t.Fatalf("approval by the author the API names: got %v, want forbidden", err)
 	}
-	if err := rule.CheckNotAuthor(ctx, c, "bob"); err != nil {
+	if err := rule.CheckNotAuthor(ctx, c, patchgate.ForgeUser{Login: "bob"}); err != nil {
 		t.Fatalf("approval by bob: got %v", err)
 	}
 }

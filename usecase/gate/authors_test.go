@@ -71,11 +71,11 @@ func TestEveryoneWhoWroteTheChangeIsAnAuthor(t *testing.T) {
 	c := &patchgate.Candidate{ID: 1, Forge: patchgate.GitHub, Repo: relRepo, Branch: "main", SHA: merge, Name: "v1.0.0",
 		Items: []*patchgate.CandidateItem{{ChangeID: pr.ID, Change: pr}}}
 	for _, who := range []string{"alice", "carol", "dave", "codertocat"} {
-		if err := rule.CheckNotAuthor(ctx, c, who); patchgate.ErrorCode(err) != patchgate.EFORBIDDEN || !strings.Contains(err.Error(), "an author may not approve") {
+		if err := rule.CheckNotAuthor(ctx, c, patchgate.ForgeUser{Login: who}); patchgate.ErrorCode(err) != patchgate.EFORBIDDEN || !strings.Contains(err.Error(), "an author may not approve") {
 			t.Errorf("%s approves a change they wrote part of: got %v, want forbidden: an author may not approve", who, err)
 		}
 	}
-	if err := rule.CheckNotAuthor(ctx, c, "bob"); err != nil {
+	if err := rule.CheckNotAuthor(ctx, c, patchgate.ForgeUser{Login: "bob"}); err != nil {
 		t.Errorf("bob, who only merged, approves: got %v, want allowed", err)
 	}
 }

@@ -30,7 +30,7 @@ type ConfigReader interface {
 type Releases interface {
 	FindCandidateByID(ctx context.Context, id int64) (*patchgate.Candidate, error)
 	AddApproval(ctx context.Context, a *patchgate.Approval) (approvals int, err error)
-	WithdrawApproval(ctx context.Context, candidateID int64, approver string) error
+	WithdrawApproval(ctx context.Context, candidateID int64, approver patchgate.ForgeUser) error
 	BeginPromotion(ctx context.Context, id int64, by string, needed int) (*patchgate.Candidate, error)
 	FinishPromotion(ctx context.Context, id int64, releaseURL string) error
 }
@@ -65,12 +65,15 @@ type Gate struct {
 	Logger *slog.Logger
 }
 
-// AuthorChecker applies the author rule: whether approver wrote any of c.
+// AuthorChecker applies the author rule: whether approver (compared by forge
+// user id, patchgate.SameUser) wrote any of c.
 type AuthorChecker interface {
 	// CheckNotAuthor returns EFORBIDDEN naming what approver wrote, or
 	// ECONFLICT while who wrote c cannot be known; nil when approver wrote
 	// none of it.
-	CheckNotAuthor(ctx context.Context, c *patchgate.Candidate, approver string) error
+	CheckNotAuthor(ctx context.Context, c *patchgate.Candidate, approver patchgate.ForgeUser) error
+	// Writers lists who wrote c, with forge user ids where known.
+	Writers(ctx context.Context, c *patchgate.Candidate) ([]patchgate.ForgeUser, error)
 }
 
 // ReleasePublisher makes a promotion public.
@@ -256,7 +259,7 @@ func (g *Gate) Approve(ctx context.Context, id int64, sha string, by patchgate.P
 	if err != nil {
 		return nil, nil, err
 	}
-	approver := strings.ToLower(person.Login)
+	approver := patchgate.ForgeUser{Forge: c.Forge, Login: strings.ToLower(person.Login), UserID: person.UserID}
 	if sha == "" {
 		sha = c.SHA
 	}
@@ -273,7 +276,7 @@ func (g *Gate) Approve(ctx context.Context, id int64, sha string, by patchgate.P
 	if err := g.checkAuthorRule(ctx, *ev.Policy, c, approver); err != nil {
 		return nil, nil, err
 	}
-	if _, err := g.Releases.AddApproval(ctx, &patchgate.Approval{CandidateID: c.ID, SHA: c.SHA, Approver: approver, Token: by.Token, Via: via}); err != nil {
+	if _, err := g.Releases.AddApproval(ctx, &patchgate.Approval{CandidateID: c.ID, SHA: c.SHA, Approver: approver.Login, ApproverID: approver.UserID, Token: by.Token, Via: via}); err != nil {
 		return nil, nil, err
 	}
 	c, err = g.Releases.FindCandidateByID(ctx, id)
@@ -302,7 +305,7 @@ func (g *Gate) Withdraw(ctx context.Context, id int64, by patchgate.Principal) e
 	if err != nil {
 		return err
 	}
-	return g.Releases.WithdrawApproval(ctx, id, strings.ToLower(person.Login))
+	return g.Releases.WithdrawApproval(ctx, id, person)
 }
 
 // Promote releases the candidate (gate invariant 5): only when releasable and

@@ -19,15 +19,17 @@ func (g *Gate) CanApprove(ctx context.Context, c *patchgate.Candidate, ev *patch
 	if err != nil {
 		return err
 	}
-	approver := strings.ToLower(person.Login)
+	approver := patchgate.ForgeUser{Forge: c.Forge, Login: strings.ToLower(person.Login), UserID: person.UserID}
 	if c.State != patchgate.CandidateOpen {
 		return patchgate.Errorf(patchgate.ECONFLICT, "candidate %s is %s", c.Name, c.State)
 	}
 	if !ev.Releasable {
 		return patchgate.Errorf(patchgate.ECONFLICT, "candidate %s is not releasable: %s", c.Name, strings.Join(ev.Blockers, "; "))
 	}
-	if hasLiveApproval(c, approver) {
-		return patchgate.Errorf(patchgate.ECONFLICT, "%s already approved %s", approver, c.Name)
+	// The same person is the same forge user id, under whichever login or
+	// token (patchgate.SameUser; by login only while an id is unknown).
+	if prior := c.LiveApprovalBy(approver); prior != nil {
+		return patchgate.Errorf(patchgate.ECONFLICT, "%s already approved %s (as %s)", approver.Labelled(), c.Name, prior.Person().Labelled())
 	}
 	if ev.Policy == nil {
 		return patchgate.Errorf(patchgate.ECONFLICT, "candidate %s has no release policy evaluated", c.Name)
@@ -48,8 +50,8 @@ func (g *Gate) CanWithdraw(c *patchgate.Candidate, p patchgate.Principal) error 
 	if c.State != patchgate.CandidateOpen {
 		return patchgate.Errorf(patchgate.ECONFLICT, "candidate %s is %s", c.Name, c.State)
 	}
-	if !hasLiveApproval(c, person.Login) {
-		return patchgate.Errorf(patchgate.ENOTFOUND, "%s has no approval of %s to withdraw", person.Login, c.Name)
+	if c.LiveApprovalBy(person) == nil {
+		return patchgate.Errorf(patchgate.ENOTFOUND, "%s has no approval of %s to withdraw", person.Labelled(), c.Name)
 	}
 	return nil
 }
@@ -83,7 +85,7 @@ func (g *Gate) CanPromote(c *patchgate.Candidate, ev *patchgate.Evaluation, p pa
 // server's floor, which .patchgate.yml cannot loosen) allows authors to
 // approve: approver wrote none of the changes c includes (authors a webhook
 // did not name are looked up; unknown, the approval is refused).
-func (g *Gate) checkAuthorRule(ctx context.Context, policy patchgate.EffectivePolicy, c *patchgate.Candidate, approver string) error {
+func (g *Gate) checkAuthorRule(ctx context.Context, policy patchgate.EffectivePolicy, c *patchgate.Candidate, approver patchgate.ForgeUser) error {
 	if policy.AllowAuthorApproval {
 		return nil
 	}
@@ -94,12 +96,13 @@ func (g *Gate) checkAuthorRule(ctx context.Context, policy patchgate.EffectivePo
 	return rule.CheckNotAuthor(ctx, c, approver)
 }
 
-// hasLiveApproval reports whether approver's approval of c at its SHA stands.
-func hasLiveApproval(c *patchgate.Candidate, approver string) bool {
-	for _, a := range c.Approvals {
-		if a.WithdrawnAt == nil && a.SHA == c.SHA && strings.EqualFold(a.Approver, approver) {
-			return true
-		}
+// Authors lists who wrote c (AuthorRule.Writers), for release show, the API
+// and the dashboard: the people the author rule keeps from approving it
+// unless the policy allows authors to.
+func (g *Gate) Authors(ctx context.Context, c *patchgate.Candidate) ([]patchgate.ForgeUser, error) {
+	rule := g.Authorship
+	if rule == nil {
+		rule = &AuthorRule{Logger: g.Logger}
 	}
-	return false
+	return rule.Writers(ctx, c)
 }

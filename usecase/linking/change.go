@@ -29,6 +29,7 @@ func (l *Linker) ApplyChange(ctx context.Context, repo *patchgate.Repository, ev
 		PreviousHeadSHA: e.BeforeSHA,
 		BaseSHA:         e.BaseSHA,
 		Author:          e.Author,
+		AuthorID:        e.AuthorID,
 		State:           e.State,
 		FromFork:        e.FromFork,
 		MergeCommitSHA:  e.MergeCommitSHA,
@@ -87,6 +88,7 @@ func (l *Linker) ApplyPush(ctx context.Context, repo *patchgate.Repository, ev *
 		HeadSHA:         p.After,
 		PreviousHeadSHA: p.Before,
 		Author:          p.Pusher,
+		AuthorID:        p.PusherID,
 		State:           patchgate.ChangeOpen,
 		UpdatedAt:       p.PushedAt,
 	})

@@ -97,3 +97,32 @@ func (d *Directory) ReleaseManager(ctx context.Context, forge patchgate.Forge, u
 func (d *Directory) Maintainer(ctx context.Context, repo *patchgate.Repository, userID int64) (bool, error) {
 	return d.Among(ctx, repo.Forge, append(slices.Clone(repo.TrustedUsers), d.ReleaseManagers[repo.Forge]...), userID)
 }
+
+// Current returns who holds login on forge now, by asking the forge, and
+// pins the answer when the login is not pinned yet. A token names the
+// account that holds its login when the token is created: when an earlier
+// pin names another account (the pinned one was renamed and someone
+// registered the login since), the current holder is the answer, the pin
+// stays with the configuration it was made for, and the change of hands is
+// logged. ENOTFOUND when the forge has no such account or patchgate cannot
+// ask it.
+func (d *Directory) Current(ctx context.Context, forge patchgate.Forge, login string) (*patchgate.PersonPin, error) {
+	key := patchgate.PinKey(login)
+	lookup := d.Lookups[forge]
+	if lookup == nil {
+		return nil, patchgate.Errorf(patchgate.ENOTFOUND, "patchgate cannot look %s:%s up: no API access to %s", forge, key, forge)
+	}
+	id, err := lookup.UserID(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("look %s:%s up: %w", forge, key, err)
+	}
+	pin, err := d.Pins.PinPerson(ctx, patchgate.PersonPin{Forge: forge, Login: key, UserID: id})
+	if err != nil {
+		return nil, err
+	}
+	if pin.UserID != id {
+		d.Logger.Warn("login changed hands since it was pinned: the token names its current holder", "forge", forge, "login", key,
+			"pinned_user_id", pin.UserID, "user_id", id)
+	}
+	return &patchgate.PersonPin{Forge: forge, Login: key, UserID: id}, nil
+}

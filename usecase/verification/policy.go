@@ -40,7 +40,11 @@ func (pl *Planner) runPolicy(ctx context.Context, v *patchgate.Verification, rel
 		pl.Logger.Warn("read change for the run policy", "verification_id", v.ID, "change_id", v.ChangeID, "err", err)
 		return p
 	}
-	p.trusted = pl.Trust.TrustedChange(repo, ch) && ch.HeadSHA == v.SHA
+	trusted, err := pl.Trust.TrustedChange(ctx, repo, ch)
+	if err != nil {
+		pl.Logger.Warn("decide whether a head is trusted; it runs untrusted", "verification_id", v.ID, "change_id", v.ChangeID, "err", err)
+	}
+	p.trusted = trusted && err == nil && ch.HeadSHA == v.SHA
 	p.cacheScope = patchgate.CacheScope(ch.Kind, ch.TargetBranch, releaseBranch)
 	return p
 }

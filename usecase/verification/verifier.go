@@ -55,7 +55,14 @@ func (s *Verifier) VerifyHead(ctx context.Context, ch *patchgate.Change, trigger
 	if err := s.supersede(ctx, ch); err != nil {
 		return err
 	}
-	if repo, err := s.Repos.Find(ch.Forge, ch.Repo); err == nil && !s.Trust.TrustedChange(repo, ch) {
+	repo, err := s.Repos.Find(ch.Forge, ch.Repo)
+	trusted := err != nil // a repository Find does not know is Verify's to refuse
+	if err == nil {
+		if trusted, err = s.Trust.TrustedChange(ctx, repo, ch); err != nil {
+			return fmt.Errorf("decide whether %s is trusted: %w", ch.Ref(), err)
+		}
+	}
+	if !trusted {
 		// Running a stranger's code needs a maintainer's word, for this head
 		// only: an ok-to-test that vouched for the head the forge reported
 		// before patchgate saw its push lets it run now.
@@ -71,7 +78,7 @@ func (s *Verifier) VerifyHead(ctx context.Context, ch *patchgate.Change, trigger
 		})
 		return nil
 	}
-	_, err := s.Verify(ctx, ch, trigger)
+	_, err = s.Verify(ctx, ch, trigger)
 	return err
 }
 
@@ -155,7 +162,11 @@ func (s *Verifier) Rerun(ctx context.Context, req patchgate.VerifyRequest) (*pat
 		}
 	}
 	p, _ := patchgate.PrincipalFromContext(ctx)
-	if !s.Trust.TrustedChange(repo, ch) {
+	trusted, err := s.Trust.TrustedChange(ctx, repo, ch)
+	if err != nil {
+		return nil, fmt.Errorf("decide whether %s is trusted: %w", ch.Ref(), err)
+	}
+	if !trusted {
 		if err := s.checkVouched(ctx, repo, ch, p); err != nil {
 			return nil, err
 		}
@@ -168,8 +179,12 @@ func (s *Verifier) Rerun(ctx context.Context, req patchgate.VerifyRequest) (*pat
 // the caller is one: running a stranger's code is a maintainer's decision,
 // whether asked by comment or through the API. EFORBIDDEN otherwise.
 func (s *Verifier) checkVouched(ctx context.Context, repo *patchgate.Repository, ch *patchgate.Change, p patchgate.Principal) error {
-	if person, err := p.Person(repo.Forge); err == nil && s.Trust.Maintainer(repo, person.Login) {
-		return nil
+	if person, err := p.Person(repo.Forge); err == nil {
+		if ok, err := s.Trust.Maintainer(ctx, repo, person); err != nil {
+			return err
+		} else if ok {
+			return nil
+		}
 	}
 	if vouched, err := s.vouchedFor(ctx, repo, ch); err != nil || vouched {
 		return err
