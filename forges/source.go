@@ -101,7 +101,7 @@ func (g *GitHub) Archive(ctx context.Context, repo patchgate.RepoRef, sha string
 		if err != nil {
 			return nil, err
 		}
-		if link.Scheme == g.base.Scheme && link.Host == g.base.Host {
+		if link.Scheme == g.base.Scheme && link.Host == g.base.Host && g.token != "" {
 			req.Header.Set("Authorization", "Bearer "+g.token)
 		}
 		res, err := g.http.Do(req)
