@@ -17,6 +17,10 @@ import (
 type CheckRun struct {
 	// Name is the check's name, the status context's.
 	Name string
+	// ExternalID ties the check run to patchgate's verification: each
+	// verification of a commit gets its own runs, so a re-run's annotations
+	// never pile onto the last run's.
+	ExternalID string
 	// State maps onto the check's status and conclusion: pending → queued,
 	// running → in_progress, the others → completed with a conclusion.
 	State StatusState

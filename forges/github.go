@@ -25,7 +25,8 @@ type GitHub struct {
 	self  identity
 	locks changeLocks
 	// app is set in App mode: it holds the installation tokens.
-	app *appTransport
+	app       *appTransport
+	checkRuns checkRunIDs
 }
 
 var (

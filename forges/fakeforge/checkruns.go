@@ -16,6 +16,7 @@ type RecordedCheckRun struct {
 	AppID       int64
 	Name        string
 	HeadSHA     string
+	ExternalID  string
 	Status      string // queued, in_progress, completed
 	Conclusion  string
 	DetailsURL  string
@@ -78,6 +79,7 @@ type checkRun struct {
 type checkRunInput struct {
 	Name       *string `json:"name"`
 	HeadSHA    string  `json:"head_sha"`
+	ExternalID *string `json:"external_id"`
 	Status     *string `json:"status"`
 	Conclusion *string `json:"conclusion"`
 	DetailsURL *string `json:"details_url"`
@@ -175,6 +177,9 @@ func (in *checkRunInput) apply(run *RecordedCheckRun) {
 	}
 	if in.DetailsURL != nil {
 		run.DetailsURL = *in.DetailsURL
+	}
+	if in.ExternalID != nil {
+		run.ExternalID = *in.ExternalID
 	}
 	if in.Output != nil {
 		run.Title, run.Summary = *in.Output.Title, *in.Output.Summary
@@ -292,10 +297,11 @@ func (f *Forge) ghListCheckRuns(w http.ResponseWriter, r *http.Request) {
 			sha = b
 		}
 	}
-	name := r.URL.Query().Get("check_name")
+	name, appID := r.URL.Query().Get("check_name"), r.URL.Query().Get("app_id")
 	var runs []map[string]any
 	for _, c := range slices.Backward(f.checkRuns) {
-		if strings.EqualFold(c.repo, rp.name) && c.run.HeadSHA == sha && (name == "" || c.run.Name == name) {
+		if strings.EqualFold(c.repo, rp.name) && c.run.HeadSHA == sha && (name == "" || c.run.Name == name) &&
+			(appID == "" || appID == strconv.FormatInt(c.run.AppID, 10)) {
 			runs = append(runs, ghCheckRun(c))
 		}
 	}
@@ -312,8 +318,8 @@ func ghCheckRun(c *checkRun) map[string]any {
 	}
 	return map[string]any{
 		"id": run.ID, "name": run.Name, "head_sha": run.HeadSHA, "status": run.Status, "conclusion": conclusion,
-		"details_url": run.DetailsURL,
-		"app":         map[string]any{"id": run.AppID},
+		"details_url": run.DetailsURL, "external_id": run.ExternalID,
+		"app": map[string]any{"id": run.AppID},
 		"output": map[string]any{"title": run.Title, "summary": run.Summary,
 			"annotations_count": len(run.Annotations)},
 	}
