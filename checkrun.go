@@ -163,3 +163,26 @@ func packageDir(repoName, pkg string) string {
 	}
 	return ""
 }
+
+// ForgeCheckRun is a check run as the forge's API reports it.
+type ForgeCheckRun struct {
+	ID         int64
+	Name       string
+	HeadSHA    string
+	ExternalID string
+	// AppID is the App that made it: only runs of patchgate's own App are
+	// patchgate's.
+	AppID int64
+}
+
+// RepoRole is a person's role on a repository as the forge's API reports it
+// (GitHub: admin, maintain, write, triage, read, none).
+type RepoRole struct {
+	Login  string
+	UserID int64
+	Role   string
+}
+
+// MaintainsRepo reports whether the role is one that maintains the
+// repository on the forge (GitHub's maintain and admin).
+func (r RepoRole) MaintainsRepo() bool { return r.Role == "admin" || r.Role == "maintain" }
