@@ -129,8 +129,12 @@ func (r *Reporter) checkRun(v *patchgate.Verification, st patchgate.CommitStatus
 	if r.PublicURL != "" {
 		run.DetailsURL = fmt.Sprintf("%s/ui/verifications/%d", strings.TrimSuffix(r.PublicURL, "/"), v.ID)
 	}
-	switch st.State {
-	case patchgate.StatusFailure, patchgate.StatusError, patchgate.StatusCanceled:
+	switch {
+	case st.State == patchgate.StatusFailure, st.State == patchgate.StatusError, st.State == patchgate.StatusCanceled:
+		run.Rerun = true
+	case v.ID == 0:
+		// No verification yet: a change waiting for a maintainer's
+		// ok-to-test, which the button gives as well.
 		run.Rerun = true
 	}
 	run.Summary = patchgate.CheckSummary(st.State, st.Description, run.DetailsURL)

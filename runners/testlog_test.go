@@ -139,7 +139,7 @@ func TestParseTestLog(t *testing.T) {
 			name:        "JUnit XML printed into the log",
 			file:        "junit-xml-printed-by-the-suite.txt",
 			counts:      counts{passed: 1, failed: 1, skipped: 1},
-			failing:     []patchgate.TestResult{failed(uuid, "TestVersion7Monotonicity", 0, "Failed")},
+			failing:     []patchgate.TestResult{at(failed(uuid, "TestVersion7Monotonicity", 0, "Failed"), "uuid_test.go", 8)},
 			description: "failed: TestVersion7Monotonicity (exit 1)",
 		},
 	}
