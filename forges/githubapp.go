@@ -297,3 +297,13 @@ func (t *appTransport) appCall(ctx context.Context, method, path string, out any
 	}
 	return res.StatusCode, nil
 }
+
+// bearer is the credential for requests about repo that do not go through
+// the client (archive downloads from the API's host): the installation
+// token in App mode, else the token.
+func (g *GitHub) bearer(ctx context.Context, repo patchgate.RepoRef) (string, error) {
+	if g.app == nil {
+		return g.token, nil
+	}
+	return g.app.repoToken(ctx, repo.Name)
+}

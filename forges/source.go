@@ -101,8 +101,12 @@ func (g *GitHub) Archive(ctx context.Context, repo patchgate.RepoRef, sha string
 		if err != nil {
 			return nil, err
 		}
-		if link.Scheme == g.base.Scheme && link.Host == g.base.Host && g.token != "" {
-			req.Header.Set("Authorization", "Bearer "+g.token)
+		if link.Scheme == g.base.Scheme && link.Host == g.base.Host {
+			bearer, err := g.bearer(ctx, repo)
+			if err != nil {
+				return nil, err
+			}
+			req.Header.Set("Authorization", "Bearer "+bearer)
 		}
 		res, err := g.http.Do(req)
 		if err != nil {

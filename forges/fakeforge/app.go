@@ -69,6 +69,9 @@ func (f *Forge) SetInstallationTokenTTL(d time.Duration) {
 func (f *Forge) InstallApp(repoName string) int64 {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.app == nil || f.app.pub == nil {
+		panic("fakeforge: InstallApp before EnableApp")
+	}
 	f.repo(repoName)
 	id := f.id()
 	f.app.installations[strings.ToLower(repoName)] = id
@@ -208,15 +211,31 @@ func (f *Forge) actor(r *http.Request) string {
 	return BotLogin
 }
 
+// noApp answers 404 when the fake knows no App, as GitHub does for an App
+// that does not exist. f.mu is held.
+func (f *Forge) noApp(w http.ResponseWriter) bool {
+	if f.app == nil || f.app.pub == nil {
+		writeJSON(w, http.StatusNotFound, ghError("Not Found"))
+		return true
+	}
+	return false
+}
+
 func (f *Forge) ghApp(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.noApp(w) {
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"id": f.app.id, "slug": f.app.slug, "name": f.app.slug})
 }
 
 func (f *Forge) ghRepoInstallation(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.noApp(w) {
+		return
+	}
 	id, ok := f.app.installations[strings.ToLower(r.PathValue("owner")+"/"+r.PathValue("repo"))]
 	if !ok {
 		writeJSON(w, http.StatusNotFound, ghError("Not Found"))
@@ -229,6 +248,9 @@ func (f *Forge) ghRepoInstallation(w http.ResponseWriter, r *http.Request) {
 func (f *Forge) ghAccessToken(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.noApp(w) {
+		return
+	}
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	known := false
 	for _, inst := range f.app.installations {
