@@ -12,6 +12,8 @@ import (
 	"github.com/patchgate/patchgate/usecase/delivery"
 )
 
+var _ checks.Forge = (*forges.GitHub)(nil)
+
 // validateApp checks a forge section's App keys: GitHub only, both or
 // neither.
 func validateApp(key string, f *ForgeConfig) []error {
