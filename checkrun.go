@@ -134,8 +134,8 @@ func FailureAnnotations(repoName string, tests []TestResult) []CheckAnnotation {
 			continue
 		}
 		p := path.Join(packageDir(repoName, t.Class), t.File)
-		if strings.HasPrefix(p, "../") || path.IsAbs(p) {
-			continue
+		if p == "." || p == ".." || strings.HasPrefix(p, "../") || path.IsAbs(p) {
+			continue // not a file inside the repository
 		}
 		msg := t.Message
 		if msg == "" {

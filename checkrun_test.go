@@ -66,3 +66,19 @@ func TestCheckSummary(t *testing.T) {
 		t.Errorf("long summary: got %d bytes, want at most %d ending in …", len(long), MaxCheckSummary)
 	}
 }
+
+// FuzzFailureAnnotations: whatever a test log claims, an annotation points
+// at a clean path inside the repository and a positive line.
+func FuzzFailureAnnotations(f *testing.F) {
+	f.Add("acme/payments", "github.com/acme/payments/calc", "round_test.go", 42)
+	f.Add("acme/payments", "example.com/m/x", "../../etc/passwd", 1)
+	f.Add("a/b", "", "..", 3)
+	f.Fuzz(func(t *testing.T, repo, class, file string, line int) {
+		got := FailureAnnotations(repo, []TestResult{{Class: class, Name: "T", Status: TestFailed, File: file, Line: line}})
+		for _, a := range got {
+			if a.Line <= 0 || a.Path == "" || a.Path == ".." || strings.HasPrefix(a.Path, "/") || strings.HasPrefix(a.Path, "../") {
+				t.Fatalf("annotation %+v from class %q file %q: want a clean path inside the repository", a, class, file)
+			}
+		}
+	})
+}
