@@ -150,7 +150,7 @@ func (t *appTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	case owner != "":
 		cred, err = t.repoToken(req.Context(), owner+"/"+name)
 	default:
-		cred, err = t.anyToken()
+		cred, err = t.anyToken(req.Context())
 	}
 	if err != nil {
 		return nil, err
@@ -220,17 +220,36 @@ func (tok installationToken) fresh(now time.Time) bool {
 }
 
 // anyToken returns some live installation token, for routes outside a
-// repository (GET /users/{login}), which any installation may read.
-func (t *appTransport) anyToken() (string, error) {
+// repository (GET /users/{login}), which any installation may read. With
+// none cached (the first call after a start may be such a route), it asks
+// for a token of the App's first installation (GET /app/installations).
+func (t *appTransport) anyToken(ctx context.Context) (string, error) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	now := t.app.now()
 	for _, tok := range t.tokens {
 		if tok.fresh(now) {
+			t.mu.Unlock()
 			return tok.token, nil
 		}
 	}
-	return "", patchgate.Errorf(patchgate.EUNAVAILABLE, "github app %d holds no installation token yet: it gets one with the first request to a repository; retry after the App has acted on one", t.app.ID)
+	t.mu.Unlock()
+	var installations []struct {
+		ID int64 `json:"id"`
+	}
+	if _, err := t.appCall(ctx, http.MethodGet, "app/installations?per_page=1", &installations); err != nil {
+		return "", fmt.Errorf("list the github app's installations: %w", err)
+	}
+	if len(installations) == 0 {
+		return "", patchgate.Errorf(patchgate.EFORBIDDEN, "github app %d is installed nowhere: install it on the repositories patchgate serves", t.app.ID)
+	}
+	tok, err := t.accessToken(ctx, installations[0].ID, "the app's first installation")
+	if err != nil {
+		return "", err
+	}
+	t.mu.Lock()
+	t.tokens[installations[0].ID] = tok
+	t.mu.Unlock()
+	return tok.token, nil
 }
 
 // installationOf asks GitHub which installation of the App covers repo
@@ -272,7 +291,8 @@ func (t *appTransport) appCall(ctx context.Context, method, path string, out any
 	if err != nil {
 		return 0, err
 	}
-	u := t.api.ResolveReference(&url.URL{Path: path})
+	p, query, _ := strings.Cut(path, "?")
+	u := t.api.ResolveReference(&url.URL{Path: p, RawQuery: query})
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
 	if err != nil {
 		return 0, err

@@ -262,3 +262,29 @@ func appJWT(t *testing.T, clock *testClock) string {
 }
 
 func jsonDecode(res *http.Response, v any) error { return json.NewDecoder(res.Body).Decode(v) }
+
+// BenchmarkAppJWT: the cost of signing one App JWT (RSA 2048), paid once per
+// installation token, that is about once an hour per installation.
+func BenchmarkAppJWT(b *testing.B) {
+	app := forges.AppConfig{ID: testAppID, Key: mustAppKey(b)}
+	for b.Loop() {
+		if _, err := app.JWT(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestAppUserLookupFirst: a user lookup (outside any repository) as the
+// first call after a start gets a token of one of the App's installations.
+func TestAppUserLookupFirst(t *testing.T) {
+	ff, clock := appForge(t)
+	want := ff.AddUser("alice")
+	g := appClient(t, ff, clock, mustAppKey(t))
+	got, err := g.UserID(context.Background(), "alice")
+	if err != nil || got != want {
+		t.Fatalf("UserID(alice) as the first call: got %d, %v, want %d", got, err, want)
+	}
+	if n := ff.InstallationTokensIssued(); n != 1 {
+		t.Errorf("installation tokens: got %d, want 1", n)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -110,6 +111,7 @@ func (f *Forge) SetPermission(repoName, login, perm string) {
 func (f *Forge) appRoutes(gh func(string, http.HandlerFunc)) {
 	gh("GET /app", f.ghApp)
 	gh("GET /repos/{owner}/{repo}/installation", f.ghRepoInstallation)
+	gh("GET /app/installations", f.ghListInstallations)
 	gh("POST /app/installations/{id}/access_tokens", f.ghAccessToken)
 	gh("GET /repos/{owner}/{repo}/collaborators/{login}/permission", f.ghPermission)
 }
@@ -243,6 +245,25 @@ func (f *Forge) ghRepoInstallation(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"id": id, "app_id": f.app.id, "target_type": "Organization",
 		"account": map[string]any{"login": r.PathValue("owner")}})
+}
+
+func (f *Forge) ghListInstallations(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.noApp(w) {
+		return
+	}
+	ids := map[int64]bool{}
+	var out []map[string]any
+	for _, id := range f.app.installations {
+		if !ids[id] {
+			ids[id] = true
+			out = append(out, map[string]any{"id": id, "app_id": f.app.id})
+		}
+	}
+	slices.SortFunc(out, func(a, b map[string]any) int { return int(a["id"].(int64) - b["id"].(int64)) })
+	lo, hi := paginate(w, r, len(out), 30, 100)
+	writeJSON(w, http.StatusOK, append([]map[string]any{}, out[lo:hi]...))
 }
 
 func (f *Forge) ghAccessToken(w http.ResponseWriter, r *http.Request) {
