@@ -189,6 +189,10 @@ func (g *GitHub) findCheckRun(ctx context.Context, owner, name, sha string, run 
 	return found, err
 }
 
+// maxAnnotationTitle bounds an annotation's title (GitHub: 255 characters);
+// a subtest's name can be longer.
+const maxAnnotationTitle = 255
+
 // annotationBatches cuts the annotations into requests of at most
 // MaxCheckAnnotationsPerRequest; there is always a first batch, maybe empty.
 func annotationBatches(as []patchgate.CheckAnnotation) [][]*github.CheckRunAnnotation {
@@ -203,7 +207,8 @@ func annotationBatches(as []patchgate.CheckAnnotation) [][]*github.CheckRunAnnot
 		}
 		batches[len(batches)-1] = append(batches[len(batches)-1], &github.CheckRunAnnotation{
 			Path: github.String(a.Path), StartLine: github.Int(a.Line), EndLine: github.Int(a.Line),
-			AnnotationLevel: github.String("failure"), Message: github.String(msg), Title: optional(a.Title),
+			AnnotationLevel: github.String("failure"), Message: github.String(msg),
+			Title: optional(patchgate.TruncateUTF8Bytes(a.Title, maxAnnotationTitle)),
 		})
 	}
 	return batches
