@@ -63,6 +63,10 @@ func (m *Main) githubConfig() (forges.Config, error) {
 	c := m.Config.GitHub
 	cfg := forges.Config{BaseURL: c.APIURL, Token: c.Token, Logger: m.Logger}
 	if c.AppID == 0 {
+		// Say once what the token cannot enforce, so that an operator
+		// learns what App mode adds before someone fakes a status.
+		m.Logger.Info("github token mode: verdicts are commit statuses, which anyone with write access can also post",
+			"app_mode_adds", "check runs bound to the App, annotations, a Re-run button for maintainers (github.app_id, github.private_key_file; README \"GitHub App mode\")")
 		return cfg, nil
 	}
 	key, err := readAppKey(c.PrivateKeyFile)
