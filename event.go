@@ -11,6 +11,9 @@ const (
 	EventPush    EventKind = "push"    // push / Push Hook
 	EventIssue   EventKind = "issue"   // issues / Issue Hook
 	EventComment EventKind = "comment" // issue_comment / Note Hook
+	// EventCheckAction is a button pressed on one of patchgate's check runs
+	// (GitHub check_run, action requested_action).
+	EventCheckAction EventKind = "check_action"
 )
 
 // Event is one delivery, parsed and normalised by its source's adapter
@@ -37,6 +40,8 @@ type Event struct {
 	Push    *PushEvent    `json:"push,omitempty"`
 	Issue   *IssueEvent   `json:"issue,omitempty"`
 	Comment *CommentEvent `json:"comment,omitempty"`
+	// CheckAction is set for EventCheckAction (checkrun.go).
+	CheckAction *CheckActionEvent `json:"check_action,omitempty"`
 }
 
 // ChangeEvent describes a pull or merge request as the event saw it.

@@ -167,8 +167,12 @@ type TestResult struct {
 	// concerns.
 	Package string `json:"package,omitempty"`
 	// File is the test file a SuiteSetup result concerns: its path, or the
-	// dotted module a JUnit report names it by.
+	// dotted module a JUnit report names it by. For a failed Go test case it
+	// is the file of the first "file.go:N:" line the test printed, as go test
+	// prints it (relative to the package's directory), and Line is N: where
+	// the check run's annotation points.
 	File string `json:"file,omitempty"`
+	Line int    `json:"line,omitempty"`
 	// BuildError is a PackageBuild result's first compiler error
 	// ("calc/round_test.go:6:5: undefined: RoundHalfEven") when the output
 	// showed it; Message says it in words.

@@ -50,6 +50,9 @@ type Config struct {
 	Username string
 	// Retry bounds the retries of rate-limited and transient failures.
 	Retry RetryPolicy
+	// App, on GitHub, authenticates as a GitHub App with per-repository
+	// installation tokens instead of Token (see AppConfig).
+	App *AppConfig
 }
 
 // RetryPolicy bounds retries. Zero values take the defaults.
@@ -82,6 +85,12 @@ func (c Config) baseURL(forge patchgate.Forge, def string) (*url.URL, error) {
 }
 
 func (c Config) check(forge patchgate.Forge) error {
+	if forge == patchgate.GitHub && c.App != nil {
+		if c.App.ID <= 0 || c.App.Key == nil {
+			return patchgate.Errorf(patchgate.EINVALID, "github app: want both the App's id and its private key")
+		}
+		return nil
+	}
 	if c.Token == "" {
 		return patchgate.Errorf(patchgate.EINVALID, "%s token required", forge)
 	}

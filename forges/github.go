@@ -24,6 +24,9 @@ type GitHub struct {
 	log   *slog.Logger
 	self  identity
 	locks changeLocks
+	// app is set in App mode: it holds the installation tokens.
+	app       *appTransport
+	checkRuns checkRunIDs
 }
 
 var (
@@ -45,16 +48,29 @@ func NewGitHub(cfg Config) (*GitHub, error) {
 		return nil, err
 	}
 	hc := cfg.httpClient()
-	c := github.NewClient(hc).WithAuthToken(cfg.Token)
+	var app *appTransport
+	if cfg.App != nil {
+		// The transport learns the final API root below, once Enterprise
+		// path completion ran.
+		app = newAppTransport(hc.Transport, nil, *cfg.App)
+		hc.Transport = app
+	}
+	c := github.NewClient(hc)
+	if app == nil {
+		c = c.WithAuthToken(cfg.Token)
+	}
 	if base.Host != "api.github.com" {
 		if c, err = c.WithEnterpriseURLs(base.String(), base.String()); err != nil {
 			return nil, patchgate.Errorf(patchgate.EINVALID, "github api_url %q: %v", base, err)
 		}
 	}
+	if app != nil {
+		app.api = c.BaseURL
+	}
 	c.UserAgent = "patchgate"
 	g := &GitHub{
 		client: c, http: hc, base: c.BaseURL, token: cfg.Token,
-		retry: newRetrier(patchgate.GitHub, cfg.Retry, cfg.logger()), log: cfg.logger(),
+		retry: newRetrier(patchgate.GitHub, cfg.Retry, cfg.logger()), log: cfg.logger(), app: app,
 	}
 	if cfg.Username != "" {
 		g.self = identity{login: cfg.Username, ok: true}
@@ -71,9 +87,24 @@ func ownerName(repo patchgate.RepoRef) (string, string) {
 	return owner, name
 }
 
-// login returns the token's user login, asking GitHub once.
+// login returns the token's user login, asking GitHub once. An App writes
+// as "<slug>[bot]", which only GET /app tells (installation tokens cannot
+// read /user).
 func (g *GitHub) login(ctx context.Context) (string, error) {
 	_, login, err := g.self.get(func() (int64, string, error) {
+		if g.app != nil {
+			var a *github.App
+			err := g.retry.do(ctx, "look up the github app", func() (*http.Response, error) {
+				var resp *github.Response
+				var err error
+				a, resp, err = g.client.Apps.Get(ctx, "")
+				return ghResp(resp), err
+			})
+			if err != nil {
+				return 0, "", err
+			}
+			return 0, a.GetSlug() + "[bot]", nil
+		}
 		var u *github.User
 		err := g.retry.do(ctx, "look up the github token's user", func() (*http.Response, error) {
 			var resp *github.Response

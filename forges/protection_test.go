@@ -12,7 +12,7 @@ import (
 )
 
 const (
-	testAppID     = 4242
+	protectionAppID     = 4242
 	testStatusURL = "https://patchgate.example.com/webhooks/gitlab/status-check"
 )
 
@@ -22,7 +22,7 @@ const (
 func TestReadEnforcementGitHub(t *testing.T) {
 	ff := MustForge(t)
 	tc := forgeCases[0]
-	p := fakeforge.GitHubEnforced("main", "patchgate", testAppID, "production")
+	p := fakeforge.GitHubEnforced("main", "patchgate", protectionAppID, "production")
 	p.Rulesets = append(p.Rulesets, fakeforge.Ruleset{Name: "main", Target: "branch", Enforcement: "evaluate", Include: []string{"~DEFAULT_BRANCH"},
 		Exclude: []string{"refs/heads/tmp*"}, RequiredChecks: []fakeforge.RequiredCheck{{Context: "patchgate"}, {Context: "ci", AppID: 15368}},
 		Bypass: []fakeforge.BypassActor{{Type: "Team", ID: 7}}})
@@ -36,16 +36,16 @@ func TestReadEnforcementGitHub(t *testing.T) {
 	}
 	want := &patchgate.ForgeSettings{
 		DefaultBranch:    "main",
-		BranchProtection: &patchgate.BranchProtection{RequiredChecks: []patchgate.RequiredCheck{{Context: "patchgate", AppID: testAppID}}, EnforceAdmins: true},
+		BranchProtection: &patchgate.BranchProtection{RequiredChecks: []patchgate.RequiredCheck{{Context: "patchgate", AppID: protectionAppID}}, EnforceAdmins: true},
 		Rulesets: []patchgate.Ruleset{
 			{Name: "release tags", Target: "tag", Enforcement: "active", Include: []string{"refs/tags/v*"}, Exclude: []string{},
-				RestrictsCreation: true, Bypass: []patchgate.BypassActor{{Type: "Integration", ID: testAppID}}},
+				RestrictsCreation: true, Bypass: []patchgate.BypassActor{{Type: "Integration", ID: protectionAppID}}},
 			{Name: "main", Target: "branch", Enforcement: "evaluate", Include: []string{"~DEFAULT_BRANCH"}, Exclude: []string{"refs/heads/tmp*"},
 				RequiredChecks: []patchgate.RequiredCheck{{Context: "patchgate"}, {Context: "ci", AppID: 15368}},
 				Bypass:         []patchgate.BypassActor{{Type: "Team", ID: 7}}},
 		},
 		// qa is not asked for: its rules are not read.
-		Environments: []patchgate.EnvironmentSettings{{Name: "production", ProtectionAppIDs: []int64{testAppID}}, {Name: "staging env"}, {Name: "qa"}},
+		Environments: []patchgate.EnvironmentSettings{{Name: "production", ProtectionAppIDs: []int64{protectionAppID}}, {Name: "staging env"}, {Name: "qa"}},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("settings:\n got %+v\nwant %+v", got, want)
@@ -57,7 +57,7 @@ func TestReadEnforcementGitHub(t *testing.T) {
 		t.Errorf("reading the settings wrote to the forge: %q", ff.Requests())
 	}
 	e := patchgate.DecideEnforcement(patchgate.EnforcementExpectation{Forge: patchgate.GitHub, Repo: tc.repo, Branch: "main",
-		CheckContext: "patchgate", AppID: testAppID, Environments: []string{"production"}}, *got)
+		CheckContext: "patchgate", AppID: protectionAppID, Environments: []string{"production"}}, *got)
 	if !e.Enforced {
 		t.Errorf("fully protected repository: got gaps %+v, want enforced", e.Gaps)
 	}
@@ -169,7 +169,7 @@ func TestReadEnforcementUnreadableFeatures(t *testing.T) {
 	}
 
 	gh := forgeCases[0]
-	ff.SetProtection(gh.repo, fakeforge.GitHubEnforced("main", "patchgate", testAppID))
+	ff.SetProtection(gh.repo, fakeforge.GitHubEnforced("main", "patchgate", protectionAppID))
 	ff.FailNextOn("/rulesets", 1, 403, nil)
 	got, err = gh.MustClient(t, ff).(patchgate.EnforcementReader).ReadEnforcement(context.Background(), gh.ref(), "main", nil)
 	if err != nil || got.Rulesets != nil || !strings.Contains(got.Unreadable["rulesets"], "GitHub Pro") || got.BranchProtection == nil {

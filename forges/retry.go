@@ -58,6 +58,11 @@ func (rt *retrier) do(ctx context.Context, action string, op func() (*http.Respo
 		if ctx.Err() != nil {
 			return fmt.Errorf("%s: %w", action, ctx.Err())
 		}
+		// A decided error from below the client (the App's installation
+		// token could not be had, and why) is final and keeps its words.
+		if pe := (*patchgate.Error)(nil); resp == nil && errors.As(err, &pe) {
+			return fmt.Errorf("%s: %w", action, pe)
+		}
 		wait, retry := rt.classify(attempt, resp, err)
 		if !retry {
 			return translate(rt.forge, action, resp, err)

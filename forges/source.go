@@ -102,7 +102,11 @@ func (g *GitHub) Archive(ctx context.Context, repo patchgate.RepoRef, sha string
 			return nil, err
 		}
 		if link.Scheme == g.base.Scheme && link.Host == g.base.Host {
-			req.Header.Set("Authorization", "Bearer "+g.token)
+			bearer, err := g.bearer(ctx, repo)
+			if err != nil {
+				return nil, err
+			}
+			req.Header.Set("Authorization", "Bearer "+bearer)
 		}
 		res, err := g.http.Do(req)
 		if err != nil {

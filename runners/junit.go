@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -149,7 +150,13 @@ type junitParser struct {
 	// attrMsg and line are the message of the open <failure> or <error>.
 	attrMsg string
 	line    firstLine
+	// failAt is the "file.go:N: " a Go failure's body starts with
+	// (go-junit-report, gotestsum), for the check run's annotation.
+	failAt []string
 }
+
+// junitGoLocation is the location a Go test's failure text starts with.
+var junitGoLocation = regexp.MustCompile(`^\s*([\w./-]+\.go):(\d+): `)
 
 func (p *junitParser) token(tok xml.Token) error {
 	switch t := tok.(type) {
@@ -225,6 +232,7 @@ func (p *junitParser) end() {
 	case kindFailure:
 		if !p.haveFailMsg {
 			p.failMsg, p.haveFailMsg = p.message(), true
+			p.failAt = junitGoLocation.FindStringSubmatch(string(p.line.buf))
 		}
 	case kindError:
 		if !p.haveErrMsg {
@@ -245,6 +253,7 @@ func (p *junitParser) startCase(attrs []xml.Attr) {
 	p.failed, p.errored, p.skipped = false, false, false
 	p.failMsg, p.errMsg = "", ""
 	p.haveFailMsg, p.haveErrMsg = false, false
+	p.failAt = nil
 }
 
 func (p *junitParser) endCase() {
@@ -252,6 +261,10 @@ func (p *junitParser) endCase() {
 	switch {
 	case p.failed:
 		t.Status, t.Message = patchgate.TestFailed, p.failMsg
+		if p.failAt != nil {
+			t.File = p.failAt[1]
+			t.Line, _ = strconv.Atoi(p.failAt[2])
+		}
 		p.report.Failed++
 	case p.errored:
 		t.Status, t.Message = patchgate.TestErrored, p.errMsg

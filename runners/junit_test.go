@@ -63,7 +63,7 @@ func TestParseJUnit(t *testing.T) {
 			counts: counts{passed: 3, failed: 1, skipped: 1},
 			tests: []patchgate.TestResult{
 				passed(calc, "TestAdd", 0),
-				failed(calc, "TestRound", 20*ms, "Failed"),
+				at(failed(calc, "TestRound", 20*ms, "Failed"), "round_test.go", 14),
 				passed(calc, "TestRound/half_even", 130*ms),
 				passed(parse, "TestParse", 1*ms),
 				skipped(parse, "TestParseLocale", 0),

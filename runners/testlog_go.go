@@ -51,7 +51,8 @@ var (
 	goTimeout    = regexp.MustCompile(`^panic: (test timed out after \S+)`)
 	goTimedOutAt = regexp.MustCompile(`^\t\t(\S+) \(.*\)$`)
 	// "    calc_test.go:12: got 3, want 4".
-	goMessage = regexp.MustCompile(`^\s+[\w./-]+\.go:\d+: (.+)$`)
+	// The file and line become the failure's annotation on the forge.
+	goMessage = regexp.MustCompile(`^\s+([\w./-]+\.go):(\d+): (.+)$`)
 	// "# example.com/m/calc [example.com/m/calc.test]" before its compiler
 	// errors, "calc/round_test.go:8:9: undefined: RoundCents".
 	goBuildHeader = regexp.MustCompile(`^# (\S+)(?: \[\S+\])?$`)
@@ -64,7 +65,7 @@ var (
 func (l *TestLog) goPendingMessage(line string) bool {
 	msg := ""
 	if m := goMessage.FindStringSubmatch(line); m != nil {
-		msg = m[1]
+		msg = goLocated(m)
 	} else if strings.HasPrefix(line, "panic: ") {
 		msg = line
 	} else {
@@ -74,7 +75,7 @@ func (l *TestLog) goPendingMessage(line string) bool {
 		return false
 	}
 	if i := l.goMsgFor; i < len(l.goPending) && l.goPending[i].Message == "" {
-		l.goPending[i].Message = truncateUTF8(strings.TrimSpace(msg), maxJUnitMessage)
+		goSetMessage(&l.goPending[i], truncateUTF8(strings.TrimSpace(msg), maxJUnitMessage))
 	}
 	l.msgKind = msgNone
 	return true
@@ -101,7 +102,8 @@ func (l *TestLog) goText(line string) bool {
 		t := patchgate.TestResult{Name: m[2], Duration: goSeconds(m[3])}
 		switch m[1] {
 		case "FAIL":
-			t.Status, t.Message = patchgate.TestFailed, l.goMsgs[m[2]]
+			t.Status = patchgate.TestFailed
+			goSetMessage(&t, l.goMsgs[m[2]])
 		case "SKIP":
 			t.Status = patchgate.TestSkipped
 		default:
@@ -156,7 +158,7 @@ func (l *TestLog) goText(line string) bool {
 				l.goMsgs = map[string]string{}
 			}
 			if _, ok := l.goMsgs[l.goCurrent]; !ok && len(l.goMsgs) < maxLogPending {
-				l.goMsgs[l.goCurrent] = truncateUTF8(m[1], maxJUnitMessage)
+				l.goMsgs[l.goCurrent] = truncateUTF8(goLocated(m), maxJUnitMessage)
 			}
 		}
 	}
@@ -244,7 +246,7 @@ func (l *TestLog) goJSON(line string) bool {
 		out := strings.TrimRight(e.Output, "\n")
 		msg := ""
 		if m := goMessage.FindStringSubmatch(out); m != nil {
-			msg = m[1]
+			msg = goLocated(m)
 		} else if strings.HasPrefix(out, "panic: ") {
 			msg = out
 		}
@@ -260,7 +262,7 @@ func (l *TestLog) goJSON(line string) bool {
 	case status != "" && e.Test != "":
 		t := patchgate.TestResult{Class: e.Package, Name: e.Test, Status: status, Duration: goDuration(e.Elapsed)}
 		if status == patchgate.TestFailed {
-			t.Message = l.goMsgs[e.Package+"\x00"+e.Test]
+			goSetMessage(&t, l.goMsgs[e.Package+"\x00"+e.Test])
 			if l.goFailedPkgs == nil {
 				l.goFailedPkgs = map[string]bool{}
 			}
@@ -294,4 +296,23 @@ func goSeconds(s string) time.Duration {
 
 func goDuration(f float64) time.Duration {
 	return parseSeconds(strconv.FormatFloat(f, 'f', -1, 64))
+}
+
+// goLocated keeps a goMessage match as "file.go:N\x00message", so that the
+// failure's file and line reach the result beside its message.
+func goLocated(m []string) string { return m[1] + ":" + m[2] + "\x00" + m[3] }
+
+// goSetMessage sets t's Message, and File and Line when stored carries them
+// (goLocated).
+func goSetMessage(t *patchgate.TestResult, stored string) {
+	loc, msg, ok := strings.Cut(stored, "\x00")
+	if !ok {
+		t.Message = stored
+		return
+	}
+	t.Message = msg
+	file, line, _ := strings.Cut(loc, ":")
+	if n, err := strconv.Atoi(line); err == nil && n > 0 {
+		t.File, t.Line = file, n
+	}
 }

@@ -49,9 +49,9 @@ func TestParseTestLog(t *testing.T) {
 			failing: []patchgate.TestResult{
 				notBuilt("example.com/ids/broken", "build failed: broken/broken_test.go:5:28: undefined: undefined", "broken/broken_test.go:5:28: undefined: undefined"),
 				failed("example.com/ids/panics", "TestNilMap", 0, "panic: assignment to entry in nil map [recovered, repanicked]"),
-				failed(uuid, "TestVersion7Monotonicity", 0, "got 0190a4b1 after 0190a4b2, want increasing"),
+				at(failed(uuid, "TestVersion7Monotonicity", 0, "got 0190a4b1 after 0190a4b2, want increasing"), "uuid_test.go", 8),
 				failed(uuid, "TestVersion7MonotonicityStrict", 0, ""),
-				failed(uuid, "TestVersion7MonotonicityStrict/same_millisecond", 0, "counter did not advance"),
+				at(failed(uuid, "TestVersion7MonotonicityStrict/same_millisecond", 0, "counter did not advance"), "uuid_test.go", 12),
 			},
 			description: "failed: example.com/ids/broken [build failed], TestNilMap, TestVersion7Monotonicity, TestVersion7MonotonicityStrict (exit 1)",
 		},
@@ -62,9 +62,9 @@ func TestParseTestLog(t *testing.T) {
 			failing: []patchgate.TestResult{
 				notBuilt("example.com/ids/broken", "build failed: broken/broken_test.go:5:28: undefined: undefined", "broken/broken_test.go:5:28: undefined: undefined"),
 				failed("example.com/ids/panics", "TestNilMap", 0, "panic: assignment to entry in nil map [recovered, repanicked]"),
-				failed(uuid, "TestVersion7Monotonicity", 0, "got 0190a4b1 after 0190a4b2, want increasing"),
+				at(failed(uuid, "TestVersion7Monotonicity", 0, "got 0190a4b1 after 0190a4b2, want increasing"), "uuid_test.go", 8),
 				failed(uuid, "TestVersion7MonotonicityStrict", 0, ""),
-				failed(uuid, "TestVersion7MonotonicityStrict/same_millisecond", 0, "counter did not advance"),
+				at(failed(uuid, "TestVersion7MonotonicityStrict/same_millisecond", 0, "counter did not advance"), "uuid_test.go", 12),
 			},
 		},
 		{
@@ -74,8 +74,8 @@ func TestParseTestLog(t *testing.T) {
 			failing: []patchgate.TestResult{
 				notBuilt("example.com/ids/broken", "build failed: example.com/ids/broken [example.com/ids/broken.test]", "broken/broken_test.go:5:28: undefined: undefined"),
 				failed("example.com/ids/panics", "TestNilMap", 0, "panic: assignment to entry in nil map [recovered, repanicked]"),
-				failed(uuid, "TestVersion7Monotonicity", 0, "got 0190a4b1 after 0190a4b2, want increasing"),
-				failed(uuid, "TestVersion7MonotonicityStrict/same_millisecond", 0, "counter did not advance"),
+				at(failed(uuid, "TestVersion7Monotonicity", 0, "got 0190a4b1 after 0190a4b2, want increasing"), "uuid_test.go", 8),
+				at(failed(uuid, "TestVersion7MonotonicityStrict/same_millisecond", 0, "counter did not advance"), "uuid_test.go", 12),
 				failed(uuid, "TestVersion7MonotonicityStrict", 0, ""),
 			},
 		},
@@ -139,7 +139,7 @@ func TestParseTestLog(t *testing.T) {
 			name:        "JUnit XML printed into the log",
 			file:        "junit-xml-printed-by-the-suite.txt",
 			counts:      counts{passed: 1, failed: 1, skipped: 1},
-			failing:     []patchgate.TestResult{failed(uuid, "TestVersion7Monotonicity", 0, "Failed")},
+			failing:     []patchgate.TestResult{at(failed(uuid, "TestVersion7Monotonicity", 0, "Failed"), "uuid_test.go", 8)},
 			description: "failed: TestVersion7Monotonicity (exit 1)",
 		},
 	}
@@ -213,7 +213,7 @@ func TestParseTestLogGoDurationsAndPassingPackages(t *testing.T) {
 	r := mustParseTestLog(t, []byte(log))
 	want := []patchgate.TestResult{
 		passed("example.com/a", "TestA", 1250*ms),
-		failed("example.com/a", "TestB", 10*ms, "boom"),
+		at(failed("example.com/a", "TestB", 10*ms, "boom"), "b_test.go", 3),
 	}
 	if len(r.Tests) != len(want) || r.Tests[0] != want[0] || r.Tests[1] != want[1] {
 		t.Errorf("got %+v, want %+v", r.Tests, want)
@@ -491,4 +491,10 @@ func TestParseTestLogKinds(t *testing.T) {
 			}
 		})
 	}
+}
+
+// at gives a failed test the file and line its output named.
+func at(t patchgate.TestResult, file string, line int) patchgate.TestResult {
+	t.File, t.Line = file, line
+	return t
 }

@@ -59,6 +59,12 @@ func ParseGitHub(event string, body []byte) (*patchgate.Event, error) {
 			return nil, invalidJSON(event, err)
 		}
 		return githubComment(&p)
+	case "check_run":
+		var p checkRunPayload
+		if err := json.Unmarshal(body, &p); err != nil {
+			return nil, invalidJSON(event, err)
+		}
+		return githubCheckRun(&p)
 	case "ping":
 		// GitHub's "hook created" hello; nothing to act on, but it must not look like a failure.
 		return nil, ignoredf("ping")

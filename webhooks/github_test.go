@@ -325,6 +325,7 @@ func FuzzParseGitHub(f *testing.F) {
 		"github/push/none.api.github.com.1.json",
 		"github/issues/opened.api.github.com.15.json",
 		"github/issue_comment/edited.api.github.com.7.json",
+		"github/check_run/rerequested.api.github.com.7.json",
 	} {
 		body, err := os.ReadFile(filepath.Join("testdata", path))
 		if err != nil {
@@ -332,6 +333,9 @@ func FuzzParseGitHub(f *testing.F) {
 		}
 		f.Add(filepath.Base(filepath.Dir(path)), body)
 	}
+	f.Add("check_run", MustMutate(f, MustReadFixture(f, "github/check_run/rerequested.api.github.com.7.json"), func(m map[string]any) {
+		m["action"], m["requested_action"] = "requested_action", map[string]any{"identifier": "rerun"}
+	}))
 	f.Fuzz(func(t *testing.T, event string, body []byte) {
 		ev, err := ParseGitHub(event, body)
 		checkResult(t, ev, err)

@@ -34,11 +34,13 @@ var githubActions = map[string][]string{
 	"pull_request":  {"opened", "reopened", "edited", "synchronize", "closed", "ready_for_review"},
 	"issues":        {"opened", "edited", "closed", "reopened", "labeled", "unlabeled", "deleted", "transferred"},
 	"issue_comment": {"created", "edited"},
+	"check_run":     {"requested_action"}, // a button of patchgate's check run
 }
 
 func peekGitHub(event string, body []byte) (Summary, error) {
 	switch event {
 	case "pull_request", "issues", "issue_comment", "push":
+	case "check_run":
 	case "ping":
 		return Summary{}, ignoredf("ping")
 	default:

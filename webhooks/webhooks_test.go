@@ -137,7 +137,7 @@ func checkResult(tb testing.TB, ev *patchgate.Event, err error) {
 		tb.Fatalf("event without name or action: %+v", ev)
 	}
 	set := 0
-	for _, p := range []bool{ev.Change != nil, ev.Push != nil, ev.Issue != nil, ev.Comment != nil} {
+	for _, p := range []bool{ev.Change != nil, ev.Push != nil, ev.Issue != nil, ev.Comment != nil, ev.CheckAction != nil} {
 		if p {
 			set++
 		}
@@ -169,6 +169,10 @@ func checkResult(tb testing.TB, ev *patchgate.Event, err error) {
 		c := ev.Comment
 		if c == nil || (c.Number <= 0) == (c.CommitSHA == "") {
 			tb.Fatalf("comment event needs a number or a commit, not both: %+v", c)
+		}
+	case patchgate.EventCheckAction:
+		if a := ev.CheckAction; a == nil || a.CheckRunID <= 0 || !patchgate.ValidSHA(a.HeadSHA) || a.Identifier == "" {
+			tb.Fatalf("check action event: %+v", a)
 		}
 	default:
 		tb.Fatalf("unknown kind %q", ev.Kind)

@@ -123,7 +123,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	metrics.FlakeRates = st.verifications.FindFlakeRates
 
 	st.observed = m.startTracking(st, repos)
-	m.Reporter = &runners.Reporter{Statuses: clients.statuses, PublicURL: m.Config.PublicURL, Logger: m.Logger}
+	m.Reporter = &runners.Reporter{Statuses: clients.statuses, Checks: clients.checks, PublicURL: m.Config.PublicURL, Logger: m.Logger}
 	m.onClose(func() error { m.Reporter.Close(); return nil })
 	commenters := m.background(clients.commenters)
 	workers := m.Config.Runners.Workers
@@ -192,6 +192,9 @@ type forgeAPIs struct {
 	users map[patchgate.Forge]patchgate.UserLookup
 	// proofSources compare changes and read their test files, for proofs.
 	proofSources map[patchgate.Forge]verification.ProofSource
+	// checks and checkForges are set for GitHub in App mode (githubapp.go).
+	checks      map[patchgate.Forge]patchgate.CheckRunPoster
+	checkForges map[patchgate.Forge]checkForge
 }
 
 // forgeClients builds the GitHub and GitLab API clients.
@@ -208,11 +211,16 @@ func (m *Main) forgeClients() (forgeAPIs, error) {
 
 		proofSources: map[patchgate.Forge]verification.ProofSource{},
 	}
-	if c := m.Config.GitHub; c.Token != "" {
-		gh, err := forges.NewGitHub(forges.Config{BaseURL: c.APIURL, Token: c.Token, Logger: m.Logger})
+	if c := m.Config.GitHub; c.Token != "" || c.AppID != 0 {
+		cfg, err := m.githubConfig()
+		if err != nil {
+			return out, err
+		}
+		gh, err := forges.NewGitHub(cfg)
 		if err != nil {
 			return out, fmt.Errorf("github client: %w", err)
 		}
+		out.checks, out.checkForges = checkForgesOf(gh)
 		out.commenters[patchgate.GitHub], out.statuses[patchgate.GitHub], out.sources[patchgate.GitHub] = gh, gh, gh
 		out.comparers[patchgate.GitHub], out.releasers[patchgate.GitHub], out.authors[patchgate.GitHub] = gh, gh, gh
 		out.proofSources[patchgate.GitHub], out.comments[patchgate.GitHub], out.users[patchgate.GitHub] = gh, gh, gh

@@ -61,11 +61,9 @@ func (m *Main) enforcementChecker(repos *patchgate.RepositoryDirectory, clients 
 	}
 }
 
-// configuredGitHubAppID is the GitHub App id of the configuration: App mode
-// (github.app_id) arrives with issue 18's App authentication (branch
-// s24-ghapp: return cfg.GitHub.AppID); until the configuration has it,
-// patchgate runs in token mode.
-func configuredGitHubAppID(Config) int64 { return 0 }
+// configuredGitHubAppID is the GitHub App id of the configuration
+// (github.app_id): App mode when set, token mode when 0.
+func configuredGitHubAppID(cfg Config) int64 { return cfg.GitHub.AppID }
 
 func newForgeCommand(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "forge", Short: "Check what the forges enforce for patchgate"}

@@ -156,6 +156,11 @@ type ForgeConfig struct {
 	WebURL         string   `yaml:"web_url"`
 	Token          string   `yaml:"token"`
 	WebhookSecrets []string `yaml:"webhook_secrets"`
+	// AppID and PrivateKeyFile make patchgate a GitHub App (GitHub only):
+	// installation tokens per repository instead of Token, and check runs
+	// bound to the App instead of commit statuses.
+	AppID          int64  `yaml:"app_id"`
+	PrivateKeyFile string `yaml:"private_key_file"`
 }
 
 // RepoConfig is one repository patchgate serves.
@@ -507,6 +512,7 @@ func (c *Config) Validate() error {
 				errs = append(errs, configKeyErrorf("%s.webhook_secrets[%d]: a secret needs at least 8 characters", key, i))
 			}
 		}
+		errs = append(errs, validateApp(key, f)...)
 	}
 	seen := map[string]bool{}
 	for i, r := range c.Repos {

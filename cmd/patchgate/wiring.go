@@ -176,7 +176,8 @@ func (m *Main) useCases(st *stores, repos repositories, clients forgeAPIs, comme
 	uc.commands = &commands.Handler{Changes: st.changes, Releases: releaseGate{st.releases, uc.gate}, Verifier: uc.verifier,
 		Commands: cmds, Commenters: commenters, Comments: clients.comments, People: dir, Logger: m.Logger}
 	uc.trackers = m.Trackers
-	uc.dispatch = &delivery.Dispatcher{Repos: repos.dir, Links: uc.linker, Commands: uc.commands, Trackers: uc.trackers}
+	uc.dispatch = &delivery.Dispatcher{Repos: repos.dir, Links: uc.linker, Commands: uc.commands, Trackers: uc.trackers,
+		Checks: m.checkActions(st, clients, uc)}
 	m.Linker, m.Verifier, m.Planner, m.Verdicts = uc.linker, uc.verifier, uc.planner, uc.verdicts
 	m.Candidates, m.Gate, m.Commands = uc.candidates, uc.gate, uc.commands
 	return uc

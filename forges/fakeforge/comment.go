@@ -186,7 +186,7 @@ func (f *Forge) ghCreateComment(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	c := &Comment{ID: f.id(), Number: pr.Number, Author: BotLogin, Body: body, CreatedAt: now(), UpdatedAt: now()}
+	c := &Comment{ID: f.id(), Number: pr.Number, Author: f.actor(r), Body: body, CreatedAt: now(), UpdatedAt: now()}
 	rp.comments = append(rp.comments, c)
 	writeJSON(w, http.StatusCreated, f.ghComment(rp, c))
 }

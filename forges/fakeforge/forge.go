@@ -55,6 +55,8 @@ type Forge struct {
 	failures    []*failure
 	requests    []string
 	unhandled   []string
+	app         *appState   // the GitHub App, once EnableApp (app.go)
+	checkRuns   []*checkRun // checkruns.go
 }
 
 // failure is an injected error answer for the next n matching requests.
@@ -222,6 +224,9 @@ func apiOf(path string) apiKind {
 // authorized accepts "Authorization: Bearer|token <t>" on GitHub and
 // "PRIVATE-TOKEN: <t>" or "Authorization: Bearer <t>" on GitLab. f.mu is held.
 func (f *Forge) authorized(api apiKind, r *http.Request) bool {
+	if ok, decided := f.appAuthorized(api, r); decided {
+		return ok
+	}
 	auth := r.Header.Get("Authorization")
 	if t, ok := strings.CutPrefix(auth, "Bearer "); ok && t == f.token {
 		return true
@@ -339,6 +344,8 @@ func (f *Forge) routes() {
 	gh("GET /repos/{owner}/{repo}/releases/{id}", f.ghGetRelease)
 	gh("PATCH /repos/{owner}/{repo}/releases/{id}", f.ghEditRelease)
 	gh("GET /repos/{owner}/{repo}/releases/tags/{tag...}", f.ghGetReleaseByTag)
+	f.appRoutes(gh)
+	f.checkRunRoutes(gh)
 	// Where GitHub's tarball link redirects (codeload.github.com on github.com).
 	f.mux.HandleFunc("GET /_codeload/{owner}/{repo}/legacy.tar.gz/{sha}", f.ghTarball)
 

@@ -35,6 +35,11 @@ type TrackerEvents interface {
 	HandleEvent(ctx context.Context, ev *patchgate.Event) (patchgate.DeliveryOutcome, string, error)
 }
 
+// CheckActions acts on the buttons of patchgate's check runs (checks.Actions).
+type CheckActions interface {
+	ApplyCheckAction(ctx context.Context, repo *patchgate.Repository, ev *patchgate.Event) (patchgate.DeliveryOutcome, string, error)
+}
+
 // Dispatcher routes each parsed event to the use case that applies it. Set
 // the fields, then use it from any number of goroutines.
 type Dispatcher struct {
@@ -42,6 +47,8 @@ type Dispatcher struct {
 	Links    Linker
 	Commands CommentHandler
 	Trackers TrackerEvents
+	// Checks is nil unless patchgate runs as a GitHub App.
+	Checks CheckActions
 }
 
 // HandleEvent applies one parsed, verified event. It returns the delivery's
@@ -68,6 +75,11 @@ func (d *Dispatcher) HandleEvent(ctx context.Context, ev *patchgate.Event) (patc
 		return patchgate.OutcomeProcessed, "", d.Links.ApplyIssue(ctx, repo, ev)
 	case patchgate.EventComment:
 		return d.Commands.ApplyComment(ctx, repo, ev)
+	case patchgate.EventCheckAction:
+		if d.Checks == nil {
+			return patchgate.OutcomeIgnored, "check run actions need patchgate to run as a GitHub App (github.app_id)", nil
+		}
+		return d.Checks.ApplyCheckAction(ctx, repo, ev)
 	}
 	return patchgate.OutcomeIgnored, fmt.Sprintf("event kind %q is not used", ev.Kind), nil
 }
