@@ -11,6 +11,11 @@ const (
 	EventPush    EventKind = "push"    // push / Push Hook
 	EventIssue   EventKind = "issue"   // issues / Issue Hook
 	EventComment EventKind = "comment" // issue_comment / Note Hook
+	// EventDeployment asks whether a deployment may proceed
+	// (deployment_protection_rule / Deployment Hook).
+	EventDeployment EventKind = "deployment"
+	// EventStatusCheck asks for a merge request's external status check.
+	EventStatusCheck EventKind = "status_check"
 )
 
 // Event is one delivery, parsed and normalised by its source's adapter
@@ -37,6 +42,31 @@ type Event struct {
 	Push    *PushEvent    `json:"push,omitempty"`
 	Issue   *IssueEvent   `json:"issue,omitempty"`
 	Comment *CommentEvent `json:"comment,omitempty"`
+
+	Deployment  *DeploymentEvent  `json:"deployment,omitempty"`
+	StatusCheck *StatusCheckEvent `json:"status_check,omitempty"`
+}
+
+// DeploymentEvent is a forge asking whether a deployment may proceed.
+type DeploymentEvent struct {
+	Environment string `json:"environment"`
+	SHA         string `json:"sha"`
+	// Status is GitLab's deployment status; patchgate answers "blocked" ones.
+	Status       string `json:"status,omitempty"`
+	DeploymentID int64  `json:"deployment_id,omitempty"`
+	// RunID and CallbackURL are GitHub's: the Actions run waiting, and where
+	// the answer goes (checked to name RunID of the same repository).
+	RunID       int64  `json:"run_id,omitempty"`
+	CallbackURL string `json:"callback_url,omitempty"`
+}
+
+// StatusCheckEvent is GitLab asking for a merge request's external status
+// check: the merge request payload plus the check it is for.
+type StatusCheckEvent struct {
+	MRIID     int    `json:"mr_iid"`
+	HeadSHA   string `json:"head_sha"`
+	CheckID   int64  `json:"check_id"`
+	ProjectID int64  `json:"project_id"`
 }
 
 // ChangeEvent describes a pull or merge request as the event saw it.

@@ -94,9 +94,11 @@ type Approval struct {
 
 // CandidateFilter selects candidates; nil fields do not filter.
 type CandidateFilter struct {
-	Forge  *Forge
-	Repo   *string
-	State  *CandidateState
+	Forge *Forge
+	Repo  *string
+	State *CandidateState
+	// SHA selects the candidates at one commit.
+	SHA    *string
 	Offset int
 	Limit  int
 }
