@@ -48,13 +48,12 @@ type DeployReason string
 
 // Deploy reasons.
 const (
-	DeployOKPromoted            DeployReason = "deploy_promoted"
-	DeployOKPromotedByDeploy    DeployReason = "deploy_promoted_by_deployment"
-	DeploySHANotPromoted        DeployReason = "deploy_sha_not_promoted"
-	DeployCandidateSuperseded   DeployReason = "deploy_candidate_superseded"
-	DeployAwaitingPromotion     DeployReason = "deploy_awaiting_promotion"
-	DeployReviewExpired         DeployReason = "deploy_review_expired"
-	DeployEnvironmentNotGuarded DeployReason = "deploy_environment_not_guarded"
+	DeployOKPromoted          DeployReason = "deploy_promoted"
+	DeployOKPromotedByDeploy  DeployReason = "deploy_promoted_by_deployment"
+	DeploySHANotPromoted      DeployReason = "deploy_sha_not_promoted"
+	DeployCandidateSuperseded DeployReason = "deploy_candidate_superseded"
+	DeployAwaitingPromotion   DeployReason = "deploy_awaiting_promotion"
+	DeployReviewExpired       DeployReason = "deploy_review_expired"
 )
 
 // DeployReviewTimeout is how long a deployment may wait for its decision:

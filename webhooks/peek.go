@@ -34,11 +34,13 @@ var githubActions = map[string][]string{
 	"pull_request":  {"opened", "reopened", "edited", "synchronize", "closed", "ready_for_review"},
 	"issues":        {"opened", "edited", "closed", "reopened", "labeled", "unlabeled", "deleted", "transferred"},
 	"issue_comment": {"created", "edited"},
+	// A deployment waiting for patchgate's protection rule.
+	EventGitHubDeploymentProtectionRule: {"requested"},
 }
 
 func peekGitHub(event string, body []byte) (Summary, error) {
 	switch event {
-	case "pull_request", "issues", "issue_comment", "push":
+	case "pull_request", "issues", "issue_comment", "push", EventGitHubDeploymentProtectionRule:
 	case "ping":
 		return Summary{}, ignoredf("ping")
 	default:
@@ -73,6 +75,8 @@ var gitlabActions = map[string][]string{
 
 func peekGitLab(event string, body []byte) (Summary, error) {
 	switch event {
+	case EventGitLabDeployment:
+		return peekGitLabDeployment(body)
 	case "Merge Request Hook", "Issue Hook", "Confidential Issue Hook", "Note Hook", "Confidential Note Hook", "Push Hook":
 	default:
 		return Summary{}, ignoredf("event %q is not used", event)
