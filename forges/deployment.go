@@ -115,4 +115,3 @@ func (g *GitLab) RetryStatusCheck(ctx context.Context, c *patchgate.StatusCheck)
 		return glResp(resp), err
 	})
 }
-
