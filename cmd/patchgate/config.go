@@ -52,6 +52,8 @@ type Config struct {
 	// Release is the release policy's floor for every repository whose
 	// repos[].release does not set a key: .patchgate.yml may only tighten it.
 	Release ReleaseConfig `yaml:"release"`
+	// Enforcement configures the forges' enforcement of the gate.
+	Enforcement EnforcementConfig `yaml:"enforcement"`
 }
 
 // ReleaseConfig is the operator's release policy: the floor a repository's
@@ -170,6 +172,10 @@ type RepoConfig struct {
 	Secrets map[string]string `yaml:"secrets" json:"secrets,omitempty"`
 	// Release overrides keys of the top-level release floor for this repository.
 	Release *RepoReleaseConfig `yaml:"release" json:"release,omitempty"`
+	// Environments are the deployment environments patchgate guards;
+	// DeployRequires what their commits must be (promoted or approved).
+	Environments   []string `yaml:"environments" json:"environments,omitempty"`
+	DeployRequires string   `yaml:"deploy_requires" json:"deploy_requires,omitempty"`
 }
 
 // SLATargetConfig is one severity's SLA targets: how long after a ticket is
@@ -350,7 +356,8 @@ func DefaultConfig() Config {
 		Intake: IntakeConfig{MaxUnverified: 8},
 		// Today's behaviour, and the safe one: one approval, authors may not
 		// approve, promotion by hand.
-		Release: ReleaseConfig{Approvals: 1},
+		Release:     ReleaseConfig{Approvals: 1},
+		Enforcement: EnforcementConfig{SweepInterval: 15 * time.Second},
 	}
 }
 
@@ -542,6 +549,7 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	errs = append(errs, c.Enforcement.validate(c.Repos)...)
 	for _, forge := range slices.Sorted(maps.Keys(c.ReleaseManagers)) {
 		if err := patchgate.Forge(forge).Validate(); err != nil {
 			errs = append(errs, configKeyErrorf("release_managers.%s: %s", forge, patchgate.ErrorMessage(err)))
@@ -646,6 +654,8 @@ func (r RepoConfig) Repository(release ReleaseConfig) *patchgate.Repository {
 		Release:      r.Release.Over(release).Policy(),
 		// The convention holds unless the operator turns it off.
 		TitlePrefixFixes: r.TitlePrefixFixes == nil || *r.TitlePrefixFixes,
+		Environments:     r.Environments,
+		DeployRequires:   patchgate.DeployRequirement(r.DeployRequires),
 	}
 }
 
@@ -770,6 +780,7 @@ func (c Config) Secrets() []string {
 		add(t.WebhookSecrets...)
 	}
 	add(c.ReleaseWebhook.Secret, c.SLAWebhook.Secret)
+	add(c.Enforcement.StatusCheckSecrets...)
 	if u, err := url.Parse(c.Database); err == nil && u.User != nil {
 		if pw, ok := u.User.Password(); ok {
 			add(pw)

@@ -54,6 +54,8 @@ var configKeys = []config.Key{
 	{Path: "release.auto_promote", Kind: config.KindBool, Doc: "Let .patchgate.yml promote a candidate on its last approval; unset, promotion is by hand."},
 	{Path: "release.require_proof", Kind: config.KindBool, Doc: "Count a fix only with a fail-to-pass proof, whatever .patchgate.yml says."},
 	{Path: "release.required", Kind: config.KindList, Range: "suite names", Doc: "Suites that must pass for a release, whatever .patchgate.yml says."},
+	{Path: "enforcement.status_check_secrets", Kind: config.KindList, Range: "at least 8 characters each", Doc: "The shared secrets of GitLab's external status checks that call patchgate; several while rotating."},
+	{Path: "enforcement.sweep_interval", Kind: config.KindDuration, Default: "15s", Range: "100ms to 1m", Doc: "How often waiting deployments are decided again and open status checks answered again."},
 }
 
 // configKeyNoun words the server file's problems as its README quotes them:

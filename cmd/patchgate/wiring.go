@@ -20,6 +20,7 @@ import (
 	"github.com/patchgate/patchgate/testenv"
 	"github.com/patchgate/patchgate/usecase/commands"
 	"github.com/patchgate/patchgate/usecase/delivery"
+	"github.com/patchgate/patchgate/usecase/enforcement"
 	"github.com/patchgate/patchgate/usecase/gate"
 	"github.com/patchgate/patchgate/usecase/linking"
 	"github.com/patchgate/patchgate/usecase/people"
@@ -62,6 +63,7 @@ type useCases struct {
 	commands   *commands.Handler
 	trackers   *tracking.Trackers
 	dispatch   *delivery.Dispatcher
+	enforcer   *enforcement.Enforcer
 }
 
 // repositories indexes the configured repositories, the webhook sources that
@@ -151,13 +153,14 @@ func (m *Main) useCases(st *stores, repos repositories, clients forgeAPIs, comme
 	configs := &verification.Configs{Sources: clients.sources, Ceilings: m.runnerCeilings(), APIQuarantines: st.quarantines}
 	reconciler := &linking.Reconciler{Tickets: st.observed, Links: st.links}
 	uc := &useCases{}
+	answers := m.enforcementAnswers(clients)
 	uc.planner = &verification.Planner{Configs: configs, Verifications: st.verifications, Changes: st.changes,
 		Links: st.links, Repos: repos.dir, Forges: clients.proofSources, Trust: trust, Logger: m.Logger}
 	uc.candidates = &gate.Candidates{Configs: configs, Releases: st.releases, Changes: st.changes, Links: st.links,
 		Repos: repos.dir, Comparers: clients.comparers, Logger: m.Logger}
 	uc.gate = &gate.Gate{Configs: configs, Releases: st.releases, Evidence: st.verifications,
 		Authorship: &gate.AuthorRule{Authors: clients.authors, Comparers: clients.comparers, Branches: st.changes, Logger: m.Logger},
-		Publisher:  &gate.Publisher{Releasers: clients.releasers, Commenters: commenters, Announcer: m.announcer(), Logger: m.Logger},
+		Publisher:  &gate.Publisher{Releasers: clients.releasers, Commenters: commenters, Announcer: announcers{m.announcer(), answers}, Logger: m.Logger},
 		Repos:      repos.dir, Logger: m.Logger}
 	uc.verdicts = &verification.Verdicts{Changes: st.changes, Tickets: reconciler, Releases: uc.candidates, Logger: m.Logger}
 	cmds := store.NewCommandService(m.DB)
@@ -169,7 +172,8 @@ func (m *Main) useCases(st *stores, repos repositories, clients forgeAPIs, comme
 	uc.commands = &commands.Handler{Changes: st.changes, Releases: releaseGate{st.releases, uc.gate}, Verifier: uc.verifier,
 		Commands: cmds, Commenters: commenters, Comments: clients.comments, People: m.people(clients), Logger: m.Logger}
 	uc.trackers = m.Trackers
-	uc.dispatch = &delivery.Dispatcher{Repos: repos.dir, Links: uc.linker, Commands: uc.commands, Trackers: uc.trackers}
+	uc.enforcer = m.enforcer(st, repos, clients, uc.gate, answers)
+	uc.dispatch = &delivery.Dispatcher{Repos: repos.dir, Links: uc.linker, Commands: uc.commands, Trackers: uc.trackers, Enforcement: uc.enforcer}
 	m.Linker, m.Verifier, m.Planner, m.Verdicts = uc.linker, uc.verifier, uc.planner, uc.verdicts
 	m.Candidates, m.Gate, m.Commands = uc.candidates, uc.gate, uc.commands
 	return uc
@@ -355,6 +359,7 @@ func (m *Main) startDelivery(workCtx context.Context, st *stores, repos reposito
 		m.wg.Go(func() { m.SLAWatch.Run(workCtx) })
 	}
 	m.wg.Go(func() { m.pruneSessions(workCtx, srv.Sessions) })
+	m.wg.Go(func() { m.sweepEnforcement(workCtx, uc.enforcer) })
 }
 
 // releaseGate is the release gate as comment commands see it: candidates
