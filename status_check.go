@@ -18,6 +18,11 @@ const (
 // the verdict arrives.
 const StatusCheckPendingLimit = 90 * time.Second
 
+// StatusCheckGitLabTimeout is when GitLab fails a check left pending (GitLab
+// 16.6 and later): a pending answer older than that is failed on GitLab's
+// side, and must be retried before a verdict can pass it.
+const StatusCheckGitLabTimeout = 2 * time.Minute
+
 // StatusCheckAnswer is the answer for a merge request's head whose verdict
 // (HeadVerdict) is head: passed for a success, failed for a failure or an
 // error, pending while there is none; final reports whether the answer can

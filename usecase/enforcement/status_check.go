@@ -75,7 +75,7 @@ func (s *StatusChecks) answer(ctx context.Context, c *patchgate.StatusCheck) err
 	case final && c.Answered == patchgate.StatusCheckFailed && status == patchgate.StatusCheckFailed:
 		// GitLab shows failed already; only the record changes.
 		return s.Checks.AnswerStatusCheck(ctx, c.ID, status, true)
-	case final && c.Answered == patchgate.StatusCheckFailed:
+	case final && (c.Answered == patchgate.StatusCheckFailed || s.timedOut(c)):
 		if err := s.GitLab.RetryStatusCheck(ctx, c); err != nil {
 			return fmt.Errorf("retry status check %d on %s!%d: %w", c.CheckID, c.Repo, c.MRIID, err)
 		}
@@ -110,6 +110,14 @@ func (s *StatusChecks) Sweep(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// timedOut reports whether GitLab has failed c on its own: its last answer
+// was pending, given StatusCheckGitLabTimeout ago or longer (patchgate was
+// down, or the forge unreachable, when it should have answered failed).
+func (s *StatusChecks) timedOut(c *patchgate.StatusCheck) bool {
+	return c.Answered == patchgate.StatusCheckPending && c.AnsweredAt != nil &&
+		s.now().Sub(*c.AnsweredAt) >= patchgate.StatusCheckGitLabTimeout
 }
 
 func ptr[T any](v T) *T { return &v }
