@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -313,5 +312,37 @@ func TestGitLabStatusChecks(t *testing.T) {
 		time.Sleep(300 * time.Millisecond)
 		waitCheck(t, app.forge, 4, "passed")
 	})
-	_ = context.Background
+}
+
+func TestEnforcementConfig(t *testing.T) {
+	tests := []struct {
+		name string
+		mod  func(c *Config)
+		want string
+	}{
+		{"an unknown requirement", func(c *Config) {
+			c.Repos[0].Environments, c.Repos[0].DeployRequires = []string{"production"}, "merged"
+		}, `repos[0].deploy_requires: "merged": want promoted (the default) or approved`},
+		{"a requirement without environments", func(c *Config) { c.Repos[0].DeployRequires = "approved" }, "repos[0].deploy_requires: set with no environments"},
+		{"a short status check secret", func(c *Config) { c.Enforcement.StatusCheckSecrets = []string{"short"} }, "enforcement.status_check_secrets[0]: a secret needs at least 8 characters"},
+		{"a sweep slower than GitLab's timeout", func(c *Config) { c.Enforcement.SweepInterval = 3 * time.Minute }, "enforcement.sweep_interval: 3m0s: want 100ms to 1m"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Repos = []RepoConfig{{Forge: "github", Name: testRepo}}
+			tt.mod(&cfg)
+			if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, want %q", err, tt.want)
+			}
+		})
+	}
+	cfg := DefaultConfig()
+	cfg.Repos = []RepoConfig{{Forge: "github", Name: testRepo, Environments: []string{"production"}, DeployRequires: "approved"}}
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("a valid enforcement: %v", err)
+	}
+	if r := cfg.Repos[0].Repository(cfg.Release); !r.GuardsEnvironment("Production") || r.DeployRequires != patchgate.DeployRequiresApproved {
+		t.Fatalf("got %+v, want production guarded, deployments promoting approved candidates", r)
+	}
 }
