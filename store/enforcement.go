@@ -105,6 +105,20 @@ func (s *EnforcementService) FindDeploymentReviews(ctx context.Context, forge pa
 	return out, rows.Err()
 }
 
+// FindDeploymentReview returns review id; ENOTFOUND when there is none.
+func (s *EnforcementService) FindDeploymentReview(ctx context.Context, id int64) (*patchgate.DeploymentReview, error) {
+	tx, err := s.db.beginRead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	r := &patchgate.DeploymentReview{}
+	if err := tx.QueryRow(ctx, `SELECT `+deploymentReviewColumns+` FROM deployment_reviews WHERE id = $1`, id).Scan(deploymentReviewDest(r)...); err != nil {
+		return nil, notFound(err, "deployment review %d", id)
+	}
+	return r, nil
+}
+
 // AnswerDeploymentReview records the answer the forge was given and audits
 // it, in one transaction. It reports false, changing nothing, when the review
 // was answered already (by another process), so each review is answered once.

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 
 	"github.com/patchgate/patchgate"
 )
@@ -20,6 +21,7 @@ import (
 type Reviews interface {
 	RecordDeploymentReview(ctx context.Context, r *patchgate.DeploymentReview) (*patchgate.DeploymentReview, error)
 	PendingDeploymentReviews(ctx context.Context, forge patchgate.Forge, repo string) ([]*patchgate.DeploymentReview, error)
+	FindDeploymentReview(ctx context.Context, id int64) (*patchgate.DeploymentReview, error)
 	// AnswerDeploymentReview records and audits an answer; false when the
 	// review was answered already.
 	AnswerDeploymentReview(ctx context.Context, id int64, state patchgate.DeployVerdict, reason patchgate.DeployReason, comment string) (bool, error)
@@ -50,6 +52,11 @@ type Answers struct {
 	// PublicURL is where patchgate's dashboard is, for the link in answers.
 	PublicURL string
 	Logger    *slog.Logger
+
+	// answering serialises answers in this process, so that a promotion's
+	// announcement and a sweep never both answer one deployment (the forge
+	// would refuse the second).
+	answering sync.Mutex
 }
 
 // link is the dashboard page a decision rests on.
@@ -71,6 +78,13 @@ func (a *Answers) Answer(ctx context.Context, r *patchgate.DeploymentReview, d p
 	reviewer := a.Reviewers[r.Forge]
 	if reviewer == nil {
 		return patchgate.Errorf(patchgate.EINVALID, "no API access to %s is configured: configure its token to answer deployments", r.Forge)
+	}
+	a.answering.Lock()
+	defer a.answering.Unlock()
+	if now, err := a.Reviews.FindDeploymentReview(ctx, r.ID); err != nil {
+		return err
+	} else if now.State != patchgate.DeployWait {
+		return nil // answered meanwhile
 	}
 	comment := patchgate.RenderDeployDecision(d, a.link(d))
 	if err := reviewer.ReviewDeployment(ctx, r, d.Verdict, comment); err != nil {
