@@ -1,0 +1,137 @@
+package enforcement_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/patchgate/patchgate"
+	"github.com/patchgate/patchgate/forges"
+	"github.com/patchgate/patchgate/forges/fakeforge"
+	"github.com/patchgate/patchgate/store"
+	"github.com/patchgate/patchgate/usecase/enforcement"
+)
+
+const app = "acme/app"
+
+// gateFunc is a function-field Gate: every open candidate evaluates as
+// evaluate says; promotion is refused.
+type gateFunc func(c *patchgate.Candidate) *patchgate.Evaluation
+
+func (g gateFunc) Evaluate(_ context.Context, c *patchgate.Candidate) (*patchgate.Evaluation, error) {
+	return g(c), nil
+}
+
+func (g gateFunc) Promote(context.Context, int64, patchgate.Principal) (*patchgate.Candidate, error) {
+	return nil, patchgate.Errorf(patchgate.ECONFLICT, "not in this test")
+}
+
+// deployWorld is the deployment use case on real SQLite and the GitHub
+// client on the fake forge, with a clock the test moves.
+type deployWorld struct {
+	deployments *enforcement.Deployments
+	releases    *store.ReleaseService
+	forge       *fakeforge.Forge
+	offset      atomic.Int64
+}
+
+func newDeployWorld(t *testing.T) *deployWorld {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "p.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	forge := fakeforge.New()
+	t.Cleanup(forge.Close)
+	forge.AddRepo(app)
+	gh, err := forges.NewGitHub(forges.Config{BaseURL: forge.GitHubAPIURL(), Token: fakeforge.Token, Retry: forges.RetryPolicy{MaxRetries: -1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &deployWorld{releases: store.NewReleaseService(db), forge: forge}
+	repos := patchgate.NewRepositoryDirectory([]*patchgate.Repository{{Forge: patchgate.GitHub, Name: app, Environments: []string{"production"}}})
+	w.deployments = &enforcement.Deployments{Repos: repos, Candidates: w.releases,
+		Gate: gateFunc(func(*patchgate.Candidate) *patchgate.Evaluation { return &patchgate.Evaluation{Needed: 1} }),
+		Answers: &enforcement.Answers{Reviews: store.NewEnforcementService(db),
+			Reviewers: map[patchgate.Forge]enforcement.DeploymentReviewer{patchgate.GitHub: gh}, PublicURL: "https://pg"},
+		Now: func() time.Time { return time.Now().Add(time.Duration(w.offset.Load())) }}
+	return w
+}
+
+func (w *deployWorld) candidate(t *testing.T, name, sha string) *patchgate.Candidate {
+	t.Helper()
+	c := &patchgate.Candidate{Forge: patchgate.GitHub, Repo: app, Branch: "main", SHA: sha, Name: name, CreatedBy: "alice"}
+	if err := w.releases.CreateCandidate(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func (w *deployWorld) deploy(t *testing.T, run int64, sha string) {
+	t.Helper()
+	ev := &patchgate.Event{Source: patchgate.SourceGitHub, Forge: patchgate.GitHub, Kind: patchgate.EventDeployment, Repo: app,
+		Deployment: &patchgate.DeploymentEvent{Environment: "production", SHA: sha, RunID: run}}
+	repo, _ := w.deployments.Repos.Find(patchgate.GitHub, app)
+	if _, _, err := w.deployments.HandleDeployment(context.Background(), repo, ev); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (w *deployWorld) sweepAt(t *testing.T, d time.Duration) {
+	t.Helper()
+	w.offset.Store(int64(d))
+	if _, err := w.deployments.Sweep(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// decision is run's approval or rejection, or "" while it waits.
+func (w *deployWorld) decision(run int64) (state, comment string) {
+	for _, r := range w.forge.DeploymentReviews(app) {
+		if r.RunID == run && r.State != "" {
+			return r.State, r.Comment
+		}
+	}
+	return "", ""
+}
+
+func TestWaitingDeploymentIsRejectedAfter30Days(t *testing.T) {
+	w := newDeployWorld(t)
+	sha := strings.Repeat("7a", 20)
+	w.candidate(t, "v1", sha)
+	w.deploy(t, 1, sha)
+	w.sweepAt(t, 29*24*time.Hour)
+	if state, _ := w.decision(1); state != "" {
+		t.Fatalf("after 29 days: got %s, want still waiting", state)
+	}
+	w.sweepAt(t, patchgate.DeployReviewTimeout+time.Minute)
+	state, comment := w.decision(1)
+	if state != "rejected" || !strings.Contains(comment, "[deploy_review_expired]") {
+		t.Fatalf("after 30 days: got %s %q, want rejected as expired", state, comment)
+	}
+}
+
+func TestWaitingDeploymentIsRejectedWhenItsCandidateIsSuperseded(t *testing.T) {
+	w := newDeployWorld(t)
+	old, next := strings.Repeat("8b", 20), strings.Repeat("9c", 20)
+	w.candidate(t, "v1", old)
+	w.deploy(t, 2, old)
+	w.sweepAt(t, time.Minute)
+	if state, _ := w.decision(2); state != "" {
+		t.Fatalf("an open candidate: got %s, want waiting", state)
+	}
+	w.candidate(t, "v2", next) // supersedes v1
+	w.sweepAt(t, 2*time.Minute)
+	state, comment := w.decision(2)
+	if state != "rejected" || !strings.Contains(comment, "[deploy_candidate_superseded]") {
+		t.Fatalf("superseded: got %s %q, want rejected as superseded", state, comment)
+	}
+}
