@@ -66,7 +66,7 @@ func (d *Deployments) HandleDeployment(ctx context.Context, repo *patchgate.Repo
 	if r.State != patchgate.DeployWait {
 		return patchgate.OutcomeIgnored, fmt.Sprintf("deployment review %d was answered %s already", r.ID, r.State), nil
 	}
-	decision, err := d.decide(ctx, repo, r)
+	decision, err := d.decide(ctx, repo, r, true)
 	if err != nil {
 		return "", "", err
 	}
@@ -85,7 +85,13 @@ func (d *Deployments) HandleDeployment(ctx context.Context, repo *patchgate.Repo
 // then the verdict stays DeployPromote, and the promotion's announcement
 // (Answers.Announce) has answered r and every other deployment of that commit
 // (or the sweep will, if the forge could not be reached).
-func (d *Deployments) decide(ctx context.Context, repo *patchgate.Repository, r *patchgate.DeploymentReview) (patchgate.DeployDecision, error) {
+//
+// weigh asks the gate about open candidates (their blockers, their
+// approvals): for the first answer, which tells the deployment why it waits,
+// and whenever an approved candidate could be promoted; a sweep under
+// deploy_requires: promoted needs only the candidates' states, and spares the
+// forge the reads of an evaluation.
+func (d *Deployments) decide(ctx context.Context, repo *patchgate.Repository, r *patchgate.DeploymentReview, weigh bool) (patchgate.DeployDecision, error) {
 	found, _, err := d.Candidates.FindCandidates(ctx, patchgate.CandidateFilter{Forge: &r.Forge, Repo: &r.Repo, SHA: &r.SHA, Limit: 20})
 	if err != nil {
 		return patchgate.DeployDecision{}, fmt.Errorf("find the candidates at %s: %w", patchgate.ShortSHA(r.SHA), err)
@@ -93,7 +99,7 @@ func (d *Deployments) decide(ctx context.Context, repo *patchgate.Repository, r 
 	atSHA := make([]patchgate.DeployCandidate, 0, len(found))
 	for _, c := range found {
 		dc := patchgate.DeployCandidate{ID: c.ID, Name: c.Name, State: c.State}
-		if c.State == patchgate.CandidateOpen {
+		if c.State == patchgate.CandidateOpen && (weigh || repo.DeployRequires == patchgate.DeployRequiresApproved) {
 			if dc, err = d.weigh(ctx, c.ID); err != nil {
 				return patchgate.DeployDecision{}, err
 			}
@@ -149,7 +155,7 @@ func (d *Deployments) Sweep(ctx context.Context) (int, error) {
 			// The repository is no longer configured: nobody else will answer.
 			repo = &patchgate.Repository{Forge: r.Forge, Name: r.Repo}
 		}
-		decision, err := d.decide(ctx, repo, r)
+		decision, err := d.decide(ctx, repo, r, false)
 		if err == nil && decision.Verdict != patchgate.DeployWait && decision.Verdict != patchgate.DeployPromote {
 			err = d.Answers.Answer(ctx, r, decision)
 			if err == nil {
