@@ -94,11 +94,10 @@ type Approval struct {
 
 // CandidateFilter selects candidates; nil fields do not filter.
 type CandidateFilter struct {
-	Forge *Forge
-	Repo  *string
-	State *CandidateState
-	// SHA selects the candidates at one commit.
-	SHA    *string
+	Forge  *Forge
+	Repo   *string
+	State  *CandidateState
+	SHA    *string // the candidates at one commit
 	Offset int
 	Limit  int
 }

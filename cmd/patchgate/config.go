@@ -356,7 +356,10 @@ func DefaultConfig() Config {
 		Intake: IntakeConfig{MaxUnverified: 8},
 		// Today's behaviour, and the safe one: one approval, authors may not
 		// approve, promotion by hand.
-		Release:     ReleaseConfig{Approvals: 1},
+		Release: ReleaseConfig{Approvals: 1},
+
+		// Waiting deployments and status checks are answered well within
+		// GitLab's two minutes.
 		Enforcement: EnforcementConfig{SweepInterval: 15 * time.Second},
 	}
 }
