@@ -135,3 +135,60 @@ func TestWaitingDeploymentIsRejectedWhenItsCandidateIsSuperseded(t *testing.T) {
 		t.Fatalf("superseded: got %s %q, want rejected as superseded", state, comment)
 	}
 }
+
+// TestGitLabBlockedDeploymentApprovedOnPromotion: a blocked GitLab
+// deployment of an open candidate's commit waits, and the promotion's
+// announcement approves it as patchgate's user, with the code.
+func TestGitLabBlockedDeploymentApprovedOnPromotion(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "p.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	forge := fakeforge.New()
+	t.Cleanup(forge.Close)
+	forge.AddRepo(project)
+	gl, err := forges.NewGitLab(forges.Config{BaseURL: forge.GitLabAPIURL(), Token: fakeforge.Token, Retry: forges.RetryPolicy{MaxRetries: -1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	releases := store.NewReleaseService(db)
+	answers := &enforcement.Answers{Reviews: store.NewEnforcementService(db),
+		Reviewers: map[patchgate.Forge]enforcement.DeploymentReviewer{patchgate.GitLab: gl}}
+	repo := &patchgate.Repository{Forge: patchgate.GitLab, Name: project, Environments: []string{"production"}}
+	d := &enforcement.Deployments{Repos: patchgate.NewRepositoryDirectory([]*patchgate.Repository{repo}), Candidates: releases,
+		Gate: gateFunc(func(*patchgate.Candidate) *patchgate.Evaluation { return &patchgate.Evaluation{Needed: 1} }), Answers: answers}
+	sha := strings.Repeat("d4", 20)
+	c := &patchgate.Candidate{Forge: patchgate.GitLab, Repo: project, Branch: "main", SHA: sha, Name: "v3", CreatedBy: "bob"}
+	if err := releases.CreateCandidate(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	ev := &patchgate.Event{Source: patchgate.SourceGitLab, Forge: patchgate.GitLab, Kind: patchgate.EventDeployment, Repo: project,
+		Deployment: &patchgate.DeploymentEvent{Environment: "production", SHA: sha, Status: "blocked", DeploymentID: 41}}
+	if _, _, err := d.HandleDeployment(ctx, repo, ev); err != nil {
+		t.Fatal(err)
+	}
+	if got := forge.DeploymentReviews(project); len(got) != 0 {
+		t.Fatalf("before promotion: got %+v, want no answer (GitLab has no status report)", got)
+	}
+	if _, err := releases.BeginPromotion(ctx, c.ID, "bob", 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := releases.FinishPromotion(ctx, c.ID, "https://gitlab.example/releases/v3"); err != nil {
+		t.Fatal(err)
+	}
+	promoted, err := releases.FindCandidateByID(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answers.Announce(ctx, promoted, &patchgate.ForgeRelease{Tag: "v3", SHA: sha})
+	got := forge.DeploymentReviews(project)
+	if len(got) != 1 || got[0].DeploymentID != 41 || got[0].State != "approved" || got[0].By != fakeforge.BotLogin ||
+		!strings.Contains(got[0].Comment, "[deploy_promoted]") {
+		t.Fatalf("after promotion: got %+v, want deployment 41 approved by patchgate's user with the code", got)
+	}
+}
