@@ -158,13 +158,20 @@ func statusCheckDest(c *patchgate.StatusCheck) []any {
 
 // RecordStatusCheck stores GitLab's request for check c on a merge request's
 // head and returns the stored one, with what was answered already when GitLab
-// asked about the same head before.
+// asked about the same head before; the check's open questions about other
+// heads of the merge request are closed.
 func (s *EnforcementService) RecordStatusCheck(ctx context.Context, c *patchgate.StatusCheck) (*patchgate.StatusCheck, error) {
 	tx, err := s.db.begin(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback()
+	// GitLab asks about a merge request's head only: a new head closes the
+	// questions about the old ones, so sweeps stop answering them.
+	if _, err := tx.Exec(ctx, `UPDATE status_checks SET final = $1 WHERE repo = $2 AND mr_iid = $3 AND check_id = $4 AND sha <> $5 AND final = $6`,
+		true, c.Repo, c.MRIID, c.CheckID, c.SHA, false); err != nil {
+		return nil, fmt.Errorf("close the older heads' status checks of %s!%d: %w", c.Repo, c.MRIID, err)
+	}
 	if _, err := tx.Exec(ctx, `INSERT INTO status_checks (repo, project_id, mr_iid, sha, check_id, requested_at)
 		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (repo, mr_iid, sha, check_id) DO NOTHING`,
 		c.Repo, c.ProjectID, c.MRIID, c.SHA, c.CheckID, s.db.now()); err != nil {

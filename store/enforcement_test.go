@@ -79,8 +79,17 @@ func testEnforcement(t *testing.T, open func(t *testing.T) *store.DB) {
 		}
 		next := *c
 		next.SHA = sha("next")
-		if n, _ := s.RecordStatusCheck(ctx, &next); n.ID == got.ID || n.Final {
+		n, _ := s.RecordStatusCheck(ctx, &next)
+		if n.ID == got.ID || n.Final {
 			t.Fatalf("a new head: got %+v, want a new open check", n)
+		}
+		newer := next
+		newer.SHA = sha("newer")
+		if _, err := s.RecordStatusCheck(ctx, &newer); err != nil {
+			t.Fatal(err)
+		}
+		if open, _ := s.OpenStatusChecks(ctx); len(open) != 1 || open[0].SHA != newer.SHA {
+			t.Fatalf("open after a newer head: got %+v, want only the newest head's", open)
 		}
 	})
 }
