@@ -40,6 +40,10 @@ const (
 	DeployReject  DeployVerdict = "rejected"
 	DeployWait    DeployVerdict = "pending"
 	DeployPromote DeployVerdict = "promote"
+	// DeployUndelivered is a review's state when the forge refused its
+	// answer for good (the token may not review the rule, the deployment is
+	// gone or decided by someone else): it is not sent again.
+	DeployUndelivered DeployVerdict = "undelivered"
 )
 
 // DeployReason is the stable code of a deployment decision, the word scripts

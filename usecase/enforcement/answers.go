@@ -88,7 +88,15 @@ func (a *Answers) Answer(ctx context.Context, r *patchgate.DeploymentReview, d p
 	}
 	comment := patchgate.RenderDeployDecision(d, a.link(d))
 	if err := reviewer.ReviewDeployment(ctx, r, d.Verdict, comment); err != nil {
-		return fmt.Errorf("answer the deployment of %s to %s at %s (%s): %w", r.Repo, r.Environment, patchgate.ShortSHA(r.SHA), d.Verdict, err)
+		err = fmt.Errorf("answer the deployment of %s to %s at %s (%s): %w", r.Repo, r.Environment, patchgate.ShortSHA(r.SHA), d.Verdict, err)
+		if !refused(err) {
+			return err // the forge may answer next time: the review stays pending
+		}
+		// Sending it again every sweep for 30 days would be refused each time.
+		if _, rerr := a.Reviews.AnswerDeploymentReview(ctx, r.ID, patchgate.DeployUndelivered, d.Reason, comment); rerr != nil {
+			return rerr
+		}
+		return fmt.Errorf("%w; not sent again: check that patchgate's GitHub App (or GitLab user) may review %s's deployments", err, r.Environment)
 	}
 	if _, err := a.Reviews.AnswerDeploymentReview(ctx, r.ID, d.Verdict, d.Reason, comment); err != nil {
 		return err
@@ -129,6 +137,17 @@ func (a *Answers) Announce(ctx context.Context, c *patchgate.Candidate, _ *patch
 			a.logger().Error("deployment not answered after promotion; the sweep retries", "repo", r.Repo, "environment", r.Environment, "err", err)
 		}
 	}
+}
+
+// refused reports whether the forge refused an answer for good, as opposed
+// to being unreachable or rate-limited (or the token failing, which the
+// operator fixes): sending the same answer again cannot help.
+func refused(err error) bool {
+	switch patchgate.ErrorCode(err) {
+	case patchgate.EINVALID, patchgate.EFORBIDDEN, patchgate.ENOTFOUND, patchgate.ECONFLICT:
+		return true
+	}
+	return false
 }
 
 func (a *Answers) logger() *slog.Logger {

@@ -192,3 +192,39 @@ func TestGitLabBlockedDeploymentApprovedOnPromotion(t *testing.T) {
 		t.Fatalf("after promotion: got %+v, want deployment 41 approved by patchgate's user with the code", got)
 	}
 }
+
+// TestRefusedAnswerIsNotSentAgain: a forge that refuses an answer for good
+// (here: a decision already made on the forge) gets it once, not once per
+// sweep for 30 days; a forge that is down gets it again.
+func TestRefusedAnswerIsNotSentAgain(t *testing.T) {
+	w := newDeployWorld(t)
+	sha := strings.Repeat("e5", 20)
+	w.candidate(t, "v1", sha)
+	w.deploy(t, 3, sha)
+	// Someone with the rights decided on the forge meanwhile.
+	gh, err := forges.NewGitHub(forges.Config{BaseURL: w.forge.GitHubAPIURL(), Token: fakeforge.Token, Retry: forges.RetryPolicy{MaxRetries: -1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := gh.ReviewDeployment(context.Background(), &patchgate.DeploymentReview{Forge: patchgate.GitHub, Repo: app, Environment: "production", RunID: 3},
+		patchgate.DeployApprove, "by hand"); err != nil {
+		t.Fatal(err)
+	}
+	posts := func() int {
+		n := 0
+		for _, r := range w.forge.Requests() {
+			if strings.HasSuffix(r, "/actions/runs/3/deployment_protection_rule") {
+				n++
+			}
+		}
+		return n
+	}
+	w.forge.FailNextOn("/actions/runs/3/deployment_protection_rule", 1, 502, nil)
+	w.sweepAt(t, patchgate.DeployReviewTimeout+time.Hour) // the forge is down: tried, kept
+	before := posts()
+	w.sweepAt(t, patchgate.DeployReviewTimeout+2*time.Hour) // refused: recorded, not sent again
+	w.sweepAt(t, patchgate.DeployReviewTimeout+3*time.Hour)
+	if got := posts() - before; got != 1 {
+		t.Fatalf("after the forge came back: got %d answers sent, want 1 (refused, then never again)", got)
+	}
+}
