@@ -23,6 +23,11 @@ const StatusCheckPendingLimit = 90 * time.Second
 // side, and must be retried before a verdict can pass it.
 const StatusCheckGitLabTimeout = 2 * time.Minute
 
+// StatusCheckMaxAge is how long a question about one head stays open: a head
+// without a verdict after that (its merge request closed, its run never
+// allowed) is answered no more, so sweeps do not grow without end.
+const StatusCheckMaxAge = 30 * 24 * time.Hour
+
 // StatusCheckAnswer is the answer for a merge request's head whose verdict
 // (HeadVerdict) is head: passed for a success, failed for a failure or an
 // error, pending while there is none; final reports whether the answer can

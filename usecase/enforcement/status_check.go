@@ -105,6 +105,12 @@ func (s *StatusChecks) Sweep(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		if s.now().Sub(c.RequestedAt) >= patchgate.StatusCheckMaxAge {
+			if err := s.Checks.AnswerStatusCheck(ctx, c.ID, c.Answered, true); err != nil {
+				return err
+			}
+			continue
+		}
 		if err := s.answer(ctx, c); err != nil {
 			s.logger().Warn("status check not answered; retried on the next sweep", "repo", c.Repo, "mr", c.MRIID, "err", err)
 		}

@@ -129,3 +129,19 @@ func TestStatusCheckGitLabFailedWhilePatchgateWasAway(t *testing.T) {
 	w.sweepAt(t, 3*time.Minute)
 	w.want(t, 2, "passed", 1, "pending", "passed")
 }
+
+func TestStatusCheckWithoutVerdictIsClosedAfter30Days(t *testing.T) {
+	w := newCheckWorld(t)
+	sha := strings.Repeat("7b", 20)
+	w.ask(t, 3, sha)
+	w.sweepAt(t, 2*time.Minute)
+	w.want(t, 3, "failed", 0, "pending", "failed")
+	w.sweepAt(t, patchgate.StatusCheckMaxAge+time.Minute)
+	if open, err := w.checks.Checks.OpenStatusChecks(context.Background()); err != nil || len(open) != 0 {
+		t.Fatalf("after 30 days: got %+v, %v; want the question closed", open, err)
+	}
+	// A verdict that comes later changes nothing: the question was closed.
+	w.pass(t, sha)
+	w.sweepAt(t, patchgate.StatusCheckMaxAge+2*time.Minute)
+	w.want(t, 3, "failed", 0, "pending", "failed")
+}
