@@ -63,6 +63,9 @@ const (
 	// AuditKeyed is the first keyed entry (Subject "audit", Detail
 	// plain_through: the Seq of the last plain entry, 0 for none).
 	AuditKeyed = "audit.keyed"
+	// AuditDeploymentReviewed: patchgate approved or rejected a deployment
+	// to a guarded environment.
+	AuditDeploymentReviewed = "deployment.reviewed"
 )
 
 // SystemActor is the actor of what patchgate does on its own account.

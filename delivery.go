@@ -16,11 +16,14 @@ const (
 	SourceGitHub DeliverySource = "github"
 	SourceGitLab DeliverySource = "gitlab"
 	SourceJira   DeliverySource = "jira"
+	// SourceGitLabStatusCheck is GitLab's external status checks, signed
+	// with each check's shared secret.
+	SourceGitLabStatusCheck DeliverySource = "gitlab-status-check"
 )
 
 // Validate reports whether s is a source patchgate takes deliveries from.
 func (s DeliverySource) Validate() error {
-	if s == SourceJira {
+	if s == SourceJira || s == SourceGitLabStatusCheck {
 		return nil
 	}
 	return Forge(s).Validate()

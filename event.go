@@ -14,6 +14,11 @@ const (
 	// EventCheckAction is a button pressed on one of patchgate's check runs
 	// (GitHub check_run, action requested_action).
 	EventCheckAction EventKind = "check_action"
+	// EventDeployment asks whether a deployment may proceed
+	// (deployment_protection_rule / Deployment Hook).
+	EventDeployment EventKind = "deployment"
+	// EventStatusCheck asks for a merge request's external status check.
+	EventStatusCheck EventKind = "status_check"
 )
 
 // Event is one delivery, parsed and normalised by its source's adapter
@@ -42,6 +47,31 @@ type Event struct {
 	Comment *CommentEvent `json:"comment,omitempty"`
 	// CheckAction is set for EventCheckAction (checkrun.go).
 	CheckAction *CheckActionEvent `json:"check_action,omitempty"`
+
+	Deployment  *DeploymentEvent  `json:"deployment,omitempty"`
+	StatusCheck *StatusCheckEvent `json:"status_check,omitempty"`
+}
+
+// DeploymentEvent is a forge asking whether a deployment may proceed.
+type DeploymentEvent struct {
+	Environment string `json:"environment"`
+	SHA         string `json:"sha"`
+	// Status is GitLab's deployment status; patchgate answers "blocked" ones.
+	Status       string `json:"status,omitempty"`
+	DeploymentID int64  `json:"deployment_id,omitempty"`
+	// RunID and CallbackURL are GitHub's: the Actions run waiting, and where
+	// the answer goes (checked to name RunID of the same repository).
+	RunID       int64  `json:"run_id,omitempty"`
+	CallbackURL string `json:"callback_url,omitempty"`
+}
+
+// StatusCheckEvent is GitLab asking for a merge request's external status
+// check: the merge request payload plus the check it is for.
+type StatusCheckEvent struct {
+	MRIID     int    `json:"mr_iid"`
+	HeadSHA   string `json:"head_sha"`
+	CheckID   int64  `json:"check_id"`
+	ProjectID int64  `json:"project_id"`
 }
 
 // ChangeEvent describes a pull or merge request as the event saw it.

@@ -102,6 +102,7 @@ type CandidateFilter struct {
 	Forge  *Forge
 	Repo   *string
 	State  *CandidateState
+	SHA    *string // the candidates at one commit
 	Offset int
 	Limit  int
 }

@@ -27,9 +27,11 @@ type Repository struct {
 	// SuiteSecrets are environment variables given to the suites of trusted
 	// heads only, and masked in every log; never serialised.
 	SuiteSecrets map[string]string `json:"-"`
-	// Environments are the deployment environments mapped to the repository,
-	// which the forge must gate through patchgate.
-	Environments []string `json:"environments,omitempty"`
+	// Environments are the deployment environments whose deployments
+	// patchgate approves or rejects (GitHub protection rules, GitLab
+	// deployment approvals); DeployRequires is what their commits must be.
+	Environments   []string          `json:"environments,omitempty"`
+	DeployRequires DeployRequirement `json:"deploy_requires,omitempty"`
 }
 
 // Ref returns the repository's forge and name.

@@ -144,6 +144,7 @@ func (s *Server) engine() *gin.Engine {
 	r.POST("/webhooks/github", s.handleGitHubWebhook)
 	r.POST("/webhooks/gitlab", s.handleGitLabWebhook)
 	r.POST("/webhooks/jira", s.handleJiraWebhook)
+	r.POST("/webhooks/gitlab/status-check", s.handleGitLabStatusCheckWebhook)
 
 	r.GET("/api/v1/openapi.yaml", s.handleOpenAPI)
 	api := r.Group("/api/v1", s.authenticate)

@@ -257,6 +257,9 @@ func (s *ReleaseService) FindCandidates(ctx context.Context, f patchgate.Candida
 	if f.State != nil {
 		w.add("state = $?", *f.State)
 	}
+	if f.SHA != nil {
+		w.add("sha = $?", *f.SHA)
+	}
 
 	tx, err := s.db.beginRead(ctx)
 	if err != nil {

@@ -166,6 +166,7 @@ func testStore(t *testing.T, open func(t *testing.T) *store.DB) {
 	t.Run("Quarantines", func(t *testing.T) { testQuarantines(t, migrated) })
 	t.Run("Proofs", func(t *testing.T) { testProofs(t, migrated) })
 	t.Run("Reports", func(t *testing.T) { testReports(t, migrated) })
+	t.Run("Enforcement", func(t *testing.T) { testEnforcement(t, migrated) })
 }
 
 // testOpened checks what every open database offers before migrating.

@@ -65,6 +65,8 @@ func ParseGitHub(event string, body []byte) (*patchgate.Event, error) {
 			return nil, invalidJSON(event, err)
 		}
 		return githubCheckRun(&p)
+	case EventGitHubDeploymentProtectionRule:
+		return githubDeploymentProtectionRule(body)
 	case "ping":
 		// GitHub's "hook created" hello; nothing to act on, but it must not look like a failure.
 		return nil, ignoredf("ping")

@@ -67,6 +67,8 @@ func ParseGitLab(event string, body []byte) (*patchgate.Event, error) {
 		return gitlabNote(event, body)
 	case gitlab.EventTypeTagPush:
 		return nil, ignoredf("tag pushes are not used")
+	case EventGitLabDeployment:
+		return gitlabDeployment(body)
 	}
 	return nil, ignoredf("event %q is not used", event)
 }

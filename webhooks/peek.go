@@ -35,12 +35,13 @@ var githubActions = map[string][]string{
 	"issues":        {"opened", "edited", "closed", "reopened", "labeled", "unlabeled", "deleted", "transferred"},
 	"issue_comment": {"created", "edited"},
 	"check_run":     {"requested_action"}, // a button of patchgate's check run
+	// A deployment waiting for patchgate's protection rule.
+	EventGitHubDeploymentProtectionRule: {"requested"},
 }
 
 func peekGitHub(event string, body []byte) (Summary, error) {
 	switch event {
-	case "pull_request", "issues", "issue_comment", "push":
-	case "check_run":
+	case "pull_request", "issues", "issue_comment", "push", "check_run", EventGitHubDeploymentProtectionRule:
 	case "ping":
 		return Summary{}, ignoredf("ping")
 	default:
@@ -75,6 +76,8 @@ var gitlabActions = map[string][]string{
 
 func peekGitLab(event string, body []byte) (Summary, error) {
 	switch event {
+	case EventGitLabDeployment:
+		return peekGitLabDeployment(body)
 	case "Merge Request Hook", "Issue Hook", "Confidential Issue Hook", "Note Hook", "Confidential Note Hook", "Push Hook":
 	default:
 		return Summary{}, ignoredf("event %q is not used", event)

@@ -54,6 +54,8 @@ type Config struct {
 	Release ReleaseConfig `yaml:"release"`
 	// Reports configures the SLA and delivery reports.
 	Reports ReportsConfig `yaml:"reports"`
+	// Enforcement configures the forges' enforcement of the gate.
+	Enforcement EnforcementConfig `yaml:"enforcement"`
 }
 
 // ReportsConfig configures the reports.
@@ -184,9 +186,10 @@ type RepoConfig struct {
 	Secrets map[string]string `yaml:"secrets" json:"secrets,omitempty"`
 	// Release overrides keys of the top-level release floor for this repository.
 	Release *RepoReleaseConfig `yaml:"release" json:"release,omitempty"`
-	// Environments are the deployment environments patchgate gates for this
-	// repository (`patchgate forge check` expects its protection on each).
-	Environments []string `yaml:"environments" json:"environments,omitempty"`
+	// Environments are the deployment environments patchgate guards;
+	// DeployRequires what their commits must be (promoted or approved).
+	Environments   []string `yaml:"environments" json:"environments,omitempty"`
+	DeployRequires string   `yaml:"deploy_requires" json:"deploy_requires,omitempty"`
 }
 
 // SLATargetConfig is one severity's SLA targets: how long after a ticket is
@@ -368,6 +371,10 @@ func DefaultConfig() Config {
 		// Today's behaviour, and the safe one: one approval, authors may not
 		// approve, promotion by hand.
 		Release: ReleaseConfig{Approvals: 1},
+
+		// Waiting deployments and status checks are answered well within
+		// GitLab's two minutes.
+		Enforcement: EnforcementConfig{SweepInterval: 15 * time.Second},
 	}
 }
 
@@ -560,6 +567,7 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	errs = append(errs, c.Enforcement.validate(c.Repos)...)
 	for _, forge := range slices.Sorted(maps.Keys(c.ReleaseManagers)) {
 		if err := patchgate.Forge(forge).Validate(); err != nil {
 			errs = append(errs, configKeyErrorf("release_managers.%s: %s", forge, patchgate.ErrorMessage(err)))
@@ -665,6 +673,7 @@ func (r RepoConfig) Repository(release ReleaseConfig) *patchgate.Repository {
 		// The convention holds unless the operator turns it off.
 		TitlePrefixFixes: r.TitlePrefixFixes == nil || *r.TitlePrefixFixes,
 		Environments:     r.Environments,
+		DeployRequires:   patchgate.DeployRequirement(r.DeployRequires),
 	}
 }
 
@@ -789,6 +798,7 @@ func (c Config) Secrets() []string {
 		add(t.WebhookSecrets...)
 	}
 	add(c.ReleaseWebhook.Secret, c.SLAWebhook.Secret)
+	add(c.Enforcement.StatusCheckSecrets...)
 	if u, err := url.Parse(c.Database); err == nil && u.User != nil {
 		if pw, ok := u.User.Password(); ok {
 			add(pw)

@@ -59,6 +59,8 @@ var configKeys = []config.Key{
 	{Path: "release.require_proof", Kind: config.KindBool, Doc: "Count a fix only with a fail-to-pass proof, whatever .patchgate.yml says."},
 	{Path: "release.required", Kind: config.KindList, Range: "suite names", Doc: "Suites that must pass for a release, whatever .patchgate.yml says."},
 	{Path: "reports.regression_label", Kind: config.KindString, Doc: "The label prefix naming the release that caused a ticket (default regression:, as in regression:v1.6.0)."},
+	{Path: "enforcement.status_check_secrets", Kind: config.KindList, Range: "at least 8 characters each", Doc: "The shared secrets of GitLab's external status checks that call patchgate; several while rotating."},
+	{Path: "enforcement.sweep_interval", Kind: config.KindDuration, Default: "15s", Range: "100ms to 1m", Doc: "How often waiting deployments are decided again and open status checks answered again."},
 }
 
 // configKeyNoun words the server file's problems as its README quotes them:

@@ -29,5 +29,7 @@ func webhookSources(cfg Config, repos []*patchgate.Repository, dir *patchgate.Re
 		patchgate.SourceGitHub: github,
 		patchgate.SourceGitLab: gitlab,
 		patchgate.SourceJira:   jiras,
+		// GitLab's external status checks, signed with their shared secrets.
+		patchgate.SourceGitLabStatusCheck: &webhooks.StatusCheckSource{Secrets: cfg.Enforcement.StatusCheckSecrets, Repos: dir},
 	}
 }

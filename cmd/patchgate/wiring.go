@@ -20,6 +20,7 @@ import (
 	"github.com/patchgate/patchgate/testenv"
 	"github.com/patchgate/patchgate/usecase/commands"
 	"github.com/patchgate/patchgate/usecase/delivery"
+	"github.com/patchgate/patchgate/usecase/enforcement"
 	"github.com/patchgate/patchgate/usecase/gate"
 	"github.com/patchgate/patchgate/usecase/linking"
 	"github.com/patchgate/patchgate/usecase/people"
@@ -66,7 +67,8 @@ type useCases struct {
 	dispatch   *delivery.Dispatcher
 	// people pin logins to forge user ids: trust, comment commands and
 	// tokens compare people by them.
-	people *people.Directory
+	people   *people.Directory
+	enforcer *enforcement.Enforcer
 }
 
 // repositories indexes the configured repositories, the webhook sources that
@@ -157,13 +159,14 @@ func (m *Main) useCases(st *stores, repos repositories, clients forgeAPIs, comme
 	configs := &verification.Configs{Sources: clients.sources, Ceilings: m.runnerCeilings(), APIQuarantines: st.quarantines}
 	reconciler := &linking.Reconciler{Tickets: st.observed, Links: st.links}
 	uc := &useCases{people: dir}
+	answers := m.enforcementAnswers(clients)
 	uc.planner = &verification.Planner{Configs: configs, Verifications: st.verifications, Changes: st.changes,
 		Links: st.links, Repos: repos.dir, Forges: clients.proofSources, Trust: trust, Logger: m.Logger}
 	uc.candidates = &gate.Candidates{Configs: configs, Releases: st.releases, Changes: st.changes, Links: st.links,
 		Repos: repos.dir, Comparers: clients.comparers, Logger: m.Logger}
 	uc.gate = &gate.Gate{Configs: configs, Releases: st.releases, Evidence: st.verifications,
 		Authorship: &gate.AuthorRule{Authors: clients.authors, Comparers: clients.comparers, Branches: st.changes, Logger: m.Logger},
-		Publisher:  &gate.Publisher{Releasers: clients.releasers, Commenters: commenters, Announcer: m.announcer(), Logger: m.Logger},
+		Publisher:  &gate.Publisher{Releasers: clients.releasers, Commenters: commenters, Announcer: announcers{m.announcer(), answers}, Logger: m.Logger},
 		Repos:      repos.dir, Logger: m.Logger}
 	uc.verdicts = &verification.Verdicts{Changes: st.changes, Tickets: reconciler, Releases: uc.candidates, Logger: m.Logger}
 	uc.protection = m.enforcementChecker(repos.dir, clients, configuredGitHubAppID(m.Config))
@@ -176,8 +179,9 @@ func (m *Main) useCases(st *stores, repos repositories, clients forgeAPIs, comme
 	uc.commands = &commands.Handler{Changes: st.changes, Releases: releaseGate{st.releases, uc.gate}, Verifier: uc.verifier,
 		Commands: cmds, Commenters: commenters, Comments: clients.comments, People: dir, Logger: m.Logger}
 	uc.trackers = m.Trackers
+	uc.enforcer = m.enforcer(st, repos, clients, uc.gate, answers)
 	uc.dispatch = &delivery.Dispatcher{Repos: repos.dir, Links: uc.linker, Commands: uc.commands, Trackers: uc.trackers,
-		Checks: m.checkActions(st, clients, uc)}
+		Checks: m.checkActions(st, clients, uc), Enforcement: uc.enforcer}
 	m.Linker, m.Verifier, m.Planner, m.Verdicts = uc.linker, uc.verifier, uc.planner, uc.verdicts
 	m.Candidates, m.Gate, m.Commands = uc.candidates, uc.gate, uc.commands
 	return uc
@@ -365,6 +369,7 @@ func (m *Main) startDelivery(workCtx context.Context, st *stores, repos reposito
 		m.wg.Go(func() { m.SLAWatch.Run(workCtx) })
 	}
 	m.wg.Go(func() { m.pruneSessions(workCtx, srv.Sessions) })
+	m.wg.Go(func() { m.sweepEnforcement(workCtx, uc.enforcer) })
 }
 
 // releaseGate is the release gate as comment commands see it: candidates

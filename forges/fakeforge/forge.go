@@ -55,8 +55,9 @@ type Forge struct {
 	failures    []*failure
 	requests    []string
 	unhandled   []string
-	app         *appState   // the GitHub App, once EnableApp (app.go)
-	checkRuns   []*checkRun // checkruns.go
+	app         *appState         // the GitHub App, once EnableApp (app.go)
+	checkRuns   []*checkRun       // checkruns.go
+	enforce     *enforcementState // deployment reviews, status checks (deployment.go)
 }
 
 // failure is an injected error answer for the next n matching requests.
@@ -346,6 +347,7 @@ func (f *Forge) routes() {
 	gh("GET /repos/{owner}/{repo}/releases/tags/{tag...}", f.ghGetReleaseByTag)
 	f.appRoutes(gh)
 	f.checkRunRoutes(gh)
+	gh("POST /repos/{owner}/{repo}/actions/runs/{run}/deployment_protection_rule", f.ghReviewDeploymentRule)
 	// Where GitHub's tarball link redirects (codeload.github.com on github.com).
 	f.mux.HandleFunc("GET /_codeload/{owner}/{repo}/legacy.tar.gz/{sha}", f.ghTarball)
 
@@ -377,6 +379,9 @@ func (f *Forge) routes() {
 	gl("GET /projects/{id}/releases", f.glListReleases)
 	gl("GET /projects/{id}/releases/{tag}", f.glGetRelease)
 	gl("PUT /projects/{id}/releases/{tag}", f.glUpdateRelease)
+	gl("POST /projects/{id}/deployments/{deployment}/approval", f.glApproveDeployment)
+	gl("POST /projects/{id}/merge_requests/{iid}/status_check_responses", f.glStatusCheckResponse)
+	gl("POST /projects/{id}/merge_requests/{iid}/status_checks/{check}/retry", f.glRetryStatusCheck)
 
 	f.mux.HandleFunc("/", f.notFound)
 }

@@ -40,6 +40,12 @@ type CheckActions interface {
 	ApplyCheckAction(ctx context.Context, repo *patchgate.Repository, ev *patchgate.Event) (patchgate.DeliveryOutcome, string, error)
 }
 
+// Enforcement answers the forges' questions that make them enforce the gate
+// (enforcement.Deployments, enforcement.StatusChecks).
+type Enforcement interface {
+	HandleEnforcement(ctx context.Context, repo *patchgate.Repository, ev *patchgate.Event) (patchgate.DeliveryOutcome, string, error)
+}
+
 // Dispatcher routes each parsed event to the use case that applies it. Set
 // the fields, then use it from any number of goroutines.
 type Dispatcher struct {
@@ -49,6 +55,9 @@ type Dispatcher struct {
 	Trackers TrackerEvents
 	// Checks is nil unless patchgate runs as a GitHub App.
 	Checks CheckActions
+	// Enforcement, when set, answers deployment reviews and status checks;
+	// unset, they are ignored.
+	Enforcement Enforcement
 }
 
 // HandleEvent applies one parsed, verified event. It returns the delivery's
@@ -80,6 +89,11 @@ func (d *Dispatcher) HandleEvent(ctx context.Context, ev *patchgate.Event) (patc
 			return patchgate.OutcomeIgnored, "check run actions need patchgate to run as a GitHub App (github.app_id)", nil
 		}
 		return d.Checks.ApplyCheckAction(ctx, repo, ev)
+	case patchgate.EventDeployment, patchgate.EventStatusCheck:
+		if d.Enforcement == nil {
+			return patchgate.OutcomeIgnored, "forge enforcement is not configured", nil
+		}
+		return d.Enforcement.HandleEnforcement(ctx, repo, ev)
 	}
 	return patchgate.OutcomeIgnored, fmt.Sprintf("event kind %q is not used", ev.Kind), nil
 }
