@@ -257,3 +257,7 @@ type ReleaseAssets interface {
 	// its URL returned, so a retried promotion attaches it once.
 	AttachReleaseAsset(ctx context.Context, repo RepoRef, rel *ForgeRelease, name, mediaType string, data []byte) (string, error)
 }
+
+// AuditEvidenceSigned is the audit action of a stored evidence pack: its
+// sha256 and key id, so a pack swapped in the database no longer matches.
+const AuditEvidenceSigned = "evidence.signed"
