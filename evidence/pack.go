@@ -166,3 +166,11 @@ const (
 
 // firstLine guards a pack's size in Open: lines longer than this are refused.
 const maxLine = 16 << 20
+
+// KeyID names the key the signer signs with.
+func (s *Signer) KeyID() string {
+	if s.Key == nil {
+		return ""
+	}
+	return s.Key.ID()
+}

@@ -50,6 +50,7 @@ type Forge struct {
 	failures    []*failure
 	requests    []string
 	unhandled   []string
+	assets      assetStore // release assets (assets.go)
 }
 
 // failure is an injected error answer for the next n matching requests.
@@ -206,7 +207,7 @@ const (
 
 func apiOf(path string) apiKind {
 	switch {
-	case strings.HasPrefix(path, "/api/v3/"):
+	case strings.HasPrefix(path, "/api/v3/"), strings.HasPrefix(path, "/api/uploads/"):
 		return apiGitHub
 	case strings.HasPrefix(path, "/api/v4/"):
 		return apiGitLab
@@ -364,6 +365,7 @@ func (f *Forge) routes() {
 	gl("GET /projects/{id}/releases", f.glListReleases)
 	gl("GET /projects/{id}/releases/{tag}", f.glGetRelease)
 	gl("PUT /projects/{id}/releases/{tag}", f.glUpdateRelease)
+	f.assetRoutes()
 
 	f.mux.HandleFunc("/", f.notFound)
 }
