@@ -114,6 +114,8 @@ type candidateView struct {
 	Card  *candidateCard
 	Items []itemView
 	Audit []*patchgate.AuditEntry
+	// Evidence is the release's signed evidence pack, nil until promoted.
+	Evidence *patchgate.EvidencePackRecord
 }
 
 // handleCandidatePage serves GET /ui/releases/:id.
@@ -160,6 +162,11 @@ func (s *Server) candidateView(c *gin.Context) (*candidateView, error) {
 			}
 		}
 		v.Items = append(v.Items, iv)
+	}
+	if s.EvidencePacks != nil {
+		if v.Evidence, err = s.EvidencePacks.FindEvidencePack(ctx, id); err != nil && patchgate.ErrorCode(err) != patchgate.ENOTFOUND {
+			return nil, err
+		}
 	}
 	subject := fmt.Sprintf("candidate:%d", id)
 	if v.Audit, err = s.Audit.FindAudit(ctx, patchgate.AuditFilter{Subject: &subject, Limit: 200}); err != nil {

@@ -49,6 +49,8 @@ type Server struct {
 	Proposer Proposer
 	Releaser Releaser
 	Audit    patchgate.AuditService
+	// EvidencePacks are the releases' signed evidence packs; nil serves none.
+	EvidencePacks patchgate.EvidencePackService
 	// Linker performs manual link and unlink requests.
 	Linker Linker
 	// TicketUpdater applies trackers' news about external tickets.
@@ -156,6 +158,7 @@ func (s *Server) engine() *gin.Engine {
 	viewer.GET("/repos/:forge/*path", s.handleRepoPath) // …/{owner/name}/flaky, …/quarantine
 	viewer.GET("/releases", s.handleListReleases)
 	viewer.GET("/releases/:id", s.handleGetRelease)
+	viewer.GET("/releases/:id/evidence", s.handleReleaseEvidence)
 	viewer.GET("/audit", s.handleListAudit)
 	viewer.GET("/audit/head", s.handleAuditHead)
 
