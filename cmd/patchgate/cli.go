@@ -54,6 +54,7 @@ func newRootCommand() *cobra.Command {
 		newConfigCommand(),
 		newReleaseCommand(),
 		newAuditCommand(&g),
+		newEvidenceCommand(&g),
 		newVersionCommand(),
 	)
 	return root

@@ -52,6 +52,9 @@ type Config struct {
 	// Release is the release policy's floor for every repository whose
 	// repos[].release does not set a key: .patchgate.yml may only tighten it.
 	Release ReleaseConfig `yaml:"release"`
+
+	// Evidence locates the key release evidence packs are signed with.
+	Evidence EvidenceConfig `yaml:"evidence"`
 }
 
 // ReleaseConfig is the operator's release policy: the floor a repository's
@@ -410,6 +413,9 @@ func loadConfig(path string, env func(string) (string, bool), all bool) (Config,
 			dir = filepath.Dir(path)
 		}
 		cfg.Audit.KeyFile = defaultAuditKeyFile(cfg.Database, dir)
+	}
+	if cfg.Evidence.KeyFile == "" {
+		cfg.Evidence.KeyFile = defaultEvidenceKeyFile(cfg.Database, configDir(path))
 	}
 	if err := cfg.Validate(); err != nil {
 		for _, e := range splitErrors(locate(err, path, lines)) {
