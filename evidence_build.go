@@ -20,7 +20,11 @@ type EvidenceSource struct {
 	Proofs map[string]*Proof
 	// UserIDs holds the forge user id of each login (lower case) patchgate
 	// pinned.
-	UserIDs    map[string]int64
+	UserIDs map[string]int64
+	// Authors are everyone the author rule counts as having written the
+	// candidate (openers, commit authors, co-authors, pushers); nil counts
+	// the changes' openers only.
+	Authors    []EvidenceAuthor
 	AuditHead  AuditHead
 	ReleaseURL string
 	// PublicURL is patchgate's own URL, for links to its verifications.
@@ -52,15 +56,21 @@ func BuildEvidence(src EvidenceSource) (EvidenceContent, error) {
 	}
 	approval := EvidenceApproval{Release: rel, Tickets: []EvidenceTicket{}, Authors: []EvidenceAuthor{},
 		Approvals: []EvidenceApprover{}, Policy: policy, PolicyDigest: digest, PromotedBy: c.PromotedBy, PromotedAt: src.At}
+	addAuthor := func(login, change string) {
+		if login != "" && !slices.ContainsFunc(approval.Authors, func(a EvidenceAuthor) bool { return SamePerson(a.Login, login) && a.Change == change }) {
+			approval.Authors = append(approval.Authors, EvidenceAuthor{EvidencePerson: person(login), Change: change})
+		}
+	}
+	for _, a := range src.Authors {
+		addAuthor(a.Login, a.Change)
+	}
 	for _, item := range c.Items {
 		ch := item.Change
 		if ch == nil {
 			continue
 		}
 		name := evidenceChangeName(ch)
-		if ch.Author != "" && !slices.ContainsFunc(approval.Authors, func(a EvidenceAuthor) bool { return SamePerson(a.Login, ch.Author) && a.Change == name }) {
-			approval.Authors = append(approval.Authors, EvidenceAuthor{EvidencePerson: person(ch.Author), Change: name})
-		}
+		addAuthor(ch.Author, name)
 		if item.Ticket == nil {
 			continue
 		}

@@ -23,6 +23,7 @@ type EvidenceReport struct {
 	Tickets    []EvidenceTicket     `json:"tickets"`
 	Proofs     []EvidenceFixProof   `json:"proofs"`
 	Approvers  []EvidenceApprover   `json:"approvers"`
+	Authors    []EvidenceAuthor     `json:"authors"`
 	AuditHead  AuditHead            `json:"audit_head"`
 	KeyIDs     []string             `json:"key_ids"`
 	Statements int                  `json:"statements"`
@@ -82,7 +83,7 @@ func CheckEvidence(p *EvidencePack, want EvidenceWant) EvidenceReport {
 		bad("the pack has %d verification summaries (%s): a pack has exactly one, its last line", summaries, PredicateVerificationSummary)
 	}
 	rel := approval.Release
-	r.Release, r.Policy, r.Tickets = rel, approval.Policy, approval.Tickets
+	r.Release, r.Policy, r.Tickets, r.Authors = rel, approval.Policy, approval.Tickets, approval.Authors
 	if !ValidSHA(rel.SHA) {
 		bad("the release-approval statement names no release commit (%q)", rel.SHA)
 		return r

@@ -144,6 +144,13 @@ func printEvidenceReport(w io.Writer, name string, rep patchgate.EvidenceReport)
 		}
 		fmt.Fprintln(w, line)
 	}
+	var authors []string
+	for _, a := range rep.Authors {
+		authors = append(authors, a.Login+" ("+a.Change+")")
+	}
+	if len(authors) > 0 {
+		fmt.Fprintf(w, "written by %s\n", strings.Join(authors, ", "))
+	}
 	for _, a := range rep.Approvers {
 		who := a.Login
 		if a.UserID != 0 {

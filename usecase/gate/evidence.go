@@ -11,17 +11,18 @@ import (
 	"github.com/patchgate/patchgate"
 )
 
-// TestReader reads a suite run's test results (store.VerificationService).
-type TestReader interface {
-	// FindTests returns the results in report order; ENOTFOUND when there is
-	// no such suite run.
+// RunEvidence reads what a verification showed (store.VerificationService).
+type RunEvidence interface {
+	// FindTests returns a suite run's results in report order; ENOTFOUND
+	// when there is no such suite run.
 	FindTests(ctx context.Context, suiteRunID int64) ([]patchgate.TestResult, error)
-}
-
-// ProofReader reads a verification's fail-to-pass proof.
-type ProofReader interface {
 	// FindProof returns ENOTFOUND when the verification has no proof.
 	FindProof(ctx context.Context, verificationID int64) (*patchgate.Proof, error)
+}
+
+// AuthorLister lists who wrote a candidate (AuthorRule.Writers).
+type AuthorLister interface {
+	Writers(ctx context.Context, c *patchgate.Candidate) ([]patchgate.EvidenceAuthor, error)
 }
 
 // PinReader finds the forge user id patchgate pinned a login to.
@@ -54,8 +55,10 @@ type EvidenceWriter interface {
 // it in the database and attaches it to the forge release. Set the fields,
 // then use it from any number of goroutines.
 type EvidenceRecorder struct {
-	Tests  TestReader
-	Proofs ProofReader
+	Runs RunEvidence
+	// Authors list everyone the author rule counts; nil lists the changes'
+	// openers only.
+	Authors AuthorLister
 	// People name approvers and authors by forge user id; nil names them by
 	// login only.
 	People PinReader
@@ -115,7 +118,7 @@ func (r *EvidenceRecorder) sign(ctx context.Context, c *patchgate.Candidate, ev 
 	}
 	if v := ev.Verification; v != nil {
 		for _, run := range v.Suites {
-			tests, err := r.Tests.FindTests(ctx, run.ID)
+			tests, err := r.Runs.FindTests(ctx, run.ID)
 			if err != nil && patchgate.ErrorCode(err) != patchgate.ENOTFOUND {
 				return nil, fmt.Errorf("read the tests of suite %s of verification %d: %w", run.Name, v.ID, err)
 			}
@@ -131,7 +134,7 @@ func (r *EvidenceRecorder) sign(ctx context.Context, c *patchgate.Candidate, ev 
 			continue
 		}
 		if v := ev.Evidence[item.Ticket.Key]; v != nil {
-			proof, err := r.Proofs.FindProof(ctx, v.ID)
+			proof, err := r.Runs.FindProof(ctx, v.ID)
 			if err != nil && patchgate.ErrorCode(err) != patchgate.ENOTFOUND {
 				return nil, fmt.Errorf("read the proof of %s (verification %d): %w", item.Ticket.Key, v.ID, err)
 			}
@@ -142,6 +145,16 @@ func (r *EvidenceRecorder) sign(ctx context.Context, c *patchgate.Candidate, ev 
 	}
 	for _, a := range c.Approvals {
 		logins = append(logins, a.Approver)
+	}
+	if r.Authors != nil {
+		authors, err := r.Authors.Writers(ctx, c)
+		if err != nil {
+			return nil, fmt.Errorf("who wrote %s, for its evidence pack: %w", c.Name, err)
+		}
+		src.Authors = authors
+		for _, a := range authors {
+			logins = append(logins, a.Login)
+		}
 	}
 	if r.People != nil {
 		for _, login := range logins {

@@ -82,7 +82,9 @@ func newEvidenceWorld(t *testing.T) (*releaseWorld, *evidence.Key, *store.Eviden
 		t.Fatal(err)
 	}
 	packs := store.NewEvidencePackService(w.db)
-	w.gate.Packs = &gate.EvidenceRecorder{Tests: w.vs, Proofs: w.vs, People: people, Audit: store.NewAuditService(w.db),
+	rule := &gate.AuthorRule{Comparers: map[patchgate.Forge]patchgate.Comparer{patchgate.GitHub: gh}, Branches: w.changes}
+	w.gate.Authorship = rule
+	w.gate.Packs = &gate.EvidenceRecorder{Runs: w.vs, Authors: rule, People: people, Audit: store.NewAuditService(w.db),
 		Signer: &evidence.Signer{Key: key}, Packs: packs, Assets: map[patchgate.Forge]patchgate.ReleaseAssets{patchgate.GitHub: gh},
 		PublicURL: "https://patchgate.example"}
 	return w, key, packs
@@ -144,6 +146,13 @@ func TestPromotionWritesAVerifiablePack(t *testing.T) {
 	if len(rep.Suites) != 1 || rep.Suites[0].Images["golang:1.26"] != runnerDigest || rep.Suites[0].ConfigDigest == "" ||
 		strings.Join(rep.Suites[0].Quarantined, ",") != "calc.TestFlaky" || strings.Join(rep.Suites[0].Passed, ",") != "calc.TestRound" {
 		t.Errorf("suites: got %+v, want regression with its tests, image and configuration digests", rep.Suites)
+	}
+	wrote := map[string]string{}
+	for _, a := range rep.Authors {
+		wrote[a.Login+" "+a.Change] = a.Change
+	}
+	if _, ok := wrote["dev #1"]; !ok || wrote["ops commits since "+w.base[:7]] == "" {
+		t.Errorf("authors: got %+v, want dev for #1 and ops for the commits since the last release", rep.Authors)
 	}
 	if rep.AuditHead.Seq == 0 {
 		t.Error("the pack records no audit head")
