@@ -75,6 +75,7 @@ func (m *Main) evidenceRecorder(st *stores, clients forgeAPIs) (gate.EvidenceWri
 	if err != nil {
 		return nil, err
 	}
+	m.Logger.Info("evidence packs are signed with key "+key.ID()+": publish `patchgate evidence key` for auditors", "key_id", key.ID())
 	assets := map[patchgate.Forge]patchgate.ReleaseAssets{}
 	for forge, r := range clients.releasers {
 		if a, ok := r.(patchgate.ReleaseAssets); ok {
