@@ -149,6 +149,9 @@ type EvidenceApproval struct {
 	Authors   []EvidenceAuthor   `json:"authors"`
 	Approvals []EvidenceApprover `json:"approvals"`
 	Policy    ReleasePolicy      `json:"policy"`
+	// PolicySources say where each policy value came from (the server's
+	// floor or the repository's file).
+	PolicySources map[string]PolicySource `json:"policy_sources,omitempty"`
 	// PolicyDigest is ReleasePolicyDigest(Policy).
 	PolicyDigest string    `json:"policy_digest"`
 	PromotedBy   string    `json:"promoted_by"`

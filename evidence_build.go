@@ -55,7 +55,8 @@ func BuildEvidence(src EvidenceSource) (EvidenceContent, error) {
 		return EvidencePerson{Login: l, UserID: src.UserIDs[l]}
 	}
 	approval := EvidenceApproval{Release: rel, Tickets: []EvidenceTicket{}, Authors: []EvidenceAuthor{},
-		Approvals: []EvidenceApprover{}, Policy: policy, PolicyDigest: digest, PromotedBy: c.PromotedBy, PromotedAt: src.At}
+		Approvals: []EvidenceApprover{}, Policy: policy, PolicySources: ev.Policy.Sources, PolicyDigest: digest,
+		PromotedBy: c.PromotedBy, PromotedAt: src.At}
 	addAuthor := func(login, change string) {
 		if login != "" && !slices.ContainsFunc(approval.Authors, func(a EvidenceAuthor) bool { return SamePerson(a.Login, login) && a.Change == change }) {
 			approval.Authors = append(approval.Authors, EvidenceAuthor{EvidencePerson: person(login), Change: change})

@@ -17,16 +17,18 @@ type EvidenceWant struct {
 
 // EvidenceReport is what a pack shows, for the human summary and --json.
 type EvidenceReport struct {
-	Release    EvidenceRelease      `json:"release"`
-	Policy     ReleasePolicy        `json:"policy"`
-	Suites     []EvidenceTestResult `json:"suites"`
-	Tickets    []EvidenceTicket     `json:"tickets"`
-	Proofs     []EvidenceFixProof   `json:"proofs"`
-	Approvers  []EvidenceApprover   `json:"approvers"`
-	Authors    []EvidenceAuthor     `json:"authors"`
-	AuditHead  AuditHead            `json:"audit_head"`
-	KeyIDs     []string             `json:"key_ids"`
-	Statements int                  `json:"statements"`
+	Release EvidenceRelease `json:"release"`
+	Policy  ReleasePolicy   `json:"policy"`
+	// PolicySources say where each policy value came from.
+	PolicySources map[string]PolicySource `json:"policy_sources,omitempty"`
+	Suites        []EvidenceTestResult    `json:"suites"`
+	Tickets       []EvidenceTicket        `json:"tickets"`
+	Proofs        []EvidenceFixProof      `json:"proofs"`
+	Approvers     []EvidenceApprover      `json:"approvers"`
+	Authors       []EvidenceAuthor        `json:"authors"`
+	AuditHead     AuditHead               `json:"audit_head"`
+	KeyIDs        []string                `json:"key_ids"`
+	Statements    int                     `json:"statements"`
 	// Problems are why the pack does not hold; empty when it does.
 	Problems []string `json:"problems"`
 }
@@ -84,6 +86,7 @@ func CheckEvidence(p *EvidencePack, want EvidenceWant) EvidenceReport {
 	}
 	rel := approval.Release
 	r.Release, r.Policy, r.Tickets, r.Authors = rel, approval.Policy, approval.Tickets, approval.Authors
+	r.PolicySources = approval.PolicySources
 	if !ValidSHA(rel.SHA) {
 		bad("the release-approval statement names no release commit (%q)", rel.SHA)
 		return r

@@ -123,8 +123,9 @@ func printEvidenceReport(w io.Writer, name string, rep patchgate.EvidenceReport)
 		fmt.Fprintf(w, "release %s of %s:%s at %s; %d statements signed by key %s\n", rel.Tag, rel.Forge, rel.Repo, rel.SHA,
 			rep.Statements, strings.Join(rep.KeyIDs, ", "))
 		p := rep.Policy
-		fmt.Fprintf(w, "policy: %d approval(s), authors may approve: %v, proof required: %v, required suites: %s\n",
-			p.Approvals, p.AllowAuthorApproval, p.RequireProof, strings.Join(p.Required, ", "))
+		fmt.Fprintf(w, "policy: %d approval(s) (%s), authors may approve: %v, proof required: %v (%s), required suites: %s\n",
+			p.Approvals, rep.PolicySources[patchgate.PolicyApprovals], p.AllowAuthorApproval, p.RequireProof,
+			rep.PolicySources[patchgate.PolicyRequireProof], strings.Join(p.Required, ", "))
 	}
 	for _, s := range rep.Suites {
 		fmt.Fprintf(w, "suite %s %s (verification %d): %d passed, %d failed, %d quarantined; .patchgate.yml sha256 %s",

@@ -85,7 +85,7 @@ func (m *Main) evidenceRecorder(st *stores, clients forgeAPIs) (gate.EvidenceWri
 	// The author rule the gate applied to approvals, to record who wrote the
 	// release, so that verify can check no author approved it.
 	authors := &gate.AuthorRule{Authors: clients.authors, Comparers: clients.comparers, Branches: st.changes, Logger: m.Logger}
-	return &gate.EvidenceRecorder{Runs: st.verifications, Authors: authors, People: store.NewPersonService(m.DB),
+	return &gate.EvidenceRecorder{Runs: st.verifications, Authors: authors, People: m.people(clients),
 		Audit: store.NewAuditService(m.DB), Signer: &evidence.Signer{Key: key}, Packs: store.NewEvidencePackService(m.DB),
 		Assets: assets, PublicURL: m.Config.PublicURL}, nil
 }

@@ -22,6 +22,7 @@ import (
 // another key with the reason.
 func TestPromotionPublishesAnEvidencePackThatVerifiesOffline(t *testing.T) {
 	w := newGateWorld(t, 1, nil)
+	aliceID := w.app.forge.AddUser("alice") // the forge knows her: the pack names her by id
 	c := w.candidate(t)
 	alice := w.token(t, "alice", patchgate.RoleReleaseManager, "github:alice")
 	for _, step := range []string{"approve", "promote"} {
@@ -55,8 +56,10 @@ func TestPromotionPublishesAnEvidencePackThatVerifiesOffline(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := runCLI(t, "evidence", "verify", file, "--key", pub, "--tag", c.Name, "--sha", w.merge[:12])
+	t.Logf("patchgate evidence verify:\n%s", out)
 	for _, want := range []string{"evidence pack " + filepath.Base(file) + ": VALID", "release " + c.Name + " of github:" + testRepo + " at " + w.merge,
-		"ticket PAY-7 fixed in #7", "approved by alice", "suite regression PASSED", "audit chain head at promotion"} {
+		"ticket PAY-7 fixed in #7", fmt.Sprintf("approved by alice (forge id %d) via api, token alice", aliceID), "written by codertocat (#7)",
+		"suite regression PASSED", "audit chain head at promotion"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("verify: got\n%s\nwant a line with %q", out, want)
 		}

@@ -25,10 +25,11 @@ type AuthorLister interface {
 	Writers(ctx context.Context, c *patchgate.Candidate) ([]patchgate.EvidenceAuthor, error)
 }
 
-// PinReader finds the forge user id patchgate pinned a login to.
-type PinReader interface {
-	// FindPin returns ENOTFOUND when the login was never pinned.
-	FindPin(ctx context.Context, forge patchgate.Forge, login string) (*patchgate.PersonPin, error)
+// PersonPins resolve a login to the forge user id patchgate pinned it to,
+// pinning it on first use (people.Directory).
+type PersonPins interface {
+	// Pin returns ENOTFOUND when the forge has no such account.
+	Pin(ctx context.Context, forge patchgate.Forge, login string) (*patchgate.PersonPin, error)
 }
 
 // AuditHeads reads the audit chain's head.
@@ -61,7 +62,7 @@ type EvidenceRecorder struct {
 	Authors AuthorLister
 	// People name approvers and authors by forge user id; nil names them by
 	// login only.
-	People PinReader
+	People PersonPins
 	Audit  AuditHeads
 	Signer PackSigner
 	Packs  patchgate.EvidencePackService
@@ -158,11 +159,12 @@ func (r *EvidenceRecorder) sign(ctx context.Context, c *patchgate.Candidate, ev 
 	}
 	if r.People != nil {
 		for _, login := range logins {
-			pin, err := r.People.FindPin(ctx, c.Forge, login)
-			if err != nil && patchgate.ErrorCode(err) != patchgate.ENOTFOUND {
-				return nil, fmt.Errorf("read the forge user id of %s: %w", login, err)
+			if (patchgate.ForgeUser{Forge: c.Forge, Login: login}).Validate() != nil {
+				continue // a commit's author name or email, not a login
 			}
-			if pin != nil {
+			// A person the forge cannot name now keeps their login: verify
+			// then tells people apart by login, as the gate did.
+			if pin, err := r.People.Pin(ctx, c.Forge, login); err == nil && pin != nil {
 				src.UserIDs[strings.ToLower(login)] = pin.UserID
 			}
 		}

@@ -3,6 +3,8 @@ package gate_test
 import (
 	"bytes"
 	"context"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/patchgate/patchgate/forges"
 	"github.com/patchgate/patchgate/store"
 	"github.com/patchgate/patchgate/usecase/gate"
+	"github.com/patchgate/patchgate/usecase/people"
 )
 
 // runnerDigest is the runner image's digest the suites ran under.
@@ -67,9 +70,9 @@ func newEvidenceWorld(t *testing.T) (*releaseWorld, *evidence.Key, *store.Eviden
 	if err := w.vs.SaveProof(ctx, &proof); err != nil {
 		t.Fatal(err)
 	}
-	people := store.NewPersonService(w.db)
+	pins := store.NewPersonService(w.db)
 	for login, id := range map[string]int64{"alice": 501, "bob": 502, "dev": 503} {
-		if _, err := people.PinPerson(ctx, patchgate.PersonPin{Forge: patchgate.GitHub, Login: login, UserID: id}); err != nil {
+		if _, err := pins.PinPerson(ctx, patchgate.PersonPin{Forge: patchgate.GitHub, Login: login, UserID: id}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -84,7 +87,8 @@ func newEvidenceWorld(t *testing.T) (*releaseWorld, *evidence.Key, *store.Eviden
 	packs := store.NewEvidencePackService(w.db)
 	rule := &gate.AuthorRule{Comparers: map[patchgate.Forge]patchgate.Comparer{patchgate.GitHub: gh}, Branches: w.changes}
 	w.gate.Authorship = rule
-	w.gate.Packs = &gate.EvidenceRecorder{Runs: w.vs, Authors: rule, People: people, Audit: store.NewAuditService(w.db),
+	directory := &people.Directory{Pins: pins, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	w.gate.Packs = &gate.EvidenceRecorder{Runs: w.vs, Authors: rule, People: directory, Audit: store.NewAuditService(w.db),
 		Signer: &evidence.Signer{Key: key}, Packs: packs, Assets: map[patchgate.Forge]patchgate.ReleaseAssets{patchgate.GitHub: gh},
 		PublicURL: "https://patchgate.example"}
 	return w, key, packs
@@ -139,6 +143,9 @@ func TestPromotionWritesAVerifiablePack(t *testing.T) {
 	if len(rep.Approvers) != 2 || rep.Approvers[0].UserID != 501 || rep.Approvers[1].UserID != 502 ||
 		rep.Approvers[0].Token != "alice-token" || rep.Approvers[0].SHA != w.cand {
 		t.Errorf("approvers: got %+v, want alice (501) and bob (502) by their tokens at %s", rep.Approvers, w.cand)
+	}
+	if rep.PolicySources[patchgate.PolicyApprovals] != patchgate.SourceFile || rep.PolicySources[patchgate.PolicyAutoPromote] != patchgate.SourceServer {
+		t.Errorf("policy sources: got %v, want approvals from the repository file, auto_promote from the server", rep.PolicySources)
 	}
 	if rep.Policy.Approvals != 2 || !rep.Policy.RequireProof || strings.Join(rep.Policy.Required, ",") != "regression" {
 		t.Errorf("policy: got %+v, want 2 approvals, proof, regression required", rep.Policy)
