@@ -272,6 +272,7 @@ func (s *Server) dashboardRoutes(r *gin.Engine) {
 	in.GET("/", s.handleReleasesPage)
 	in.GET("/releases/:id", s.handleCandidatePage)
 	in.GET("/releases/:id/promote", s.handlePromotePage)
+	in.GET("/releases/:id/evidence", s.handleDashboardEvidence)
 	in.POST("/releases/:id/approve", s.handleDashboardApprove)
 	in.POST("/releases/:id/withdraw", s.handleDashboardWithdraw)
 	in.POST("/releases/:id/promote", s.handleDashboardPromote)

@@ -128,6 +128,8 @@ type candidateView struct {
 	// AuthorsUnknown says why they could not be listed.
 	Authors        []string
 	AuthorsUnknown string
+	// Evidence is the release's signed evidence pack, nil until promoted.
+	Evidence *patchgate.EvidencePackRecord
 }
 
 // handleCandidatePage serves GET /ui/releases/:id.
@@ -176,6 +178,11 @@ func (s *Server) candidateView(c *gin.Context) (*candidateView, error) {
 			}
 		}
 		v.Items = append(v.Items, iv)
+	}
+	if s.EvidencePacks != nil {
+		if v.Evidence, err = s.EvidencePacks.FindEvidencePack(ctx, id); err != nil && patchgate.ErrorCode(err) != patchgate.ENOTFOUND {
+			return nil, err
+		}
 	}
 	subject := fmt.Sprintf("candidate:%d", id)
 	if v.Audit, err = s.Audit.FindAudit(ctx, patchgate.AuditFilter{Subject: &subject, Limit: 200}); err != nil {

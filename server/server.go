@@ -51,6 +51,8 @@ type Server struct {
 	Audit    patchgate.AuditService
 	// Reports computes the SLA and delivery reports; nil serves none.
 	Reports Reporter
+	// EvidencePacks are the releases' signed evidence packs; nil serves none.
+	EvidencePacks patchgate.EvidencePackService
 	// Linker performs manual link and unlink requests.
 	Linker Linker
 	// TicketUpdater applies trackers' news about external tickets.
@@ -162,6 +164,7 @@ func (s *Server) engine() *gin.Engine {
 	viewer.GET("/repos/:forge/*path", s.handleRepoPath) // …/{owner/name}/flaky, …/quarantine
 	viewer.GET("/releases", s.handleListReleases)
 	viewer.GET("/releases/:id", s.handleGetRelease)
+	viewer.GET("/releases/:id/evidence", s.handleReleaseEvidence)
 	viewer.GET("/audit", s.handleListAudit)
 	viewer.GET("/audit/head", s.handleAuditHead)
 	viewer.GET("/reports/sla", s.handleSLAReport)

@@ -134,6 +134,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	uc := m.useCases(st, repos, clients, commenters)
+	if uc.gate.Packs, err = m.evidenceRecorder(st, clients); err != nil {
+		return err
+	}
 	m.Executor = m.executor(st, clients, uc, metrics)
 	workCtx, err := m.startWorkers(ctx, workers, st.verifications)
 	if err != nil {

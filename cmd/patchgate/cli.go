@@ -57,6 +57,7 @@ func newRootCommand() *cobra.Command {
 		newReleaseCommand(),
 		newAuditCommand(&g),
 		newReportCommand(),
+		newEvidenceCommand(&g),
 		newVersionCommand(),
 	)
 	return root

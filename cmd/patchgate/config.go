@@ -56,6 +56,8 @@ type Config struct {
 	Reports ReportsConfig `yaml:"reports"`
 	// Enforcement configures the forges' enforcement of the gate.
 	Enforcement EnforcementConfig `yaml:"enforcement"`
+	// Evidence locates the key release evidence packs are signed with.
+	Evidence EvidenceConfig `yaml:"evidence"`
 }
 
 // ReportsConfig configures the reports.
@@ -434,6 +436,9 @@ func loadConfig(path string, env func(string) (string, bool), all bool) (Config,
 			dir = filepath.Dir(path)
 		}
 		cfg.Audit.KeyFile = defaultAuditKeyFile(cfg.Database, dir)
+	}
+	if cfg.Evidence.KeyFile == "" {
+		cfg.Evidence.KeyFile = defaultEvidenceKeyFile(cfg.Database, configDir(path))
 	}
 	if err := cfg.Validate(); err != nil {
 		for _, e := range splitErrors(locate(err, path, lines)) {

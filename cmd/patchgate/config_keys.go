@@ -49,6 +49,7 @@ var configKeys = []config.Key{
 	{Path: "release_webhook.secret", Kind: config.KindString, Range: "at least 16 characters", Doc: "The HMAC-SHA256 key release_webhook's posts are signed with."},
 	{Path: "migrate", Kind: config.KindBool, Doc: "Apply pending migrations at start-up instead of refusing to start."},
 	{Path: "audit.key_file", Kind: config.KindString, Doc: "The file of the audit chain's HMAC key; default beside the SQLite file or the configuration."},
+	{Path: "evidence.key_file", Kind: config.KindString, Doc: "The ed25519 key release evidence packs are signed with; default beside the SQLite file or the configuration."},
 	{Path: "intake.max_unverified", Kind: config.KindInt, Default: "8", Range: "1 to 1024", Doc: "How many webhook bodies are read at once before their signature is verified."},
 	{Path: "trackers", Kind: config.KindJSON, Want: "a JSON list of trackers", Doc: "The external ticket trackers (Jira) patchgate reads and updates."},
 	{Path: "sla_webhook.url", Kind: config.KindString, Range: "an http(s) URL", Doc: "Where SLA transitions are posted, signed; unset, they go to release_webhook."},

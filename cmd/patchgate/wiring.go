@@ -299,6 +299,7 @@ func (m *Main) server(st *stores, repos repositories, uc *useCases, inbox *deliv
 		Proposer:      uc.candidates,
 		Releaser:      uc.gate,
 		Audit:         store.NewAuditService(m.DB),
+		EvidencePacks: store.NewEvidencePackService(m.DB),
 		Linker:        uc.linker,
 		TicketUpdater: uc.trackers,
 		Repos:         repos.dir,

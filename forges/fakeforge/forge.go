@@ -58,6 +58,7 @@ type Forge struct {
 	app         *appState         // the GitHub App, once EnableApp (app.go)
 	checkRuns   []*checkRun       // checkruns.go
 	enforce     *enforcementState // deployment reviews, status checks (deployment.go)
+	assets      assetStore        // release assets (assets.go)
 }
 
 // failure is an injected error answer for the next n matching requests.
@@ -214,7 +215,7 @@ const (
 
 func apiOf(path string) apiKind {
 	switch {
-	case strings.HasPrefix(path, "/api/v3/"):
+	case strings.HasPrefix(path, "/api/v3/"), strings.HasPrefix(path, "/api/uploads/"):
 		return apiGitHub
 	case strings.HasPrefix(path, "/api/v4/"):
 		return apiGitLab
@@ -382,6 +383,7 @@ func (f *Forge) routes() {
 	gl("POST /projects/{id}/deployments/{deployment}/approval", f.glApproveDeployment)
 	gl("POST /projects/{id}/merge_requests/{iid}/status_check_responses", f.glStatusCheckResponse)
 	gl("POST /projects/{id}/merge_requests/{iid}/status_checks/{check}/retry", f.glRetryStatusCheck)
+	f.assetRoutes()
 
 	f.mux.HandleFunc("/", f.notFound)
 }

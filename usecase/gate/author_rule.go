@@ -208,3 +208,56 @@ func (r *AuthorRule) lookUpAuthor(ctx context.Context, ch *patchgate.Change) (st
 	}
 	return author, nil
 }
+
+// WritersByChange lists everyone the rule counts as having written c, each
+// with what they wrote (a change, or the commits c newly contains) and their
+// forge user id where the forge maps one, for the release's evidence pack:
+// openers, commit authors, committers and co-authors, and pushers. It fails,
+// like CheckNotAuthor refuses, while any of it cannot be known.
+func (r *AuthorRule) WritersByChange(ctx context.Context, c *patchgate.Candidate) ([]patchgate.EvidenceAuthor, error) {
+	var out []patchgate.EvidenceAuthor
+	add := func(what string, a patchgate.Authorship) {
+		for _, u := range a.Authors() {
+			out = append(out, patchgate.EvidenceAuthor{EvidencePerson: patchgate.EvidencePerson{Login: u.Login, UserID: u.UserID}, Change: what})
+		}
+	}
+	for _, item := range c.Items {
+		ch := item.Change
+		if ch == nil {
+			continue
+		}
+		author := patchgate.ForgeUser{Forge: ch.Forge, Login: ch.Author, UserID: ch.AuthorID}
+		if author.Login == "" && ch.Kind != patchgate.ChangePush {
+			var err error
+			if author.Login, err = r.lookUpAuthor(ctx, ch); err != nil {
+				return nil, fmt.Errorf("the author of %s: %w", changeName(ch), err)
+			}
+		}
+		commits, err := r.changeCommits(ctx, c, ch)
+		if err != nil {
+			return nil, fmt.Errorf("the commits of %s: %w", changeName(ch), err)
+		}
+		pusher, err := r.pusher(ctx, ch)
+		if err != nil {
+			return nil, fmt.Errorf("who pushed %s: %w", changeName(ch), err)
+		}
+		who := patchgate.Authorship{Commits: commits}
+		if ch.Kind == patchgate.ChangePush {
+			who.Pushers = append(who.Pushers, author)
+		} else {
+			who.Openers = append(who.Openers, author)
+		}
+		if pusher.Login != "" {
+			who.Pushers = append(who.Pushers, pusher)
+		}
+		add(changeName(ch), who)
+	}
+	commits, err := r.candidateCommits(ctx, c)
+	if err != nil {
+		return nil, fmt.Errorf("the commits %s contains: %w", c.Name, err)
+	}
+	add("commits since "+patchgate.ShortSHA(c.BaseSHA), patchgate.Authorship{Commits: commits})
+	return out, nil
+}
+
+var _ AuthorLister = (*AuthorRule)(nil)

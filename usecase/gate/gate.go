@@ -63,6 +63,8 @@ type Gate struct {
 	// patchgate.DefaultReleaseFloor.
 	Repos  Repos
 	Logger *slog.Logger
+	// Packs write each promotion's signed evidence pack; nil writes none.
+	Packs EvidenceWriter
 }
 
 // AuthorChecker applies the author rule: whether approver (compared by forge
@@ -325,9 +327,9 @@ func (g *Gate) Promote(ctx context.Context, id int64, by patchgate.Principal) (*
 		return nil, err
 	}
 	needed := 0
+	var ev *patchgate.Evaluation // what let the promotion through, for its evidence pack
 	if c.State == patchgate.CandidateOpen {
-		ev, err := g.Evaluate(ctx, c)
-		if err != nil {
+		if ev, err = g.Evaluate(ctx, c); err != nil {
 			return nil, err
 		}
 		if !ev.Releasable {
@@ -355,6 +357,9 @@ func (g *Gate) Promote(ctx context.Context, id int64, by patchgate.Principal) (*
 	}
 	rel, err := g.Publisher.Publish(ctx, full)
 	if err != nil {
+		return nil, err
+	}
+	if err := g.writeEvidence(ctx, full, ev, rel); err != nil {
 		return nil, err
 	}
 	if err := g.Releases.FinishPromotion(ctx, id, rel.URL); err != nil {
