@@ -84,7 +84,7 @@ type ReleasePublisher interface {
 // policy returns the release policy c is held to: the operator's floor for
 // its repository tightened, never loosened, by cfg (its .patchgate.yml), and
 // the blockers of what cfg asks below the floor.
-func (g *Gate) policy(c *patchgate.Candidate, cfg *config.RepoFile) (patchgate.EffectivePolicy, []string) {
+func (g *Gate) policy(c *patchgate.Candidate, cfg *config.RepoFile) (patchgate.EffectivePolicy, []patchgate.Blocker) {
 	floor := patchgate.DefaultReleaseFloor()
 	if g.Repos != nil {
 		if repo, err := g.Repos.Resolve(c.Forge, c.Repo); err == nil {
@@ -96,7 +96,7 @@ func (g *Gate) policy(c *patchgate.Candidate, cfg *config.RepoFile) (patchgate.E
 
 // quarantineBlockers are the release blockers of repo's ended quarantines
 // (cfg's and the API's): each must be fixed and removed, or renewed.
-func (g *Gate) quarantineBlockers(ctx context.Context, repo patchgate.RepoRef, cfg *config.RepoFile, now time.Time) ([]string, error) {
+func (g *Gate) quarantineBlockers(ctx context.Context, repo patchgate.RepoRef, cfg *config.RepoFile, now time.Time) ([]patchgate.Blocker, error) {
 	qs, err := g.Configs.Quarantines(ctx, repo, cfg, now)
 	if err != nil {
 		return nil, err
@@ -112,7 +112,7 @@ func (g *Gate) Evaluate(ctx context.Context, c *patchgate.Candidate) (*patchgate
 	ref := patchgate.RepoRef{Forge: c.Forge, Name: c.Repo}
 	cfg, err := g.Configs.Read(ctx, ref, c.SHA)
 	if err != nil {
-		ev.Blockers = append(ev.Blockers, "no usable "+config.RepoFileName+" at "+patchgate.ShortSHA(c.SHA)+": "+patchgate.ErrorMessage(err))
+		ev.Blockers = append(ev.Blockers, patchgate.ConfigUnusableBlocker(c.SHA, patchgate.ErrorMessage(err)))
 		return ev, nil
 	}
 	policy, loosened := g.policy(c, cfg)
@@ -124,14 +124,14 @@ func (g *Gate) Evaluate(ctx context.Context, c *patchgate.Candidate) (*patchgate
 		return nil, err
 	}
 	ev.Verification = own
-	ev.Blockers = append(ev.Blockers, suiteBlockers(own, policy.Required, "", c.SHA)...)
+	ev.Blockers = append(ev.Blockers, patchgate.SuiteBlockers(patchgate.Fix{}, own, policy.Required, c.SHA)...)
 	// An ended quarantine is a debt come due: the release waits until the
 	// test is fixed (and the quarantine removed) or the quarantine renewed.
 	expired, err := g.quarantineBlockers(ctx, ref, cfg, time.Now())
 	var ce *config.Error
 	switch {
 	case errors.As(err, &ce):
-		ev.Blockers = append(ev.Blockers, "no usable "+config.RepoFileName+" at "+patchgate.ShortSHA(c.SHA)+": "+err.Error())
+		ev.Blockers = append(ev.Blockers, patchgate.ConfigUnusableBlocker(c.SHA, err.Error()))
 	case err != nil:
 		return nil, err
 	}
@@ -142,15 +142,16 @@ func (g *Gate) Evaluate(ctx context.Context, c *patchgate.Candidate) (*patchgate
 			continue
 		}
 		key, ch := item.Ticket.Key, item.Change
+		fix := patchgate.Fix{Ticket: key, Change: changeName(ch)}
 		if reopenedSince(item.Ticket, ch) {
-			ev.Blockers = append(ev.Blockers, key+": reopened after merge")
+			ev.Blockers = append(ev.Blockers, patchgate.ReopenedBlocker(fix))
 			continue
 		}
 		v, err := g.latestVerification(ctx, ch.Forge, ch.Repo, ch.HeadSHA, cfg.Digest)
 		if err != nil {
 			return nil, err
 		}
-		if b := suiteBlockers(v, policy.Required, key+": fix in "+changeName(ch), ch.HeadSHA); len(b) > 0 {
+		if b := patchgate.SuiteBlockers(fix, v, policy.Required, ch.HeadSHA); len(b) > 0 {
 			ev.Blockers = append(ev.Blockers, b...)
 			continue
 		}
@@ -159,7 +160,7 @@ func (g *Gate) Evaluate(ctx context.Context, c *patchgate.Candidate) (*patchgate
 			if proof, err = g.Evidence.FindProof(ctx, v.ID); err != nil && patchgate.ErrorCode(err) != patchgate.ENOTFOUND {
 				return nil, fmt.Errorf("find the proof of verification %d: %w", v.ID, err)
 			}
-			if b := ProofBlocker(key+": fix in "+changeName(ch), proof); b != "" {
+			if b, blocked := patchgate.ProofBlocker(fix, proof); blocked {
 				ev.Blockers = append(ev.Blockers, b)
 				continue
 			}
@@ -178,38 +179,6 @@ func reopenedSince(t *patchgate.Ticket, ch *patchgate.Change) bool {
 		return true
 	}
 	return !t.ReopenedAt.IsZero() && ch.State == patchgate.ChangeMerged && t.ReopenedAt.After(ch.MergedAt)
-}
-
-// suiteBlockers says why v does not show that every required suite passed on sha.
-func suiteBlockers(v *patchgate.Verification, required []string, who, sha string) []string {
-	prefix := ""
-	if who != "" {
-		prefix = who + " "
-	}
-	if v == nil {
-		return []string{prefix + "not verified on " + patchgate.ShortSHA(sha) + " under the release branch's " + config.RepoFileName + " yet"}
-	}
-	var out []string
-	byName := map[string]*patchgate.SuiteRun{}
-	for _, run := range v.Suites {
-		byName[run.Name] = run
-	}
-	for _, name := range required {
-		run := byName[name]
-		switch {
-		case run == nil:
-			out = append(out, fmt.Sprintf("%s`%s` was not run on %s", prefix, name, patchgate.ShortSHA(sha)))
-		case run.State == patchgate.RunSuccess:
-		case !run.State.Final():
-			out = append(out, fmt.Sprintf("%s`%s` still running on %s", prefix, name, patchgate.ShortSHA(sha)))
-		default:
-			out = append(out, fmt.Sprintf("%sfailed `%s` on %s", prefix, name, patchgate.ShortSHA(sha)))
-		}
-	}
-	if len(out) == 0 && v.State != patchgate.RunSuccess {
-		out = append(out, fmt.Sprintf("%sverification %d on %s ended %s: %s", prefix, v.ID, patchgate.ShortSHA(sha), v.State, v.Reason))
-	}
-	return out
 }
 
 // latestVerification returns the verification of sha that counts for a
@@ -268,7 +237,7 @@ func (g *Gate) Approve(ctx context.Context, id int64, sha string, by patchgate.P
 		return nil, nil, err
 	}
 	if !ev.Releasable {
-		return nil, ev, patchgate.Errorf(patchgate.ECONFLICT, "candidate %s is not releasable: %s", c.Name, strings.Join(ev.Blockers, "; "))
+		return nil, ev, patchgate.Unreleasable(c.Name, ev.Blockers)
 	}
 	if err := g.checkAuthorRule(ctx, *ev.Policy, c, approver); err != nil {
 		return nil, nil, err
@@ -328,10 +297,10 @@ func (g *Gate) Promote(ctx context.Context, id int64, by patchgate.Principal) (*
 			return nil, err
 		}
 		if !ev.Releasable {
-			return nil, patchgate.Errorf(patchgate.ECONFLICT, "candidate %s is not releasable: %s", c.Name, strings.Join(ev.Blockers, "; "))
+			return nil, patchgate.Unreleasable(c.Name, ev.Blockers)
 		}
 		if !patchgate.EnoughApprovals(c, ev.Needed) {
-			return nil, patchgate.Errorf(patchgate.ECONFLICT, "candidate %s has %d of the %d approvals it needs", c.Name, ev.Approvals, ev.Needed)
+			return nil, patchgate.Blocked(patchgate.ECONFLICT, patchgate.ApprovalsBlocker(c.Name, ev.Approvals, ev.Needed))
 		}
 		needed = ev.Needed
 	}

@@ -24,7 +24,7 @@ func (g *Gate) CanApprove(ctx context.Context, c *patchgate.Candidate, ev *patch
 		return patchgate.Errorf(patchgate.ECONFLICT, "candidate %s is %s", c.Name, c.State)
 	}
 	if !ev.Releasable {
-		return patchgate.Errorf(patchgate.ECONFLICT, "candidate %s is not releasable: %s", c.Name, strings.Join(ev.Blockers, "; "))
+		return patchgate.Unreleasable(c.Name, ev.Blockers)
 	}
 	if hasLiveApproval(c, approver) {
 		return patchgate.Errorf(patchgate.ECONFLICT, "%s already approved %s", approver, c.Name)
@@ -71,10 +71,10 @@ func (g *Gate) CanPromote(c *patchgate.Candidate, ev *patchgate.Evaluation, p pa
 		return patchgate.Errorf(patchgate.ECONFLICT, "candidate %s is %s", c.Name, c.State)
 	}
 	if !ev.Releasable {
-		return patchgate.Errorf(patchgate.ECONFLICT, "candidate %s is not releasable: %s", c.Name, strings.Join(ev.Blockers, "; "))
+		return patchgate.Unreleasable(c.Name, ev.Blockers)
 	}
 	if ev.Approvals < ev.Needed {
-		return patchgate.Errorf(patchgate.ECONFLICT, "candidate %s has %d of the %d approvals it needs", c.Name, ev.Approvals, ev.Needed)
+		return patchgate.Blocked(patchgate.ECONFLICT, patchgate.ApprovalsBlocker(c.Name, ev.Approvals, ev.Needed))
 	}
 	return nil
 }
