@@ -124,6 +124,21 @@ func (b Blocker) String() string {
 	return fmt.Sprintf("%s (%s) → %s", b.Message, b.Code, b.Action)
 }
 
+// Markdown renders b as one Markdown list item, for comments on changes and
+// check run summaries: "- message (`code`) → action".
+func (b Blocker) Markdown() string {
+	return fmt.Sprintf("- %s (`%s`) → %s", b.Message, b.Code, b.Action)
+}
+
+// BlockersMarkdown renders bs as a Markdown list, one item a line.
+func BlockersMarkdown(bs []Blocker) string {
+	lines := make([]string, len(bs))
+	for i, b := range bs {
+		lines[i] = b.Markdown()
+	}
+	return strings.Join(lines, "\n")
+}
+
 // BlockerMessages returns the messages of bs: the blockers in words, as
 // patchgate wrote them before they had codes.
 func BlockerMessages(bs []Blocker) []string {
@@ -269,6 +284,25 @@ func Unreleasable(name string, blockers []Blocker) *Error {
 // the message the blocker's.
 func Blocked(code string, b Blocker) *Error {
 	return &Error{Code: code, Message: b.Message, Blockers: []Blocker{b}}
+}
+
+// RefusalMarkdown renders a refusal for a comment on a change: its message,
+// and when it carries blockers, the sentence that introduces them followed by
+// them as a Markdown list (BlockersMarkdown), each with its code and action.
+func RefusalMarkdown(err error) string {
+	msg, bs := ErrorMessage(err), ErrorBlockers(err)
+	if len(bs) == 0 {
+		return msg
+	}
+	joined := strings.Join(BlockerMessages(bs), "; ")
+	head := strings.TrimSuffix(strings.TrimSuffix(msg, joined), ": ")
+	if head == "" && len(bs) == 1 {
+		return strings.TrimPrefix(bs[0].Markdown(), "- ")
+	}
+	if head == "" {
+		return "\n\n" + BlockersMarkdown(bs)
+	}
+	return head + ":\n\n" + BlockersMarkdown(bs)
 }
 
 // ErrorBlockers returns the blockers of the first *Error in err's chain: why

@@ -105,6 +105,9 @@ func TestEveryReasonCodeRenders(t *testing.T) {
 			if line := tt.got.String(); line != fmt.Sprintf("%s (%s) → %s", tt.message, tt.code, reason.Action) {
 				t.Errorf("String: got %q", line)
 			}
+			if md := patchgate.BlockersMarkdown([]patchgate.Blocker{tt.got, tt.got}); md != fmt.Sprintf("- %s (`%s`) → %s\n- %[1]s (`%[2]s`) → %[3]s", tt.message, tt.code, reason.Action) {
+				t.Errorf("BlockersMarkdown: got %q", md)
+			}
 		})
 	}
 	for _, r := range patchgate.Reasons {
@@ -172,5 +175,22 @@ func TestUnreleasableCarriesBlockers(t *testing.T) {
 	one := patchgate.Blocked(patchgate.ECONFLICT, patchgate.ApprovalsBlocker("v1.4.2", 0, 1))
 	if one.Message != "candidate v1.4.2 has 0 of the 1 approvals it needs" || len(one.Blockers) != 1 {
 		t.Errorf("Blocked: got %+v", one)
+	}
+
+	// In a comment: the sentence, then each blocker with its code and action.
+	reopened, _ := patchgate.ReasonFor(patchgate.ReasonTicketReopened)
+	superseded, _ := patchgate.ReasonFor(patchgate.ReasonSuperseded)
+	want := "candidate v1.4.2 is not releasable:\n\n" +
+		"- PAY-7: reopened after merge (`ticket_reopened`) → " + reopened.Action + "\n" +
+		"- superseded by a newer candidate of acme/pay: release that one (`superseded`) → " + superseded.Action
+	if got := patchgate.RefusalMarkdown(err); got != want {
+		t.Errorf("RefusalMarkdown:\ngot  %q\nwant %q", got, want)
+	}
+	approvals, _ := patchgate.ReasonFor(patchgate.ReasonApprovalsMissing)
+	if got, want := patchgate.RefusalMarkdown(one), "candidate v1.4.2 has 0 of the 1 approvals it needs (`approvals_missing`) → "+approvals.Action; got != want {
+		t.Errorf("RefusalMarkdown of one blocker:\ngot  %q\nwant %q", got, want)
+	}
+	if got := patchgate.RefusalMarkdown(patchgate.Errorf(patchgate.EFORBIDDEN, "alice wrote #42")); got != "alice wrote #42" {
+		t.Errorf("RefusalMarkdown without blockers: got %q, want the message", got)
 	}
 }
