@@ -219,6 +219,36 @@ func SuiteBlockers(f Fix, v *Verification, required []string, sha string) []Bloc
 	return out
 }
 
+// neverStarted reports whether v ended because no runner started it.
+func neverStarted(v *Verification) bool {
+	return v.State == RunError && strings.HasPrefix(v.Reason, string(ReasonRunnerUnavailable)+":")
+}
+
+// NeverStarted returns, of a commit's verifications newest first, the one
+// that says what became of its latest run when that run ended because no
+// runner started it (runners.max_queue_wait): the newest neither canceled nor
+// stale, if it ended so; nil otherwise (a newer run is queued, or it ran).
+// Such a verification was never planned, so it is no release evidence
+// (ReleaseVerdict), but it tells why there is none.
+func NeverStarted(newestFirst []*Verification) *Verification {
+	for _, v := range newestFirst {
+		if v.State == RunCanceled || v.Stale {
+			continue
+		}
+		if neverStarted(v) {
+			return v
+		}
+		return nil
+	}
+	return nil
+}
+
+// RunnerUnavailableBlocker says that f's (the candidate's own commit when
+// zero) verification v ended because no runner started it.
+func RunnerUnavailableBlocker(f Fix, v *Verification) Blocker {
+	return f.blocker(ReasonRunnerUnavailable, fmt.Sprintf("%sverification %d on %s never started: %s", f.prefix(), v.ID, ShortSHA(v.SHA), v.Reason))
+}
+
 // ProofBlocker says why f's fix does not count under release.require_proof;
 // ok is false when its proof holds. proof is nil when none was recorded.
 func ProofBlocker(f Fix, proof *Proof) (b Blocker, ok bool) {

@@ -75,6 +75,9 @@ func TestEveryReasonCodeRenders(t *testing.T) {
 		{"runner unavailable", suite(fix, run("unit", patchgate.RunError, patchgate.RunnerUnavailableDescription(15*time.Minute)), "unit"),
 			patchgate.ReasonRunnerUnavailable,
 			"PAY-7: fix in #42 `unit` never started on 9c1af72: runner_unavailable: no runner started it within 15m0s", "PAY-7", "#42"},
+		{"runner unavailable, never planned", patchgate.RunnerUnavailableBlocker(fix, &patchgate.Verification{ID: 4, SHA: sha, State: patchgate.RunError,
+			Reason: patchgate.RunnerUnavailableDescription(time.Minute)}), patchgate.ReasonRunnerUnavailable,
+			"PAY-7: fix in #42 verification 4 on 9c1af72 never started: runner_unavailable: no runner started it within 1m0s", "PAY-7", "#42"},
 		{"proof missing", proof(nil), patchgate.ReasonProofMissing, "PAY-7: fix in #42 has no fail-to-pass proof", "PAY-7", "#42"},
 		{"proof error", proof(&broken), patchgate.ReasonProofMissing, "PAY-7: fix in #42 has no proof: no test ran on the head", "PAY-7", "#42"},
 		{"proof not failing", proof(&noTest), patchgate.ReasonProofNotFailing, "PAY-7: fix in #42 adds no test that fails without it", "PAY-7", "#42"},
@@ -192,5 +195,34 @@ func TestUnreleasableCarriesBlockers(t *testing.T) {
 	}
 	if got := patchgate.RefusalMarkdown(patchgate.Errorf(patchgate.EFORBIDDEN, "alice wrote #42")); got != "alice wrote #42" {
 		t.Errorf("RefusalMarkdown without blockers: got %q, want the message", got)
+	}
+}
+
+// TestNeverStarted: a commit's latest run tells why there is no evidence
+// only when no runner started it and nothing newer is queued or ran.
+func TestNeverStarted(t *testing.T) {
+	unstarted := &patchgate.Verification{ID: 1, State: patchgate.RunError, Reason: patchgate.RunnerUnavailableDescription(time.Minute)}
+	broken := &patchgate.Verification{ID: 2, State: patchgate.RunError, Reason: "image missing"}
+	queued := &patchgate.Verification{ID: 3, State: patchgate.RunQueued}
+	canceled := &patchgate.Verification{ID: 4, State: patchgate.RunCanceled}
+	stale := &patchgate.Verification{ID: 5, State: patchgate.RunError, Stale: true, Reason: unstarted.Reason}
+	tests := []struct {
+		name        string
+		newestFirst []*patchgate.Verification
+		want        *patchgate.Verification
+	}{
+		{"none", nil, nil},
+		{"never started", []*patchgate.Verification{unstarted}, unstarted},
+		{"past a cancelled one", []*patchgate.Verification{canceled, unstarted}, unstarted},
+		{"a newer run is queued", []*patchgate.Verification{queued, unstarted}, nil},
+		{"it ran and broke", []*patchgate.Verification{broken, unstarted}, nil},
+		{"stale", []*patchgate.Verification{stale}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := patchgate.NeverStarted(tt.newestFirst); got != tt.want {
+				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+		})
 	}
 }

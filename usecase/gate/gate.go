@@ -119,12 +119,12 @@ func (g *Gate) Evaluate(ctx context.Context, c *patchgate.Candidate) (*patchgate
 	ev.Policy, ev.Needed = &policy, policy.Approvals
 	ev.Blockers = append(ev.Blockers, loosened...)
 	ev.ConfigDigest = cfg.Digest
-	own, err := g.latestVerification(ctx, c.Forge, c.Repo, c.SHA, cfg.Digest)
+	own, unstarted, err := g.latestVerification(ctx, c.Forge, c.Repo, c.SHA, cfg.Digest)
 	if err != nil {
 		return nil, err
 	}
 	ev.Verification = own
-	ev.Blockers = append(ev.Blockers, patchgate.SuiteBlockers(patchgate.Fix{}, own, policy.Required, c.SHA)...)
+	ev.Blockers = append(ev.Blockers, suiteBlockers(patchgate.Fix{}, own, unstarted, policy.Required, c.SHA)...)
 	// An ended quarantine is a debt come due: the release waits until the
 	// test is fixed (and the quarantine removed) or the quarantine renewed.
 	expired, err := g.quarantineBlockers(ctx, ref, cfg, time.Now())
@@ -147,11 +147,11 @@ func (g *Gate) Evaluate(ctx context.Context, c *patchgate.Candidate) (*patchgate
 			ev.Blockers = append(ev.Blockers, patchgate.ReopenedBlocker(fix))
 			continue
 		}
-		v, err := g.latestVerification(ctx, ch.Forge, ch.Repo, ch.HeadSHA, cfg.Digest)
+		v, unstarted, err := g.latestVerification(ctx, ch.Forge, ch.Repo, ch.HeadSHA, cfg.Digest)
 		if err != nil {
 			return nil, err
 		}
-		if b := patchgate.SuiteBlockers(fix, v, policy.Required, ch.HeadSHA); len(b) > 0 {
+		if b := suiteBlockers(fix, v, unstarted, policy.Required, ch.HeadSHA); len(b) > 0 {
 			ev.Blockers = append(ev.Blockers, b...)
 			continue
 		}
@@ -181,21 +181,33 @@ func reopenedSince(t *patchgate.Ticket, ch *patchgate.Change) bool {
 	return !t.ReopenedAt.IsZero() && ch.State == patchgate.ChangeMerged && t.ReopenedAt.After(ch.MergedAt)
 }
 
+// suiteBlockers says why v, the verification of sha that counts (nil:
+// none), does not show that every required suite passed for f; when none
+// counts because the latest run was never started (unstarted), it says that.
+func suiteBlockers(f patchgate.Fix, v, unstarted *patchgate.Verification, required []string, sha string) []patchgate.Blocker {
+	if v == nil && unstarted != nil {
+		return []patchgate.Blocker{patchgate.RunnerUnavailableBlocker(f, unstarted)}
+	}
+	return patchgate.SuiteBlockers(f, v, required, sha)
+}
+
 // latestVerification returns the verification of sha that counts for a
-// candidate whose .patchgate.yml has digest (patchgate.ReleaseVerdict), or nil.
-func (g *Gate) latestVerification(ctx context.Context, forge patchgate.Forge, repo, sha, digest string) (*patchgate.Verification, error) {
+// candidate whose .patchgate.yml has digest (patchgate.ReleaseVerdict), or
+// nil, and, when none counts, the latest run if no runner ever started it
+// (patchgate.NeverStarted).
+func (g *Gate) latestVerification(ctx context.Context, forge patchgate.Forge, repo, sha, digest string) (counts, unstarted *patchgate.Verification, err error) {
 	vs, _, err := g.Evidence.FindVerifications(ctx, patchgate.VerificationFilter{Forge: &forge, Repo: &repo, SHA: &sha, Limit: 20})
 	if err != nil {
-		return nil, fmt.Errorf("find verifications of %s: %w", sha, err)
+		return nil, nil, fmt.Errorf("find verifications of %s: %w", sha, err)
 	}
 	evidence := make([]patchgate.VerdictEvidence, len(vs))
 	for i, v := range vs {
 		evidence[i] = patchgate.VerdictEvidence{State: v.State, Stale: v.Stale, ConfigDigest: v.ConfigDigest}
 	}
 	if i := patchgate.ReleaseVerdict(evidence, digest); i >= 0 {
-		return vs[i], nil
+		return vs[i], nil, nil
 	}
-	return nil, nil
+	return nil, patchgate.NeverStarted(vs), nil
 }
 
 // liveApprovals counts the people whose approval of c at its SHA stands.
