@@ -213,8 +213,35 @@ func SuiteBlockers(f Fix, v *Verification, required []string, sha string) []Bloc
 			out = append(out, f.blocker(ReasonSuiteFailed, fmt.Sprintf("%sfailed `%s` on %s", prefix, name, short)))
 		}
 	}
+	if len(out) == 0 && neverStarted(v) {
+		out = append(out, RunnerUnavailableBlocker(f, v))
+	}
 	if len(out) == 0 && v.State != RunSuccess {
 		out = append(out, f.blocker(ReasonVerificationError, fmt.Sprintf("%sverification %d on %s ended %s: %s", prefix, v.ID, short, v.State, v.Reason)))
+	}
+	return out
+}
+
+// HeadBlockers says what stands between f's change head sha and a passing
+// verdict, given v, the head's newest verification (nil: none): the
+// required suites it records (RequiredSuites) that did not pass, or that it
+// has not run yet. Unlike the gate, which holds a fix to the release
+// branch's .patchgate.yml, it judges v by its own plan: it serves reports on
+// a fix's progress (the tracker comment), not the release decision.
+func HeadBlockers(f Fix, v *Verification, sha string) []Blocker {
+	if v == nil {
+		return []Blocker{f.blocker(ReasonFixUnverified, f.prefix()+"has no verdict on "+ShortSHA(sha)+" yet")}
+	}
+	return SuiteBlockers(f, v, v.RequiredSuites(), sha)
+}
+
+// RequiredSuites returns the names of v's required suites, in plan order.
+func (v *Verification) RequiredSuites() []string {
+	var out []string
+	for _, s := range v.Suites {
+		if s.Required {
+			out = append(out, s.Name)
+		}
 	}
 	return out
 }

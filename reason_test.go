@@ -226,3 +226,37 @@ func TestNeverStarted(t *testing.T) {
 		})
 	}
 }
+
+// TestHeadBlockers: a fix's progress as the tracker comment reports it, by
+// the plan of its head's newest verification.
+func TestHeadBlockers(t *testing.T) {
+	const sha = "9c1af72d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b"
+	fix := patchgate.Fix{Ticket: "PAY-7", Change: "#42"}
+	planned := func(state patchgate.RunState, unit, lint patchgate.RunState) *patchgate.Verification {
+		return &patchgate.Verification{ID: 9, SHA: sha, State: state, Suites: []*patchgate.SuiteRun{
+			{Name: "unit", Required: true, State: unit}, {Name: "lint", State: lint}}}
+	}
+	tests := []struct {
+		name string
+		v    *patchgate.Verification
+		want []string // "code: message"
+	}{
+		{"no verdict", nil, []string{"fix_unverified: PAY-7: fix in #42 has no verdict on 9c1af72 yet"}},
+		{"passed, an optional suite failed", planned(patchgate.RunSuccess, patchgate.RunSuccess, patchgate.RunFailure), nil},
+		{"running", planned(patchgate.RunRunning, patchgate.RunRunning, patchgate.RunQueued), []string{"suite_running: PAY-7: fix in #42 `unit` still running on 9c1af72"}},
+		{"failed", planned(patchgate.RunFailure, patchgate.RunFailure, patchgate.RunSuccess), []string{"suite_failed: PAY-7: fix in #42 failed `unit` on 9c1af72"}},
+		{"never started, unplanned", &patchgate.Verification{ID: 9, SHA: sha, State: patchgate.RunError, Reason: patchgate.RunnerUnavailableDescription(time.Minute)},
+			[]string{"runner_unavailable: PAY-7: fix in #42 verification 9 on 9c1af72 never started: runner_unavailable: no runner started it within 1m0s"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			for _, b := range patchgate.HeadBlockers(fix, tt.v, sha) {
+				got = append(got, string(b.Code)+": "+b.Message)
+			}
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
