@@ -101,7 +101,8 @@ type Blocker struct {
 	Message string `json:"message"`
 	// Action is the code's next step (Reasons).
 	Action string `json:"action"`
-	// Ticket is the ticket key of the fix it is about (PAY-7), "" otherwise.
+	// Ticket is the key of the ticket it is about (PAY-7): the fix's, or the
+	// one tracking a quarantined test; "" when none.
 	Ticket string `json:"ticket,omitempty"`
 	// Change is the change of that fix as its forge writes it (#42, !42).
 	Change string `json:"change,omitempty"`
