@@ -75,7 +75,7 @@ type DeployCandidate struct {
 	// candidate: no blockers, and enough approvals.
 	Releasable bool
 	Approved   bool
-	Blockers   []string
+	Blockers   []Blocker
 }
 
 // DeployDecision is the answer to one deployment and why.
@@ -127,7 +127,7 @@ func DecideDeployment(requires DeployRequirement, repo, sha string, atSHA []Depl
 			Message: fmt.Sprintf("%s is release candidate %s of %s, not promoted yet", short, waiting.Name, repo),
 			Action:  "approve and promote it in patchgate; this deployment is answered then"}
 		if len(waiting.Blockers) > 0 {
-			d.Message += ": " + strings.Join(waiting.Blockers, "; ")
+			d.Message += ": " + strings.Join(BlockerMessages(waiting.Blockers), "; ")
 		} else if !waiting.Approved && waiting.State == CandidateOpen {
 			d.Message += ": it needs its approvals"
 		}

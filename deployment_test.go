@@ -11,7 +11,7 @@ func TestDecideDeployment(t *testing.T) {
 	promoted := DeployCandidate{ID: 1, Name: "v1", State: CandidatePromoted}
 	open := DeployCandidate{ID: 2, Name: "v2", State: CandidateOpen}
 	ready := DeployCandidate{ID: 3, Name: "v3", State: CandidateOpen, Releasable: true, Approved: true}
-	blocked := DeployCandidate{ID: 4, Name: "v4", State: CandidateOpen, Blockers: []string{"PAY-7: fix in #42 failed `regression`"}}
+	blocked := DeployCandidate{ID: 4, Name: "v4", State: CandidateOpen, Blockers: []Blocker{NewBlocker(ReasonSuiteFailed, "PAY-7: fix in #42 failed `regression`")}}
 	promoting := DeployCandidate{ID: 5, Name: "v5", State: CandidatePromoting}
 	superseded := DeployCandidate{ID: 6, Name: "v6", State: CandidateSuperseded}
 	tests := []struct {

@@ -26,6 +26,9 @@ const (
 type Error struct {
 	Code    string
 	Message string
+	// Blockers, when set, are the refusal's reasons with their codes and
+	// next actions (Unreleasable); the API returns them beside the message.
+	Blockers []Blocker
 }
 
 // Error implements the error interface.

@@ -216,14 +216,16 @@ func QuarantinedTests(quarantines []Quarantine, suite string, now time.Time) []s
 	return names
 }
 
-// QuarantineBlockers returns the release blockers, in words, of the
-// quarantines that have ended at now: each must be fixed (and removed) or
+// QuarantineBlockers returns the release blockers (quarantine_expired) of
+// the quarantines that have ended at now: each must be fixed (and removed) or
 // renewed.
-func QuarantineBlockers(quarantines []Quarantine, now time.Time) []string {
-	var out []string
+func QuarantineBlockers(quarantines []Quarantine, now time.Time) []Blocker {
+	var out []Blocker
+	seen := map[string]bool{}
 	for _, q := range quarantines {
-		if q.Expired(now) {
-			out = appendOnce(out, q.ExpiredBlocker())
+		if m := q.ExpiredBlocker(); q.Expired(now) && !seen[m] {
+			seen[m] = true
+			out = append(out, NewBlocker(ReasonQuarantineExpired, m).About(q.Ticket, ""))
 		}
 	}
 	return out

@@ -199,7 +199,8 @@ func TestQuarantinedTestsAndExpiredBlockers(t *testing.T) {
 		t.Errorf("QuarantinedTests(integration): got %q, want TestLive,TestOther", got)
 	}
 	want := "quarantine of TestEnded expired 2026-12-01; fix it or renew it (owner alice, PAY-9)"
-	if got := QuarantineBlockers(qs, qNow); len(got) != 1 || got[0] != want {
-		t.Errorf("QuarantineBlockers: got %q, want [%q]", got, want)
+	got := QuarantineBlockers(append(qs, ended), qNow)
+	if len(got) != 1 || got[0].Message != want || got[0].Code != ReasonQuarantineExpired || got[0].Ticket != "PAY-9" {
+		t.Errorf("QuarantineBlockers: got %+v, want one quarantine_expired about PAY-9 saying %q", got, want)
 	}
 }

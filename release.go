@@ -153,8 +153,10 @@ type CandidateRequest struct {
 // Evaluation says whether a candidate may be released and, if not, why, in
 // words a release manager understands.
 type Evaluation struct {
-	Releasable bool     `json:"releasable"`
-	Blockers   []string `json:"blockers"`
+	Releasable bool `json:"releasable"`
+	// Blockers say why it cannot ship, each with its code and next action;
+	// empty when Releasable.
+	Blockers []Blocker `json:"blockers"`
 	// Approvals counts distinct live approvals at the candidate's SHA; Needed
 	// is the policy's number.
 	Approvals int `json:"approvals"`
@@ -237,8 +239,9 @@ func EnoughApprovals(c *Candidate, needed int) bool {
 // who approved it.
 type CandidateSummary struct {
 	Releasable bool `json:"releasable"`
-	// Blockers say in words why it cannot ship; empty when Releasable.
-	Blockers []string `json:"blockers"`
+	// Blockers say why it cannot ship, each with its code and next action;
+	// empty when Releasable.
+	Blockers []Blocker `json:"blockers"`
 	// Approvals of Needed counted live approvals at the candidate's SHA, by
 	// Approvers.
 	Approvals int      `json:"approvals"`
@@ -250,25 +253,18 @@ type CandidateSummary struct {
 // promoting candidate is evaluated (ev nil otherwise): a superseded or
 // promoted one cannot ship again, and its one blocker says why.
 func SummarizeCandidate(c *Candidate, ev *Evaluation) CandidateSummary {
-	s := CandidateSummary{Blockers: []string{}, Approvers: c.Approvers()}
+	s := CandidateSummary{Blockers: []Blocker{}, Approvers: c.Approvers()}
 	s.Approvals = len(s.Approvers)
 	switch {
 	case c.State == CandidateSuperseded:
-		s.Blockers = append(s.Blockers, "superseded by a newer candidate of "+c.Repo+": release that one")
+		s.Blockers = append(s.Blockers, SupersededBlocker(c.Repo))
 	case c.State == CandidatePromoted:
-		b := "already promoted"
-		if c.PromotedAt != nil {
-			b += " on " + c.PromotedAt.UTC().Format("2006-01-02 15:04 MST")
-		}
-		if c.ReleaseURL != "" {
-			b += ": " + c.ReleaseURL
-		}
-		s.Blockers = append(s.Blockers, b)
+		s.Blockers = append(s.Blockers, PromotedBlocker(c.PromotedAt, c.ReleaseURL))
 	case ev != nil:
 		s.Releasable, s.Needed = ev.Releasable, ev.Needed
 		s.Blockers = append(s.Blockers, ev.Blockers...)
 	default:
-		s.Blockers = append(s.Blockers, "not evaluated")
+		s.Blockers = append(s.Blockers, NewBlocker(ReasonNotEvaluated, "not evaluated"))
 	}
 	return s
 }

@@ -69,23 +69,24 @@ type EffectivePolicy struct {
 // MergeReleasePolicy returns the effective release policy: the stricter of
 // the server's floor and the repository file's request for each key, so the
 // code being gated never loosens its own gate. A file that asks for less than
-// the floor does not silently lose either: each such key is a blocker in
-// words, naming what the file asks and what the server requires, for the
-// file to be fixed (or the floor lowered by the operator).
-func MergeReleasePolicy(floor ReleasePolicy, file ReleaseRequest) (EffectivePolicy, []string) {
+// the floor does not silently lose either: each such key is a blocker
+// (policy_loosened) naming what the file asks and what the server requires,
+// for the file to be fixed (or the floor lowered by the operator).
+func MergeReleasePolicy(floor ReleasePolicy, file ReleaseRequest) (EffectivePolicy, []Blocker) {
 	eff := EffectivePolicy{ReleasePolicy: floor, Sources: map[string]PolicySource{
 		PolicyApprovals: SourceServer, PolicyAllowAuthorApproval: SourceServer,
 		PolicyAutoPromote: SourceServer, PolicyRequireProof: SourceServer,
 	}}
 	eff.Required = slices.Clone(floor.Required)
-	var blockers []string
+	var blockers []Blocker
+	loosened := func(message string) { blockers = append(blockers, NewBlocker(ReasonPolicyLoosened, message)) }
 	asks := file.Policy
 	if file.Set[PolicyApprovals] {
 		switch {
 		case asks.Approvals > floor.Approvals:
 			eff.Approvals, eff.Sources[PolicyApprovals] = asks.Approvals, SourceFile
 		case asks.Approvals < floor.Approvals:
-			blockers = append(blockers, fmt.Sprintf("`.patchgate.yml` asks approvals: %d; the server requires at least %d", asks.Approvals, floor.Approvals))
+			loosened(fmt.Sprintf("`.patchgate.yml` asks approvals: %d; the server requires at least %d", asks.Approvals, floor.Approvals))
 		}
 	}
 	if file.Set[PolicyAllowAuthorApproval] {
@@ -93,7 +94,7 @@ func MergeReleasePolicy(floor ReleasePolicy, file ReleaseRequest) (EffectivePoli
 		case !asks.AllowAuthorApproval && floor.AllowAuthorApproval:
 			eff.AllowAuthorApproval, eff.Sources[PolicyAllowAuthorApproval] = false, SourceFile
 		case asks.AllowAuthorApproval && !floor.AllowAuthorApproval:
-			blockers = append(blockers, "`.patchgate.yml` asks allow_author_approval: true; the server does not let authors approve")
+			loosened("`.patchgate.yml` asks allow_author_approval: true; the server does not let authors approve")
 		}
 	}
 	if file.Set[PolicyAutoPromote] {
@@ -101,7 +102,7 @@ func MergeReleasePolicy(floor ReleasePolicy, file ReleaseRequest) (EffectivePoli
 		case !asks.AutoPromote && floor.AutoPromote:
 			eff.AutoPromote, eff.Sources[PolicyAutoPromote] = false, SourceFile
 		case asks.AutoPromote && !floor.AutoPromote:
-			blockers = append(blockers, "`.patchgate.yml` asks auto_promote: true; the server does not allow automatic promotion")
+			loosened("`.patchgate.yml` asks auto_promote: true; the server does not allow automatic promotion")
 		}
 	}
 	if file.Set[PolicyRequireProof] {
@@ -109,7 +110,7 @@ func MergeReleasePolicy(floor ReleasePolicy, file ReleaseRequest) (EffectivePoli
 		case asks.RequireProof && !floor.RequireProof:
 			eff.RequireProof, eff.Sources[PolicyRequireProof] = true, SourceFile
 		case !asks.RequireProof && floor.RequireProof:
-			blockers = append(blockers, "`.patchgate.yml` asks require_proof: false; the server requires proof")
+			loosened("`.patchgate.yml` asks require_proof: false; the server requires proof")
 		}
 	}
 	for _, name := range floor.Required {
@@ -132,7 +133,7 @@ func MergeReleasePolicy(floor ReleasePolicy, file ReleaseRequest) (EffectivePoli
 		if len(missing) > 1 {
 			those = "those suites"
 		}
-		blockers = append(blockers, fmt.Sprintf("`.patchgate.yml` does not require %s; the server requires %s to pass", strings.Join(missing, ", "), those))
+		loosened(fmt.Sprintf("`.patchgate.yml` does not require %s; the server requires %s to pass", strings.Join(missing, ", "), those))
 	}
 	return eff, blockers
 }

@@ -60,7 +60,7 @@ func TestClosedCandidateShowsItsState(t *testing.T) {
 		c := &patchgate.Candidate{ID: 3, Forge: patchgate.GitHub, Repo: "acme/pay", SHA: strings.Repeat("a", 40), Name: "v1", State: tc.state}
 		eval := &patchgate.Evaluation{Releasable: tc.releasable, Needed: 1}
 		if !tc.releasable {
-			eval.Blockers = []string{"PAY-7: fix not verified"}
+			eval.Blockers = []patchgate.Blocker{patchgate.NewBlocker(patchgate.ReasonFixUnverified, "PAY-7: fix not verified")}
 		}
 		html := renderPage(t, "candidate", &candidateView{pageView: pv, Card: &candidateCard{Candidate: c, Eval: eval}})
 		gate := between(html, "<h1>", "</dl>") + between(html, "</dl>", "</main>")

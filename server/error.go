@@ -25,6 +25,8 @@ type errorBody struct {
 	Error struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
+		// Blockers are a refusal's reasons with codes and next actions.
+		Blockers []patchgate.Blocker `json:"blockers,omitempty"`
 	} `json:"error"`
 }
 
@@ -40,7 +42,9 @@ func (s *Server) writeError(c *gin.Context, err error) {
 		s.Logger.Error("request failed", "err", err, "method", c.Request.Method,
 			"path", c.FullPath(), "request_id", c.GetString(requestIDKey))
 	}
-	s.writeErrorStatus(c, status, code, patchgate.ErrorMessage(err))
+	var body errorBody
+	body.Error.Code, body.Error.Message, body.Error.Blockers = code, patchgate.ErrorMessage(err), patchgate.ErrorBlockers(err)
+	c.AbortWithStatusJSON(status, body)
 }
 
 func (s *Server) writeErrorStatus(c *gin.Context, status int, code, message string) {

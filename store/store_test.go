@@ -157,6 +157,7 @@ func testStore(t *testing.T, open func(t *testing.T) *store.DB) {
 	t.Run("Deliveries", func(t *testing.T) { testDeliveries(t, migrated) })
 	t.Run("Tokens", func(t *testing.T) { testTokens(t, migrated) })
 	t.Run("Verifications", func(t *testing.T) { testVerifications(t, migrated) })
+	t.Run("QueueWait", func(t *testing.T) { testQueueWait(t, migrated) })
 	t.Run("Audit", func(t *testing.T) { testAudit(t, migrated) })
 	t.Run("AuditKeyed", func(t *testing.T) { testAuditKeyed(t, migrated, open) })
 	t.Run("Releases", func(t *testing.T) { testReleases(t, migrated) })

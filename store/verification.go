@@ -355,9 +355,10 @@ func (s *VerificationService) RequeueOrphans(ctx context.Context, staleBefore ti
 		return nil, err
 	}
 	defer tx.Rollback()
+	// queued_at restarts the wait for a runner (runners.max_queue_wait).
 	ids, err := queryIDs(ctx, tx, `UPDATE verifications SET state = $1, attempt = attempt + 1, worker = '',
-		heartbeat_at = NULL, started_at = NULL
-		WHERE state = $2 AND heartbeat_at < $3 RETURNING id`, patchgate.RunQueued, patchgate.RunRunning, staleBefore)
+		heartbeat_at = NULL, started_at = NULL, queued_at = $4
+		WHERE state = $2 AND heartbeat_at < $3 RETURNING id`, patchgate.RunQueued, patchgate.RunRunning, staleBefore, s.db.now())
 	if err != nil {
 		return nil, fmt.Errorf("requeue orphans: %w", err)
 	}

@@ -142,6 +142,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	// Every process sweeps, workers or not: a server whose workers are gone
+	// is where runs would otherwise pend for ever.
+	m.wg.Go(func() { m.queueWait(st, uc).Run(workCtx) })
 	if m.WorkerOnly {
 		m.Logger.Info("patchgate worker running", "database", databaseLabel(m.Config.Database), "workers", workers, "owner", m.Owner, "instance", m.Instance)
 		return nil

@@ -225,7 +225,8 @@ func printRelease(w io.Writer, r *patchgate.Candidate, ev *patchgate.Evaluation)
 	case r.State == patchgate.CandidatePromoted:
 		fmt.Fprintln(w, "  promoted")
 	case !ev.Releasable:
-		fmt.Fprintf(w, "  blocked:\n    %s\n", strings.Join(ev.Blockers, "\n    "))
+		fmt.Fprintln(w, "  blocked:")
+		printBlockers(w, "    ", ev.Blockers)
 	case r.State != patchgate.CandidateOpen:
 		fmt.Fprintln(w, "  releasable")
 	case len(approvers) < ev.Needed:
@@ -288,8 +289,18 @@ func printReleaseList(w io.Writer, rs []releaseListItem, state, repo string) {
 			continue
 		}
 		fmt.Fprintf(w, "\nrelease %d %s is blocked:\n", r.ID, r.Name)
-		for _, b := range r.Summary.Blockers {
-			fmt.Fprintf(w, "  - %s\n", b)
-		}
+		printBlockers(w, "  - ", r.Summary.Blockers)
+	}
+}
+
+// printBlockers writes each blocker's sentence after lead, and under it its
+// code and next action, so that what to do stands beside why:
+//
+//	PAY-7: fix in #42 failed `integration` on 9c1af72
+//	  suite_failed → read the suite's log, …
+func printBlockers(w io.Writer, lead string, bs []patchgate.Blocker) {
+	indent := strings.Repeat(" ", len(lead))
+	for _, b := range bs {
+		fmt.Fprintf(w, "%s%s\n%s  %s → %s\n", lead, b.Message, indent, b.Code, b.Action)
 	}
 }

@@ -26,7 +26,7 @@ func TestReleaseShowClosedCandidate(t *testing.T) {
 		var buf bytes.Buffer
 		ev := &patchgate.Evaluation{Releasable: tc.releasable, Needed: 1}
 		if !tc.releasable {
-			ev.Blockers = []string{"PAY-7 is not verified"}
+			ev.Blockers = []patchgate.Blocker{patchgate.NewBlocker(patchgate.ReasonFixUnverified, "PAY-7 is not verified")}
 		}
 		printRelease(&buf, &patchgate.Candidate{ID: 4, Name: "v1", Repo: testRepo, SHA: strings.Repeat("a", 40), State: tc.state}, ev)
 		if out := buf.String(); !strings.Contains(out, tc.want) || strings.Contains(out, tc.not) {

@@ -157,8 +157,9 @@ func TestTicketCommands(t *testing.T) {
 // TestReleaseListAndShow: `patchgate release list` shows each candidate with
 // whether it can ship, its approvals and who gave them, and the blockers in
 // words of a blocked one; GET /api/v1/releases carries the same summary;
-// `release show` names the blockers; `verification show` the failing tests
-// first.
+// `release show` names the blockers, each with its code and next action, as
+// the API's JSON does, and a refused promotion returns them too;
+// `verification show` the failing tests first.
 func TestReleaseListAndShow(t *testing.T) {
 	w := newGateWorld(t, 1, nil)
 	app := w.app
@@ -185,8 +186,10 @@ func TestReleaseListAndShow(t *testing.T) {
 	v := failIn(t, store.NewVerificationService(app.main.DB), w.merge)
 	out, err = cli("release", "list")
 	blocker := "failed `regression` on " + w.merge[:7]
+	failed, _ := patchgate.ReasonFor(patchgate.ReasonSuiteFailed)
+	failedAction := failed.Action
 	if err != nil || !regexp.MustCompile(fmt.Sprintf(`(?m)^%d .* open +blocked +1/1 \(alice\) `, cand.ID)).MatchString(out) ||
-		!strings.Contains(out, fmt.Sprintf("release %d %s is blocked:\n  - %s\n", cand.ID, cand.Name, blocker)) {
+		!strings.Contains(out, fmt.Sprintf("release %d %s is blocked:\n  - %s\n      suite_failed → %s\n", cand.ID, cand.Name, blocker, failedAction)) {
 		t.Errorf("release list after the failure: got %q, %v; want it blocked by %q", out, err, blocker)
 	}
 	var api struct {
@@ -200,12 +203,14 @@ func TestReleaseListAndShow(t *testing.T) {
 	if len(api.Releases) != 1 || len(api.Releases[0].Items) != 1 {
 		t.Fatalf("GET /releases: got %+v; want the candidate with its item", api.Releases)
 	}
-	if s := api.Releases[0].Summary; s.Releasable || len(s.Blockers) != 1 || s.Blockers[0] != blocker ||
+	wantBlocker := patchgate.Blocker{Code: patchgate.ReasonSuiteFailed, Message: blocker, Action: failedAction}
+	if s := api.Releases[0].Summary; s.Releasable || len(s.Blockers) != 1 || s.Blockers[0] != wantBlocker ||
 		s.Approvals != 1 || s.Needed != 1 || len(s.Approvers) != 1 || s.Approvers[0] != "alice" {
 		t.Errorf("GET /releases summary: got %+v; want blocked by %q, 1 of 1 approvals by alice", s, blocker)
 	}
 	out, err = cli("release", "list", "--json")
-	if err != nil || !strings.Contains(out, `"summary": {`) || !strings.Contains(out, blocker) {
+	if err != nil || !strings.Contains(out, `"summary": {`) || !strings.Contains(out, `"code": "suite_failed"`) ||
+		!strings.Contains(out, `"message": "failed `+"`regression`"+` on `+w.merge[:7]+`"`) {
 		t.Errorf("release list --json: got %q, %v; want the API's JSON with the summary", out, err)
 	}
 	if _, err := cli("release", "list", "--state", "shipped"); patchgate.ErrorCode(err) != patchgate.EINVALID || !strings.Contains(err.Error(), "open, superseded, promoting or promoted") {
@@ -219,13 +224,34 @@ func TestReleaseListAndShow(t *testing.T) {
 	// People are shown with their forge user ids: alice's as pinned on her
 	// token, #7's opener's as the webhook named it.
 	approvals := fmt.Sprintf("approvals: 1 of 1 (alice (id %d))", app.forge.AddUser("alice"))
-	if err != nil || !strings.Contains(out, "blocked:\n    "+blocker) || !strings.Contains(out, approvals) ||
+	if err != nil || !strings.Contains(out, "blocked:\n    "+blocker+"\n      suite_failed → "+failedAction+"\n") || !strings.Contains(out, approvals) ||
 		!strings.Contains(out, "authors: Codertocat (id 21031067)\n") ||
 		!regexp.MustCompile(`Codertocat/Hello-World#7 +PAY-7: fix +PAY-7 \(fix_proposed\) +verified by \d+`).MatchString(out) {
 		t.Errorf("release show: got %q, %v; want the item, its evidence, %q, the author Codertocat with their id and the blocker", out, err, approvals)
 	}
 	if out, err = cli("release", "show", fmt.Sprint(cand.ID), "--json"); err != nil || !strings.Contains(out, `"evaluation": {`) {
 		t.Errorf("release show --json: got %q, %v", out, err)
+	}
+
+	// A promotion refused as not releasable answers 409 with the blockers
+	// beside the message, and the CLI's error carries them.
+	req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("%s/api/v1/releases/%d/promote", app.url, cand.ID), nil)
+	req.Header.Set("Authorization", "Bearer "+alice)
+	var refusal struct {
+		Error struct {
+			Code     string
+			Message  string
+			Blockers []map[string]string
+		}
+	}
+	if code := doJSON(t, req, &refusal); code != http.StatusConflict || refusal.Error.Code != patchgate.ECONFLICT ||
+		len(refusal.Error.Blockers) != 1 || refusal.Error.Blockers[0]["code"] != "suite_failed" ||
+		refusal.Error.Blockers[0]["message"] != blocker || refusal.Error.Blockers[0]["action"] != failedAction {
+		t.Errorf("promote while blocked: got %d %+v; want 409 with the suite_failed blocker and its action", code, refusal.Error)
+	}
+	_, err = execCLI("release", "promote", fmt.Sprint(cand.ID), "--server", app.url, "--token", alice)
+	if bs := patchgate.ErrorBlockers(err); patchgate.ErrorCode(err) != patchgate.ECONFLICT || len(bs) != 1 || bs[0] != wantBlocker {
+		t.Errorf("release promote while blocked: got %v with blockers %+v; want conflict carrying %+v", err, bs, wantBlocker)
 	}
 
 	// verification show: the failing test first, the flaky one marked, the verdict with its reason.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/patchgate/patchgate"
 	"github.com/patchgate/patchgate/config"
+	"github.com/patchgate/patchgate/runners"
 	"github.com/patchgate/patchgate/testenv"
 )
 
@@ -310,6 +311,10 @@ type RunnerConfig struct {
 	// RetryBackoff is the pause before the first retry, doubled before each
 	// next one.
 	RetryBackoff time.Duration `yaml:"retry_backoff"`
+	// MaxQueueWait bounds how long a verification waits for a worker to
+	// start it: one no worker claimed by then ends as an error coded
+	// runner_unavailable instead of pending for ever.
+	MaxQueueWait time.Duration `yaml:"max_queue_wait"`
 	// MaxCPUs, MaxMemory ("4g"), MaxPIDs and MaxTimeout are the operator's
 	// ceilings on what a repository's .patchgate.yml may ask for; zero (the
 	// default) takes config.DefaultCeilings of the host: its cores, half its
@@ -368,7 +373,7 @@ func DefaultConfig() Config {
 		// Two cores: one verification at a time leaves the other core to the
 		// server; each verification runs its suites one after another.
 		Runners: RunnerConfig{Workers: 1, JobTimeout: time.Hour, Heartbeat: 10 * time.Second, MaxEnvironments: 8,
-			Retries: 2, RetryBackoff: 10 * time.Second},
+			Retries: 2, RetryBackoff: 10 * time.Second, MaxQueueWait: runners.DefaultMaxQueueWait},
 		Intake: IntakeConfig{MaxUnverified: 8},
 		// Today's behaviour, and the safe one: one approval, authors may not
 		// approve, promotion by hand.
@@ -627,6 +632,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Intake.MaxUnverified < 1 || c.Intake.MaxUnverified > 1024 {
 		errs = append(errs, configKeyErrorf("intake.max_unverified: %d: want 1 to 1024", c.Intake.MaxUnverified))
+	}
+	if c.Runners.MaxQueueWait < time.Second || c.Runners.MaxQueueWait > 24*time.Hour {
+		errs = append(errs, configKeyErrorf("runners.max_queue_wait: %s: want 1s to 24h", c.Runners.MaxQueueWait))
 	}
 	if c.Runners.Retries < 0 || c.Runners.Retries > 10 {
 		errs = append(errs, configKeyErrorf("runners.retries: %d: want 0 to 10", c.Runners.Retries))

@@ -40,6 +40,7 @@ var configKeys = []config.Key{
 	{Path: "runners.heartbeat", Kind: config.KindDuration, Default: "10s", Range: "100ms to 1m", Doc: "How often a running verification reports it is alive."},
 	{Path: "runners.max_environments", Kind: config.KindInt, Default: "8", Range: "1 to 25", Doc: "The bound on concurrent environments (each takes a bridge network)."},
 	{Path: "runners.retries", Kind: config.KindInt, Default: "2", Range: "0 to 10", Doc: "How many more times a suite that could not run is tried."},
+	{Path: "runners.max_queue_wait", Kind: config.KindDuration, Default: "15m", Range: "1s to 24h", Doc: "How long a verification may wait for a worker; then it ends as an error (runner_unavailable)."},
 	{Path: "runners.retry_backoff", Kind: config.KindDuration, Default: "10s", Range: "0 to 10m", Doc: "The pause before the first retry, doubled before each next one."},
 	{Path: "runners.max_cpus", Kind: config.KindFloat, Range: "0 (the default: the host's cores) to 64", Doc: "The ceiling on the CPUs a suite may ask for."},
 	{Path: "runners.max_memory", Kind: config.KindSize, Range: "0 (the default: half the host's memory) or at least 16m", Doc: "The ceiling on the memory a suite may ask for, like 4g."},

@@ -176,6 +176,7 @@ func TestLoadConfigEnvForms(t *testing.T) {
 		{"not a duration", map[string]string{"PATCHGATE_RUNNERS_HEARTBEAT": "soon"}, `PATCHGATE_RUNNERS_HEARTBEAT: want a duration such as 30s, 10m or 2h, got "soon"`},
 		{"out of range", map[string]string{"PATCHGATE_RUNNERS_MAX_ENVIRONMENTS": "99"}, "config key runners.max_environments: 99: want 1 to 25"},
 		{"a bad size", map[string]string{"PATCHGATE_RUNNERS_MAX_MEMORY": "lots"}, "config key runners.max_memory"},
+		{"a queue wait too short", map[string]string{"PATCHGATE_RUNNERS_MAX_QUEUE_WAIT": "500ms"}, "config key runners.max_queue_wait: 500ms: want 1s to 24h"},
 		{"bad tracker JSON", map[string]string{"PATCHGATE_TRACKERS": "[{"}, "PATCHGATE_TRACKERS: want a JSON list of trackers"},
 		{"a bad tracker", map[string]string{"PATCHGATE_TRACKERS": `[{"kind":"redmine"}]`}, `config key trackers[0].kind: "redmine": want jira`},
 	}

@@ -78,6 +78,10 @@ func TestDashboardRelease(t *testing.T) {
 	if !strings.Contains(blockers, "PAY-7: fix in #7") || !strings.Contains(blockers, head[:7]) {
 		t.Errorf("blockers: got %q, want PAY-7's fix in #7 on %s", blockers, head[:7])
 	}
+	// Each blocker shows its code and next action under its sentence.
+	if want := "fix_unverified → wait for the run or `/patchgate retest`"; !strings.Contains(blockers, want) {
+		t.Errorf("blockers: got %q, want the code and action %q", blockers, want)
+	}
 	if n := count(t, ctx, card+" button.approve"); n != 0 {
 		t.Errorf("blocked candidate: got %d Approve buttons, want none", n)
 	}

@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/patchgate/patchgate"
 )
 
 func main() {
@@ -14,6 +16,8 @@ func main() {
 	defer stop()
 	if err := newRootCommand().ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "patchgate:", err)
+		// A refusal's blockers say, each, what to do next.
+		printBlockers(os.Stderr, "  ", patchgate.ErrorBlockers(err))
 		os.Exit(exitCode(err))
 	}
 }

@@ -69,7 +69,7 @@ func TestRepositoryFileCannotLoosenTheServersReleasePolicy(t *testing.T) {
 			t.Errorf("effective policy: got %+v, want the server's: no author approval, no auto-promotion", ev.Policy)
 		}
 		want := "`.patchgate.yml` asks auto_promote: true; the server does not allow automatic promotion"
-		if !strings.Contains(strings.Join(ev.Blockers, "\n"), want) {
+		if !strings.Contains(strings.Join(patchgate.BlockerMessages(ev.Blockers), "\n"), want) {
 			t.Errorf("blockers: got %q, want %q", ev.Blockers, want)
 		}
 	})
@@ -85,7 +85,7 @@ func TestRepositoryFileCannotLoosenTheServersReleasePolicy(t *testing.T) {
 		}
 		w.app.api(t, http.MethodGet, fmt.Sprintf("/api/v1/releases/%d", c.ID), nil, &out)
 		want := []string{"`.patchgate.yml` asks approvals: 1; the server requires at least 2"}
-		if got := out.Evaluation.Blockers; strings.Join(got, "\n") != want[0] || out.Evaluation.Needed != 2 {
+		if got := out.Evaluation.Blockers; strings.Join(patchgate.BlockerMessages(got), "\n") != want[0] || got[0].Code != patchgate.ReasonPolicyLoosened || out.Evaluation.Needed != 2 {
 			t.Fatalf("got blockers %q needing %d, want %q needing 2", got, out.Evaluation.Needed, want)
 		}
 	})

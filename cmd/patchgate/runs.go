@@ -9,6 +9,7 @@ import (
 
 	"github.com/patchgate/patchgate"
 	"github.com/patchgate/patchgate/queue"
+	"github.com/patchgate/patchgate/runners"
 	"github.com/patchgate/patchgate/store"
 )
 
@@ -55,6 +56,13 @@ func (m *Main) requeueOrphans(ctx context.Context, vs patchgate.VerificationServ
 			m.Logger.Error("enqueue orphaned verification", "verification_id", v.ID, "err", err)
 		}
 	}
+}
+
+// queueWait makes the sweep that ends verifications no worker started within
+// runners.max_queue_wait (runner_unavailable).
+func (m *Main) queueWait(st *stores, uc *useCases) *runners.QueueWait {
+	return &runners.QueueWait{Verifications: st.verifications, Queue: m.Queue, Reporter: m.Reporter, Verdicts: uc.verdicts,
+		MaxWait: m.Config.Runners.MaxQueueWait, Logger: m.Logger}
 }
 
 // sweep removes this instance's containers and networks whose run its

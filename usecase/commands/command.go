@@ -219,7 +219,9 @@ func (h *Handler) approveByComment(ctx context.Context, repo *patchgate.Reposito
 		// Refusals (not releasable, an author) are the answer, in words;
 		// the comment has had its one chance.
 		if code := patchgate.ErrorCode(err); code == patchgate.ECONFLICT || code == patchgate.EFORBIDDEN {
-			return "ignored: " + patchgate.ErrorMessage(err), false, nil
+			// A refusal with blockers lists them, each with its code and
+			// what to do.
+			return "ignored: " + patchgate.RefusalMarkdown(err), false, nil
 		}
 		return "", false, h.unclaim(ctx, claim, err)
 	}

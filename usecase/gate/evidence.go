@@ -107,7 +107,7 @@ func (r *EvidenceRecorder) sign(ctx context.Context, c *patchgate.Candidate, ev 
 	if ev == nil || !ev.Releasable {
 		var blockers []string
 		if ev != nil {
-			blockers = ev.Blockers
+			blockers = patchgate.BlockerMessages(ev.Blockers)
 		}
 		return nil, patchgate.Errorf(patchgate.ECONFLICT, "the evidence pack of %s cannot record a PASSED decision: %s; resolve the blockers and retry the promotion",
 			c.Name, strings.Join(blockers, "; "))

@@ -89,7 +89,7 @@ type ReleasePublisher interface {
 // policy returns the release policy c is held to: the operator's floor for
 // its repository tightened, never loosened, by cfg (its .patchgate.yml), and
 // the blockers of what cfg asks below the floor.
-func (g *Gate) policy(c *patchgate.Candidate, cfg *config.RepoFile) (patchgate.EffectivePolicy, []string) {
+func (g *Gate) policy(c *patchgate.Candidate, cfg *config.RepoFile) (patchgate.EffectivePolicy, []patchgate.Blocker) {
 	floor := patchgate.DefaultReleaseFloor()
 	if g.Repos != nil {
 		if repo, err := g.Repos.Resolve(c.Forge, c.Repo); err == nil {
@@ -101,7 +101,7 @@ func (g *Gate) policy(c *patchgate.Candidate, cfg *config.RepoFile) (patchgate.E
 
 // quarantineBlockers are the release blockers of repo's ended quarantines
 // (cfg's and the API's): each must be fixed and removed, or renewed.
-func (g *Gate) quarantineBlockers(ctx context.Context, repo patchgate.RepoRef, cfg *config.RepoFile, now time.Time) ([]string, error) {
+func (g *Gate) quarantineBlockers(ctx context.Context, repo patchgate.RepoRef, cfg *config.RepoFile, now time.Time) ([]patchgate.Blocker, error) {
 	qs, err := g.Configs.Quarantines(ctx, repo, cfg, now)
 	if err != nil {
 		return nil, err
@@ -117,26 +117,26 @@ func (g *Gate) Evaluate(ctx context.Context, c *patchgate.Candidate) (*patchgate
 	ref := patchgate.RepoRef{Forge: c.Forge, Name: c.Repo}
 	cfg, err := g.Configs.Read(ctx, ref, c.SHA)
 	if err != nil {
-		ev.Blockers = append(ev.Blockers, "no usable "+config.RepoFileName+" at "+patchgate.ShortSHA(c.SHA)+": "+patchgate.ErrorMessage(err))
+		ev.Blockers = append(ev.Blockers, patchgate.ConfigUnusableBlocker(c.SHA, patchgate.ErrorMessage(err)))
 		return ev, nil
 	}
 	policy, loosened := g.policy(c, cfg)
 	ev.Policy, ev.Needed = &policy, policy.Approvals
 	ev.Blockers = append(ev.Blockers, loosened...)
 	ev.ConfigDigest = cfg.Digest
-	own, err := g.latestVerification(ctx, c.Forge, c.Repo, c.SHA, cfg.Digest)
+	own, unstarted, err := g.latestVerification(ctx, c.Forge, c.Repo, c.SHA, cfg.Digest)
 	if err != nil {
 		return nil, err
 	}
 	ev.Verification = own
-	ev.Blockers = append(ev.Blockers, suiteBlockers(own, policy.Required, "", c.SHA)...)
+	ev.Blockers = append(ev.Blockers, suiteBlockers(patchgate.Fix{}, own, unstarted, policy.Required, c.SHA)...)
 	// An ended quarantine is a debt come due: the release waits until the
 	// test is fixed (and the quarantine removed) or the quarantine renewed.
 	expired, err := g.quarantineBlockers(ctx, ref, cfg, time.Now())
 	var ce *config.Error
 	switch {
 	case errors.As(err, &ce):
-		ev.Blockers = append(ev.Blockers, "no usable "+config.RepoFileName+" at "+patchgate.ShortSHA(c.SHA)+": "+err.Error())
+		ev.Blockers = append(ev.Blockers, patchgate.ConfigUnusableBlocker(c.SHA, err.Error()))
 	case err != nil:
 		return nil, err
 	}
@@ -147,15 +147,16 @@ func (g *Gate) Evaluate(ctx context.Context, c *patchgate.Candidate) (*patchgate
 			continue
 		}
 		key, ch := item.Ticket.Key, item.Change
+		fix := patchgate.Fix{Ticket: key, Change: changeName(ch)}
 		if reopenedSince(item.Ticket, ch) {
-			ev.Blockers = append(ev.Blockers, key+": reopened after merge")
+			ev.Blockers = append(ev.Blockers, patchgate.ReopenedBlocker(fix))
 			continue
 		}
-		v, err := g.latestVerification(ctx, ch.Forge, ch.Repo, ch.HeadSHA, cfg.Digest)
+		v, unstarted, err := g.latestVerification(ctx, ch.Forge, ch.Repo, ch.HeadSHA, cfg.Digest)
 		if err != nil {
 			return nil, err
 		}
-		if b := suiteBlockers(v, policy.Required, key+": fix in "+changeName(ch), ch.HeadSHA); len(b) > 0 {
+		if b := suiteBlockers(fix, v, unstarted, policy.Required, ch.HeadSHA); len(b) > 0 {
 			ev.Blockers = append(ev.Blockers, b...)
 			continue
 		}
@@ -164,7 +165,7 @@ func (g *Gate) Evaluate(ctx context.Context, c *patchgate.Candidate) (*patchgate
 			if proof, err = g.Evidence.FindProof(ctx, v.ID); err != nil && patchgate.ErrorCode(err) != patchgate.ENOTFOUND {
 				return nil, fmt.Errorf("find the proof of verification %d: %w", v.ID, err)
 			}
-			if b := ProofBlocker(key+": fix in "+changeName(ch), proof); b != "" {
+			if b, blocked := patchgate.ProofBlocker(fix, proof); blocked {
 				ev.Blockers = append(ev.Blockers, b)
 				continue
 			}
@@ -185,53 +186,33 @@ func reopenedSince(t *patchgate.Ticket, ch *patchgate.Change) bool {
 	return !t.ReopenedAt.IsZero() && ch.State == patchgate.ChangeMerged && t.ReopenedAt.After(ch.MergedAt)
 }
 
-// suiteBlockers says why v does not show that every required suite passed on sha.
-func suiteBlockers(v *patchgate.Verification, required []string, who, sha string) []string {
-	prefix := ""
-	if who != "" {
-		prefix = who + " "
+// suiteBlockers says why v, the verification of sha that counts (nil:
+// none), does not show that every required suite passed for f; when none
+// counts because the latest run was never started (unstarted), it says that.
+func suiteBlockers(f patchgate.Fix, v, unstarted *patchgate.Verification, required []string, sha string) []patchgate.Blocker {
+	if v == nil && unstarted != nil {
+		return []patchgate.Blocker{patchgate.RunnerUnavailableBlocker(f, unstarted)}
 	}
-	if v == nil {
-		return []string{prefix + "not verified on " + patchgate.ShortSHA(sha) + " under the release branch's " + config.RepoFileName + " yet"}
-	}
-	var out []string
-	byName := map[string]*patchgate.SuiteRun{}
-	for _, run := range v.Suites {
-		byName[run.Name] = run
-	}
-	for _, name := range required {
-		run := byName[name]
-		switch {
-		case run == nil:
-			out = append(out, fmt.Sprintf("%s`%s` was not run on %s", prefix, name, patchgate.ShortSHA(sha)))
-		case run.State == patchgate.RunSuccess:
-		case !run.State.Final():
-			out = append(out, fmt.Sprintf("%s`%s` still running on %s", prefix, name, patchgate.ShortSHA(sha)))
-		default:
-			out = append(out, fmt.Sprintf("%sfailed `%s` on %s", prefix, name, patchgate.ShortSHA(sha)))
-		}
-	}
-	if len(out) == 0 && v.State != patchgate.RunSuccess {
-		out = append(out, fmt.Sprintf("%sverification %d on %s ended %s: %s", prefix, v.ID, patchgate.ShortSHA(sha), v.State, v.Reason))
-	}
-	return out
+	return patchgate.SuiteBlockers(f, v, required, sha)
 }
 
 // latestVerification returns the verification of sha that counts for a
-// candidate whose .patchgate.yml has digest (patchgate.ReleaseVerdict), or nil.
-func (g *Gate) latestVerification(ctx context.Context, forge patchgate.Forge, repo, sha, digest string) (*patchgate.Verification, error) {
+// candidate whose .patchgate.yml has digest (patchgate.ReleaseVerdict), or
+// nil, and, when none counts, the latest run if no runner ever started it
+// (patchgate.NeverStarted).
+func (g *Gate) latestVerification(ctx context.Context, forge patchgate.Forge, repo, sha, digest string) (counts, unstarted *patchgate.Verification, err error) {
 	vs, _, err := g.Evidence.FindVerifications(ctx, patchgate.VerificationFilter{Forge: &forge, Repo: &repo, SHA: &sha, Limit: 20})
 	if err != nil {
-		return nil, fmt.Errorf("find verifications of %s: %w", sha, err)
+		return nil, nil, fmt.Errorf("find verifications of %s: %w", sha, err)
 	}
 	evidence := make([]patchgate.VerdictEvidence, len(vs))
 	for i, v := range vs {
 		evidence[i] = patchgate.VerdictEvidence{State: v.State, Stale: v.Stale, ConfigDigest: v.ConfigDigest}
 	}
 	if i := patchgate.ReleaseVerdict(evidence, digest); i >= 0 {
-		return vs[i], nil
+		return vs[i], nil, nil
 	}
-	return nil, nil
+	return nil, patchgate.NeverStarted(vs), nil
 }
 
 // liveApprovals counts the people whose approval of c at its SHA stands.
@@ -273,7 +254,7 @@ func (g *Gate) Approve(ctx context.Context, id int64, sha string, by patchgate.P
 		return nil, nil, err
 	}
 	if !ev.Releasable {
-		return nil, ev, patchgate.Errorf(patchgate.ECONFLICT, "candidate %s is not releasable: %s", c.Name, strings.Join(ev.Blockers, "; "))
+		return nil, ev, patchgate.Unreleasable(c.Name, ev.Blockers)
 	}
 	if err := g.checkAuthorRule(ctx, *ev.Policy, c, approver); err != nil {
 		return nil, nil, err
@@ -333,10 +314,10 @@ func (g *Gate) Promote(ctx context.Context, id int64, by patchgate.Principal) (*
 			return nil, err
 		}
 		if !ev.Releasable {
-			return nil, patchgate.Errorf(patchgate.ECONFLICT, "candidate %s is not releasable: %s", c.Name, strings.Join(ev.Blockers, "; "))
+			return nil, patchgate.Unreleasable(c.Name, ev.Blockers)
 		}
 		if !patchgate.EnoughApprovals(c, ev.Needed) {
-			return nil, patchgate.Errorf(patchgate.ECONFLICT, "candidate %s has %d of the %d approvals it needs", c.Name, ev.Approvals, ev.Needed)
+			return nil, patchgate.Blocked(patchgate.ECONFLICT, patchgate.ApprovalsBlocker(c.Name, ev.Approvals, ev.Needed))
 		}
 		needed = ev.Needed
 	}

@@ -24,7 +24,7 @@ func (g *Gate) CanApprove(ctx context.Context, c *patchgate.Candidate, ev *patch
 		return patchgate.Errorf(patchgate.ECONFLICT, "candidate %s is %s", c.Name, c.State)
 	}
 	if !ev.Releasable {
-		return patchgate.Errorf(patchgate.ECONFLICT, "candidate %s is not releasable: %s", c.Name, strings.Join(ev.Blockers, "; "))
+		return patchgate.Unreleasable(c.Name, ev.Blockers)
 	}
 	// The same person is the same forge user id, under whichever login or
 	// token (patchgate.SameUser; by login only while an id is unknown).
@@ -73,10 +73,10 @@ func (g *Gate) CanPromote(c *patchgate.Candidate, ev *patchgate.Evaluation, p pa
 		return patchgate.Errorf(patchgate.ECONFLICT, "candidate %s is %s", c.Name, c.State)
 	}
 	if !ev.Releasable {
-		return patchgate.Errorf(patchgate.ECONFLICT, "candidate %s is not releasable: %s", c.Name, strings.Join(ev.Blockers, "; "))
+		return patchgate.Unreleasable(c.Name, ev.Blockers)
 	}
 	if ev.Approvals < ev.Needed {
-		return patchgate.Errorf(patchgate.ECONFLICT, "candidate %s has %d of the %d approvals it needs", c.Name, ev.Approvals, ev.Needed)
+		return patchgate.Blocked(patchgate.ECONFLICT, patchgate.ApprovalsBlocker(c.Name, ev.Approvals, ev.Needed))
 	}
 	return nil
 }

@@ -34,7 +34,8 @@ func TestExpiredQuarantineBlocksRelease(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "quarantine of TestLedger expired " + q.ExpiresAt.Format(time.DateOnly) + "; fix it or renew it (owner alice, PAY-9)"
-	if ev.Releasable || strings.Join(ev.Blockers, "\n") != want {
+	if ev.Releasable || strings.Join(patchgate.BlockerMessages(ev.Blockers), "\n") != want ||
+		ev.Blockers[0].Code != patchgate.ReasonQuarantineExpired || ev.Blockers[0].Ticket != "PAY-9" {
 		t.Fatalf("got releasable=%v blockers %q, want only %q", ev.Releasable, ev.Blockers, want)
 	}
 	if err := qs.DeleteQuarantine(ctx, patchgate.RepoRef{Forge: patchgate.GitHub, Name: relRepo}, q.ID); err != nil {

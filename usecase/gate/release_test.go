@@ -209,25 +209,29 @@ func TestReleasableOnlyOnEvidence(t *testing.T) {
 		name    string
 		setup   func(w *releaseWorld)
 		blocker string
+		code    patchgate.ReasonCode
 	}{
-		{"nothing verified", func(w *releaseWorld) {}, "not verified on 4444444"},
+		{"nothing verified", func(w *releaseWorld) {}, "not verified on 4444444", patchgate.ReasonCandidateUnverified},
+		{"fix unverified", func(w *releaseWorld) {
+			w.verify(w.cand, 0, patchgate.RunSuccess)
+		}, "PAY-1: fix in #1 not verified on 2222222", patchgate.ReasonFixUnverified},
 		{"fix failed", func(w *releaseWorld) {
 			w.verify(w.cand, 0, patchgate.RunSuccess)
 			w.verify(w.head, w.pr.ID, patchgate.RunFailure)
-		}, "PAY-1: fix in #1 failed `regression` on 2222222"},
+		}, "PAY-1: fix in #1 failed `regression` on 2222222", patchgate.ReasonSuiteFailed},
 		{"candidate failed", func(w *releaseWorld) {
 			w.verify(w.cand, 0, patchgate.RunFailure)
 			w.verify(w.head, w.pr.ID, patchgate.RunSuccess)
-		}, "failed `regression` on 4444444"},
+		}, "failed `regression` on 4444444", patchgate.ReasonSuiteFailed},
 		{"reopened after merge", func(w *releaseWorld) {
 			w.verify(w.cand, 0, patchgate.RunSuccess)
 			w.verify(w.head, w.pr.ID, patchgate.RunSuccess)
 			w.reopen()
-		}, "PAY-1: reopened after merge"},
+		}, "PAY-1: reopened after merge", patchgate.ReasonTicketReopened},
 		{"everything verified", func(w *releaseWorld) {
 			w.verify(w.cand, 0, patchgate.RunSuccess)
 			w.verify(w.head, w.pr.ID, patchgate.RunSuccess)
-		}, ""},
+		}, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -244,8 +248,14 @@ func TestReleasableOnlyOnEvidence(t *testing.T) {
 				}
 				return
 			}
-			if ev.Releasable || !strings.Contains(strings.Join(ev.Blockers, "\n"), tt.blocker) {
+			if ev.Releasable || !strings.Contains(strings.Join(patchgate.BlockerMessages(ev.Blockers), "\n"), tt.blocker) {
 				t.Fatalf("got releasable=%v blockers %q, want a blocker %q", ev.Releasable, ev.Blockers, tt.blocker)
+			}
+			// The blocker that says it carries its code, and the code's action.
+			for _, b := range ev.Blockers {
+				if strings.Contains(b.Message, tt.blocker) && (b.Code != tt.code || b.Action == "") {
+					t.Errorf("blocker %q: got code %q action %q, want code %q with its action", b.Message, b.Code, b.Action, tt.code)
+				}
 			}
 		})
 	}
@@ -255,8 +265,13 @@ func TestApprovalRules(t *testing.T) {
 	ctx := context.Background()
 	w := newReleaseWorld(t)
 	c := w.candidate()
-	if _, _, err := w.gate.Approve(ctx, c.ID, "", person("alice"), "api"); patchgate.ErrorCode(err) != patchgate.ECONFLICT || !strings.Contains(err.Error(), "not releasable") {
+	_, _, err := w.gate.Approve(ctx, c.ID, "", person("alice"), "api")
+	if patchgate.ErrorCode(err) != patchgate.ECONFLICT || !strings.Contains(err.Error(), "not releasable") {
 		t.Fatalf("approval before releasable: got %v, want conflict naming blockers", err)
+	}
+	// The refusal carries the blockers with their codes, for the API.
+	if bs := patchgate.ErrorBlockers(err); len(bs) == 0 || bs[0].Code != patchgate.ReasonCandidateUnverified {
+		t.Fatalf("approval before releasable: got blockers %+v, want candidate_unverified first", bs)
 	}
 	w.verify(w.cand, 0, patchgate.RunSuccess)
 	w.verify(w.head, w.pr.ID, patchgate.RunSuccess)
@@ -422,7 +437,7 @@ func TestReleaseRequiresProof(t *testing.T) {
 		if ev.Releasable != (len(ev.Blockers) == 0) {
 			t.Fatalf("releasable %v with blockers %q", ev.Releasable, ev.Blockers)
 		}
-		return strings.Join(ev.Blockers, "\n")
+		return strings.Join(patchgate.BlockerMessages(ev.Blockers), "\n")
 	}
 	if got, want := blockers(), "PAY-1: fix in #1 has no fail-to-pass proof"; got != want {
 		t.Errorf("no proof recorded: got %q, want %q", got, want)

@@ -316,6 +316,7 @@ func (s *TrackerSync) comment(ctx context.Context, t *patchgate.Ticket) (string,
 	}
 	seen := map[int64]bool{}
 	header := false
+	var blockers []patchgate.Blocker
 	for _, l := range links {
 		ch := l.Change
 		if ch == nil || l.Kind != patchgate.LinkFixes || seen[ch.ID] {
@@ -333,6 +334,18 @@ func (s *TrackerSync) comment(ctx context.Context, t *patchgate.Ticket) (string,
 		title := strings.NewReplacer("|", "/", "\n", " ").Replace(ch.Title)
 		fmt.Fprintf(&b, "|%s %s|%s|%s|%s|%s|%s|\n", ch.Ref(), title, ch.State, shortOr(head), s.verdict(ctx, ch, head),
 			shortOr(landed), s.verdict(ctx, ch, landed))
+		if s.Verifications != nil && head != "" && (ch.State == patchgate.ChangeOpen || ch.State == patchgate.ChangeMerged) {
+			fix := patchgate.Fix{Ticket: t.Key, Change: changeName(ch)}
+			blockers = append(blockers, patchgate.HeadBlockers(fix, s.newest(ctx, ch, head), head)...)
+		}
+	}
+	// What holds each fix up, with its code and what to do, as everywhere
+	// else patchgate says so.
+	if len(blockers) > 0 && t.State != patchgate.TicketReleased {
+		b.WriteString("Waiting on:\n")
+		for _, bl := range blockers {
+			fmt.Fprintf(&b, "* %s ({{%s}}) → %s\n", bl.Message, bl.Code, bl.Action)
+		}
 	}
 	s.mu.Lock()
 	rel := s.releases[t.ID]
@@ -345,14 +358,35 @@ func (s *TrackerSync) comment(ctx context.Context, t *patchgate.Ticket) (string,
 
 // verdict is the newest verification's state on sha, "-" when none.
 func (s *TrackerSync) verdict(ctx context.Context, ch *patchgate.Change, sha string) string {
+	if v := s.newest(ctx, ch, sha); v != nil {
+		return string(v.State)
+	}
+	return "-"
+}
+
+// newest is the newest verification of sha in ch's repository, nil when
+// none (or it cannot be read: the comment says what it knows).
+func (s *TrackerSync) newest(ctx context.Context, ch *patchgate.Change, sha string) *patchgate.Verification {
 	if s.Verifications == nil || sha == "" {
-		return "-"
+		return nil
 	}
 	vs, _, err := s.Verifications.FindVerifications(ctx, patchgate.VerificationFilter{Forge: &ch.Forge, Repo: &ch.Repo, SHA: &sha, Limit: 1})
 	if err != nil || len(vs) == 0 {
-		return "-"
+		return nil
 	}
-	return string(vs[0].State)
+	return vs[0]
+}
+
+// changeName is a change as its forge writes it: #42 or !42, or the short
+// SHA of a direct push.
+func changeName(ch *patchgate.Change) string {
+	switch ch.Kind {
+	case patchgate.ChangeMergeRequest:
+		return fmt.Sprintf("!%d", ch.Number)
+	case patchgate.ChangePush:
+		return patchgate.ShortSHA(ch.HeadSHA)
+	}
+	return fmt.Sprintf("#%d", ch.Number)
 }
 
 // shortOr is a short SHA, "-" when there is none.

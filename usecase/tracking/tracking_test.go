@@ -89,4 +89,10 @@ func TestTrackerSyncReadsAndReports(t *testing.T) {
 	if len(issue.Transitions) != 1 || issue.Transitions[0] != "In Review" {
 		t.Fatalf("got transitions %v, want In Review once", issue.Transitions)
 	}
+	// The comment says what the fix waits on, with its code and next action.
+	unverified, _ := patchgate.ReasonFor(patchgate.ReasonFixUnverified)
+	want := "Waiting on:\n* PAY-7: fix in #3 has no verdict on aaaaaaa yet ({{fix_unverified}}) → " + unverified.Action + "\n"
+	if body := issue.Comments[0].Body(); !strings.Contains(body, want) {
+		t.Errorf("comment: got %q, want it to contain %q", body, want)
+	}
 }

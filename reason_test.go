@@ -1,0 +1,262 @@
+package patchgate_test
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/patchgate/patchgate"
+)
+
+// TestEveryReasonCodeRenders builds a blocker of every code in the table the
+// way the gate does, and checks its code, sentence, action and subject: the
+// strings patchgate printed before blockers had codes are now rendered from
+// them, word for word.
+func TestEveryReasonCodeRenders(t *testing.T) {
+	const sha = "9c1af72d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b"
+	fix := patchgate.Fix{Ticket: "PAY-7", Change: "#42"}
+	run := func(name string, state patchgate.RunState, desc string) *patchgate.Verification {
+		return &patchgate.Verification{ID: 3, State: state, Suites: []*patchgate.SuiteRun{{Name: name, State: state, Description: desc}}}
+	}
+	suite := func(f patchgate.Fix, v *patchgate.Verification, required ...string) patchgate.Blocker {
+		t.Helper()
+		bs := patchgate.SuiteBlockers(f, v, required, sha)
+		if len(bs) != 1 {
+			t.Fatalf("SuiteBlockers: got %+v, want one blocker", bs)
+		}
+		return bs[0]
+	}
+	proof := func(p *patchgate.Proof) patchgate.Blocker {
+		t.Helper()
+		b, blocked := patchgate.ProofBlocker(fix, p)
+		if !blocked {
+			t.Fatalf("ProofBlocker(%+v): not blocked, want a blocker", p)
+		}
+		return b
+	}
+	_, loosened := patchgate.MergeReleasePolicy(patchgate.ReleasePolicy{Approvals: 2},
+		patchgate.ReleaseRequest{Policy: patchgate.ReleasePolicy{Approvals: 1}, Set: map[string]bool{patchgate.PolicyApprovals: true}})
+	if len(loosened) != 1 {
+		t.Fatalf("MergeReleasePolicy: got %+v, want one blocker", loosened)
+	}
+	promotedAt := time.Date(2026, 12, 7, 9, 30, 0, 0, time.UTC)
+	noTest := patchgate.NoProof("")
+	broken := patchgate.Proof{State: patchgate.ProofError, Description: "no test ran on the head"}
+	expired := patchgate.QuarantineBlockers([]patchgate.Quarantine{{Test: "TestLedger", Owner: "alice", Ticket: "PAY-9",
+		ExpiresAt: promotedAt.Add(-time.Hour)}}, promotedAt)
+	tests := []struct {
+		name         string
+		got          patchgate.Blocker
+		code         patchgate.ReasonCode
+		message      string
+		ticket, chng string
+	}{
+		{"config", patchgate.ConfigUnusableBlocker(sha, "line 3: unknown key suits"), patchgate.ReasonConfigUnusable,
+			"no usable .patchgate.yml at 9c1af72: line 3: unknown key suits", "", ""},
+		{"policy loosened", loosened[0], patchgate.ReasonPolicyLoosened,
+			"`.patchgate.yml` asks approvals: 1; the server requires at least 2", "", ""},
+		{"candidate unverified", suite(patchgate.Fix{}, nil, "unit"), patchgate.ReasonCandidateUnverified,
+			"not verified on 9c1af72 under the release branch's .patchgate.yml yet", "", ""},
+		{"fix unverified", suite(fix, nil, "unit"), patchgate.ReasonFixUnverified,
+			"PAY-7: fix in #42 not verified on 9c1af72 under the release branch's .patchgate.yml yet", "PAY-7", "#42"},
+		{"suite not run", suite(fix, run("unit", patchgate.RunSuccess, ""), "unit", "integration"), patchgate.ReasonSuiteNotRun,
+			"PAY-7: fix in #42 `integration` was not run on 9c1af72", "PAY-7", "#42"},
+		{"suite running", suite(fix, run("unit", patchgate.RunRunning, ""), "unit"), patchgate.ReasonSuiteRunning,
+			"PAY-7: fix in #42 `unit` still running on 9c1af72", "PAY-7", "#42"},
+		{"suite failed", suite(patchgate.Fix{}, run("unit", patchgate.RunFailure, "1 failed"), "unit"), patchgate.ReasonSuiteFailed,
+			"failed `unit` on 9c1af72", "", ""},
+		{"suite error", suite(fix, run("unit", patchgate.RunError, "image missing"), "unit"), patchgate.ReasonVerificationError,
+			"PAY-7: fix in #42 `unit` ended error on 9c1af72", "PAY-7", "#42"},
+		{"verification error", suite(fix, &patchgate.Verification{ID: 3, State: patchgate.RunError, Reason: "forge unreachable"}), patchgate.ReasonVerificationError,
+			"PAY-7: fix in #42 verification 3 on 9c1af72 ended error: forge unreachable", "PAY-7", "#42"},
+		{"runner unavailable", suite(fix, run("unit", patchgate.RunError, patchgate.RunnerUnavailableDescription(15*time.Minute)), "unit"),
+			patchgate.ReasonRunnerUnavailable,
+			"PAY-7: fix in #42 `unit` never started on 9c1af72: runner_unavailable: no runner started it within 15m0s", "PAY-7", "#42"},
+		{"runner unavailable, never planned", patchgate.RunnerUnavailableBlocker(fix, &patchgate.Verification{ID: 4, SHA: sha, State: patchgate.RunError,
+			Reason: patchgate.RunnerUnavailableDescription(time.Minute)}), patchgate.ReasonRunnerUnavailable,
+			"PAY-7: fix in #42 verification 4 on 9c1af72 never started: runner_unavailable: no runner started it within 1m0s", "PAY-7", "#42"},
+		{"proof missing", proof(nil), patchgate.ReasonProofMissing, "PAY-7: fix in #42 has no fail-to-pass proof", "PAY-7", "#42"},
+		{"proof error", proof(&broken), patchgate.ReasonProofMissing, "PAY-7: fix in #42 has no proof: no test ran on the head", "PAY-7", "#42"},
+		{"proof not failing", proof(&noTest), patchgate.ReasonProofNotFailing, "PAY-7: fix in #42 adds no test that fails without it", "PAY-7", "#42"},
+		{"reopened", patchgate.ReopenedBlocker(fix), patchgate.ReasonTicketReopened, "PAY-7: reopened after merge", "PAY-7", "#42"},
+		{"quarantine expired", expired[0], patchgate.ReasonQuarantineExpired,
+			"quarantine of TestLedger expired 2026-12-07; fix it or renew it (owner alice, PAY-9)", "PAY-9", ""},
+		{"approvals", patchgate.ApprovalsBlocker("v1.4.2", 1, 2), patchgate.ReasonApprovalsMissing,
+			"candidate v1.4.2 has 1 of the 2 approvals it needs", "", ""},
+		{"superseded", patchgate.SupersededBlocker("acme/pay"), patchgate.ReasonSuperseded,
+			"superseded by a newer candidate of acme/pay: release that one", "", ""},
+		{"promoted", patchgate.PromotedBlocker(&promotedAt, "https://forge/acme/pay/releases/v1"), patchgate.ReasonAlreadyPromoted,
+			"already promoted on 2026-12-07 09:30 UTC: https://forge/acme/pay/releases/v1", "", ""},
+		{"not evaluated", patchgate.SummarizeCandidate(&patchgate.Candidate{State: patchgate.CandidateOpen}, nil).Blockers[0],
+			patchgate.ReasonNotEvaluated, "not evaluated", "", ""},
+	}
+	covered := map[patchgate.ReasonCode]bool{}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			covered[tt.got.Code] = true
+			reason, ok := patchgate.ReasonFor(tt.code)
+			if !ok {
+				t.Fatalf("code %q is not in the table", tt.code)
+			}
+			want := patchgate.Blocker{Code: tt.code, Message: tt.message, Action: reason.Action, Ticket: tt.ticket, Change: tt.chng}
+			if tt.got != want {
+				t.Errorf("got %+v,\nwant %+v", tt.got, want)
+			}
+			if line := tt.got.String(); line != fmt.Sprintf("%s (%s) → %s", tt.message, tt.code, reason.Action) {
+				t.Errorf("String: got %q", line)
+			}
+			if md := patchgate.BlockersMarkdown([]patchgate.Blocker{tt.got, tt.got}); md != fmt.Sprintf("- %s (`%s`) → %s\n- %[1]s (`%[2]s`) → %[3]s", tt.message, tt.code, reason.Action) {
+				t.Errorf("BlockersMarkdown: got %q", md)
+			}
+		})
+	}
+	for _, r := range patchgate.Reasons {
+		if !covered[r.Code] {
+			t.Errorf("code %q has no rendering test", r.Code)
+		}
+	}
+}
+
+// TestReasonTable: codes are unique, snake_case, and each says what it means
+// and what to do.
+func TestReasonTable(t *testing.T) {
+	seen := map[patchgate.ReasonCode]bool{}
+	for _, r := range patchgate.Reasons {
+		if seen[r.Code] {
+			t.Errorf("code %q appears twice", r.Code)
+		}
+		seen[r.Code] = true
+		if strings.Trim(string(r.Code), "abcdefghijklmnopqrstuvwxyz_") != "" {
+			t.Errorf("code %q: want lower-case snake_case", r.Code)
+		}
+		if r.Meaning == "" || r.Action == "" {
+			t.Errorf("code %q: got meaning %q action %q, want both", r.Code, r.Meaning, r.Action)
+		}
+	}
+	if _, ok := patchgate.ReasonFor("no_such_code"); ok {
+		t.Error("ReasonFor(no_such_code): got ok, want unknown")
+	}
+}
+
+// TestREADMEListsEveryReasonCode keeps the README's table of codes the
+// table users read: every code with its meaning and next action.
+func TestREADMEListsEveryReasonCode(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range patchgate.Reasons {
+		row := fmt.Sprintf("| `%s` | %s | %s |", r.Code, r.Meaning, r.Action)
+		if !strings.Contains(string(readme), row) {
+			t.Errorf("README lacks the row\n%s", row)
+		}
+	}
+}
+
+// TestUnreleasableCarriesBlockers: the gate's refusal is a conflict whose
+// message names the blockers and whose Blockers carry their codes, through
+// wrapping.
+func TestUnreleasableCarriesBlockers(t *testing.T) {
+	bs := []patchgate.Blocker{patchgate.ReopenedBlocker(patchgate.Fix{Ticket: "PAY-7", Change: "#42"}),
+		patchgate.SupersededBlocker("acme/pay")}
+	err := fmt.Errorf("approve: %w", patchgate.Unreleasable("v1.4.2", bs))
+	if got, want := patchgate.ErrorMessage(err), "candidate v1.4.2 is not releasable: PAY-7: reopened after merge; superseded by a newer candidate of acme/pay: release that one"; got != want {
+		t.Errorf("message: got %q, want %q", got, want)
+	}
+	if patchgate.ErrorCode(err) != patchgate.ECONFLICT {
+		t.Errorf("code: got %q, want conflict", patchgate.ErrorCode(err))
+	}
+	if got := patchgate.ErrorBlockers(err); len(got) != 2 || got[0].Code != patchgate.ReasonTicketReopened || got[1].Code != patchgate.ReasonSuperseded {
+		t.Errorf("blockers: got %+v, want ticket_reopened, superseded", got)
+	}
+	if got := patchgate.ErrorBlockers(errors.New("disk full")); got != nil {
+		t.Errorf("blockers of a plain error: got %+v, want none", got)
+	}
+	one := patchgate.Blocked(patchgate.ECONFLICT, patchgate.ApprovalsBlocker("v1.4.2", 0, 1))
+	if one.Message != "candidate v1.4.2 has 0 of the 1 approvals it needs" || len(one.Blockers) != 1 {
+		t.Errorf("Blocked: got %+v", one)
+	}
+
+	// In a comment: the sentence, then each blocker with its code and action.
+	reopened, _ := patchgate.ReasonFor(patchgate.ReasonTicketReopened)
+	superseded, _ := patchgate.ReasonFor(patchgate.ReasonSuperseded)
+	want := "candidate v1.4.2 is not releasable:\n\n" +
+		"- PAY-7: reopened after merge (`ticket_reopened`) → " + reopened.Action + "\n" +
+		"- superseded by a newer candidate of acme/pay: release that one (`superseded`) → " + superseded.Action
+	if got := patchgate.RefusalMarkdown(err); got != want {
+		t.Errorf("RefusalMarkdown:\ngot  %q\nwant %q", got, want)
+	}
+	approvals, _ := patchgate.ReasonFor(patchgate.ReasonApprovalsMissing)
+	if got, want := patchgate.RefusalMarkdown(one), "candidate v1.4.2 has 0 of the 1 approvals it needs (`approvals_missing`) → "+approvals.Action; got != want {
+		t.Errorf("RefusalMarkdown of one blocker:\ngot  %q\nwant %q", got, want)
+	}
+	if got := patchgate.RefusalMarkdown(patchgate.Errorf(patchgate.EFORBIDDEN, "alice wrote #42")); got != "alice wrote #42" {
+		t.Errorf("RefusalMarkdown without blockers: got %q, want the message", got)
+	}
+}
+
+// TestNeverStarted: a commit's latest run tells why there is no evidence
+// only when no runner started it and nothing newer is queued or ran.
+func TestNeverStarted(t *testing.T) {
+	unstarted := &patchgate.Verification{ID: 1, State: patchgate.RunError, Reason: patchgate.RunnerUnavailableDescription(time.Minute)}
+	broken := &patchgate.Verification{ID: 2, State: patchgate.RunError, Reason: "image missing"}
+	queued := &patchgate.Verification{ID: 3, State: patchgate.RunQueued}
+	canceled := &patchgate.Verification{ID: 4, State: patchgate.RunCanceled}
+	stale := &patchgate.Verification{ID: 5, State: patchgate.RunError, Stale: true, Reason: unstarted.Reason}
+	tests := []struct {
+		name        string
+		newestFirst []*patchgate.Verification
+		want        *patchgate.Verification
+	}{
+		{"none", nil, nil},
+		{"never started", []*patchgate.Verification{unstarted}, unstarted},
+		{"past a cancelled one", []*patchgate.Verification{canceled, unstarted}, unstarted},
+		{"a newer run is queued", []*patchgate.Verification{queued, unstarted}, nil},
+		{"it ran and broke", []*patchgate.Verification{broken, unstarted}, nil},
+		{"stale", []*patchgate.Verification{stale}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := patchgate.NeverStarted(tt.newestFirst); got != tt.want {
+				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestHeadBlockers: a fix's progress as the tracker comment reports it, by
+// the plan of its head's newest verification.
+func TestHeadBlockers(t *testing.T) {
+	const sha = "9c1af72d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b"
+	fix := patchgate.Fix{Ticket: "PAY-7", Change: "#42"}
+	planned := func(state patchgate.RunState, unit, lint patchgate.RunState) *patchgate.Verification {
+		return &patchgate.Verification{ID: 9, SHA: sha, State: state, Suites: []*patchgate.SuiteRun{
+			{Name: "unit", Required: true, State: unit}, {Name: "lint", State: lint}}}
+	}
+	tests := []struct {
+		name string
+		v    *patchgate.Verification
+		want []string // "code: message"
+	}{
+		{"no verdict", nil, []string{"fix_unverified: PAY-7: fix in #42 has no verdict on 9c1af72 yet"}},
+		{"passed, an optional suite failed", planned(patchgate.RunSuccess, patchgate.RunSuccess, patchgate.RunFailure), nil},
+		{"running", planned(patchgate.RunRunning, patchgate.RunRunning, patchgate.RunQueued), []string{"suite_running: PAY-7: fix in #42 `unit` still running on 9c1af72"}},
+		{"failed", planned(patchgate.RunFailure, patchgate.RunFailure, patchgate.RunSuccess), []string{"suite_failed: PAY-7: fix in #42 failed `unit` on 9c1af72"}},
+		{"never started, unplanned", &patchgate.Verification{ID: 9, SHA: sha, State: patchgate.RunError, Reason: patchgate.RunnerUnavailableDescription(time.Minute)},
+			[]string{"runner_unavailable: PAY-7: fix in #42 verification 9 on 9c1af72 never started: runner_unavailable: no runner started it within 1m0s"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			for _, b := range patchgate.HeadBlockers(fix, tt.v, sha) {
+				got = append(got, string(b.Code)+": "+b.Message)
+			}
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
