@@ -12,8 +12,8 @@ import (
 )
 
 const (
-	protectionAppID     = 4242
-	testStatusURL = "https://patchgate.example.com/webhooks/gitlab/status-check"
+	protectionAppID = 4242
+	testStatusURL   = "https://patchgate.example.com/webhooks/gitlab/status-check"
 )
 
 // TestReadEnforcementGitHub: the real go-github client reads branch
