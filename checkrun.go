@@ -95,6 +95,9 @@ func CheckSummary(state StatusState, reason, dashboardURL string) string {
 	if reason != "" {
 		fmt.Fprintf(&b, "**Reason:** %s\n\n", reason)
 	}
+	if r, ok := ReasonFor(VerdictReasonCode(state, reason)); ok {
+		fmt.Fprintf(&b, "**Code:** `%s` → %s\n\n", r.Code, r.Action)
+	}
 	if dashboardURL != "" {
 		fmt.Fprintf(&b, "[Details in patchgate](%s)\n", dashboardURL)
 	}
@@ -103,6 +106,23 @@ func CheckSummary(state StatusState, reason, dashboardURL string) string {
 		s = TruncateUTF8Bytes(s, MaxCheckSummary-len("…")) + "…"
 	}
 	return s
+}
+
+// VerdictReasonCode is the reason code of a verdict that did not pass, the
+// same a candidate's blocker gets for it: a failure is suite_failed, an error
+// verification_error (runner_unavailable when no runner started it, as the
+// queue-wait sweep says in its reason); "" for a pass or a run still going.
+func VerdictReasonCode(state StatusState, reason string) ReasonCode {
+	switch state {
+	case StatusFailure:
+		return ReasonSuiteFailed
+	case StatusError, StatusCanceled:
+		if strings.Contains(reason, string(ReasonRunnerUnavailable)) {
+			return ReasonRunnerUnavailable
+		}
+		return ReasonVerificationError
+	}
+	return ""
 }
 
 // TruncateUTF8Bytes cuts s to at most n bytes without splitting a character.

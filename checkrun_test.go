@@ -56,10 +56,16 @@ func TestFailureAnnotations(t *testing.T) {
 
 func TestCheckSummary(t *testing.T) {
 	s := CheckSummary(StatusFailure, "regression: 1 failed", "https://pg.example/verifications/3")
-	for _, want := range []string{"failure", "regression: 1 failed", "(https://pg.example/verifications/3)"} {
+	for _, want := range []string{"failure", "regression: 1 failed", "`suite_failed` → read the suite's log", "(https://pg.example/verifications/3)"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("summary %q: want it to contain %q", s, want)
 		}
+	}
+	if s := CheckSummary(StatusError, "runner_unavailable: no runner started it within 15m0s", ""); !strings.Contains(s, "`runner_unavailable` → check that workers run") {
+		t.Errorf("summary of a run no runner started: got %q, want its code and action", s)
+	}
+	if s := CheckSummary(StatusSuccess, "", ""); strings.Contains(s, "Code") {
+		t.Errorf("summary of a pass: got %q, want no code", s)
 	}
 	long := CheckSummary(StatusFailure, strings.Repeat("é", MaxCheckSummary), "")
 	if len(long) > MaxCheckSummary || !strings.HasSuffix(long, "…") {

@@ -127,7 +127,11 @@ func DecideDeployment(requires DeployRequirement, repo, sha string, atSHA []Depl
 			Message: fmt.Sprintf("%s is release candidate %s of %s, not promoted yet", short, waiting.Name, repo),
 			Action:  "approve and promote it in patchgate; this deployment is answered then"}
 		if len(waiting.Blockers) > 0 {
-			d.Message += ": " + strings.Join(BlockerMessages(waiting.Blockers), "; ")
+			coded := make([]string, len(waiting.Blockers))
+			for i, b := range waiting.Blockers {
+				coded[i] = b.Message + " (" + string(b.Code) + ")"
+			}
+			d.Message += ": " + strings.Join(coded, "; ")
 		} else if !waiting.Approved && waiting.State == CandidateOpen {
 			d.Message += ": it needs its approvals"
 		}

@@ -28,7 +28,7 @@ func TestDecideDeployment(t *testing.T) {
 		{"a promoted candidate", "", []DeployCandidate{superseded, promoted}, 0, DeployApprove, DeployOKPromoted, 1, "release v1"},
 		{"promoted wins over a later open one", "", []DeployCandidate{open, promoted}, 0, DeployApprove, DeployOKPromoted, 1, ""},
 		{"an open candidate waits", "", []DeployCandidate{open}, time.Hour, DeployWait, DeployAwaitingPromotion, 2, "needs its approvals"},
-		{"an open candidate waits with its blockers", "", []DeployCandidate{blocked}, 0, DeployWait, DeployAwaitingPromotion, 4, "failed `regression`"},
+		{"an open candidate waits with its blockers", "", []DeployCandidate{blocked}, 0, DeployWait, DeployAwaitingPromotion, 4, "failed `regression` (suite_failed)"},
 		{"approved is not promoted unless the repository says so", "", []DeployCandidate{ready}, 0, DeployWait, DeployAwaitingPromotion, 3, ""},
 		{"approved and releasable is promoted by the deployment", DeployRequiresApproved, []DeployCandidate{ready}, 0, DeployPromote, DeployOKPromotedByDeploy, 3, ""},
 		{"approved mode still waits for an unapproved one", DeployRequiresApproved, []DeployCandidate{open}, 0, DeployWait, DeployAwaitingPromotion, 2, ""},
