@@ -41,9 +41,8 @@ func CoAuthors(message string) []string {
 // name with the forge user id where the forge maps one, and email),
 // Co-authored-by trailers (name, email, login: no id), pushers. A merge commit (two or more
 // parents) does not make its author or committer one, since merging is not
-// writing; its trailers still count. A conflict resolution inside a merge
-// commit is therefore not attributed (compare cannot tell it apart cheaply);
-// the commits it merges are.
+// writing, unless it ResolvesMerge (a conflict resolved: that is writing);
+// its trailers always count.
 func (a Authorship) Authors() []ForgeUser {
 	var out []ForgeUser
 	// An entry with an id and one without are both kept even under one login:
@@ -63,7 +62,7 @@ func (a Authorship) Authors() []ForgeUser {
 	}
 	add(a.Openers...)
 	for _, c := range a.Commits {
-		if len(c.Parents) < 2 {
+		if len(c.Parents) < 2 || c.ResolvesMerge {
 			add(ForgeUser{Login: c.Author, UserID: c.AuthorID})
 			named(c.AuthorEmail)
 			add(ForgeUser{Login: c.Committer, UserID: c.CommitterID})

@@ -84,3 +84,27 @@ func TestAuthorshipWrote(t *testing.T) {
 		})
 	}
 }
+
+func TestMergeOnlyMerges(t *testing.T) {
+	f := func(path, blob string) ChangedFile {
+		return ChangedFile{Path: path, Status: FileModified, BlobSHA: blob}
+	}
+	gone := func(path string) ChangedFile { return ChangedFile{Path: path, Status: FileRemoved} }
+	for _, tc := range []struct {
+		name         string
+		ours, theirs []ChangedFile
+		only, known  bool
+	}{
+		{"takes the other side's files as they are", []ChangedFile{f("a", "1")}, []ChangedFile{f("a", "1"), f("b", "2")}, true, true},
+		{"nothing to merge", nil, nil, true, true},
+		{"a third version of a file: a resolution", []ChangedFile{f("a", "3")}, []ChangedFile{f("a", "1")}, false, true},
+		{"a file the other side never touched", []ChangedFile{f("c", "1")}, []ChangedFile{f("a", "1")}, false, true},
+		{"removed as the other side removed it", []ChangedFile{gone("a")}, []ChangedFile{gone("a")}, true, true},
+		{"removed although the other side kept it", []ChangedFile{gone("a")}, []ChangedFile{f("a", "1")}, false, true},
+		{"no blob ids: cannot tell", []ChangedFile{{Path: "a", Status: FileModified}}, []ChangedFile{f("a", "1")}, false, false},
+	} {
+		if only, known := MergeOnlyMerges(tc.ours, tc.theirs); only != tc.only || known != tc.known {
+			t.Errorf("%s: got only %v known %v, want %v %v", tc.name, only, known, tc.only, tc.known)
+		}
+	}
+}

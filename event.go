@@ -138,6 +138,10 @@ type Commit struct {
 	CommitterID int64 `json:"committer_id,omitempty"`
 	// Parents are set by compare; two or more make a merge commit.
 	Parents []string `json:"parents,omitempty"`
+	// ResolvesMerge marks a merge commit whose tree is not what merging its
+	// parents gives (a conflict resolved, or anything else written while
+	// merging): its author and committer wrote code (MergeOnlyMerges).
+	ResolvesMerge bool `json:"resolves_merge,omitempty"`
 }
 
 // IssueEvent describes a forge issue.

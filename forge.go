@@ -178,6 +178,38 @@ type ChangedFile struct {
 	// Patch is the unified diff's hunks ("@@ -1,3 +1,4 @@ …"); "" when the
 	// forge left it out (binary or too large).
 	Patch string
+	// BlobSHA is the git blob id of the file's content after the change;
+	// "" for a removed file, or when the forge does not report it (GitLab).
+	BlobSHA string
+}
+
+// MergeOnlyMerges decides whether a two-parent merge commit only merged: ours
+// are the files it changed against its first parent, theirs the files its
+// second parent changed since the two parents' merge base. It only merged
+// when each file it changed is one the second parent changed, to the same
+// content (or removed, as there). A file both sides changed, even merged
+// without a conflict, counts as written: patchgate cannot redo git's merge
+// through the API, and the safe side is to name the merger an author.
+// known is false when a forge reports no blob ids (GitLab's compare): then
+// nothing can be said, and the caller keeps merging from being writing.
+func MergeOnlyMerges(ours, theirs []ChangedFile) (only, known bool) {
+	side := make(map[string]ChangedFile, len(theirs))
+	for _, f := range theirs {
+		if f.BlobSHA == "" && f.Status != FileRemoved {
+			return false, false
+		}
+		side[f.Path] = f
+	}
+	for _, f := range ours {
+		if f.BlobSHA == "" && f.Status != FileRemoved {
+			return false, false
+		}
+		t, ok := side[f.Path]
+		if !ok || (f.Status == FileRemoved) != (t.Status == FileRemoved) || f.BlobSHA != t.BlobSHA {
+			return false, true
+		}
+	}
+	return true, true
 }
 
 // Comparer compares two commits of a repository; releases use it to find what a

@@ -42,6 +42,7 @@ func (g *GitHub) Compare(ctx context.Context, repo patchgate.RepoRef, base, head
 					out.Files = append(out.Files, patchgate.ChangedFile{
 						Path: f.GetFilename(), PreviousPath: f.GetPreviousFilename(),
 						Status: ghFileStatus(f.GetStatus()), Patch: f.GetPatch(),
+						BlobSHA: ghBlobSHA(f),
 					})
 				}
 			}
@@ -183,4 +184,13 @@ func oldestFirst(cs []listedCommit) []patchgate.Commit {
 		visit(i)
 	}
 	return out
+}
+
+// ghBlobSHA is the blob id of a compared file's new content: GitHub reports
+// it for every file but a removed one (whose sha names the old blob).
+func ghBlobSHA(f *github.CommitFile) string {
+	if f.GetStatus() == "removed" {
+		return ""
+	}
+	return f.GetSHA()
 }

@@ -1,6 +1,9 @@
 package fakeforge
 
 import (
+	"crypto/sha1"
+	"encoding/hex"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -172,6 +175,9 @@ func ghFiles(rp *repo, mergeBase, head *commit) []map[string]any {
 	out := []map[string]any{}
 	for _, f := range rp.treeDiff(mergeBase, head) {
 		file := map[string]any{"filename": f.path, "status": f.status}
+		if after, ok := rp.trees[head.sha][f.path]; ok {
+			file["sha"] = gitBlobID(after) // GitHub names the new content's blob
+		}
 		if f.patch != "" {
 			file["patch"] = f.patch
 		}
@@ -189,4 +195,12 @@ func glDiffs(rp *repo, mergeBase, head *commit) []map[string]any {
 		})
 	}
 	return out
+}
+
+// gitBlobID is git's id of a blob holding content.
+func gitBlobID(content []byte) string {
+	h := sha1.New()
+	fmt.Fprintf(h, "blob %d\x00", len(content))
+	h.Write(content)
+	return hex.EncodeToString(h.Sum(nil))
 }

@@ -162,7 +162,34 @@ func (r *AuthorRule) changeCommits(ctx context.Context, c *patchgate.Candidate, 
 		}
 		return nil, err
 	}
-	return diff.Commits, nil
+	return r.markResolutions(ctx, c, diff.Commits)
+}
+
+// markResolutions sets ResolvesMerge on each two-parent merge commit among
+// commits whose tree is not what merging its parents gives
+// (patchgate.MergeOnlyMerges): two compares each, the merge against its
+// first parent and the second parent since their merge base. A forge that
+// reports no blob ids (GitLab) leaves merging as not writing.
+func (r *AuthorRule) markResolutions(ctx context.Context, c *patchgate.Candidate, commits []patchgate.Commit) ([]patchgate.Commit, error) {
+	cmp := r.Comparers[c.Forge]
+	repo := patchgate.RepoRef{Forge: c.Forge, Name: c.Repo}
+	for i := range commits {
+		m := &commits[i]
+		if len(m.Parents) != 2 {
+			continue // octopus merges refuse conflicts: they only merge
+		}
+		ours, err := cmp.Compare(ctx, repo, m.Parents[0], m.SHA)
+		if err != nil {
+			return nil, fmt.Errorf("compare merge %s with its first parent: %w", patchgate.ShortSHA(m.SHA), err)
+		}
+		theirs, err := cmp.Compare(ctx, repo, m.Parents[0], m.Parents[1])
+		if err != nil {
+			return nil, fmt.Errorf("compare the parents of merge %s: %w", patchgate.ShortSHA(m.SHA), err)
+		}
+		only, known := patchgate.MergeOnlyMerges(ours.Files, theirs.Files)
+		m.ResolvesMerge = known && !only
+	}
+	return commits, nil
 }
 
 // pusher names who last pushed the branch of a PR/MR ch from the same
@@ -193,7 +220,7 @@ func (r *AuthorRule) candidateCommits(ctx context.Context, c *patchgate.Candidat
 	if err != nil {
 		return nil, err
 	}
-	return diff.Commits, nil
+	return r.markResolutions(ctx, c, diff.Commits)
 }
 
 // lookUpAuthor asks the forge who opened ch.

@@ -79,3 +79,39 @@ func TestEveryoneWhoWroteTheChangeIsAnAuthor(t *testing.T) {
 		t.Errorf("bob, who only merged, approves: got %v, want allowed", err)
 	}
 }
+
+// TestMergeThatResolvesAConflictMakesTheMergerAnAuthor: bob merged #7 into a
+// main that had moved on, resolving the conflict on fix.txt by writing a
+// third version: that is writing, so bob may not approve. carol merged #8,
+// which touched a file nobody else did: merging only, so she may. dev wrote
+// a direct commit on main: an author too.
+func TestMergeThatResolvesAConflictMakesTheMergerAnAuthor(t *testing.T) {
+	ctx := context.Background()
+	forge := fakeforge.New()
+	t.Cleanup(forge.Close)
+	forge.SetToken("tok")
+	hex := func(s string) string { return fmt.Sprintf("%040x", s) }
+	base, direct, own, resolved, other, clean := hex("base"), hex("direct"), hex("own"), hex("resolved"), hex("other"), hex("clean")
+	forge.AddCommit(relRepo, base, map[string][]byte{".patchgate.yml": []byte(releaseConfig), "fix.txt": []byte("v0\n")}, "config", "ops")
+	forge.AddCommit(relRepo, direct, map[string][]byte{"fix.txt": []byte("main's\n")}, "hotfix on main", "dev", base)
+	forge.AddCommit(relRepo, own, map[string][]byte{"fix.txt": []byte("fixed\n")}, "fix", "Codertocat", base)
+	forge.AddCommit(relRepo, resolved, map[string][]byte{"fix.txt": []byte("main's, fixed\n")}, "Merge #7", "bob", direct, own)
+	forge.AddCommit(relRepo, other, map[string][]byte{"other.txt": []byte("other\n")}, "other fix", "Codertocat", base)
+	forge.AddCommit(relRepo, clean, map[string][]byte{"other.txt": []byte("other\n")}, "Merge #8", "carol", resolved, other)
+	forge.SetBranch(relRepo, "main", clean)
+	gh, err := forges.NewGitHub(forges.Config{BaseURL: forge.GitHubAPIURL(), Token: "tok", Retry: forges.RetryPolicy{MaxRetries: 1, BaseDelay: time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rule := &gate.AuthorRule{Comparers: map[patchgate.Forge]patchgate.Comparer{patchgate.GitHub: gh},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	c := &patchgate.Candidate{ID: 2, Forge: patchgate.GitHub, Repo: relRepo, Branch: "main", BaseSHA: base, SHA: clean, Name: "v1.1.0"}
+	for _, who := range []string{"bob", "dev", "codertocat"} {
+		if err := rule.CheckNotAuthor(ctx, c, patchgate.ForgeUser{Login: who}); patchgate.ErrorCode(err) != patchgate.EFORBIDDEN {
+			t.Errorf("%s approves a release whose commits they wrote: got %v, want forbidden", who, err)
+		}
+	}
+	if err := rule.CheckNotAuthor(ctx, c, patchgate.ForgeUser{Login: "carol"}); err != nil {
+		t.Errorf("carol, whose merge only merged, approves: got %v, want allowed", err)
+	}
+}
