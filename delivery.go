@@ -16,11 +16,15 @@ const (
 	SourceGitHub DeliverySource = "github"
 	SourceGitLab DeliverySource = "gitlab"
 	SourceJira   DeliverySource = "jira"
+	// SourceReconcile is patchgate's own correction of a head or state the
+	// forge reports differently (see ReconcileEvent): no webhook, the same
+	// table, deduplication and processor.
+	SourceReconcile DeliverySource = "reconcile"
 )
 
 // Validate reports whether s is a source patchgate takes deliveries from.
 func (s DeliverySource) Validate() error {
-	if s == SourceJira {
+	if s == SourceJira || s == SourceReconcile {
 		return nil
 	}
 	return Forge(s).Validate()

@@ -358,6 +358,7 @@ func (f *Forge) routes() {
 	gl("GET /projects/{id}/repository/archive.tar.gz", f.glArchive)
 	gl("GET /projects/{id}/repository/archive.tar", f.glArchive)
 	gl("GET /projects/{id}/repository/compare", f.glCompare)
+	gl("GET /projects/{id}/repository/branches/{branch}", f.glGetBranch)
 	gl("POST /projects/{id}/repository/tags", f.glCreateTag)
 	gl("GET /projects/{id}/repository/tags", f.glListTags)
 	gl("GET /projects/{id}/repository/tags/{tag}", f.glGetTag)
