@@ -85,3 +85,13 @@ func ReconcileEvent(c *Change, f ForgeHead, now time.Time) (*Event, *HeadCorrect
 	return ev, &HeadCorrection{ChangeID: c.ID, Change: c.Ref(), StoredHead: c.HeadSHA, ForgeHead: f.HeadSHA,
 		StoredState: c.State, ForgeState: f.State, DeliveryID: id}
 }
+
+// ReconcileRun sums one reconciliation up, for the dashboard and /metrics.
+type ReconcileRun struct {
+	FinishedAt time.Time `json:"finished_at"`
+	// Checked changes were compared with their forge; Corrected of them were
+	// corrected by this run; Problems could not be checked.
+	Checked   int `json:"checked"`
+	Corrected int `json:"corrected"`
+	Problems  int `json:"problems"`
+}

@@ -84,6 +84,9 @@ type Server struct {
 	// Enforcement says whether a repository's forge enforces the gate; nil
 	// shows no forge enforcement pages.
 	Enforcement EnforcementChecker
+	// LastReconcile is this process's last head reconciliation, for the
+	// repositories page; false before the first. nil shows none.
+	LastReconcile func() (patchgate.ReconcileRun, bool)
 
 	Logger  *slog.Logger
 	Metrics *Metrics

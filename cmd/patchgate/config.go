@@ -52,6 +52,8 @@ type Config struct {
 	// Release is the release policy's floor for every repository whose
 	// repos[].release does not set a key: .patchgate.yml may only tighten it.
 	Release ReleaseConfig `yaml:"release"`
+	// Reconcile is head reconciliation with the forges (cmd/patchgate/reconcile.go).
+	Reconcile ReconcileConfig `yaml:"reconcile"`
 }
 
 // ReleaseConfig is the operator's release policy: the floor a repository's
@@ -354,6 +356,9 @@ func DefaultConfig() Config {
 		// Today's behaviour, and the safe one: one approval, authors may not
 		// approve, promotion by hand.
 		Release: ReleaseConfig{Approvals: 1},
+		// A missed push is corrected within ten minutes, at one API call per
+		// open change per run.
+		Reconcile: ReconcileConfig{Interval: 10 * time.Minute},
 	}
 }
 
@@ -562,6 +567,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Workers.Deliveries < 1 || c.Workers.Deliveries > 64 {
 		errs = append(errs, configKeyErrorf("workers.deliveries: %d: want 1 to 64", c.Workers.Deliveries))
+	}
+	if c.Reconcile.Interval != 0 && c.Reconcile.Interval < time.Minute {
+		errs = append(errs, configKeyErrorf("reconcile.interval: %s: reconcile at most every minute (1m), or 0 to run it only at start and by `patchgate reconcile`", c.Reconcile.Interval))
 	}
 	if c.Workers.DeliveryRetention < 7*24*time.Hour {
 		errs = append(errs, configKeyErrorf("workers.delivery_retention: %s: deliveries are kept at least 7 days (168h) for dedup", c.Workers.DeliveryRetention))

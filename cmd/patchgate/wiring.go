@@ -23,6 +23,7 @@ import (
 	"github.com/patchgate/patchgate/usecase/gate"
 	"github.com/patchgate/patchgate/usecase/linking"
 	"github.com/patchgate/patchgate/usecase/people"
+	"github.com/patchgate/patchgate/usecase/reconcile"
 	"github.com/patchgate/patchgate/usecase/tracking"
 	"github.com/patchgate/patchgate/usecase/verification"
 	"github.com/prometheus/client_golang/prometheus"
@@ -342,7 +343,7 @@ func (m *Main) startDelivery(workCtx context.Context, st *stores, repos reposito
 	m.Processor = &delivery.Processor{
 		Deliveries: st.deliveries,
 		Inbox:      inbox,
-		Parser:     repos.sources,
+		Parser:     reconcile.Parser{Next: repos.sources},
 		Events:     uc.dispatch,
 		Observer:   metrics,
 		Intake:     srv,

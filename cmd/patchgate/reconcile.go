@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/patchgate/patchgate"
+	"github.com/patchgate/patchgate/server"
+	"github.com/patchgate/patchgate/usecase/reconcile"
+)
+
+// ReconcileConfig is head reconciliation: comparing every open change's head
+// and state with its forge's, to correct what missed webhooks left stale.
+type ReconcileConfig struct {
+	// Interval is how often a serving patchgate reconciles, the first time
+	// at start; 0 turns automatic reconciliation off (`patchgate reconcile`
+	// still runs it).
+	Interval time.Duration `yaml:"interval"`
+}
+
+// reconcileLoop runs head reconciliation in a serving process and keeps its
+// last run for the dashboard.
+type reconcileLoop struct {
+	r        *reconcile.Reconciler
+	metrics  *server.Metrics
+	interval time.Duration
+	last     atomic.Pointer[patchgate.ReconcileRun]
+	logger   interface {
+		Warn(msg string, args ...any)
+		Info(msg string, args ...any)
+	}
+}
+
+// headReaders are the forge clients that read heads (forges.GitHub and
+// forges.GitLab do).
+func headReaders(clients forgeAPIs) map[patchgate.Forge]reconcile.HeadReader {
+	out := map[patchgate.Forge]reconcile.HeadReader{}
+	for forge, c := range clients.comparers {
+		if r, ok := c.(reconcile.HeadReader); ok {
+			out[forge] = r
+		}
+	}
+	return out
+}
+
+// newReconciler wires the reconciliation use case; wake may be nil (the CLI:
+// the serving processes poll the database).
+func (m *Main) newReconciler(changes reconcile.Changes, deliveries reconcile.Deliveries, repos *patchgate.RepositoryDirectory, clients forgeAPIs, wake reconcile.Waker) *reconcile.Reconciler {
+	return &reconcile.Reconciler{Changes: changes, Deliveries: deliveries, Readers: headReaders(clients), Repos: repos,
+		Wake: wake, Logger: m.Logger}
+}
+
+// Last is the last run, for server.Server.LastReconcile.
+func (l *reconcileLoop) Last() (patchgate.ReconcileRun, bool) {
+	if run := l.last.Load(); run != nil {
+		return *run, true
+	}
+	return patchgate.ReconcileRun{}, false
+}
+
+// runOnce reconciles every configured repository and records the run.
+func (l *reconcileLoop) runOnce(ctx context.Context) {
+	rep, err := l.r.Run(ctx, reconcile.Options{})
+	if err != nil {
+		if ctx.Err() == nil {
+			l.logger.Warn("reconcile heads with the forges: the database failed; the next run tries again", "err", err)
+		}
+		return
+	}
+	run := rep.Summary()
+	l.last.Store(&run)
+	l.metrics.ObserveReconcile(run)
+	for _, p := range rep.Problems {
+		l.logger.Warn("reconcile: could not read a change from its forge; the next run tries again", "repo", p.Repo, "change", p.Change, "err", p.Error)
+	}
+	if run.Corrected > 0 {
+		l.logger.Info("reconciled heads with the forges", "checked", run.Checked, "corrected", run.Corrected)
+	}
+}
+
+// start runs reconciliation now and every interval until ctx ends; with a
+// zero interval it does nothing.
+func (l *reconcileLoop) start(ctx context.Context, wg *sync.WaitGroup) {
+	if l.interval <= 0 {
+		return
+	}
+	wg.Go(func() {
+		t := time.NewTicker(l.interval)
+		defer t.Stop()
+		for {
+			l.runOnce(ctx)
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	})
+}
