@@ -236,3 +236,77 @@ func metricValue(t *testing.T, metrics, name string) float64 {
 	}
 	return v
 }
+
+// TestReconcileAtStart: patchgate is stopped, meanwhile PR #7 gets a new head,
+// PR #8 is merged and the release branch moves on the forge. Started again on
+// the same database, patchgate reconciles at once: each change is what the
+// forge says, the new heads are to be verified.
+func TestReconcileAtStart(t *testing.T) {
+	forge := fakeforge.New()
+	t.Cleanup(forge.Close)
+	forge.SetToken("forge-token")
+	db := "sqlite://" + filepath.Join(t.TempDir(), "patchgate.db")
+	keep := func(c *Config) { c.Runners.Workers = 0; c.Database = db; c.Reconcile.Interval = 0 }
+	first := startAppOn(t, forge, keep)
+	sha := func(s string) string { return strings.Repeat(s, 40/len(s)) }
+	at := time.Now().Add(-time.Hour)
+	first.openPR(t, "opened", 7, "HW-1: fix", "", "fix", sha("a1"), "", at)
+	first.openPR(t, "opened", 8, "HW-2: fix", "", "fix2", sha("c3"), "", at)
+	push := fixture(t, "github/push/none.api.github.com.1.json", func(p map[string]any) {
+		p["ref"], p["before"], p["after"], p["created"], p["deleted"] = "refs/heads/main", sha("00"), sha("e5"), false, false
+		p["commits"], p["head_commit"] = []any{}, nil
+	})
+	if code, ack := first.sendGitHub(t, "push", "push-main-1", push, testSecret); code != 202 || ack.Status != "accepted" {
+		t.Fatalf("push: got %d %+v", code, ack)
+	}
+	first.waitProcessed(t)
+	if err := first.main.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// While patchgate is down: none of this is delivered.
+	forge.AddPullRequest(testRepo, fakeforge.PullRequest{Number: 7, Title: "HW-1: fix", HeadSHA: sha("b2"), HeadRef: "fix", BaseRef: "main"})
+	forge.AddPullRequest(testRepo, fakeforge.PullRequest{Number: 8, Title: "HW-2: fix", HeadSHA: sha("c3"), HeadRef: "fix2", BaseRef: "main",
+		State: "merged", MergeCommitSHA: sha("d4")})
+	forge.SetBranch(testRepo, "main", sha("f6"))
+
+	app := startAppOn(t, forge, func(c *Config) { keep(c); c.Reconcile.Interval = time.Hour })
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		app.waitProcessed(t)
+		c7, _ := app.change(t, 7)
+		c8, _ := app.change(t, 8)
+		main := branchHead(t, app, "main")
+		if c7.HeadSHA == sha("b2") && c8.State == patchgate.ChangeMerged && c8.MergeCommitSHA == sha("d4") && main == sha("f6") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after restart: #7 head %s (want %s), #8 %s merged as %s (want merged as %s), main at %s (want %s)",
+				c7.HeadSHA, sha("b2"), c8.State, c8.MergeCommitSHA, sha("d4"), main, sha("f6"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	vs := store.NewVerificationService(app.main.DB)
+	for _, head := range []string{sha("b2"), sha("f6")} {
+		got, _, err := vs.FindVerifications(context.Background(), patchgate.VerificationFilter{SHA: &head, Limit: 5})
+		if err != nil || len(got) != 1 || got[0].Trigger != "reconcile" {
+			t.Errorf("verifications of %s: got %+v, %v; want one triggered by reconcile", head[:7], got, err)
+		}
+	}
+	if run, ok := app.main.reconcile.Last(); !ok || run.Corrected != 3 {
+		t.Errorf("last run: got %+v, %v; want 3 corrections", run, ok)
+	}
+}
+
+// branchHead is the head patchgate derived for a tracked branch.
+func branchHead(t *testing.T, app *testApp, branch string) string {
+	t.Helper()
+	var list struct{ Changes []patchgate.Change }
+	app.api(t, http.MethodGet, "/api/v1/changes?kind=push&repo="+testRepo, nil, &list)
+	for _, c := range list.Changes {
+		if c.SourceBranch == branch {
+			return c.HeadSHA
+		}
+	}
+	return ""
+}
