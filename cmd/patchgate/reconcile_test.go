@@ -83,6 +83,11 @@ func TestReconcileCorrectsAMissedPush(t *testing.T) {
 		t.Fatalf("after a dry run: %d reconcile deliveries, want 0", n)
 	}
 
+	get := dashboardSession(t, app, app.createToken(t, "viewer", patchgate.RoleViewer))
+	if _, page := get(t, "/ui/repos"); strings.Contains(page, `id="reconcile"`) {
+		t.Fatalf("repositories page names a reconciliation before any ran:\n%s", page)
+	}
+
 	// The serving process's run (at start, or every reconcile.interval).
 	app.main.reconcile.runOnce(ctx)
 	app.waitProcessed(t)
@@ -112,6 +117,10 @@ func TestReconcileCorrectsAMissedPush(t *testing.T) {
 	}
 	if n := reconcileDeliveries(t, app); n != 1 {
 		t.Fatalf("reconcile deliveries: got %d, want 1", n)
+	}
+
+	if _, page := get(t, "/ui/repos"); !regexp.MustCompile(`id="reconcile">Last reconciliation with the forges: [^<]*, 1 open change\(s\) checked, 1 head\(s\) corrected\.`).MatchString(page) {
+		t.Errorf("repositories page: want the last reconciliation with its correction:\n%s", page)
 	}
 
 	metrics := scrape(t, app)
