@@ -50,6 +50,7 @@ type Forge struct {
 	failures    []*failure
 	requests    []string
 	unhandled   []string
+	hooks       hookLog // webhooks and their delivery log (hooks.go)
 }
 
 // failure is an injected error answer for the next n matching requests.
@@ -314,6 +315,7 @@ func (f *Forge) routes() {
 	gh("GET /users/{login}", f.ghUserByLogin)
 	gh("GET /repos/{owner}/{repo}", f.ghRepo)
 	gh("GET /repos/{owner}/{repo}/pulls/{number}", f.ghPull)
+	f.hookRoutes(gh)
 	// GET .../issues/{number}/comments and GET .../issues/comments/{id} overlap
 	// as patterns: one route tells them apart.
 	gh("GET /repos/{owner}/{repo}/issues/{a}/{b}", f.ghIssueGet)
