@@ -94,4 +94,6 @@ type ReconcileRun struct {
 	Checked   int `json:"checked"`
 	Corrected int `json:"corrected"`
 	Problems  int `json:"problems"`
+	// Redelivered deliveries the forges were asked to send again.
+	Redelivered int `json:"redelivered"`
 }

@@ -22,6 +22,7 @@ type Metrics struct {
 	// reconcileLast and reconcileCorrected follow head reconciliation.
 	reconcileLast      prometheus.Gauge
 	reconcileCorrected prometheus.Counter
+	redelivered        prometheus.Counter
 
 	// SLAReport is called at each scrape for the SLA metrics; nil exports
 	// none. Set it before serving.
@@ -74,7 +75,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Help: "Changes whose head or state this process corrected from the forge's (missed webhooks).",
 	})
 	reg.MustRegister(m.requests, m.latency, m.deliveries, m.processed, m.queued, m.flaky, newSLACollector(m), newFlakeRateCollector(m))
-	reg.MustRegister(m.reconcileLast, m.reconcileCorrected)
+	m.redelivered = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "patchgate_reconcile_redelivered_total",
+		Help: "Webhook deliveries this process asked a forge to send again (they had not reached patchgate).",
+	})
+	reg.MustRegister(m.reconcileLast, m.reconcileCorrected, m.redelivered)
 	return m
 }
 
@@ -89,6 +94,7 @@ func (m *Metrics) ObserveProcessed(d *patchgate.Delivery, outcome patchgate.Deli
 func (m *Metrics) ObserveReconcile(run patchgate.ReconcileRun) {
 	m.reconcileLast.Set(float64(run.FinishedAt.UnixMilli()) / 1000)
 	m.reconcileCorrected.Add(float64(run.Corrected))
+	m.redelivered.Add(float64(run.Redelivered))
 }
 
 // ObserveFlaky counts the tests of one suite run that failed and then passed

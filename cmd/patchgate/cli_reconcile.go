@@ -61,6 +61,16 @@ func printReconcile(w io.Writer, rep *reconcile.Report) error {
 		verb = "would correct (dry run)"
 	}
 	fmt.Fprintf(w, "checked %d open change(s); %s %d; %d could not be checked\n", rep.Checked, verb, len(rep.Corrections), len(rep.Problems))
+	if len(rep.Redelivered) > 0 {
+		asked := "asked the forge to redeliver"
+		if rep.DryRun {
+			asked = "would ask the forge to redeliver (dry run)"
+		}
+		fmt.Fprintf(w, "%s %d webhook delivery(ies) that did not reach patchgate:\n", asked, len(rep.Redelivered))
+		for _, d := range rep.Redelivered {
+			fmt.Fprintf(w, "  %s %s %s (answered %d at %s)\n", d.Repo, d.Event, d.GUID, d.StatusCode, d.DeliveredAt.Format("2006-01-02 15:04:05Z07:00"))
+		}
+	}
 	if len(rep.Corrections) > 0 {
 		tw := newTable(w)
 		fmt.Fprintln(tw, "\nCHANGE\tPATCHGATE HEAD\tFORGE HEAD\tSTATE\tSTORED")

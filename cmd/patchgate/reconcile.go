@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,9 +48,23 @@ func headReaders(clients forgeAPIs) map[patchgate.Forge]reconcile.HeadReader {
 
 // newReconciler wires the reconciliation use case; wake may be nil (the CLI:
 // the serving processes poll the database).
-func (m *Main) newReconciler(changes reconcile.Changes, deliveries reconcile.Deliveries, repos *patchgate.RepositoryDirectory, clients forgeAPIs, wake reconcile.Waker) *reconcile.Reconciler {
+func (m *Main) newReconciler(changes reconcile.Changes, deliveries reconcileDeliveries, repos *patchgate.RepositoryDirectory, clients forgeAPIs, wake reconcile.Waker) *reconcile.Reconciler {
+	redeliver := &reconcile.Redeliverer{Logs: map[patchgate.Forge]reconcile.HookLog{}, Deliveries: deliveries, Repos: repos,
+		HookURL: map[patchgate.Forge]string{patchgate.GitHub: strings.TrimSuffix(m.Config.PublicURL, "/") + "/webhooks/github"}}
+	for forge, c := range clients.comparers {
+		if l, ok := c.(reconcile.HookLog); ok {
+			redeliver.Logs[forge] = l
+		}
+	}
 	return &reconcile.Reconciler{Changes: changes, Deliveries: deliveries, Readers: headReaders(clients), Repos: repos,
-		Wake: wake, Logger: m.Logger}
+		Wake: wake, Logger: m.Logger, Redeliver: redeliver}
+}
+
+// reconcileDeliveries stores corrections and says which deliveries arrived
+// (store.DeliveryService).
+type reconcileDeliveries interface {
+	reconcile.Deliveries
+	reconcile.StoredDeliveries
 }
 
 // Last is the last run, for server.Server.LastReconcile.
@@ -75,8 +90,8 @@ func (l *reconcileLoop) runOnce(ctx context.Context) {
 	for _, p := range rep.Problems {
 		l.logger.Warn("reconcile: could not read a change from its forge; the next run tries again", "repo", p.Repo, "change", p.Change, "err", p.Error)
 	}
-	if run.Corrected > 0 {
-		l.logger.Info("reconciled heads with the forges", "checked", run.Checked, "corrected", run.Corrected)
+	if run.Corrected > 0 || run.Redelivered > 0 {
+		l.logger.Info("reconciled heads with the forges", "checked", run.Checked, "corrected", run.Corrected, "redelivered", run.Redelivered)
 	}
 }
 

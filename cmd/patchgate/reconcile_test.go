@@ -79,7 +79,7 @@ func TestReconcileCorrectsAMissedPush(t *testing.T) {
 	if ch, _ := app.change(t, 7); ch.HeadSHA != old {
 		t.Fatalf("after a dry run: head %s, want %s unchanged", ch.HeadSHA, old)
 	}
-	if n := reconcileDeliveries(t, app); n != 0 {
+	if n := countReconcileDeliveries(t, app); n != 0 {
 		t.Fatalf("after a dry run: %d reconcile deliveries, want 0", n)
 	}
 
@@ -115,7 +115,7 @@ func TestReconcileCorrectsAMissedPush(t *testing.T) {
 	if out := runCLI(t, "reconcile", "--config", cfgPath, "--json"); !strings.Contains(out, `"corrections": []`) {
 		t.Fatalf("reconcile after the correction: got\n%s\nwant no corrections", out)
 	}
-	if n := reconcileDeliveries(t, app); n != 1 {
+	if n := countReconcileDeliveries(t, app); n != 1 {
 		t.Fatalf("reconcile deliveries: got %d, want 1", n)
 	}
 
@@ -167,7 +167,7 @@ func TestReconcileSameCorrectionOnce(t *testing.T) {
 	if ch, _ := app.change(t, 9); ch.HeadSHA != pushed {
 		t.Fatalf("head %s, want %s", ch.HeadSHA, pushed)
 	}
-	if n := reconcileDeliveries(t, app); n != 1 {
+	if n := countReconcileDeliveries(t, app); n != 1 {
 		t.Fatalf("reconcile deliveries: got %d, want 1", n)
 	}
 }
@@ -183,7 +183,7 @@ func TestReconcileReportsAnUnreachableForge(t *testing.T) {
 	if err != nil || !strings.Contains(out, "1 could not be checked") || !strings.Contains(out, "503") {
 		t.Fatalf("reconcile with the forge down: got %v\n%s\nwant the change reported as not checked", err, out)
 	}
-	if n := reconcileDeliveries(t, app); n != 0 {
+	if n := countReconcileDeliveries(t, app); n != 0 {
 		t.Fatalf("reconcile deliveries: got %d, want 0", n)
 	}
 }
@@ -214,8 +214,8 @@ func mustClients(t *testing.T, app *testApp) forgeAPIs {
 	return c
 }
 
-// reconcileDeliveries counts the stored deliveries of source reconcile.
-func reconcileDeliveries(t *testing.T, app *testApp) int {
+// countReconcileDeliveries counts the stored deliveries of source reconcile.
+func countReconcileDeliveries(t *testing.T, app *testApp) int {
 	t.Helper()
 	var out struct{ Total int }
 	app.api(t, http.MethodGet, "/api/v1/deliveries?forge=reconcile&limit=1", nil, &out)

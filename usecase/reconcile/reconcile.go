@@ -73,6 +73,9 @@ type Reconciler struct {
 	Wake     Waker
 	Settings Settings
 	Logger   *slog.Logger
+	// Redeliver, when set, first asks the forges to redeliver what did not
+	// arrive, so that what a redelivery brings is not corrected as missed.
+	Redeliver *Redeliverer
 }
 
 // Options select what a run looks at.
@@ -99,6 +102,9 @@ type Report struct {
 	// Checked is how many changes were compared with their forge.
 	Checked     int                        `json:"checked"`
 	Corrections []patchgate.HeadCorrection `json:"corrections"`
+	// Redelivered are the deliveries the forges were asked to send again
+	// (on a dry run: would be).
+	Redelivered []Redelivery `json:"redelivered"`
 	Problems    []Problem                  `json:"problems"`
 	// Truncated says the run stopped at MaxChanges.
 	Truncated bool `json:"truncated"`
@@ -121,14 +127,22 @@ func (r *Report) Corrected() int {
 // longer has, is a Problem in the report, not an error: the other
 // repositories are still checked. The error is for the database.
 func (r *Reconciler) Run(ctx context.Context, opt Options) (*Report, error) {
-	rep := &Report{StartedAt: time.Now().UTC(), DryRun: opt.DryRun, Corrections: []patchgate.HeadCorrection{}, Problems: []Problem{}}
+	rep := &Report{StartedAt: time.Now().UTC(), DryRun: opt.DryRun, Corrections: []patchgate.HeadCorrection{}, Problems: []Problem{},
+		Redelivered: []Redelivery{}}
+	if r.Redeliver != nil {
+		got, problems, err := r.Redeliver.Run(ctx, opt)
+		rep.Redelivered, rep.Problems = got, append(rep.Problems, problems...)
+		if err != nil {
+			return rep, err
+		}
+	}
 	budget := r.Settings.MaxChanges
 	if budget <= 0 {
 		budget = DefaultMaxChanges
 	}
 	matched := false
 	for _, repo := range r.Repos.All() {
-		if opt.Repo != "" && !strings.EqualFold(opt.Repo, repo.Name) || opt.Forge != "" && opt.Forge != repo.Forge {
+		if opt.Repo != "" && !equalFold(opt.Repo, repo.Name) || opt.Forge != "" && opt.Forge != repo.Forge {
 			continue
 		}
 		matched = true
@@ -271,5 +285,12 @@ func (p Parser) Parse(source patchgate.DeliverySource, event string, body []byte
 
 // Summary is the report summed up for the dashboard and /metrics.
 func (r *Report) Summary() patchgate.ReconcileRun {
-	return patchgate.ReconcileRun{FinishedAt: r.FinishedAt, Checked: r.Checked, Corrected: r.Corrected(), Problems: len(r.Problems)}
+	redelivered := len(r.Redelivered)
+	if r.DryRun {
+		redelivered = 0
+	}
+	return patchgate.ReconcileRun{FinishedAt: r.FinishedAt, Checked: r.Checked, Corrected: r.Corrected(), Problems: len(r.Problems),
+		Redelivered: redelivered}
 }
+
+func equalFold(a, b string) bool { return strings.EqualFold(a, b) }
