@@ -105,7 +105,7 @@ type Report struct {
 	// Redelivered are the deliveries the forges were asked to send again
 	// (on a dry run: would be).
 	Redelivered []Redelivery `json:"redelivered"`
-	Problems    []Problem                  `json:"problems"`
+	Problems    []Problem    `json:"problems"`
 	// Truncated says the run stopped at MaxChanges.
 	Truncated bool `json:"truncated"`
 }
