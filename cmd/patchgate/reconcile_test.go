@@ -23,10 +23,17 @@ import (
 // app's database, forge and repository, as an operator's would.
 func reconcileConfig(t *testing.T, app *testApp) string {
 	t.Helper()
+	return reconcileConfigAt(t, app, app.main.Config.PublicURL)
+}
+
+// reconcileConfigAt is reconcileConfig with public_url, where the forges'
+// hooks point.
+func reconcileConfigAt(t *testing.T, app *testApp, publicURL string) string {
+	t.Helper()
 	c := app.main.Config
-	yaml := fmt.Sprintf("database: %q\ngithub:\n  api_url: %q\n  token: forge-token\n  webhook_secrets: [%q]\n"+
+	yaml := fmt.Sprintf("public_url: %q\ndatabase: %q\ngithub:\n  api_url: %q\n  token: forge-token\n  webhook_secrets: [%q]\n"+
 		"repos:\n  - forge: github\n    name: %q\n    ticket_keys: [PAY]\naudit:\n  key_file: %q\n",
-		c.Database, c.GitHub.APIURL, testSecret, testRepo, c.Audit.KeyFile)
+		publicURL, c.Database, c.GitHub.APIURL, testSecret, testRepo, c.Audit.KeyFile)
 	path := filepath.Join(t.TempDir(), "patchgate.yml")
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
