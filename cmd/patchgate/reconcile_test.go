@@ -326,3 +326,54 @@ func branchHead(t *testing.T, app *testApp, branch string) string {
 	}
 	return ""
 }
+
+// TestReconcileTwoInstancesPostgres: two patchgates on one PostgreSQL
+// database reconcile at the same moment after five pushes were missed; each
+// head is corrected once (one correction stored, one verification planned),
+// whichever instance found it.
+func TestReconcileTwoInstancesPostgres(t *testing.T) {
+	dsn := postgresSchema(t)
+	forge := fakeforge.New()
+	t.Cleanup(forge.Close)
+	forge.SetToken("forge-token")
+	mod := func(c *Config) { c.Database = dsn; c.Runners.Workers = 0; c.Reconcile.Interval = 0 }
+	a := startAppOn(t, forge, mod)
+	b := startAppOn(t, forge, mod)
+	const prs = 5
+	sha := func(n int, s string) string { return fmt.Sprintf("%s%038d", s, n) }
+	for n := 1; n <= prs; n++ {
+		a.openPR(t, "opened", n, fmt.Sprintf("HW-%d: fix", n), "", fmt.Sprintf("fix-%d", n), sha(n, "aa"), "", time.Now().Add(-time.Hour))
+		forge.AddPullRequest(testRepo, fakeforge.PullRequest{Number: n, HeadSHA: sha(n, "bb"), HeadRef: fmt.Sprintf("fix-%d", n), BaseRef: "main"})
+	}
+	a.waitProcessed(t)
+
+	ctx := context.Background()
+	done := make(chan struct{})
+	for _, app := range []*testApp{a, b} {
+		go func() { app.main.reconcile.runOnce(ctx); done <- struct{}{} }()
+	}
+	<-done
+	<-done
+	a.waitProcessed(t)
+	b.waitProcessed(t)
+	ra, _ := a.main.reconcile.Last()
+	rb, _ := b.main.reconcile.Last()
+	if ra.Corrected+rb.Corrected != prs {
+		t.Errorf("corrections stored: %d by one instance, %d by the other, want %d in all", ra.Corrected, rb.Corrected, prs)
+	}
+	if n := countReconcileDeliveries(t, a); n != prs {
+		t.Errorf("reconcile deliveries: got %d, want %d", n, prs)
+	}
+	vs := store.NewVerificationService(a.main.DB)
+	for n := 1; n <= prs; n++ {
+		if ch, _ := a.change(t, n); ch.HeadSHA != sha(n, "bb") {
+			t.Errorf("#%d: head %s, want %s", n, ch.HeadSHA, sha(n, "bb"))
+		}
+		head := sha(n, "bb")
+		got, _, err := vs.FindVerifications(ctx, patchgate.VerificationFilter{SHA: &head, Limit: 5})
+		if err != nil || len(got) != 1 {
+			t.Errorf("verifications of #%d's new head: got %d, %v; want 1", n, len(got), err)
+		}
+	}
+	t.Logf("instance a corrected %d, instance b %d", ra.Corrected, rb.Corrected)
+}
