@@ -275,6 +275,13 @@ func TestReconcileAtStart(t *testing.T) {
 	if code, ack := first.sendGitHub(t, "push", "push-main-1", push, testSecret); code != 202 || ack.Status != "accepted" {
 		t.Fatalf("push: got %d %+v", code, ack)
 	}
+	gone := fixture(t, "github/push/none.api.github.com.1.json", func(p map[string]any) {
+		p["ref"], p["before"], p["after"], p["created"], p["deleted"] = "refs/heads/feature-gone", sha("00"), sha("a7"), true, false
+		p["commits"], p["head_commit"] = []any{}, nil
+	})
+	if code, ack := first.sendGitHub(t, "push", "push-gone-1", gone, testSecret); code != 202 || ack.Status != "accepted" {
+		t.Fatalf("push: got %d %+v", code, ack)
+	}
 	first.waitProcessed(t)
 	if err := first.main.Close(); err != nil {
 		t.Fatal(err)
@@ -309,8 +316,9 @@ func TestReconcileAtStart(t *testing.T) {
 			t.Errorf("verifications of %s: got %+v, %v; want one triggered by reconcile", head[:7], got, err)
 		}
 	}
-	if run, ok := app.main.reconcile.Last(); !ok || run.Corrected != 3 {
-		t.Errorf("last run: got %+v, %v; want 3 corrections", run, ok)
+	// The branch deleted meanwhile is no problem: a deletion is not verified.
+	if run, ok := app.main.reconcile.Last(); !ok || run.Corrected != 3 || run.Problems != 0 {
+		t.Errorf("last run: got %+v, %v; want 3 corrections and no problem", run, ok)
 	}
 }
 

@@ -207,6 +207,11 @@ func (r *Reconciler) runRepo(ctx context.Context, repo *patchgate.Repository, re
 			} else {
 				head, err = reader.ChangeHead(ctx, ref, c.Number)
 			}
+			if err != nil && kind == patchgate.ChangePush && patchgate.ErrorCode(err) == patchgate.ENOTFOUND {
+				// A deleted branch: its deletion is not a change to verify
+				// (the processor ignores deletions too).
+				continue
+			}
 			if err != nil {
 				rep.Problems = append(rep.Problems, Problem{Repo: repo.Name, Change: c.Ref(), Error: err.Error()})
 				if patchgate.ErrorCode(err) == patchgate.EUNAVAILABLE || ctx.Err() != nil {
