@@ -21,12 +21,17 @@ func newReconcileCommand(g *globalFlags) *cobra.Command {
 			"repositories (--config, --database: the server's) and, where patchgate derived another head (a push\n" +
 			"missed while it was down), store a correction that the serving patchgate applies like a webhook:\n" +
 			"the new head is verified and the old verdict no longer counts. A correction is stored once, however\n" +
-			"many runs or instances find it. --dry-run only prints what differs.",
+			"many runs or instances find it. First it asks GitHub to redeliver the deliveries to patchgate's hook\n" +
+			"(public_url/webhooks/github) that never reached it, three days back. --dry-run only prints what it\n" +
+			"would do.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := g.load()
 			if err != nil {
 				return err
+			}
+			if len(cfg.Repos) == 0 {
+				return fmt.Errorf("no repository is configured, so there is nothing to reconcile; pass --config with the server's configuration")
 			}
 			m := NewMain(cfg, slog.New(slog.DiscardHandler))
 			clients, err := m.forgeClients()
@@ -48,8 +53,8 @@ func newReconcileCommand(g *globalFlags) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&repo, "repo", "", "only this repository (default: every configured one)")
 	cmd.Flags().StringVar(&forge, "forge", "", "only this forge: github or gitlab")
-	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print what differs; store no correction")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print {started_at, finished_at, dry_run, checked, corrections: [...], problems: [...], truncated}")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print what differs and what would be redelivered; change nothing")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print {started_at, finished_at, dry_run, checked, corrections: [...], redelivered: [...], problems: [...], truncated}")
 	return cmd
 }
 
