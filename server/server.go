@@ -87,6 +87,10 @@ type Server struct {
 	// LastReconcile is this process's last head reconciliation, for the
 	// repositories page; false before the first. nil shows none.
 	LastReconcile func() (patchgate.ReconcileRun, bool)
+	// Refused, when set, is called when a verified delivery could not be
+	// stored (answered 5xx): reconciliation then asks for it again as soon
+	// as the database is back. It must not block.
+	Refused func()
 
 	Logger  *slog.Logger
 	Metrics *Metrics

@@ -149,7 +149,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	srv := m.server(st, repos, uc, inbox, metrics, reg)
 	m.reconcile = &reconcileLoop{r: m.newReconciler(st.changes, st.deliveries, repos.dir, clients, inbox), metrics: metrics,
 		interval: m.Config.Reconcile.Interval, logger: m.Logger}
-	srv.LastReconcile = m.reconcile.Last
+	srv.LastReconcile, srv.Refused = m.reconcile.Last, m.reconcile.Refused
 	if err := m.listen(srv); err != nil {
 		return err
 	}

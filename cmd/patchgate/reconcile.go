@@ -21,6 +21,10 @@ type ReconcileConfig struct {
 	Interval time.Duration `yaml:"interval"`
 }
 
+// reconcileRetry is how soon reconciliation runs again after the intake
+// refused a delivery or a run failed; tests shorten it.
+var reconcileRetry = 30 * time.Second
+
 // reconcileLoop runs head reconciliation in a serving process and keeps its
 // last run for the dashboard.
 type reconcileLoop struct {
@@ -28,7 +32,12 @@ type reconcileLoop struct {
 	metrics  *server.Metrics
 	interval time.Duration
 	last     atomic.Pointer[patchgate.ReconcileRun]
-	logger   interface {
+	// refused is set when the intake could not store a delivery; the loop
+	// then runs every retry until a run succeeds, so what was refused is
+	// redelivered soon after the database is back, not an interval later.
+	refused atomic.Bool
+	retry   time.Duration
+	logger  interface {
 		Warn(msg string, args ...any)
 		Info(msg string, args ...any)
 	}
@@ -75,14 +84,18 @@ func (l *reconcileLoop) Last() (patchgate.ReconcileRun, bool) {
 	return patchgate.ReconcileRun{}, false
 }
 
-// runOnce reconciles every configured repository and records the run.
-func (l *reconcileLoop) runOnce(ctx context.Context) {
+// Refused says the intake answered a delivery 5xx (server.Server.Refused).
+func (l *reconcileLoop) Refused() { l.refused.Store(true) }
+
+// runOnce reconciles every configured repository and records the run; it
+// reports whether the run got through.
+func (l *reconcileLoop) runOnce(ctx context.Context) bool {
 	rep, err := l.r.Run(ctx, reconcile.Options{})
 	if err != nil {
 		if ctx.Err() == nil {
 			l.logger.Warn("reconcile heads with the forges: the database failed; the next run tries again", "err", err)
 		}
-		return
+		return false
 	}
 	run := rep.Summary()
 	l.last.Store(&run)
@@ -93,6 +106,7 @@ func (l *reconcileLoop) runOnce(ctx context.Context) {
 	if run.Corrected > 0 || run.Redelivered > 0 {
 		l.logger.Info("reconciled heads with the forges", "checked", run.Checked, "corrected", run.Corrected, "redelivered", run.Redelivered)
 	}
+	return true
 }
 
 // start runs reconciliation now and every interval until ctx ends; with a
@@ -101,15 +115,32 @@ func (l *reconcileLoop) start(ctx context.Context, wg *sync.WaitGroup) {
 	if l.interval <= 0 {
 		return
 	}
+	retry := l.retry
+	if retry <= 0 {
+		retry = reconcileRetry
+	}
 	wg.Go(func() {
 		t := time.NewTicker(l.interval)
 		defer t.Stop()
-		for {
-			l.runOnce(ctx)
+		r := time.NewTicker(retry)
+		defer r.Stop()
+		run := func() {
+			// Cleared before the run: a refusal during it asks for another.
+			l.refused.Store(false)
+			if !l.runOnce(ctx) {
+				l.refused.Store(true)
+			}
+		}
+		for run(); ; {
 			select {
 			case <-ctx.Done():
 				return
 			case <-t.C:
+				run()
+			case <-r.C:
+				if l.refused.Load() {
+					run()
+				}
 			}
 		}
 	})

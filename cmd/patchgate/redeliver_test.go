@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestRedeliveryAfterAnOutage: the fake forge delivers to patchgate's hook
@@ -85,4 +87,54 @@ func TestRedeliveryAfterAnOutage(t *testing.T) {
 	if v := metricValue(t, scrape(t, app), "patchgate_reconcile_redelivered_total"); v != 1 {
 		t.Errorf("patchgate_reconcile_redelivered_total: got %v, want 1", v)
 	}
+}
+
+// TestRefusedDeliveryIsRedeliveredSoon: while the database refuses to store
+// deliveries, the intake answers 5xx; once it stores again, reconciliation
+// runs within its retry period (not an interval later), and the refused
+// delivery is redelivered and applied.
+func TestRefusedDeliveryIsRedeliveredSoon(t *testing.T) {
+	saved := reconcileRetry
+	reconcileRetry = 50 * time.Millisecond
+	t.Cleanup(func() { reconcileRetry = saved })
+	var backend atomic.Pointer[url.URL]
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		httputil.NewSingleHostReverseProxy(backend.Load()).ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
+	app := startApp(t, func(c *Config) { c.Runners.Workers = 0; c.Reconcile.Interval = time.Hour; c.PublicURL = front.URL })
+	u, _ := url.Parse(app.url)
+	backend.Store(u)
+	app.forge.AddHook(testRepo, front.URL+"/webhooks/github", testSecret)
+
+	app.main.DB.SetDeliveryCommitHook(func([]string) error { return errors.New("database unreachable (injected)") })
+	body := fixture(t, "github/pull_request/opened.api.github.com.13.json", func(p map[string]any) {
+		p["number"] = 6
+		pr := obj(p, "pull_request")
+		pr["number"], pr["title"] = 6, "HW-6: fix"
+	})
+	if got := app.forge.Deliver(testRepo, "pull_request", "guid-refused", body); got[0] < 500 {
+		t.Fatalf("delivery while the database refuses: got %v, want 5xx", got)
+	}
+	app.main.DB.SetDeliveryCommitHook(nil)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var list struct{ Changes []struct{ Number int } }
+		app.api(t, http.MethodGet, "/api/v1/changes?kind=pull_request&repo="+testRepo, nil, &list)
+		if len(list.Changes) == 1 && list.Changes[0].Number == 6 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the refused delivery was not redelivered and applied within 10 s of the database storing again (redelivery attempts: %d)",
+				app.forge.Redeliveries("guid-refused"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	app.waitProcessed(t)
+	var d struct{ Total int }
+	app.api(t, http.MethodGet, "/api/v1/deliveries?forge=github&limit=1", nil, &d)
+	if d.Total != 1 {
+		t.Errorf("stored deliveries: got %d, want the refused one, once", d.Total)
+	}
+	t.Logf("redelivery attempts: %d", app.forge.Redeliveries("guid-refused"))
 }
