@@ -385,3 +385,36 @@ func TestReconcileTwoInstancesPostgres(t *testing.T) {
 	}
 	t.Logf("instance a corrected %d, instance b %d", ra.Corrected, rb.Corrected)
 }
+
+// TestReconcileIsBounded: a run reads the stored changes a page at a time and
+// asks the forge about MaxChanges of them at most, saying it stopped; the
+// next runs get to the rest.
+func TestReconcileIsBounded(t *testing.T) {
+	app := startApp(t, func(c *Config) { c.Runners.Workers = 0; c.Reconcile.Interval = 0 })
+	for n := 1; n <= 5; n++ {
+		head := fmt.Sprintf("%040d", n)
+		app.forge.AddPullRequest(testRepo, fakeforge.PullRequest{Number: n, HeadSHA: head, HeadRef: fmt.Sprint("b", n), BaseRef: "main"})
+		app.openPR(t, "opened", n, fmt.Sprint("HW-", n), "", fmt.Sprint("b", n), head, "", time.Now().Add(-time.Hour))
+	}
+	app.waitProcessed(t)
+	r := app.main.newReconciler(store.NewChangeService(app.main.DB), store.NewDeliveryService(app.main.DB), app.main.repositories().dir, mustClients(t, app), nil)
+	r.Settings = reconcile.Settings{PageSize: 2, MaxChanges: 3}
+	before := len(app.forge.Requests())
+	rep, err := r.Run(context.Background(), reconcile.Options{})
+	if err != nil || rep.Checked != 3 || !rep.Truncated || len(rep.Corrections) != 0 {
+		t.Fatalf("bounded run: got %+v, %v; want 3 checked, truncated, nothing to correct", rep, err)
+	}
+	var pulls int
+	for _, req := range app.forge.Requests()[before:] {
+		if strings.Contains(req, "/pulls/") {
+			pulls++
+		}
+	}
+	if pulls != 3 {
+		t.Errorf("forge calls for pull requests: got %d, want 3", pulls)
+	}
+	r.Settings = reconcile.Settings{PageSize: 2}
+	if rep, err := r.Run(context.Background(), reconcile.Options{}); err != nil || rep.Checked != 5 || rep.Truncated {
+		t.Fatalf("run with the default bound: got %+v, %v; want all 5 checked", rep, err)
+	}
+}
