@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -416,5 +418,45 @@ func TestReconcileIsBounded(t *testing.T) {
 	r.Settings = reconcile.Settings{PageSize: 2}
 	if rep, err := r.Run(context.Background(), reconcile.Options{}); err != nil || rep.Checked != 5 || rep.Truncated {
 		t.Fatalf("run with the default bound: got %+v, %v; want all 5 checked", rep, err)
+	}
+}
+
+// TestReconcileGitLabMergeRequest: a push to a GitLab MR whose hook was lost
+// is corrected from GET /projects/:id/merge_requests/:iid, and its new head is
+// to be verified.
+func TestReconcileGitLabMergeRequest(t *testing.T) {
+	app := startApp(t, func(c *Config) {
+		c.Runners.Workers = 0
+		c.Reconcile.Interval = 0
+		c.Repos = append(c.Repos, RepoConfig{Forge: "gitlab", Name: glTestRepo, TicketKeys: []string{"OPS"}})
+	})
+	old, pushed := strings.Repeat("1a", 20), strings.Repeat("2b", 20)
+	body := fixture(t, "gitlab/merge_request.json", func(p map[string]any) {
+		oa := obj(p, "object_attributes")
+		oa["iid"], oa["action"], oa["state"], oa["title"], oa["description"] = 3, "open", "opened", "OPS-1: fix", ""
+		oa["source_branch"], oa["target_branch"], oa["updated_at"] = "fix", "main", time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
+		obj(oa, "last_commit")["id"] = old
+	})
+	req, _ := http.NewRequest(http.MethodPost, app.url+"/webhooks/gitlab", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Gitlab-Event", "Merge Request Hook")
+	req.Header.Set("X-Gitlab-Token", testSecret)
+	req.Header.Set("X-Gitlab-Event-UUID", "mr-3-open")
+	if code, ack := do(t, req); code != http.StatusAccepted {
+		t.Fatalf("merge request hook: got %d %+v", code, ack)
+	}
+	app.waitProcessed(t)
+	app.forge.AddPullRequest(glTestRepo, fakeforge.PullRequest{Number: 3, Title: "OPS-1: fix", HeadSHA: pushed, HeadRef: "fix", BaseRef: "main"})
+
+	app.main.reconcile.runOnce(context.Background())
+	app.waitProcessed(t)
+	var list struct{ Changes []patchgate.Change }
+	app.api(t, http.MethodGet, "/api/v1/changes?kind=merge_request&repo="+url.QueryEscape(glTestRepo), nil, &list)
+	if len(list.Changes) != 1 || list.Changes[0].HeadSHA != pushed {
+		t.Fatalf("after reconciliation: got %+v, want !3 at %s", list.Changes, pushed)
+	}
+	got, _, err := store.NewVerificationService(app.main.DB).FindVerifications(context.Background(), patchgate.VerificationFilter{SHA: &pushed, Limit: 5})
+	if err != nil || len(got) != 1 || got[0].Trigger != "reconcile" {
+		t.Fatalf("verifications of the new head: got %+v, %v; want one triggered by reconcile", got, err)
 	}
 }
