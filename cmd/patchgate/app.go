@@ -146,10 +146,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return nil
 	}
 	inbox := delivery.NewInbox()
-	srv := m.server(st, repos, uc, inbox, metrics, reg)
 	m.reconcile = &reconcileLoop{r: m.newReconciler(st.changes, st.deliveries, repos.dir, clients, inbox), metrics: metrics,
-		interval: m.Config.Reconcile.Interval, logger: m.Logger}
-	srv.LastReconcile, srv.Refused = m.reconcile.Last, m.reconcile.Refused
+		interval: m.Config.Reconcile.Interval, retry: m.Config.Reconcile.Retry, logger: m.Logger}
+	srv := m.server(st, repos, uc, inbox, metrics, reg)
 	if err := m.listen(srv); err != nil {
 		return err
 	}

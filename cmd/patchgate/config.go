@@ -358,7 +358,7 @@ func DefaultConfig() Config {
 		Release: ReleaseConfig{Approvals: 1},
 		// A missed push is corrected within ten minutes, at one API call per
 		// open change per run.
-		Reconcile: ReconcileConfig{Interval: 10 * time.Minute},
+		Reconcile: ReconcileConfig{Interval: 10 * time.Minute, Retry: 30 * time.Second},
 	}
 }
 
@@ -570,6 +570,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Reconcile.Interval != 0 && c.Reconcile.Interval < time.Minute {
 		errs = append(errs, configKeyErrorf("reconcile.interval: %s: reconcile at most every minute (1m), or 0 to run it only at start and by `patchgate reconcile`", c.Reconcile.Interval))
+	}
+	if c.Reconcile.Retry < 0 {
+		errs = append(errs, configKeyErrorf("reconcile.retry: %s: want a positive duration such as 30s", c.Reconcile.Retry))
 	}
 	if c.Workers.DeliveryRetention < 7*24*time.Hour {
 		errs = append(errs, configKeyErrorf("workers.delivery_retention: %s: deliveries are kept at least 7 days (168h) for dedup", c.Workers.DeliveryRetention))

@@ -19,11 +19,10 @@ type ReconcileConfig struct {
 	// at start; 0 turns automatic reconciliation off (`patchgate reconcile`
 	// still runs it).
 	Interval time.Duration `yaml:"interval"`
+	// Retry is how soon it runs again after the intake had to refuse a
+	// delivery (answered 5xx) or a run failed, until a run gets through.
+	Retry time.Duration `yaml:"retry"`
 }
-
-// reconcileRetry is how soon reconciliation runs again after the intake
-// refused a delivery or a run failed; tests shorten it.
-var reconcileRetry = 30 * time.Second
 
 // reconcileLoop runs head reconciliation in a serving process and keeps its
 // last run for the dashboard.
@@ -117,7 +116,7 @@ func (l *reconcileLoop) start(ctx context.Context, wg *sync.WaitGroup) {
 	}
 	retry := l.retry
 	if retry <= 0 {
-		retry = reconcileRetry
+		retry = 30 * time.Second
 	}
 	wg.Go(func() {
 		t := time.NewTicker(l.interval)

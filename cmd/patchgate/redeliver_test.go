@@ -94,15 +94,17 @@ func TestRedeliveryAfterAnOutage(t *testing.T) {
 // runs within its retry period (not an interval later), and the refused
 // delivery is redelivered and applied.
 func TestRefusedDeliveryIsRedeliveredSoon(t *testing.T) {
-	saved := reconcileRetry
-	reconcileRetry = 50 * time.Millisecond
-	t.Cleanup(func() { reconcileRetry = saved })
 	var backend atomic.Pointer[url.URL]
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		httputil.NewSingleHostReverseProxy(backend.Load()).ServeHTTP(w, r)
 	}))
 	t.Cleanup(front.Close)
-	app := startApp(t, func(c *Config) { c.Runners.Workers = 0; c.Reconcile.Interval = time.Hour; c.PublicURL = front.URL })
+	app := startApp(t, func(c *Config) {
+		c.Runners.Workers = 0
+		c.Reconcile.Interval = time.Hour
+		c.Reconcile.Retry = 50 * time.Millisecond
+		c.PublicURL = front.URL
+	})
 	u, _ := url.Parse(app.url)
 	backend.Store(u)
 	app.forge.AddHook(testRepo, front.URL+"/webhooks/github", testSecret)

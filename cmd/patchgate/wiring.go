@@ -304,6 +304,8 @@ func (m *Main) server(st *stores, repos repositories, uc *useCases, inbox *deliv
 		ReleasePolicy: uc.gate,
 		PublicURL:     m.Config.PublicURL,
 		Enforcement:   uc.protection,
+		LastReconcile: m.reconcile.Last,
+		Refused:       m.reconcile.Refused,
 		Logger:        m.Logger,
 		Metrics:       metrics,
 		Gatherer:      reg,
