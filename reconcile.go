@@ -78,8 +78,9 @@ func ReconcileEvent(c *Change, f ForgeHead, now time.Time) (*Event, *HeadCorrect
 			FromFork: c.FromFork, UpdatedAt: at}
 	}
 	id := fmt.Sprintf("reconcile:%d:%s", c.ID, f.HeadSHA)
-	if stateMoved && f.State != ChangeOpen {
-		// A close or merge at an unchanged head is a correction of its own.
+	if stateMoved {
+		// A close, merge or reopen is a correction of its own, apart from a
+		// head moved earlier to the same commit.
 		id += ":" + string(f.State)
 	}
 	return ev, &HeadCorrection{ChangeID: c.ID, Change: c.Ref(), StoredHead: c.HeadSHA, ForgeHead: f.HeadSHA,

@@ -46,6 +46,12 @@ func TestReconcileEvent(t *testing.T) {
 					t.Errorf("got %+v, want merged as %s", ev.Change, m)
 				}
 			}},
+		{"a missed reopen", pr(a, patchgate.ChangeClosed), patchgate.ForgeHead{HeadSHA: a, State: patchgate.ChangeOpen}, "reconcile:5:" + a + ":open",
+			func(t *testing.T, ev *patchgate.Event) {
+				if ev.Change.State != patchgate.ChangeOpen {
+					t.Errorf("got %+v, want open", ev.Change)
+				}
+			}},
 		{"merged is final", pr(a, patchgate.ChangeMerged), patchgate.ForgeHead{HeadSHA: a, State: patchgate.ChangeOpen}, "", nil},
 		{"a forge time after the read wins", pr(a, patchgate.ChangeOpen), patchgate.ForgeHead{HeadSHA: b, UpdatedAt: now.Add(time.Minute)}, "reconcile:5:" + b,
 			func(t *testing.T, ev *patchgate.Event) {
