@@ -98,6 +98,10 @@ func TestReconcileIsBounded(t *testing.T) {
 	if rep, err := r.Run(context.Background(), reconcile.Options{}); err != nil || rep.Checked != 5 || rep.Truncated {
 		t.Fatalf("run with the default bound: got %+v, %v; want all 5 checked", rep, err)
 	}
+	r.Settings = reconcile.Settings{PageSize: 2, MaxChanges: 5}
+	if rep, err := r.Run(context.Background(), reconcile.Options{}); err != nil || rep.Checked != 5 || rep.Truncated {
+		t.Fatalf("run bounded at exactly the number of changes: got %+v, %v; want all 5 checked, not truncated", rep, err)
+	}
 }
 
 // TestReconcileGitLabMergeRequest: a push to a GitLab MR whose hook was lost

@@ -146,6 +146,10 @@ func (r *Reconciler) Run(ctx context.Context, opt Options) (*Report, error) {
 			continue
 		}
 		matched = true
+		if budget <= 0 {
+			rep.Truncated = true // this repository waits for the next run
+			break
+		}
 		reader, ok := r.Readers[repo.Forge]
 		if !ok {
 			rep.Problems = append(rep.Problems, Problem{Repo: repo.Name,
@@ -155,10 +159,6 @@ func (r *Reconciler) Run(ctx context.Context, opt Options) (*Report, error) {
 		var err error
 		if budget, err = r.runRepo(ctx, repo, reader, opt, budget, rep); err != nil {
 			return rep, err
-		}
-		if budget <= 0 {
-			rep.Truncated = true
-			break
 		}
 	}
 	if opt.Repo != "" && !matched {
@@ -197,6 +197,7 @@ func (r *Reconciler) runRepo(ctx context.Context, repo *patchgate.Repository, re
 		}
 		for _, c := range all {
 			if budget <= 0 {
+				rep.Truncated = true // the rest wait for the next run
 				return 0, nil
 			}
 			budget--
