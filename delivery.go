@@ -19,11 +19,15 @@ const (
 	// SourceGitLabStatusCheck is GitLab's external status checks, signed
 	// with each check's shared secret.
 	SourceGitLabStatusCheck DeliverySource = "gitlab-status-check"
+	// SourceReconcile is patchgate's own correction of a head or state the
+	// forge reports differently (see ReconcileEvent): no webhook, the same
+	// table, deduplication and processor.
+	SourceReconcile DeliverySource = "reconcile"
 )
 
 // Validate reports whether s is a source patchgate takes deliveries from.
 func (s DeliverySource) Validate() error {
-	if s == SourceJira || s == SourceGitLabStatusCheck {
+	if s == SourceJira || s == SourceGitLabStatusCheck || s == SourceReconcile {
 		return nil
 	}
 	return Forge(s).Validate()

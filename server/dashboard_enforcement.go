@@ -23,6 +23,8 @@ type reposView struct {
 	Repos []*patchgate.Repository
 	// CanCheck is false when the server has no enforcement checker.
 	CanCheck bool
+	// Reconcile is the last head reconciliation; nil before the first.
+	Reconcile *patchgate.ReconcileRun
 }
 
 // handleReposPage serves GET /ui/repos: the configured repositories, each
@@ -31,6 +33,11 @@ func (s *Server) handleReposPage(c *gin.Context) {
 	v := &reposView{pageView: pageView{Title: "Repositories", Nav: "repos"}, CanCheck: s.Enforcement != nil}
 	if s.Repos != nil {
 		v.Repos = s.Repos.All()
+	}
+	if s.LastReconcile != nil {
+		if run, ok := s.LastReconcile(); ok {
+			v.Reconcile = &run
+		}
 	}
 	s.render(c, http.StatusOK, "repos", v)
 }

@@ -19,6 +19,10 @@ type Metrics struct {
 	processed  *prometheus.CounterVec
 	queued     prometheus.Histogram
 	flaky      *prometheus.CounterVec
+	// reconcileLast and reconcileCorrected follow head reconciliation.
+	reconcileLast      prometheus.Gauge
+	reconcileCorrected prometheus.Counter
+	redelivered        prometheus.Counter
 
 	// SLAReport is called at each scrape for the SLA metrics; nil exports
 	// none. Set it before serving.
@@ -62,7 +66,20 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Name: "patchgate_flaky_tests_total",
 		Help: "Tests that failed and then passed when their suite was re-run on the same commit, by repository and test.",
 	}, []string{"repo", "test"})
+	m.reconcileLast = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "patchgate_reconcile_last_run_timestamp_seconds",
+		Help: "When this process last finished comparing open changes' heads with the forges (Unix time).",
+	})
+	m.reconcileCorrected = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "patchgate_reconcile_heads_corrected_total",
+		Help: "Changes whose head or state this process corrected from the forge's (missed webhooks).",
+	})
 	reg.MustRegister(m.requests, m.latency, m.deliveries, m.processed, m.queued, m.flaky, newSLACollector(m), newFlakeRateCollector(m))
+	m.redelivered = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "patchgate_reconcile_redelivered_total",
+		Help: "Webhook deliveries this process asked a forge to send again (they had not reached patchgate).",
+	})
+	reg.MustRegister(m.reconcileLast, m.reconcileCorrected, m.redelivered)
 	return m
 }
 
@@ -71,6 +88,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 func (m *Metrics) ObserveProcessed(d *patchgate.Delivery, outcome patchgate.DeliveryOutcome, queued time.Duration) {
 	m.processed.WithLabelValues(string(d.Source), d.Event, string(outcome)).Inc()
 	m.queued.Observe(queued.Seconds())
+}
+
+// ObserveReconcile records a finished reconciliation run.
+func (m *Metrics) ObserveReconcile(run patchgate.ReconcileRun) {
+	m.reconcileLast.Set(float64(run.FinishedAt.UnixMilli()) / 1000)
+	m.reconcileCorrected.Add(float64(run.Corrected))
+	m.redelivered.Add(float64(run.Redelivered))
 }
 
 // ObserveFlaky counts the tests of one suite run that failed and then passed

@@ -88,6 +88,13 @@ type Server struct {
 	// Enforcement says whether a repository's forge enforces the gate; nil
 	// shows no forge enforcement pages.
 	Enforcement EnforcementChecker
+	// LastReconcile is this process's last head reconciliation, for the
+	// repositories page; false before the first. nil shows none.
+	LastReconcile func() (patchgate.ReconcileRun, bool)
+	// Refused, when set, is called when a verified delivery could not be
+	// stored (answered 5xx): reconciliation then asks for it again as soon
+	// as the database is back. It must not block.
+	Refused func()
 
 	Logger  *slog.Logger
 	Metrics *Metrics

@@ -82,6 +82,9 @@ func (s *Server) handleWebhook(c *gin.Context, source patchgate.DeliverySource) 
 	created, err := s.Deliveries.CreateDelivery(c.Request.Context(), del)
 	if err != nil {
 		// Not stored: a 5xx tells the sender (or whoever redelivers) to try again.
+		if s.Refused != nil {
+			s.Refused()
+		}
 		s.writeError(c, fmt.Errorf("store delivery %s %s: %w", source, id, err))
 		return
 	}

@@ -66,6 +66,8 @@ type Main struct {
 	envs     *testenv.Runner
 	// commenters write comments on changes in the background.
 	commenters []*runners.Commenter
+	// reconcile is head reconciliation with the forges (reconcile.go).
+	reconcile *reconcileLoop
 
 	// closers is the cleanup stack: each area that holds something open
 	// pushes how to let it go, and Close (or a failed Run) runs them last
@@ -150,11 +152,14 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return nil
 	}
 	inbox := delivery.NewInbox()
+	m.reconcile = &reconcileLoop{r: m.newReconciler(st.changes, st.deliveries, repos.dir, clients, inbox), metrics: metrics,
+		interval: m.Config.Reconcile.Interval, retry: m.Config.Reconcile.Retry, logger: m.Logger}
 	srv := m.server(st, repos, uc, inbox, metrics, reg)
 	if err := m.listen(srv); err != nil {
 		return err
 	}
 	m.startDelivery(workCtx, st, repos, uc, inbox, srv, metrics)
+	m.reconcile.start(workCtx, &m.wg)
 	m.wg.Go(func() {
 		if err := m.http.Serve(m.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.Logger.Error("http server stopped", "err", err)

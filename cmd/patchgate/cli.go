@@ -51,6 +51,7 @@ func newRootCommand() *cobra.Command {
 		newVerificationCommand(),
 		newLogsCommand(),
 		newForgeCommand(&g),
+		newReconcileCommand(&g),
 		newFlakyCommand(),
 		newQuarantineCommand(),
 		newConfigCommand(),

@@ -59,6 +59,8 @@ type Config struct {
 	Enforcement EnforcementConfig `yaml:"enforcement"`
 	// Evidence locates the key release evidence packs are signed with.
 	Evidence EvidenceConfig `yaml:"evidence"`
+	// Reconcile is head reconciliation with the forges (cmd/patchgate/reconcile.go).
+	Reconcile ReconcileConfig `yaml:"reconcile"`
 }
 
 // ReportsConfig configures the reports.
@@ -382,6 +384,9 @@ func DefaultConfig() Config {
 		// Waiting deployments and status checks are answered well within
 		// GitLab's two minutes.
 		Enforcement: EnforcementConfig{SweepInterval: 15 * time.Second},
+		// A missed push is corrected within ten minutes, at one API call per
+		// open change per run.
+		Reconcile: ReconcileConfig{Interval: 10 * time.Minute, Retry: 30 * time.Second},
 	}
 }
 
@@ -595,6 +600,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Workers.Deliveries < 1 || c.Workers.Deliveries > 64 {
 		errs = append(errs, configKeyErrorf("workers.deliveries: %d: want 1 to 64", c.Workers.Deliveries))
+	}
+	if c.Reconcile.Interval != 0 && c.Reconcile.Interval < time.Minute {
+		errs = append(errs, configKeyErrorf("reconcile.interval: %s: reconcile at most every minute (1m), or 0 to run it only at start and by `patchgate reconcile`", c.Reconcile.Interval))
+	}
+	if c.Reconcile.Retry < 0 {
+		errs = append(errs, configKeyErrorf("reconcile.retry: %s: want a positive duration such as 30s", c.Reconcile.Retry))
 	}
 	if c.Workers.DeliveryRetention < 7*24*time.Hour {
 		errs = append(errs, configKeyErrorf("workers.delivery_retention: %s: deliveries are kept at least 7 days (168h) for dedup", c.Workers.DeliveryRetention))

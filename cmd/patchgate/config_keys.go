@@ -33,6 +33,8 @@ var configKeys = []config.Key{
 	{Path: "log.level", Kind: config.KindString, Default: "info", Range: "debug, info, warn or error", Doc: "The least severe log level written."},
 	{Path: "log.format", Kind: config.KindString, Default: "auto", Range: "auto, json or text", Doc: "The log format; auto is text on a terminal, JSON otherwise."},
 	{Path: "workers.deliveries", Kind: config.KindInt, Default: "4", Range: "1 to 64", Doc: "How many deliveries are processed at once."},
+	{Path: "reconcile.interval", Kind: config.KindDuration, Default: "10m", Range: "0 (off) or at least 1m", Doc: "How often open changes' heads are compared with the forges' (also at start)."},
+	{Path: "reconcile.retry", Kind: config.KindDuration, Default: "30s", Range: "a positive duration", Doc: "How soon reconciliation runs again after the intake refused a delivery (5xx) or a run failed."},
 	{Path: "workers.delivery_retention", Kind: config.KindDuration, Default: "336h", Range: "at least 168h", Doc: "How long processed deliveries are kept for dedup and inspection."},
 	{Path: "runners.workers", Kind: config.KindInt, Default: "1", Range: "0 to 16", Doc: "How many verifications run at once in this process; 0 runs none."},
 	{Path: "runners.owner", Kind: config.KindString, Doc: "The label of this instance's containers; default the host name and the database's instance id."},

@@ -24,6 +24,7 @@ import (
 	"github.com/patchgate/patchgate/usecase/gate"
 	"github.com/patchgate/patchgate/usecase/linking"
 	"github.com/patchgate/patchgate/usecase/people"
+	"github.com/patchgate/patchgate/usecase/reconcile"
 	"github.com/patchgate/patchgate/usecase/tracking"
 	"github.com/patchgate/patchgate/usecase/verification"
 	"github.com/prometheus/client_golang/prometheus"
@@ -314,6 +315,8 @@ func (m *Main) server(st *stores, repos repositories, uc *useCases, inbox *deliv
 		ReleasePolicy: uc.gate,
 		PublicURL:     m.Config.PublicURL,
 		Enforcement:   uc.protection,
+		LastReconcile: m.reconcile.Last,
+		Refused:       m.reconcile.Refused,
 		Logger:        m.Logger,
 		Metrics:       metrics,
 		Gatherer:      reg,
@@ -353,7 +356,7 @@ func (m *Main) startDelivery(workCtx context.Context, st *stores, repos reposito
 	m.Processor = &delivery.Processor{
 		Deliveries: st.deliveries,
 		Inbox:      inbox,
-		Parser:     repos.sources,
+		Parser:     reconcile.Parser{Next: repos.sources},
 		Events:     uc.dispatch,
 		Observer:   metrics,
 		Intake:     srv,

@@ -59,6 +59,7 @@ type Forge struct {
 	checkRuns   []*checkRun       // checkruns.go
 	enforce     *enforcementState // deployment reviews, status checks (deployment.go)
 	assets      assetStore        // release assets (assets.go)
+	hooks       hookLog           // webhooks and their delivery log (hooks.go)
 }
 
 // failure is an injected error answer for the next n matching requests.
@@ -326,6 +327,7 @@ func (f *Forge) routes() {
 	gh("GET /users/{login}", f.ghUserByLogin)
 	gh("GET /repos/{owner}/{repo}", f.ghRepo)
 	gh("GET /repos/{owner}/{repo}/pulls/{number}", f.ghPull)
+	f.hookRoutes(gh)
 	// GET .../issues/{number}/comments and GET .../issues/comments/{id} overlap
 	// as patterns: one route tells them apart.
 	gh("GET /repos/{owner}/{repo}/issues/{a}/{b}", f.ghIssueGet)
@@ -373,6 +375,7 @@ func (f *Forge) routes() {
 	gl("GET /projects/{id}/repository/archive.tar.gz", f.glArchive)
 	gl("GET /projects/{id}/repository/archive.tar", f.glArchive)
 	gl("GET /projects/{id}/repository/compare", f.glCompare)
+	gl("GET /projects/{id}/repository/branches/{branch}", f.glGetBranch)
 	gl("POST /projects/{id}/repository/tags", f.glCreateTag)
 	gl("GET /projects/{id}/repository/tags", f.glListTags)
 	gl("GET /projects/{id}/repository/tags/{tag}", f.glGetTag)

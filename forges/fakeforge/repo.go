@@ -50,6 +50,29 @@ type PullRequest struct {
 	HeadSHA string
 	HeadRef string
 	BaseRef string
+	// State is "open" (the default), "closed" or "merged"; MergeCommitSHA is
+	// served with merged.
+	State          string
+	MergeCommitSHA string
+}
+
+// ghState is the pull request's state and merged flag as GitHub serves them.
+func (pr *PullRequest) ghState() (string, bool) {
+	switch pr.State {
+	case "closed":
+		return "closed", false
+	case "merged":
+		return "closed", true
+	}
+	return "open", false
+}
+
+// glState is the merge request's state as GitLab serves it.
+func (pr *PullRequest) glState() string {
+	if pr.State == "" || pr.State == "open" {
+		return "opened"
+	}
+	return pr.State
 }
 
 // AddRepo creates a repository (a no-op when it exists) and returns its GitLab
@@ -268,8 +291,9 @@ func (f *Forge) ghPull(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, ghError("Not Found"))
 		return
 	}
+	state, merged := pr.ghState()
 	writeJSON(w, http.StatusOK, map[string]any{
-		"number": pr.Number, "state": "open", "title": pr.Title,
+		"number": pr.Number, "state": state, "merged": merged, "merge_commit_sha": pr.MergeCommitSHA, "title": pr.Title,
 		"user": map[string]any{"login": pr.Author, "id": f.userID(pr.Author)},
 		"head": map[string]any{"sha": pr.HeadSHA, "ref": pr.HeadRef},
 		"base": map[string]any{"ref": pr.BaseRef},
@@ -289,7 +313,7 @@ func (f *Forge) glMergeRequest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"id": int64(pr.Number) + rp.id*100000, "iid": pr.Number, "project_id": rp.id, "state": "opened",
+		"id": int64(pr.Number) + rp.id*100000, "iid": pr.Number, "project_id": rp.id, "state": pr.glState(), "merge_commit_sha": pr.MergeCommitSHA,
 		"title": pr.Title, "sha": pr.HeadSHA, "source_branch": pr.HeadRef, "target_branch": pr.BaseRef,
 		"author": map[string]any{"username": pr.Author, "id": f.userID(pr.Author)},
 	})

@@ -125,7 +125,11 @@ func (l *Linker) ApplyPush(ctx context.Context, repo *patchgate.Repository, ev *
 		return err
 	}
 	if res.Created || res.HeadChanged {
-		return l.verifyHead(ctx, branch, "push")
+		trigger := "push"
+		if ev.Source == patchgate.SourceReconcile {
+			trigger = "reconcile" // a push patchgate missed, found on the forge
+		}
+		return l.verifyHead(ctx, branch, trigger)
 	}
 	return nil
 }
