@@ -72,7 +72,7 @@ var Reasons = []Reason{
 	{ReasonProofNotFailing, "release.require_proof: the fix adds no test that fails without it",
 		"add a test that fails without the fix and passes with it"},
 	{ReasonProofBrokenInRelease, "release.require_proof: a test that proved the fix alone fails (or did not run) in the candidate's own run, with the other fixes",
-		"find which other fix in the release breaks it, fix the combination on the release branch, then cut a new candidate"},
+		"find which other fix in the release breaks it (or make a suite run it, if it did not run), fix the combination on the release branch, then cut a new candidate"},
 	{ReasonProofUnlistedInRelease, "release.require_proof: the candidate's own run lists no passing tests, so the fixes' proof tests cannot be checked in it",
 		"make the suite report each test (`go test -v` or `-json`, a JUnit report), then re-run: `patchgate verify`"},
 	{ReasonTicketReopened, "the ticket was reopened after its fix was merged: the fix did not hold",
