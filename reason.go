@@ -25,12 +25,16 @@ const (
 	ReasonRunnerUnavailable   ReasonCode = "runner_unavailable"
 	ReasonProofMissing        ReasonCode = "proof_missing"
 	ReasonProofNotFailing     ReasonCode = "proof_not_failing"
-	ReasonTicketReopened      ReasonCode = "ticket_reopened"
-	ReasonQuarantineExpired   ReasonCode = "quarantine_expired"
-	ReasonApprovalsMissing    ReasonCode = "approvals_missing"
-	ReasonSuperseded          ReasonCode = "superseded"
-	ReasonAlreadyPromoted     ReasonCode = "already_promoted"
-	ReasonNotEvaluated        ReasonCode = "not_evaluated"
+	// The fix's proof held alone but its proving test does not pass in the
+	// candidate's own run: another fix in the release undid it.
+	ReasonProofBrokenInRelease   ReasonCode = "proof_broken_in_release"
+	ReasonProofUnlistedInRelease ReasonCode = "proof_unlisted_in_release"
+	ReasonTicketReopened         ReasonCode = "ticket_reopened"
+	ReasonQuarantineExpired      ReasonCode = "quarantine_expired"
+	ReasonApprovalsMissing       ReasonCode = "approvals_missing"
+	ReasonSuperseded             ReasonCode = "superseded"
+	ReasonAlreadyPromoted        ReasonCode = "already_promoted"
+	ReasonNotEvaluated           ReasonCode = "not_evaluated"
 )
 
 // Reason is one row of the table of codes: what the code means and what to
@@ -67,6 +71,10 @@ var Reasons = []Reason{
 		"wait for the proof run, or re-run it: `/patchgate retest`"},
 	{ReasonProofNotFailing, "release.require_proof: the fix adds no test that fails without it",
 		"add a test that fails without the fix and passes with it"},
+	{ReasonProofBrokenInRelease, "release.require_proof: a test that proved the fix alone fails (or did not run) in the candidate's own run, with the other fixes",
+		"find which other fix in the release breaks it (or make a suite run it, if it did not run), fix the combination on the release branch, then cut a new candidate"},
+	{ReasonProofUnlistedInRelease, "release.require_proof: the candidate's own run lists no passing tests, so the fixes' proof tests cannot be checked in it",
+		"make the suite report each test (`go test -v` or `-json`, a JUnit report), then re-run: `patchgate verify`"},
 	{ReasonTicketReopened, "the ticket was reopened after its fix was merged: the fix did not hold",
 		"merge a new fix for the ticket, then cut a new candidate"},
 	{ReasonQuarantineExpired, "a quarantine of a failing test has ended: its failures count again",

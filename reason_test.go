@@ -45,6 +45,16 @@ func TestEveryReasonCodeRenders(t *testing.T) {
 	promotedAt := time.Date(2026, 12, 7, 9, 30, 0, 0, time.UTC)
 	noTest := patchgate.NoProof("")
 	broken := patchgate.Proof{State: patchgate.ProofError, Description: "no test ran on the head"}
+	holds := &patchgate.Proof{State: patchgate.ProofHolds, Tests: []patchgate.ProofRecord{{Base: patchgate.ProofFailed, Head: patchgate.ProofPassed,
+		ProofTest: patchgate.ProofTest{File: "calc/calc_test.go", Name: "TestRound", Language: patchgate.LangGo}}}}
+	inRelease := func(results ...patchgate.TestResult) patchgate.Blocker {
+		t.Helper()
+		bs := patchgate.ReleaseProofBlockers(fix, holds, sha, results)
+		if len(bs) != 1 {
+			t.Fatalf("ReleaseProofBlockers: got %+v, want one blocker", bs)
+		}
+		return bs[0]
+	}
 	expired := patchgate.QuarantineBlockers([]patchgate.Quarantine{{Test: "TestLedger", Owner: "alice", Ticket: "PAY-9",
 		ExpiresAt: promotedAt.Add(-time.Hour)}}, promotedAt)
 	tests := []struct {
@@ -81,6 +91,10 @@ func TestEveryReasonCodeRenders(t *testing.T) {
 		{"proof missing", proof(nil), patchgate.ReasonProofMissing, "PAY-7: fix in #42 has no fail-to-pass proof", "PAY-7", "#42"},
 		{"proof error", proof(&broken), patchgate.ReasonProofMissing, "PAY-7: fix in #42 has no proof: no test ran on the head", "PAY-7", "#42"},
 		{"proof not failing", proof(&noTest), patchgate.ReasonProofNotFailing, "PAY-7: fix in #42 adds no test that fails without it", "PAY-7", "#42"},
+		{"proof broken in release", inRelease(patchgate.TestResult{Class: "acme/calc", Name: "TestRound", Status: patchgate.TestFailed}),
+			patchgate.ReasonProofBrokenInRelease, "PAY-7: fix in #42: proof test calc/calc_test.go:TestRound fails in the release on 9c1af72", "PAY-7", "#42"},
+		{"proof unlisted in release", inRelease(), patchgate.ReasonProofUnlistedInRelease,
+			"PAY-7: fix in #42: the candidate's run on 9c1af72 lists no passing tests, so its proof tests (calc/calc_test.go:TestRound) cannot be checked in the release", "PAY-7", "#42"},
 		{"reopened", patchgate.ReopenedBlocker(fix), patchgate.ReasonTicketReopened, "PAY-7: reopened after merge", "PAY-7", "#42"},
 		{"quarantine expired", expired[0], patchgate.ReasonQuarantineExpired,
 			"quarantine of TestLedger expired 2026-12-07; fix it or renew it (owner alice, PAY-9)", "PAY-9", ""},

@@ -39,6 +39,9 @@ type Releases interface {
 type Evidence interface {
 	FindVerifications(ctx context.Context, filter patchgate.VerificationFilter) ([]*patchgate.Verification, int, error)
 	FindProof(ctx context.Context, verificationID int64) (*patchgate.Proof, error)
+	// FindTests returns a suite run's test results: the candidate's own, in
+	// which each fix's proving tests must pass again.
+	FindTests(ctx context.Context, suiteRunID int64) ([]patchgate.TestResult, error)
 }
 
 // Announcer is told every promotion (the tracker sync, the release webhook);
@@ -141,6 +144,7 @@ func (g *Gate) Evaluate(ctx context.Context, c *patchgate.Candidate) (*patchgate
 		return nil, err
 	}
 	ev.Blockers = append(ev.Blockers, expired...)
+	release := &releaseRun{v: own, sha: c.SHA}
 
 	for _, item := range c.Items {
 		if item.Ticket == nil || item.Change == nil {
@@ -167,6 +171,15 @@ func (g *Gate) Evaluate(ctx context.Context, c *patchgate.Candidate) (*patchgate
 			}
 			if b, blocked := patchgate.ProofBlocker(fix, proof); blocked {
 				ev.Blockers = append(ev.Blockers, b)
+				continue
+			}
+			// Proved alone, the fix must still hold with every other fix.
+			b, err := release.blockers(ctx, g.Evidence, fix, proof)
+			if err != nil {
+				return nil, err
+			}
+			if len(b) > 0 {
+				ev.Blockers = append(ev.Blockers, b...)
 				continue
 			}
 		}
