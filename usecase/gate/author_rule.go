@@ -97,7 +97,53 @@ func (r *AuthorRule) CheckNotAuthor(ctx context.Context, c *patchgate.Candidate,
 // commits c newly contains. An error says what could not be found out, as
 // CheckNotAuthor would refuse for it.
 func (r *AuthorRule) Writers(ctx context.Context, c *patchgate.Candidate) ([]patchgate.ForgeUser, error) {
+	parts, err := r.authorships(ctx, c)
+	if err != nil {
+		return nil, err
+	}
 	var who patchgate.Authorship
+	for _, p := range parts {
+		who.Openers = append(who.Openers, p.who.Openers...)
+		who.Commits = append(who.Commits, p.who.Commits...)
+		who.Pushers = append(who.Pushers, p.who.Pushers...)
+	}
+	authors := who.Authors()
+	for i := range authors {
+		authors[i].Forge = c.Forge
+	}
+	return authors, nil
+}
+
+// WritersByChange lists everyone the rule counts as having written c, each
+// with what they wrote (a change, or the commits c newly contains) and their
+// forge user id where the forge maps one, for the release's evidence pack.
+// It fails, like CheckNotAuthor refuses, while any of it cannot be known.
+func (r *AuthorRule) WritersByChange(ctx context.Context, c *patchgate.Candidate) ([]patchgate.EvidenceAuthor, error) {
+	parts, err := r.authorships(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	var out []patchgate.EvidenceAuthor
+	for _, p := range parts {
+		for _, u := range p.who.Authors() {
+			out = append(out, patchgate.EvidenceAuthor{EvidencePerson: patchgate.EvidencePerson{Login: u.Login, UserID: u.UserID}, Change: p.what})
+		}
+	}
+	return out, nil
+}
+
+// authored is what one part of a candidate is (a change, or the commits it
+// newly contains) and who wrote it.
+type authored struct {
+	what string
+	who  patchgate.Authorship
+}
+
+// authorships finds who wrote each part of c: each included change's opener
+// (looked up when no webhook named them), its commits, who pushed its branch;
+// then the commits c newly contains.
+func (r *AuthorRule) authorships(ctx context.Context, c *patchgate.Candidate) ([]authored, error) {
+	var out []authored
 	for _, item := range c.Items {
 		ch := item.Change
 		if ch == nil {
@@ -110,6 +156,7 @@ func (r *AuthorRule) Writers(ctx context.Context, c *patchgate.Candidate) ([]pat
 				return nil, fmt.Errorf("the author of %s is not known: %w", changeName(ch), err)
 			}
 		}
+		var who patchgate.Authorship
 		if ch.Kind == patchgate.ChangePush {
 			who.Pushers = append(who.Pushers, author)
 		} else {
@@ -119,7 +166,7 @@ func (r *AuthorRule) Writers(ctx context.Context, c *patchgate.Candidate) ([]pat
 		if err != nil {
 			return nil, fmt.Errorf("the commits of %s are not known: %w", changeName(ch), err)
 		}
-		who.Commits = append(who.Commits, commits...)
+		who.Commits = commits
 		pusher, err := r.pusher(ctx, ch)
 		if err != nil {
 			return nil, fmt.Errorf("who pushed %s is not known: %w", changeName(ch), err)
@@ -127,17 +174,13 @@ func (r *AuthorRule) Writers(ctx context.Context, c *patchgate.Candidate) ([]pat
 		if pusher.Login != "" {
 			who.Pushers = append(who.Pushers, pusher)
 		}
+		out = append(out, authored{what: changeName(ch), who: who})
 	}
 	commits, err := r.candidateCommits(ctx, c)
 	if err != nil {
 		return nil, fmt.Errorf("the commits %s contains are not known: %w", c.Name, err)
 	}
-	who.Commits = append(who.Commits, commits...)
-	authors := who.Authors()
-	for i := range authors {
-		authors[i].Forge = c.Forge
-	}
-	return authors, nil
+	return append(out, authored{what: "commits since " + patchgate.ShortSHA(c.BaseSHA), who: patchgate.Authorship{Commits: commits}}), nil
 }
 
 // changeCommits lists the commits of a PR/MR ch that c contains: from the
@@ -234,57 +277,6 @@ func (r *AuthorRule) lookUpAuthor(ctx context.Context, ch *patchgate.Change) (st
 		return "", fmt.Errorf("look up the author of %s: %w", ch.Ref(), err)
 	}
 	return author, nil
-}
-
-// WritersByChange lists everyone the rule counts as having written c, each
-// with what they wrote (a change, or the commits c newly contains) and their
-// forge user id where the forge maps one, for the release's evidence pack:
-// openers, commit authors, committers and co-authors, and pushers. It fails,
-// like CheckNotAuthor refuses, while any of it cannot be known.
-func (r *AuthorRule) WritersByChange(ctx context.Context, c *patchgate.Candidate) ([]patchgate.EvidenceAuthor, error) {
-	var out []patchgate.EvidenceAuthor
-	add := func(what string, a patchgate.Authorship) {
-		for _, u := range a.Authors() {
-			out = append(out, patchgate.EvidenceAuthor{EvidencePerson: patchgate.EvidencePerson{Login: u.Login, UserID: u.UserID}, Change: what})
-		}
-	}
-	for _, item := range c.Items {
-		ch := item.Change
-		if ch == nil {
-			continue
-		}
-		author := patchgate.ForgeUser{Forge: ch.Forge, Login: ch.Author, UserID: ch.AuthorID}
-		if author.Login == "" && ch.Kind != patchgate.ChangePush {
-			var err error
-			if author.Login, err = r.lookUpAuthor(ctx, ch); err != nil {
-				return nil, fmt.Errorf("the author of %s: %w", changeName(ch), err)
-			}
-		}
-		commits, err := r.changeCommits(ctx, c, ch)
-		if err != nil {
-			return nil, fmt.Errorf("the commits of %s: %w", changeName(ch), err)
-		}
-		pusher, err := r.pusher(ctx, ch)
-		if err != nil {
-			return nil, fmt.Errorf("who pushed %s: %w", changeName(ch), err)
-		}
-		who := patchgate.Authorship{Commits: commits}
-		if ch.Kind == patchgate.ChangePush {
-			who.Pushers = append(who.Pushers, author)
-		} else {
-			who.Openers = append(who.Openers, author)
-		}
-		if pusher.Login != "" {
-			who.Pushers = append(who.Pushers, pusher)
-		}
-		add(changeName(ch), who)
-	}
-	commits, err := r.candidateCommits(ctx, c)
-	if err != nil {
-		return nil, fmt.Errorf("the commits %s contains: %w", c.Name, err)
-	}
-	add("commits since "+patchgate.ShortSHA(c.BaseSHA), patchgate.Authorship{Commits: commits})
-	return out, nil
 }
 
 var _ AuthorLister = (*AuthorRule)(nil)
