@@ -61,7 +61,25 @@ func newRootCommand() *cobra.Command {
 		newEvidenceCommand(&g),
 		newVersionCommand(),
 	)
+	explainArgs(root)
 	return root
+}
+
+// explainArgs makes every command's argument check say which command wanted
+// what and how to call it: cobra's own "accepts 1 arg(s), received 0" names
+// neither.
+func explainArgs(cmd *cobra.Command) {
+	if check := cmd.Args; check != nil {
+		cmd.Args = func(c *cobra.Command, args []string) error {
+			if err := check(c, args); err != nil {
+				return fmt.Errorf("%s: %v; usage: %s (see %s --help)", c.CommandPath(), err, c.UseLine(), c.CommandPath())
+			}
+			return nil
+		}
+	}
+	for _, sub := range cmd.Commands() {
+		explainArgs(sub)
+	}
 }
 
 // load reads the configuration the flags name.

@@ -68,7 +68,7 @@ func newEvidenceVerifyCommand() *cobra.Command {
 			for _, path := range keyFiles {
 				raw, err := os.ReadFile(path)
 				if err != nil {
-					return fmt.Errorf("read public key %s: %w", path, err)
+					return fmt.Errorf("read public key %s: %w (get patchgate's key with `patchgate evidence key` on its server)", path, err)
 				}
 				k, err := evidence.ParsePublicKey(path, raw)
 				if err != nil {
