@@ -129,6 +129,13 @@ func CommentVouches(claim *CommentEvent, read *ForgeComment) string {
 	case !read.CreatedAt.Truncate(time.Second).Equal(claim.CreatedAt.Truncate(time.Second)):
 		return fmt.Sprintf("the forge says comment %d was written at %s, not %s", claim.ID,
 			read.CreatedAt.UTC().Format(time.RFC3339), claim.CreatedAt.UTC().Format(time.RFC3339))
+	case read.UpdatedAt.Sub(read.CreatedAt) > time.Second:
+		// The forge's own word that the text changed after it was written:
+		// whoever edited it (a repository admin may edit anyone's comment) is
+		// not its author, so an edited comment commands nothing, whatever
+		// the delivery claims.
+		return fmt.Sprintf("the forge says comment %d was edited at %s, after it was written: an edited comment commands nothing; write a new one", claim.ID,
+			read.UpdatedAt.UTC().Format(time.RFC3339))
 	}
 	return ""
 }

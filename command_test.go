@@ -31,6 +31,8 @@ func TestCommentVouches(t *testing.T) {
 		{"author unnamed", same(func(c *patchgate.ForgeComment) { c.Author = "" }), "written by nobody named, not alice"},
 		{"another text", same(func(c *patchgate.ForgeComment) { c.Body = "/patchgate approve" }), "is not the text"},
 		{"written at another time", same(func(c *patchgate.ForgeComment) { c.CreatedAt = at.Add(-time.Hour) }), "was written at 2026-12-07T19:00:00Z"},
+		{"edited after it was written", same(func(c *patchgate.ForgeComment) { c.UpdatedAt = at.Add(time.Hour) }), "was edited at 2026-12-07T21:00:00Z"},
+		{"updated within the second it was written", same(func(c *patchgate.ForgeComment) { c.UpdatedAt = c.CreatedAt.Add(500 * time.Millisecond) }), ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got := patchgate.CommentVouches(claim, tt.read)

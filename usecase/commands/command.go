@@ -280,7 +280,7 @@ func (h *Handler) withdrawByComment(ctx context.Context, repo *patchgate.Reposit
 		return answer, false, err
 	}
 	by := patchgate.Principal{Name: c.Author, Role: patchgate.RoleReleaseManager,
-		Users: []patchgate.ForgeUser{{Forge: repo.Forge, Login: c.Author}}}
+		Users: []patchgate.ForgeUser{{Forge: repo.Forge, Login: c.Author, UserID: c.AuthorID}}}
 	if err := h.Releases.Withdraw(patchgate.NewContextWithPrincipal(ctx, by), full.ID, by); err != nil {
 		switch patchgate.ErrorCode(err) {
 		case patchgate.ENOTFOUND:
