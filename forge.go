@@ -156,7 +156,13 @@ type Comparison struct {
 	// Files are the files changed from the merge base to head, as the forge
 	// lists them (it may cap the list or omit a large file's patch).
 	Files []ChangedFile
+	// FilesCapped says the forge listed only the first files of a longer
+	// list (GitHub stops at 300): what Files does not name is unknown.
+	FilesCapped bool
 }
+
+// MaxComparedFiles is how many files GitHub's compare lists at most.
+const MaxComparedFiles = 300
 
 // FileStatus is how a compared file changed.
 type FileStatus string

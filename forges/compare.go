@@ -38,6 +38,7 @@ func (g *GitHub) Compare(ctx context.Context, repo patchgate.RepoRef, base, head
 			}
 			out.Ahead, out.Behind = cmp.GetAheadBy(), cmp.GetBehindBy()
 			if opts.Page == 0 { // every page repeats the files
+				out.FilesCapped = len(cmp.Files) >= patchgate.MaxComparedFiles
 				for _, f := range cmp.Files {
 					out.Files = append(out.Files, patchgate.ChangedFile{
 						Path: f.GetFilename(), PreviousPath: f.GetPreviousFilename(),

@@ -182,9 +182,15 @@ func ghFiles(rp *repo, mergeBase, head *commit) []map[string]any {
 			file["patch"] = f.patch
 		}
 		out = append(out, file)
+		if len(out) == maxComparedFiles {
+			break // GitHub lists at most 300 files of a compare
+		}
 	}
 	return out
 }
+
+// maxComparedFiles is GitHub's cap on a compare's file list.
+const maxComparedFiles = 300
 
 func glDiffs(rp *repo, mergeBase, head *commit) []map[string]any {
 	out := []map[string]any{}

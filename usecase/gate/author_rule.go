@@ -212,14 +212,23 @@ func (r *AuthorRule) changeCommits(ctx context.Context, c *patchgate.Candidate, 
 // commits whose tree is not what merging its parents gives
 // (patchgate.MergeOnlyMerges): two compares each, the merge against its
 // first parent and the second parent since their merge base. A forge that
-// reports no blob ids (GitLab) leaves merging as not writing.
+// reports no blob ids (GitLab) leaves merging as not writing; a merge of more
+// than two parents, or one whose files the forge lists only in part, counts
+// as written.
 func (r *AuthorRule) markResolutions(ctx context.Context, c *patchgate.Candidate, commits []patchgate.Commit) ([]patchgate.Commit, error) {
 	cmp := r.Comparers[c.Forge]
 	repo := patchgate.RepoRef{Forge: c.Forge, Name: c.Repo}
 	for i := range commits {
 		m := &commits[i]
+		if len(m.Parents) > 2 {
+			// git's octopus merge refuses conflicts, but a commit with three
+			// parents can hold any tree (git commit-tree): patchgate cannot
+			// check it against three sides cheaply, so it counts as written.
+			m.ResolvesMerge = true
+			continue
+		}
 		if len(m.Parents) != 2 {
-			continue // octopus merges refuse conflicts: they only merge
+			continue
 		}
 		ours, err := cmp.Compare(ctx, repo, m.Parents[0], m.SHA)
 		if err != nil {
@@ -228,6 +237,10 @@ func (r *AuthorRule) markResolutions(ctx context.Context, c *patchgate.Candidate
 		theirs, err := cmp.Compare(ctx, repo, m.Parents[0], m.Parents[1])
 		if err != nil {
 			return nil, fmt.Errorf("compare the parents of merge %s: %w", patchgate.ShortSHA(m.SHA), err)
+		}
+		if ours.FilesCapped || theirs.FilesCapped {
+			m.ResolvesMerge = true // a file past the forge's list could hold anything
+			continue
 		}
 		only, known := patchgate.MergeOnlyMerges(ours.Files, theirs.Files)
 		m.ResolvesMerge = known && !only

@@ -98,15 +98,28 @@ func TestMergeThatResolvesAConflictMakesTheMergerAnAuthor(t *testing.T) {
 	forge.AddCommit(relRepo, resolved, map[string][]byte{"fix.txt": []byte("main's, fixed\n")}, "Merge #7", "bob", direct, own)
 	forge.AddCommit(relRepo, other, map[string][]byte{"other.txt": []byte("other\n")}, "other fix", "Codertocat", base)
 	forge.AddCommit(relRepo, clean, map[string][]byte{"other.txt": []byte("other\n")}, "Merge #8", "carol", resolved, other)
-	forge.SetBranch(relRepo, "main", clean)
+	// erin's commit has three parents: it could hold any tree. frank merged
+	// 300 new files cleanly, but GitHub lists only 300 files of a compare, so
+	// what the merge holds past them is unknown. Both count as written.
+	third, octopus := hex("third"), hex("octopus")
+	forge.AddCommit(relRepo, third, map[string][]byte{"third.txt": []byte("third\n")}, "third fix", "Codertocat", base)
+	forge.AddCommit(relRepo, octopus, map[string][]byte{"third.txt": []byte("third\n"), "sneaky.txt": []byte("erin's\n")}, "Merge #9 and #10", "erin", clean, third, other)
+	many := map[string][]byte{}
+	for i := range 301 {
+		many[fmt.Sprintf("gen/f%03d.txt", i)] = []byte("generated\n")
+	}
+	bulk, big := hex("bulk"), hex("big")
+	forge.AddCommit(relRepo, bulk, many, "generate", "Codertocat", base)
+	forge.AddCommit(relRepo, big, many, "Merge #11", "frank", octopus, bulk)
+	forge.SetBranch(relRepo, "main", big)
 	gh, err := forges.NewGitHub(forges.Config{BaseURL: forge.GitHubAPIURL(), Token: "tok", Retry: forges.RetryPolicy{MaxRetries: 1, BaseDelay: time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	rule := &gate.AuthorRule{Comparers: map[patchgate.Forge]patchgate.Comparer{patchgate.GitHub: gh},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	c := &patchgate.Candidate{ID: 2, Forge: patchgate.GitHub, Repo: relRepo, Branch: "main", BaseSHA: base, SHA: clean, Name: "v1.1.0"}
-	for _, who := range []string{"bob", "dev", "codertocat"} {
+	c := &patchgate.Candidate{ID: 2, Forge: patchgate.GitHub, Repo: relRepo, Branch: "main", BaseSHA: base, SHA: big, Name: "v1.1.0"}
+	for _, who := range []string{"bob", "dev", "codertocat", "erin", "frank"} {
 		if err := rule.CheckNotAuthor(ctx, c, patchgate.ForgeUser{Login: who}); patchgate.ErrorCode(err) != patchgate.EFORBIDDEN {
 			t.Errorf("%s approves a release whose commits they wrote: got %v, want forbidden", who, err)
 		}
