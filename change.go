@@ -160,6 +160,11 @@ type ChangeUpdate struct {
 	URL             string
 	// UpdatedAt is the forge's own timestamp of the event's object.
 	UpdatedAt time.Time
+	// PusherUnknown says the update moves a branch's head without naming who
+	// pushed it (a reconciliation read the head from the forge): the branch's
+	// last pusher did not push this head, so the change forgets them until
+	// the push's own delivery names its pusher.
+	PusherUnknown bool
 }
 
 // ApplyResult says what applying an update changed.
@@ -168,6 +173,9 @@ type ApplyResult struct {
 	HeadChanged bool
 	OldHead     string
 	Changed     bool
+	// PusherNamed says the update named who pushed a head whose pusher was
+	// unknown: trust in the head can be decided now.
+	PusherNamed bool
 }
 
 // Apply merges u into c so that the final state does not depend on the order in
@@ -192,6 +200,9 @@ func (c *Change) Apply(u ChangeUpdate, heads []HeadEvent) ApplyResult {
 			}
 			r.HeadChanged, r.Changed = true, true
 		}
+	}
+	if u.PusherUnknown && r.HeadChanged {
+		c.Author, c.AuthorID = "", 0
 	}
 
 	newer := u.UpdatedAt.After(c.ForgeUpdatedAt) ||
@@ -224,6 +235,12 @@ func (c *Change) Apply(u ChangeUpdate, heads []HeadEvent) ApplyResult {
 		if u.UpdatedAt.After(c.ForgeUpdatedAt) {
 			c.ForgeUpdatedAt = u.UpdatedAt
 		}
+	}
+	if c.Kind == ChangePush && c.Author == "" && u.Author != "" && u.HeadSHA == c.HeadSHA && !u.PusherUnknown {
+		// The delivery of the push a reconciliation found first names its
+		// pusher, however old its timestamp.
+		c.Author, c.AuthorID = u.Author, u.AuthorID
+		r.Changed, r.PusherNamed = true, true
 	}
 	if c.State == "" {
 		c.State = ChangeOpen

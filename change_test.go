@@ -183,3 +183,25 @@ func TestChangeValidate(t *testing.T) {
 		})
 	}
 }
+
+// TestReconciledHeadForgetsThePusher: a head read from the forge by a
+// reconciliation names no pusher, so the branch's last pusher (trusted,
+// say) stops being the head's; the push's own delivery, though older, names
+// who pushed it.
+func TestReconciledHeadForgetsThePusher(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	a, b := shaA, shaB
+	c := &patchgate.Change{Kind: patchgate.ChangePush, SourceBranch: "fix", HeadSHA: a, Author: "trusted", AuthorID: 1, State: patchgate.ChangeOpen, ForgeUpdatedAt: t0, HeadUpdatedAt: t0}
+	reconciled := patchgate.ChangeUpdate{Kind: patchgate.ChangePush, SourceBranch: "fix", HeadSHA: b, PreviousHeadSHA: a, State: patchgate.ChangeOpen,
+		UpdatedAt: t0.Add(time.Hour), PusherUnknown: true}
+	heads := []patchgate.HeadEvent{{After: a, At: t0}, reconciled.HeadEvent()}
+	if r := c.Apply(reconciled, heads); !r.HeadChanged || c.HeadSHA != b || c.Author != "" || c.AuthorID != 0 {
+		t.Fatalf("reconciled head: got head %s author %q#%d (%+v), want %s with no pusher", patchgate.ShortSHA(c.HeadSHA), c.Author, c.AuthorID, r, patchgate.ShortSHA(b))
+	}
+	push := patchgate.ChangeUpdate{Kind: patchgate.ChangePush, SourceBranch: "fix", HeadSHA: b, PreviousHeadSHA: a, State: patchgate.ChangeOpen,
+		Author: "stranger", AuthorID: 2, UpdatedAt: t0.Add(time.Minute)}
+	heads = append(heads, push.HeadEvent())
+	if r := c.Apply(push, heads); !r.PusherNamed || c.Author != "stranger" || c.AuthorID != 2 {
+		t.Fatalf("the push's delivery after it: got author %q#%d (%+v), want stranger#2 named", c.Author, c.AuthorID, r)
+	}
+}

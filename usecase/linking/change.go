@@ -91,6 +91,9 @@ func (l *Linker) ApplyPush(ctx context.Context, repo *patchgate.Repository, ev *
 		AuthorID:        p.PusherID,
 		State:           patchgate.ChangeOpen,
 		UpdatedAt:       p.PushedAt,
+		// A head found by reconciliation names no pusher: whoever pushed
+		// last before it did not push it, and must not lend it their trust.
+		PusherUnknown: ev.Source == patchgate.SourceReconcile,
 	})
 	if err != nil {
 		return fmt.Errorf("apply push to %s@%s: %w", repo.Name, p.Branch, err)
@@ -124,7 +127,7 @@ func (l *Linker) ApplyPush(ctx context.Context, repo *patchgate.Repository, ev *
 	if err := l.reconciler().ReconcileChange(ctx, branch); err != nil {
 		return err
 	}
-	if res.Created || res.HeadChanged {
+	if res.Created || res.HeadChanged || res.PusherNamed {
 		trigger := "push"
 		if ev.Source == patchgate.SourceReconcile {
 			trigger = "reconcile" // a push patchgate missed, found on the forge
