@@ -168,6 +168,16 @@ func RenderDeployDecision(d DeployDecision, link string) string {
 	return head + tail
 }
 
+// DeploymentFacts are what the forge's API says of a deployment a delivery
+// asks about: the commit it deploys, its environment and status. A
+// delivery's own fields are claims: whoever holds a webhook secret could
+// name a promoted commit for a deployment of another.
+type DeploymentFacts struct {
+	SHA         string
+	Environment string
+	Status      string
+}
+
 // DeploymentReview is a forge's question whether a deployment may proceed,
 // kept while its answer is not known and after it is given.
 type DeploymentReview struct {

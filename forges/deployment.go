@@ -115,3 +115,46 @@ func (g *GitLab) RetryStatusCheck(ctx context.Context, c *patchgate.StatusCheck)
 		return glResp(resp), err
 	})
 }
+
+// ReadDeployment reads back from GitHub what a deployment_protection_rule
+// delivery claims: the commit its Actions run deploys (GET
+// /repos/{o}/{r}/actions/runs/{run_id}, head_sha). The answer goes to that
+// run, so the run's commit, not the payload's, is the one decided on. The
+// environment is left as claimed: GitHub accepts an answer only for an
+// environment the run waits on.
+func (g *GitHub) ReadDeployment(ctx context.Context, r *patchgate.DeploymentReview) (patchgate.DeploymentFacts, error) {
+	repo := patchgate.RepoRef{Forge: r.Forge, Name: r.Repo}
+	if err := checkRepo(patchgate.GitHub, repo); err != nil {
+		return patchgate.DeploymentFacts{}, err
+	}
+	owner, name := ownerName(repo)
+	var facts patchgate.DeploymentFacts
+	err := g.retry.do(ctx, fmt.Sprintf("read Actions run %d of %s", r.RunID, r.Repo), func() (*http.Response, error) {
+		run, resp, err := g.client.Actions.GetWorkflowRunByID(ctx, owner, name, r.RunID)
+		if err == nil {
+			facts = patchgate.DeploymentFacts{SHA: run.GetHeadSHA(), Environment: r.Environment, Status: run.GetStatus()}
+		}
+		return ghResp(resp), err
+	})
+	return facts, err
+}
+
+// ReadDeployment reads back GitLab's deployment a Deployment Hook names (GET
+// /projects/:id/deployments/:id): its commit, environment and status.
+func (g *GitLab) ReadDeployment(ctx context.Context, r *patchgate.DeploymentReview) (patchgate.DeploymentFacts, error) {
+	if err := checkRepo(patchgate.GitLab, patchgate.RepoRef{Forge: r.Forge, Name: r.Repo}); err != nil {
+		return patchgate.DeploymentFacts{}, err
+	}
+	var facts patchgate.DeploymentFacts
+	err := g.retry.do(ctx, fmt.Sprintf("read deployment %d of %s", r.DeploymentID, r.Repo), func() (*http.Response, error) {
+		d, resp, err := g.client.Deployments.GetProjectDeployment(r.Repo, r.DeploymentID, gitlab.WithContext(ctx))
+		if err == nil {
+			facts = patchgate.DeploymentFacts{SHA: d.SHA, Status: d.Status}
+			if d.Environment != nil {
+				facts.Environment = d.Environment.Name
+			}
+		}
+		return glResp(resp), err
+	})
+	return facts, err
+}

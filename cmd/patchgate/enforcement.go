@@ -26,8 +26,14 @@ func (m *Main) enforcementAnswers(clients forgeAPIs) *enforcement.Answers {
 
 // enforcer makes the use cases answering deployments and status checks.
 func (m *Main) enforcer(st *stores, repos repositories, clients forgeAPIs, g *gate.Gate, answers *enforcement.Answers) *enforcement.Enforcer {
+	readers := map[patchgate.Forge]enforcement.DeploymentReader{}
+	for forge, c := range clients.releasers {
+		if r, ok := c.(enforcement.DeploymentReader); ok {
+			readers[forge] = r
+		}
+	}
 	e := &enforcement.Enforcer{Deployments: &enforcement.Deployments{Repos: repos.dir, Candidates: st.releases, Gate: g,
-		Answers: answers, Logger: m.Logger}}
+		Answers: answers, Readers: readers, Logger: m.Logger}}
 	if gl, ok := clients.releasers[patchgate.GitLab].(enforcement.StatusCheckAnswerer); ok {
 		e.StatusChecks = &enforcement.StatusChecks{Checks: store.NewEnforcementService(m.DB), Verifications: st.verifications,
 			GitLab: gl, Logger: m.Logger}

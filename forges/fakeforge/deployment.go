@@ -33,12 +33,17 @@ type DeploymentReview struct {
 type enforcementState struct {
 	reviews map[string][]DeploymentReview
 	checks  map[string]map[statusCheckKey]*StatusCheckState
+	// runs are the Actions runs and deployments a deployment request was
+	// sent for, by id: what the forge's API reports of them.
+	runs        map[string]map[int64]DeploymentRequest
+	deployments map[string]map[int64]DeploymentRequest
 }
 
 // enforcement returns the enforcement state, creating it. f.mu is held.
 func (f *Forge) enforcement() *enforcementState {
 	if f.enforce == nil {
-		f.enforce = &enforcementState{reviews: map[string][]DeploymentReview{}, checks: map[string]map[statusCheckKey]*StatusCheckState{}}
+		f.enforce = &enforcementState{reviews: map[string][]DeploymentReview{}, checks: map[string]map[statusCheckKey]*StatusCheckState{},
+			runs: map[string]map[int64]DeploymentRequest{}, deployments: map[string]map[int64]DeploymentRequest{}}
 	}
 	return f.enforce
 }
@@ -161,6 +166,79 @@ type DeploymentRequest struct {
 	Delivery string
 }
 
+// AddDeployment records a deployment on the forge without sending anything:
+// its Actions run (GitHub) and deployment (GitLab) as the API reports them.
+// Sending a request records its deployment too; a test that forges a
+// delivery records the true one first.
+func (f *Forge) AddDeployment(d DeploymentRequest) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	e, repo := f.enforcement(), strings.ToLower(d.Repo)
+	if d.Status == "" {
+		d.Status = "blocked"
+	}
+	if d.RunID != 0 {
+		if e.runs[repo] == nil {
+			e.runs[repo] = map[int64]DeploymentRequest{}
+		}
+		e.runs[repo][d.RunID] = d
+	}
+	if d.DeploymentID != 0 {
+		if e.deployments[repo] == nil {
+			e.deployments[repo] = map[int64]DeploymentRequest{}
+		}
+		e.deployments[repo][d.DeploymentID] = d
+	}
+}
+
+// recordDeployment records d unless the forge has its run or deployment
+// already (a test recorded the true one before forging a delivery).
+func (f *Forge) recordDeployment(d DeploymentRequest) {
+	f.mu.Lock()
+	e, repo := f.enforcement(), strings.ToLower(d.Repo)
+	_, hasRun := e.runs[repo][d.RunID]
+	_, hasDep := e.deployments[repo][d.DeploymentID]
+	f.mu.Unlock()
+	if (d.RunID == 0 || !hasRun) && (d.DeploymentID == 0 || !hasDep) {
+		f.AddDeployment(d)
+	}
+}
+
+// ghGetRun is GitHub's "get a workflow run": the run's head_sha and status.
+func (f *Forge) ghGetRun(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	rp := f.ghRepoOf(w, r)
+	if rp == nil {
+		return
+	}
+	id, _ := strconv.ParseInt(r.PathValue("run"), 10, 64)
+	d, ok := f.enforcement().runs[strings.ToLower(rp.name)][id]
+	if !ok {
+		writeJSON(w, http.StatusNotFound, map[string]string{"message": "Not Found"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"id": id, "head_sha": d.SHA, "status": "waiting", "event": "push", "head_branch": "main"})
+}
+
+// glGetDeployment is GitLab's "get a specific deployment".
+func (f *Forge) glGetDeployment(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	rp := f.glRepoOf(w, r)
+	if rp == nil {
+		return
+	}
+	id, _ := strconv.ParseInt(r.PathValue("deployment"), 10, 64)
+	d, ok := f.enforcement().deployments[strings.ToLower(rp.name)][id]
+	if !ok {
+		writeJSON(w, http.StatusNotFound, glMessage("404 Not found"))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"id": id, "iid": id, "ref": "main", "sha": d.SHA, "status": d.Status,
+		"environment": map[string]any{"id": 1, "name": d.Environment}})
+}
+
 // SendDeploymentProtectionRule posts a deployment_protection_rule delivery,
 // "requested", to target (patchgate's /webhooks/github), signed with secret
 // as GitHub signs: X-Hub-Signature-256 over the body. Its
@@ -170,6 +248,7 @@ func (f *Forge) SendDeploymentProtectionRule(target, secret string, d Deployment
 	if d.Delivery == "" {
 		d.Delivery = fmt.Sprintf("dpr-%d-%s", d.RunID, d.Environment)
 	}
+	f.recordDeployment(d)
 	owner, name, _ := strings.Cut(d.Repo, "/")
 	body, err := json.Marshal(map[string]any{
 		"action":                  "requested",
@@ -207,6 +286,7 @@ func (f *Forge) SendGitLabDeployment(target, token string, d DeploymentRequest) 
 	if d.Delivery == "" {
 		d.Delivery = fmt.Sprintf("deploy-%d-%s", d.DeploymentID, d.Status)
 	}
+	f.recordDeployment(d)
 	body, err := json.Marshal(map[string]any{
 		"object_kind": "deployment", "status": d.Status, "status_changed_at": now().Format("2006-01-02 15:04:05 UTC"),
 		"deployment_id": d.DeploymentID, "deployable_id": d.DeploymentID + 1000, "environment": d.Environment,

@@ -351,6 +351,7 @@ func (f *Forge) routes() {
 	f.appRoutes(gh)
 	f.checkRunRoutes(gh)
 	gh("POST /repos/{owner}/{repo}/actions/runs/{run}/deployment_protection_rule", f.ghReviewDeploymentRule)
+	gh("GET /repos/{owner}/{repo}/actions/runs/{run}", f.ghGetRun)
 	// Where GitHub's tarball link redirects (codeload.github.com on github.com).
 	f.mux.HandleFunc("GET /_codeload/{owner}/{repo}/legacy.tar.gz/{sha}", f.ghTarball)
 
@@ -384,6 +385,7 @@ func (f *Forge) routes() {
 	gl("GET /projects/{id}/releases/{tag}", f.glGetRelease)
 	gl("PUT /projects/{id}/releases/{tag}", f.glUpdateRelease)
 	gl("POST /projects/{id}/deployments/{deployment}/approval", f.glApproveDeployment)
+	gl("GET /projects/{id}/deployments/{deployment}", f.glGetDeployment)
 	gl("POST /projects/{id}/merge_requests/{iid}/status_check_responses", f.glStatusCheckResponse)
 	gl("POST /projects/{id}/merge_requests/{iid}/status_checks/{check}/retry", f.glRetryStatusCheck)
 	f.assetRoutes()

@@ -26,6 +26,12 @@ type Gate interface {
 	Promote(ctx context.Context, id int64, by patchgate.Principal) (*patchgate.Candidate, error)
 }
 
+// DeploymentReaders read a deployment back from its forge
+// (forges.GitHub, forges.GitLab), per forge.
+type DeploymentReader interface {
+	ReadDeployment(ctx context.Context, r *patchgate.DeploymentReview) (patchgate.DeploymentFacts, error)
+}
+
 // Deployments answers the forges' questions whether a deployment to a
 // guarded environment may proceed. Set the fields, then use it from any
 // number of goroutines.
@@ -34,6 +40,10 @@ type Deployments struct {
 	Candidates Candidates
 	Gate       Gate
 	Answers    *Answers
+	// Readers read each deployment back from its forge before it is
+	// decided; a forge without one is not answered (a delivery's commit is
+	// a claim).
+	Readers map[patchgate.Forge]DeploymentReader
 	// Now is the clock; nil is time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -56,10 +66,14 @@ func (d *Deployments) HandleDeployment(ctx context.Context, repo *patchgate.Repo
 	if ev.Forge == patchgate.GitLab && dep.Status != "blocked" {
 		return patchgate.OutcomeIgnored, fmt.Sprintf("deployment %d is %s, not blocked", dep.DeploymentID, dep.Status), nil
 	}
-	r, err := d.Answers.Reviews.RecordDeploymentReview(ctx, &patchgate.DeploymentReview{
+	asked := &patchgate.DeploymentReview{
 		Forge: ev.Forge, Repo: repo.Name, Environment: dep.Environment, SHA: dep.SHA,
 		RunID: dep.RunID, DeploymentID: dep.DeploymentID, CallbackURL: dep.CallbackURL, RequestedAt: d.now(),
-	})
+	}
+	if outcome, why, err := d.readBack(ctx, asked); outcome != "" || err != nil {
+		return outcome, why, err
+	}
+	r, err := d.Answers.Reviews.RecordDeploymentReview(ctx, asked)
 	if err != nil {
 		return "", "", err
 	}
@@ -78,6 +92,38 @@ func (d *Deployments) HandleDeployment(ctx context.Context, repo *patchgate.Repo
 		return patchgate.OutcomeProcessed, "", nil
 	}
 	return patchgate.OutcomeProcessed, "", d.Answers.Answer(ctx, r, decision)
+}
+
+// readBack replaces what a delivery claims of a deployment with what its
+// forge says (the commit above all: whoever holds a webhook secret could name
+// a promoted commit for a deployment of another). A deployment the forge says
+// is not blocked (GitLab) or not in the environment claimed is ignored.
+func (d *Deployments) readBack(ctx context.Context, r *patchgate.DeploymentReview) (patchgate.DeliveryOutcome, string, error) {
+	reader := d.Readers[r.Forge]
+	if reader == nil {
+		return patchgate.OutcomeIgnored, fmt.Sprintf("patchgate cannot read deployments of %s back (no API access): a delivery's commit alone is a claim", r.Forge), nil
+	}
+	facts, err := reader.ReadDeployment(ctx, r)
+	if err != nil {
+		return "", "", fmt.Errorf("read the deployment of %s to %s back from %s: %w", r.Repo, r.Environment, r.Forge, err)
+	}
+	if !patchgate.ValidSHA(facts.SHA) {
+		return patchgate.OutcomeIgnored, fmt.Sprintf("%s reports no commit for the deployment of %s to %s", r.Forge, r.Repo, r.Environment), nil
+	}
+	if facts.SHA != r.SHA {
+		d.logger().Warn("a deployment delivery named another commit than its forge", "repo", r.Repo, "environment", r.Environment,
+			"claimed", r.SHA, "forge", facts.SHA)
+		r.SHA = facts.SHA
+	}
+	if r.Forge == patchgate.GitLab {
+		if facts.Status != "blocked" {
+			return patchgate.OutcomeIgnored, fmt.Sprintf("GitLab says deployment %d is %s, not blocked", r.DeploymentID, facts.Status), nil
+		}
+		if facts.Environment != r.Environment {
+			return patchgate.OutcomeIgnored, fmt.Sprintf("GitLab says deployment %d is to %q, not %q", r.DeploymentID, facts.Environment, r.Environment), nil
+		}
+	}
+	return "", "", nil
 }
 
 // decide decides r from the candidates at its commit, promoting one when

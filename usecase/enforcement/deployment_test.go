@@ -62,7 +62,8 @@ func newDeployWorld(t *testing.T) *deployWorld {
 		Gate: gateFunc(func(*patchgate.Candidate) *patchgate.Evaluation { return &patchgate.Evaluation{Needed: 1} }),
 		Answers: &enforcement.Answers{Reviews: store.NewEnforcementService(db),
 			Reviewers: map[patchgate.Forge]enforcement.DeploymentReviewer{patchgate.GitHub: gh}, PublicURL: "https://pg"},
-		Now: func() time.Time { return time.Now().Add(time.Duration(w.offset.Load())) }}
+		Readers: map[patchgate.Forge]enforcement.DeploymentReader{patchgate.GitHub: gh},
+		Now:     func() time.Time { return time.Now().Add(time.Duration(w.offset.Load())) }}
 	return w
 }
 
@@ -77,6 +78,7 @@ func (w *deployWorld) candidate(t *testing.T, name, sha string) *patchgate.Candi
 
 func (w *deployWorld) deploy(t *testing.T, run int64, sha string) {
 	t.Helper()
+	w.forge.AddDeployment(fakeforge.DeploymentRequest{Repo: app, Environment: "production", SHA: sha, RunID: run})
 	ev := &patchgate.Event{Source: patchgate.SourceGitHub, Forge: patchgate.GitHub, Kind: patchgate.EventDeployment, Repo: app,
 		Deployment: &patchgate.DeploymentEvent{Environment: "production", SHA: sha, RunID: run}}
 	repo, _ := w.deployments.Repos.Find(patchgate.GitHub, app)
@@ -161,8 +163,10 @@ func TestGitLabBlockedDeploymentApprovedOnPromotion(t *testing.T) {
 		Reviewers: map[patchgate.Forge]enforcement.DeploymentReviewer{patchgate.GitLab: gl}}
 	repo := &patchgate.Repository{Forge: patchgate.GitLab, Name: project, Environments: []string{"production"}}
 	d := &enforcement.Deployments{Repos: patchgate.NewRepositoryDirectory([]*patchgate.Repository{repo}), Candidates: releases,
-		Gate: gateFunc(func(*patchgate.Candidate) *patchgate.Evaluation { return &patchgate.Evaluation{Needed: 1} }), Answers: answers}
+		Gate: gateFunc(func(*patchgate.Candidate) *patchgate.Evaluation { return &patchgate.Evaluation{Needed: 1} }), Answers: answers,
+		Readers: map[patchgate.Forge]enforcement.DeploymentReader{patchgate.GitLab: gl}}
 	sha := strings.Repeat("d4", 20)
+	forge.AddDeployment(fakeforge.DeploymentRequest{Repo: project, Environment: "production", SHA: sha, DeploymentID: 41})
 	c := &patchgate.Candidate{Forge: patchgate.GitLab, Repo: project, Branch: "main", SHA: sha, Name: "v3", CreatedBy: "bob"}
 	if err := releases.CreateCandidate(ctx, c); err != nil {
 		t.Fatal(err)
@@ -226,5 +230,41 @@ func TestRefusedAnswerIsNotSentAgain(t *testing.T) {
 	w.sweepAt(t, patchgate.DeployReviewTimeout+3*time.Hour)
 	if got := posts() - before; got != 1 {
 		t.Fatalf("after the forge came back: got %d answers sent, want 1 (refused, then never again)", got)
+	}
+}
+
+// TestDeploymentIsDecidedOnTheForgesCommit: whoever holds the webhook secret
+// signs a delivery naming a promoted commit for their own run, which deploys
+// another: patchgate reads the run back and decides on its commit, rejecting
+// it; a deployment the forge does not know is not answered.
+func TestDeploymentIsDecidedOnTheForgesCommit(t *testing.T) {
+	w := newDeployWorld(t)
+	promoted, other := strings.Repeat("a1", 20), strings.Repeat("b2", 20)
+	c := w.candidate(t, "v1", promoted)
+	ctx := context.Background()
+	if _, err := w.releases.BeginPromotion(ctx, c.ID, "alice", 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.releases.FinishPromotion(ctx, c.ID, "https://github.example/releases/v1"); err != nil {
+		t.Fatal(err)
+	}
+	w.forge.AddDeployment(fakeforge.DeploymentRequest{Repo: app, Environment: "production", SHA: other, RunID: 77})
+	forged := &patchgate.Event{Source: patchgate.SourceGitHub, Forge: patchgate.GitHub, Kind: patchgate.EventDeployment, Repo: app,
+		Deployment: &patchgate.DeploymentEvent{Environment: "production", SHA: promoted, RunID: 77}}
+	repo, _ := w.deployments.Repos.Find(patchgate.GitHub, app)
+	if _, _, err := w.deployments.HandleDeployment(ctx, repo, forged); err != nil {
+		t.Fatal(err)
+	}
+	got := w.forge.DeploymentReviews(app)
+	if len(got) != 1 || got[0].RunID != 77 || got[0].State != "rejected" || !strings.Contains(got[0].Comment, "[deploy_sha_not_promoted]") {
+		t.Fatalf("a delivery naming the promoted commit for a run deploying %s: got %+v, want run 77 rejected (deploy_sha_not_promoted)", patchgate.ShortSHA(other), got)
+	}
+	unknown := &patchgate.Event{Source: patchgate.SourceGitHub, Forge: patchgate.GitHub, Kind: patchgate.EventDeployment, Repo: app,
+		Deployment: &patchgate.DeploymentEvent{Environment: "production", SHA: promoted, RunID: 78}}
+	if _, _, err := w.deployments.HandleDeployment(ctx, repo, unknown); err == nil {
+		t.Fatalf("a run the forge does not have: got no error, want the read-back's not found")
+	}
+	if got := w.forge.DeploymentReviews(app); len(got) != 1 {
+		t.Fatalf("a run the forge does not have: got answers %+v, want none more", got)
 	}
 }
