@@ -243,14 +243,6 @@ func checkProofs(p *EvidencePack, approval *EvidenceApproval, r *EvidenceReport,
 	}
 }
 
-// personKey identifies a person: by forge user id when pinned, else by login.
-func personKey(p EvidencePerson) string {
-	if p.UserID != 0 {
-		return "id:" + strconv.FormatInt(p.UserID, 10)
-	}
-	return "login:" + strings.ToLower(p.Login)
-}
-
 // samePerson compares two people by user id when both are pinned, else by
 // login.
 func samePerson(a, b EvidencePerson) bool {
@@ -263,7 +255,7 @@ func samePerson(a, b EvidencePerson) bool {
 // checkApprovals: the approvals at the release commit come from enough
 // distinct people, none an author unless the policy allows it.
 func checkApprovals(approval *EvidenceApproval, r *EvidenceReport, bad func(string, ...any)) {
-	people := map[string]bool{}
+	var people []EvidencePerson // distinct, as the gate counts them (SameUser)
 	for _, a := range approval.Approvals {
 		r.Approvers = append(r.Approvers, a)
 		if a.Login == "" {
@@ -280,7 +272,9 @@ func checkApprovals(approval *EvidenceApproval, r *EvidenceReport, bad func(stri
 				continue
 			}
 		}
-		people[personKey(a.EvidencePerson)] = true
+		if !slices.ContainsFunc(people, func(p EvidencePerson) bool { return samePerson(p, a.EvidencePerson) }) {
+			people = append(people, a.EvidencePerson)
+		}
 	}
 	if n := len(people); n < approval.Policy.Approvals {
 		bad("%d distinct people approved the release commit; the recorded policy needs %d", n, approval.Policy.Approvals)

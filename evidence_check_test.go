@@ -165,6 +165,10 @@ func TestCheckEvidence(t *testing.T) {
 			a.Policy.AllowAuthorApproval = true
 			resign(p)
 		}, patchgate.EvidenceWant{}, ""},
+		{"one person twice, once without an id", func(p *patchgate.EvidencePack) {
+			approval(p).Approvals[1].Login, approval(p).Approvals[1].UserID = "alice", 0
+			resign(p)
+		}, patchgate.EvidenceWant{}, "1 distinct people approved the release commit; the recorded policy needs 2"},
 		{"too few approvals for the policy", func(p *patchgate.EvidencePack) {
 			approval(p).Policy.Approvals = 3
 			resign(p)
