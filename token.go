@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -72,6 +73,11 @@ type Token struct {
 func (t *Token) Validate() error {
 	if t.Name == "" || len(t.Name) > 100 {
 		return Errorf(EINVALID, "token name required (at most 100 characters)")
+	}
+	if strings.EqualFold(t.Name, AutoProposer) {
+		// Candidates created under that name are patchgate's automatic ones,
+		// which automatic proposals may supersede.
+		return Errorf(EINVALID, "token name %q is patchgate's own: automatic candidates are proposed under it; choose another name", t.Name)
 	}
 	if len(t.Hash) != 64 {
 		return Errorf(EINVALID, "token hash must be a hex SHA-256")
