@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/patchgate/patchgate"
@@ -183,6 +185,25 @@ func (s *EnforcementService) RecordStatusCheck(ctx context.Context, c *patchgate
 		return nil, fmt.Errorf("read status check %d of %s!%d: %w", c.CheckID, c.Repo, c.MRIID, err)
 	}
 	return out, tx.Commit()
+}
+
+// FindStatusCheck returns status check id as it is stored now; ENOTFOUND
+// when there is none.
+func (s *EnforcementService) FindStatusCheck(ctx context.Context, id int64) (*patchgate.StatusCheck, error) {
+	tx, err := s.db.beginRead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	out := &patchgate.StatusCheck{}
+	err = tx.QueryRow(ctx, `SELECT `+statusCheckColumns+` FROM status_checks WHERE id = $1`, id).Scan(statusCheckDest(out)...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, patchgate.Errorf(patchgate.ENOTFOUND, "status check %d not found", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read status check %d: %w", id, err)
+	}
+	return out, nil
 }
 
 // OpenStatusChecks returns the status checks without a final answer, oldest

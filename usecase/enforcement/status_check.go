@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/patchgate/patchgate"
@@ -13,6 +14,7 @@ import (
 // (store.EnforcementService).
 type StatusCheckStore interface {
 	RecordStatusCheck(ctx context.Context, c *patchgate.StatusCheck) (*patchgate.StatusCheck, error)
+	FindStatusCheck(ctx context.Context, id int64) (*patchgate.StatusCheck, error)
 	OpenStatusChecks(ctx context.Context) ([]*patchgate.StatusCheck, error)
 	AnswerStatusCheck(ctx context.Context, id int64, answered patchgate.StatusCheckStatus, final bool) error
 }
@@ -41,6 +43,10 @@ type StatusChecks struct {
 	// Now is the clock; nil is time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
+
+	// mu makes the delivery's answer and the sweep's take turns, each
+	// reading the check as the other left it: GitLab is told each thing once.
+	mu sync.Mutex
 }
 
 // HandleStatusCheck records GitLab's request and answers it.
@@ -61,6 +67,15 @@ func (s *StatusChecks) HandleStatusCheck(ctx context.Context, repo *patchgate.Re
 // it), pending at first, failed once pending has lasted
 // StatusCheckPendingLimit, before GitLab fails it on its own.
 func (s *StatusChecks) answer(ctx context.Context, c *patchgate.StatusCheck) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, err := s.Checks.FindStatusCheck(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	if c.Final {
+		return nil // answered for good while this waited its turn
+	}
 	vs, _, err := s.Verifications.FindVerifications(ctx, patchgate.VerificationFilter{Forge: ptr(patchgate.GitLab), Repo: &c.Repo, SHA: &c.SHA, Limit: 20})
 	if err != nil {
 		return fmt.Errorf("find verifications of %s at %s: %w", c.Repo, patchgate.ShortSHA(c.SHA), err)
