@@ -70,7 +70,13 @@ func TestStartupSaysWhereAndWhatNext(t *testing.T) {
 	logPath := filepath.Join(dir, "serve.log")
 	startServe(t, cfgPath, logPath)
 
+	// The server answers before it has logged its last start-up warning:
+	// read the log until that line is there (or 5 s have passed).
 	recs := jsonLines(t, logPath)
+	for deadline := time.Now().Add(5 * time.Second); findLog(recs, "no API token exists: the API answers no one yet") == nil && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		recs = jsonLines(t, logPath)
+	}
 	start := findLog(recs, "patchgate serving")
 	if start == nil {
 		t.Fatalf("no start-up line in %v", recs)
