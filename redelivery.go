@@ -60,3 +60,16 @@ func ToRedeliver(log []HookDelivery, stored func(guid string) bool, max int) []H
 	}
 	return out
 }
+
+// NoHookLogError says a forge offers no delivery log of its hooks to read: a
+// GitLab older than 17.x answers 404 on a project hook's events. Asking it
+// again every run only repeats the 404; reconciliation corrects the heads.
+type NoHookLogError struct {
+	Forge Forge
+	// Detail is the forge's answer.
+	Detail string
+}
+
+func (e *NoHookLogError) Error() string {
+	return "this " + string(e.Forge) + " does not offer hook events; reconciliation covers heads (" + e.Detail + ")"
+}

@@ -388,6 +388,7 @@ func (f *Forge) routes() {
 	gl("GET /projects/{id}/deployments/{deployment}", f.glGetDeployment)
 	gl("POST /projects/{id}/merge_requests/{iid}/status_check_responses", f.glStatusCheckResponse)
 	gl("POST /projects/{id}/merge_requests/{iid}/status_checks/{check}/retry", f.glRetryStatusCheck)
+	f.glHookRoutes(gl)
 	f.assetRoutes()
 
 	f.mux.HandleFunc("/", f.notFound)
