@@ -57,8 +57,14 @@ func headReaders(clients forgeAPIs) map[patchgate.Forge]reconcile.HeadReader {
 // newReconciler wires the reconciliation use case; wake may be nil (the CLI:
 // the serving processes poll the database).
 func (m *Main) newReconciler(changes reconcile.Changes, deliveries reconcileDeliveries, repos *patchgate.RepositoryDirectory, clients forgeAPIs, wake reconcile.Waker) *reconcile.Reconciler {
+	public := strings.TrimSuffix(m.Config.PublicURL, "/")
+	holder := "cli/" + randomID()
+	if m.Executor != nil {
+		holder = m.Executor.Worker // this process, unique among those sharing the database
+	}
 	redeliver := &reconcile.Redeliverer{Logs: map[patchgate.Forge]reconcile.HookLog{}, Deliveries: deliveries, Repos: repos,
-		HookURL: map[patchgate.Forge]string{patchgate.GitHub: strings.TrimSuffix(m.Config.PublicURL, "/") + "/webhooks/github"}}
+		HookURL: map[patchgate.Forge]string{patchgate.GitHub: public + "/webhooks/github", patchgate.GitLab: public + "/webhooks/gitlab"},
+		Claims:  deliveries, Holder: holder}
 	for forge, c := range clients.comparers {
 		if l, ok := c.(reconcile.HookLog); ok {
 			redeliver.Logs[forge] = l
@@ -68,11 +74,12 @@ func (m *Main) newReconciler(changes reconcile.Changes, deliveries reconcileDeli
 		Wake: wake, Logger: m.Logger, Redeliver: redeliver}
 }
 
-// reconcileDeliveries stores corrections and says which deliveries arrived
-// (store.DeliveryService).
+// reconcileDeliveries stores corrections, says which deliveries arrived and
+// records the redeliveries asked for (store.DeliveryService).
 type reconcileDeliveries interface {
 	reconcile.Deliveries
 	reconcile.StoredDeliveries
+	reconcile.Claims
 }
 
 // Last is the last run, for server.Server.LastReconcile.
