@@ -374,3 +374,38 @@ func TestRedeliveryTwoInstancesAfterRestart(t *testing.T) {
 		}
 	}
 }
+
+// TestRedeliveryThroughTheAppHook: in GitHub App mode the deliveries come
+// through the App's hook; one that failed while patchgate was stopped is
+// found in the App's delivery log and redelivered through the App's route
+// (with the App's JWT), once, and applied.
+func TestRedeliveryThroughTheAppHook(t *testing.T) {
+	front := newWebhookFront(t)
+	app, _ := startAppMode(t, func(c *Config) { c.Runners.Workers = 0; c.Reconcile.Interval = 0; c.PublicURL = front.URL })
+	app.forge.AddAppHook(front.URL+"/webhooks/github", testSecret)
+	body := prDelivery(t, "opened", 5, "HW-5: fix", "fix", strings.Repeat("a5", 20), "", time.Now().Add(-time.Hour))
+	if got := app.forge.Deliver(testRepo, "pull_request", "app-lost", body); len(got) != 1 || got[0] != 0 {
+		t.Fatalf("delivery while stopped: got %v, want [0] through the App's hook", got)
+	}
+	front.serve(app)
+	app.forge.ResetRequests()
+	app.main.reconcile.runOnce(context.Background())
+	app.waitProcessed(t)
+	if ch, _ := app.change(t, 5); ch.Title != "HW-5: fix" {
+		t.Fatalf("after redelivery: #5 is %+v, want the lost delivery applied", ch)
+	}
+	app.main.reconcile.runOnce(context.Background())
+	if n := app.forge.Redeliveries("app-lost"); n != 1 {
+		t.Errorf("app-lost: redelivered %d times, want 1", n)
+	}
+	viaApp := 0
+	for _, r := range app.forge.Requests() {
+		viaApp += strings.Count(r, "/api/v3/app/hook/deliveries/") // the attempts route
+		if strings.Contains(r, "/repos/") && strings.Contains(r, "/hooks") {
+			t.Errorf("App mode read a repository hook: %s", r)
+		}
+	}
+	if viaApp != 1 {
+		t.Errorf("redeliveries through the App's route: %d, want 1 (requests %q)", viaApp, app.forge.Requests())
+	}
+}
