@@ -10,15 +10,20 @@ import (
 
 // ClaimRedelivery records that holder asks the forge to redeliver attempt d
 // of source's hook log, and reports whether this call made the record: only
-// then does the caller ask. One insert decides between the processes that
-// read the same log at once; the database serialises them on the key.
-func (s *DeliveryService) ClaimRedelivery(ctx context.Context, source patchgate.DeliverySource, d patchgate.HookDelivery, holder string) (bool, error) {
+// then does the caller ask. One statement decides between the processes that
+// read the same log at once; the database serialises them on the key. A
+// claim older than ttl is taken over: the forge accepted that request, yet
+// its log still shows no newer attempt, so the redelivery was lost.
+func (s *DeliveryService) ClaimRedelivery(ctx context.Context, source patchgate.DeliverySource, d patchgate.HookDelivery, holder string, ttl time.Duration) (bool, error) {
 	if holder == "" {
 		return false, patchgate.Errorf(patchgate.EINVALID, "redelivery of %s: a holder is required", d.GUID)
 	}
+	now := s.db.now()
 	res, err := s.db.exec(ctx, `INSERT INTO redelivery_requests (forge, hook_id, attempt_id, guid, holder, requested_at)
-		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (forge, hook_id, attempt_id) DO NOTHING`,
-		source, d.HookID, d.ID, d.GUID, holder, s.db.now())
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (forge, hook_id, attempt_id)
+		DO UPDATE SET holder = excluded.holder, requested_at = excluded.requested_at
+		WHERE redelivery_requests.requested_at < $7`,
+		source, d.HookID, d.ID, d.GUID, holder, now, now.Add(-ttl))
 	if err != nil {
 		return false, fmt.Errorf("record the redelivery of %s (attempt %d): %w", d.GUID, d.ID, err)
 	}

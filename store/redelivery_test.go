@@ -15,7 +15,8 @@ import (
 // testRedeliveries: of processes claiming the same failed attempt at once,
 // one gets it; another attempt of the same delivery (a redelivery that failed
 // in turn) is claimed anew; a released claim is claimable again, another
-// holder's release leaves it; old claims are forgotten.
+// holder's release leaves it; a claim older than its ttl (the forge lost the
+// redelivery) is taken over; old claims are forgotten.
 func testRedeliveries(t *testing.T, migrated func(t *testing.T) *store.DB) {
 	ctx := context.Background()
 	db := migrated(t)
@@ -26,7 +27,7 @@ func testRedeliveries(t *testing.T, migrated func(t *testing.T) *store.DB) {
 	var wg sync.WaitGroup
 	for i := range 8 {
 		wg.Go(func() {
-			ok, err := s.ClaimRedelivery(ctx, patchgate.SourceGitHub, d, fmt.Sprintf("proc-%d", i))
+			ok, err := s.ClaimRedelivery(ctx, patchgate.SourceGitHub, d, fmt.Sprintf("proc-%d", i), time.Hour)
 			if err != nil {
 				t.Errorf("claim %d: %v", i, err)
 			}
@@ -46,7 +47,7 @@ func testRedeliveries(t *testing.T, migrated func(t *testing.T) *store.DB) {
 
 	claim := func(d patchgate.HookDelivery, source patchgate.DeliverySource, holder string) bool {
 		t.Helper()
-		ok, err := s.ClaimRedelivery(ctx, source, d, holder)
+		ok, err := s.ClaimRedelivery(ctx, source, d, holder, time.Hour)
 		if err != nil {
 			t.Fatalf("claim %+v: %v", d, err)
 		}
@@ -70,8 +71,13 @@ func testRedeliveries(t *testing.T, migrated func(t *testing.T) *store.DB) {
 	if !claim(d, patchgate.SourceGitHub, "proc-x") {
 		t.Error("after its holder's release: not claimed, want claimable again")
 	}
-	if _, err := s.ClaimRedelivery(ctx, patchgate.SourceGitHub, d, ""); patchgate.ErrorCode(err) != patchgate.EINVALID {
+	if _, err := s.ClaimRedelivery(ctx, patchgate.SourceGitHub, d, "", time.Hour); patchgate.ErrorCode(err) != patchgate.EINVALID {
 		t.Errorf("claim without holder: got %v, want EINVALID", err)
+	}
+	// The test clock moves a second a reading: a claim a few readings old
+	// is taken over once the ttl is shorter than its age.
+	if ok, err := s.ClaimRedelivery(ctx, patchgate.SourceGitLab, d, "proc-y", time.Second); err != nil || !ok {
+		t.Fatalf("claim older than its ttl: got %v, %v; want taken over", ok, err)
 	}
 	n, err := s.ForgetRedeliveriesBefore(ctx, clockStart.Add(time.Hour))
 	if err != nil || n != 3 {

@@ -27,7 +27,7 @@ type SharedHookLog interface {
 // Claims record who asks for which redelivery, so that the processes sharing
 // one database ask for each failed attempt once (store.DeliveryService).
 type Claims interface {
-	ClaimRedelivery(ctx context.Context, source patchgate.DeliverySource, d patchgate.HookDelivery, holder string) (bool, error)
+	ClaimRedelivery(ctx context.Context, source patchgate.DeliverySource, d patchgate.HookDelivery, holder string, ttl time.Duration) (bool, error)
 	ReleaseRedelivery(ctx context.Context, source patchgate.DeliverySource, d patchgate.HookDelivery, holder string) error
 	ForgetRedeliveriesBefore(ctx context.Context, t time.Time) (int, error)
 }
@@ -55,9 +55,12 @@ type Redeliverer struct {
 	Window          time.Duration
 	MaxRedeliveries int
 	// Claims, when set, make one process of those sharing the database ask
-	// for each redelivery; Holder names this one.
-	Claims Claims
-	Holder string
+	// for each redelivery; Holder names this one. A redelivery asked for
+	// ClaimTTL ago (default an hour) whose attempt is still the log's newest
+	// was lost by the forge and is asked for again.
+	Claims   Claims
+	Holder   string
+	ClaimTTL time.Duration
 
 	// noLog remembers the forges that offer no hook log (a GitLab before
 	// 17.x): said once, not asked again by this process.
@@ -170,7 +173,11 @@ func (r *Redeliverer) Run(ctx context.Context, opt Options) ([]Redelivery, []Pro
 func (r *Redeliverer) redeliver(ctx context.Context, log HookLog, ref patchgate.RepoRef, d patchgate.HookDelivery) (asked bool, forgeErr, err error) {
 	source := patchgate.SourceOf(ref.Forge)
 	if r.Claims != nil {
-		mine, err := r.Claims.ClaimRedelivery(ctx, source, d, r.Holder)
+		ttl := r.ClaimTTL
+		if ttl <= 0 {
+			ttl = time.Hour
+		}
+		mine, err := r.Claims.ClaimRedelivery(ctx, source, d, r.Holder, ttl)
 		if err != nil || !mine {
 			return false, nil, err
 		}

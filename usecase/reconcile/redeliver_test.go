@@ -42,7 +42,7 @@ func (noneStored) FindDelivery(_ context.Context, _ patchgate.DeliverySource, id
 // claims is one database's claims, shared by the Redeliverers of a test.
 type claims map[int64]string
 
-func (c claims) ClaimRedelivery(_ context.Context, _ patchgate.DeliverySource, d patchgate.HookDelivery, holder string) (bool, error) {
+func (c claims) ClaimRedelivery(_ context.Context, _ patchgate.DeliverySource, d patchgate.HookDelivery, holder string, _ time.Duration) (bool, error) {
 	if _, ok := c[d.ID]; ok {
 		return false, nil
 	}

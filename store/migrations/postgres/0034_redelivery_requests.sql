@@ -6,7 +6,8 @@
 -- redelivered by the one process whose row this insert made. A redelivery
 -- that fails in turn is a new attempt, with a new id, so it is asked for again;
 -- one still under way keeps the log's newest attempt, which has a row, so it
--- is not asked for twice. Rows older than the forges keep their logs go.
+-- is not asked for twice (a row an hour old is taken over: the forge lost that
+-- redelivery). Rows older than the forges keep their logs go.
 -- forge is the delivery source (github, gitlab); hook_id is 0 for a GitHub
 -- App's hook.
 CREATE TABLE redelivery_requests (
