@@ -409,3 +409,34 @@ func TestRedeliveryThroughTheAppHook(t *testing.T) {
 		t.Errorf("redeliveries through the App's route: %d, want 1 (requests %q)", viaApp, app.forge.Requests())
 	}
 }
+
+// TestGitLabWithoutHookEvents: a GitLab before 17.x answers 404 on a project
+// hook's events; the serving process says so once and does not ask again
+// every run, and reconciliation still runs.
+func TestGitLabWithoutHookEvents(t *testing.T) {
+	app := startApp(t, func(c *Config) {
+		c.Runners.Workers, c.Reconcile.Interval = 0, 0
+		c.Repos = append(c.Repos, RepoConfig{Forge: "gitlab", Name: glTestRepo, TicketKeys: []string{"OPS"}})
+	})
+	app.forge.AddGitLabHook(glTestRepo, app.main.Config.PublicURL+"/webhooks/gitlab", testSecret)
+	app.forge.SetGitLabHookEvents(false)
+	events := func() int {
+		n := 0
+		for _, r := range app.forge.Requests() {
+			if strings.HasPrefix(r, "GET /api/v4/projects/") && strings.HasSuffix(r, "/events") {
+				n++
+			}
+		}
+		return n
+	}
+	for i, want := range []int{1, 0, 0} {
+		app.main.reconcile.runOnce(context.Background())
+		run, _ := app.main.reconcile.Last()
+		if run.Problems != want {
+			t.Errorf("run %d: %d problem(s), want %d", i+1, run.Problems, want)
+		}
+	}
+	if n := events(); n != 1 {
+		t.Errorf("asked for the hook's events %d times in 3 runs, want once", n)
+	}
+}
