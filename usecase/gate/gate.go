@@ -68,6 +68,14 @@ type Gate struct {
 	Logger *slog.Logger
 	// Packs write each promotion's signed evidence pack; nil writes none.
 	Packs EvidenceWriter
+	// Bisections tell which merge a failing candidate fails from (Bisector);
+	// nil shows none.
+	Bisections BisectionFinder
+}
+
+// BisectionFinder reads candidates' culprit bisections.
+type BisectionFinder interface {
+	FindBisection(ctx context.Context, candidateID int64) (*patchgate.Bisection, error)
 }
 
 // AuthorChecker applies the author rule: whether approver (compared by forge
@@ -133,6 +141,17 @@ func (g *Gate) Evaluate(ctx context.Context, c *patchgate.Candidate) (*patchgate
 	}
 	ev.Verification = own
 	ev.Blockers = append(ev.Blockers, suiteBlockers(patchgate.Fix{}, own, unstarted, policy.Required, c.SHA)...)
+	if own != nil && own.State == patchgate.RunFailure && g.Bisections != nil {
+		// Which merge the release fails from, once every fix passed alone.
+		bis, err := g.Bisections.FindBisection(ctx, c.ID)
+		switch {
+		case err == nil:
+			ev.Bisection = bis
+			ev.Blockers = append(ev.Blockers, patchgate.BisectionBlocker(bis))
+		case patchgate.ErrorCode(err) != patchgate.ENOTFOUND:
+			return nil, fmt.Errorf("find the bisection of candidate %s: %w", c.Name, err)
+		}
+	}
 	// An ended quarantine is a debt come due: the release waits until the
 	// test is fixed (and the quarantine removed) or the quarantine renewed.
 	expired, err := g.quarantineBlockers(ctx, ref, cfg, time.Now())
