@@ -169,7 +169,7 @@ func (m *Main) useCases(st *stores, repos repositories, clients forgeAPIs, comme
 		Runs: st.verifications, Queue: m.Queue, Comparers: clients.comparers, Logger: m.Logger}
 	uc.candidates = &gate.Candidates{Configs: configs, Releases: st.releases, Changes: st.changes, Links: st.links,
 		Repos: repos.dir, Comparers: clients.comparers, Logger: m.Logger, Watcher: uc.bisector}
-	uc.gate = &gate.Gate{Configs: configs, Releases: st.releases, Evidence: st.verifications, Bisections: bisections,
+	uc.gate = &gate.Gate{Configs: configs, Releases: st.releases, Evidence: gateEvidence{st.verifications, bisections},
 		Authorship: &gate.AuthorRule{Authors: clients.authors, Comparers: clients.comparers, Branches: st.changes, Logger: m.Logger},
 		Publisher:  &gate.Publisher{Releasers: clients.releasers, Commenters: commenters, Announcer: announcers{m.announcer(), answers}, Logger: m.Logger},
 		Repos:      repos.dir, Logger: m.Logger}
@@ -190,6 +190,13 @@ func (m *Main) useCases(st *stores, repos repositories, clients forgeAPIs, comme
 	m.Linker, m.Verifier, m.Planner, m.Verdicts = uc.linker, uc.verifier, uc.planner, uc.verdicts
 	m.Candidates, m.Gate, m.Commands = uc.candidates, uc.gate, uc.commands
 	return uc
+}
+
+// gateEvidence is what the gate weighs: the verifications and proofs, and
+// the culprit bisections of failing candidates.
+type gateEvidence struct {
+	*store.VerificationService
+	*store.BisectionService
 }
 
 // people makes the directory of people: the configured release managers

@@ -57,7 +57,10 @@ func newBisectWorld(t *testing.T) *bisectWorld {
 	bis := store.NewBisectionService(w.db)
 	w.bisector = &gate.Bisector{Configs: w.configs, Candidates: w.releases, Evidence: w.vs, Bisections: bis, Runs: w.vs, Queue: w.queue,
 		Comparers: map[patchgate.Forge]patchgate.Comparer{patchgate.GitHub: gh}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	w.gate.Bisections = bis
+	w.gate.Evidence = struct {
+		*store.VerificationService
+		*store.BisectionService
+	}{w.vs, bis}
 	w.cands.Watcher = w.bisector
 	w.run(w.head, w.pr.ID, patchgate.RunSuccess, nil)
 	w.run(sha('5'), pay7.ID, patchgate.RunSuccess, nil)

@@ -68,12 +68,11 @@ type Gate struct {
 	Logger *slog.Logger
 	// Packs write each promotion's signed evidence pack; nil writes none.
 	Packs EvidenceWriter
-	// Bisections tell which merge a failing candidate fails from (Bisector);
-	// nil shows none.
-	Bisections BisectionFinder
 }
 
-// BisectionFinder reads candidates' culprit bisections.
+// BisectionFinder reads candidates' culprit bisections. An Evidence that is
+// also one tells the gate which merge a failing candidate fails from
+// (Bisector); one that is not shows none.
 type BisectionFinder interface {
 	FindBisection(ctx context.Context, candidateID int64) (*patchgate.Bisection, error)
 }
@@ -141,9 +140,9 @@ func (g *Gate) Evaluate(ctx context.Context, c *patchgate.Candidate) (*patchgate
 	}
 	ev.Verification = own
 	ev.Blockers = append(ev.Blockers, suiteBlockers(patchgate.Fix{}, own, unstarted, policy.Required, c.SHA)...)
-	if own != nil && own.State == patchgate.RunFailure && g.Bisections != nil {
+	if bisections, ok := g.Evidence.(BisectionFinder); ok && own != nil && own.State == patchgate.RunFailure {
 		// Which merge the release fails from, once every fix passed alone.
-		bis, err := g.Bisections.FindBisection(ctx, c.ID)
+		bis, err := bisections.FindBisection(ctx, c.ID)
 		switch {
 		case err == nil:
 			ev.Bisection = bis
