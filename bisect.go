@@ -171,6 +171,14 @@ type BisectionService interface {
 	RunningBisections(ctx context.Context) ([]*Bisection, error)
 }
 
+// Audit actions of bisections, with the candidate as subject: a start (by
+// patchgate or a release manager), and an end with its state and, when
+// found, the culprit, its commit, tests and run.
+const (
+	AuditBisectionStarted  = "bisection.started"
+	AuditBisectionFinished = "bisection.finished"
+)
+
 // BisectTrigger is the trigger of the verification of a bisection's point.
 func BisectTrigger(candidate string) string { return "bisect of candidate " + candidate }
 

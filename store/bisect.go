@@ -20,12 +20,6 @@ var _ patchgate.BisectionService = (*BisectionService)(nil)
 // NewBisectionService returns the bisection service of db.
 func NewBisectionService(db *DB) *BisectionService { return &BisectionService{db: db} }
 
-// Audit actions of bisections.
-const (
-	auditBisectionStarted  = "bisection.started"
-	auditBisectionFinished = "bisection.finished"
-)
-
 const bisectionColumns = `candidate_id, state, points, culprit_sha, culprit_change, culprit_ticket, tests, verification_id, reason, started_by, started_at, finished_at`
 
 // bisectionRow scans a row of bisections.
@@ -100,7 +94,7 @@ func (s *BisectionService) StartBisection(ctx context.Context, b *patchgate.Bise
 	if err != nil {
 		return nil, false, fmt.Errorf("start the bisection of candidate %d: %w", b.CandidateID, err)
 	}
-	if err := s.db.appendAudit(ctx, tx, candidateEntry(actorOr(ctx, b.StartedBy), auditBisectionStarted, c,
+	if err := s.db.appendAudit(ctx, tx, candidateEntry(actorOr(ctx, b.StartedBy), patchgate.AuditBisectionStarted, c,
 		map[string]string{"points": strconv.Itoa(b.Points)})); err != nil {
 		return nil, false, err
 	}
@@ -161,7 +155,7 @@ func (s *BisectionService) FinishBisection(ctx context.Context, b *patchgate.Bis
 		detail["tests"] = strings.Join(b.Tests, ", ")
 		detail["verification_id"] = strconv.FormatInt(b.VerificationID, 10)
 	}
-	if err := s.db.appendAudit(ctx, tx, candidateEntry(actorOr(ctx, patchgate.SystemActor), auditBisectionFinished, c, detail)); err != nil {
+	if err := s.db.appendAudit(ctx, tx, candidateEntry(actorOr(ctx, patchgate.SystemActor), patchgate.AuditBisectionFinished, c, detail)); err != nil {
 		return err
 	}
 	return tx.Commit()
