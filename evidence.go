@@ -27,6 +27,10 @@ const (
 	PredicateReleaseApproval = "https://patchgate.dev/attestation/release-approval/v1"
 	// PredicateVerificationSummary is patchgate's decision (SLSA VSA).
 	PredicateVerificationSummary = "https://slsa.dev/verification_summary/v1"
+	// PredicateReleaseCombination is the check of the fixes together: each
+	// ticket's proof tests on the release commit, and the culprit
+	// bisection's result, if one ran.
+	PredicateReleaseCombination = "https://patchgate.dev/attestation/release-combination/v1"
 )
 
 // EvidenceVerifierID names patchgate as the verifier in a pack's summary.
@@ -180,6 +184,33 @@ type EvidenceSummary struct {
 	AuditHead AuditHead `json:"audit_head"`
 }
 
+// EvidenceCombinationTest is one proof test's outcome in the release's own
+// run.
+type EvidenceCombinationTest struct {
+	Test   string       `json:"test"`
+	Result ProofOutcome `json:"result"`
+	// Message is the failure's, when it did not pass.
+	Message string `json:"message,omitempty"`
+}
+
+// EvidenceCombinationTicket is one ticket's proof tests on the release commit.
+type EvidenceCombinationTicket struct {
+	Ticket string                    `json:"ticket"`
+	Change string                    `json:"change"`
+	Tests  []EvidenceCombinationTest `json:"tests"`
+}
+
+// EvidenceCombination is the release-combination predicate: each fix proved
+// alone must hold with the others, so each ticket's proof tests (the
+// fail-to-pass ones) are read again in the run of the release commit; and
+// the culprit bisection, when one searched for the merge it failed from.
+type EvidenceCombination struct {
+	SHA            string                      `json:"sha"`
+	VerificationID int64                       `json:"verification_id"`
+	Tickets        []EvidenceCombinationTicket `json:"tickets"`
+	Bisection      *Bisection                  `json:"bisection,omitempty"`
+}
+
 // EvidenceContent is what patchgate signs for one release: every statement
 // but the summary's inputs, which the signer fills from the statements it
 // wrote.
@@ -188,6 +219,7 @@ type EvidenceContent struct {
 	TestResults []EvidenceTestResult
 	FixProofs   []EvidenceFixProof
 	Approval    EvidenceApproval
+	Combination EvidenceCombination
 	Summary     EvidenceSummary
 }
 
@@ -206,6 +238,8 @@ type EvidenceStatement struct {
 	FixProof   *EvidenceFixProof   `json:"fix_proof,omitempty"`
 	Approval   *EvidenceApproval   `json:"approval,omitempty"`
 	Summary    *EvidenceSummary    `json:"summary,omitempty"`
+	// Combination is the release-combination statement's predicate.
+	Combination *EvidenceCombination `json:"combination,omitempty"`
 }
 
 // EvidencePack is a decoded pack whose signatures verified.

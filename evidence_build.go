@@ -42,9 +42,13 @@ func BuildEvidence(src EvidenceSource) (EvidenceContent, error) {
 	}
 	rel := EvidenceRelease{Forge: c.Forge, Repo: c.Repo, Tag: c.Name, SHA: c.SHA, BaseSHA: c.BaseSHA, URL: src.ReleaseURL}
 	out := EvidenceContent{Release: rel}
+	out.Combination = EvidenceCombination{SHA: c.SHA, Tickets: []EvidenceCombinationTicket{}, Bisection: ev.Bisection}
+	var releaseTests []TestResult
 	if v := ev.Verification; v != nil {
+		out.Combination.VerificationID = v.ID
 		for _, run := range v.Suites {
 			out.TestResults = append(out.TestResults, evidenceTestResult(v, run, src.Tests[run.ID], src.PublicURL))
+			releaseTests = append(releaseTests, src.Tests[run.ID]...)
 		}
 	}
 	policy := ev.Policy.ReleasePolicy
@@ -79,6 +83,9 @@ func BuildEvidence(src EvidenceSource) (EvidenceContent, error) {
 		approval.Tickets = append(approval.Tickets, EvidenceTicket{Key: key, Change: name, HeadSHA: ch.HeadSHA})
 		if p := src.Proofs[key]; p != nil {
 			out.FixProofs = append(out.FixProofs, evidenceFixProof(key, name, ch.HeadSHA, p))
+			if tests := ProvingTests(p); len(tests) > 0 {
+				out.Combination.Tickets = append(out.Combination.Tickets, evidenceCombination(key, name, tests, releaseTests))
+			}
 		}
 	}
 	seen := map[string]bool{}
@@ -164,4 +171,22 @@ func evidenceFixProof(key, change, head string, p *Proof) EvidenceFixProof {
 		}
 	}
 	return fp
+}
+
+// evidenceCombination is ticket key's proving tests as the release's own run
+// has them: a failed attempt of a test that passed on a retry of the same
+// commit is not its outcome (as the gate reads it, ReleaseProofBlockers).
+func evidenceCombination(key, change string, tests []ProofTest, releaseTests []TestResult) EvidenceCombinationTicket {
+	var results []TestResult
+	for _, r := range releaseTests {
+		if !(r.Flaky && (r.Status == TestFailed || r.Status == TestErrored)) {
+			results = append(results, r)
+		}
+	}
+	ct := EvidenceCombinationTicket{Ticket: key, Change: change, Tests: []EvidenceCombinationTest{}}
+	for _, t := range tests {
+		got, msg := outcome(t, results)
+		ct.Tests = append(ct.Tests, EvidenceCombinationTest{Test: t.String(), Result: got, Message: msg})
+	}
+	return ct
 }

@@ -24,11 +24,14 @@ type EvidenceReport struct {
 	Suites        []EvidenceTestResult    `json:"suites"`
 	Tickets       []EvidenceTicket        `json:"tickets"`
 	Proofs        []EvidenceFixProof      `json:"proofs"`
-	Approvers     []EvidenceApprover      `json:"approvers"`
-	Authors       []EvidenceAuthor        `json:"authors"`
-	AuditHead     AuditHead               `json:"audit_head"`
-	KeyIDs        []string                `json:"key_ids"`
-	Statements    int                     `json:"statements"`
+	// Combination is each ticket's proof tests on the release commit, and
+	// the culprit bisection if one ran; nil when the pack holds none.
+	Combination *EvidenceCombination `json:"combination,omitempty"`
+	Approvers   []EvidenceApprover   `json:"approvers"`
+	Authors     []EvidenceAuthor     `json:"authors"`
+	AuditHead   AuditHead            `json:"audit_head"`
+	KeyIDs      []string             `json:"key_ids"`
+	Statements  int                  `json:"statements"`
 	// Problems are why the pack does not hold; empty when it does.
 	Problems []string `json:"problems"`
 }
@@ -69,7 +72,7 @@ func CheckEvidence(p *EvidencePack, want EvidenceWant) EvidenceReport {
 			if i != len(p.Statements)-1 {
 				bad("line %d: the verification summary is not the pack's last statement: statements were moved or added after it", st.Line)
 			}
-		case st.TestResult == nil && st.FixProof == nil:
+		case st.TestResult == nil && st.FixProof == nil && st.Combination == nil:
 			bad("line %d: unknown predicate type %q: a pack holds only patchgate's statements", st.Line, st.PredicateType)
 		}
 	}
@@ -104,6 +107,7 @@ func CheckEvidence(p *EvidencePack, want EvidenceWant) EvidenceReport {
 	}
 	checkSuites(p, approval, &r, bad)
 	checkProofs(p, approval, &r, bad)
+	checkCombination(p, approval, &r, bad)
 	checkApprovals(approval, &r, bad)
 	if summary != nil {
 		checkSummary(p, approval, summary, &r, bad)
@@ -120,6 +124,8 @@ func statementName(st EvidenceStatement) string {
 		return "fix-proof of " + st.FixProof.Ticket
 	case st.Approval != nil:
 		return "release approval"
+	case st.Combination != nil:
+		return "release combination"
 	case st.Summary != nil:
 		return "verification summary"
 	}
@@ -238,6 +244,62 @@ func checkProofs(p *EvidencePack, approval *EvidenceApproval, r *EvidenceReport,
 			i := slices.IndexFunc(fp.Tests, func(pt EvidenceProofTest) bool { return pt.Test == name })
 			if i < 0 || fp.Tests[i].Head != ProofPassed || (fp.Tests[i].Base != ProofFailed && fp.Tests[i].Base != ProofNotBuilt) {
 				bad("the fix-proof of %s names %s as failing without the fix and passing with it, but its outcomes do not show that", t.Key, name)
+			}
+		}
+	}
+}
+
+// checkCombination: when the policy required proof, the pack has one
+// release-combination statement about the release commit's own run, in
+// which every fail-to-pass test of every ticket's proof passed with the
+// other fixes; and no culprit bisection names a merge the release fails from.
+func checkCombination(p *EvidencePack, approval *EvidenceApproval, r *EvidenceReport, bad func(string, ...any)) {
+	n := 0
+	for _, st := range p.Statements {
+		if st.Combination == nil {
+			continue
+		}
+		n++
+		r.Combination = st.Combination
+		if st.Combination.SHA != approval.Release.SHA {
+			bad("line %d: the combination check ran on %s, not the release commit %s", st.Line, ShortSHA(st.Combination.SHA), ShortSHA(approval.Release.SHA))
+		}
+		if id := st.Combination.VerificationID; !slices.ContainsFunc(r.Suites, func(tr EvidenceTestResult) bool { return tr.VerificationID == id }) {
+			bad("line %d: the combination check read verification %d, which no test result of the release commit is from", st.Line, id)
+		}
+		for _, ct := range st.Combination.Tickets {
+			if !slices.ContainsFunc(approval.Tickets, func(t EvidenceTicket) bool { return t.Key == ct.Ticket }) {
+				bad("line %d: the combination check names ticket %s, which the release does not list", st.Line, ct.Ticket)
+			}
+		}
+		if b := st.Combination.Bisection; b != nil && b.State == BisectionFound && b.Culprit != nil {
+			bad("line %d: the culprit bisection found that the release fails from %s", st.Line, b.Culprit)
+		}
+	}
+	if n > 1 {
+		bad("the pack has %d release-combination statements: a pack has at most one", n)
+	}
+	if !approval.Policy.RequireProof {
+		return
+	}
+	if r.Combination == nil {
+		bad("the pack has no release-combination statement (%s): nothing shows that each ticket's proof tests passed on the release commit with the other fixes, and the recorded policy requires proof", PredicateReleaseCombination)
+		return
+	}
+	for _, fp := range r.Proofs {
+		i := slices.IndexFunc(r.Combination.Tickets, func(ct EvidenceCombinationTicket) bool { return ct.Ticket == fp.Ticket })
+		for _, name := range fp.FailToPass {
+			if i < 0 {
+				bad("the proof test %s of %s has no result on the release commit, and the recorded policy requires proof", name, fp.Ticket)
+				continue
+			}
+			tests := r.Combination.Tickets[i].Tests
+			j := slices.IndexFunc(tests, func(t EvidenceCombinationTest) bool { return t.Test == name })
+			switch {
+			case j < 0:
+				bad("the proof test %s of %s has no result on the release commit, and the recorded policy requires proof", name, fp.Ticket)
+			case tests[j].Result != ProofPassed:
+				bad("the proof test %s of %s is %s on the release commit, with the other fixes: the fix does not hold in the release", name, fp.Ticket, tests[j].Result)
 			}
 		}
 	}

@@ -2,6 +2,7 @@ package patchgate_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -37,7 +38,7 @@ func evidenceSource() patchgate.EvidenceSource {
 			Suites: []*patchgate.SuiteRun{{ID: 50, Name: "regression", State: patchgate.RunSuccess}}}},
 		Tests: map[int64][]patchgate.TestResult{50: {{Class: "calc", Name: "TestRound", Status: patchgate.TestPassed}}},
 		Proofs: map[string]*patchgate.Proof{"PAY-7": {VerificationID: 6, BaseSHA: evBase, State: patchgate.ProofHolds, Tests: []patchgate.ProofRecord{
-			{ProofTest: patchgate.ProofTest{File: "calc_test.go", Name: "TestRound"}, Base: patchgate.ProofNotBuilt, Head: patchgate.ProofPassed},
+			{ProofTest: patchgate.ProofTest{File: "calc_test.go", Name: "TestRound", Language: patchgate.LangGo}, Base: patchgate.ProofNotBuilt, Head: patchgate.ProofPassed},
 			{ProofTest: patchgate.ProofTest{File: "calc_test.go", Name: "TestOld"}, Base: patchgate.ProofPassed, Head: patchgate.ProofPassed},
 		}}},
 		UserIDs:   map[string]int64{"alice": 1, "bob": 2, "dave": 4},
@@ -67,6 +68,7 @@ func packOf(t *testing.T, c patchgate.EvidenceContent) *patchgate.EvidencePack {
 		add(patchgate.EvidenceStatement{PredicateType: patchgate.PredicateFixProof, FixProof: &c.FixProofs[i]})
 	}
 	add(patchgate.EvidenceStatement{PredicateType: patchgate.PredicateReleaseApproval, Approval: &c.Approval})
+	add(patchgate.EvidenceStatement{PredicateType: patchgate.PredicateReleaseCombination, Combination: &c.Combination})
 	s := c.Summary
 	for _, st := range p.Statements {
 		s.Inputs = append(s.Inputs, patchgate.EvidenceReference{URI: fmt.Sprintf("%s%d", patchgate.EvidenceStatementURI, st.Line), SHA256: st.SHA256})
@@ -189,10 +191,10 @@ func TestCheckEvidence(t *testing.T) {
 		}, patchgate.EvidenceWant{}, "line 1 (test result of suite regression): its subject \"x\" has a sha256 digest"},
 		{"a subject without the tag", func(p *patchgate.EvidencePack) { p.Statements[2].Subject = p.Statements[2].Subject[:1] },
 			patchgate.EvidenceWant{}, "line 3 (release approval): its subject does not name the release tag refs/tags/v1.6.0"},
-		{"a decision other than PASSED", func(p *patchgate.EvidencePack) { p.Statements[3].Summary.Result = "FAILED" },
+		{"a decision other than PASSED", func(p *patchgate.EvidencePack) { p.Statements[len(p.Statements)-1].Summary.Result = "FAILED" },
 			patchgate.EvidenceWant{}, `the verification summary's decision is "FAILED", not PASSED`},
 		{"no audit head", func(p *patchgate.EvidencePack) {
-			s := p.Statements[3].Summary
+			s := p.Statements[len(p.Statements)-1].Summary
 			s.Inputs = s.Inputs[:len(s.Inputs)-1]
 		}, patchgate.EvidenceWant{}, "the verification summary does not record the audit chain's head"},
 		{"two release approvals", func(p *patchgate.EvidencePack) {
@@ -204,6 +206,32 @@ func TestCheckEvidence(t *testing.T) {
 		}, patchgate.EvidenceWant{}, `line 1: unknown predicate type "https://example.com/x"`},
 		{"a SHA prefix too short to mean anything", func(*patchgate.EvidencePack) {}, patchgate.EvidenceWant{SHA: "111"}, "the pack is about commit " + evSHA + ", not 111"},
 		{"no statements", func(p *patchgate.EvidencePack) { p.Statements = nil }, patchgate.EvidenceWant{}, "the pack holds no statement"},
+		{"a proof test that fails in the release", func(p *patchgate.EvidencePack) {
+			p.Statements[3].Combination.Tickets[0].Tests[0].Result = patchgate.ProofFailed
+		}, patchgate.EvidenceWant{}, "the proof test calc_test.go:TestRound of PAY-7 is failed on the release commit, with the other fixes"},
+		{"a proof test without a result in the release", func(p *patchgate.EvidencePack) { p.Statements[3].Combination.Tickets[0].Tests = nil },
+			patchgate.EvidenceWant{}, "the proof test calc_test.go:TestRound of PAY-7 has no result on the release commit"},
+		{"a ticket left out of the combination", func(p *patchgate.EvidencePack) { p.Statements[3].Combination.Tickets = nil },
+			patchgate.EvidenceWant{}, "the proof test calc_test.go:TestRound of PAY-7 has no result on the release commit"},
+		{"no combination statement", func(p *patchgate.EvidencePack) {
+			p.Statements = append(p.Statements[:3], p.Statements[4])
+		}, patchgate.EvidenceWant{}, "the pack has no release-combination statement"},
+		{"the combination checked on another commit", func(p *patchgate.EvidencePack) { p.Statements[3].Combination.SHA = evFix },
+			patchgate.EvidenceWant{}, "line 4: the combination check ran on 2222222, not the release commit 1111111"},
+		{"the combination read another run", func(p *patchgate.EvidencePack) { p.Statements[3].Combination.VerificationID = 99 },
+			patchgate.EvidenceWant{}, "line 4: the combination check read verification 99"},
+		{"a culprit found", func(p *patchgate.EvidencePack) {
+			p.Statements[3].Combination.Bisection = &patchgate.Bisection{State: patchgate.BisectionFound,
+				Culprit: &patchgate.BisectPoint{SHA: evFix, Change: "#42", Ticket: "PAY-7"}}
+		}, patchgate.EvidenceWant{}, "line 4: the culprit bisection found that the release fails from #42 (PAY-7)"},
+		{"no combination when the policy required no proof", func(p *patchgate.EvidencePack) {
+			approval(p).Policy.RequireProof = false
+			resign(p)
+			gone := p.Statements[3].SHA256
+			p.Statements = append(p.Statements[:3], p.Statements[4])
+			s := p.Statements[3].Summary
+			s.Inputs = slices.DeleteFunc(s.Inputs, func(in patchgate.EvidenceReference) bool { return in.SHA256 == gone })
+		}, patchgate.EvidenceWant{}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

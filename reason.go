@@ -35,6 +35,10 @@ const (
 	ReasonSuperseded             ReasonCode = "superseded"
 	ReasonAlreadyPromoted        ReasonCode = "already_promoted"
 	ReasonNotEvaluated           ReasonCode = "not_evaluated"
+	// Every fix passed alone but the candidate fails: the culprit bisection.
+	ReasonReleaseBisecting     ReasonCode = "release_bisecting"
+	ReasonReleaseCulpritFound  ReasonCode = "release_culprit_found"
+	ReasonReleaseBisectStopped ReasonCode = "release_bisect_stopped"
 )
 
 // Reason is one row of the table of codes: what the code means and what to
@@ -87,6 +91,12 @@ var Reasons = []Reason{
 		"nothing; cut a new candidate for newer fixes"},
 	{ReasonNotEvaluated, "the candidate was not evaluated (only open and promoting candidates are)",
 		"open the candidate (`patchgate release show`) to evaluate it"},
+	{ReasonReleaseBisecting, "every fix passed alone but the candidate's required suite fails: patchgate verifies the cumulative prefixes of its merges to find the one it fails from",
+		"wait for the bisection, or stop it: `patchgate release bisect --cancel`"},
+	{ReasonReleaseCulpritFound, "every fix passed alone but the candidate fails from this merge on, with the fixes merged before it",
+		"fix the named merge's conflict with the earlier fixes on the release branch (or revert it), then cut a new candidate"},
+	{ReasonReleaseBisectStopped, "the search for the merge the candidate fails from ended without a culprit (a run broke, the history contradicts the failure, or it was canceled)",
+		"read the reason, then restart it: `patchgate release bisect`"},
 }
 
 // ReasonFor returns the table's row of code; ok is false for an unknown code.

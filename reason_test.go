@@ -106,6 +106,14 @@ func TestEveryReasonCodeRenders(t *testing.T) {
 			"already promoted on 2026-12-07 09:30 UTC: https://forge/acme/pay/releases/v1", "", ""},
 		{"not evaluated", patchgate.SummarizeCandidate(&patchgate.Candidate{State: patchgate.CandidateOpen}, nil).Blockers[0],
 			patchgate.ReasonNotEvaluated, "not evaluated", "", ""},
+		{"bisecting", patchgate.BisectionBlocker(&patchgate.Bisection{State: patchgate.BisectionRunning, Points: 5}), patchgate.ReasonReleaseBisecting,
+			"every fix passed alone but the release fails: bisecting its 5 merges to find the one it fails from", "", ""},
+		{"culprit found", patchgate.BisectionBlocker(&patchgate.Bisection{State: patchgate.BisectionFound, Points: 5,
+			Culprit: &patchgate.BisectPoint{SHA: sha, Change: "#43", Ticket: "PAY-9"}, Tests: []string{"TestLedgerTotals"}}),
+			patchgate.ReasonReleaseCulpritFound, "the release fails from #43 (PAY-9) on: TestLedgerTotals", "PAY-9", "#43"},
+		{"bisection stopped", patchgate.BisectionBlocker(&patchgate.Bisection{State: patchgate.BisectionInconclusive, Points: 5,
+			Reason: "verification 8 of #43 (PAY-9) ended error: could not run unit"}), patchgate.ReasonReleaseBisectStopped,
+			"the bisection of its 5 merges ended inconclusive: verification 8 of #43 (PAY-9) ended error: could not run unit", "", ""},
 	}
 	covered := map[patchgate.ReasonCode]bool{}
 	for _, tt := range tests {

@@ -171,6 +171,9 @@ type Evaluation struct {
 	// Policy is the release policy the candidate is held to, with where each
 	// value came from; nil when its .patchgate.yml could not be read.
 	Policy *EffectivePolicy `json:"policy,omitempty"`
+	// Bisection is the search for the merge the candidate fails from, when
+	// its own run failed although every fix passed alone.
+	Bisection *Bisection `json:"bisection,omitempty"`
 }
 
 // NamesPerson reports whether the approval names a person: it came through a

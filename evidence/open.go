@@ -156,6 +156,11 @@ func decodeStatement(payload []byte) (*patchgate.EvidenceStatement, error) {
 		if err := strictJSON(pred, st.Approval); err != nil {
 			return nil, fmt.Errorf("the release-approval predicate: %v", err)
 		}
+	case patchgate.PredicateReleaseCombination:
+		st.Combination = &patchgate.EvidenceCombination{}
+		if err := strictJSON(pred, st.Combination); err != nil {
+			return nil, fmt.Errorf("the release-combination predicate: %v", err)
+		}
 	}
 	return st, nil
 }

@@ -33,7 +33,8 @@ type statement struct {
 
 // SignPack encodes c as in-toto statements about the release commit and tag,
 // signs each in a DSSE envelope, and returns the pack (JSON Lines): the test
-// results, the fix-proofs, the release approval, then the verification
+// results, the fix-proofs, the release approval, the release combination
+// (each ticket's proof tests on the release commit), then the verification
 // summary whose inputs are the sha256 of every statement before it.
 func (s *Signer) SignPack(ctx context.Context, c patchgate.EvidenceContent) ([]byte, error) {
 	if s.Key == nil {
@@ -63,6 +64,10 @@ func (s *Signer) SignPack(ctx context.Context, c patchgate.EvidenceContent) ([]b
 		return nil, fmt.Errorf("encode the release approval: %w", err)
 	}
 	stmts = append(stmts, statement{patchgate.PredicateReleaseApproval, p})
+	if p, err = jsonPredicate(c.Combination); err != nil {
+		return nil, fmt.Errorf("encode the release combination: %w", err)
+	}
+	stmts = append(stmts, statement{patchgate.PredicateReleaseCombination, p})
 
 	var out []byte
 	summary := c.Summary

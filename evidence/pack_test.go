@@ -49,7 +49,7 @@ func release() patchgate.EvidenceSource {
 			{Class: "calc", Name: "TestFlaky", Status: patchgate.TestFailed, Quarantined: true},
 		}},
 		Proofs: map[string]*patchgate.Proof{"PAY-7": {VerificationID: 6, BaseSHA: baseSHA, State: patchgate.ProofHolds,
-			Tests: []patchgate.ProofRecord{{ProofTest: patchgate.ProofTest{File: "calc/calc_test.go", Name: "TestRound"},
+			Tests: []patchgate.ProofRecord{{ProofTest: patchgate.ProofTest{File: "calc/calc_test.go", Name: "TestRound", Language: patchgate.LangGo},
 				Base: patchgate.ProofFailed, Head: patchgate.ProofPassed}}}},
 		UserIDs:   map[string]int64{"alice": 101, "bob": 102, "dave": 104},
 		AuditHead: patchgate.AuditHead{Seq: 77, Hash: strings.Repeat("ef", 32)},
@@ -83,8 +83,8 @@ func TestSignedPackVerifies(t *testing.T) {
 		t.Fatalf("a pack patchgate signed: got problems %q, want none", problems)
 	}
 	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-	if len(lines) != 4 { // test result, fix-proof, approval, summary
-		t.Fatalf("got %d lines, want 4", len(lines))
+	if len(lines) != 5 { // test result, fix-proof, approval, combination, summary
+		t.Fatalf("got %d lines, want 5", len(lines))
 	}
 	pack, _ := evidence.Open(context.Background(), data, []*evidence.PublicKey{key.PublicKey()})
 	rep := patchgate.CheckEvidence(pack, patchgate.EvidenceWant{})
@@ -172,7 +172,7 @@ func TestEditedPackFailsWithItsReason(t *testing.T) {
 	good := mustSign(t, key, release())
 	lines := strings.SplitAfter(string(good), "\n")
 	// Line 1 is the regression suite, 2 PAY-7's fix-proof, 3 the release
-	// approval, 4 the summary.
+	// approval, 4 the release combination, 5 the summary.
 	tests := []struct {
 		name string
 		pack func() []byte
@@ -229,7 +229,7 @@ func TestEditedPackFailsWithItsReason(t *testing.T) {
 			sig[0] ^= 1
 			env.Signatures[0].Sig = base64.StdEncoding.EncodeToString(sig)
 			b, _ := json.Marshal(env)
-			return []byte(lines[0] + lines[1] + string(b) + "\n" + lines[3])
+			return []byte(lines[0] + lines[1] + string(b) + "\n" + lines[3] + lines[4])
 		}, nil, patchgate.EvidenceWant{}, "line 3: the signature by key " + key.ID() + " does not verify"},
 		{"a payload byte", func() []byte {
 			b := bytes.Clone(good)
@@ -240,14 +240,30 @@ func TestEditedPackFailsWithItsReason(t *testing.T) {
 		{"a whitespace byte", func() []byte {
 			return bytes.Replace(good, []byte(`{"payloadType"`), []byte(`{ "payloadType"`), 1)
 		}, nil, patchgate.EvidenceWant{}, "line 1: the envelope is not byte for byte as patchgate wrote it"},
-		{"a missing fix-proof", func() []byte { return []byte(lines[0] + lines[2] + lines[3]) }, nil, patchgate.EvidenceWant{},
+		{"a missing fix-proof", func() []byte { return []byte(lines[0] + lines[2] + lines[3] + lines[4]) }, nil, patchgate.EvidenceWant{},
 			"ticket PAY-7 (fixed in #42) has no fail-to-pass proof, and the recorded policy requires proof"},
-		{"a missing test result", func() []byte { return []byte(lines[1] + lines[2] + lines[3]) }, nil, patchgate.EvidenceWant{},
+		{"a missing test result", func() []byte { return []byte(lines[1] + lines[2] + lines[3] + lines[4]) }, nil, patchgate.EvidenceWant{},
 			"required suite regression has no test result in the pack"},
-		{"a missing summary", func() []byte { return []byte(lines[0] + lines[1] + lines[2]) }, nil, patchgate.EvidenceWant{},
+		{"a missing summary", func() []byte { return []byte(lines[0] + lines[1] + lines[2] + lines[3]) }, nil, patchgate.EvidenceWant{},
 			"the pack has 0 verification summaries"},
-		{"the approval moved after the summary", func() []byte { return []byte(lines[0] + lines[1] + lines[3] + lines[2]) }, nil,
+		{"the approval moved after the summary", func() []byte { return []byte(lines[0] + lines[1] + lines[4] + lines[2] + lines[3]) }, nil,
 			patchgate.EvidenceWant{}, "line 3: the verification summary is not the pack's last statement"},
+		{"a proof test failed on the release commit", func() []byte {
+			return editLine(t, good, key, 4, true, func(st map[string]any) {
+				pred(st)["tickets"].([]any)[0].(map[string]any)["tests"].([]any)[0].(map[string]any)["result"] = "failed"
+			})
+		}, nil, patchgate.EvidenceWant{}, "the proof test calc/calc_test.go:TestRound of PAY-7 is failed on the release commit"},
+		{"the combination's tickets emptied", func() []byte {
+			return editLine(t, good, key, 4, true, func(st map[string]any) { pred(st)["tickets"] = []any{} })
+		}, nil, patchgate.EvidenceWant{}, "the proof test calc/calc_test.go:TestRound of PAY-7 has no result on the release commit"},
+		{"a missing release combination", func() []byte { return []byte(lines[0] + lines[1] + lines[2] + lines[4]) }, nil, patchgate.EvidenceWant{},
+			"the pack has no release-combination statement"},
+		{"a culprit added to the combination", func() []byte {
+			return editLine(t, good, key, 4, true, func(st map[string]any) {
+				pred(st)["bisection"] = map[string]any{"candidate_id": 9, "state": "found", "points": 2, "started_by": "patchgate",
+					"started_at": "2026-12-07T12:00:00Z", "culprit": map[string]any{"sha": fixSHA, "change": "#42", "ticket": "PAY-7"}}
+			})
+		}, nil, patchgate.EvidenceWant{}, "the culprit bisection found that the release fails from #42 (PAY-7)"},
 		{"another key", func() []byte { return good }, []*evidence.PublicKey{other.PublicKey()}, patchgate.EvidenceWant{},
 			"line 1: signed by key " + key.ID() + ", which is none of the given keys (" + other.ID() + ")"},
 		{"a pack signed by another key", func() []byte { return mustSign(t, other, release()) }, nil, patchgate.EvidenceWant{},

@@ -53,6 +53,8 @@ type Server struct {
 	Reports Reporter
 	// EvidencePacks are the releases' signed evidence packs; nil serves none.
 	EvidencePacks patchgate.EvidencePackService
+	// Bisector starts and stops culprit bisections; nil refuses to.
+	Bisector Bisector
 	// Linker performs manual link and unlink requests.
 	Linker Linker
 	// TicketUpdater applies trackers' news about external tickets.
@@ -190,6 +192,8 @@ func (s *Server) engine() *gin.Engine {
 	manager.POST("/releases/:id/approve", s.handleApproveRelease)
 	manager.DELETE("/releases/:id/approve", s.handleWithdrawApproval)
 	manager.POST("/releases/:id/promote", s.handlePromoteRelease)
+	manager.POST("/releases/:id/bisect", s.handleStartBisection)
+	manager.DELETE("/releases/:id/bisect", s.handleCancelBisection)
 
 	admin := api.Group("", s.require(patchgate.RoleAdmin))
 	admin.GET("/audit/verify", s.handleVerifyAudit)

@@ -55,7 +55,8 @@ func newEvidenceVerifyCommand() *cobra.Command {
 			"exactly as patchgate wrote it, signed by one of the --key public keys (matched by key id; give\n" +
 			"several across a key rotation); every statement is about the release commit and tag (and --sha,\n" +
 			"--tag when given); every required suite passed there; every ticket has its fail-to-pass proof when\n" +
-			"the recorded policy required proof; the approvals meet the recorded policy with distinct people (by\n" +
+			"the recorded policy required proof, and its proof tests passed on the release commit itself (the\n" +
+			"release-combination statement); the approvals meet the recorded policy with distinct people (by\n" +
 			"forge user id) who are not authors; the policy matches its digest; and the verification summary,\n" +
 			"last, decided PASSED over exactly the pack's other statements. Prints a summary (or --json) and\n" +
 			"exits non-zero, naming each problem, when anything does not hold.",
@@ -144,6 +145,22 @@ func printEvidenceReport(w io.Writer, name string, rep patchgate.EvidenceReport)
 			}
 		}
 		fmt.Fprintln(w, line)
+	}
+	if c := rep.Combination; c != nil {
+		for _, ct := range c.Tickets {
+			var tests []string
+			for _, t := range ct.Tests {
+				tests = append(tests, t.Test+" "+string(t.Result))
+			}
+			fmt.Fprintf(w, "ticket %s in the release (verification %d on %s): %s\n", ct.Ticket, c.VerificationID, patchgate.ShortSHA(c.SHA), strings.Join(tests, ", "))
+		}
+		if b := c.Bisection; b != nil {
+			fmt.Fprintf(w, "culprit bisection over %d merges: %s", b.Points, b.State)
+			if b.Culprit != nil {
+				fmt.Fprintf(w, ", fails from %s at %s on %s", b.Culprit, patchgate.ShortSHA(b.Culprit.SHA), strings.Join(b.Tests, ", "))
+			}
+			fmt.Fprintln(w)
+		}
 	}
 	var authors []string
 	for _, a := range rep.Authors {

@@ -129,7 +129,32 @@ func newReleaseCommand() *cobra.Command {
 			return nil
 		},
 	}
-	for _, sub := range []*cobra.Command{list, create, show, approve, withdraw, promote} {
+	var cancel bool
+	bisect := &cobra.Command{
+		Use:   "bisect ID [--cancel]",
+		Short: "Restart the search for the merge a failing candidate fails from, or stop it (--cancel)",
+		Long: "When a candidate's required suite fails although every fix in it passed alone, patchgate verifies\n" +
+			"the merge commits of its release history (each the release base plus the first merges), bisecting,\n" +
+			"and names the merge the release fails from. It starts by itself; this restarts one that ended\n" +
+			"without a culprit, or stops a running one and its queued or running verifications.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			method := http.MethodPost
+			if cancel {
+				method = http.MethodDelete
+			}
+			var out struct {
+				Bisection patchgate.Bisection `json:"bisection"`
+			}
+			if err := c.do(cmd.Context(), method, "/api/v1/releases/"+args[0]+"/bisect", nil, &out); err != nil {
+				return err
+			}
+			printBisection(cmd.OutOrStdout(), &out.Bisection)
+			return nil
+		},
+	}
+	bisect.Flags().BoolVar(&cancel, "cancel", false, "stop the running bisection and its runs")
+	for _, sub := range []*cobra.Command{list, create, show, approve, withdraw, promote, bisect} {
 		addAPIFlags(sub, &c)
 		cmd.AddCommand(sub)
 	}
@@ -218,6 +243,9 @@ func printRelease(w io.Writer, r *patchgate.Candidate, ev *patchgate.Evaluation)
 		}
 		fmt.Fprintf(w, "  policy: %s\n", strings.Join(words, ", "))
 	}
+	if ev.Bisection != nil {
+		printBisection(w, ev.Bisection)
+	}
 	switch {
 	// A closed candidate shows its state, not a gate it can no longer pass.
 	case r.State == patchgate.CandidateSuperseded:
@@ -302,5 +330,21 @@ func printBlockers(w io.Writer, lead string, bs []patchgate.Blocker) {
 	indent := strings.Repeat(" ", len(lead))
 	for _, b := range bs {
 		fmt.Fprintf(w, "%s%s\n%s  %s → %s\n", lead, b.Message, indent, b.Code, b.Action)
+	}
+}
+
+// printBisection writes where a candidate's culprit bisection stands.
+func printBisection(w io.Writer, b *patchgate.Bisection) {
+	switch {
+	case b.State == patchgate.BisectionFound:
+		fmt.Fprintf(w, "  bisection: found over %d merges: %s at %s (verification %d)", b.Points, b.Culprit, short(b.Culprit.SHA), b.VerificationID)
+		if len(b.Tests) > 0 {
+			fmt.Fprintf(w, " fails on: %s", strings.Join(b.Tests, ", "))
+		}
+		fmt.Fprintln(w)
+	case b.Reason != "":
+		fmt.Fprintf(w, "  bisection: %s over %d merges: %s\n", b.State, b.Points, b.Reason)
+	default:
+		fmt.Fprintf(w, "  bisection: %s over %d merges\n", b.State, b.Points)
 	}
 }

@@ -63,6 +63,7 @@ type useCases struct {
 	verdicts   *verification.Verdicts
 	candidates *gate.Candidates
 	gate       *gate.Gate
+	bisector   *gate.Bisector
 	commands   *commands.Handler
 	trackers   *tracking.Trackers
 	dispatch   *delivery.Dispatcher
@@ -163,13 +164,16 @@ func (m *Main) useCases(st *stores, repos repositories, clients forgeAPIs, comme
 	answers := m.enforcementAnswers(clients)
 	uc.planner = &verification.Planner{Configs: configs, Verifications: st.verifications, Changes: st.changes,
 		Links: st.links, Repos: repos.dir, Forges: clients.proofSources, Trust: trust, Logger: m.Logger}
+	bisections := store.NewBisectionService(m.DB)
+	uc.bisector = &gate.Bisector{Configs: configs, Candidates: st.releases, Evidence: st.verifications, Bisections: bisections,
+		Runs: st.verifications, Queue: m.Queue, Comparers: clients.comparers, Logger: m.Logger}
 	uc.candidates = &gate.Candidates{Configs: configs, Releases: st.releases, Changes: st.changes, Links: st.links,
-		Repos: repos.dir, Comparers: clients.comparers, Logger: m.Logger}
-	uc.gate = &gate.Gate{Configs: configs, Releases: st.releases, Evidence: st.verifications,
+		Repos: repos.dir, Comparers: clients.comparers, Logger: m.Logger, Watcher: uc.bisector}
+	uc.gate = &gate.Gate{Configs: configs, Releases: st.releases, Evidence: gateEvidence{st.verifications, bisections},
 		Authorship: &gate.AuthorRule{Authors: clients.authors, Comparers: clients.comparers, Branches: st.changes, Logger: m.Logger},
 		Publisher:  &gate.Publisher{Releasers: clients.releasers, Commenters: commenters, Announcer: announcers{m.announcer(), answers}, Logger: m.Logger},
 		Repos:      repos.dir, Logger: m.Logger}
-	uc.verdicts = &verification.Verdicts{Changes: st.changes, Tickets: reconciler, Releases: uc.candidates, Logger: m.Logger}
+	uc.verdicts = &verification.Verdicts{Changes: st.changes, Tickets: reconciler, Releases: uc.candidates, Bisections: uc.bisector, Logger: m.Logger}
 	uc.protection = m.enforcementChecker(repos.dir, clients, configuredGitHubAppID(m.Config))
 	cmds := store.NewCommandService(m.DB)
 	uc.verifier = &verification.Verifier{Verifications: st.verifications, Queue: m.Queue, Reporter: m.Reporter,
@@ -186,6 +190,13 @@ func (m *Main) useCases(st *stores, repos repositories, clients forgeAPIs, comme
 	m.Linker, m.Verifier, m.Planner, m.Verdicts = uc.linker, uc.verifier, uc.planner, uc.verdicts
 	m.Candidates, m.Gate, m.Commands = uc.candidates, uc.gate, uc.commands
 	return uc
+}
+
+// gateEvidence is what the gate weighs: the verifications and proofs, and
+// the culprit bisections of failing candidates.
+type gateEvidence struct {
+	*store.VerificationService
+	*store.BisectionService
 }
 
 // people makes the directory of people: the configured release managers
@@ -301,6 +312,7 @@ func (m *Main) server(st *stores, repos repositories, uc *useCases, inbox *deliv
 		Releaser:      uc.gate,
 		Audit:         store.NewAuditService(m.DB),
 		EvidencePacks: store.NewEvidencePackService(m.DB),
+		Bisector:      uc.bisector,
 		Linker:        uc.linker,
 		TicketUpdater: uc.trackers,
 		Repos:         repos.dir,

@@ -46,6 +46,14 @@ type Candidates struct {
 	// has not.
 	Comparers map[patchgate.Forge]patchgate.Comparer
 	Logger    *slog.Logger
+	// Watcher, when set, is told every new candidate (the Bisector: a new
+	// candidate stops the bisections of those it supersedes).
+	Watcher CandidateWatcher
+}
+
+// CandidateWatcher is told every candidate created.
+type CandidateWatcher interface {
+	CandidateCreated(ctx context.Context, c *patchgate.Candidate)
 }
 
 // CreateCandidate proposes a commit of the release branch for production: it
@@ -96,7 +104,11 @@ func (cs *Candidates) CreateCandidate(ctx context.Context, req patchgate.Candida
 	if err := cs.Releases.CreateCandidate(ctx, c); err != nil {
 		return nil, fmt.Errorf("create candidate %s of %s: %w", c.Name, repo.Name, err)
 	}
-	return cs.Releases.FindCandidateByID(ctx, c.ID)
+	created, err := cs.Releases.FindCandidateByID(ctx, c.ID)
+	if err == nil && cs.Watcher != nil {
+		cs.Watcher.CandidateCreated(ctx, created)
+	}
+	return created, err
 }
 
 // checkOnBranch makes sure sha is a commit of the release branch, asking the

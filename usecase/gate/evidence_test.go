@@ -161,6 +161,11 @@ func TestPromotionWritesAVerifiablePack(t *testing.T) {
 	if _, ok := wrote["dev #1"]; !ok || wrote["ops commits since "+w.base[:7]] == "" {
 		t.Errorf("authors: got %+v, want dev for #1 and ops for the commits since the last release", rep.Authors)
 	}
+	if c := rep.Combination; c == nil || c.SHA != w.cand || len(c.Tickets) != 1 || c.Tickets[0].Ticket != "PAY-1" ||
+		len(c.Tickets[0].Tests) != 1 || c.Tickets[0].Tests[0].Test != "calc/calc_test.go:TestRound" || c.Tickets[0].Tests[0].Result != patchgate.ProofPassed ||
+		c.VerificationID != rep.Suites[0].VerificationID {
+		t.Errorf("combination: got %+v, want PAY-1's TestRound passed in the release's run on %s", c, w.cand)
+	}
 	if rep.AuditHead.Seq == 0 {
 		t.Error("the pack records no audit head")
 	}

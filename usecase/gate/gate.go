@@ -70,6 +70,13 @@ type Gate struct {
 	Packs EvidenceWriter
 }
 
+// BisectionFinder reads candidates' culprit bisections. An Evidence that is
+// also one tells the gate which merge a failing candidate fails from
+// (Bisector); one that is not shows none.
+type BisectionFinder interface {
+	FindBisection(ctx context.Context, candidateID int64) (*patchgate.Bisection, error)
+}
+
 // AuthorChecker applies the author rule: whether approver (compared by forge
 // user id, patchgate.SameUser) wrote any of c.
 type AuthorChecker interface {
@@ -133,6 +140,17 @@ func (g *Gate) Evaluate(ctx context.Context, c *patchgate.Candidate) (*patchgate
 	}
 	ev.Verification = own
 	ev.Blockers = append(ev.Blockers, suiteBlockers(patchgate.Fix{}, own, unstarted, policy.Required, c.SHA)...)
+	if bisections, ok := g.Evidence.(BisectionFinder); ok && own != nil && own.State == patchgate.RunFailure {
+		// Which merge the release fails from, once every fix passed alone.
+		bis, err := bisections.FindBisection(ctx, c.ID)
+		switch {
+		case err == nil:
+			ev.Bisection = bis
+			ev.Blockers = append(ev.Blockers, patchgate.BisectionBlocker(bis))
+		case patchgate.ErrorCode(err) != patchgate.ENOTFOUND:
+			return nil, fmt.Errorf("find the bisection of candidate %s: %w", c.Name, err)
+		}
+	}
 	// An ended quarantine is a debt come due: the release waits until the
 	// test is fixed (and the quarantine removed) or the quarantine renewed.
 	expired, err := g.quarantineBlockers(ctx, ref, cfg, time.Now())

@@ -27,7 +27,15 @@ type Verdicts struct {
 	Tickets ChangeReconciler
 	// Releases, when set, proposes candidates on release branches.
 	Releases CandidateProposer
-	Logger   *slog.Logger
+	// Bisections, when set, is told every verdict: a failing candidate's
+	// run, or a run of one of its prefixes, moves its culprit bisection.
+	Bisections VerdictWatcher
+	Logger     *slog.Logger
+}
+
+// VerdictWatcher is told every final verdict (gate.Bisector).
+type VerdictWatcher interface {
+	OnVerdict(ctx context.Context, v *patchgate.Verification)
 }
 
 // OnVerdict re-derives the states of the tickets a final verdict is evidence
@@ -36,6 +44,9 @@ type Verdicts struct {
 func (d *Verdicts) OnVerdict(ctx context.Context, v *patchgate.Verification) {
 	if err := d.onVerdict(ctx, v); err != nil {
 		d.Logger.Error("update tickets after verdict", "verification_id", v.ID, "repo", v.Repo, "err", err)
+	}
+	if d.Bisections != nil {
+		d.Bisections.OnVerdict(ctx, v)
 	}
 }
 

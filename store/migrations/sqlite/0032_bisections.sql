@@ -1,0 +1,19 @@
+-- 0032_bisections: each candidate's search for the merge its release fails
+-- from (issue 19). Its runs are ordinary verifications of the merge commits;
+-- the row keeps where the search stands and, once found, the culprit.
+-- Keep in lockstep with ../postgres/0032_bisections.sql.
+CREATE TABLE bisections (
+	candidate_id    INTEGER NOT NULL PRIMARY KEY REFERENCES candidates (id),
+	state           TEXT    NOT NULL,
+	points          INTEGER NOT NULL DEFAULT 0,
+	culprit_sha     TEXT    NOT NULL DEFAULT '',
+	culprit_change  TEXT    NOT NULL DEFAULT '',
+	culprit_ticket  TEXT    NOT NULL DEFAULT '',
+	tests           TEXT    NOT NULL DEFAULT '',
+	verification_id INTEGER NOT NULL DEFAULT 0,
+	reason          TEXT    NOT NULL DEFAULT '',
+	started_by      TEXT    NOT NULL DEFAULT '',
+	started_at      TEXT    NOT NULL,
+	finished_at     TEXT
+);
+CREATE INDEX bisections_running ON bisections (state);
