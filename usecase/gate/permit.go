@@ -2,7 +2,6 @@ package gate
 
 import (
 	"context"
-	"strings"
 
 	"github.com/patchgate/patchgate"
 )
@@ -15,11 +14,10 @@ func (g *Gate) CanApprove(ctx context.Context, c *patchgate.Candidate, ev *patch
 	if !p.Role.Allows(patchgate.RoleReleaseManager) {
 		return patchgate.Errorf(patchgate.EFORBIDDEN, "approving needs the %s role; %s has %s", patchgate.RoleReleaseManager, p.Name, p.Role)
 	}
-	person, err := p.Person(c.Forge)
+	approver, err := p.Approver(c.Forge)
 	if err != nil {
 		return err
 	}
-	approver := patchgate.ForgeUser{Forge: c.Forge, Login: strings.ToLower(person.Login), UserID: person.UserID}
 	if c.State != patchgate.CandidateOpen {
 		return patchgate.Errorf(patchgate.ECONFLICT, "candidate %s is %s", c.Name, c.State)
 	}

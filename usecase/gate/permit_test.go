@@ -25,9 +25,9 @@ func TestCanApproveAgreesWithApprove(t *testing.T) {
 		}
 		return full, ev
 	}
-	manager := person
+	manager := w.person
 	as := func(login string, role patchgate.Role) patchgate.Principal {
-		p := person(login)
+		p := w.person(login)
 		p.Role = role
 		return p
 	}

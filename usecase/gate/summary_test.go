@@ -18,7 +18,7 @@ func TestApprovedCandidateBlockedByALaterFailure(t *testing.T) {
 	w.verify(w.cand, 0, patchgate.RunSuccess)
 	w.verify(w.head, w.pr.ID, patchgate.RunSuccess)
 	c := w.candidate()
-	if _, _, err := w.gate.Approve(ctx, c.ID, "", person("alice"), "api"); err != nil {
+	if _, _, err := w.gate.Approve(ctx, c.ID, "", w.person("alice"), "api"); err != nil {
 		t.Fatal(err)
 	}
 	summary := func() patchgate.CandidateSummary {
