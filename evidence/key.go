@@ -19,8 +19,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"runtime"
 
+	"github.com/patchgate/patchgate/keyfile"
 	"github.com/secure-systems-lab/go-securesystemslib/dsse"
 )
 
@@ -136,23 +136,10 @@ func ParsePublicKey(name string, data []byte) (*PublicKey, error) {
 // ed25519 private key, readable by its owner only (refused when group or
 // others may read it, as the audit key is). A missing file is fs.ErrNotExist.
 func LoadKeyFile(path string) (*Key, error) {
-	fi, err := os.Stat(path)
+	data, err := keyfile.Read(path, keyfile.Spec{Name: "evidence key file", Fix: "point evidence.key_file at the key file",
+		Exposed: "consider the key exposed if others did: make a new one and publish its public key"})
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, err
-		}
-		return nil, fmt.Errorf("evidence key file %s: %w: make it readable by the user patchgate runs as", path, err)
-	}
-	if perm := fi.Mode().Perm(); runtime.GOOS != "windows" && perm&0o077 != 0 {
-		return nil, fmt.Errorf("evidence key file %s has permissions %04o, so others may read it: "+
-			"run chmod 600 %s (and consider the key exposed if others did: make a new one and publish its public key)", path, perm, path)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("evidence key file %s is not a regular file: point evidence.key_file at the key file", path)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read evidence key file %s: %w: make it readable by the user patchgate runs as", path, err)
+		return nil, err
 	}
 	block, _ := pem.Decode(data)
 	if block == nil || block.Type != "PRIVATE KEY" {

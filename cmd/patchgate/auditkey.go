@@ -9,9 +9,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 
+	"github.com/patchgate/patchgate/keyfile"
 	"github.com/patchgate/patchgate/store"
 )
 
@@ -175,23 +175,10 @@ func fileExists(path string) (bool, error) {
 // readAuditKey reads a key file: hex, at least auditKeyBytes, readable by its
 // owner only. A missing file is fs.ErrNotExist.
 func readAuditKey(path string) ([]byte, error) {
-	fi, err := os.Stat(path)
+	raw, err := keyfile.Read(path, keyfile.Spec{Name: "audit key file", Fix: "point audit.key_file at the key file",
+		Exposed: "consider the key exposed if others did"})
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, err
-		}
-		return nil, fmt.Errorf("audit key file %s: %w: make it readable by the user patchgate runs as", path, err)
-	}
-	if perm := fi.Mode().Perm(); runtime.GOOS != "windows" && perm&0o077 != 0 {
-		return nil, fmt.Errorf("audit key file %s has permissions %04o, so others may read it: "+
-			"run chmod 600 %s (and consider the key exposed if others did)", path, perm, path)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("audit key file %s is not a regular file: point audit.key_file at the key file", path)
-	}
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read audit key file %s: %w: make it readable by the user patchgate runs as", path, err)
+		return nil, err
 	}
 	key, err := hex.DecodeString(strings.TrimSpace(string(raw)))
 	if err != nil || len(key) < auditKeyBytes {

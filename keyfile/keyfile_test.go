@@ -1,0 +1,93 @@
+package keyfile_test
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/patchgate/patchgate/keyfile"
+)
+
+var spec = keyfile.Spec{
+	Name:    "audit key file",
+	Fix:     "point audit.key_file at the key file",
+	Exposed: "consider the key exposed if others did",
+}
+
+// write makes a key file in a fresh directory with perm.
+func write(t *testing.T, perm os.FileMode) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "k")
+	if err := os.WriteFile(path, []byte("secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, perm); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestRead: a key file is read only when it is a regular file that its owner
+// alone may read; every refusal names the file, the cause and the next step.
+func TestRead(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("permissions are POSIX modes")
+	}
+	private := write(t, 0o600)
+	if got, err := keyfile.Read(private, spec); err != nil || string(got) != "secret\n" {
+		t.Fatalf("Read of a 0600 file = %q, %v; want its content", got, err)
+	}
+	if got, err := keyfile.Read(write(t, 0o400), spec); err != nil || string(got) != "secret\n" {
+		t.Fatalf("Read of a 0400 file = %q, %v; want its content", got, err)
+	}
+	dir := t.TempDir()
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(private, link); err != nil {
+		t.Fatal(err)
+	}
+	// A mounted secret is often a symlink to the file: the file decides.
+	if got, err := keyfile.Read(link, spec); err != nil || string(got) != "secret\n" {
+		t.Fatalf("Read through a symlink to a 0600 file = %q, %v; want its content", got, err)
+	}
+	loose := write(t, 0o644)
+	looseLink := filepath.Join(dir, "loose-link")
+	if err := os.Symlink(loose, looseLink); err != nil {
+		t.Fatal(err)
+	}
+	dirLink := filepath.Join(dir, "dir-link")
+	if err := os.Symlink(t.TempDir(), dirLink); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "missing")
+	tests := []struct {
+		name, path string
+		want       []string
+	}{
+		{"group-readable", write(t, 0o640), []string{"audit key file", "has permissions 0640, so others may read it", "run chmod 600", "consider the key exposed"}},
+		{"world-readable", loose, []string{"has permissions 0644", "chmod 600 " + loose}},
+		{"symlink to a world-readable file", looseLink, []string{"has permissions 0644", "chmod 600 " + looseLink}},
+		{"a directory", dir, []string{"audit key file " + dir + " is not a regular file", "point audit.key_file at the key file"}},
+		{"symlink to a directory", dirLink, []string{"is not a regular file", "point audit.key_file"}},
+		{"missing", missing, []string{"audit key file " + missing, "point audit.key_file at the key file"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := keyfile.Read(tt.path, spec)
+			if err == nil {
+				t.Fatalf("Read = %q, want a refusal", got)
+			}
+			for _, s := range tt.want {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("%q does not say %q", err.Error(), s)
+				}
+			}
+		})
+	}
+	if _, err := keyfile.Read(missing, spec); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a missing file: got %v, want fs.ErrNotExist, which callers that create the file test for", err)
+	}
+}
