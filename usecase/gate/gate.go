@@ -257,6 +257,9 @@ func (g *Gate) Approve(ctx context.Context, id int64, sha string, by patchgate.P
 	if err != nil {
 		return nil, nil, err
 	}
+	if c.State != patchgate.CandidateOpen {
+		return nil, nil, patchgate.NotOpen(c)
+	}
 	if sha == "" {
 		sha = c.SHA
 	}

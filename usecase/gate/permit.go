@@ -19,7 +19,7 @@ func (g *Gate) CanApprove(ctx context.Context, c *patchgate.Candidate, ev *patch
 		return err
 	}
 	if c.State != patchgate.CandidateOpen {
-		return patchgate.Errorf(patchgate.ECONFLICT, "candidate %s is %s", c.Name, c.State)
+		return patchgate.NotOpen(c)
 	}
 	if !ev.Releasable {
 		return patchgate.Unreleasable(c.Name, ev.Blockers)
@@ -46,7 +46,7 @@ func (g *Gate) CanWithdraw(c *patchgate.Candidate, p patchgate.Principal) error 
 		return err
 	}
 	if c.State != patchgate.CandidateOpen {
-		return patchgate.Errorf(patchgate.ECONFLICT, "candidate %s is %s", c.Name, c.State)
+		return patchgate.NotOpen(c)
 	}
 	if c.LiveApprovalBy(person) == nil {
 		return patchgate.Errorf(patchgate.ENOTFOUND, "%s has no approval of %s to withdraw", person.Labelled(), c.Name)
@@ -68,7 +68,7 @@ func (g *Gate) CanPromote(c *patchgate.Candidate, ev *patchgate.Evaluation, p pa
 		return nil
 	case patchgate.CandidateOpen:
 	default:
-		return patchgate.Errorf(patchgate.ECONFLICT, "candidate %s is %s", c.Name, c.State)
+		return patchgate.NotOpen(c)
 	}
 	if !ev.Releasable {
 		return patchgate.Unreleasable(c.Name, ev.Blockers)
