@@ -17,6 +17,9 @@ type Spec struct {
 	// Name is what the file is called in errors, before its path:
 	// "audit key file", "github.private_key_file".
 	Name string
+	// Key is the configuration key that names the file, for Create's
+	// errors: "audit.key_file".
+	Key string
 	// Fix is the next step when the path names no file patchgate can use
 	// (missing, a directory): "point audit.key_file at the key file".
 	Fix string
@@ -78,4 +81,29 @@ func cause(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// Create writes data to a new key file at path, readable by its owner only,
+// and returns data. When the file exists already (another process created
+// it first) its content is returned instead (Read), so that every process
+// uses the one key.
+func Create(path string, data []byte, s Spec) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return Read(path, s)
+	} else if err != nil {
+		return nil, fmt.Errorf("create %s %s: %w: set %s to a writable place, or create its directory", s.Name, path, cause(err), s.Key)
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(path)
+		return nil, fmt.Errorf("write %s %s: %w: check the disk and the directory's permissions, then start again", s.Name, path, err)
+	}
+	return data, nil
 }

@@ -14,6 +14,7 @@ import (
 
 var spec = keyfile.Spec{
 	Name:    "audit key file",
+	Key:     "audit.key_file",
 	Fix:     "point audit.key_file at the key file",
 	Exposed: "consider the key exposed if others did",
 }
@@ -89,5 +90,36 @@ func TestRead(t *testing.T) {
 	}
 	if _, err := keyfile.Read(missing, spec); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("a missing file: got %v, want fs.ErrNotExist, which callers that create the file test for", err)
+	}
+}
+
+// TestCreate: a new key file is written readable by its owner only; when
+// another process created it first, its key is read instead of replaced;
+// a place patchgate cannot write says which key to set.
+func TestCreate(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("permissions are POSIX modes")
+	}
+	path := filepath.Join(t.TempDir(), "k")
+	got, err := keyfile.Create(path, []byte("first\n"), spec)
+	if err != nil || string(got) != "first\n" {
+		t.Fatalf("Create = %q, %v; want the new key", got, err)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("the new file: %v, %v; want mode 0600", fi, err)
+	}
+	if got, err := keyfile.Create(path, []byte("second\n"), spec); err != nil || string(got) != "first\n" {
+		t.Fatalf("Create over an existing file = %q, %v; want the first key, kept", got, err)
+	}
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := keyfile.Create(path, []byte("second\n"), spec); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		t.Fatalf("Create over an existing loose file: got %v, want it refused as Read refuses it", err)
+	}
+	nowhere := filepath.Join(t.TempDir(), "no", "such", "dir", "k")
+	if _, err := keyfile.Create(nowhere, []byte("k"), spec); err == nil ||
+		!strings.Contains(err.Error(), "create audit key file "+nowhere) || !strings.Contains(err.Error(), "set audit.key_file to a writable place, or create its directory") {
+		t.Fatalf("Create in a missing directory: got %v, want it to name the file and audit.key_file", err)
 	}
 }

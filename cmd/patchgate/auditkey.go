@@ -175,17 +175,25 @@ func fileExists(path string) (bool, error) {
 // readAuditKey reads a key file: hex, at least auditKeyBytes, readable by its
 // owner only. A missing file is fs.ErrNotExist.
 func readAuditKey(path string) ([]byte, error) {
-	raw, err := keyfile.Read(path, keyfile.Spec{Name: "audit key file", Fix: "point audit.key_file at the key file",
-		Exposed: "consider the key exposed if others did"})
+	raw, err := keyfile.Read(path, auditKeyFile)
 	if err != nil {
 		return nil, err
 	}
+	return parseAuditKey(path, raw)
+}
+
+// parseAuditKey reads the key in raw, the content of the key file at path.
+func parseAuditKey(path string, raw []byte) ([]byte, error) {
 	key, err := hex.DecodeString(strings.TrimSpace(string(raw)))
 	if err != nil || len(key) < auditKeyBytes {
 		return nil, fmt.Errorf("audit key file %s: want at least %d hex digits, as patchgate writes it: restore the file patchgate created", path, 2*auditKeyBytes)
 	}
 	return key, nil
 }
+
+// auditKeyFile is how the audit key file is named in errors.
+var auditKeyFile = keyfile.Spec{Name: "audit key file", Key: "audit.key_file", Fix: "point audit.key_file at the key file",
+	Exposed: "consider the key exposed if others did"}
 
 // createAuditKey writes a new random key to path, readable by its owner only.
 // When another process created it first, that one's key is read instead.
@@ -194,22 +202,9 @@ func createAuditKey(path string) ([]byte, error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, fmt.Errorf("make an audit key: %w", err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		return readAuditKey(path)
-	} else if err != nil {
-		return nil, fmt.Errorf("create audit key file %s: %w: set audit.key_file to a writable place, or create its directory", path, err)
-	}
-	_, err = f.WriteString(hex.EncodeToString(key) + "\n")
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
+	data, err := keyfile.Create(path, []byte(hex.EncodeToString(key)+"\n"), auditKeyFile)
 	if err != nil {
-		_ = os.Remove(path)
-		return nil, fmt.Errorf("write audit key file %s: %w", path, err)
+		return nil, err
 	}
-	return key, nil
+	return parseAuditKey(path, data)
 }
