@@ -88,11 +88,26 @@ func cause(err error) error {
 // it first) its content is returned instead (Read), so that every process
 // uses the one key.
 func Create(path string, data []byte, s Spec) ([]byte, error) {
+	created, err := WriteNew(path, data)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("create %s %s: %w: set %s to a writable place, or create its directory", s.Name, path, cause(err), s.Key)
+	case !created:
+		return Read(path, s)
+	}
+	return data, nil
+}
+
+// WriteNew writes data to a new file at path, readable by its owner only,
+// and syncs it; created is false, and nothing is written, when path exists
+// already. A file it could not write whole is removed. Errors are the file
+// system's: the caller names the file's purpose and the next step.
+func WriteNew(path string, data []byte) (created bool, err error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
-		return Read(path, s)
+		return false, nil
 	} else if err != nil {
-		return nil, fmt.Errorf("create %s %s: %w: set %s to a writable place, or create its directory", s.Name, path, cause(err), s.Key)
+		return false, err
 	}
 	_, err = f.Write(data)
 	if err == nil {
@@ -103,7 +118,7 @@ func Create(path string, data []byte, s Spec) ([]byte, error) {
 	}
 	if err != nil {
 		_ = os.Remove(path)
-		return nil, fmt.Errorf("write %s %s: %w: check the disk and the directory's permissions, then start again", s.Name, path, err)
+		return false, err
 	}
-	return data, nil
+	return true, nil
 }

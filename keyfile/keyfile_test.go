@@ -123,3 +123,23 @@ func TestCreate(t *testing.T) {
 		t.Fatalf("Create in a missing directory: got %v, want it to name the file and audit.key_file", err)
 	}
 }
+
+// TestWriteNew: the first writer creates the file, owner-only; a second
+// finds it and writes nothing.
+func TestWriteNew(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mark")
+	if created, err := keyfile.WriteNew(path, []byte("one")); err != nil || !created {
+		t.Fatalf("WriteNew = %v, %v; want created", created, err)
+	}
+	if created, err := keyfile.WriteNew(path, []byte("two")); err != nil || created {
+		t.Fatalf("WriteNew over an existing file = %v, %v; want not created, no error", created, err)
+	}
+	data, err := os.ReadFile(path)
+	fi, serr := os.Stat(path)
+	if err != nil || serr != nil || string(data) != "one" || (runtime.GOOS != "windows" && fi.Mode().Perm() != 0o600) {
+		t.Fatalf("the file: %q (%v, %v), want the first content at 0600", data, err, serr)
+	}
+	if _, err := keyfile.WriteNew(filepath.Join(path, "below-a-file"), nil); err == nil {
+		t.Fatal("WriteNew below a file: got nil, want the file system's error")
+	}
+}

@@ -138,22 +138,9 @@ func markKeyed(ctx context.Context, audit *store.AuditService, db *store.DB, mar
 	}
 	const text = "The audit log of the key file beside this one is keyed: a log without its audit.keyed entry was\n" +
 		"rewritten, and `patchgate audit seal` refuses it. Keep this file with the key file.\n"
-	f, err := os.OpenFile(mark, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		db.AuditKeyed = true
-		return nil
-	} else if err != nil {
+	// An existing mark was written by another process: the log is keyed.
+	if _, err := keyfile.WriteNew(mark, []byte(text)); err != nil {
 		return fmt.Errorf("record that the audit log is keyed in %s: %w: make the key file's directory writable", mark, err)
-	}
-	_, err = f.WriteString(text)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("record that the audit log is keyed in %s: %w", mark, err)
 	}
 	db.AuditKeyed = true
 	return nil

@@ -86,10 +86,7 @@ func TestApprovalsCountPeopleNotTokens(t *testing.T) {
 // pinned token approves.
 func TestUnpinnedTokenCannotApprove(t *testing.T) {
 	ctx := context.Background()
-	w := newReleaseWorld(t)
-	w.verify(w.cand, 0, patchgate.RunSuccess)
-	w.verify(w.head, w.pr.ID, patchgate.RunSuccess)
-	c := w.candidate()
+	w, c := newReleasableWorld(t)
 	unpinned := patchgate.Principal{Name: "alice-old", Token: "alice-old", Role: patchgate.RoleReleaseManager,
 		Users: []patchgate.ForgeUser{{Forge: patchgate.GitHub, Login: "alice"}}}
 	want := []string{`token "alice-old"`, "github:alice", "no forge user id", "patchgate token create", "--user github:alice", "revoke"}

@@ -91,10 +91,7 @@ func TestCanApproveAgreesWithApprove(t *testing.T) {
 // candidate's own summary says it, for the dashboard, the API and comments.
 func TestClosedCandidateRefusalsAreCoded(t *testing.T) {
 	ctx := context.Background()
-	w := newReleaseWorld(t)
-	w.verify(w.cand, 0, patchgate.RunSuccess)
-	w.verify(w.head, w.pr.ID, patchgate.RunSuccess)
-	old := w.candidate()
+	w, old := newReleasableWorld(t)
 	newer, err := w.cands.CreateCandidate(ctx, patchgate.CandidateRequest{Repo: relRepo, SHA: w.cand, Name: "v1.1.1"}, "ops")
 	if err != nil {
 		t.Fatal(err)

@@ -137,6 +137,17 @@ func newReleaseWorldAfter(t *testing.T, released bool) *releaseWorld {
 	return w
 }
 
+// newReleasableWorld is newReleaseWorld with the candidate commit and the
+// fix's head verified, and a candidate at the commit: releasable, waiting
+// for its approvals.
+func newReleasableWorld(t *testing.T) (*releaseWorld, *patchgate.Candidate) {
+	t.Helper()
+	w := newReleaseWorld(t)
+	w.verify(w.cand, 0, patchgate.RunSuccess)
+	w.verify(w.head, w.pr.ID, patchgate.RunSuccess)
+	return w, w.candidate()
+}
+
 // verify records a finished verification of sha with the regression suite in
 // the given state, as a worker would have, under the .patchgate.yml of the
 // release branch's head (the candidate's), the only one whose runs count.
@@ -330,10 +341,7 @@ func TestAutoPromotionOnTheLastApproval(t *testing.T) {
 
 func TestPromotionIsIdempotentAcrossACrash(t *testing.T) {
 	ctx := context.Background()
-	w := newReleaseWorld(t)
-	w.verify(w.cand, 0, patchgate.RunSuccess)
-	w.verify(w.head, w.pr.ID, patchgate.RunSuccess)
-	c := w.candidate()
+	w, c := newReleasableWorld(t)
 	if _, _, err := w.gate.Approve(ctx, c.ID, "", w.person("alice"), "api"); err != nil {
 		t.Fatal(err)
 	}
