@@ -50,15 +50,23 @@ const (
 // and users search for; RenderDeployDecision puts it before the sentence.
 type DeployReason string
 
-// Deploy reasons.
+// Deploy reasons. A deployment refused or kept waiting has a registered
+// code (Reasons), whose next action the decision gives.
 const (
 	DeployOKPromoted          DeployReason = "deploy_promoted"
 	DeployOKPromotedByDeploy  DeployReason = "deploy_promoted_by_deployment"
-	DeploySHANotPromoted      DeployReason = "deploy_sha_not_promoted"
-	DeployCandidateSuperseded DeployReason = "deploy_candidate_superseded"
-	DeployAwaitingPromotion   DeployReason = "deploy_awaiting_promotion"
-	DeployReviewExpired       DeployReason = "deploy_review_expired"
+	DeploySHANotPromoted                   = DeployReason(ReasonDeploySHANotPromoted)
+	DeployCandidateSuperseded              = DeployReason(ReasonDeployCandidateSuperseded)
+	DeployAwaitingPromotion                = DeployReason(ReasonDeployAwaitingPromotion)
+	DeployReviewExpired                    = DeployReason(ReasonDeployReviewExpired)
 )
+
+// Action is the next step of a deployment refused or kept waiting for r, as
+// Reasons registers it; "" for an approval.
+func (r DeployReason) Action() string {
+	reason, _ := ReasonFor(ReasonCode(r))
+	return reason.Action
+}
 
 // DeployReviewTimeout is how long a deployment may wait for its decision:
 // GitHub's protection rules wait at most 30 days, and a deployment still
@@ -121,11 +129,11 @@ func DecideDeployment(requires DeployRequirement, repo, sha string, atSHA []Depl
 	case waiting != nil && waited >= DeployReviewTimeout:
 		return DeployDecision{Verdict: DeployReject, Reason: DeployReviewExpired, Candidate: waiting.ID,
 			Message: fmt.Sprintf("release %s at %s was not promoted within %d days", waiting.Name, short, int(DeployReviewTimeout.Hours()/24)),
-			Action:  "promote the release in patchgate, then deploy again"}
+			Action:  DeployReviewExpired.Action()}
 	case waiting != nil:
 		d := DeployDecision{Verdict: DeployWait, Reason: DeployAwaitingPromotion, Candidate: waiting.ID,
 			Message: fmt.Sprintf("%s is release candidate %s of %s, not promoted yet", short, waiting.Name, repo),
-			Action:  "approve and promote it in patchgate; this deployment is answered then"}
+			Action:  DeployAwaitingPromotion.Action()}
 		if len(waiting.Blockers) > 0 {
 			coded := make([]string, len(waiting.Blockers))
 			for i, b := range waiting.Blockers {
@@ -139,11 +147,11 @@ func DecideDeployment(requires DeployRequirement, repo, sha string, atSHA []Depl
 	case superseded:
 		return DeployDecision{Verdict: DeployReject, Reason: DeployCandidateSuperseded,
 			Message: fmt.Sprintf("the release candidate at %s of %s was superseded by a newer one", short, repo),
-			Action:  "deploy the promoted release, or promote the newer candidate"}
+			Action:  DeployCandidateSuperseded.Action()}
 	}
 	return DeployDecision{Verdict: DeployReject, Reason: DeploySHANotPromoted,
 		Message: fmt.Sprintf("%s is not the commit of a release of %s that patchgate promoted", short, repo),
-		Action:  "propose a release candidate at this commit, have it approved and promoted, then deploy"}
+		Action:  DeploySHANotPromoted.Action()}
 }
 
 // maxDeployComment is GitHub's bound on a protection rule's comment.

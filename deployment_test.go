@@ -36,6 +36,7 @@ func TestDecideDeployment(t *testing.T) {
 		{"30 days of waiting is a rejection", "", []DeployCandidate{open}, DeployReviewTimeout, DeployReject, DeployReviewExpired, 2, "within 30 days"},
 		{"only superseded candidates", "", []DeployCandidate{superseded}, 0, DeployReject, DeployCandidateSuperseded, 0, "superseded"},
 	}
+	refusals := map[ReasonCode]bool{}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d := DecideDeployment(tt.requires, "acme/app", sha, tt.atSHA, tt.waited)
@@ -48,7 +49,23 @@ func TestDecideDeployment(t *testing.T) {
 			if d.Verdict == DeployReject && d.Action == "" {
 				t.Fatalf("a rejection without a next step: %+v", d)
 			}
+			// A deployment refused or kept waiting says why by a registered
+			// code, with that code's next step.
+			if d.Verdict == DeployReject || d.Verdict == DeployWait {
+				r, ok := ReasonFor(ReasonCode(d.Reason))
+				if !ok || d.Action != r.Action {
+					t.Fatalf("%s: code %s registered %v, action %q; want registered, with its action %q", d.Verdict, d.Reason, ok, d.Action, r.Action)
+				}
+				refusals[r.Code] = true
+			}
 		})
+	}
+	// Every registered deploy code is a decision's: TestEveryReasonCodeRenders
+	// leaves them to this test.
+	for _, r := range Reasons {
+		if strings.HasPrefix(string(r.Code), "deploy_") && !refusals[r.Code] {
+			t.Errorf("registered code %s: no decision above gives it", r.Code)
+		}
 	}
 }
 

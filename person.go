@@ -37,9 +37,13 @@ func LoginWithID(login string, userID int64) string {
 // SameUser reports whether a and b are one person. People are forge user
 // ids: when both ids are known they decide alone, so a renamed login stays
 // the same person and whoever registers a released login is someone else.
-// Only when either id is unknown (0: an approval or token stored before
-// patchgate pinned people, a commit the forge maps to no account) do the
-// logins decide, compared as the forges compare them, without regard to case.
+// Only when either id is unknown do the logins decide, compared as the forges
+// compare them, without regard to case. That fallback is for reading what was
+// stored without an id: approvals and tokens written before patchgate pinned
+// people, a change whose webhook named no author id, a commit the forge maps
+// to no account. A new approval always carries its approver's id
+// (Principal.Approver refuses one without), so the fallback never lets a
+// login alone approve.
 func SameUser(a, b ForgeUser) bool {
 	if a.Forge != "" && b.Forge != "" && a.Forge != b.Forge {
 		return false

@@ -48,3 +48,37 @@ func TestPrincipalPerson(t *testing.T) {
 		t.Fatalf("Person(gitlab) of a token naming no gitlab user: got %v, want forbidden naming --user", err)
 	}
 }
+
+// TestPrincipalApprover: an approval is a person's by forge user id; a token
+// or comment author without one is refused, saying how to get a pinned token.
+func TestPrincipalApprover(t *testing.T) {
+	pinned := patchgate.Principal{Name: "alice-ci", Token: "alice-ci", Role: patchgate.RoleReleaseManager,
+		Users: []patchgate.ForgeUser{{Forge: patchgate.GitHub, Login: "Alice", UserID: 11}}}
+	if got, err := pinned.Approver(patchgate.GitHub); err != nil || got != (patchgate.ForgeUser{Forge: patchgate.GitHub, Login: "alice", UserID: 11}) {
+		t.Fatalf("Approver of a pinned token = %+v, %v; want github:alice id 11", got, err)
+	}
+	tests := []struct {
+		name string
+		p    patchgate.Principal
+		want []string
+	}{
+		{"unpinned token", patchgate.Principal{Name: "alice-ci", Token: "alice-ci", Users: []patchgate.ForgeUser{{Forge: patchgate.GitHub, Login: "alice"}}},
+			[]string{`token "alice-ci"`, "no forge user id", "patchgate token create --user github:alice", "revoke this one"}},
+		{"comment author without an id", patchgate.Principal{Name: "alice", Users: []patchgate.ForgeUser{{Forge: patchgate.GitHub, Login: "alice"}}},
+			[]string{"github:alice has no forge user id", "patchgate token create --user github:alice"}},
+		{"token naming nobody", patchgate.Principal{Name: "ci", Token: "ci"}, []string{"--user github:LOGIN"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := tt.p.Approver(patchgate.GitHub)
+			if patchgate.ErrorCode(err) != patchgate.EFORBIDDEN {
+				t.Fatalf("got %v, want forbidden", err)
+			}
+			for _, s := range tt.want {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("%q does not say %q", err.Error(), s)
+				}
+			}
+		})
+	}
+}

@@ -41,6 +41,15 @@ const (
 	ReasonReleaseBisectStopped ReasonCode = "release_bisect_stopped"
 )
 
+// The codes of a deployment refused or kept waiting (DecideDeployment),
+// which the forge shows with the answer.
+const (
+	ReasonDeploySHANotPromoted      ReasonCode = "deploy_sha_not_promoted"
+	ReasonDeployCandidateSuperseded ReasonCode = "deploy_candidate_superseded"
+	ReasonDeployAwaitingPromotion   ReasonCode = "deploy_awaiting_promotion"
+	ReasonDeployReviewExpired       ReasonCode = "deploy_review_expired"
+)
+
 // Reason is one row of the table of codes: what the code means and what to
 // do about it, as the README, the API and every rendering say it.
 type Reason struct {
@@ -97,6 +106,14 @@ var Reasons = []Reason{
 		"fix the named merge's conflict with the earlier fixes on the release branch (or revert it), then cut a new candidate"},
 	{ReasonReleaseBisectStopped, "the search for the merge the candidate fails from ended without a culprit (a run broke, the history contradicts the failure, or it was canceled)",
 		"read the reason, then restart it: `patchgate release bisect`"},
+	{ReasonDeploySHANotPromoted, "a deployment's commit is not the commit of a release patchgate promoted",
+		"propose a release candidate at this commit, have it approved and promoted, then deploy"},
+	{ReasonDeployCandidateSuperseded, "the release candidate at a deployment's commit was superseded by a newer one",
+		"deploy the promoted release, or promote the newer candidate"},
+	{ReasonDeployAwaitingPromotion, "a deployment's commit is a release candidate's that is not promoted yet: the deployment waits",
+		"approve and promote it in patchgate; this deployment is answered then"},
+	{ReasonDeployReviewExpired, "a deployment waited 30 days without its candidate being promoted",
+		"promote the release in patchgate, then deploy again"},
 }
 
 // ReasonFor returns the table's row of code; ok is false for an unknown code.

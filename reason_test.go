@@ -3,7 +3,13 @@ package patchgate_test
 import (
 	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -136,7 +142,9 @@ func TestEveryReasonCodeRenders(t *testing.T) {
 		})
 	}
 	for _, r := range patchgate.Reasons {
-		if !covered[r.Code] {
+		// A deployment's decision is no blocker: TestDecideDeployment
+		// renders each deploy_ code.
+		if !covered[r.Code] && !strings.HasPrefix(string(r.Code), "deploy_") {
 			t.Errorf("code %q has no rendering test", r.Code)
 		}
 	}
@@ -280,5 +288,79 @@ func TestHeadBlockers(t *testing.T) {
 				t.Errorf("got %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestEveryCodeUsedIsRegistered reads the module's source: every reason
+// code it declares (a ReasonCode or DeployReason constant) or converts from
+// a literal is in Reasons, so that each has its meaning and next action in
+// the README, the API and every rendering. Only a deployment's approvals
+// (DeployOK…) are no refusal and need none.
+func TestEveryCodeUsedIsRegistered(t *testing.T) {
+	codeType := func(e ast.Expr) bool {
+		switch x := e.(type) {
+		case *ast.Ident:
+			return x.Name == "ReasonCode" || x.Name == "DeployReason"
+		case *ast.SelectorExpr:
+			return x.Sel.Name == "ReasonCode" || x.Sel.Name == "DeployReason"
+		}
+		return false
+	}
+	literal := func(e ast.Expr) (string, bool) {
+		lit, ok := e.(*ast.BasicLit)
+		if !ok || lit.Kind != token.STRING {
+			return "", false
+		}
+		s, err := strconv.Unquote(lit.Value)
+		return s, err == nil
+	}
+	used := map[string]string{} // code → where
+	fset := token.NewFileSet()
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && path != "." && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" || d.Name() == "node_modules") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
+		if err != nil {
+			return err
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch x := n.(type) {
+			case *ast.ValueSpec:
+				if x.Type == nil || !codeType(x.Type) {
+					return true
+				}
+				for i, v := range x.Values {
+					if s, ok := literal(v); ok && i < len(x.Names) && !strings.HasPrefix(x.Names[i].Name, "DeployOK") {
+						used[s] = fset.Position(v.Pos()).String()
+					}
+				}
+			case *ast.CallExpr:
+				if codeType(x.Fun) && len(x.Args) == 1 {
+					if s, ok := literal(x.Args[0]); ok {
+						used[s] = fset.Position(x.Pos()).String()
+					}
+				}
+			}
+			return true
+		})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(used) < len(patchgate.Reasons) {
+		t.Fatalf("found %d codes in the source, fewer than the %d registered: the scan misses declarations", len(used), len(patchgate.Reasons))
+	}
+	for code, where := range used {
+		if _, ok := patchgate.ReasonFor(patchgate.ReasonCode(code)); !ok {
+			t.Errorf("%s: code %q is not in patchgate.Reasons: add it with its meaning and next action (and to the README's table)", where, code)
+		}
 	}
 }

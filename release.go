@@ -2,6 +2,7 @@ package patchgate
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -258,11 +259,10 @@ type CandidateSummary struct {
 func SummarizeCandidate(c *Candidate, ev *Evaluation) CandidateSummary {
 	s := CandidateSummary{Blockers: []Blocker{}, Approvers: c.Approvers()}
 	s.Approvals = len(s.Approvers)
+	closed, isClosed := ClosedBlocker(c)
 	switch {
-	case c.State == CandidateSuperseded:
-		s.Blockers = append(s.Blockers, SupersededBlocker(c.Repo))
-	case c.State == CandidatePromoted:
-		s.Blockers = append(s.Blockers, PromotedBlocker(c.PromotedAt, c.ReleaseURL))
+	case isClosed:
+		s.Blockers = append(s.Blockers, closed)
 	case ev != nil:
 		s.Releasable, s.Needed = ev.Releasable, ev.Needed
 		s.Blockers = append(s.Blockers, ev.Blockers...)
@@ -270,6 +270,28 @@ func SummarizeCandidate(c *Candidate, ev *Evaluation) CandidateSummary {
 		s.Blockers = append(s.Blockers, NewBlocker(ReasonNotEvaluated, "not evaluated"))
 	}
 	return s
+}
+
+// ClosedBlocker is the one blocker of a candidate that cannot ship again:
+// superseded or promoted; ok is false for an open or promoting one.
+func ClosedBlocker(c *Candidate) (b Blocker, ok bool) {
+	switch c.State {
+	case CandidateSuperseded:
+		return SupersededBlocker(c.Repo), true
+	case CandidatePromoted:
+		return PromotedBlocker(c.PromotedAt, c.ReleaseURL), true
+	}
+	return Blocker{}, false
+}
+
+// NotOpen is the refusal of an act that needs c open (approve, withdraw,
+// promote): ECONFLICT, carrying c's ClosedBlocker, with its code and next
+// action, when c is superseded or promoted.
+func NotOpen(c *Candidate) *Error {
+	if b, ok := ClosedBlocker(c); ok {
+		return &Error{Code: ECONFLICT, Message: fmt.Sprintf("candidate %s is %s: %s", c.Name, c.State, b.Message), Blockers: []Blocker{b}}
+	}
+	return &Error{Code: ECONFLICT, Message: fmt.Sprintf("candidate %s is %s", c.Name, c.State)}
 }
 
 // CommentTarget decides which candidate an approval comment written at

@@ -136,6 +136,28 @@ func (p Principal) Person(forge Forge) (ForgeUser, error) {
 	return u, nil
 }
 
+// Approver returns who the principal approves as on forge: Person, with
+// the login lowercased, refused (EFORBIDDEN) while the person's forge user id
+// is unknown. An approval counts a person, and a person is a forge user id: a
+// login alone could belong to whoever registered it after its holder let it
+// go. Tokens created before patchgate pinned people carry no id; the
+// refusal says how to replace such a token.
+func (p Principal) Approver(forge Forge) (ForgeUser, error) {
+	u, err := p.Person(forge)
+	if err != nil {
+		return ForgeUser{}, err
+	}
+	if u.UserID == 0 {
+		if p.Token != "" {
+			return ForgeUser{}, Errorf(EFORBIDDEN, "token %q names %s with no forge user id (it was created before patchgate pinned people), and an approval counts a person by forge user id: create a token with `patchgate token create --user %s`, which pins the id, and revoke this one",
+				p.Token, u.String(), u.String())
+		}
+		return ForgeUser{}, Errorf(EFORBIDDEN, "%s has no forge user id known to patchgate, and an approval counts a person by forge user id: approve again once %s names the account by id, or through a token created with `patchgate token create --user %s`",
+			u.String(), forge, u.String())
+	}
+	return ForgeUser{Forge: forge, Login: strings.ToLower(u.Login), UserID: u.UserID}, nil
+}
+
 type principalKey struct{}
 
 // NewContextWithPrincipal returns a context carrying p.

@@ -17,9 +17,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"runtime"
 
 	"github.com/secure-systems-lab/go-securesystemslib/dsse"
 )
@@ -54,7 +51,7 @@ func NewKey(priv ed25519.PrivateKey) *Key {
 	return &Key{private: priv, id: KeyID(priv.Public().(ed25519.PublicKey))}
 }
 
-// GenerateKey makes a new random key (tests; CreateKeyFile for the server).
+// GenerateKey makes a new random key (tests; the server keeps its key in a file, ParseKey and PrivatePEM).
 func GenerateKey() (*Key, error) {
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -132,79 +129,31 @@ func ParsePublicKey(name string, data []byte) (*PublicKey, error) {
 	return &PublicKey{key: ed, id: KeyID(ed)}, nil
 }
 
-// LoadKeyFile reads a key file written by CreateKeyFile: a PEM PKCS#8
-// ed25519 private key, readable by its owner only (refused when group or
-// others may read it, as the audit key is). A missing file is fs.ErrNotExist.
-func LoadKeyFile(path string) (*Key, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, err
-		}
-		return nil, fmt.Errorf("evidence key file %s: %w: make it readable by the user patchgate runs as", path, err)
-	}
-	if perm := fi.Mode().Perm(); runtime.GOOS != "windows" && perm&0o077 != 0 {
-		return nil, fmt.Errorf("evidence key file %s has permissions %04o, so others may read it: "+
-			"run chmod 600 %s (and consider the key exposed if others did: make a new one and publish its public key)", path, perm, path)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("evidence key file %s is not a regular file: point evidence.key_file at the key file", path)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read evidence key file %s: %w: make it readable by the user patchgate runs as", path, err)
-	}
+// ParseKey reads a private key as PrivatePEM writes it: a PEM PKCS#8
+// ed25519 private key. name says where it came from ("evidence key file
+// /var/lib/patchgate/patchgate.evidence-key"), for errors.
+func ParseKey(name string, data []byte) (*Key, error) {
 	block, _ := pem.Decode(data)
 	if block == nil || block.Type != "PRIVATE KEY" {
-		return nil, fmt.Errorf("evidence key file %s holds no PEM \"PRIVATE KEY\" block: restore the file patchgate created", path)
+		return nil, fmt.Errorf("%s holds no PEM \"PRIVATE KEY\" block: restore the file patchgate created", name)
 	}
 	priv, err := x509.ParsePKCS8PrivateKey(block.Bytes)
 	if err != nil {
-		return nil, fmt.Errorf("evidence key file %s: %w: restore the file patchgate created", path, err)
+		return nil, fmt.Errorf("%s: %w: restore the file patchgate created", name, err)
 	}
 	ed, ok := priv.(ed25519.PrivateKey)
 	if !ok {
-		return nil, fmt.Errorf("evidence key file %s holds a %T, not an ed25519 key: restore the file patchgate created", path, priv)
+		return nil, fmt.Errorf("%s holds a %T, not an ed25519 key: restore the file patchgate created", name, priv)
 	}
 	return NewKey(ed), nil
 }
 
-// CreateKeyFile writes a new key to path, readable by its owner only. When
-// another process created it first, that one's key is read instead.
-func CreateKeyFile(path string) (*Key, error) {
-	k, err := GenerateKey()
-	if err != nil {
-		return nil, err
-	}
+// PrivatePEM is the private key as a PEM "PRIVATE KEY" block (PKCS#8), to
+// keep in the server's key file; ParseKey reads it back.
+func (k *Key) PrivatePEM() ([]byte, error) {
 	der, err := x509.MarshalPKCS8PrivateKey(k.private)
 	if err != nil {
 		return nil, fmt.Errorf("encode the evidence key: %w", err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		return LoadKeyFile(path)
-	} else if err != nil {
-		return nil, fmt.Errorf("create evidence key file %s: %w: set evidence.key_file to a writable place, or create its directory", path, err)
-	}
-	_, err = f.Write(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		_ = os.Remove(path)
-		return nil, fmt.Errorf("write evidence key file %s: %w", path, err)
-	}
-	return k, nil
-}
-
-// LoadOrCreateKeyFile loads path's key, creating the file on first use.
-func LoadOrCreateKeyFile(path string) (*Key, error) {
-	k, err := LoadKeyFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return CreateKeyFile(path)
-	}
-	return k, err
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
 }

@@ -7,8 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -309,18 +307,20 @@ func TestPolicyWithoutProofNeedsNoProof(t *testing.T) {
 	}
 }
 
-func TestKeyFile(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "patchgate.evidence-key")
-	k, err := evidence.LoadOrCreateKeyFile(path)
+// TestPrivateKeyRoundTrip: the key file's content (PrivatePEM) reads back
+// as the same key (ParseKey); anything else is refused naming where it came
+// from and what to do. Keeping the file private is keyfile's (tested there
+// and in cmd/patchgate's TestEvidenceKeyFileMustBePrivate).
+func TestPrivateKeyRoundTrip(t *testing.T) {
+	k, err := evidence.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	fi, err := os.Stat(path)
-	if err != nil || fi.Mode().Perm() != 0o600 {
-		t.Fatalf("key file mode: got %v (%v), want 0600", fi.Mode().Perm(), err)
+	data, err := k.PrivatePEM()
+	if err != nil {
+		t.Fatal(err)
 	}
-	again, err := evidence.LoadKeyFile(path)
+	again, err := evidence.ParseKey("evidence key file k", data)
 	if err != nil || again.ID() != k.ID() {
 		t.Fatalf("reloaded key: got %v (%v), want id %s", again, err, k.ID())
 	}
@@ -328,14 +328,10 @@ func TestKeyFile(t *testing.T) {
 	if err != nil || pub.ID() != k.ID() {
 		t.Fatalf("public key round trip: got %v (%v), want id %s", pub, err, k.ID())
 	}
-	if err := os.Chmod(path, 0o640); err != nil {
-		t.Fatal(err)
-	}
-	_, err = evidence.LoadKeyFile(path)
-	if err == nil || !strings.Contains(err.Error(), "has permissions 0640, so others may read it: run chmod 600") {
-		t.Errorf("a group-readable key file: got %v, want it refused with chmod 600", err)
-	}
-	if _, err := evidence.LoadOrCreateKeyFile(path); err == nil {
-		t.Error("LoadOrCreateKeyFile on a group-readable key: got nil, want the refusal")
+	for name, bad := range map[string][]byte{"empty": nil, "a public key": k.PublicPEM(), "garbage": []byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")} {
+		if _, err := evidence.ParseKey("evidence key file k", bad); err == nil ||
+			!strings.Contains(err.Error(), "evidence key file k") || !strings.Contains(err.Error(), "restore the file patchgate created") {
+			t.Errorf("%s: got %v, want a refusal naming the file and what to do", name, err)
+		}
 	}
 }

@@ -154,18 +154,30 @@ func (s *Server) reportFilterOf(c *gin.Context, p patchgate.ReportPeriod, f patc
 	return v
 }
 
-func (s *Server) handleSLAReportPage(c *gin.Context) {
-	v := &slaReportView{pageView: pageView{Title: "SLA report", Nav: "reports"}}
+// reportPage reads a report page's query into its filter form: the
+// reporter, period and filter to draw the page with, or ok false when the
+// page is answered already (no reports served; a query it refuses, said in
+// the form above, view rendered as template name).
+func (s *Server) reportPage(c *gin.Context, name string, view viewer, form *reportFilterView) (r Reporter, p patchgate.ReportPeriod, f patchgate.ReportFilter, ok bool) {
 	r, err := s.reporter()
 	if err != nil {
 		s.dashboardError(c, err)
-		return
+		return nil, p, f, false
 	}
-	p, f, err := reportQuery(c, time.Now())
-	v.Filter = s.reportFilterOf(c, p, f)
+	p, f, err = reportQuery(c, time.Now())
+	*form = s.reportFilterOf(c, p, f)
 	if err != nil {
-		v.Error = patchgate.ErrorMessage(err)
-		s.render(c, http.StatusBadRequest, "report_sla", v)
+		view.Page().Error = patchgate.ErrorMessage(err)
+		s.render(c, http.StatusBadRequest, name, view)
+		return nil, p, f, false
+	}
+	return r, p, f, true
+}
+
+func (s *Server) handleSLAReportPage(c *gin.Context) {
+	v := &slaReportView{pageView: pageView{Title: "SLA report", Nav: "reports"}}
+	r, p, f, ok := s.reportPage(c, "report_sla", v, &v.Filter)
+	if !ok {
 		return
 	}
 	rep, err := r.SLA(c.Request.Context(), p, f)
@@ -187,16 +199,8 @@ func (s *Server) handleSLAReportPage(c *gin.Context) {
 
 func (s *Server) handleDeliveryReportPage(c *gin.Context) {
 	v := &deliveryReportView{pageView: pageView{Title: "Delivery report", Nav: "reports"}}
-	r, err := s.reporter()
-	if err != nil {
-		s.dashboardError(c, err)
-		return
-	}
-	p, f, err := reportQuery(c, time.Now())
-	v.Filter = s.reportFilterOf(c, p, f)
-	if err != nil {
-		v.Error = patchgate.ErrorMessage(err)
-		s.render(c, http.StatusBadRequest, "report_delivery", v)
+	r, p, f, ok := s.reportPage(c, "report_delivery", v, &v.Filter)
+	if !ok {
 		return
 	}
 	rep, err := r.Delivery(c.Request.Context(), p, f)

@@ -83,25 +83,20 @@ func (s *Server) reporter() (Reporter, error) {
 }
 
 func (s *Server) handleSLAReport(c *gin.Context) {
-	r, err := s.reporter()
-	if err != nil {
-		s.writeError(c, err)
-		return
-	}
-	p, f, err := reportQuery(c, time.Now())
-	if err != nil {
-		s.writeError(c, err)
-		return
-	}
-	rep, err := r.SLA(c.Request.Context(), p, f)
-	if err != nil {
-		s.writeError(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, rep)
+	s.serveReport(c, func(ctx context.Context, r Reporter, p patchgate.ReportPeriod, f patchgate.ReportFilter) (any, error) {
+		return r.SLA(ctx, p, f)
+	})
 }
 
 func (s *Server) handleDeliveryReport(c *gin.Context) {
+	s.serveReport(c, func(ctx context.Context, r Reporter, p patchgate.ReportPeriod, f patchgate.ReportFilter) (any, error) {
+		return r.Delivery(ctx, p, f)
+	})
+}
+
+// serveReport answers a report request with the report run makes of the
+// query's period and filter, or the error of whichever step refused.
+func (s *Server) serveReport(c *gin.Context, run func(context.Context, Reporter, patchgate.ReportPeriod, patchgate.ReportFilter) (any, error)) {
 	r, err := s.reporter()
 	if err != nil {
 		s.writeError(c, err)
@@ -112,7 +107,7 @@ func (s *Server) handleDeliveryReport(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	rep, err := r.Delivery(c.Request.Context(), p, f)
+	rep, err := run(c.Request.Context(), r, p, f)
 	if err != nil {
 		s.writeError(c, err)
 		return

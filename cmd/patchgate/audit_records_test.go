@@ -114,10 +114,12 @@ func TestAuditVerifyNamesTamperedRecords(t *testing.T) {
 				VALUES ('s-evil', 1, '%s', 'c', %s, %s, '2099-01-01T00:00:00.000000Z')`, evil, at, at)},
 			undo: []string{`DELETE FROM sessions WHERE id = 's-evil'`},
 			want: "sessions " + patchgate.AuditFingerprint("s-evil") + ": token=1 hash=" + patchgate.AuditFingerprint(evil)},
+		// The row names a forge user id, as a created token does: one
+		// without could not approve.
 		{name: "a token inserted, then approving with it",
 			tamper: []string{`INSERT INTO tokens (name, role, users, hash, created_at)
-				VALUES ('mallory', 'release-manager', 'github:bob', '` + evil + `', ` + at + `)`},
-			want: "tokens mallory: hash=" + patchgate.AuditFingerprint(evil) + " role=release-manager users=github:bob revoked= projects= has no audit entry",
+				VALUES ('mallory', 'release-manager', 'github:bob#4242', '` + evil + `', ` + at + `)`},
+			want: "tokens mallory: hash=" + patchgate.AuditFingerprint(evil) + " role=release-manager users=github:bob#4242 revoked= projects= has no audit entry",
 			afterward: func(t *testing.T) {
 				// The row works as a token: it approves through the API.
 				if code, msg := w.call(t, "pg_evil", http.MethodPost, fmt.Sprintf("/api/v1/releases/%d/approve", c.ID), nil); code != http.StatusOK {

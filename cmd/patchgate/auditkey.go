@@ -9,9 +9,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 
+	"github.com/patchgate/patchgate/keyfile"
 	"github.com/patchgate/patchgate/store"
 )
 
@@ -138,22 +138,9 @@ func markKeyed(ctx context.Context, audit *store.AuditService, db *store.DB, mar
 	}
 	const text = "The audit log of the key file beside this one is keyed: a log without its audit.keyed entry was\n" +
 		"rewritten, and `patchgate audit seal` refuses it. Keep this file with the key file.\n"
-	f, err := os.OpenFile(mark, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		db.AuditKeyed = true
-		return nil
-	} else if err != nil {
+	// An existing mark was written by another process: the log is keyed.
+	if _, err := keyfile.WriteNew(mark, []byte(text)); err != nil {
 		return fmt.Errorf("record that the audit log is keyed in %s: %w: make the key file's directory writable", mark, err)
-	}
-	_, err = f.WriteString(text)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("record that the audit log is keyed in %s: %w", mark, err)
 	}
 	db.AuditKeyed = true
 	return nil
@@ -175,30 +162,25 @@ func fileExists(path string) (bool, error) {
 // readAuditKey reads a key file: hex, at least auditKeyBytes, readable by its
 // owner only. A missing file is fs.ErrNotExist.
 func readAuditKey(path string) ([]byte, error) {
-	fi, err := os.Stat(path)
+	raw, err := keyfile.Read(path, auditKeyFile)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, err
-		}
-		return nil, fmt.Errorf("audit key file %s: %w: make it readable by the user patchgate runs as", path, err)
+		return nil, err
 	}
-	if perm := fi.Mode().Perm(); runtime.GOOS != "windows" && perm&0o077 != 0 {
-		return nil, fmt.Errorf("audit key file %s has permissions %04o, so others may read it: "+
-			"run chmod 600 %s (and consider the key exposed if others did)", path, perm, path)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("audit key file %s is not a regular file: point audit.key_file at the key file", path)
-	}
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read audit key file %s: %w: make it readable by the user patchgate runs as", path, err)
-	}
+	return parseAuditKey(path, raw)
+}
+
+// parseAuditKey reads the key in raw, the content of the key file at path.
+func parseAuditKey(path string, raw []byte) ([]byte, error) {
 	key, err := hex.DecodeString(strings.TrimSpace(string(raw)))
 	if err != nil || len(key) < auditKeyBytes {
 		return nil, fmt.Errorf("audit key file %s: want at least %d hex digits, as patchgate writes it: restore the file patchgate created", path, 2*auditKeyBytes)
 	}
 	return key, nil
 }
+
+// auditKeyFile is how the audit key file is named in errors.
+var auditKeyFile = keyfile.Spec{Name: "audit key file", Key: "audit.key_file", Fix: "point audit.key_file at the key file",
+	Exposed: "consider the key exposed if others did"}
 
 // createAuditKey writes a new random key to path, readable by its owner only.
 // When another process created it first, that one's key is read instead.
@@ -207,22 +189,9 @@ func createAuditKey(path string) ([]byte, error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, fmt.Errorf("make an audit key: %w", err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		return readAuditKey(path)
-	} else if err != nil {
-		return nil, fmt.Errorf("create audit key file %s: %w: set audit.key_file to a writable place, or create its directory", path, err)
-	}
-	_, err = f.WriteString(hex.EncodeToString(key) + "\n")
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
+	data, err := keyfile.Create(path, []byte(hex.EncodeToString(key)+"\n"), auditKeyFile)
 	if err != nil {
-		_ = os.Remove(path)
-		return nil, fmt.Errorf("write audit key file %s: %w", path, err)
+		return nil, err
 	}
-	return key, nil
+	return parseAuditKey(path, data)
 }

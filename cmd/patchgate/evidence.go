@@ -9,6 +9,7 @@ import (
 
 	"github.com/patchgate/patchgate"
 	"github.com/patchgate/patchgate/evidence"
+	"github.com/patchgate/patchgate/keyfile"
 	"github.com/patchgate/patchgate/store"
 	"github.com/patchgate/patchgate/usecase/gate"
 )
@@ -56,15 +57,40 @@ func loadEvidenceKey(cfg Config, create bool) (*evidence.Key, error) {
 	if path == "" { // in-memory database
 		return evidence.GenerateKey()
 	}
-	if create {
-		return evidence.LoadOrCreateKeyFile(path)
-	}
-	k, err := evidence.LoadKeyFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
+	name := "evidence key file " + path
+	data, err := keyfile.Read(path, evidenceKeyFile)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && create:
+		return createEvidenceKey(path)
+	case errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("evidence key file %s does not exist: patchgate creates it on its first start; "+
 			"point evidence.key_file (PATCHGATE_EVIDENCE_KEY_FILE) at the server's key file", path)
+	case err != nil:
+		return nil, err
 	}
-	return k, err
+	return evidence.ParseKey(name, data)
+}
+
+// evidenceKeyFile is how the evidence key file is named in errors.
+var evidenceKeyFile = keyfile.Spec{Name: "evidence key file", Key: "evidence.key_file", Fix: "point evidence.key_file at the key file",
+	Exposed: "consider the key exposed if others did: make a new one and publish its public key"}
+
+// createEvidenceKey writes a new key to path, readable by its owner only.
+// When another process created it first, that one's key is used instead.
+func createEvidenceKey(path string) (*evidence.Key, error) {
+	k, err := evidence.GenerateKey()
+	if err != nil {
+		return nil, err
+	}
+	pemKey, err := k.PrivatePEM()
+	if err != nil {
+		return nil, err
+	}
+	data, err := keyfile.Create(path, pemKey, evidenceKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	return evidence.ParseKey("evidence key file "+path, data)
 }
 
 // evidenceRecorder makes the writer of every promotion's evidence pack,

@@ -109,6 +109,15 @@ func TestEvidenceKeyFileMustBePrivate(t *testing.T) {
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("key file: got %v (%v), want mode 0600", fi, err)
 	}
+	cfg := DefaultConfig()
+	cfg.Database, cfg.Evidence.KeyFile = db, path
+	first, err := loadEvidenceKey(cfg, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := loadEvidenceKey(cfg, true); err != nil || again.ID() != first.ID() {
+		t.Fatalf("loading the key file again: got %v (%v), want the same key %s, not a new one", again, err, first.ID())
+	}
 	if err := os.Chmod(path, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -116,8 +125,6 @@ func TestEvidenceKeyFileMustBePrivate(t *testing.T) {
 	if !strings.Contains(err.Error(), "has permissions 0644, so others may read it: run chmod 600 "+path) {
 		t.Errorf("evidence key with a world-readable file: got %v", err)
 	}
-	cfg := DefaultConfig()
-	cfg.Database, cfg.Evidence.KeyFile = db, path
 	if _, err := loadEvidenceKey(cfg, true); err == nil || !strings.Contains(err.Error(), "chmod 600") {
 		t.Errorf("start-up with a world-readable key: got %v, want refused", err)
 	}

@@ -3,11 +3,10 @@ package main
 import (
 	"crypto/rsa"
 	"fmt"
-	"os"
-	"runtime"
 
 	"github.com/patchgate/patchgate"
 	"github.com/patchgate/patchgate/forges"
+	"github.com/patchgate/patchgate/keyfile"
 	"github.com/patchgate/patchgate/usecase/checks"
 	"github.com/patchgate/patchgate/usecase/delivery"
 )
@@ -35,20 +34,10 @@ func validateApp(key string, f *ForgeConfig) []error {
 // others may read, as the audit key is refused: whoever reads it can act as
 // the App on every repository it is installed on.
 func readAppKey(path string) (*rsa.PrivateKey, error) {
-	fi, err := os.Stat(path)
+	raw, err := keyfile.Read(path, keyfile.Spec{Name: "github.private_key_file", Fix: "point it at the App's .pem file",
+		Exposed: "generate a new key on the App's settings page if others did read it"})
 	if err != nil {
-		return nil, fmt.Errorf("github.private_key_file %s: %w: point it at the App's .pem file, readable by the user patchgate runs as", path, err)
-	}
-	if perm := fi.Mode().Perm(); runtime.GOOS != "windows" && perm&0o077 != 0 {
-		return nil, fmt.Errorf("github.private_key_file %s has permissions %04o, so others may read it: "+
-			"run chmod 600 %s (and generate a new key on the App's settings page if others did read it)", path, perm, path)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("github.private_key_file %s is not a regular file: point it at the App's .pem file", path)
-	}
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read github.private_key_file %s: %w: make it readable by the user patchgate runs as", path, err)
+		return nil, err
 	}
 	key, err := forges.ParseAppKey(raw)
 	if err != nil {

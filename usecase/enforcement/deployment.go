@@ -163,6 +163,7 @@ func (d *Deployments) decide(ctx context.Context, repo *patchgate.Repository, r 
 		// promotion by hand or the next sweep's.
 		d.logger().Warn("deployment could not promote its candidate", "repo", r.Repo, "candidate", decision.Candidate, "err", err)
 		decision.Verdict, decision.Reason = patchgate.DeployWait, patchgate.DeployAwaitingPromotion
+		decision.Action = patchgate.DeployAwaitingPromotion.Action()
 		decision.Message += ", but the promotion failed: " + patchgate.ErrorMessage(err)
 		return decision, nil
 	}

@@ -24,10 +24,10 @@ func TestApprovalsStoredBeforePersonsDoNotCount(t *testing.T) {
 		c.ID, c.SHA, time.Now().UTC().Format(time.RFC3339Nano)); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := w.gate.Approve(ctx, c.ID, "", person("alice"), "api"); err != nil {
+	if _, _, err := w.gate.Approve(ctx, c.ID, "", w.person("alice"), "api"); err != nil {
 		t.Fatalf("alice approves: %v", err)
 	}
-	if _, err := w.gate.Promote(ctx, c.ID, person("alice")); patchgate.ErrorCode(err) != patchgate.ECONFLICT || !strings.Contains(err.Error(), "1 of the 2") {
+	if _, err := w.gate.Promote(ctx, c.ID, w.person("alice")); patchgate.ErrorCode(err) != patchgate.ECONFLICT || !strings.Contains(err.Error(), "1 of the 2") {
 		t.Fatalf("promote with alice's and a pre-person approval: got %v, want conflict with 1 of the 2 approvals", err)
 	}
 }

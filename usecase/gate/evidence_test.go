@@ -71,7 +71,10 @@ func newEvidenceWorld(t *testing.T) (*releaseWorld, *evidence.Key, *store.Eviden
 		t.Fatal(err)
 	}
 	pins := store.NewPersonService(w.db)
-	for login, id := range map[string]int64{"alice": 501, "bob": 502, "dev": 503} {
+	// The people as the fake forge knows them, pinned as token create and
+	// the comment commands pin them.
+	for _, login := range []string{"alice", "bob", "dev"} {
+		id := w.forge.AddUser(login)
 		if _, err := pins.PinPerson(ctx, patchgate.PersonPin{Forge: patchgate.GitHub, Login: login, UserID: id}); err != nil {
 			t.Fatal(err)
 		}
@@ -103,11 +106,11 @@ func TestPromotionWritesAVerifiablePack(t *testing.T) {
 	w, key, packs := newEvidenceWorld(t)
 	c := w.candidate()
 	for _, who := range []string{"alice", "bob"} {
-		if _, _, err := w.gate.Approve(ctx, c.ID, "", person(who), "api"); err != nil {
+		if _, _, err := w.gate.Approve(ctx, c.ID, "", w.person(who), "api"); err != nil {
 			t.Fatalf("approve as %s: %v", who, err)
 		}
 	}
-	promoted, err := w.gate.Promote(ctx, c.ID, person("alice"))
+	promoted, err := w.gate.Promote(ctx, c.ID, w.person("alice"))
 	if err != nil || promoted.State != patchgate.CandidatePromoted {
 		t.Fatalf("Promote = %+v, %v; want promoted", promoted, err)
 	}
@@ -140,9 +143,10 @@ func TestPromotionWritesAVerifiablePack(t *testing.T) {
 		strings.Join(rep.Proofs[0].FailToPass, ",") != "calc/calc_test.go:TestRound" {
 		t.Errorf("proofs: got %+v, want TestRound failing on %s and passing on %s", rep.Proofs, w.base, w.head)
 	}
-	if len(rep.Approvers) != 2 || rep.Approvers[0].UserID != 501 || rep.Approvers[1].UserID != 502 ||
+	alice, bob := w.forge.AddUser("alice"), w.forge.AddUser("bob")
+	if len(rep.Approvers) != 2 || rep.Approvers[0].UserID != alice || rep.Approvers[1].UserID != bob ||
 		rep.Approvers[0].Token != "alice-token" || rep.Approvers[0].SHA != w.cand {
-		t.Errorf("approvers: got %+v, want alice (501) and bob (502) by their tokens at %s", rep.Approvers, w.cand)
+		t.Errorf("approvers: got %+v, want alice (%d) and bob (%d) by their tokens at %s", rep.Approvers, alice, bob, w.cand)
 	}
 	if rep.PolicySources[patchgate.PolicyApprovals] != patchgate.SourceFile || rep.PolicySources[patchgate.PolicyAutoPromote] != patchgate.SourceServer {
 		t.Errorf("policy sources: got %v, want approvals from the repository file, auto_promote from the server", rep.PolicySources)
@@ -191,12 +195,12 @@ func TestPromotionWaitsForItsPack(t *testing.T) {
 	w, _, packs := newEvidenceWorld(t)
 	c := w.candidate()
 	for _, who := range []string{"alice", "bob"} {
-		if _, _, err := w.gate.Approve(ctx, c.ID, "", person(who), "api"); err != nil {
+		if _, _, err := w.gate.Approve(ctx, c.ID, "", w.person(who), "api"); err != nil {
 			t.Fatal(err)
 		}
 	}
 	w.forge.FailNextOn("POST /api/uploads/repos/"+relRepo+"/releases/", 2, 502, nil) // the upload and its one retry
-	if _, err := w.gate.Promote(ctx, c.ID, person("alice")); err == nil || !strings.Contains(err.Error(), "evidence pack of v1.1.0") {
+	if _, err := w.gate.Promote(ctx, c.ID, w.person("alice")); err == nil || !strings.Contains(err.Error(), "evidence pack of v1.1.0") {
 		t.Fatalf("Promote with uploads failing: got %v, want the evidence pack's error", err)
 	}
 	if got, _ := w.releases.FindCandidateByID(ctx, c.ID); got.State != patchgate.CandidatePromoting {
@@ -206,7 +210,7 @@ func TestPromotionWaitsForItsPack(t *testing.T) {
 	if err != nil || first.AssetURL != "" {
 		t.Fatalf("after the failure: pack %+v, %v; want it stored, not attached", first, err)
 	}
-	got, err := w.gate.Promote(ctx, c.ID, person("alice"))
+	got, err := w.gate.Promote(ctx, c.ID, w.person("alice"))
 	if err != nil || got.State != patchgate.CandidatePromoted {
 		t.Fatalf("retry: got %+v, %v; want promoted", got, err)
 	}

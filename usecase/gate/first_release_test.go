@@ -52,10 +52,10 @@ func TestFirstReleaseCountsOnlyWhatItsCommitContains(t *testing.T) {
 	if len(c.Items) != 1 || strings.Join(keys, ",") != "PAY-1" {
 		t.Fatalf("first release at #1's merge: got %d items with tickets %v, want #1 with PAY-1 only", len(c.Items), keys)
 	}
-	if _, _, err := w.gate.Approve(ctx, c.ID, "", person("alice"), "api"); err != nil {
+	if _, _, err := w.gate.Approve(ctx, c.ID, "", w.person("alice"), "api"); err != nil {
 		t.Fatalf("approve: %v", err)
 	}
-	if _, err := w.gate.Promote(ctx, c.ID, person("alice")); err != nil {
+	if _, err := w.gate.Promote(ctx, c.ID, w.person("alice")); err != nil {
 		t.Fatalf("promote: %v", err)
 	}
 	if tk, err := w.tickets.FindTicket(ctx, patchgate.TrackerExternal, "PAY-1"); err != nil || tk.State != patchgate.TicketReleased {

@@ -260,7 +260,8 @@ func changeName(ch *patchgate.Change) string {
 // Approve records a release manager's approval of candidate id at sha (gate
 // invariant 4). The approval is a person's: by's login on the candidate's
 // forge, whichever token or comment it came through, so one person counts once.
-// It refuses a principal that names no person there, a candidate that is not
+// It refuses a principal that names no person there or names one without a
+// forge user id (Principal.Approver), a candidate that is not
 // releasable (with its blockers), a SHA that is not the candidate's, and,
 // unless the policy allows it, an author of an included change — or a change
 // whose author cannot be found out.
@@ -269,11 +270,14 @@ func (g *Gate) Approve(ctx context.Context, id int64, sha string, by patchgate.P
 	if err != nil {
 		return nil, nil, err
 	}
-	person, err := by.Person(c.Forge)
+	// A person by forge user id only: a token without one is refused.
+	approver, err := by.Approver(c.Forge)
 	if err != nil {
 		return nil, nil, err
 	}
-	approver := patchgate.ForgeUser{Forge: c.Forge, Login: strings.ToLower(person.Login), UserID: person.UserID}
+	if c.State != patchgate.CandidateOpen {
+		return nil, nil, patchgate.NotOpen(c)
+	}
 	if sha == "" {
 		sha = c.SHA
 	}

@@ -43,7 +43,7 @@ func TestCommitAuthorUnderANewLoginCannotApprove(t *testing.T) {
 	w.forge.RenameUser("dev", "dev-renamed")
 	newcomer := w.forge.AddUser("dev")
 	pinned := func(login string, id int64) patchgate.Principal {
-		p := person(login)
+		p := w.person(login)
 		p.Users[0].UserID = id
 		return p
 	}

@@ -2,6 +2,7 @@ package gate_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -22,11 +23,13 @@ func TestApprovalsCountPeopleNotTokens(t *testing.T) {
 	token := func(name string, users ...patchgate.ForgeUser) patchgate.Principal {
 		return patchgate.Principal{Name: name, Token: name, Role: patchgate.RoleReleaseManager, Users: users}
 	}
+	// Each token pins its user's id, as token create does; logins are
+	// compared without regard to case, so "Alice" is alice's account.
 	gh := func(login string) patchgate.ForgeUser {
-		return patchgate.ForgeUser{Forge: patchgate.GitHub, Login: login}
+		return patchgate.ForgeUser{Forge: patchgate.GitHub, Login: login, UserID: w.forge.AddUser(strings.ToLower(login))}
 	}
 	laptop := token("alice-laptop", gh("alice"))
-	ci := token("alice-ci", gh("Alice"), patchgate.ForgeUser{Forge: patchgate.GitLab, Login: "alice.b"})
+	ci := token("alice-ci", gh("Alice"), patchgate.ForgeUser{Forge: patchgate.GitLab, Login: "alice.b", UserID: 7})
 	nobody := token("ops-bot")
 	author := token("the-author", gh("dev"))
 	bob := token("bob", gh("bob"))
@@ -34,7 +37,7 @@ func TestApprovalsCountPeopleNotTokens(t *testing.T) {
 	if _, _, err := w.gate.Approve(ctx, c.ID, "", laptop, "api"); err != nil {
 		t.Fatalf("alice-laptop approves: %v", err)
 	}
-	if _, _, err := w.gate.Approve(ctx, c.ID, "", ci, "api"); patchgate.ErrorCode(err) != patchgate.ECONFLICT || !strings.Contains(err.Error(), "alice already approved") {
+	if _, _, err := w.gate.Approve(ctx, c.ID, "", ci, "api"); patchgate.ErrorCode(err) != patchgate.ECONFLICT || !strings.Contains(err.Error(), fmt.Sprintf("alice (id %d) already approved", w.forge.AddUser("alice"))) {
 		t.Fatalf("alice-ci approves too: got %v, want conflict: alice already approved", err)
 	}
 	if _, _, err := w.gate.Approve(ctx, c.ID, "", nobody, "api"); patchgate.ErrorCode(err) != patchgate.EFORBIDDEN || !strings.Contains(err.Error(), "--user github:") {
@@ -72,5 +75,47 @@ func TestApprovalsCountPeopleNotTokens(t *testing.T) {
 	if len(approvals) != 2 || approvals[0]["token"] != "alice-laptop" || approvals[0]["person"] != "github:alice" ||
 		approvals[1]["token"] != "bob" || approvals[1]["person"] != "github:bob" {
 		t.Fatalf("got approval audit details %v, want alice through alice-laptop and bob through bob", approvals)
+	}
+}
+
+// TestUnpinnedTokenCannotApprove: a person is trusted by forge user id only.
+// A token whose user carries no id (created before patchgate pinned people)
+// names a login, which whoever registers it after a release would inherit:
+// its approval is refused, by Approve and by CanApprove alike, naming the
+// token, the login and how to make a pinned token. The same person through a
+// pinned token approves.
+func TestUnpinnedTokenCannotApprove(t *testing.T) {
+	ctx := context.Background()
+	w, c := newReleasableWorld(t)
+	unpinned := patchgate.Principal{Name: "alice-old", Token: "alice-old", Role: patchgate.RoleReleaseManager,
+		Users: []patchgate.ForgeUser{{Forge: patchgate.GitHub, Login: "alice"}}}
+	want := []string{`token "alice-old"`, "github:alice", "no forge user id", "patchgate token create", "--user github:alice", "revoke"}
+	check := func(what string, err error) {
+		t.Helper()
+		if patchgate.ErrorCode(err) != patchgate.EFORBIDDEN {
+			t.Fatalf("%s by an unpinned token: got %v, want forbidden", what, err)
+		}
+		for _, s := range want {
+			if !strings.Contains(err.Error(), s) {
+				t.Errorf("%s by an unpinned token: %q does not say %q", what, err.Error(), s)
+			}
+		}
+	}
+	_, _, err := w.gate.Approve(ctx, c.ID, "", unpinned, "api")
+	check("Approve", err)
+	full, err := w.releases.FindCandidateByID(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(full.Approvals) != 0 {
+		t.Fatalf("got approvals %+v after the refusal, want none", full.Approvals)
+	}
+	ev, err := w.gate.Evaluate(ctx, full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("CanApprove", w.gate.CanApprove(ctx, full, ev, unpinned))
+	if _, _, err := w.gate.Approve(ctx, c.ID, "", w.person("alice"), "api"); err != nil {
+		t.Fatalf("alice through a pinned token: %v", err)
 	}
 }

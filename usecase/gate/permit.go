@@ -2,7 +2,6 @@ package gate
 
 import (
 	"context"
-	"strings"
 
 	"github.com/patchgate/patchgate"
 )
@@ -15,13 +14,12 @@ func (g *Gate) CanApprove(ctx context.Context, c *patchgate.Candidate, ev *patch
 	if !p.Role.Allows(patchgate.RoleReleaseManager) {
 		return patchgate.Errorf(patchgate.EFORBIDDEN, "approving needs the %s role; %s has %s", patchgate.RoleReleaseManager, p.Name, p.Role)
 	}
-	person, err := p.Person(c.Forge)
+	approver, err := p.Approver(c.Forge)
 	if err != nil {
 		return err
 	}
-	approver := patchgate.ForgeUser{Forge: c.Forge, Login: strings.ToLower(person.Login), UserID: person.UserID}
 	if c.State != patchgate.CandidateOpen {
-		return patchgate.Errorf(patchgate.ECONFLICT, "candidate %s is %s", c.Name, c.State)
+		return patchgate.NotOpen(c)
 	}
 	if !ev.Releasable {
 		return patchgate.Unreleasable(c.Name, ev.Blockers)
@@ -48,7 +46,7 @@ func (g *Gate) CanWithdraw(c *patchgate.Candidate, p patchgate.Principal) error 
 		return err
 	}
 	if c.State != patchgate.CandidateOpen {
-		return patchgate.Errorf(patchgate.ECONFLICT, "candidate %s is %s", c.Name, c.State)
+		return patchgate.NotOpen(c)
 	}
 	if c.LiveApprovalBy(person) == nil {
 		return patchgate.Errorf(patchgate.ENOTFOUND, "%s has no approval of %s to withdraw", person.Labelled(), c.Name)
@@ -70,7 +68,7 @@ func (g *Gate) CanPromote(c *patchgate.Candidate, ev *patchgate.Evaluation, p pa
 		return nil
 	case patchgate.CandidateOpen:
 	default:
-		return patchgate.Errorf(patchgate.ECONFLICT, "candidate %s is %s", c.Name, c.State)
+		return patchgate.NotOpen(c)
 	}
 	if !ev.Releasable {
 		return patchgate.Unreleasable(c.Name, ev.Blockers)

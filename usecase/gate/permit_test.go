@@ -2,6 +2,7 @@ package gate_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/patchgate/patchgate"
@@ -25,9 +26,9 @@ func TestCanApproveAgreesWithApprove(t *testing.T) {
 		}
 		return full, ev
 	}
-	manager := person
+	manager := w.person
 	as := func(login string, role patchgate.Role) patchgate.Principal {
-		p := person(login)
+		p := w.person(login)
 		p.Role = role
 		return p
 	}
@@ -81,5 +82,48 @@ func TestCanApproveAgreesWithApprove(t *testing.T) {
 	}
 	if err := w.gate.CanPromote(full, ev, as("v", patchgate.RoleViewer)); patchgate.ErrorCode(err) != patchgate.EFORBIDDEN {
 		t.Errorf("CanPromote by a viewer: got %v, want forbidden", err)
+	}
+}
+
+// TestClosedCandidateRefusalsAreCoded: approving, withdrawing or promoting a
+// superseded or promoted candidate is refused with the code of its state
+// (superseded, already_promoted) and that code's next action, as the
+// candidate's own summary says it, for the dashboard, the API and comments.
+func TestClosedCandidateRefusalsAreCoded(t *testing.T) {
+	ctx := context.Background()
+	w, old := newReleasableWorld(t)
+	newer, err := w.cands.CreateCandidate(ctx, patchgate.CandidateRequest{Repo: relRepo, SHA: w.cand, Name: "v1.1.1"}, "ops")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := w.gate.Approve(ctx, newer.ID, "", w.person("alice"), "api"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.gate.Promote(ctx, newer.ID, w.person("alice")); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		id   int64
+		code patchgate.ReasonCode
+	}{{old.ID, patchgate.ReasonSuperseded}, {newer.ID, patchgate.ReasonAlreadyPromoted}} {
+		c, err := w.releases.FindCandidateByID(ctx, tc.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reason, _ := patchgate.ReasonFor(tc.code)
+		ev := &patchgate.Evaluation{Releasable: true, Needed: 1, Approvals: 1, Policy: &patchgate.EffectivePolicy{}}
+		_, _, approveErr := w.gate.Approve(ctx, c.ID, "", w.person("bob"), "api")
+		for name, err := range map[string]error{
+			"CanApprove":  w.gate.CanApprove(ctx, c, ev, w.person("bob")),
+			"CanWithdraw": w.gate.CanWithdraw(c, w.person("alice")),
+			"CanPromote":  w.gate.CanPromote(c, ev, w.person("bob")),
+			"Approve":     approveErr,
+		} {
+			bs := patchgate.ErrorBlockers(err)
+			if patchgate.ErrorCode(err) != patchgate.ECONFLICT || len(bs) != 1 || bs[0].Code != tc.code || bs[0].Action != reason.Action ||
+				!strings.Contains(err.Error(), "candidate "+c.Name) {
+				t.Errorf("%s of %s candidate %s: got %v (blockers %+v), want a conflict naming it, coded %s", name, c.State, c.Name, err, bs, tc.code)
+			}
+		}
 	}
 }

@@ -56,12 +56,12 @@ func TestNothingIsPromotedWithoutEvidence(t *testing.T) {
 					}
 				case 3:
 					who := []string{"alice", "bob", "dev"}[rng.IntN(3)]
-					if _, _, err := w.gate.Approve(ctx, c.ID, "", person(who), "api"); err == nil {
+					if _, _, err := w.gate.Approve(ctx, c.ID, "", w.person(who), "api"); err == nil {
 						approvers[who] = true
 					}
 				case 4:
 					for who := range approvers {
-						if rng.IntN(2) == 0 && w.gate.Withdraw(ctx, c.ID, person(who)) == nil {
+						if rng.IntN(2) == 0 && w.gate.Withdraw(ctx, c.ID, w.person(who)) == nil {
 							delete(approvers, who)
 						}
 					}
@@ -76,7 +76,7 @@ func TestNothingIsPromotedWithoutEvidence(t *testing.T) {
 						}
 					}
 				case 6:
-					got, err := w.gate.Promote(ctx, c.ID, person("alice"))
+					got, err := w.gate.Promote(ctx, c.ID, w.person("alice"))
 					if err != nil {
 						continue
 					}

@@ -178,7 +178,7 @@ func TestProofMustHoldInTheRelease(t *testing.T) {
 	if ev := evaluate(); !ev.Releasable || ev.Evidence["PAY-1"] == nil || ev.Evidence["PAY-7"] == nil {
 		t.Fatalf("all proofs hold in the release: got blockers %q, evidence %v", codes(ev), ev.Evidence)
 	}
-	if _, _, err := w.gate.Approve(ctx, c.ID, c.SHA, person("alice"), "api"); err != nil {
+	if _, _, err := w.gate.Approve(ctx, c.ID, c.SHA, w.person("alice"), "api"); err != nil {
 		t.Errorf("approve the releasable candidate: %v", err)
 	}
 }

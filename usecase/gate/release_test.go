@@ -137,6 +137,17 @@ func newReleaseWorldAfter(t *testing.T, released bool) *releaseWorld {
 	return w
 }
 
+// newReleasableWorld is newReleaseWorld with the candidate commit and the
+// fix's head verified, and a candidate at the commit: releasable, waiting
+// for its approvals.
+func newReleasableWorld(t *testing.T) (*releaseWorld, *patchgate.Candidate) {
+	t.Helper()
+	w := newReleaseWorld(t)
+	w.verify(w.cand, 0, patchgate.RunSuccess)
+	w.verify(w.head, w.pr.ID, patchgate.RunSuccess)
+	return w, w.candidate()
+}
+
 // verify records a finished verification of sha with the regression suite in
 // the given state, as a worker would have, under the .patchgate.yml of the
 // release branch's head (the candidate's), the only one whose runs count.
@@ -189,10 +200,11 @@ func (w *releaseWorld) candidate() *patchgate.Candidate {
 	return c
 }
 
-// person is a release manager's token naming login on GitHub.
-func person(login string) patchgate.Principal {
+// person is a release manager's token naming login on GitHub, pinned to the
+// id the fake forge knows the login by (as token create pins it).
+func (w *releaseWorld) person(login string) patchgate.Principal {
 	return patchgate.Principal{Name: login + "-token", Token: login + "-token", Role: patchgate.RoleReleaseManager,
-		Users: []patchgate.ForgeUser{{Forge: patchgate.GitHub, Login: login}}}
+		Users: []patchgate.ForgeUser{{Forge: patchgate.GitHub, Login: login, UserID: w.forge.AddUser(login)}}}
 }
 
 func TestCandidateContainsWhatIsNewSinceTheLastRelease(t *testing.T) {
@@ -265,7 +277,7 @@ func TestApprovalRules(t *testing.T) {
 	ctx := context.Background()
 	w := newReleaseWorld(t)
 	c := w.candidate()
-	_, _, err := w.gate.Approve(ctx, c.ID, "", person("alice"), "api")
+	_, _, err := w.gate.Approve(ctx, c.ID, "", w.person("alice"), "api")
 	if patchgate.ErrorCode(err) != patchgate.ECONFLICT || !strings.Contains(err.Error(), "not releasable") {
 		t.Fatalf("approval before releasable: got %v, want conflict naming blockers", err)
 	}
@@ -275,22 +287,22 @@ func TestApprovalRules(t *testing.T) {
 	}
 	w.verify(w.cand, 0, patchgate.RunSuccess)
 	w.verify(w.head, w.pr.ID, patchgate.RunSuccess)
-	if _, _, err := w.gate.Approve(ctx, c.ID, w.head, person("alice"), "api"); patchgate.ErrorCode(err) != patchgate.ECONFLICT {
+	if _, _, err := w.gate.Approve(ctx, c.ID, w.head, w.person("alice"), "api"); patchgate.ErrorCode(err) != patchgate.ECONFLICT {
 		t.Fatalf("approval of another SHA: got %v, want conflict", err)
 	}
-	if _, _, err := w.gate.Approve(ctx, c.ID, "", person("dev"), "api"); patchgate.ErrorCode(err) != patchgate.EFORBIDDEN {
+	if _, _, err := w.gate.Approve(ctx, c.ID, "", w.person("dev"), "api"); patchgate.ErrorCode(err) != patchgate.EFORBIDDEN {
 		t.Fatalf("approval by the fix's author: got %v, want forbidden", err)
 	}
-	if _, err := w.gate.Promote(ctx, c.ID, person("alice")); patchgate.ErrorCode(err) != patchgate.ECONFLICT {
+	if _, err := w.gate.Promote(ctx, c.ID, w.person("alice")); patchgate.ErrorCode(err) != patchgate.ECONFLICT {
 		t.Fatalf("promotion without approval: got %v, want conflict", err)
 	}
-	if _, ev, err := w.gate.Approve(ctx, c.ID, w.cand, person("alice"), "api"); err != nil || ev.Approvals != 1 {
+	if _, ev, err := w.gate.Approve(ctx, c.ID, w.cand, w.person("alice"), "api"); err != nil || ev.Approvals != 1 {
 		t.Fatalf("approval: got %v with %+v", err, ev)
 	}
-	if err := w.gate.Withdraw(ctx, c.ID, person("alice")); err != nil {
+	if err := w.gate.Withdraw(ctx, c.ID, w.person("alice")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.gate.Promote(ctx, c.ID, person("alice")); patchgate.ErrorCode(err) != patchgate.ECONFLICT {
+	if _, err := w.gate.Promote(ctx, c.ID, w.person("alice")); patchgate.ErrorCode(err) != patchgate.ECONFLICT {
 		t.Fatalf("promotion after withdrawal: got %v, want conflict", err)
 	}
 	// A newer candidate supersedes this one: the old one can no longer be approved.
@@ -300,7 +312,7 @@ func TestApprovalRules(t *testing.T) {
 	if old, _ := w.releases.FindCandidateByID(ctx, c.ID); old.State != patchgate.CandidateSuperseded {
 		t.Fatalf("older candidate: got %s, want superseded", old.State)
 	}
-	if _, _, err := w.gate.Approve(ctx, c.ID, "", person("alice"), "api"); patchgate.ErrorCode(err) != patchgate.ECONFLICT {
+	if _, _, err := w.gate.Approve(ctx, c.ID, "", w.person("alice"), "api"); patchgate.ErrorCode(err) != patchgate.ECONFLICT {
 		t.Fatalf("approval of a superseded candidate: got %v, want conflict", err)
 	}
 }
@@ -315,10 +327,10 @@ func TestAutoPromotionOnTheLastApproval(t *testing.T) {
 	w.verify(w.cand, 0, patchgate.RunSuccess)
 	w.verify(w.head, w.pr.ID, patchgate.RunSuccess)
 	c := w.candidate()
-	if got, _, err := w.gate.Approve(ctx, c.ID, "", person("alice"), "api"); err != nil || got.State != patchgate.CandidateOpen {
+	if got, _, err := w.gate.Approve(ctx, c.ID, "", w.person("alice"), "api"); err != nil || got.State != patchgate.CandidateOpen {
 		t.Fatalf("first of two approvals: got %v %v, want still open", got, err)
 	}
-	got, _, err := w.gate.Approve(ctx, c.ID, "", person("bob"), "api")
+	got, _, err := w.gate.Approve(ctx, c.ID, "", w.person("bob"), "api")
 	if err != nil || got.State != patchgate.CandidatePromoted {
 		t.Fatalf("second approval: got %+v %v, want promoted", got, err)
 	}
@@ -329,24 +341,21 @@ func TestAutoPromotionOnTheLastApproval(t *testing.T) {
 
 func TestPromotionIsIdempotentAcrossACrash(t *testing.T) {
 	ctx := context.Background()
-	w := newReleaseWorld(t)
-	w.verify(w.cand, 0, patchgate.RunSuccess)
-	w.verify(w.head, w.pr.ID, patchgate.RunSuccess)
-	c := w.candidate()
-	if _, _, err := w.gate.Approve(ctx, c.ID, "", person("alice"), "api"); err != nil {
+	w, c := newReleasableWorld(t)
+	if _, _, err := w.gate.Approve(ctx, c.ID, "", w.person("alice"), "api"); err != nil {
 		t.Fatal(err)
 	}
 	// The tag is made, then the forge fails creating the release: as if
 	// patchgate crashed between the two.
 	w.forge.FailNextOn("POST /api/v3/repos/"+relRepo+"/releases", 2, 502, nil) // the attempt and its one retry
-	if _, err := w.gate.Promote(ctx, c.ID, person("alice")); err == nil {
+	if _, err := w.gate.Promote(ctx, c.ID, w.person("alice")); err == nil {
 		t.Fatal("promotion succeeded with the forge down")
 	}
 	if got, _ := w.releases.FindCandidateByID(ctx, c.ID); got.State != patchgate.CandidatePromoting {
 		t.Fatalf("after the failure: got state %s, want promoting", got.State)
 	}
 	for range 2 { // the retry, and a retry of the retry
-		got, err := w.gate.Promote(ctx, c.ID, person("alice"))
+		got, err := w.gate.Promote(ctx, c.ID, w.person("alice"))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -14,11 +14,8 @@ import (
 // failure alone, and keeps its approval, 1 of 1, by alice.
 func TestApprovedCandidateBlockedByALaterFailure(t *testing.T) {
 	ctx := context.Background()
-	w := newReleaseWorld(t)
-	w.verify(w.cand, 0, patchgate.RunSuccess)
-	w.verify(w.head, w.pr.ID, patchgate.RunSuccess)
-	c := w.candidate()
-	if _, _, err := w.gate.Approve(ctx, c.ID, "", person("alice"), "api"); err != nil {
+	w, c := newReleasableWorld(t)
+	if _, _, err := w.gate.Approve(ctx, c.ID, "", w.person("alice"), "api"); err != nil {
 		t.Fatal(err)
 	}
 	summary := func() patchgate.CandidateSummary {
