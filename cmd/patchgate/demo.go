@@ -124,10 +124,11 @@ func runDemo(ctx context.Context, opts demoOptions, out io.Writer) (err error) {
 		return err
 	}
 	defer func() {
-		d.forge.Close()
+		// patchgate first: its workers may still be telling the forge.
 		if cerr := d.main.Close(); err == nil {
 			err = cerr
 		}
+		d.forge.Close()
 	}()
 	if err := d.story(ctx); err != nil {
 		if ctx.Err() != nil {
@@ -140,7 +141,11 @@ func runDemo(ctx context.Context, opts demoOptions, out io.Writer) (err error) {
 		return nil
 	}
 	d.say("The service keeps running so you can look around: %s/ui/ (sign in with the token above).", d.url)
-	d.say("Press Ctrl-C to stop it%s.", map[bool]string{true: "; the database stays in " + d.dir, false: " and remove everything the demo made"}[opts.Dir != ""])
+	if opts.Dir != "" {
+		d.say("Press Ctrl-C to stop it; the database, keys, log and evidence pack stay in %s.", d.dir)
+	} else {
+		d.say("Press Ctrl-C to stop it and remove what the demo made (but the build cache volumes).")
+	}
 	<-ctx.Done()
 	fmt.Fprintln(out)
 	d.say("Stopping.")
