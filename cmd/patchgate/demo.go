@@ -801,7 +801,8 @@ func (r *demoGit) git(ctx context.Context, args ...string) (string, error) {
 	if err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
-			err = fmt.Errorf("%w: %s", err, strings.TrimSpace(string(ee.Stderr)))
+			// git says some refusals (nothing to commit) on standard output.
+			err = fmt.Errorf("%w: %s", err, strings.TrimSpace(string(ee.Stderr)+" "+string(out)))
 		}
 		return "", fmt.Errorf("git %s in %s: %w", strings.Join(args, " "), r.dir, err)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -83,5 +84,21 @@ func TestDemoSaysHowToBuildAMissingImage(t *testing.T) {
 	}
 	if err := demoPrerequisites(context.Background(), demoImage); err != nil {
 		t.Fatalf("with the image built: %v", err)
+	}
+}
+
+// TestDemoListenTakesAFreePortWhen8080IsTaken: the demo serves on
+// 127.0.0.1:8080 unless something else does, then on a free port; an
+// address asked for with --listen is that address or an error saying so.
+func TestDemoListenTakesAFreePortWhen8080IsTaken(t *testing.T) {
+	if l, err := net.Listen("tcp", "127.0.0.1:8080"); err == nil {
+		defer l.Close()
+	} // else it is taken already
+	addr, err := demoListen("")
+	if err != nil || addr == "127.0.0.1:8080" || !strings.HasPrefix(addr, "127.0.0.1:") {
+		t.Fatalf("8080 taken: got %q %v, want another port", addr, err)
+	}
+	if _, err := demoListen("127.0.0.1:8080"); err == nil || !strings.Contains(err.Error(), "--listen 127.0.0.1:8080") {
+		t.Fatalf("--listen on a taken port: got %v, want an error naming --listen", err)
 	}
 }
