@@ -437,7 +437,7 @@ func (d *demo) story(ctx context.Context) error {
 		return fmt.Errorf("after %s's approval candidate %d is not releasable: %+v", demoManager, cand.ID, eval.Blockers)
 	}
 	d.detail("%s (not the fix's author: authors may not approve) approves at %s: %d of %d approvals; releasable.", demoManager, merge[:7], eval.Approvals, eval.Needed)
-	d.detail("(the same as: patchgate release approve %d --server %s --token RITAS_TOKEN)", cand.ID, d.url)
+	d.detail("(the same as: patchgate release approve %d --server %s --token %s)", cand.ID, d.url, d.manager)
 
 	d.step(7, "the release is promoted, with its evidence pack")
 	var promoted struct{ Release patchgate.Candidate }
