@@ -5,7 +5,7 @@ GO ?= go
 BIN ?= bin/patchgate
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: run build test test-short images postgres fuzz bench load docker docker-local lint screenshots
+.PHONY: run build test test-short images postgres fuzz bench load docker docker-local lint screenshots demo
 
 run:
 	$(GO) run ./cmd/patchgate serve
@@ -23,6 +23,12 @@ test-short:
 
 images:
 	scripts/images/build.sh
+
+# A story from ticket to release on a fake GitHub, in real containers; the
+# dashboard stays up until Ctrl-C. Builds its runner image first (offline).
+demo:
+	scripts/images/build.sh runner
+	$(GO) run ./cmd/patchgate demo
 
 # The dashboard's screenshots in docs/screenshots, taken by its browser tests.
 screenshots:

@@ -60,6 +60,7 @@ func newRootCommand() *cobra.Command {
 		newReportCommand(),
 		newEvidenceCommand(&g),
 		newVersionCommand(),
+		newDemoCommand(),
 	)
 	explainArgs(root)
 	return root
