@@ -168,6 +168,7 @@ func testStore(t *testing.T, open func(t *testing.T) *store.DB) {
 	t.Run("Proofs", func(t *testing.T) { testProofs(t, migrated) })
 	t.Run("Reports", func(t *testing.T) { testReports(t, migrated) })
 	t.Run("Enforcement", func(t *testing.T) { testEnforcement(t, migrated) })
+	t.Run("Escalations", func(t *testing.T) { testEscalations(t, migrated) })
 }
 
 // testOpened checks what every open database offers before migrating.

@@ -10,7 +10,12 @@ import (
 )
 
 // TicketService stores tickets.
-type TicketService struct{ db *DB }
+type TicketService struct {
+	db *DB
+	// DefaultLevel is the support level a new ticket starts at when it comes
+	// with none (RepositoryDirectory.DefaultSupportLevel); nil leaves it unset.
+	DefaultLevel func(t *patchgate.Ticket) patchgate.SupportLevel
+}
 
 var _ patchgate.TicketService = (*TicketService)(nil)
 
@@ -19,7 +24,7 @@ func NewTicketService(db *DB) *TicketService { return &TicketService{db: db} }
 
 const ticketColumns = `id, tracker, key, repo, number, title, url, forge_state, labels,
 	severity, state, author, forge_updated_at, opened_at, verified_at, released_at, reopened_at,
-	created_at, updated_at`
+	created_at, updated_at, support_level`
 
 // ticketDest returns the scan destinations of ticketColumns; finishTicket
 // decodes what they cannot.
@@ -27,7 +32,7 @@ func ticketDest(t *patchgate.Ticket, labels *string) []any {
 	return []any{&t.ID, &t.Tracker, &t.Key, &t.Repo, &t.Number, &t.Title, &t.URL, &t.ForgeState,
 		labels, &t.Severity, &t.State, &t.Author, timeCol{&t.ForgeUpdatedAt}, timeCol{&t.OpenedAt},
 		timeCol{&t.VerifiedAt}, timeCol{&t.ReleasedAt}, timeCol{&t.ReopenedAt}, timeCol{&t.CreatedAt},
-		timeCol{&t.UpdatedAt}}
+		timeCol{&t.UpdatedAt}, &t.SupportLevel}
 }
 
 func finishTicket(t *patchgate.Ticket, labels string) error {
@@ -147,6 +152,9 @@ func (s *TicketService) FindTickets(ctx context.Context, f patchgate.TicketFilte
 	if f.Severity != nil {
 		w.add("severity = $?", *f.Severity)
 	}
+	if f.SupportLevel != nil {
+		w.add("support_level = $?", *f.SupportLevel)
+	}
 	if f.Verified != nil {
 		w.conds = append(w.conds, "verified_at IS "+notNull(*f.Verified))
 	}
@@ -210,6 +218,7 @@ func (s *TicketService) EnsureTicket(ctx context.Context, t *patchgate.Ticket) (
 		return nil, err
 	}
 	defer tx.Rollback()
+	s.defaultLevel(&nt)
 	got, err := ensureTicket(ctx, tx, &nt, s.db.now(), "")
 	if err != nil {
 		return nil, err
@@ -218,6 +227,14 @@ func (s *TicketService) EnsureTicket(ctx context.Context, t *patchgate.Ticket) (
 		return nil, err
 	}
 	return got, tx.Commit()
+}
+
+// defaultLevel gives t, about to be created, the level it starts at when it
+// has none.
+func (s *TicketService) defaultLevel(t *patchgate.Ticket) {
+	if t.SupportLevel == "" && s.DefaultLevel != nil {
+		t.SupportLevel = s.DefaultLevel(t)
+	}
 }
 
 // ensureTicket returns the stored ticket with t's identity, inserting t first
@@ -236,11 +253,11 @@ func ensureTicket(ctx context.Context, tx *txn, t *patchgate.Ticket, now time.Ti
 		opened = now
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO tickets (tracker, key, repo, number, title, url, forge_state,
-		labels, severity, state, author, forge_updated_at, opened_at, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
+		labels, severity, state, author, forge_updated_at, opened_at, created_at, updated_at, support_level)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15)
 		ON CONFLICT (tracker, key) DO NOTHING`,
 		t.Tracker, t.Key, t.Repo, t.Number, t.Title, t.URL, t.ForgeState, labelsJSON(t.Labels),
-		t.Severity, t.State, t.Author, t.ForgeUpdatedAt, opened, now); err != nil {
+		t.Severity, t.State, t.Author, t.ForgeUpdatedAt, opened, now, t.SupportLevel); err != nil {
 		return nil, fmt.Errorf("ensure ticket %s:%s: %w", t.Tracker, t.Key, err)
 	}
 	return findTicket(ctx, tx, t.Tracker, t.Key, lock)
@@ -263,6 +280,7 @@ func (s *TicketService) ApplyIssueUpdate(ctx context.Context, u patchgate.IssueU
 	defer tx.Rollback()
 	now := s.db.now()
 	seed, _ := patchgate.ApplyIssueUpdate(nil, u, now)
+	s.defaultLevel(seed)
 	t, err := ensureTicket(ctx, tx, seed, now, s.db.forUpdate())
 	if err != nil {
 		return nil, err
