@@ -78,3 +78,15 @@ func (m *Main) slaWatch(tickets patchgate.TicketService, slaOf func(t *patchgate
 	return &tracking.SLAWatch{Tickets: tickets, Events: store.NewSLAEventService(m.DB), SLA: slaOf,
 		Hook: &notify.Webhook{URL: wh.URL, Secret: wh.Secret}, Logger: m.Logger}
 }
+
+// escalator escalates tickets as the escalation policy says; nil when no
+// level has contacts.
+func (m *Main) escalator(tickets patchgate.TicketService, repos repositories) *tracking.Escalator {
+	if !m.Config.Escalation.Enabled() {
+		return nil
+	}
+	return &tracking.Escalator{Tickets: tickets, Store: store.NewEscalationService(m.DB), SLA: repos.slaOf,
+		Repository: repos.dir.RepositoryFor, DefaultLevel: repos.dir.DefaultSupportLevel,
+		Contacts: m.Config.Escalation.Contacts(), PublicURL: m.Config.PublicURL, Logger: m.Logger,
+		Interval: m.Config.Escalation.Interval}
+}
