@@ -23,7 +23,7 @@ type ticketUpdateRequest struct {
 	Severity *patchgate.Severity `json:"severity"`
 	// SupportLevel is who works on the ticket: L1, L2, L3 or L4.
 	SupportLevel *patchgate.SupportLevel `json:"support_level"`
-	OpenedAt *time.Time          `json:"opened_at"`
+	OpenedAt     *time.Time              `json:"opened_at"`
 	// State is the ticket's own state in its tracker: open or closed.
 	State patchgate.TrackerState `json:"state"`
 	// UpdatedAt is the tracker's time of this news (default now): older news
