@@ -76,7 +76,7 @@ func TestSupportLevelsAndEscalation(t *testing.T) {
 	}
 	var msg struct{ Text string }
 	if err := json.Unmarshal([]byte(got[0]), &msg); err != nil || !strings.Contains(msg.Text, `PAY-12 "Refunds round down" (critical): verify deadline`) ||
-		!strings.Contains(msg.Text, "breached → L3 experts (was L2)") || !strings.Contains(msg.Text, "/tickets/") {
+		!strings.Contains(msg.Text, "breached → L3 experts (was L2)") || !strings.Contains(msg.Text, "/ui/tickets/") {
 		t.Fatalf("slack message: %s", got[0])
 	}
 	out, err = cli("ticket", "PAY-12")

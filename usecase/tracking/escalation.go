@@ -244,7 +244,7 @@ func (e *Escalator) render(kind string, escs []*patchgate.Escalation, tickets ma
 			v.Title, v.URL, v.Severity = t.Title, t.URL, t.Severity
 		}
 		if e.PublicURL != "" {
-			v.Dashboard = strings.TrimSuffix(e.PublicURL, "/") + fmt.Sprintf("/tickets/%d", r.TicketID)
+			v.Dashboard = strings.TrimSuffix(e.PublicURL, "/") + fmt.Sprintf("/ui/tickets/%d", r.TicketID)
 		}
 		views[i] = v
 	}

@@ -163,7 +163,7 @@ func TestEscalationNotifiesEachLevelOnce(t *testing.T) {
 	if raw["@type"] != "MessageCard" || raw["@context"] != "https://schema.org/extensions" || !strings.Contains(card.Title, "1 ticket escalated") ||
 		!strings.Contains(card.Text, "PAY-2") || !strings.Contains(card.Text, "L4 outside supplier") ||
 		!strings.Contains(card.Text, "supplier Acme Maintenance GmbH, contract MC-2026-17") || strings.Contains(card.Text, "PAY-1") ||
-		!strings.Contains(card.Text, "https://patchgate.example/tickets/") {
+		!strings.Contains(card.Text, "https://patchgate.example/ui/tickets/") {
 		t.Fatalf("teams card: %s", teams.got()[0])
 	}
 	hooks := hook.got()
