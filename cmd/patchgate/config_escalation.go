@@ -107,7 +107,7 @@ func (c EscalationConfig) validate(repos []RepoConfig) []error {
 	}
 	for i, r := range repos {
 		if r.SupportLevel != "" {
-			if err := patchgate.SupportLevel(r.SupportLevel).Validate(); err != nil {
+			if err := patchgate.SupportLevel(strings.ToUpper(strings.TrimSpace(r.SupportLevel))).Validate(); err != nil {
 				errs = append(errs, configKeyErrorf("repos[%d].support_level: %q: want L1, L2, L3 or L4", i, r.SupportLevel))
 			}
 		}
