@@ -108,6 +108,20 @@ func testEscalations(t *testing.T, migrated func(t *testing.T) *store.DB) {
 	if rec, err = other.RecordEscalations(ctx, []*patchgate.Escalation{&breached}, notices); err != nil || len(rec) != 1 {
 		t.Fatalf("breach escalation: %v, %v", rec, err)
 	}
+	// PAY-2's tracker said L1 last. It says L1 again after PAY-2 escalated:
+	// the escalation stands; it says L2: that is news.
+	if _, err := esc.RecordEscalations(ctx, []*patchgate.Escalation{{TicketID: res.Ticket.ID, Ticket: "PAY-2", OpenedAt: res.Ticket.OpenedAt,
+		Phase: patchgate.SLAPhaseVerify, Cause: patchgate.SLAAtRisk, From: patchgate.SupportL1, To: patchgate.SupportL2, Deadline: deadline}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		told, want patchgate.SupportLevel
+	}{{patchgate.SupportL1, patchgate.SupportL2}, {patchgate.SupportL3, patchgate.SupportL3}} {
+		r, err := tickets.ApplyTicketUpdate(ctx, patchgate.TicketUpdate{Key: "PAY-2", SupportLevel: &tc.told, Source: "jira:acme"})
+		if err != nil || r.Ticket.SupportLevel != tc.want {
+			t.Fatalf("PAY-2 told %s after escalating to L2: at %v (%v), want %s", tc.told, r.Ticket, err, tc.want)
+		}
+	}
 	all, err := esc.FindEscalations(ctx, pay1.ID)
 	if err != nil {
 		t.Fatal(err)

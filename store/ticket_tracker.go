@@ -71,11 +71,19 @@ func (s *TicketService) ApplyTicketUpdate(ctx context.Context, u patchgate.Ticke
 		t.Severity = *u.Severity
 		detail["severity"] = string(t.Severity)
 	}
-	if u.SupportLevel != nil && *u.SupportLevel != t.SupportLevel {
-		t.SupportLevel = *u.SupportLevel
-		detail["support_level"] = string(t.SupportLevel)
-	} else if u.SupportLevel != nil && res.Created {
-		detail["support_level"] = string(t.SupportLevel)
+	// A level told is news only when it differs from the level told last:
+	// a tracker that repeats its field on every update does not undo an
+	// escalation.
+	told := ""
+	if err := tx.QueryRow(ctx, `SELECT told_level FROM tickets WHERE id = $1`, t.ID).Scan(&told); err != nil {
+		return res, fmt.Errorf("read the level told of ticket %s: %w", u.Key, err)
+	}
+	if u.SupportLevel != nil && string(*u.SupportLevel) != told {
+		told = string(*u.SupportLevel)
+		if *u.SupportLevel != t.SupportLevel || res.Created {
+			t.SupportLevel = *u.SupportLevel
+			detail["support_level"] = string(t.SupportLevel)
+		}
 	}
 	restarted := !t.ReopenedAt.IsZero() && t.OpenedAt.Equal(t.ReopenedAt)
 	if !opened.IsZero() && !opened.Equal(t.OpenedAt) && !restarted {
@@ -92,8 +100,8 @@ func (s *TicketService) ApplyTicketUpdate(ctx context.Context, u patchgate.Ticke
 		t.UpdatedAt = now
 	}
 	if _, err := tx.Exec(ctx, `UPDATE tickets SET title = $1, url = $2, severity = $3, opened_at = $4,
-		forge_state = $5, forge_updated_at = $6, updated_at = $7, support_level = $8 WHERE id = $9`,
-		t.Title, t.URL, t.Severity, t.OpenedAt, t.ForgeState, t.ForgeUpdatedAt, t.UpdatedAt, t.SupportLevel, t.ID); err != nil {
+		forge_state = $5, forge_updated_at = $6, updated_at = $7, support_level = $8, told_level = $9 WHERE id = $10`,
+		t.Title, t.URL, t.Severity, t.OpenedAt, t.ForgeState, t.ForgeUpdatedAt, t.UpdatedAt, t.SupportLevel, told, t.ID); err != nil {
 		return res, fmt.Errorf("update ticket %s: %w", u.Key, err)
 	}
 	for k := range detail {

@@ -5,6 +5,10 @@
 -- that survives restarts, one row per channel and sweep.
 -- Keep in lockstep with ../sqlite/0033_support_levels.sql.
 ALTER TABLE tickets ADD COLUMN support_level TEXT NOT NULL DEFAULT '';
+-- told_level is the level the ticket's tracker (or the API) last named: its
+-- news moves support_level only when it changes there, so the next sync does
+-- not undo an escalation.
+ALTER TABLE tickets ADD COLUMN told_level TEXT NOT NULL DEFAULT '';
 CREATE INDEX tickets_support_level ON tickets (support_level);
 
 CREATE TABLE ticket_escalations (
