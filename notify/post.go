@@ -69,6 +69,19 @@ func post(ctx context.Context, client *http.Client, url string, headers map[stri
 	return fmt.Errorf("%s", msg)
 }
 
+// Channels posts escalation messages: to patchgate's signed webhooks and to
+// Slack- and Teams-compatible incoming webhooks.
+type Channels struct{ Client *http.Client }
+
+// Post sends body to url once: signed as event with secret when secret is
+// set (Webhook.Deliver), a plain JSON POST otherwise (Post).
+func (c Channels) Post(ctx context.Context, url, secret, event string, body []byte) error {
+	if secret != "" {
+		return (&Webhook{URL: url, Secret: secret, Client: c.Client}).Deliver(ctx, event, body)
+	}
+	return Post(ctx, c.Client, url, body)
+}
+
 // redact keeps a URL's scheme and host: an incoming webhook's path is its
 // secret, and errors end up in logs and in the database.
 func redact(raw string) string {

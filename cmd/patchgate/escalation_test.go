@@ -64,7 +64,7 @@ func TestSupportLevelsAndEscalation(t *testing.T) {
 		if err := app.main.Escalator.Sweep(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if err := app.main.Escalator.Deliver(ctx); err != nil {
+		if err := app.main.Escalator.Notices.Deliver(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}

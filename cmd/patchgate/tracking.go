@@ -85,8 +85,10 @@ func (m *Main) escalator(tickets patchgate.TicketService, repos repositories) *t
 	if !m.Config.Escalation.Enabled() {
 		return nil
 	}
-	return &tracking.Escalator{Tickets: tickets, Store: store.NewEscalationService(m.DB), SLA: repos.slaOf,
-		Repository: repos.dir.RepositoryFor, DefaultLevel: repos.dir.DefaultSupportLevel,
-		Contacts: m.Config.Escalation.Contacts(), PublicURL: m.Config.PublicURL, Logger: m.Logger,
-		Interval: m.Config.Escalation.Interval}
+	escalations, contacts := store.NewEscalationService(m.DB), m.Config.Escalation.Contacts()
+	return &tracking.Escalator{Tickets: tickets, Store: escalations,
+		Policy: tracking.EscalationPolicy{SLA: repos.slaOf, Repository: repos.dir.RepositoryFor,
+			DefaultLevel: repos.dir.DefaultSupportLevel, Contacts: contacts, PublicURL: m.Config.PublicURL},
+		Notices: &tracking.NoticeSender{Store: escalations, Poster: notify.Channels{}, Contacts: contacts, Logger: m.Logger},
+		Logger:  m.Logger, Interval: m.Config.Escalation.Interval}
 }

@@ -5,13 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/patchgate/patchgate"
-	"github.com/patchgate/patchgate/notify"
 )
 
 // Contact channel kinds.
@@ -32,15 +30,8 @@ type Channel struct {
 	Secret string
 }
 
-// Escalator escalates tickets whose SLA phase is at risk or breached to the
-// next support level, once per ticket, clock, phase and cause, and tells
-// each level's contacts: every sweep's escalations make one message per
-// channel, queued in the database with the escalations themselves and sent
-// (and retried with backoff) from there, so a restart neither loses nor
-// repeats one.
-type Escalator struct {
-	Tickets TicketLister
-	Store   patchgate.EscalationService
+// EscalationPolicy is how tickets are judged and whom an escalation tells.
+type EscalationPolicy struct {
 	// SLA returns a ticket's SLA status now.
 	SLA func(t *patchgate.Ticket) patchgate.SLAStatus
 	// Repository returns the configured repository that claims a ticket, nil
@@ -52,23 +43,61 @@ type Escalator struct {
 	Contacts map[patchgate.SupportLevel][]Channel
 	// PublicURL, when set, links each ticket's dashboard page.
 	PublicURL string
-	Client    *http.Client
-	Logger    *slog.Logger
-	// Interval is how often Run sweeps (default 1m); Backoff the first wait
-	// after a failed send (default 30s), doubled up to MaxBackoff (1h).
-	Interval, Backoff, MaxBackoff time.Duration
+}
+
+// Escalator escalates tickets whose SLA phase is at risk or breached to the
+// next support level, once per ticket, clock, phase and cause, and queues
+// the messages to each level's contacts: every sweep's escalations make one
+// message per channel, stored in the database with the escalations
+// themselves, for Notices to send (and retry) from there, so a restart
+// neither loses nor repeats one.
+type Escalator struct {
+	Tickets TicketLister
+	Store   patchgate.EscalationService
+	Policy  EscalationPolicy
+	// Notices sends the queued messages after each sweep of Run.
+	Notices *NoticeSender
+	Logger  *slog.Logger
+	// Interval is how often Run sweeps (default 1m).
+	Interval time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
 
-func (e *Escalator) now() time.Time {
-	if e.Now != nil {
-		return e.Now()
+// Poster posts a message's JSON body to url: signed with secret as event
+// when secret is set (patchgate's webhook), a plain POST otherwise (Slack and
+// Teams incoming webhooks). 4xx answers are permanent errors (EINVALID and
+// the like), anything else may be retried. notify.Channels implements it.
+type Poster interface {
+	Post(ctx context.Context, url, secret, event string, body []byte) error
+}
+
+// NoticeSender sends the queued escalation messages, each claimed first so
+// one process sends it, and retries failures with backoff.
+type NoticeSender struct {
+	Store  patchgate.EscalationService
+	Poster Poster
+	// Contacts are each level's channels, where the notices' channel names
+	// are looked up.
+	Contacts map[patchgate.SupportLevel][]Channel
+	Logger   *slog.Logger
+	// Backoff is the first wait after a failed send (default 30s), doubled
+	// up to MaxBackoff (1h).
+	Backoff, MaxBackoff time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+func clock(now func() time.Time) time.Time {
+	if now != nil {
+		return now()
 	}
 	return time.Now()
 }
 
-// Run sweeps and delivers every Interval until ctx is done.
+func (e *Escalator) now() time.Time { return clock(e.Now) }
+
+// Run sweeps and has Notices deliver every Interval until ctx is done.
 func (e *Escalator) Run(ctx context.Context) {
 	interval := e.Interval
 	if interval <= 0 {
@@ -80,8 +109,10 @@ func (e *Escalator) Run(ctx context.Context) {
 		if err := e.Sweep(ctx); err != nil && ctx.Err() == nil {
 			e.Logger.Warn("escalation sweep", "err", err)
 		}
-		if err := e.Deliver(ctx); err != nil && ctx.Err() == nil {
-			e.Logger.Warn("escalation notices", "err", err)
+		if e.Notices != nil {
+			if err := e.Notices.Deliver(ctx); err != nil && ctx.Err() == nil {
+				e.Logger.Warn("escalation notices", "err", err)
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -108,15 +139,15 @@ func (e *Escalator) Sweep(ctx context.Context) error {
 		}
 		for _, t := range page {
 			level := t.SupportLevel
-			if level == "" && e.DefaultLevel != nil {
-				level = e.DefaultLevel(t)
+			if level == "" && e.Policy.DefaultLevel != nil {
+				level = e.Policy.DefaultLevel(t)
 			}
-			esc := patchgate.EscalationDue(t, level, e.SLA(t), now)
+			esc := patchgate.EscalationDue(t, level, e.Policy.SLA(t), now)
 			if esc == nil || tickets[t.ID] != nil {
 				continue
 			}
-			if e.Repository != nil {
-				if r := e.Repository(t); r != nil {
+			if e.Policy.Repository != nil {
+				if r := e.Policy.Repository(t); r != nil {
 					esc.Repo = r.Name
 					if esc.To == patchgate.SupportL4 {
 						esc.Supplier, esc.Contract = r.Supplier, r.Contract
@@ -152,7 +183,7 @@ func (e *Escalator) notices(rec []*patchgate.Escalation, tickets map[int64]*patc
 	byChannel := map[string][]*patchgate.Escalation{}
 	channels := map[string]Channel{}
 	for _, r := range rec {
-		for _, c := range e.Contacts[r.To] {
+		for _, c := range e.Policy.Contacts[r.To] {
 			if !containsEscalation(byChannel[c.Name], r) {
 				byChannel[c.Name] = append(byChannel[c.Name], r)
 			}
@@ -243,8 +274,8 @@ func (e *Escalator) render(kind string, escs []*patchgate.Escalation, tickets ma
 		if t := tickets[r.TicketID]; t != nil {
 			v.Title, v.URL, v.Severity = t.Title, t.URL, t.Severity
 		}
-		if e.PublicURL != "" {
-			v.Dashboard = strings.TrimSuffix(e.PublicURL, "/") + fmt.Sprintf("/ui/tickets/%d", r.TicketID)
+		if e.Policy.PublicURL != "" {
+			v.Dashboard = strings.TrimSuffix(e.Policy.PublicURL, "/") + fmt.Sprintf("/ui/tickets/%d", r.TicketID)
 		}
 		views[i] = v
 	}
@@ -281,8 +312,8 @@ func (e *Escalator) render(kind string, escs []*patchgate.Escalation, tickets ma
 // Deliver sends the notices due now, each claimed first so one process sends
 // it; a failed send is tried again after a backoff, and one that cannot
 // succeed (4xx, a channel no longer configured) is given up and logged.
-func (e *Escalator) Deliver(ctx context.Context) error {
-	now := e.now()
+func (e *NoticeSender) Deliver(ctx context.Context) error {
+	now := clock(e.Now)
 	due, err := e.Store.DueNotices(ctx, now, 100)
 	if err != nil {
 		return err
@@ -306,9 +337,9 @@ func (e *Escalator) Deliver(ctx context.Context) error {
 		case !configured:
 			err = patchgate.Errorf(patchgate.EINVALID, "channel %s is no longer configured (escalation.levels.*.contacts)", n.Channel)
 		case n.Kind == ChannelWebhook:
-			err = (&notify.Webhook{URL: c.URL, Secret: c.Secret, Client: e.Client}).Deliver(ctx, patchgate.EventTicketEscalated, n.Body)
+			err = e.Poster.Post(ctx, c.URL, c.Secret, patchgate.EventTicketEscalated, n.Body)
 		default:
-			err = notify.Post(ctx, e.Client, c.URL, n.Body)
+			err = e.Poster.Post(ctx, c.URL, "", "", n.Body)
 		}
 		var next time.Time
 		msg := ""
@@ -333,7 +364,7 @@ func (e *Escalator) Deliver(ctx context.Context) error {
 }
 
 // backoff is the wait after a notice's attempts+1-th failure.
-func (e *Escalator) backoff(attempts int) time.Duration {
+func (e *NoticeSender) backoff(attempts int) time.Duration {
 	first, most := e.Backoff, e.MaxBackoff
 	if first <= 0 {
 		first = 30 * time.Second

@@ -99,11 +99,13 @@ func (env *escalationEnv) escalator(now *time.Time, contacts map[patchgate.Suppo
 	policy := patchgate.DefaultSLAPolicy()
 	dir := patchgate.NewRepositoryDirectory([]*patchgate.Repository{{Forge: patchgate.GitHub, Name: "acme/payments",
 		TicketKeys: []string{"PAY"}, Supplier: "Acme Maintenance GmbH", Contract: "MC-2026-17"}})
-	return &tracking.Escalator{Tickets: env.tickets, Store: store.NewEscalationService(env.db),
-		SLA:        func(t *patchgate.Ticket) patchgate.SLAStatus { return policy.Evaluate(t, *now) },
-		Repository: dir.RepositoryFor, DefaultLevel: dir.DefaultSupportLevel, Contacts: contacts,
-		PublicURL: "https://patchgate.example", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Backoff: time.Minute, Now: func() time.Time { return *now }}
+	escalations, logger, clock := store.NewEscalationService(env.db), slog.New(slog.NewTextHandler(io.Discard, nil)), func() time.Time { return *now }
+	return &tracking.Escalator{Tickets: env.tickets, Store: escalations,
+		Policy: tracking.EscalationPolicy{SLA: func(t *patchgate.Ticket) patchgate.SLAStatus { return policy.Evaluate(t, *now) },
+			Repository: dir.RepositoryFor, DefaultLevel: dir.DefaultSupportLevel, Contacts: contacts, PublicURL: "https://patchgate.example"},
+		Notices: &tracking.NoticeSender{Store: escalations, Poster: notify.Channels{}, Contacts: contacts, Logger: logger,
+			Backoff: time.Minute, Now: clock},
+		Logger: logger, Now: clock}
 }
 
 func (env *escalationEnv) sweep(t *testing.T, e *tracking.Escalator) {
@@ -111,7 +113,7 @@ func (env *escalationEnv) sweep(t *testing.T, e *tracking.Escalator) {
 	if err := e.Sweep(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.Deliver(context.Background()); err != nil {
+	if err := e.Notices.Deliver(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 }
