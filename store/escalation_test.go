@@ -62,6 +62,42 @@ func testEscalations(t *testing.T, migrated func(t *testing.T) *store.DB) {
 		t.Fatalf("PAY-2 set to L1: level %q, changed %v", res.Ticket.SupportLevel, res.Changed)
 	}
 
+	// A forge issue: its support: label sets the level when it comes in and
+	// when it changes, not when it stays (as after an escalation).
+	issue := func(labels ...string) *patchgate.Ticket {
+		t.Helper()
+		tk, err := tickets.ApplyIssueUpdate(ctx, patchgate.IssueUpdate{Tracker: patchgate.TrackerGitHub, Repo: "acme/web", Number: 9,
+			Title: "Broken", State: "open", Labels: labels, UpdatedAt: db.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tk
+	}
+	tickets.DefaultLevel = func(t *patchgate.Ticket) patchgate.SupportLevel { return patchgate.SupportLevelFromLabels(t.Labels) }
+	if got := issue("support:L2").SupportLevel; got != patchgate.SupportL2 {
+		t.Fatalf("issue labelled support:L2 came in at %q", got)
+	}
+	if _, err := store.NewEscalationService(db).RecordEscalations(ctx, []*patchgate.Escalation{{TicketID: issue().ID, Ticket: "acme/web#9",
+		OpenedAt: issue().OpenedAt, Phase: patchgate.SLAPhaseVerify, Cause: patchgate.SLAAtRisk, From: patchgate.SupportL2, To: patchgate.SupportL3,
+		Deadline: db.Now()}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := issue("support:L2").SupportLevel; got != patchgate.SupportL3 {
+		t.Fatalf("issue escalated to L3, still labelled support:L2: at %q, want L3", got)
+	}
+	if got := issue("support:L3", "bug").SupportLevel; got != patchgate.SupportL3 {
+		t.Fatalf("issue relabelled support:L3 at %q", got)
+	}
+	web9, _ := tickets.FindTicket(ctx, patchgate.TrackerGitHub, "acme/web#9")
+	if _, err := store.NewEscalationService(db).RecordEscalations(ctx, []*patchgate.Escalation{{TicketID: web9.ID, Ticket: web9.Key,
+		OpenedAt: web9.OpenedAt, Phase: patchgate.SLAPhaseVerify, Cause: patchgate.SLABreached, From: patchgate.SupportL3, To: patchgate.SupportL4,
+		Deadline: web9.OpenedAt}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := issue("support:L3", "bug", "customer").SupportLevel; got != patchgate.SupportL4 {
+		t.Fatalf("issue escalated to L4, its labels otherwise changed: at %q, want L4 still", got)
+	}
+
 	esc := store.NewEscalationService(db)
 	opened := pay1.OpenedAt
 	deadline := opened.Add(8 * time.Hour)

@@ -191,6 +191,16 @@ func (s *TicketService) FindTickets(ctx context.Context, f patchgate.TicketFilte
 	return ts, total, nil
 }
 
+// toldLevel is the level the ticket's tracker last named (” for none): its
+// news moves the ticket's level only when it differs.
+func toldLevel(ctx context.Context, tx *txn, id int64) (string, error) {
+	told := ""
+	if err := tx.QueryRow(ctx, `SELECT told_level FROM tickets WHERE id = $1`, id).Scan(&told); err != nil {
+		return "", fmt.Errorf("read the level told of ticket %d: %w", id, err)
+	}
+	return told, nil
+}
+
 // notNull is the IS operand that selects set (true) or unset (false) columns.
 func notNull(set bool) string {
 	if set {
@@ -286,6 +296,16 @@ func (s *TicketService) ApplyIssueUpdate(ctx context.Context, u patchgate.IssueU
 		return nil, err
 	}
 	next, changed := patchgate.ApplyIssueUpdate(t, u, now)
+	// A support:Lx label (of the labels now, which an older update leaves)
+	// moves the level when the labels name a new one, so that labels left as
+	// they were do not undo an escalation.
+	told, err := toldLevel(ctx, tx, next.ID)
+	if err != nil {
+		return nil, err
+	}
+	if l := patchgate.SupportLevelFromLabels(next.Labels); l != "" && string(l) != told {
+		next.SupportLevel, told, changed = l, string(l), true
+	}
 	if !changed {
 		if err := s.db.recordTicket(ctx, tx, next.ID, patchgate.AuditActor(ctx)); err != nil {
 			return nil, err
@@ -294,10 +314,10 @@ func (s *TicketService) ApplyIssueUpdate(ctx context.Context, u patchgate.IssueU
 	}
 	if _, err := tx.Exec(ctx, `UPDATE tickets SET repo = $1, number = $2, title = $3, url = $4,
 		forge_state = $5, labels = $6, severity = $7, author = $8, forge_updated_at = $9, updated_at = $10,
-		opened_at = $11, reopened_at = $12
-		WHERE id = $13`,
+		opened_at = $11, reopened_at = $12, support_level = $13, told_level = $14
+		WHERE id = $15`,
 		next.Repo, next.Number, next.Title, next.URL, next.ForgeState, labelsJSON(next.Labels), next.Severity,
-		next.Author, next.ForgeUpdatedAt, next.UpdatedAt, next.OpenedAt, next.ReopenedAt, next.ID); err != nil {
+		next.Author, next.ForgeUpdatedAt, next.UpdatedAt, next.OpenedAt, next.ReopenedAt, next.SupportLevel, told, next.ID); err != nil {
 		return nil, fmt.Errorf("update ticket %s: %w", next.Key, err)
 	}
 	if err := s.db.recordTicket(ctx, tx, next.ID, patchgate.AuditActor(ctx)); err != nil {

@@ -74,9 +74,9 @@ func (s *TicketService) ApplyTicketUpdate(ctx context.Context, u patchgate.Ticke
 	// A level told is news only when it differs from the level told last:
 	// a tracker that repeats its field on every update does not undo an
 	// escalation.
-	told := ""
-	if err := tx.QueryRow(ctx, `SELECT told_level FROM tickets WHERE id = $1`, t.ID).Scan(&told); err != nil {
-		return res, fmt.Errorf("read the level told of ticket %s: %w", u.Key, err)
+	told, err := toldLevel(ctx, tx, t.ID)
+	if err != nil {
+		return res, err
 	}
 	if u.SupportLevel != nil && string(*u.SupportLevel) != told {
 		told = string(*u.SupportLevel)
