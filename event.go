@@ -146,15 +146,17 @@ type Commit struct {
 
 // IssueEvent describes a forge issue.
 type IssueEvent struct {
-	Number    int       `json:"number"`
-	Title     string    `json:"title"`
-	Body      string    `json:"body"`
-	State     string    `json:"state"` // open or closed
-	Labels    []string  `json:"labels"`
-	Severity  Severity  `json:"severity"` // from GitLab's severity field or labels
-	Author    string    `json:"author"`
-	URL       string    `json:"url,omitempty"`
-	UpdatedAt time.Time `json:"updated_at"`
+	Number   int      `json:"number"`
+	Title    string   `json:"title"`
+	Body     string   `json:"body"`
+	State    string   `json:"state"` // open or closed
+	Labels   []string `json:"labels"`
+	Severity Severity `json:"severity"` // from GitLab's severity field or labels
+	// SupportLevel is the level a tracker's field names (Jira); "" for none.
+	SupportLevel SupportLevel `json:"support_level,omitempty"`
+	Author       string       `json:"author"`
+	URL          string       `json:"url,omitempty"`
+	UpdatedAt    time.Time    `json:"updated_at"`
 	// CreatedAt is when the issue was opened: the SLA clock starts there.
 	CreatedAt time.Time `json:"created_at,omitzero"`
 }

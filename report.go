@@ -56,10 +56,18 @@ type ReportFilter struct {
 	// by it; the measures taken from tickets (lead time from a ticket,
 	// failures a ticket names) are.
 	Severity Severity `json:"severity,omitempty"`
+	// Level selects tickets at one support level (L1–L4), as the delivery
+	// report's Severity does.
+	Level SupportLevel `json:"level,omitempty"`
 }
 
 // Validate checks the severity and the repository name when they are set.
 func (f ReportFilter) Validate() error {
+	if f.Level != "" {
+		if err := f.Level.Validate(); err != nil {
+			return err
+		}
+	}
 	if f.Severity != "" {
 		if err := f.Severity.Validate(); err != nil {
 			return err

@@ -26,10 +26,14 @@ func AuditTicketRecord(t *Ticket) map[string]string {
 		}
 		return at.UTC().Format(auditTimeLayout)
 	}
-	return map[string]string{"id": strconv.FormatInt(t.ID, 10), "tracker": string(t.Tracker), "repo": t.Repo,
+	r := map[string]string{"id": strconv.FormatInt(t.ID, 10), "tracker": string(t.Tracker), "repo": t.Repo,
 		"number": strconv.Itoa(t.Number), "title": t.Title, "labels": strings.Join(t.Labels, "\n"),
 		"severity": string(t.Severity), "opened_at": ts(t.OpenedAt), "verified_at": ts(t.VerifiedAt),
 		"released_at": ts(t.ReleasedAt), "reopened_at": ts(t.ReopenedAt), "created_at": ts(t.CreatedAt)}
+	if t.SupportLevel != "" { // tickets from before levels keep their records
+		r["support_level"] = string(t.SupportLevel)
+	}
+	return r
 }
 
 // AuditTime is how an entry's detail records a time for the reports.
@@ -123,7 +127,8 @@ func ReportInputFromAudit(entries []AuditEntry) (ReportInput, error) {
 func ticketFromAudit(e AuditEntry) (*Ticket, error) {
 	d := e.Detail
 	t := &Ticket{Key: strings.TrimPrefix(e.Subject, "ticket:"), Tracker: Tracker(d["tracker"]), Repo: d["repo"],
-		Title: d["title"], Severity: Severity(d["severity"]), Labels: []string{}}
+		Title: d["title"], Severity: Severity(d["severity"]), Labels: []string{},
+		SupportLevel: SupportLevel(d["support_level"])}
 	var err error
 	if t.ID, err = strconv.ParseInt(d["id"], 10, 64); err != nil {
 		return nil, fmt.Errorf("ticket id: %w", err)

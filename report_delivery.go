@@ -126,7 +126,9 @@ func ComputeDeliveryReport(in ReportInput, period ReportPeriod, filter ReportFil
 	for _, t := range in.Tickets {
 		tickets[t.ID] = t
 	}
-	sevOK := func(t *Ticket) bool { return filter.Severity == "" || t.Severity == filter.Severity }
+	sevOK := func(t *Ticket) bool {
+		return (filter.Severity == "" || t.Severity == filter.Severity) && (filter.Level == "" || t.SupportLevel == filter.Level)
+	}
 	// Which tickets blame which release, read once: a title is matched by a
 	// regular expression, and there are many promotions.
 	blamers := map[string][]*Ticket{}

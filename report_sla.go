@@ -26,13 +26,14 @@ type SLAReport struct {
 	Tickets []SLAReportTicket `json:"tickets"`
 }
 
-// SLA report dimensions, the values of SLAGroup.Dimension. A support level
-// (L1–L4) is the next one: when tickets carry it, slaDimensions gains its
-// entry and nothing else changes.
+// SLA report dimensions, the values of SLAGroup.Dimension. A ticket counts
+// under the support level it is at now (after escalations); "none" for
+// tickets from before levels.
 const (
 	SLADimensionSeverity = "severity"
 	SLADimensionRepo     = "repo"
 	SLADimensionTracker  = "tracker"
+	SLADimensionLevel    = "level"
 )
 
 // slaDimensions says how each dimension reads a ticket's value, in the order
@@ -44,6 +45,12 @@ var slaDimensions = []struct {
 	{SLADimensionSeverity, func(t *Ticket, _ string) string { return string(t.Severity) }},
 	{SLADimensionRepo, func(_ *Ticket, repo string) string { return repo }},
 	{SLADimensionTracker, func(t *Ticket, _ string) string { return string(t.Tracker) }},
+	{SLADimensionLevel, func(t *Ticket, _ string) string {
+		if t.SupportLevel == "" {
+			return "none"
+		}
+		return string(t.SupportLevel)
+	}},
 }
 
 // SLAGroup counts the tickets of one value of one dimension ("severity" =
@@ -84,14 +91,16 @@ type SLABreach struct {
 
 // SLAReportTicket is one ticket a report counts, with its outcome.
 type SLAReportTicket struct {
-	ID       int64     `json:"id"`
-	Key      string    `json:"key"`
-	Title    string    `json:"title"`
-	Repo     string    `json:"repo,omitempty"`
-	Tracker  Tracker   `json:"tracker"`
-	Severity Severity  `json:"severity"`
-	OpenedAt time.Time `json:"opened_at"`
-	SLA      SLAStatus `json:"sla"`
+	ID       int64    `json:"id"`
+	Key      string   `json:"key"`
+	Title    string   `json:"title"`
+	Repo     string   `json:"repo,omitempty"`
+	Tracker  Tracker  `json:"tracker"`
+	Severity Severity `json:"severity"`
+	// SupportLevel is the level the ticket is at now.
+	SupportLevel SupportLevel `json:"support_level,omitempty"`
+	OpenedAt     time.Time    `json:"opened_at"`
+	SLA          SLAStatus    `json:"sla"`
 }
 
 // slaAcc accumulates one group.
@@ -122,7 +131,8 @@ func ComputeSLAReport(in ReportInput, period ReportPeriod, filter ReportFilter, 
 		}
 		repo := repos[t.ID]
 		if !period.Contains(t.OpenedAt) || t.OpenedAt.After(asOf) ||
-			filter.Repo != "" && repo != filter.Repo || filter.Severity != "" && t.Severity != filter.Severity {
+			filter.Repo != "" && repo != filter.Repo || filter.Severity != "" && t.Severity != filter.Severity ||
+			filter.Level != "" && t.SupportLevel != filter.Level {
 			continue
 		}
 		// What happened after asOf has not happened yet for this report.
@@ -145,7 +155,7 @@ func ComputeSLAReport(in ReportInput, period ReportPeriod, filter ReportFilter, 
 			a.add(&t, st)
 		}
 		rep.Tickets = append(rep.Tickets, SLAReportTicket{ID: t.ID, Key: t.Key, Title: t.Title, Repo: repo,
-			Tracker: t.Tracker, Severity: t.Severity, OpenedAt: t.OpenedAt, SLA: st})
+			Tracker: t.Tracker, Severity: t.Severity, SupportLevel: t.SupportLevel, OpenedAt: t.OpenedAt, SLA: st})
 		for _, b := range slaBreaches(&t, st, asOf) {
 			b.Repo = repo
 			rep.Breaches = append(rep.Breaches, b)

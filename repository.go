@@ -32,6 +32,12 @@ type Repository struct {
 	// deployment approvals); DeployRequires is what their commits must be.
 	Environments   []string          `json:"environments,omitempty"`
 	DeployRequires DeployRequirement `json:"deploy_requires,omitempty"`
+	// SupportLevel is the level (L1–L4) a new ticket of this repository
+	// starts at; "" is L1. Supplier and Contract name the outside supplier
+	// that maintains it under contract, which an L4 escalation names.
+	SupportLevel SupportLevel `json:"support_level,omitempty"`
+	Supplier     string       `json:"supplier,omitempty"`
+	Contract     string       `json:"contract,omitempty"`
 }
 
 // Ref returns the repository's forge and name.

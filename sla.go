@@ -1,7 +1,6 @@
 package patchgate
 
 import (
-	"strings"
 	"time"
 )
 
@@ -160,23 +159,8 @@ func slaRunning(opened, by time.Time, d time.Duration, now time.Time) SLAState {
 // configured repository whose ticket keys include the key's prefix. It returns
 // nil, no SLA, when no configured repository claims the ticket.
 func (d *RepositoryDirectory) SLAPolicyFor(t *Ticket) SLAPolicy {
-	if d == nil {
-		return nil
-	}
-	switch t.Tracker {
-	case TrackerGitHub, TrackerGitLab:
-		if r, err := d.Find(Forge(t.Tracker), t.Repo); err == nil {
-			return r.SLA
-		}
-	case TrackerExternal:
-		prefix, _, _ := strings.Cut(t.Key, "-")
-		for _, r := range d.repos {
-			for _, k := range r.TicketKeys {
-				if k == prefix {
-					return r.SLA
-				}
-			}
-		}
+	if r := d.RepositoryFor(t); r != nil {
+		return r.SLA
 	}
 	return nil
 }

@@ -152,6 +152,10 @@ type Ticket struct {
 	Severity   Severity    `json:"severity"`
 	State      TicketState `json:"state"`
 	Author     string      `json:"author,omitempty"`
+	// SupportLevel is who works on the ticket (L1–L4): as its tracker or the
+	// API set it, its repository's default when it came in, and the level it
+	// escalated to since. "" on tickets from before levels existed.
+	SupportLevel SupportLevel `json:"support_level,omitempty"`
 
 	// ForgeUpdatedAt is the forge's updated_at of the newest issue event applied,
 	// so an older delivery arriving late changes nothing.
@@ -231,6 +235,8 @@ type TicketFilter struct {
 	Key      *string
 	State    *TicketState
 	Severity *Severity
+	// SupportLevel selects tickets at this level.
+	SupportLevel *SupportLevel
 	// Verified selects tickets with (true) or without (false) a VerifiedAt.
 	Verified *bool
 	// Released selects tickets with (true) or without (false) a ReleasedAt.

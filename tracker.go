@@ -30,6 +30,8 @@ type TicketUpdate struct {
 	Title    *string
 	URL      *string
 	Severity *Severity
+	// SupportLevel is the level the tracker or the API gives the ticket.
+	SupportLevel *SupportLevel
 	// OpenedAt is when the tracker opened the ticket: the SLA clock starts
 	// there, unless a reopen has restarted it since.
 	OpenedAt time.Time
@@ -54,6 +56,11 @@ func (u *TicketUpdate) Validate() error {
 		p, err := url.Parse(*u.URL)
 		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
 			return Errorf(EINVALID, "ticket %s: url %q is not an http(s) URL", u.Key, *u.URL)
+		}
+	}
+	if u.SupportLevel != nil {
+		if err := u.SupportLevel.Validate(); err != nil {
+			return Errorf(EINVALID, "ticket %s: %v", u.Key, err)
 		}
 	}
 	if u.Severity != nil {
@@ -141,20 +148,28 @@ type TrackerTicketService interface {
 // TrackerIssue is one issue read from or sent by an external tracker, in
 // patchgate's terms.
 type TrackerIssue struct {
-	Key       string
-	Title     string
-	URL       string
-	Severity  Severity
-	State     TrackerState
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	Key      string
+	Title    string
+	URL      string
+	Severity Severity
+	// SupportLevel is the level the tracker's field or labels name; "" when
+	// they name none, which leaves the ticket's level as it is.
+	SupportLevel SupportLevel
+	State        TrackerState
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 // Update is the TicketUpdate that says what i says, from source.
 func (i *TrackerIssue) Update(source string) TicketUpdate {
 	title, url, sev := i.Title, i.URL, i.Severity
-	return TicketUpdate{Key: i.Key, Title: &title, URL: &url, Severity: &sev, OpenedAt: i.CreatedAt,
+	u := TicketUpdate{Key: i.Key, Title: &title, URL: &url, Severity: &sev, OpenedAt: i.CreatedAt,
 		State: i.State, UpdatedAt: i.UpdatedAt, Source: source}
+	if i.SupportLevel != "" {
+		level := i.SupportLevel
+		u.SupportLevel = &level
+	}
+	return u
 }
 
 // TrackerAPI is an external tracker's API as patchgate uses it (trackers/jira

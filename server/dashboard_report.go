@@ -13,9 +13,10 @@ import (
 // reportFilterView is the filter form both report pages share, as the user
 // typed it.
 type reportFilterView struct {
-	From, To, Repo, Severity string
-	Repos                    []string
-	Severities               []patchgate.Severity
+	From, To, Repo, Severity, Level string
+	Repos                           []string
+	Severities                      []patchgate.Severity
+	Levels                          []patchgate.SupportLevel
 }
 
 // slaReportView is the SLA report page.
@@ -138,6 +139,7 @@ func leadTimeHistogram(ps []patchgate.DeliveryPromotion) ([]string, []int) {
 // reportFilterOf reads the form back for the page and lists the choices.
 func (s *Server) reportFilterOf(c *gin.Context, p patchgate.ReportPeriod, f patchgate.ReportFilter) reportFilterView {
 	v := reportFilterView{From: c.Query("from"), To: c.Query("to"), Repo: f.Repo, Severity: string(f.Severity),
+		Level: string(f.Level), Levels: patchgate.SupportLevels,
 		Severities: []patchgate.Severity{patchgate.SeverityCritical, patchgate.SeverityHigh, patchgate.SeverityMedium,
 			patchgate.SeverityLow, patchgate.SeverityUnknown}}
 	if v.From == "" && !p.From.IsZero() {

@@ -17,16 +17,17 @@ type ticketsView struct {
 	// Complete is false when an SLA filter did not read every ticket.
 	Complete bool
 	// Filter echoes the form; the options are the enum values.
-	State, Severity, SLA, Repo string
-	States                     []patchgate.TicketState
-	Severities                 []patchgate.Severity
-	SLAStates                  []patchgate.SLAState
-	Repos                      []string
+	State, Severity, SLA, Repo, Level string
+	States                            []patchgate.TicketState
+	Severities                        []patchgate.Severity
+	SLAStates                         []patchgate.SLAState
+	Repos                             []string
+	Levels                            []patchgate.SupportLevel
 	// Next is the query of the next page, "" on the last.
 	Next string
 }
 
-// handleTicketsPage serves GET /ui/tickets?state=&severity=&sla=&repo=, the
+// handleTicketsPage serves GET /ui/tickets?state=&severity=&level=&sla=&repo=, the
 // same filters and the same SLA scan as GET /api/v1/tickets.
 func (s *Server) handleTicketsPage(c *gin.Context) {
 	v := &ticketsView{pageView: pageView{Title: "Tickets", Nav: "tickets"}, Complete: true,
@@ -36,6 +37,7 @@ func (s *Server) handleTicketsPage(c *gin.Context) {
 			patchgate.SeverityLow, patchgate.SeverityUnknown},
 		SLAStates: []patchgate.SLAState{patchgate.SLAOnTrack, patchgate.SLAAtRisk, patchgate.SLABreached, patchgate.SLAMet},
 		State:     c.Query("state"), Severity: c.Query("severity"), SLA: c.Query("sla"), Repo: c.Query("repo"),
+		Level: c.Query("level"), Levels: patchgate.SupportLevels,
 	}
 	if s.Repos != nil {
 		for _, r := range s.Repos.All() {
@@ -84,6 +86,9 @@ func (s *Server) ticketFilter(c *gin.Context) (f patchgate.TicketFilter, sla *pa
 	if sla, err = optEnum(c, "sla", patchgate.SLAState.Validate); err != nil {
 		return f, nil, err
 	}
+	if f.SupportLevel, err = optEnum(c, "level", patchgate.SupportLevel.Validate); err != nil {
+		return f, nil, err
+	}
 	f.Repo, f.Key = optString(c, "repo"), optString(c, "key")
 	return f, sla, nil
 }
@@ -94,6 +99,8 @@ type ticketPageView struct {
 	Ticket  ticketView
 	Links   []*patchgate.Link
 	History []*patchgate.AuditEntry
+	// Escalations are the ticket's escalations, oldest first.
+	Escalations []*patchgate.Escalation
 }
 
 // handleTicketPage serves GET /ui/tickets/:id.
@@ -116,6 +123,10 @@ func (s *Server) handleTicketPage(c *gin.Context) {
 	}
 	subject, action := "ticket:"+t.Key, patchgate.AuditTicketState
 	if v.History, err = s.Audit.FindAudit(ctx, patchgate.AuditFilter{Subject: &subject, Action: &action, Limit: 500}); err != nil {
+		s.dashboardError(c, err)
+		return
+	}
+	if v.Escalations, err = s.escalationsOf(ctx, id); err != nil {
 		s.dashboardError(c, err)
 		return
 	}

@@ -22,7 +22,7 @@ type Reporter interface {
 // none: the last 28 days up to the end of today, four whole weeks.
 const reportDefaultDays = 28
 
-// reportQuery reads ?from=&to=&repo=&severity=. from and to are RFC 3339
+// reportQuery reads ?from=&to=&repo=&severity=&level=. from and to are RFC 3339
 // times or YYYY-MM-DD dates (midnight UTC); to is exclusive, so
 // from=2026-11-01&to=2026-12-01 is November. Without them the period is the
 // last 28 days up to the end of today (UTC); with only one, the other is 28
@@ -50,6 +50,9 @@ func reportQuery(c *gin.Context, now time.Time) (patchgate.ReportPeriod, patchga
 	f.Repo = strings.TrimSpace(c.Query("repo"))
 	if sev := strings.TrimSpace(c.Query("severity")); sev != "" {
 		f.Severity = patchgate.Severity(sev)
+	}
+	if level := strings.TrimSpace(c.Query("level")); level != "" {
+		f.Level = patchgate.SupportLevel(level)
 	}
 	if err := p.Validate(); err != nil {
 		return p, f, err

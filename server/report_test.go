@@ -22,6 +22,7 @@ func TestReportsAPI(t *testing.T) {
 	ts.srv.Reports = &reporting.Reports{Evidence: store.NewReportService(ts.db),
 		Policy: func(*patchgate.Ticket) patchgate.SLAPolicy { return patchgate.DefaultSLAPolicy() }}
 
+	ts.tickets.DefaultLevel = patchgate.NewRepositoryDirectory(nil).DefaultSupportLevel
 	opened := time.Now().UTC().Add(-48 * time.Hour).Truncate(time.Second)
 	issue, err := ts.tickets.ApplyIssueUpdate(ctx, patchgate.IssueUpdate{Tracker: patchgate.TrackerGitHub, Repo: "acme/payments",
 		Number: 45, Title: "Totals rounded down", State: "open", Labels: []string{"severity:critical"}, CreatedAt: opened, UpdatedAt: opened})
@@ -29,7 +30,7 @@ func TestReportsAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := ts.tickets.ApplyIssueUpdate(ctx, patchgate.IssueUpdate{Tracker: patchgate.TrackerGitHub, Repo: "acme/web",
-		Number: 3, Title: "Typo", State: "open", Labels: []string{"severity:low"}, CreatedAt: opened, UpdatedAt: opened}); err != nil {
+		Number: 3, Title: "Typo", State: "open", Labels: []string{"severity:low", "support:L3"}, CreatedAt: opened, UpdatedAt: opened}); err != nil {
 		t.Fatal(err)
 	}
 	change, _, err := store.NewChangeService(ts.db).ApplyChangeUpdate(ctx, patchgate.ChangeUpdate{Forge: patchgate.GitHub,
@@ -73,6 +74,12 @@ func TestReportsAPI(t *testing.T) {
 		t.Errorf("severity=low&repo=acme/web: %+v %+v, want acme/web#3 alone, with an SLA", low.Overall, low.Tickets)
 	}
 
+	var l3 patchgate.SLAReport
+	ts.get(t, "/api/v1/reports/sla?level=L3", http.StatusOK, &l3)
+	if l3.Overall.Opened != 1 || l3.Tickets[0].Key != "acme/web#3" || l3.Tickets[0].SupportLevel != patchgate.SupportL3 || l3.Filter.Level != patchgate.SupportL3 {
+		t.Errorf("level=L3: %+v %+v, want acme/web#3 alone, at L3", l3.Overall, l3.Tickets)
+	}
+
 	var delivery patchgate.DeliveryReport
 	ts.get(t, "/api/v1/reports/delivery?from="+opened.Format(time.DateOnly), http.StatusOK, &delivery)
 	if delivery.Overall.Promotions != 1 || len(delivery.Promotions) != 1 || delivery.Promotions[0].Name != "v1.0" {
@@ -87,6 +94,7 @@ func TestReportsAPI(t *testing.T) {
 		{"from=2026-12-01&to=2026-11-01", "must be before"},
 		{"from=2000-01-01&to=2026-01-01", "five years"},
 		{"severity=urgent", "unknown severity"},
+		{"level=L7", "unknown support level"},
 		{"repo=../etc", "repo"},
 	} {
 		for _, path := range []string{"/api/v1/reports/sla?", "/api/v1/reports/delivery?"} {

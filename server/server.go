@@ -64,6 +64,8 @@ type Server struct {
 	// SLA returns a ticket's SLA status now, under its repository's policy;
 	// nil shows every ticket without an SLA.
 	SLA func(t *patchgate.Ticket) patchgate.SLAStatus
+	// Escalations are the tickets' escalations; nil shows none.
+	Escalations EscalationFinder
 	// Webhooks are the webhook sources (GitHub, GitLab, Jira) by
 	// DeliverySource; a source without one refuses every delivery.
 	Webhooks patchgate.WebhookSources

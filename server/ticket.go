@@ -17,6 +17,20 @@ type ticketView struct {
 	SLA patchgate.SLAStatus `json:"sla"`
 }
 
+// EscalationFinder finds a ticket's escalations (store.EscalationService).
+type EscalationFinder interface {
+	FindEscalations(ctx context.Context, ticketID int64) ([]*patchgate.Escalation, error)
+}
+
+// escalationsOf returns the ticket's escalations, oldest first; none when
+// the server has no escalation store.
+func (s *Server) escalationsOf(ctx context.Context, id int64) ([]*patchgate.Escalation, error) {
+	if s.Escalations == nil {
+		return []*patchgate.Escalation{}, nil
+	}
+	return s.Escalations.FindEscalations(ctx, id)
+}
+
 // slaOf returns t's SLA status now; none when the server has no SLA function.
 func (s *Server) slaOf(t *patchgate.Ticket) patchgate.SLAStatus {
 	if s.SLA == nil {
@@ -25,7 +39,7 @@ func (s *Server) slaOf(t *patchgate.Ticket) patchgate.SLAStatus {
 	return s.SLA(t)
 }
 
-// handleListTickets serves GET /api/v1/tickets?state=&severity=&repo=&tracker=&key=&sla=.
+// handleListTickets serves GET /api/v1/tickets?state=&severity=&level=&repo=&tracker=&key=&sla=.
 func (s *Server) handleListTickets(c *gin.Context) {
 	var (
 		f   patchgate.TicketFilter
@@ -44,6 +58,10 @@ func (s *Server) handleListTickets(c *gin.Context) {
 		return
 	}
 	if f.Tracker, err = optEnum(c, "tracker", patchgate.Tracker.Validate); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	if f.SupportLevel, err = optEnum(c, "level", patchgate.SupportLevel.Validate); err != nil {
 		s.writeError(c, err)
 		return
 	}
@@ -150,7 +168,13 @@ func (s *Server) handleGetTicket(c *gin.Context) {
 			return
 		}
 	}
-	c.JSON(http.StatusOK, gin.H{"ticket": ticketView{Ticket: t, SLA: s.slaOf(t)}, "links": links, "history": history})
+	escalations, err := s.escalationsOf(ctx, t.ID)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"ticket": ticketView{Ticket: t, SLA: s.slaOf(t)}, "links": links, "history": history,
+		"escalations": escalations})
 }
 
 // ticketByIDOrKey finds the ticket a path names: all digits is an id,

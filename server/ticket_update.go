@@ -21,7 +21,9 @@ type ticketUpdateRequest struct {
 	Title    *string             `json:"title"`
 	URL      *string             `json:"url"`
 	Severity *patchgate.Severity `json:"severity"`
-	OpenedAt *time.Time          `json:"opened_at"`
+	// SupportLevel is who works on the ticket: L1, L2, L3 or L4.
+	SupportLevel *patchgate.SupportLevel `json:"support_level"`
+	OpenedAt     *time.Time              `json:"opened_at"`
 	// State is the ticket's own state in its tracker: open or closed.
 	State patchgate.TrackerState `json:"state"`
 	// UpdatedAt is the tracker's time of this news (default now): older news
@@ -42,7 +44,7 @@ func (s *Server) handlePutTicket(c *gin.Context) {
 		return
 	}
 	u := patchgate.TicketUpdate{Key: c.Param("id"), Title: req.Title, URL: req.URL, Severity: req.Severity,
-		State: req.State, Source: "api"}
+		SupportLevel: req.SupportLevel, State: req.State, Source: "api"}
 	if req.OpenedAt != nil {
 		u.OpenedAt = *req.OpenedAt
 	}

@@ -169,6 +169,7 @@ func testStore(t *testing.T, open func(t *testing.T) *store.DB) {
 	t.Run("Reports", func(t *testing.T) { testReports(t, migrated) })
 	t.Run("Enforcement", func(t *testing.T) { testEnforcement(t, migrated) })
 	t.Run("Redeliveries", func(t *testing.T) { testRedeliveries(t, migrated) })
+	t.Run("Escalations", func(t *testing.T) { testEscalations(t, migrated) })
 }
 
 // testOpened checks what every open database offers before migrating.

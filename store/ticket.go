@@ -10,7 +10,12 @@ import (
 )
 
 // TicketService stores tickets.
-type TicketService struct{ db *DB }
+type TicketService struct {
+	db *DB
+	// DefaultLevel is the support level a new ticket starts at when it comes
+	// with none (RepositoryDirectory.DefaultSupportLevel); nil leaves it unset.
+	DefaultLevel func(t *patchgate.Ticket) patchgate.SupportLevel
+}
 
 var _ patchgate.TicketService = (*TicketService)(nil)
 
@@ -19,7 +24,7 @@ func NewTicketService(db *DB) *TicketService { return &TicketService{db: db} }
 
 const ticketColumns = `id, tracker, key, repo, number, title, url, forge_state, labels,
 	severity, state, author, forge_updated_at, opened_at, verified_at, released_at, reopened_at,
-	created_at, updated_at`
+	created_at, updated_at, support_level`
 
 // ticketDest returns the scan destinations of ticketColumns; finishTicket
 // decodes what they cannot.
@@ -27,7 +32,7 @@ func ticketDest(t *patchgate.Ticket, labels *string) []any {
 	return []any{&t.ID, &t.Tracker, &t.Key, &t.Repo, &t.Number, &t.Title, &t.URL, &t.ForgeState,
 		labels, &t.Severity, &t.State, &t.Author, timeCol{&t.ForgeUpdatedAt}, timeCol{&t.OpenedAt},
 		timeCol{&t.VerifiedAt}, timeCol{&t.ReleasedAt}, timeCol{&t.ReopenedAt}, timeCol{&t.CreatedAt},
-		timeCol{&t.UpdatedAt}}
+		timeCol{&t.UpdatedAt}, &t.SupportLevel}
 }
 
 func finishTicket(t *patchgate.Ticket, labels string) error {
@@ -147,6 +152,9 @@ func (s *TicketService) FindTickets(ctx context.Context, f patchgate.TicketFilte
 	if f.Severity != nil {
 		w.add("severity = $?", *f.Severity)
 	}
+	if f.SupportLevel != nil {
+		w.add("support_level = $?", *f.SupportLevel)
+	}
 	if f.Verified != nil {
 		w.conds = append(w.conds, "verified_at IS "+notNull(*f.Verified))
 	}
@@ -183,6 +191,16 @@ func (s *TicketService) FindTickets(ctx context.Context, f patchgate.TicketFilte
 	return ts, total, nil
 }
 
+// toldLevel is the level the ticket's tracker last named (” for none): its
+// news moves the ticket's level only when it differs.
+func toldLevel(ctx context.Context, tx *txn, id int64) (string, error) {
+	told := ""
+	if err := tx.QueryRow(ctx, `SELECT told_level FROM tickets WHERE id = $1`, id).Scan(&told); err != nil {
+		return "", fmt.Errorf("read the level told of ticket %d: %w", id, err)
+	}
+	return told, nil
+}
+
 // notNull is the IS operand that selects set (true) or unset (false) columns.
 func notNull(set bool) string {
 	if set {
@@ -210,6 +228,7 @@ func (s *TicketService) EnsureTicket(ctx context.Context, t *patchgate.Ticket) (
 		return nil, err
 	}
 	defer tx.Rollback()
+	s.defaultLevel(&nt)
 	got, err := ensureTicket(ctx, tx, &nt, s.db.now(), "")
 	if err != nil {
 		return nil, err
@@ -218,6 +237,14 @@ func (s *TicketService) EnsureTicket(ctx context.Context, t *patchgate.Ticket) (
 		return nil, err
 	}
 	return got, tx.Commit()
+}
+
+// defaultLevel gives t, about to be created, the level it starts at when it
+// has none.
+func (s *TicketService) defaultLevel(t *patchgate.Ticket) {
+	if t.SupportLevel == "" && s.DefaultLevel != nil {
+		t.SupportLevel = s.DefaultLevel(t)
+	}
 }
 
 // ensureTicket returns the stored ticket with t's identity, inserting t first
@@ -236,11 +263,11 @@ func ensureTicket(ctx context.Context, tx *txn, t *patchgate.Ticket, now time.Ti
 		opened = now
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO tickets (tracker, key, repo, number, title, url, forge_state,
-		labels, severity, state, author, forge_updated_at, opened_at, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
+		labels, severity, state, author, forge_updated_at, opened_at, created_at, updated_at, support_level)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15)
 		ON CONFLICT (tracker, key) DO NOTHING`,
 		t.Tracker, t.Key, t.Repo, t.Number, t.Title, t.URL, t.ForgeState, labelsJSON(t.Labels),
-		t.Severity, t.State, t.Author, t.ForgeUpdatedAt, opened, now); err != nil {
+		t.Severity, t.State, t.Author, t.ForgeUpdatedAt, opened, now, t.SupportLevel); err != nil {
 		return nil, fmt.Errorf("ensure ticket %s:%s: %w", t.Tracker, t.Key, err)
 	}
 	return findTicket(ctx, tx, t.Tracker, t.Key, lock)
@@ -263,11 +290,22 @@ func (s *TicketService) ApplyIssueUpdate(ctx context.Context, u patchgate.IssueU
 	defer tx.Rollback()
 	now := s.db.now()
 	seed, _ := patchgate.ApplyIssueUpdate(nil, u, now)
+	s.defaultLevel(seed)
 	t, err := ensureTicket(ctx, tx, seed, now, s.db.forUpdate())
 	if err != nil {
 		return nil, err
 	}
 	next, changed := patchgate.ApplyIssueUpdate(t, u, now)
+	// A support:Lx label (of the labels now, which an older update leaves)
+	// moves the level when the labels name a new one, so that labels left as
+	// they were do not undo an escalation.
+	told, err := toldLevel(ctx, tx, next.ID)
+	if err != nil {
+		return nil, err
+	}
+	if l := patchgate.SupportLevelFromLabels(next.Labels); l != "" && string(l) != told {
+		next.SupportLevel, told, changed = l, string(l), true
+	}
 	if !changed {
 		if err := s.db.recordTicket(ctx, tx, next.ID, patchgate.AuditActor(ctx)); err != nil {
 			return nil, err
@@ -276,10 +314,10 @@ func (s *TicketService) ApplyIssueUpdate(ctx context.Context, u patchgate.IssueU
 	}
 	if _, err := tx.Exec(ctx, `UPDATE tickets SET repo = $1, number = $2, title = $3, url = $4,
 		forge_state = $5, labels = $6, severity = $7, author = $8, forge_updated_at = $9, updated_at = $10,
-		opened_at = $11, reopened_at = $12
-		WHERE id = $13`,
+		opened_at = $11, reopened_at = $12, support_level = $13, told_level = $14
+		WHERE id = $15`,
 		next.Repo, next.Number, next.Title, next.URL, next.ForgeState, labelsJSON(next.Labels), next.Severity,
-		next.Author, next.ForgeUpdatedAt, next.UpdatedAt, next.OpenedAt, next.ReopenedAt, next.ID); err != nil {
+		next.Author, next.ForgeUpdatedAt, next.UpdatedAt, next.OpenedAt, next.ReopenedAt, next.SupportLevel, told, next.ID); err != nil {
 		return nil, fmt.Errorf("update ticket %s: %w", next.Key, err)
 	}
 	if err := s.db.recordTicket(ctx, tx, next.ID, patchgate.AuditActor(ctx)); err != nil {

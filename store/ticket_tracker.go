@@ -40,8 +40,13 @@ func (s *TicketService) ApplyTicketUpdate(ctx context.Context, u patchgate.Ticke
 	} else if err != nil {
 		return res, err
 	}
-	t, err := ensureTicket(ctx, tx, &patchgate.Ticket{Tracker: patchgate.TrackerExternal, Key: u.Key, Labels: []string{},
-		Severity: patchgate.SeverityUnknown, State: patchgate.TicketOpen}, now, s.db.forUpdate())
+	seed := &patchgate.Ticket{Tracker: patchgate.TrackerExternal, Key: u.Key, Labels: []string{},
+		Severity: patchgate.SeverityUnknown, State: patchgate.TicketOpen}
+	if u.SupportLevel != nil {
+		seed.SupportLevel = *u.SupportLevel
+	}
+	s.defaultLevel(seed)
+	t, err := ensureTicket(ctx, tx, seed, now, s.db.forUpdate())
 	if err != nil {
 		return res, err
 	}
@@ -66,6 +71,20 @@ func (s *TicketService) ApplyTicketUpdate(ctx context.Context, u patchgate.Ticke
 		t.Severity = *u.Severity
 		detail["severity"] = string(t.Severity)
 	}
+	// A level told is news only when it differs from the level told last:
+	// a tracker that repeats its field on every update does not undo an
+	// escalation.
+	told, err := toldLevel(ctx, tx, t.ID)
+	if err != nil {
+		return res, err
+	}
+	if u.SupportLevel != nil && string(*u.SupportLevel) != told {
+		told = string(*u.SupportLevel)
+		if *u.SupportLevel != t.SupportLevel || res.Created {
+			t.SupportLevel = *u.SupportLevel
+			detail["support_level"] = string(t.SupportLevel)
+		}
+	}
 	restarted := !t.ReopenedAt.IsZero() && t.OpenedAt.Equal(t.ReopenedAt)
 	if !opened.IsZero() && !opened.Equal(t.OpenedAt) && !restarted {
 		t.OpenedAt = opened
@@ -81,8 +100,8 @@ func (s *TicketService) ApplyTicketUpdate(ctx context.Context, u patchgate.Ticke
 		t.UpdatedAt = now
 	}
 	if _, err := tx.Exec(ctx, `UPDATE tickets SET title = $1, url = $2, severity = $3, opened_at = $4,
-		forge_state = $5, forge_updated_at = $6, updated_at = $7 WHERE id = $8`,
-		t.Title, t.URL, t.Severity, t.OpenedAt, t.ForgeState, t.ForgeUpdatedAt, t.UpdatedAt, t.ID); err != nil {
+		forge_state = $5, forge_updated_at = $6, updated_at = $7, support_level = $8, told_level = $9 WHERE id = $10`,
+		t.Title, t.URL, t.Severity, t.OpenedAt, t.ForgeState, t.ForgeUpdatedAt, t.UpdatedAt, t.SupportLevel, told, t.ID); err != nil {
 		return res, fmt.Errorf("update ticket %s: %w", u.Key, err)
 	}
 	for k := range detail {

@@ -59,6 +59,9 @@ type Main struct {
 	TrackerSync *tracking.TrackerSync
 	// SLAWatch sends SLA events; nil without an SLA or release webhook.
 	SLAWatch *tracking.SLAWatch
+	// Escalator escalates tickets and tells each level's contacts; nil
+	// without an escalation policy.
+	Escalator *tracking.Escalator
 	// Instance is the database's instance id; Owner labels this process's
 	// containers (runners.owner, or the host name and Instance).
 	Instance string
@@ -114,6 +117,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	st := m.stores()
+	st.tickets.DefaultLevel = repos.dir.DefaultSupportLevel
 	clients, err := m.forgeClients()
 	if err != nil {
 		return err

@@ -16,13 +16,14 @@ import (
 type reportFlags struct {
 	c                        apiClient
 	from, to, repo, severity string
+	level                    string
 	asJSON, asCSV            bool
 }
 
 // query is the API's query string for the flags set.
 func (f *reportFlags) query() string {
 	q := url.Values{}
-	for k, v := range map[string]string{"from": f.from, "to": f.to, "repo": f.repo, "severity": f.severity} {
+	for k, v := range map[string]string{"from": f.from, "to": f.to, "repo": f.repo, "severity": f.severity, "level": f.level} {
 		if v != "" {
 			q.Set(k, v)
 		}
@@ -41,6 +42,7 @@ func (f *reportFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.to, "to", "", "end of the period, exclusive: YYYY-MM-DD or RFC 3339 (default: the end of today, UTC)")
 	cmd.Flags().StringVar(&f.repo, "repo", "", "only this repository (acme/payments)")
 	cmd.Flags().StringVar(&f.severity, "severity", "", "only tickets of this severity (critical, high, medium, low, unknown)")
+	cmd.Flags().StringVar(&f.level, "level", "", "only tickets at this support level (L1, L2, L3, L4)")
 	cmd.MarkFlagsMutuallyExclusive("json", "csv")
 }
 

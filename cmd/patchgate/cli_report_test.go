@@ -91,8 +91,10 @@ func TestReportCommands(t *testing.T) {
 	if err != nil {
 		t.Fatalf("report sla --csv: %v", err)
 	}
-	// Header, overall, then severity critical/high/low, the repository, the tracker.
-	if len(rows) != 7 || rows[0][0] != "dimension" || rows[1][0] != "overall" || rows[1][2] != "3" || rows[2][1] != "critical" {
+	// Header, overall, then severity critical/high/low, the repository, the
+	// tracker, the support level (none: these tickets were stored without one).
+	if len(rows) != 8 || rows[0][0] != "dimension" || rows[1][0] != "overall" || rows[1][2] != "3" || rows[2][1] != "critical" ||
+		rows[7][0] != "level" || rows[7][1] != "none" || rows[7][2] != "3" {
 		t.Errorf("report sla --csv: got %q", rows)
 	}
 

@@ -127,8 +127,8 @@ func TestTicketCommands(t *testing.T) {
 	// tickets: PAY-7 is an external ticket, yet it is one of the repository's
 	// since its change there fixes it.
 	out, err = cli("tickets", "--repo", testRepo)
-	if err != nil || !regexp.MustCompile(`(?m)^KEY +SEVERITY +STATE +SLA +DEADLINE +TITLE$`).MatchString(out) ||
-		!regexp.MustCompile(`(?m)^PAY-7 +unknown +fix_proposed +none +- +-$`).MatchString(out) {
+	if err != nil || !regexp.MustCompile(`(?m)^KEY +SEVERITY +LEVEL +STATE +SLA +DEADLINE +TITLE$`).MatchString(out) ||
+		!regexp.MustCompile(`(?m)^PAY-7 +unknown +L1 +fix_proposed +none +- +-$`).MatchString(out) {
 		t.Errorf("tickets --repo: got %q, %v; want a table with PAY-7", out, err)
 	}
 	if out, err = cli("tickets", "--state", "released"); err != nil || out != "no tickets match --state released\n" {

@@ -60,9 +60,19 @@ type ticketWithSLA struct {
 
 // ticketDetail is GET /api/v1/tickets/{id}.
 type ticketDetail struct {
-	Ticket  ticketWithSLA           `json:"ticket"`
-	Links   []*patchgate.Link       `json:"links"`
-	History []*patchgate.AuditEntry `json:"history"`
+	Ticket      ticketWithSLA           `json:"ticket"`
+	Links       []*patchgate.Link       `json:"links"`
+	History     []*patchgate.AuditEntry `json:"history"`
+	Escalations []*patchgate.Escalation `json:"escalations"`
+}
+
+// levelText is a ticket's support level with what it means: "L2 technical
+// support"; "-" for a ticket from before levels.
+func levelText(l patchgate.SupportLevel) string {
+	if l == "" {
+		return "-"
+	}
+	return string(l) + " " + l.Describe()
 }
 
 // ticketPath returns the API path of the ticket ref names. A forge issue's
@@ -97,6 +107,7 @@ func printTicket(w io.Writer, d *ticketDetail) {
 	tw := newTable(w)
 	fmt.Fprintf(tw, "  state\t%s\n", t.State)
 	fmt.Fprintf(tw, "  severity\t%s\n", t.Severity)
+	fmt.Fprintf(tw, "  level\t%s\n", levelText(t.SupportLevel))
 	tracker := string(t.Tracker)
 	if t.ForgeState != "" {
 		tracker += " (" + t.ForgeState + " there)"
@@ -130,6 +141,19 @@ func printTicket(w io.Writer, d *ticketDetail) {
 				change, state, head = l.Change.Ref(), string(l.Change.State), short(l.Change.HeadSHA)
 			}
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", change, l.Kind, state, head, l.Source, orDash(l.CreatedBy), oneLine(l.Provenance))
+		}
+		tw.Flush()
+	}
+	if len(d.Escalations) > 0 {
+		fmt.Fprintln(w, "\nescalations:")
+		tw = newTable(w)
+		for _, e := range d.Escalations {
+			who := ""
+			if e.Supplier != "" || e.Contract != "" {
+				who = fmt.Sprintf("\tsupplier %s, contract %s", orDash(e.Supplier), orDash(e.Contract))
+			}
+			fmt.Fprintf(tw, "  %s\t%s → %s\t%s %s (deadline %s)%s\n", when(&e.At), e.From, levelText(e.To), e.Phase,
+				strings.ReplaceAll(string(e.Cause), "_", " "), when(&e.Deadline), who)
 		}
 		tw.Flush()
 	}
@@ -181,18 +205,27 @@ func newTicketsCommand() *cobra.Command {
 		c                                   apiClient
 		asJSON                              bool
 		state, sla, repo, severity, tracker string
+		level                               string
 		limit, offset                       int
 	)
 	cmd := &cobra.Command{
-		Use:   "tickets [--state S] [--sla S] [--repo OWNER/NAME] [--severity S]",
+		Use:   "tickets [--state S] [--sla S] [--repo OWNER/NAME] [--severity S] [--level L1|L2|L3|L4]",
 		Short: "List tickets, newest first, with their state and SLA",
 		Example: "  patchgate tickets --sla breached\n" +
-			"  patchgate tickets --state fix_verified --repo acme/shop --json",
+			"  patchgate tickets --state fix_verified --repo acme/shop --json\n" +
+			"  patchgate tickets --level L4 --sla breached",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			q := url.Values{"limit": {fmt.Sprint(limit)}, "offset": {fmt.Sprint(offset)}}
 			var filters []string
-			for name, v := range map[string]string{"state": state, "sla": sla, "repo": repo, "severity": severity, "tracker": tracker} {
+			if level != "" {
+				l, ok := patchgate.ParseSupportLevel(level)
+				if !ok {
+					return patchgate.Errorf(patchgate.EINVALID, "--level %q: want L1 (help desk), L2 (technical support), L3 (experts) or L4 (outside supplier)", level)
+				}
+				level = string(l)
+			}
+			for name, v := range map[string]string{"state": state, "sla": sla, "repo": repo, "severity": severity, "tracker": tracker, "level": level} {
 				if v != "" {
 					q.Set(name, v)
 					filters = append(filters, "--"+name+" "+v)
@@ -217,9 +250,10 @@ func newTicketsCommand() *cobra.Command {
 				return nil
 			}
 			tw := newTable(w)
-			fmt.Fprintln(tw, "KEY\tSEVERITY\tSTATE\tSLA\tDEADLINE\tTITLE")
+			fmt.Fprintln(tw, "KEY\tSEVERITY\tLEVEL\tSTATE\tSLA\tDEADLINE\tTITLE")
 			for _, t := range out.Tickets {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.Key, t.Severity, t.State, t.SLA.State, slaDeadline(t.SLA), oneLine(t.Title))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Key, t.Severity, orDash(string(t.SupportLevel)), t.State, t.SLA.State,
+					slaDeadline(t.SLA), oneLine(t.Title))
 			}
 			if err := tw.Flush(); err != nil {
 				return err
@@ -239,6 +273,7 @@ func newTicketsCommand() *cobra.Command {
 	cmd.Flags().StringVar(&repo, "repo", "", "repository full name")
 	cmd.Flags().StringVar(&severity, "severity", "", "critical, high, medium, low or unknown")
 	cmd.Flags().StringVar(&tracker, "tracker", "", "github, gitlab or external")
+	cmd.Flags().StringVar(&level, "level", "", "support level: L1 (help desk), L2 (technical support), L3 (experts) or L4 (outside supplier)")
 	cmd.Flags().IntVar(&limit, "limit", 50, "how many to show")
 	cmd.Flags().IntVar(&offset, "offset", 0, "how many to skip (to page)")
 	return cmd
@@ -251,12 +286,14 @@ func newTicketSetCommand() *cobra.Command {
 		c                      apiClient
 		title, link, sev       string
 		opened, state, updated string
+		level                  string
 	)
 	cmd := &cobra.Command{
-		Use:   "set KEY [--title T] [--url U] [--severity S] [--opened TIME] [--state open|closed]",
-		Short: "Set a ticket's title, URL, severity, opening time or open/closed state",
+		Use:   "set KEY [--title T] [--url U] [--severity S] [--level L] [--opened TIME] [--state open|closed]",
+		Short: "Set a ticket's title, URL, severity, support level, opening time or open/closed state",
 		Example: "  patchgate ticket set PAY-12 --severity critical --title 'Refunds round down' --opened 2026-11-30T09:00:00Z\n" +
-			"  patchgate ticket set PAY-12 --state closed",
+			"  patchgate ticket set PAY-12 --state closed\n" +
+			"  patchgate ticket set PAY-12 --level L2",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req := map[string]any{}
@@ -265,6 +302,13 @@ func newTicketSetCommand() *cobra.Command {
 				if flags.Changed(name) {
 					req[name] = v
 				}
+			}
+			if flags.Changed("level") {
+				l, ok := patchgate.ParseSupportLevel(level)
+				if !ok {
+					return patchgate.Errorf(patchgate.EINVALID, "--level %q: want L1 (help desk), L2 (technical support), L3 (experts) or L4 (outside supplier)", level)
+				}
+				req["support_level"] = l
 			}
 			for name, v := range map[string]string{"opened": opened, "updated": updated} {
 				if !flags.Changed(name) {
@@ -277,7 +321,7 @@ func newTicketSetCommand() *cobra.Command {
 				req[name+"_at"] = at
 			}
 			if len(req) == 0 {
-				return patchgate.Errorf(patchgate.EINVALID, "nothing to set: give --title, --url, --severity, --opened or --state")
+				return patchgate.Errorf(patchgate.EINVALID, "nothing to set: give --title, --url, --severity, --level, --opened or --state")
 			}
 			var out struct {
 				Ticket struct {
@@ -289,14 +333,15 @@ func newTicketSetCommand() *cobra.Command {
 				return err
 			}
 			t := out.Ticket
-			fmt.Fprintf(cmd.OutOrStdout(), "%s %s: severity %s, state %s, opened %s, SLA %s\n",
-				t.Key, t.Title, t.Severity, t.State, t.OpenedAt.UTC().Format(time.RFC3339), t.SLA.State)
+			fmt.Fprintf(cmd.OutOrStdout(), "%s %s: severity %s, level %s, state %s, opened %s, SLA %s\n",
+				t.Key, t.Title, t.Severity, orDash(string(t.SupportLevel)), t.State, t.OpenedAt.UTC().Format(time.RFC3339), t.SLA.State)
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&title, "title", "", "title")
 	cmd.Flags().StringVar(&link, "url", "", "the ticket's web page")
 	cmd.Flags().StringVar(&sev, "severity", "", "critical, high, medium, low or unknown")
+	cmd.Flags().StringVar(&level, "level", "", "support level: L1 (help desk), L2 (technical support), L3 (experts) or L4 (outside supplier)")
 	cmd.Flags().StringVar(&opened, "opened", "", "when the ticket was opened (RFC 3339): the SLA clock starts there")
 	cmd.Flags().StringVar(&state, "state", "", "open or closed; closed then open again after a fix landed is a reopen")
 	cmd.Flags().StringVar(&updated, "updated", "", "the tracker's time of this news (default now)")

@@ -61,6 +61,9 @@ type Config struct {
 	Evidence EvidenceConfig `yaml:"evidence"`
 	// Reconcile is head reconciliation with the forges (cmd/patchgate/reconcile.go).
 	Reconcile ReconcileConfig `yaml:"reconcile"`
+	// Escalation is the escalation policy: each support level's contacts
+	// (cmd/patchgate/config_escalation.go).
+	Escalation EscalationConfig `yaml:"escalation"`
 }
 
 // ReportsConfig configures the reports.
@@ -195,6 +198,12 @@ type RepoConfig struct {
 	// DeployRequires what their commits must be (promoted or approved).
 	Environments   []string `yaml:"environments" json:"environments,omitempty"`
 	DeployRequires string   `yaml:"deploy_requires" json:"deploy_requires,omitempty"`
+	// SupportLevel is the level (L1–L4) its new tickets start at (default
+	// L1); Supplier and Contract name the outside supplier maintaining it,
+	// which an escalation to L4 names.
+	SupportLevel string `yaml:"support_level" json:"support_level,omitempty"`
+	Supplier     string `yaml:"supplier" json:"supplier,omitempty"`
+	Contract     string `yaml:"contract" json:"contract,omitempty"`
 }
 
 // SLATargetConfig is one severity's SLA targets: how long after a ticket is
@@ -387,6 +396,8 @@ func DefaultConfig() Config {
 		// A missed push is corrected within ten minutes, at one API call per
 		// open change per run.
 		Reconcile: ReconcileConfig{Interval: 10 * time.Minute, Retry: 30 * time.Second},
+		// Escalations are found within a minute of the SLA state changing.
+		Escalation: EscalationConfig{Interval: time.Minute},
 	}
 }
 
@@ -583,6 +594,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	errs = append(errs, c.Enforcement.validate(c.Repos)...)
+	errs = append(errs, c.Escalation.validate(c.Repos)...)
 	for _, forge := range slices.Sorted(maps.Keys(c.ReleaseManagers)) {
 		if err := patchgate.Forge(forge).Validate(); err != nil {
 			errs = append(errs, configKeyErrorf("release_managers.%s: %s", forge, patchgate.ErrorMessage(err)))
@@ -698,6 +710,9 @@ func (r RepoConfig) Repository(release ReleaseConfig) *patchgate.Repository {
 		TitlePrefixFixes: r.TitlePrefixFixes == nil || *r.TitlePrefixFixes,
 		Environments:     r.Environments,
 		DeployRequires:   patchgate.DeployRequirement(r.DeployRequires),
+		SupportLevel:     patchgate.SupportLevel(strings.ToUpper(strings.TrimSpace(r.SupportLevel))),
+		Supplier:         r.Supplier,
+		Contract:         r.Contract,
 	}
 }
 

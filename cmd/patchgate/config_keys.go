@@ -65,6 +65,8 @@ var configKeys = []config.Key{
 	{Path: "reports.regression_label", Kind: config.KindString, Doc: "The label prefix naming the release that caused a ticket (default regression:, as in regression:v1.6.0)."},
 	{Path: "enforcement.status_check_secrets", Kind: config.KindList, Range: "at least 8 characters each", Doc: "The shared secrets of GitLab's external status checks that call patchgate; several while rotating."},
 	{Path: "enforcement.sweep_interval", Kind: config.KindDuration, Default: "15s", Range: "100ms to 1m", Doc: "How often waiting deployments are decided again and open status checks answered again."},
+	{Path: "escalation.levels", Kind: config.KindJSON, Want: `JSON like {"L2":{"contacts":[{"name":"support","type":"slack","url":"https://hooks.slack.com/…"}]}}`, Doc: "Each support level's contacts, told when a ticket escalates to it (signed webhook, Slack or Teams)."},
+	{Path: "escalation.interval", Kind: config.KindDuration, Default: "1m", Range: "10s to 1h", Doc: "How often tickets are checked for escalation and escalation notices sent or retried."},
 }
 
 // configKeyNoun words the server file's problems as its README quotes them:

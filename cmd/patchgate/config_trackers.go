@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -28,6 +29,14 @@ type TrackerConfig struct {
 		// Map maps the field's values to critical, high, medium or low.
 		Map map[string]string `yaml:"map"`
 	} `yaml:"severity"`
+	// SupportLevel reads a ticket's support level (L1–L4) from an issue
+	// field; the issue's labels (support:L2) are read without it.
+	SupportLevel struct {
+		// Field is the issue field, such as customfield_10050.
+		Field string `yaml:"field"`
+		// Map maps the field's values to L1, L2, L3 or L4.
+		Map map[string]string `yaml:"map"`
+	} `yaml:"support_level"`
 	// Transitions names, per patchgate ticket state (fix_verified, released,
 	// …), the Jira transition to apply when a ticket reaches it.
 	Transitions map[string]string `yaml:"transitions"`
@@ -53,8 +62,13 @@ func (t TrackerConfig) Jira() *jira.Config {
 	for i, p := range t.Projects {
 		projects[i] = strings.ToUpper(strings.TrimSpace(p))
 	}
+	levels := map[string]patchgate.SupportLevel{}
+	for k, v := range t.SupportLevel.Map {
+		levels[k] = patchgate.SupportLevel(strings.ToUpper(strings.TrimSpace(v)))
+	}
 	return &jira.Config{Name: t.Name, URL: strings.TrimSuffix(t.URL, "/"), Email: t.Email, Token: t.Token,
-		Projects: projects, SeverityField: t.Severity.Field, SeverityMap: sev}
+		Projects: projects, SeverityField: t.Severity.Field, SeverityMap: sev,
+		LevelField: t.SupportLevel.Field, LevelMap: levels}
 }
 
 // validateTrackers checks the trackers block and names the first bad key.
@@ -108,6 +122,14 @@ func validateTrackers(trackers []TrackerConfig) error {
 			if !slices.Contains(slaSeverities, patchgate.Severity(t.Severity.Map[v])) {
 				return configKeyErrorf("%s.severity.map.%s: %q: want critical, high, medium or low", key, v, t.Severity.Map[v])
 			}
+		}
+		for _, v := range slices.Sorted(maps.Keys(t.SupportLevel.Map)) {
+			if err := patchgate.SupportLevel(strings.ToUpper(strings.TrimSpace(t.SupportLevel.Map[v]))).Validate(); err != nil {
+				return configKeyErrorf("%s.support_level.map.%s: %q: want L1, L2, L3 or L4", key, v, t.SupportLevel.Map[v])
+			}
+		}
+		if len(t.SupportLevel.Map) > 0 && t.SupportLevel.Field == "" {
+			return configKeyErrorf("%s.support_level.field: name the issue field the map reads (customfield_10050)", key)
 		}
 		states := make([]string, 0, len(t.Transitions))
 		for s := range t.Transitions {

@@ -78,3 +78,17 @@ func (m *Main) slaWatch(tickets patchgate.TicketService, slaOf func(t *patchgate
 	return &tracking.SLAWatch{Tickets: tickets, Events: store.NewSLAEventService(m.DB), SLA: slaOf,
 		Hook: &notify.Webhook{URL: wh.URL, Secret: wh.Secret}, Logger: m.Logger}
 }
+
+// escalator escalates tickets as the escalation policy says; nil when no
+// level has contacts.
+func (m *Main) escalator(tickets patchgate.TicketService, repos repositories) *tracking.Escalator {
+	if !m.Config.Escalation.Enabled() {
+		return nil
+	}
+	escalations, contacts := store.NewEscalationService(m.DB), m.Config.Escalation.Contacts()
+	return &tracking.Escalator{Tickets: tickets, Store: escalations,
+		Policy: tracking.EscalationPolicy{SLA: repos.slaOf, Repository: repos.dir.RepositoryFor,
+			DefaultLevel: repos.dir.DefaultSupportLevel, Contacts: contacts, PublicURL: m.Config.PublicURL},
+		Notices: &tracking.NoticeSender{Store: escalations, Poster: notify.Channels{}, Contacts: contacts, Logger: m.Logger},
+		Logger:  m.Logger, Interval: m.Config.Escalation.Interval}
+}

@@ -317,6 +317,7 @@ func (m *Main) server(st *stores, repos repositories, uc *useCases, inbox *deliv
 		TicketUpdater: uc.trackers,
 		Repos:         repos.dir,
 		SLA:           repos.slaOf,
+		Escalations:   store.NewEscalationService(m.DB),
 		Reports:       m.reports(repos),
 		Webhooks:      repos.sources,
 		MaxUnverified: m.Config.Intake.MaxUnverified,
@@ -383,6 +384,9 @@ func (m *Main) startDelivery(workCtx context.Context, st *stores, repos reposito
 	m.wg.Go(func() { m.pruneDeliveries(workCtx, st.deliveries) })
 	if m.SLAWatch = m.slaWatch(st.tickets, repos.slaOf); m.SLAWatch != nil {
 		m.wg.Go(func() { m.SLAWatch.Run(workCtx) })
+	}
+	if m.Escalator = m.escalator(st.tickets, repos); m.Escalator != nil {
+		m.wg.Go(func() { m.Escalator.Run(workCtx) })
 	}
 	m.wg.Go(func() { m.pruneSessions(workCtx, srv.Sessions) })
 	m.wg.Go(func() { m.sweepEnforcement(workCtx, uc.enforcer) })

@@ -92,8 +92,11 @@ func issuePath(key string) string { return "/rest/api/2/issue/" + url.PathEscape
 
 // GetIssue reads an issue with the fields patchgate uses.
 func (c *Client) GetIssue(ctx context.Context, key string) (*Issue, error) {
-	fields := "summary,priority,status,created,updated,project"
+	fields := "summary,priority,status,created,updated,project,labels"
 	if f := c.cfg.SeverityField; f != "" && f != "priority" {
+		fields += "," + f
+	}
+	if f := c.cfg.LevelField; f != "" && f != c.cfg.SeverityField && f != "priority" && f != "labels" {
 		fields += "," + f
 	}
 	var i Issue

@@ -35,6 +35,35 @@ type Config struct {
 	// the priority field's standard values are read with
 	// patchgate.StandardPrioritySeverity.
 	SeverityMap map[string]patchgate.Severity
+	// LevelField is the issue field a ticket's support level is read from (a
+	// select custom field such as "customfield_10050"); "" reads none. The
+	// issue's labels (support:L2) are read too; the field wins.
+	LevelField string
+	// LevelMap maps the field's values to a level; values not in it are read
+	// with patchgate.ParseSupportLevel ("L2", "2nd level", "Experts").
+	LevelMap map[string]patchgate.SupportLevel
+}
+
+// SupportLevel is the level the issue's level field (through c's map) or its
+// labels name; "" when neither names one.
+func (c *Config) SupportLevel(i *Issue) patchgate.SupportLevel {
+	if c.LevelField != "" {
+		if v := i.fieldValue(c.LevelField); v != "" {
+			for k, l := range c.LevelMap {
+				if strings.EqualFold(k, v) {
+					return l
+				}
+			}
+			if l, ok := patchgate.ParseSupportLevel(v); ok {
+				return l
+			}
+		}
+	}
+	var labels []string
+	if raw, ok := i.Fields["labels"]; ok {
+		_ = json.Unmarshal(raw, &labels)
+	}
+	return patchgate.SupportLevelFromLabels(labels)
 }
 
 // HasProject reports whether key (PAY) is one of c's projects.
@@ -148,13 +177,14 @@ func (c *Config) TrackerIssue(i *Issue) *patchgate.TrackerIssue {
 		state = patchgate.TrackerClosed
 	}
 	return &patchgate.TrackerIssue{
-		Key:       i.Key,
-		Title:     i.fieldValue("summary"),
-		URL:       c.BrowseURL(i.Key),
-		Severity:  c.Severity(i),
-		State:     state,
-		CreatedAt: parseTime(i.fieldValue("created")),
-		UpdatedAt: parseTime(i.fieldValue("updated")),
+		Key:          i.Key,
+		Title:        i.fieldValue("summary"),
+		URL:          c.BrowseURL(i.Key),
+		Severity:     c.Severity(i),
+		SupportLevel: c.SupportLevel(i),
+		State:        state,
+		CreatedAt:    parseTime(i.fieldValue("created")),
+		UpdatedAt:    parseTime(i.fieldValue("updated")),
 	}
 }
 

@@ -146,6 +146,9 @@ func (s *Source) Parse(_ string, body []byte) (*patchgate.Event, string, error) 
 	if u.Title != nil {
 		issue.Title, issue.URL, issue.Severity = *u.Title, *u.URL, *u.Severity
 	}
+	if u.SupportLevel != nil {
+		issue.SupportLevel = *u.SupportLevel
+	}
 	return &patchgate.Event{Source: patchgate.SourceJira, Kind: patchgate.EventIssue, Name: w.Event, Action: w.Action(),
 		Repo: prefix, Sender: u.Source, Issue: issue}, "", nil
 }

@@ -101,6 +101,10 @@ func (tr *Trackers) HandleEvent(ctx context.Context, ev *patchgate.Event) (patch
 	if u.State != patchgate.TrackerDeleted {
 		title, url, sev := i.Title, i.URL, i.Severity
 		u.Title, u.URL, u.Severity, u.OpenedAt = &title, &url, &sev, i.CreatedAt
+		if i.SupportLevel != "" {
+			level := i.SupportLevel
+			u.SupportLevel = &level
+		}
 	}
 	if _, err := tr.UpdateTicket(ctx, u); err != nil {
 		if code := patchgate.ErrorCode(err); code == patchgate.EINVALID || code == patchgate.EUNPROCESSABLE {
