@@ -59,3 +59,29 @@ func TestDashboardTicketLevels(t *testing.T) {
 		t.Errorf("an unescalated ticket without a level: %s", none)
 	}
 }
+
+// TestCandidatePageShowsTicketLevels: a candidate's tickets carry their
+// support level, as everywhere tickets are listed.
+func TestCandidatePageShowsTicketLevels(t *testing.T) {
+	d, err := newDashboard()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cand := &patchgate.Candidate{ID: 3, Forge: patchgate.GitHub, Repo: "acme/pay", SHA: strings.Repeat("a", 40), Name: "v1.6.0", State: patchgate.CandidateOpen}
+	v := &candidateView{pageView: pageView{Title: "T", Actor: &patchgate.Principal{Name: "ops", Role: patchgate.RoleViewer}},
+		Card: &candidateCard{Candidate: cand},
+		Items: []itemView{
+			{CandidateItem: &patchgate.CandidateItem{Ticket: &patchgate.Ticket{ID: 1, Key: "PAY-1", SupportLevel: patchgate.SupportL3}}},
+			{CandidateItem: &patchgate.CandidateItem{Ticket: &patchgate.Ticket{ID: 2, Key: "PAY-2"}}}}}
+	var buf bytes.Buffer
+	if err := d.pages["candidate"].ExecuteTemplate(&buf, "layout.html", v); err != nil {
+		t.Fatal(err)
+	}
+	html := buf.String()
+	if !strings.Contains(html, `<abbr class="level" title="experts">L3</abbr>`) {
+		t.Errorf("the candidate page does not show PAY-1's level:\n%s", html)
+	}
+	if n := strings.Count(html, `class="level"`); n != 1 {
+		t.Errorf("%d levels shown, want 1 (PAY-2 has none)", n)
+	}
+}
