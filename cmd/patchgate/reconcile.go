@@ -64,7 +64,7 @@ func (m *Main) newReconciler(changes reconcile.Changes, deliveries reconcileDeli
 	}
 	redeliver := &reconcile.Redeliverer{Logs: map[patchgate.Forge]reconcile.HookLog{}, Deliveries: deliveries, Repos: repos,
 		HookURL: map[patchgate.Forge]string{patchgate.GitHub: public + "/webhooks/github", patchgate.GitLab: public + "/webhooks/gitlab"},
-		Claims:  deliveries, Holder: holder}
+		Sharing: reconcile.Sharing{Claims: deliveries, Holder: holder}}
 	for forge, c := range clients.comparers {
 		if l, ok := c.(reconcile.HookLog); ok {
 			redeliver.Logs[forge] = l

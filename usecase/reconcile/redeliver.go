@@ -54,17 +54,23 @@ type Redeliverer struct {
 	// MaxRedeliveries bounds the requests of one run.
 	Window          time.Duration
 	MaxRedeliveries int
-	// Claims, when set, make one process of those sharing the database ask
-	// for each redelivery; Holder names this one. A redelivery asked for
-	// ClaimTTL ago (default an hour) whose attempt is still the log's newest
-	// was lost by the forge and is asked for again.
-	Claims   Claims
-	Holder   string
-	ClaimTTL time.Duration
+	// Sharing, when its Claims are set, makes one process of those sharing
+	// the database ask for each redelivery.
+	Sharing Sharing
 
 	// noLog remembers the forges that offer no hook log (a GitLab before
 	// 17.x): said once, not asked again by this process.
 	noLog sync.Map
+}
+
+// Sharing is how processes sharing one database split the redeliveries:
+// Claims records who asked for each, Holder names this process. A
+// redelivery asked for TTL ago (default an hour) whose attempt is still the
+// log's newest was lost by the forge and is asked for again.
+type Sharing struct {
+	Claims Claims
+	Holder string
+	TTL    time.Duration
 }
 
 // Redelivery is one delivery the forge was asked to send again.
@@ -84,8 +90,8 @@ func (r *Redeliverer) Run(ctx context.Context, opt Options) ([]Redelivery, []Pro
 	if limit <= 0 {
 		limit = 100
 	}
-	if r.Claims != nil && !opt.DryRun {
-		if _, err := r.Claims.ForgetRedeliveriesBefore(ctx, time.Now().Add(-2*window)); err != nil {
+	if r.Sharing.Claims != nil && !opt.DryRun {
+		if _, err := r.Sharing.Claims.ForgetRedeliveriesBefore(ctx, time.Now().Add(-2*window)); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -172,19 +178,19 @@ func (r *Redeliverer) Run(ctx context.Context, opt Options) ([]Redelivery, []Pro
 // err is the database's.
 func (r *Redeliverer) redeliver(ctx context.Context, log HookLog, ref patchgate.RepoRef, d patchgate.HookDelivery) (asked bool, forgeErr, err error) {
 	source := patchgate.SourceOf(ref.Forge)
-	if r.Claims != nil {
-		ttl := r.ClaimTTL
+	if r.Sharing.Claims != nil {
+		ttl := r.Sharing.TTL
 		if ttl <= 0 {
 			ttl = time.Hour
 		}
-		mine, err := r.Claims.ClaimRedelivery(ctx, source, d, r.Holder, ttl)
+		mine, err := r.Sharing.Claims.ClaimRedelivery(ctx, source, d, r.Sharing.Holder, ttl)
 		if err != nil || !mine {
 			return false, nil, err
 		}
 	}
 	if forgeErr := log.Redeliver(ctx, ref, d); forgeErr != nil {
-		if r.Claims != nil {
-			if err := r.Claims.ReleaseRedelivery(ctx, source, d, r.Holder); err != nil {
+		if r.Sharing.Claims != nil {
+			if err := r.Sharing.Claims.ReleaseRedelivery(ctx, source, d, r.Sharing.Holder); err != nil {
 				return false, forgeErr, err
 			}
 		}

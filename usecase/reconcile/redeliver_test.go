@@ -78,7 +78,7 @@ func TestRedelivererSourcesAndClaims(t *testing.T) {
 			Repos: repos{{Forge: patchgate.GitHub, Name: "acme/one"}, {Forge: patchgate.GitHub, Name: "acme/two"},
 				{Forge: patchgate.GitLab, Name: "acme/gl-one"}, {Forge: patchgate.GitLab, Name: "acme/gl-two"}},
 			HookURL: map[patchgate.Forge]string{patchgate.GitHub: "https://pg/webhooks/github", patchgate.GitLab: "https://pg/webhooks/gitlab"},
-			Claims:  shared, Holder: holder,
+			Sharing: reconcile.Sharing{Claims: shared, Holder: holder},
 		}
 	}
 	first := newRedeliverer("p1")
