@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +19,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // -database postgres://…
 )
 
 // applyConfig is one intake-and-apply run (-apply).
@@ -28,8 +31,14 @@ type applyConfig struct {
 	senders int    // concurrent senders
 	rate    int    // deliveries per second; 0 = as fast as the senders go
 	repos   int    // repositories the deliveries are spread over
-	repeat  int
-	keep    bool
+	// database is a PostgreSQL URL to run on (each round in a fresh schema);
+	// empty: a fresh SQLite file per round.
+	database string
+	// processes is how many `serve` processes share the database (PostgreSQL
+	// only); the senders spread the deliveries over them, as a load balancer.
+	processes int
+	repeat    int
+	keep      bool
 }
 
 // applyResult is one run's intake and apply figures, side by side.
@@ -61,6 +70,9 @@ type applyResult struct {
 // processed_at when the processor recorded the outcome), read once the run is
 // over, so reading them costs the server nothing while it works.
 func runApply(ctx context.Context, c applyConfig, asJSON bool) error {
+	if c.processes > 1 && c.database == "" {
+		return fmt.Errorf("-processes %d needs -database postgres://…: serve processes share a PostgreSQL database", c.processes)
+	}
 	dir, err := os.MkdirTemp("", "patchgate-load-apply-")
 	if err != nil {
 		return err
@@ -148,60 +160,42 @@ func measureApply(ctx context.Context, c applyConfig, dir string, bodies [][]byt
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return r, err
 	}
-	addr, err := freePort()
-	if err != nil {
-		return r, err
+	database := "sqlite://" + filepath.Join(dir, "patchgate.db")
+	driver, dsn := "sqlite", filepath.Join(dir, "patchgate.db")+"?_pragma=busy_timeout(5000)&_pragma=query_only(1)"
+	if c.database != "" {
+		url, drop, err := freshSchema(ctx, c.database)
+		if err != nil {
+			return r, err
+		}
+		if !c.keep {
+			defer drop()
+		}
+		database, driver, dsn = url, "pgx", url
 	}
-	dbPath := filepath.Join(dir, "patchgate.db")
-	logFile, err := os.Create(filepath.Join(dir, "serve.log"))
-	if err != nil {
-		return r, err
-	}
-	defer logFile.Close()
 	var cfgRepos []map[string]any
 	for _, name := range repos {
 		cfgRepos = append(cfgRepos, map[string]any{"forge": "github", "name": name, "ticket_keys": []string{"HW"}})
 	}
 	reposJSON, _ := json.Marshal(cfgRepos)
-	cmd := exec.Command(c.binary, "serve")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(),
-		"PATCHGATE_LISTEN="+addr,
-		"PATCHGATE_DATABASE=sqlite://"+dbPath,
-		"PATCHGATE_GITHUB_WEBHOOK_SECRETS="+compareSecret,
-		// No forge to talk to: link comments fail in the background, as they
-		// would while a forge is down; applying does not wait for them.
-		"PATCHGATE_GITHUB_API_URL=http://127.0.0.1:1",
-		"PATCHGATE_REPOS="+string(reposJSON),
-		"PATCHGATE_RUNNERS_WORKERS=0",
-		"PATCHGATE_PUBLIC_URL=http://"+addr,
-	)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		return r, fmt.Errorf("start %s serve: %w", c.binary, err)
-	}
-	defer func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
+	var urls []string
+	for n := range max(1, c.processes) {
+		// One after the other: the first creates the audit key the others
+		// read (all run in dir).
+		url, stop, err := startServe(ctx, c.binary, dir, fmt.Sprintf("serve-%d.log", n), database, string(reposJSON))
+		if err != nil {
+			return r, err
 		}
-	}()
-	url := "http://" + addr
-	if err := waitReady(ctx, url, 30*time.Second); err != nil {
-		return r, fmt.Errorf("patchgate serve did not become ready (log: %s): %w", logFile.Name(), err)
+		defer stop()
+		urls = append(urls, url)
 	}
-	db, err := sql.Open("sqlite", dbPath+"?_pragma=busy_timeout(5000)&_pragma=query_only(1)")
+	db, err := sql.Open(driver, dsn)
 	if err != nil {
 		return r, err
 	}
 	defer db.Close()
+	logFile := filepath.Join(dir, "serve-0.log")
 
-	acks, start, lastAck := sendBurst(ctx, url, bodies, c.senders, c.rate)
+	acks, start, lastAck := sendBurst(ctx, urls, bodies, c.senders, c.rate)
 	r.Sent = len(bodies)
 	var latencies []time.Duration
 	for _, a := range acks {
@@ -213,7 +207,7 @@ func measureApply(ctx context.Context, c applyConfig, dir string, bodies [][]byt
 		}
 	}
 	if r.Accepted == 0 {
-		return r, fmt.Errorf("no delivery was accepted (log: %s)", logFile.Name())
+		return r, fmt.Errorf("no delivery was accepted (log: %s)", logFile)
 	}
 	r.IntakePerSecond = float64(r.Accepted) / lastAck.Sub(start).Seconds()
 	r.AckP50ms, r.AckP99ms = pctMs(latencies, .50), pctMs(latencies, .99)
@@ -228,11 +222,11 @@ func measureApply(ctx context.Context, c applyConfig, dir string, bodies [][]byt
 			break
 		}
 		if time.Now().After(deadline) {
-			return r, fmt.Errorf("%d deliveries still pending 10 minutes after the burst (log: %s)", pending, logFile.Name())
+			return r, fmt.Errorf("%d deliveries still pending 10 minutes after the burst (log: %s)", pending, logFile)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	rows, err := db.QueryContext(ctx, `SELECT outcome, received_at, coalesce(processed_at, '') FROM deliveries`)
+	rows, err := db.QueryContext(ctx, `SELECT outcome, received_at, processed_at FROM deliveries`)
 	if err != nil {
 		return r, fmt.Errorf("read deliveries: %w", err)
 	}
@@ -241,15 +235,16 @@ func measureApply(ctx context.Context, c applyConfig, dir string, bodies [][]byt
 	var queued []time.Duration
 	var firstReceived, lastApplied time.Time
 	for rows.Next() {
-		var outcome, received, processed string
+		var outcome string
+		var received, processed any
 		if err := rows.Scan(&outcome, &received, &processed); err != nil {
 			return r, err
 		}
 		r.Outcomes[outcome]++
-		rt, err1 := time.Parse(sqliteTimeLayout, received)
-		pt, err2 := time.Parse(sqliteTimeLayout, processed)
+		rt, err1 := dbTime(received)
+		pt, err2 := dbTime(processed)
 		if err1 != nil || err2 != nil {
-			return r, fmt.Errorf("delivery times %q, %q: %v %v", received, processed, err1, err2)
+			return r, fmt.Errorf("delivery times %v, %v: %v %v", received, processed, err1, err2)
 		}
 		queued = append(queued, pt.Sub(rt))
 		if firstReceived.IsZero() || rt.Before(firstReceived) {
@@ -268,18 +263,104 @@ func measureApply(ctx context.Context, c applyConfig, dir string, bodies [][]byt
 	return r, nil
 }
 
-// sqliteTimeLayout is how patchgate stores times on SQLite.
-const sqliteTimeLayout = "2006-01-02T15:04:05.000000Z"
+// dbTime reads a time column: text on SQLite (patchgate's fixed layout),
+// a time on PostgreSQL.
+func dbTime(v any) (time.Time, error) {
+	switch v := v.(type) {
+	case time.Time:
+		return v, nil
+	case string:
+		return time.Parse("2006-01-02T15:04:05.000000Z", v)
+	case []byte:
+		return time.Parse("2006-01-02T15:04:05.000000Z", string(v))
+	}
+	return time.Time{}, fmt.Errorf("not a time: %T", v)
+}
+
+// startServe starts `binary serve` in dir on database and waits until it is
+// ready; stop interrupts it (and kills it if it does not stop).
+func startServe(ctx context.Context, binary, dir, logName, database, repos string) (string, func(), error) {
+	addr, err := freePort()
+	if err != nil {
+		return "", nil, err
+	}
+	logFile, err := os.Create(filepath.Join(dir, logName))
+	if err != nil {
+		return "", nil, err
+	}
+	cmd := exec.Command(binary, "serve")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(),
+		"PATCHGATE_LISTEN="+addr,
+		"PATCHGATE_DATABASE="+database,
+		"PATCHGATE_GITHUB_WEBHOOK_SECRETS="+compareSecret,
+		// No forge to talk to: link comments fail in the background, as they
+		// would while a forge is down; applying does not wait for them.
+		"PATCHGATE_GITHUB_API_URL=http://127.0.0.1:1",
+		"PATCHGATE_REPOS="+repos,
+		"PATCHGATE_RUNNERS_WORKERS=0",
+		"PATCHGATE_PUBLIC_URL=http://"+addr,
+	)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return "", nil, fmt.Errorf("start %s serve: %w", binary, err)
+	}
+	stop := func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		logFile.Close()
+	}
+	url := "http://" + addr
+	if err := waitReady(ctx, url, 30*time.Second); err != nil {
+		stop()
+		return "", nil, fmt.Errorf("patchgate serve did not become ready (log: %s): %w", logFile.Name(), err)
+	}
+	return url, stop, nil
+}
+
+// freshSchema creates an empty schema on the PostgreSQL server at base and
+// returns the URL that uses it and a function that drops it.
+func freshSchema(ctx context.Context, base string) (string, func(), error) {
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		return "", nil, err
+	}
+	schema := fmt.Sprintf("patchgate_load_%d", time.Now().UnixNano())
+	if _, err := admin.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
+		admin.Close()
+		return "", nil, fmt.Errorf("create schema on %s: %w", base, err)
+	}
+	u, err := neturl.Parse(base)
+	if err != nil {
+		admin.Close()
+		return "", nil, err
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String(), func() {
+		_, _ = admin.ExecContext(context.Background(), `DROP SCHEMA `+schema+` CASCADE`)
+		admin.Close()
+	}, nil
+}
 
 type ackResult struct {
 	ok      bool
 	latency time.Duration
 }
 
-// sendBurst sends bodies with senders concurrent senders, paced at rate per
+// sendBurst sends bodies to urls in turn with senders concurrent senders, paced at rate per
 // second when rate > 0, and returns each one's answer, when the first was
 // sent and when the last 202 came.
-func sendBurst(ctx context.Context, url string, bodies [][]byte, senders, rate int) ([]ackResult, time.Time, time.Time) {
+func sendBurst(ctx context.Context, urls []string, bodies [][]byte, senders, rate int) ([]ackResult, time.Time, time.Time) {
 	client := &http.Client{Timeout: 30 * time.Second,
 		Transport: &http.Transport{MaxIdleConnsPerHost: senders, MaxConnsPerHost: senders}}
 	runID := time.Now().UnixNano()
@@ -301,7 +382,7 @@ func sendBurst(ctx context.Context, url string, bodies [][]byte, senders, rate i
 				}
 				mac := hmac.New(sha256.New, []byte(compareSecret))
 				mac.Write(bodies[i])
-				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url+"/webhooks/github", bytes.NewReader(bodies[i]))
+				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, urls[i%len(urls)]+"/webhooks/github", bytes.NewReader(bodies[i]))
 				req.Header.Set("Content-Type", "application/json")
 				req.Header.Set("X-GitHub-Event", "pull_request")
 				req.Header.Set("X-GitHub-Delivery", fmt.Sprintf("apply-%d-%d", runID, i))
@@ -343,7 +424,12 @@ func printApply(w io.Writer, title string, r applyResult, c applyConfig) {
 	if c.rate > 0 {
 		pace = fmt.Sprintf("at %d/s", c.rate)
 	}
-	fmt.Fprintf(w, "\n%s: %d pull_request deliveries over %d repositories, %d senders %s\n", title, c.burst, c.repos, c.senders, pace)
+	where := "SQLite"
+	if c.database != "" {
+		where = "PostgreSQL"
+	}
+	fmt.Fprintf(w, "\n%s: %d pull_request deliveries over %d repositories, %d senders %s; %s, %d serve process(es)\n",
+		title, c.burst, c.repos, c.senders, pace, where, max(1, c.processes))
 	fmt.Fprintf(w, "%-34s %10s %10s\n", "", "intake", "apply")
 	fmt.Fprintf(w, "%-34s %10.0f %10.0f\n", "deliveries/s", r.IntakePerSecond, r.AppliedPerSecond)
 	fmt.Fprintf(w, "%-34s %10.2f %10.0f\n", "p50 ms (202; receipt → applied)", r.AckP50ms, r.QueueP50ms)

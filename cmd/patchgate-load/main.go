@@ -52,6 +52,8 @@ func main() {
 		burst    = flag.Int("burst", 3000, "with -apply: deliveries to send")
 		senders  = flag.Int("senders", 16, "with -apply: concurrent senders")
 		repos    = flag.Int("repos", 1, "with -apply: repositories the deliveries are spread over")
+		database = flag.String("database", "", "with -apply: a PostgreSQL URL to run on (a fresh schema per round); default a fresh SQLite file")
+		procs    = flag.Int("processes", 1, "with -apply and -database: serve processes sharing the database")
 	)
 	flag.Parse()
 	if *apply {
@@ -61,7 +63,7 @@ func main() {
 			os.Exit(1)
 		}
 		if err := runApply(context.Background(), applyConfig{binary: *binary, body: body, burst: *burst, senders: max(1, *senders),
-			rate: *rate, repos: max(1, *repos), repeat: max(1, *repeat), keep: *keep}, *outJSON); err != nil {
+			rate: *rate, repos: max(1, *repos), database: *database, processes: max(1, *procs), repeat: max(1, *repeat), keep: *keep}, *outJSON); err != nil {
 			fmt.Fprintln(os.Stderr, "patchgate-load:", err)
 			os.Exit(1)
 		}
