@@ -31,6 +31,10 @@ type Metrics struct {
 	// window (verifications per repository) and the most series to export;
 	// nil exports none. Set it before serving.
 	FlakeRates func(ctx context.Context, last, limit int) ([]patchgate.FlakeRate, error)
+	// DeliveryBacklog is called at each scrape for patchgate_deliveries_pending
+	// and patchgate_delivery_oldest_pending_seconds: how many deliveries wait
+	// to be applied and when the oldest was received; nil exports neither.
+	DeliveryBacklog func(ctx context.Context) (pending int, oldest time.Time, err error)
 	// Logger logs a failed SLAReport or FlakeRates, which leaves those
 	// metrics out of that scrape rather than failing it.
 	Logger *slog.Logger
@@ -80,6 +84,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Help: "Webhook deliveries this process asked a forge to send again (they had not reached patchgate).",
 	})
 	reg.MustRegister(m.reconcileLast, m.reconcileCorrected, m.redelivered)
+	reg.MustRegister(newBacklogCollector(m))
 	return m
 }
 

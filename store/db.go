@@ -187,7 +187,7 @@ func (d *DB) openSQLite() error {
 	if strings.Contains(d.url, "?") {
 		return patchgate.Errorf(patchgate.EINVALID, "sqlite path %q: must not contain '?'", d.url)
 	}
-	w, err := sql.Open("sqlite", d.sqliteDSN("_txlock=immediate"))
+	w, err := openSQLiteDB(d.sqliteDSN("_txlock=immediate"))
 	if err != nil {
 		return fmt.Errorf("open sqlite %s: %w", d.url, err)
 	}
@@ -199,7 +199,7 @@ func (d *DB) openSQLite() error {
 	if d.memory {
 		return nil
 	}
-	r, err := sql.Open("sqlite", d.sqliteDSN("_pragma=query_only(1)"))
+	r, err := openSQLiteDB(d.sqliteDSN("_pragma=query_only(1)"))
 	if err != nil {
 		w.Close()
 		return fmt.Errorf("open sqlite %s: %w", d.url, err)
@@ -263,7 +263,7 @@ func (d *DB) OpenRiverPool() (*sql.DB, error) {
 	if d.dialect != DialectSQLite || d.memory {
 		return nil, patchgate.Errorf(patchgate.EINVALID, "a River sql.DB pool needs an SQLite file database (use OpenPgxPool on PostgreSQL)")
 	}
-	p, err := sql.Open("sqlite", d.sqliteDSN())
+	p, err := openSQLiteDB(d.sqliteDSN())
 	if err != nil {
 		return nil, fmt.Errorf("open river pool: %w", err)
 	}

@@ -228,3 +228,23 @@ func (s *DeliveryService) ReleaseRepository(ctx context.Context, source patchgat
 	}
 	return nil
 }
+
+// DeliveryBacklog returns how many deliveries are pending and when the oldest
+// of them was received (the zero time when none is).
+func (s *DeliveryService) DeliveryBacklog(ctx context.Context) (int, time.Time, error) {
+	tx, err := s.db.beginRead(ctx)
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	defer tx.Rollback()
+	var n int
+	var oldest *time.Time
+	if err := tx.QueryRow(ctx, `SELECT count(*), min(received_at) FROM deliveries WHERE outcome = $1`,
+		patchgate.OutcomePending).Scan(&n, optTimeCol{&oldest}); err != nil {
+		return 0, time.Time{}, fmt.Errorf("count pending deliveries: %w", err)
+	}
+	if oldest == nil {
+		return n, time.Time{}, nil
+	}
+	return n, *oldest, nil
+}

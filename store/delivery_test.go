@@ -65,6 +65,25 @@ func testDeliveries(t *testing.T, open func(t *testing.T) *store.DB) {
 		wantCode(t, err, patchgate.EINVALID)
 	})
 
+	t.Run("backlog", func(t *testing.T) {
+		s := store.NewDeliveryService(open(t))
+		if n, oldest, err := s.DeliveryBacklog(ctx); err != nil || n != 0 || !oldest.IsZero() {
+			t.Fatalf("empty backlog = %d, %v, %v; want 0, zero time, nil", n, oldest, err)
+		}
+		for i, at := range []time.Time{t0.Add(2 * time.Second), t0, t0.Add(time.Second)} {
+			if _, err := s.CreateDelivery(ctx, newDelivery(fmt.Sprintf("b-%d", i), at)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.FinishDelivery(ctx, patchgate.SourceGitHub, "b-1", patchgate.OutcomeProcessed, ""); err != nil {
+			t.Fatal(err)
+		}
+		n, oldest, err := s.DeliveryBacklog(ctx)
+		if err != nil || n != 2 || !oldest.Equal(t0.Add(time.Second)) {
+			t.Errorf("backlog = %d, %v, %v; want 2 pending, the oldest received at %v", n, oldest, err, t0.Add(time.Second))
+		}
+	})
+
 	t.Run("time precision", func(t *testing.T) {
 		s := store.NewDeliveryService(open(t))
 		at := time.Date(2026, 4, 1, 14, 0, 0, 123456789, time.FixedZone("CEST", 2*3600))

@@ -4,6 +4,12 @@
 //
 //	patchgate-load -url http://127.0.0.1:8080 -secret S -rate 500 -duration 20s
 //
+// With -apply it starts `patchgate serve` itself, sends a burst of distinct
+// pull requests and reports intake and apply side by side (rates, drain time
+// after the last 202, receipt → applied percentiles):
+//
+//	patchgate-load -apply -burst 3000 -senders 16 -rate 0 -repeat 3
+//
 // Every delivery has a fresh X-GitHub-Delivery id, so each must be stored; the
 // run ends with a check that the server reports every one of them.
 package main
@@ -42,8 +48,27 @@ func main() {
 		phase    = flag.Duration("phase", 10*time.Second, "with -compare: length of each measurement")
 		repeat   = flag.Int("repeat", 1, "with -compare: rounds to run; the medians are printed at the end")
 		keep     = flag.Bool("keep", false, "with -compare: keep the temporary directory (databases, serve's log)")
+		apply    = flag.Bool("apply", false, "intake and apply side by side: start `patchgate serve` (see -patchgate), send -burst distinct pull requests with -senders at -rate (0 = as fast as they go), wait until all are applied, report both")
+		burst    = flag.Int("burst", 3000, "with -apply: deliveries to send")
+		senders  = flag.Int("senders", 16, "with -apply: concurrent senders")
+		repos    = flag.Int("repos", 1, "with -apply: repositories the deliveries are spread over")
+		database = flag.String("database", "", "with -apply: a PostgreSQL URL to run on (a fresh schema per round); default a fresh SQLite file")
+		procs    = flag.Int("processes", 1, "with -apply and -database: serve processes sharing the database")
 	)
 	flag.Parse()
+	if *apply {
+		body, err := os.ReadFile(*fixture)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "patchgate-load:", err)
+			os.Exit(1)
+		}
+		if err := runApply(context.Background(), applyConfig{binary: *binary, body: body, burst: *burst, senders: max(1, *senders),
+			rate: *rate, repos: max(1, *repos), database: *database, processes: max(1, *procs), repeat: max(1, *repeat), keep: *keep}, *outJSON); err != nil {
+			fmt.Fprintln(os.Stderr, "patchgate-load:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *compare {
 		body, err := os.ReadFile(*fixture)
 		if err != nil {

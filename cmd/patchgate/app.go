@@ -127,6 +127,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	metrics := server.NewMetrics(reg)
 	metrics.SLAReport, metrics.Logger = server.TicketSLAReport(st.tickets, repos.slaOf), m.Logger
 	metrics.FlakeRates = st.verifications.FindFlakeRates
+	metrics.DeliveryBacklog = st.deliveries.DeliveryBacklog
 
 	st.observed = m.startTracking(st, repos)
 	m.Reporter = &runners.Reporter{Statuses: clients.statuses, Checks: clients.checks, PublicURL: m.Config.PublicURL, Logger: m.Logger}

@@ -2,14 +2,17 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/patchgate/patchgate"
+	"github.com/patchgate/patchgate/store"
 
 	"github.com/patchgate/patchgate/webhooks"
 )
@@ -102,4 +105,76 @@ func reportPercentiles(b *testing.B, lat []time.Duration) {
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	b.ReportMetric(ms(lat[len(lat)/2]), "p50-ms")
 	b.ReportMetric(ms(lat[len(lat)*95/100]), "p95-ms")
+}
+
+// BenchmarkApplyDeliveries measures the apply path on SQLite as serve wires
+// it (store, processor, dispatcher; runners off): b.N stored pull_request
+// deliveries of one repository, each a distinct PR naming its own ticket, are
+// committed as intake commits them, and the clock stops when none is pending.
+// It reports applied deliveries per second. Profile it with
+// -cpuprofile to see where the processor's time goes.
+func BenchmarkApplyDeliveries(b *testing.B) {
+	t := &testing.T{}
+	app := startApp(t, func(c *Config) {
+		c.Runners.Workers = 0
+		c.Workers.Deliveries = DefaultConfig().Workers.Deliveries
+	})
+	defer app.main.Close()
+	bodies := make([][]byte, b.N)
+	for i := range bodies {
+		bodies[i] = applyBenchPayload(t, i)
+	}
+	deliveries := store.NewDeliveryService(app.main.DB)
+	ctx := context.Background()
+	b.SetBytes(int64(len(bodies[0])))
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	next := atomic.Int64{}
+	for range 16 { // as 16 concurrent senders' deliveries arrive
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < b.N; i = int(next.Add(1)) - 1 {
+				d := &patchgate.Delivery{Source: patchgate.SourceGitHub, ID: fmt.Sprintf("apply-bench-%d", i), Event: "pull_request",
+					Action: "opened", Repo: testRepo, Payload: bodies[i]}
+				if _, err := deliveries.CreateDelivery(ctx, d); err != nil {
+					b.Error(err)
+					return
+				}
+				app.main.Processor.Inbox.NotifyRepo(d.Source, d.Repo)
+			}
+		})
+	}
+	wg.Wait()
+	acked := time.Since(start)
+	for {
+		pending, err := deliveries.PendingDeliveries(ctx, 1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(pending) == 0 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "applied/s")
+	b.ReportMetric((elapsed - acked).Seconds(), "drain-s")
+	failed := patchgate.OutcomeFailed
+	if _, n, err := deliveries.FindDeliveries(ctx, patchgate.DeliveryFilter{Outcome: &failed, Limit: 1}); err != nil || n > 0 {
+		b.Fatalf("failed deliveries: %d (%v)", n, err)
+	}
+}
+
+// applyBenchPayload is the recorded pull_request opened delivery made the
+// i-th distinct PR: its own number, head and ticket.
+func applyBenchPayload(t *testing.T, i int) []byte {
+	return fixture(t, "github/pull_request/opened.api.github.com.13.json", func(p map[string]any) {
+		p["number"] = 1000 + i
+		pr := obj(p, "pull_request")
+		pr["number"], pr["title"] = 1000+i, fmt.Sprintf("HW-%d: fix number %d", 1+i, i)
+		pr["updated_at"] = time.Now().UTC().Format(time.RFC3339)
+		obj(pr, "head")["sha"] = fmt.Sprintf("%040x", 0xabc000000+i)
+		obj(pr, "head")["ref"] = fmt.Sprintf("fix-%d", i)
+	})
 }

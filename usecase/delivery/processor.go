@@ -54,9 +54,9 @@ type Settings struct {
 	// the processes that share a database.
 	Holder string
 	// Lease is how long a repository's lease lasts without renewal; it is
-	// renewed before each delivery, so it bounds how long one delivery may take
-	// before another process may take the repository over (a crashed holder's
-	// repositories wait this long).
+	// renewed before a delivery once half of it has passed, so half of it
+	// bounds how long one delivery may take before another process may take
+	// the repository over (a crashed holder's repositories wait this long).
 	Lease time.Duration
 	// MaxDefer bounds how long one delivery waits for a busy intake; it keeps
 	// the processor going, slowly, under sustained overload.
@@ -157,12 +157,12 @@ func (p *Processor) Init() {
 // Run processes deliveries until ctx is done, then waits for the deliveries in
 // flight to finish.
 func (p *Processor) Run(ctx context.Context) {
-	work := make(chan []*patchgate.Delivery)
+	work := make(chan leasedGroup)
 	var wg sync.WaitGroup
 	for range p.Settings.Workers {
 		wg.Go(func() {
-			for group := range work {
-				p.processGroup(context.WithoutCancel(ctx), group)
+			for g := range work {
+				p.processGroup(context.WithoutCancel(ctx), g)
 			}
 		})
 	}
@@ -194,11 +194,18 @@ func (p *Processor) Run(ctx context.Context) {
 // dispatchPause is the least time between two scans of the pending deliveries.
 const dispatchPause = 10 * time.Millisecond
 
+// leasedGroup is one repository's pending deliveries, oldest first, and when
+// this process's lease on the repository was taken or last renewed.
+type leasedGroup struct {
+	deliveries []*patchgate.Delivery
+	leased     time.Time
+}
+
 // dispatch reads a batch of pending deliveries and hands each repository's
 // deliveries to one worker as a group, so that a backlog costs one query per
 // batch, not one per delivery. It reports whether a full batch was handed out
 // (so more may be waiting).
-func (p *Processor) dispatch(ctx context.Context, work chan<- []*patchgate.Delivery) bool {
+func (p *Processor) dispatch(ctx context.Context, work chan<- leasedGroup) bool {
 	const batch = 200
 	pending, err := p.Deliveries.PendingDeliveries(ctx, batch)
 	if err != nil {
@@ -231,9 +238,11 @@ func (p *Processor) dispatch(ctx context.Context, work chan<- []*patchgate.Deliv
 	// it. A process that cannot lease at all (the database is down) waits for
 	// the next scan.
 	leased := order[:0]
+	leasedAt := map[string]time.Time{}
 	for _, repo := range order {
 		d := groups[repo][0]
-		ok, err := p.Deliveries.LeaseRepository(ctx, d.Source, d.Repo, p.Settings.Holder, time.Now().Add(p.Settings.Lease))
+		leasedAt[repo] = time.Now()
+		ok, err := p.Deliveries.LeaseRepository(ctx, d.Source, d.Repo, p.Settings.Holder, leasedAt[repo].Add(p.Settings.Lease))
 		if err != nil && ctx.Err() == nil {
 			p.Logger.Error("lease repository", "repo", d.Repo, "err", err)
 		}
@@ -248,7 +257,7 @@ func (p *Processor) dispatch(ctx context.Context, work chan<- []*patchgate.Deliv
 	order = leased
 	for i, repo := range order {
 		select {
-		case work <- groups[repo]:
+		case work <- leasedGroup{deliveries: groups[repo], leased: leasedAt[repo]}:
 		case <-ctx.Done():
 			for _, r := range order[i:] {
 				p.release(groups[r][0])
@@ -260,16 +269,21 @@ func (p *Processor) dispatch(ctx context.Context, work chan<- []*patchgate.Deliv
 }
 
 // processGroup applies one repository's deliveries in order, renewing the
-// repository's lease before each, then frees the repository and wakes the
-// dispatcher for what arrived meanwhile.
-func (p *Processor) processGroup(ctx context.Context, group []*patchgate.Delivery) {
+// repository's lease before a delivery once half of it has passed (a renewal
+// is a write transaction; one per delivery was a tenth of the apply path's
+// commits), then frees the repository and wakes the dispatcher for what
+// arrived meanwhile.
+func (p *Processor) processGroup(ctx context.Context, g leasedGroup) {
+	group := g.deliveries
 	defer func() {
 		p.release(group[0])
 		p.Inbox.Notify()
 	}()
-	for i, d := range group {
-		if i > 0 {
-			ok, err := p.Deliveries.LeaseRepository(ctx, d.Source, d.Repo, p.Settings.Holder, time.Now().Add(p.Settings.Lease))
+	leased := g.leased
+	for _, d := range group {
+		if time.Since(leased) >= p.Settings.Lease/2 {
+			leased = time.Now()
+			ok, err := p.Deliveries.LeaseRepository(ctx, d.Source, d.Repo, p.Settings.Holder, leased.Add(p.Settings.Lease))
 			if err != nil || !ok {
 				// Lost (it ran out while a delivery took too long) or unknown: the
 				// rest waits for whoever holds the repository now.
