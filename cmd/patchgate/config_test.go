@@ -302,11 +302,11 @@ func TestLoadConfigErrorsPointIntoTheFile(t *testing.T) {
 		want []string // substrings after "FILE:"
 	}{
 		{"unknown top-level key", "listen: 127.0.0.1:8080\nrunner:\n  workers: 2\n",
-			[]string{":2: unknown config key runner (valid keys at the top level: audit, database, enforcement, evidence, github, gitlab, intake, listen, log, migrate, public_url, reconcile, release, release_managers, release_webhook, reports, repos, runners, sla_webhook, trackers, workers)"}},
+			[]string{":2: unknown config key runner (valid keys at the top level: audit, database, enforcement, escalation, evidence, github, gitlab, intake, listen, log, migrate, public_url, reconcile, release, release_managers, release_webhook, reports, repos, runners, sla_webhook, trackers, workers)"}},
 		{"unknown nested key", "runners:\n  workers: 1\n  ownr: build-1\n",
 			[]string{":3: unknown config key runners.ownr (valid keys under runners: heartbeat, job_timeout, max_cpus, max_environments, max_memory, max_pids, max_queue_wait, max_timeout, owner, retries, retry_backoff, workers)"}},
 		{"unknown key in a list item", repos[:len(repos)-len("    ticket_keys: OPS\n")] + "    tickets: [OPS]\n",
-			[]string{":7: unknown config key repos[1].tickets (valid keys under repos[1]: deploy_requires, egress, environments, forge, name, release, secrets, sla, ticket_keys, title_prefix_fixes, trusted_users, webhook_secrets)"}},
+			[]string{":7: unknown config key repos[1].tickets (valid keys under repos[1]: contract, deploy_requires, egress, environments, forge, name, release, secrets, sla, supplier, support_level, ticket_keys, title_prefix_fixes, trusted_users, webhook_secrets)"}},
 		{"wrong type in a list item", repos,
 			[]string{`:7: config key repos[1].ticket_keys: want a list, like [a, b], got "OPS"`}},
 		{"not a number", "runners:\n  workers: two\n",
