@@ -5,9 +5,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/patchgate/patchgate"
@@ -33,13 +35,13 @@ func (w *Webhook) Deliver(ctx context.Context, event string, body []byte) error 
 	}, body)
 }
 
-func post(ctx context.Context, client *http.Client, url string, headers map[string]string, body []byte) error {
+func post(ctx context.Context, client *http.Client, to string, headers map[string]string, body []byte) error {
 	if client == nil {
 		client = &http.Client{Timeout: 30 * time.Second}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, to, bytes.NewReader(body))
 	if err != nil {
-		return patchgate.Errorf(patchgate.EINVALID, "post to %s: %v", redact(url), err)
+		return patchgate.Errorf(patchgate.EINVALID, "post to %s: %v", redact(to), withoutURL(err))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "patchgate")
@@ -48,14 +50,14 @@ func post(ctx context.Context, client *http.Client, url string, headers map[stri
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return fmt.Errorf("post to %s: %w", redact(url), err)
+		return fmt.Errorf("post to %s: %w", redact(to), withoutURL(err))
 	}
 	defer resp.Body.Close()
 	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 	if resp.StatusCode < 300 {
 		return nil
 	}
-	msg := fmt.Sprintf("post to %s: %s %s", redact(url), resp.Status, bytes.TrimSpace(answer))
+	msg := fmt.Sprintf("post to %s: %s %s", redact(to), resp.Status, bytes.TrimSpace(answer))
 	switch {
 	case resp.StatusCode == http.StatusUnauthorized:
 		return patchgate.Errorf(patchgate.EUNAUTHORIZED, "%s", msg)
@@ -83,18 +85,26 @@ func (c Channels) Post(ctx context.Context, url, secret, event string, body []by
 }
 
 // redact keeps a URL's scheme and host: an incoming webhook's path is its
-// secret, and errors end up in logs and in the database.
+// secret, and so are a user and password before the host; errors end up in
+// logs and in the database.
 func redact(raw string) string {
-	for i := 0; i+2 < len(raw); i++ {
-		if raw[i:i+3] == "://" {
-			rest := raw[i+3:]
-			for j, r := range rest {
-				if r == '/' || r == '?' {
-					return raw[:i+3+j] + "/…"
-				}
-			}
-			return raw
-		}
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return "the configured URL"
 	}
-	return "the configured URL"
+	if u.Path == "" && u.RawQuery == "" && u.User == nil {
+		return u.Scheme + "://" + u.Host
+	}
+	return u.Scheme + "://" + u.Host + "/…"
+}
+
+// withoutURL is err without the whole URL net/http repeats in a *url.Error
+// ("Post \"https://hooks.slack.com/services/T/B/secret\": dial tcp …"): the
+// cause alone, the caller names the redacted URL.
+func withoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }

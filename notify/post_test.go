@@ -52,3 +52,20 @@ func TestPost(t *testing.T) {
 		t.Errorf("deliver headers: %v", hdr)
 	}
 }
+
+// TestPostErrorsKeepTheURLSecret: net/http repeats the whole URL in a
+// connection error and in a parse error; neither reaches the message, nor
+// does a user and password before the host.
+func TestPostErrorsKeepTheURLSecret(t *testing.T) {
+	ctx := context.Background()
+	for _, raw := range []string{
+		"http://127.0.0.1:1/services/T000/B000/s3cretpath",      // nothing listens: a dial error
+		"http://user:s3cretpath@127.0.0.1:1/services/T000/B000", // userinfo
+		"http://127.0.0.1:1/s3cretpath/%zz",                     // a parse error
+	} {
+		err := notify.Post(ctx, nil, raw, []byte(`{}`))
+		if err == nil || strings.Contains(err.Error(), "s3cretpath") {
+			t.Errorf("%s: got %v, want an error without the URL's secret", raw, err)
+		}
+	}
+}

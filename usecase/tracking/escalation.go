@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -235,8 +237,12 @@ type escalationView struct {
 	Level string `json:"level"`
 }
 
-// line is one escalation in a chat message.
-func (e *Escalator) line(v escalationView) string {
+// line is one escalation in a chat message of kind. The title and the
+// tracker's URL come from whoever wrote the ticket, so they are escaped for
+// the channel's markup: a title cannot ping a channel, hide a link or format
+// the message.
+func (e *Escalator) line(kind string, v escalationView) string {
+	esc, link := chatEscapers(kind)
 	what := "at risk"
 	if v.Cause == patchgate.SLABreached {
 		what = "breached"
@@ -244,7 +250,7 @@ func (e *Escalator) line(v escalationView) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s", v.Ticket)
 	if v.Title != "" {
-		fmt.Fprintf(&b, " %q", v.Title)
+		fmt.Fprintf(&b, " %s", esc(strconv.Quote(v.Title)))
 	}
 	fmt.Fprintf(&b, " (%s): %s deadline %s %s → %s %s (was %s)", v.Severity, v.Phase, v.Deadline.UTC().Format("2006-01-02 15:04 UTC"),
 		what, v.To, v.Level, v.From)
@@ -258,12 +264,36 @@ func (e *Escalator) line(v escalationView) string {
 		}
 		fmt.Fprintf(&b, "; supplier %s, contract %s", supplier, contract)
 	}
-	if link := v.Dashboard; link != "" {
-		fmt.Fprintf(&b, " %s", link)
-	} else if v.URL != "" {
-		fmt.Fprintf(&b, " %s", v.URL)
+	if v.Dashboard != "" {
+		fmt.Fprintf(&b, " %s", v.Dashboard)
+	} else if webURL(v.URL) {
+		fmt.Fprintf(&b, " %s", link(v.URL))
 	}
 	return b.String()
+}
+
+// chatEscapers escape a text and a link for kind's markup: Slack's mrkdwn
+// reads &, < and > (<!channel>, <url|label>); Teams' MessageCard text is
+// Markdown, where a link's brackets, parentheses, * and _ would format or
+// hide it, so those are percent-encoded (the same URL to a browser).
+func chatEscapers(kind string) (text, link func(string) string) {
+	switch kind {
+	case ChannelSlack:
+		r := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace
+		return r, r
+	case ChannelTeams:
+		return strings.NewReplacer("\\", "\\\\", "*", "\\*", "_", "\\_", "[", "\\[", "]", "\\]", "(", "\\(", ")", "\\)",
+				"#", "\\#", "`", "\\`", "<", "&lt;", ">", "&gt;", "&", "&amp;").Replace,
+			strings.NewReplacer("[", "%5B", "]", "%5D", "(", "%28", ")", "%29", "*", "%2A", "_", "%5F", "<", "%3C", ">", "%3E", "`", "%60").Replace
+	}
+	same := func(s string) string { return s }
+	return same, same
+}
+
+// webURL reports whether raw is an http(s) URL, the only kind a message links.
+func webURL(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
 }
 
 // render is the body of a notice of escs in kind's format.
@@ -289,7 +319,7 @@ func (e *Escalator) render(kind string, escs []*patchgate.Escalation, tickets ma
 			lines = append(lines, fmt.Sprintf("… and %d more: see the tickets with ?level= on the dashboard", len(views)-i))
 			break
 		}
-		lines = append(lines, e.line(v))
+		lines = append(lines, e.line(kind, v))
 	}
 	switch kind {
 	case ChannelSlack:

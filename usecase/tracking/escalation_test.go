@@ -283,3 +283,54 @@ func TestEscalationCoalescesABurst(t *testing.T) {
 		}
 	}
 }
+
+// TestEscalationMessageEscapesTicketText: a ticket's title is written by
+// whoever opened it, so in a chat message it can neither ping a channel nor
+// hide a link nor format the message.
+func TestEscalationMessageEscapesTicketText(t *testing.T) {
+	now := escOpened
+	env := openEscalationEnv(t, filepath.Join(t.TempDir(), "p.db"), &now)
+	env.ticket(t, "PAY-1", "<!channel> see <https://evil.example|the runbook> or [this](https://evil.example) *now*", patchgate.SupportL1)
+	slack, teams := newReceiver(t), newReceiver(t)
+	contacts := map[patchgate.SupportLevel][]tracking.Channel{patchgate.SupportL2: {
+		{Name: "l2-slack", Kind: tracking.ChannelSlack, URL: slack.URL}, {Name: "l2-teams", Kind: tracking.ChannelTeams, URL: teams.URL}}}
+	now = escOpened.Add(30 * time.Hour)
+	env.sweep(t, env.escalator(&now, contacts))
+	text := func(r *receiver) string {
+		t.Helper()
+		got := r.got()
+		if len(got) != 1 {
+			t.Fatalf("got %d messages, want 1", len(got))
+		}
+		var m map[string]any
+		if err := json.Unmarshal(got[0], &m); err != nil {
+			t.Fatal(err)
+		}
+		var all strings.Builder // every string of the message, JSON escapes decoded
+		var walk func(any)
+		walk = func(v any) {
+			switch v := v.(type) {
+			case string:
+				all.WriteString(v + "\n")
+			case map[string]any:
+				for _, x := range v {
+					walk(x)
+				}
+			case []any:
+				for _, x := range v {
+					walk(x)
+				}
+			}
+		}
+		walk(m)
+		return all.String()
+	}
+	s := text(slack)
+	if strings.Contains(s, "<!channel>") || strings.Contains(s, "<https://evil") || !strings.Contains(s, "&lt;!channel&gt;") {
+		t.Errorf("Slack message lets the title's markup through:\n%s", s)
+	}
+	tm := text(teams)
+	if strings.Contains(tm, "[this](https://evil.example)") || strings.Contains(tm, "*now*") || !strings.Contains(tm, `\[this\]`) {
+		t.Errorf("Teams message lets the title's markup through:\n%s", tm)
+	}
+}
