@@ -185,14 +185,18 @@ func BisectTrigger(candidate string) string { return "bisect of candidate " + ca
 // BisectionBlocker is how a candidate's bisection shows among its blockers:
 // the culprit once found, the search while it runs, and why it stopped.
 func BisectionBlocker(b *Bisection) Blocker {
-	switch b.State {
-	case BisectionFound:
+	switch {
+	case b.State == BisectionFound && b.Culprit == nil:
+		// A row that says found but names no culprit (edited, or written by a
+		// version that failed half-way) is no finding: the search stopped.
+		return NewBlocker(ReasonReleaseBisectStopped, fmt.Sprintf("the bisection of its %d merges ended found but names no merge: restart it", b.Points))
+	case b.State == BisectionFound:
 		m := "the release fails from " + b.Culprit.String()
 		if len(b.Tests) > 0 {
 			m += " on: " + strings.Join(b.Tests, ", ")
 		}
 		return NewBlocker(ReasonReleaseCulpritFound, m).About(b.Culprit.Ticket, b.Culprit.Change)
-	case BisectionRunning:
+	case b.State == BisectionRunning:
 		m := fmt.Sprintf("every fix passed alone but the release fails: bisecting its %d merges to find the one it fails from", b.Points)
 		if b.Reason != "" {
 			m += " (" + b.Reason + ")"

@@ -100,6 +100,8 @@ func TestBisectionBlocker(t *testing.T) {
 			ReasonReleaseCulpritFound, "the release fails from #43 (PAY-9) on: TestLedgerTotals"},
 		{"running", Bisection{State: BisectionRunning, Points: 4, Reason: "verifying #42 (PAY-7)"},
 			ReasonReleaseBisecting, "every fix passed alone but the release fails: bisecting its 4 merges to find the one it fails from (verifying #42 (PAY-7))"},
+		{"found without a culprit", Bisection{State: BisectionFound, Points: 4},
+			ReasonReleaseBisectStopped, "the bisection of its 4 merges ended found but names no merge: restart it"},
 		{"canceled", Bisection{State: BisectionCanceled, Points: 4, Reason: "canceled by alice"},
 			ReasonReleaseBisectStopped, "the bisection of its 4 merges ended canceled: canceled by alice"},
 	}

@@ -82,14 +82,16 @@ func ParseSupportLevel(s string) (SupportLevel, bool) {
 }
 
 // SupportLevelFromLabels reads a level from labels such as "support:L2",
-// "support::L3" (GitLab scoped labels), "level:L2" or "support-level/L4";
-// "" when none names one. The highest level named wins.
+// "support::L3" (GitLab scoped labels) or "support-level/L4"; "" when none
+// names one. The highest level named wins. Only labels that say "support"
+// count: a "level:3" may mean a difficulty, and whoever may label an issue
+// would otherwise send it to the outside supplier.
 func SupportLevelFromLabels(labels []string) SupportLevel {
 	best := SupportLevel("")
 	for _, label := range labels {
 		l := strings.ToLower(strings.TrimSpace(label))
 		for _, prefix := range []string{"support-level::", "support-level:", "support-level/", "support::", "support:",
-			"support/", "level::", "level:", "level/"} {
+			"support/"} {
 			if rest, ok := strings.CutPrefix(l, prefix); ok {
 				if lv, ok := ParseSupportLevel(rest); ok && lv > best {
 					best = lv

@@ -45,6 +45,7 @@ func TestSupportLevelFromLabels(t *testing.T) {
 		{[]string{"support::l3", "level:L2"}, SupportL3},
 		{[]string{"Support-Level/L4"}, SupportL4},
 		{[]string{"level:urgent"}, ""},
+		{[]string{"level:4", "level::L4", "Level/3"}, ""}, // a difficulty, say: only support labels name a support level
 	} {
 		if got := SupportLevelFromLabels(tc.labels); got != tc.want {
 			t.Errorf("SupportLevelFromLabels(%v) = %q, want %q", tc.labels, got, tc.want)

@@ -65,9 +65,23 @@ func (s *EscalationService) RecordEscalations(ctx context.Context, escs []*patch
 		}
 		rec := *e
 		rec.ID, rec.At = id, now
-		if _, err := tx.Exec(ctx, `UPDATE tickets SET support_level = $1, updated_at = $2 WHERE id = $3`,
-			e.To, now, e.TicketID); err != nil {
+		// The level moves from the one the sweep read (or none, when it
+		// started at its default): a tracker, a label or a person that set
+		// another meanwhile is not overwritten, and the escalation is not
+		// recorded; the next sweep judges the ticket at its new level.
+		res, err := tx.Exec(ctx, `UPDATE tickets SET support_level = $1, updated_at = $2
+			WHERE id = $3 AND (support_level = $4 OR COALESCE(support_level, '') = '')`,
+			e.To, now, e.TicketID, e.From)
+		if err != nil {
 			return nil, fmt.Errorf("set the level of ticket %s to %s: %w", e.Ticket, e.To, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return nil, fmt.Errorf("set the level of ticket %s to %s: %w", e.Ticket, e.To, err)
+		} else if n == 0 {
+			if _, err := tx.Exec(ctx, `DELETE FROM ticket_escalations WHERE id = $1`, id); err != nil {
+				return nil, fmt.Errorf("forget the escalation of ticket %s: %w", e.Ticket, err)
+			}
+			continue
 		}
 		detail := map[string]string{"from": string(e.From), "to": string(e.To), "phase": string(e.Phase),
 			"cause": string(e.Cause), "deadline": patchgate.AuditTime(e.Deadline), "opened_at": patchgate.AuditTime(e.OpenedAt)}

@@ -138,6 +138,27 @@ func testEscalations(t *testing.T, migrated func(t *testing.T) *store.DB) {
 	if len(built) != 1 {
 		t.Fatalf("notices built %d times, want once", len(built))
 	}
+	// A sweep read PAY-3 at L1; a person set L3 before it recorded: the
+	// stale escalation to L2 neither overwrites L3 nor is recorded.
+	pay3, err := tickets.FindTicket(ctx, patchgate.TrackerExternal, "PAY-3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tickets.ApplyTicketUpdate(ctx, patchgate.TicketUpdate{Key: "PAY-3", SupportLevel: &l3, Source: "api"}); err != nil {
+		t.Fatal(err)
+	}
+	late := &patchgate.Escalation{TicketID: pay3.ID, Ticket: "PAY-3", OpenedAt: pay3.OpenedAt, Phase: patchgate.SLAPhaseVerify,
+		Cause: patchgate.SLAAtRisk, From: patchgate.SupportL1, To: patchgate.SupportL2, Deadline: deadline}
+	if rec, err := esc.RecordEscalations(ctx, []*patchgate.Escalation{late}, nil); err != nil || len(rec) != 0 {
+		t.Fatalf("stale escalation of PAY-3: recorded %v, %v", rec, err)
+	}
+	if got, err := tickets.FindTicketByID(ctx, pay3.ID); err != nil || got.SupportLevel != patchgate.SupportL3 {
+		t.Fatalf("PAY-3 after a stale escalation: %v, %v; want L3 as the person set it", got, err)
+	}
+	if again, err := esc.RecordEscalations(ctx, []*patchgate.Escalation{{TicketID: pay3.ID, Ticket: "PAY-3", OpenedAt: pay3.OpenedAt,
+		Phase: patchgate.SLAPhaseVerify, Cause: patchgate.SLAAtRisk, From: patchgate.SupportL3, To: patchgate.SupportL4, Deadline: deadline}}, nil); err != nil || len(again) != 1 {
+		t.Fatalf("PAY-3 escalated from its current L3: recorded %v, %v", again, err)
+	}
 	breached := *atRisk
 	breached.Cause, breached.From, breached.To = patchgate.SLABreached, patchgate.SupportL3, patchgate.SupportL4
 	breached.Repo, breached.Supplier, breached.Contract = "acme/payments", "Acme Maintenance GmbH", "MC-17"
