@@ -43,7 +43,7 @@ func Read(path string, s Spec) ([]byte, error) {
 	if err := s.check(path, fi); err != nil {
 		return nil, err
 	}
-	f, err := os.Open(path)
+	f, err := os.OpenFile(path, openFlags, 0)
 	if err != nil {
 		return nil, fmt.Errorf("read %s %s: %w: make it readable by the user patchgate runs as", s.Name, path, cause(err))
 	}
@@ -62,7 +62,8 @@ func Read(path string, s Spec) ([]byte, error) {
 	return data, nil
 }
 
-// check refuses fi unless it is a regular file only its owner may read.
+// check refuses fi unless it is a regular file only its owner, the user
+// patchgate runs as, may read.
 func (s Spec) check(path string, fi fs.FileInfo) error {
 	if !fi.Mode().IsRegular() {
 		return fmt.Errorf("%s %s is not a regular file: %s", s.Name, path, s.Fix)
@@ -70,7 +71,15 @@ func (s Spec) check(path string, fi fs.FileInfo) error {
 	if perm := fi.Mode().Perm(); runtime.GOOS != "windows" && perm&0o077 != 0 {
 		return fmt.Errorf("%s %s has permissions %04o, so others may read it: run chmod 600 %s (and %s)", s.Name, path, perm, path, s.Exposed)
 	}
-	return nil
+	return ownedByUs(s, path, fi)
+}
+
+// orKey is the configuration key that names the file, or a description.
+func orKey(s Spec) string {
+	if s.Key != "" {
+		return s.Key
+	}
+	return "the configuration"
 }
 
 // cause is err without the operation and path an *fs.PathError repeats;
