@@ -110,8 +110,8 @@ func runDemo(ctx context.Context, opts demoOptions, out io.Writer) (err error) {
 			return err
 		}
 		defer os.RemoveAll(d.dir)
-	} else if err := os.MkdirAll(d.dir, 0o755); err != nil {
-		return err
+	} else if err := os.MkdirAll(d.dir, 0o700); err != nil { // it keeps the database, the keys and the tokens' log
+		return fmt.Errorf("demo --dir %s: %w: name a directory you may create", d.dir, err)
 	}
 	if d.dir, err = filepath.Abs(d.dir); err != nil {
 		return err
@@ -213,7 +213,7 @@ func (d *demo) startServices(ctx context.Context, listen string) error {
 	for _, login := range []string{demoDeveloper, demoManager} {
 		d.users[login] = d.forge.AddUser(login)
 	}
-	log, err := os.OpenFile(d.logFile(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	log, err := os.OpenFile(d.logFile(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		d.forge.Close()
 		return err
