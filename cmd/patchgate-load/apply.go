@@ -73,24 +73,11 @@ func runApply(ctx context.Context, c applyConfig, asJSON bool) error {
 	if c.processes > 1 && c.database == "" {
 		return fmt.Errorf("-processes %d needs -database postgres://…: serve processes share a PostgreSQL database", c.processes)
 	}
-	dir, err := os.MkdirTemp("", "patchgate-load-apply-")
+	dir, cleanup, err := workDir(ctx, "patchgate-load-apply-", c.keep, &c.binary)
 	if err != nil {
 		return err
 	}
-	if c.keep {
-		fmt.Fprintln(os.Stderr, "patchgate-load: keeping", dir)
-	} else {
-		defer os.RemoveAll(dir)
-	}
-	if c.binary == "" {
-		c.binary = filepath.Join(dir, "patchgate")
-		fmt.Fprintln(os.Stderr, "patchgate-load: building patchgate …")
-		build := exec.CommandContext(ctx, "go", "build", "-o", c.binary, "github.com/patchgate/patchgate/cmd/patchgate")
-		build.Stdout, build.Stderr = os.Stderr, os.Stderr
-		if err := build.Run(); err != nil {
-			return fmt.Errorf("build patchgate (or pass -patchgate BINARY): %w", err)
-		}
-	}
+	defer cleanup()
 	bodies, repos, err := burstBodies(c.body, c.burst, c.repos)
 	if err != nil {
 		return err

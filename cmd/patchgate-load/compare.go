@@ -62,24 +62,11 @@ func runCompare(ctx context.Context, c compareConfig, asJSON bool) error {
 	if err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp("", "patchgate-load-")
+	dir, cleanup, err := workDir(ctx, "patchgate-load-", c.keep, &c.binary)
 	if err != nil {
 		return err
 	}
-	if c.keep {
-		fmt.Fprintln(os.Stderr, "patchgate-load: keeping", dir)
-	} else {
-		defer os.RemoveAll(dir)
-	}
-	if c.binary == "" {
-		c.binary = filepath.Join(dir, "patchgate")
-		fmt.Fprintln(os.Stderr, "patchgate-load: building patchgate …")
-		build := exec.CommandContext(ctx, "go", "build", "-o", c.binary, "github.com/patchgate/patchgate/cmd/patchgate")
-		build.Stdout, build.Stderr = os.Stderr, os.Stderr
-		if err := build.Run(); err != nil {
-			return fmt.Errorf("build patchgate (or pass -patchgate BINARY): %w", err)
-		}
-	}
+	defer cleanup()
 	var rounds []compareRound
 	for i := range c.repeat {
 		var r compareRound
@@ -339,4 +326,28 @@ func waitReady(ctx context.Context, url string, within time.Duration) error {
 		time.Sleep(100 * time.Millisecond)
 	}
 	return last
+}
+
+// workDir makes the run's temporary directory (kept and named when keep is
+// set) and, unless *binary names one, builds patchgate into it.
+func workDir(ctx context.Context, prefix string, keep bool, binary *string) (dir string, cleanup func(), err error) {
+	if dir, err = os.MkdirTemp("", prefix); err != nil {
+		return "", nil, err
+	}
+	cleanup = func() { _ = os.RemoveAll(dir) }
+	if keep {
+		fmt.Fprintln(os.Stderr, "patchgate-load: keeping", dir)
+		cleanup = func() {}
+	}
+	if *binary == "" {
+		*binary = filepath.Join(dir, "patchgate")
+		fmt.Fprintln(os.Stderr, "patchgate-load: building patchgate …")
+		build := exec.CommandContext(ctx, "go", "build", "-o", *binary, "github.com/patchgate/patchgate/cmd/patchgate")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			cleanup()
+			return "", nil, fmt.Errorf("build patchgate (or pass -patchgate BINARY): %w", err)
+		}
+	}
+	return dir, cleanup, nil
 }
