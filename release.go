@@ -178,10 +178,15 @@ type Evaluation struct {
 }
 
 // NamesPerson reports whether the approval names a person: it came through a
-// token that names one, or by a comment its author wrote. Approvals stored
-// before approvals named persons (no token, not by comment) name a token, not
-// a person, and count for nobody.
-func (a *Approval) NamesPerson() bool { return a.Token != "" || a.Via == "comment" }
+// token that names one, or by a comment its author wrote, and it carries the
+// approver's forge user id. Approvals stored before approvals named persons
+// (no token, not by comment) name a token, not a person, and count for nobody.
+// Approvals stored before ids were pinned (ApproverID 0) name a login only,
+// which another account may have held since: they count for nobody either,
+// and the approver approves again with a token that pins their id.
+func (a *Approval) NamesPerson() bool {
+	return (a.Token != "" || a.Via == "comment") && a.ApproverID != 0
+}
 
 // Person is who approved, as SameUser compares people.
 func (a *Approval) Person() ForgeUser { return ForgeUser{Login: a.Approver, UserID: a.ApproverID} }
