@@ -209,6 +209,21 @@ func (a *Approval) Counts(sha string) bool {
 	return a.WithdrawnAt == nil && a.SHA == sha && a.NamesPerson()
 }
 
+// UnpinnedApprovers returns the logins, lower case and each once, whose live
+// approval of c at its SHA came through a token or a comment but was stored
+// before ids were pinned (ApproverID 0): it counts for nobody (NamesPerson)
+// until its approver withdraws it and approves again.
+func (c *Candidate) UnpinnedApprovers() []string {
+	out := []string{}
+	for _, a := range c.Approvals {
+		l := strings.ToLower(a.Approver)
+		if a.WithdrawnAt == nil && a.SHA == c.SHA && a.ApproverID == 0 && (a.Token != "" || a.Via == "comment") && !slices.Contains(out, l) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
 // Approvers returns the people whose approval of c counts (Approval.Counts),
 // each once, lower case, in the order they approved. One person is one
 // forge user id (SameUser): approvals under two logins of one account count

@@ -421,10 +421,11 @@ func candidateEntry(actor, action string, c *patchgate.Candidate, detail map[str
 }
 
 // AddApproval records a's approval and returns how many people's approvals of
-// the candidate count after it (patchgate.Candidate.Approvers: live, at its
-// SHA, naming a person by forge user id), as the gate counts them. The candidate's row is
-// locked first, so two racing approvals count one after the other (1 and 2,
-// never 1 and 1), and a racing supersede or promotion is seen. It sets a.ID and
+// the candidate count after it, as the gate counts them
+// (patchgate.Candidate.Approvers: live, at its SHA, naming a person by forge
+// user id; an approval without an id is recorded but counts for nobody). The
+// candidate's row is locked first, so two racing approvals count one after the
+// other (1 and 2, never 1 and 1), and a racing supersede or promotion is seen. It sets a.ID and
 // a.CreatedAt. ECONFLICT, saying why, when the candidate is not open, when a.SHA
 // is not its SHA, or when a.Approver already approved it; ENOTFOUND when there
 // is no such candidate. Who may approve is the caller's policy. The approval
