@@ -183,7 +183,8 @@ type Evaluation struct {
 // (no token, not by comment) name a token, not a person, and count for nobody.
 // Approvals stored before ids were pinned (ApproverID 0) name a login only,
 // which another account may have held since: they count for nobody either,
-// and the approver approves again with a token that pins their id.
+// and the approver withdraws it and approves again with a token that pins
+// their id.
 func (a *Approval) NamesPerson() bool {
 	return (a.Token != "" || a.Via == "comment") && a.ApproverID != 0
 }
