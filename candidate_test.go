@@ -112,7 +112,8 @@ func TestChangeCommits(t *testing.T) {
 func TestEnoughApprovals(t *testing.T) {
 	now := time.Now()
 	a := func(who, sha string, withdrawn bool) *patchgate.Approval {
-		ap := &patchgate.Approval{Approver: who, SHA: sha, Token: "tok-" + strings.ToLower(who)}
+		ids := map[string]int64{"alice": 1, "bob": 2}
+		ap := &patchgate.Approval{Approver: who, ApproverID: ids[strings.ToLower(who)], SHA: sha, Token: "tok-" + strings.ToLower(who)}
 		if withdrawn {
 			ap.WithdrawnAt = &now
 		}
@@ -129,7 +130,10 @@ func TestEnoughApprovals(t *testing.T) {
 		{"a withdrawn one does not count", []*patchgate.Approval{a("alice", "s", false), a("bob", "s", true)}, 2, false},
 		{"one person counts once", []*patchgate.Approval{a("alice", "s", false), a("Alice", "s", false)}, 2, false},
 		{"another SHA does not count", []*patchgate.Approval{a("alice", "s", false), a("bob", "old", false)}, 2, false},
-		{"an approval naming no person does not count", []*patchgate.Approval{a("alice", "s", false), {Approver: "bob", SHA: "s"}}, 2, false},
+		{"an approval naming no person does not count", []*patchgate.Approval{a("alice", "s", false), {Approver: "bob", ApproverID: 2, SHA: "s"}}, 2, false},
+		{"an approval without a forge user id does not count", []*patchgate.Approval{a("alice", "s", false), {Approver: "bob", SHA: "s", Token: "tok-bob"}}, 2, false},
+		{"a comment's approval without a forge user id does not count", []*patchgate.Approval{a("alice", "s", false), {Approver: "bob", SHA: "s", Via: "comment"}}, 2, false},
+		{"a comment's approval with a forge user id counts", []*patchgate.Approval{a("alice", "s", false), {Approver: "bob", ApproverID: 2, SHA: "s", Via: "comment"}}, 2, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

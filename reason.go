@@ -335,9 +335,21 @@ func ReopenedBlocker(f Fix) Blocker {
 	return f.blocker(ReasonTicketReopened, f.Ticket+": reopened after merge")
 }
 
-// ApprovalsBlocker says that candidate name has approvals of the needed.
-func ApprovalsBlocker(name string, approvals, needed int) Blocker {
-	return NewBlocker(ReasonApprovalsMissing, fmt.Sprintf("candidate %s has %d of the %d approvals it needs", name, approvals, needed))
+// ApprovalsBlocker says that candidate name has approvals of the needed, and
+// names the logins whose live approvals were stored before ids were pinned
+// (Candidate.UnpinnedApprovers): they count for nobody until given again.
+func ApprovalsBlocker(name string, approvals, needed int, unpinned ...string) Blocker {
+	msg := fmt.Sprintf("candidate %s has %d of the %d approvals it needs", name, approvals, needed)
+	switch len(unpinned) {
+	case 0:
+	case 1:
+		msg += "; the approval by " + unpinned[0] + " has no forge user id (given before ids were pinned) and does not count: " +
+			"withdraw it and approve again with a token that pins the id"
+	default:
+		msg += "; the approvals by " + strings.Join(unpinned, ", ") + " have no forge user id (given before ids were pinned) and do not count: " +
+			"withdraw them and approve again with a token that pins the id"
+	}
+	return NewBlocker(ReasonApprovalsMissing, msg)
 }
 
 // SupersededBlocker says that a newer candidate of repo replaced this one.

@@ -178,10 +178,16 @@ type Evaluation struct {
 }
 
 // NamesPerson reports whether the approval names a person: it came through a
-// token that names one, or by a comment its author wrote. Approvals stored
-// before approvals named persons (no token, not by comment) name a token, not
-// a person, and count for nobody.
-func (a *Approval) NamesPerson() bool { return a.Token != "" || a.Via == "comment" }
+// token that names one, or by a comment its author wrote, and it carries the
+// approver's forge user id. Approvals stored before approvals named persons
+// (no token, not by comment) name a token, not a person, and count for nobody.
+// Approvals stored before ids were pinned (ApproverID 0) name a login only,
+// which another account may have held since: they count for nobody either,
+// and the approver withdraws it and approves again with a token that pins
+// their id.
+func (a *Approval) NamesPerson() bool {
+	return (a.Token != "" || a.Via == "comment") && a.ApproverID != 0
+}
 
 // Person is who approved, as SameUser compares people.
 func (a *Approval) Person() ForgeUser { return ForgeUser{Login: a.Approver, UserID: a.ApproverID} }
@@ -202,6 +208,21 @@ func (c *Candidate) LiveApprovalBy(p ForgeUser) *Approval {
 // (not withdrawn), at that SHA, and naming a person.
 func (a *Approval) Counts(sha string) bool {
 	return a.WithdrawnAt == nil && a.SHA == sha && a.NamesPerson()
+}
+
+// UnpinnedApprovers returns the logins, lower case and each once, whose live
+// approval of c at its SHA came through a token or a comment but was stored
+// before ids were pinned (ApproverID 0): it counts for nobody (NamesPerson)
+// until its approver withdraws it and approves again.
+func (c *Candidate) UnpinnedApprovers() []string {
+	out := []string{}
+	for _, a := range c.Approvals {
+		l := strings.ToLower(a.Approver)
+		if a.WithdrawnAt == nil && a.SHA == c.SHA && a.ApproverID == 0 && (a.Token != "" || a.Via == "comment") && !slices.Contains(out, l) {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // Approvers returns the people whose approval of c counts (Approval.Counts),

@@ -16,12 +16,14 @@ func TestApprovalCounts(t *testing.T) {
 		a    patchgate.Approval
 		want bool
 	}{
-		{"through a token naming a person", patchgate.Approval{SHA: sha, Approver: "alice", Token: "alice-laptop", Via: "api"}, true},
-		{"by comment", patchgate.Approval{SHA: sha, Approver: "alice", Via: "comment"}, true},
+		{"through a token naming a person", patchgate.Approval{SHA: sha, Approver: "alice", ApproverID: 1, Token: "alice-laptop", Via: "api"}, true},
+		{"by comment", patchgate.Approval{SHA: sha, Approver: "alice", ApproverID: 1, Via: "comment"}, true},
+		{"through a token, stored before ids were pinned", patchgate.Approval{SHA: sha, Approver: "alice", Token: "alice-laptop", Via: "api"}, false},
+		{"by comment, stored before ids were pinned", patchgate.Approval{SHA: sha, Approver: "alice", Via: "comment"}, false},
 		{"stored before approvals named persons", patchgate.Approval{SHA: sha, Approver: "ops-bot", Via: "api"}, false},
 		{"stored before, from the CLI", patchgate.Approval{SHA: sha, Approver: "ops-bot", Via: "cli"}, false},
-		{"withdrawn", patchgate.Approval{SHA: sha, Approver: "alice", Via: "comment", WithdrawnAt: &withdrawn}, false},
-		{"at another SHA", patchgate.Approval{SHA: "1111111111111111111111111111111111111111", Approver: "alice", Via: "comment"}, false},
+		{"withdrawn", patchgate.Approval{SHA: sha, Approver: "alice", ApproverID: 1, Via: "comment", WithdrawnAt: &withdrawn}, false},
+		{"at another SHA", patchgate.Approval{SHA: "1111111111111111111111111111111111111111", Approver: "alice", ApproverID: 1, Via: "comment"}, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := tt.a.Counts(sha); got != tt.want {

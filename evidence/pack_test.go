@@ -32,8 +32,8 @@ func release() patchgate.EvidenceSource {
 			Change: &patchgate.Change{Kind: patchgate.ChangePullRequest, Number: 42, Author: "dave", HeadSHA: fixSHA},
 			Ticket: &patchgate.Ticket{Key: "PAY-7"}}},
 		Approvals: []*patchgate.Approval{
-			{Approver: "alice", SHA: releaseSHA, Token: "tok-alice", Via: "api", CreatedAt: at},
-			{Approver: "bob", SHA: releaseSHA, Via: "comment", CreatedAt: at.Add(time.Minute)},
+			{Approver: "alice", ApproverID: 101, SHA: releaseSHA, Token: "tok-alice", Via: "api", CreatedAt: at},
+			{Approver: "bob", ApproverID: 102, SHA: releaseSHA, Via: "comment", CreatedAt: at.Add(time.Minute)},
 		}}
 	policy := patchgate.EffectivePolicy{ReleasePolicy: patchgate.ReleasePolicy{Approvals: 2, RequireProof: true, Required: []string{"regression"}}}
 	v := &patchgate.Verification{ID: 5, SHA: releaseSHA, ConfigDigest: strings.Repeat("ab", 32), State: patchgate.RunSuccess,

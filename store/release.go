@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
-	"slices"
 	"strconv"
 
 	"github.com/patchgate/patchgate"
@@ -421,10 +420,12 @@ func candidateEntry(actor, action string, c *patchgate.Candidate, detail map[str
 		Detail: detail}
 }
 
-// AddApproval records a's approval and returns how many distinct approvers have
-// a live approval of the candidate at a.SHA after it. The candidate's row is
-// locked first, so two racing approvals count one after the other (1 and 2,
-// never 1 and 1), and a racing supersede or promotion is seen. It sets a.ID and
+// AddApproval records a's approval and returns how many people's approvals of
+// the candidate count after it, as the gate counts them
+// (patchgate.Candidate.Approvers: live, at its SHA, naming a person by forge
+// user id; an approval without an id is recorded but counts for nobody). The
+// candidate's row is locked first, so two racing approvals count one after the
+// other (1 and 2, never 1 and 1), and a racing supersede or promotion is seen. It sets a.ID and
 // a.CreatedAt. ECONFLICT, saying why, when the candidate is not open, when a.SHA
 // is not its SHA, or when a.Approver already approved it; ENOTFOUND when there
 // is no such candidate. Who may approve is the caller's policy. The approval
@@ -472,7 +473,7 @@ func (s *ReleaseService) AddApproval(ctx context.Context, a *patchgate.Approval)
 	}
 	c.Approvals = append(c.Approvals, &patchgate.Approval{ID: id, CandidateID: c.ID, SHA: a.SHA, Approver: a.Approver,
 		ApproverID: a.ApproverID, Token: a.Token, Via: a.Via, CreatedAt: now})
-	n := liveApprovers(c)
+	n := len(c.Approvers())
 	// Who approved is a person on the candidate's forge, named by login and
 	// forge user id; through which token (none for a comment) is part of
 	// the record too.
@@ -493,19 +494,6 @@ func (s *ReleaseService) AddApproval(ctx context.Context, a *patchgate.Approval)
 	}
 	a.ID, a.CreatedAt, a.WithdrawnAt = id, now, nil
 	return n, nil
-}
-
-// liveApprovers counts the distinct people (patchgate.SameUser) with a live
-// approval of c at its SHA, whatever they approved through; whether each
-// counts for the gate is patchgate.Candidate.Approvers'.
-func liveApprovers(c *patchgate.Candidate) int {
-	var people []patchgate.ForgeUser
-	for _, a := range c.Approvals {
-		if a.WithdrawnAt == nil && a.SHA == c.SHA && !slices.ContainsFunc(people, func(p patchgate.ForgeUser) bool { return patchgate.SameUser(p, a.Person()) }) {
-			people = append(people, a.Person())
-		}
-	}
-	return len(people)
 }
 
 // WithdrawApproval withdraws approver's live approval of the candidate; the row

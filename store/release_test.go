@@ -41,13 +41,17 @@ func mustFindCandidate(t *testing.T, s *store.ReleaseService, id int64) *patchga
 	return c
 }
 
-// candidateIn stores a candidate v1.0.0 of repo at commit A that bob approved
-// and brings it to state: superseded by v1.0.1, promoting or promoted by carol.
+// userIDs are the test people's forge user ids: an approval counts only with
+// its approver's id (patchgate.Approval.NamesPerson).
+var userIDs = map[string]int64{"bob": 2, "dave": 4, "erin": 5, "frank": 6}
+
+// candidateIn stores a candidate v1.0.0 of repo at commit A that bob (id 2)
+// approved through a token and brings it to state: superseded by v1.0.1, promoting or promoted by carol.
 func candidateIn(t *testing.T, s *store.ReleaseService, repo string, state patchgate.CandidateState) *patchgate.Candidate {
 	t.Helper()
 	ctx := context.Background()
 	c := mustCreateCandidate(t, s, newCandidate(repo, "v1.0.0", "A"))
-	if _, err := s.AddApproval(ctx, &patchgate.Approval{CandidateID: c.ID, SHA: c.SHA, Approver: "bob", Via: "api"}); err != nil {
+	if _, err := s.AddApproval(ctx, &patchgate.Approval{CandidateID: c.ID, SHA: c.SHA, Approver: "bob", ApproverID: userIDs["bob"], Token: "tok-bob", Via: "api"}); err != nil {
 		t.Fatalf("AddApproval: %v", err)
 	}
 	switch state {
@@ -280,10 +284,11 @@ func testReleases(t *testing.T, open func(t *testing.T) *store.DB) {
 			want     int
 			code, ws string
 		}{
-			{name: "second approver", a: patchgate.Approval{CandidateID: c.ID, SHA: c.SHA, Approver: "dave"}, want: 2},
-			{name: "third approver", a: patchgate.Approval{CandidateID: c.ID, SHA: c.SHA, Approver: "erin", Via: "comment"}, want: 3},
-			{name: "duplicate", a: patchgate.Approval{CandidateID: c.ID, SHA: c.SHA, Approver: "dave"},
-				code: patchgate.ECONFLICT, ws: "dave already approved"},
+			{name: "second approver", a: patchgate.Approval{CandidateID: c.ID, SHA: c.SHA, Approver: "dave", ApproverID: 4, Token: "tok-dave"}, want: 2},
+			{name: "third approver", a: patchgate.Approval{CandidateID: c.ID, SHA: c.SHA, Approver: "erin", ApproverID: 5, Via: "comment"}, want: 3},
+			{name: "an approver without an id is recorded but does not count", a: patchgate.Approval{CandidateID: c.ID, SHA: c.SHA, Approver: "gina", Token: "tok-gina"}, want: 3},
+			{name: "duplicate", a: patchgate.Approval{CandidateID: c.ID, SHA: c.SHA, Approver: "dave", ApproverID: 4, Token: "tok-dave"},
+				code: patchgate.ECONFLICT, ws: "dave (id 4) already approved"},
 			{name: "stale commit", a: patchgate.Approval{CandidateID: c.ID, SHA: sha("Z"), Approver: "frank"},
 				code: patchgate.ECONFLICT, ws: "is at " + c.SHA},
 			{name: "superseded", a: patchgate.Approval{CandidateID: cands[patchgate.CandidateSuperseded].ID, SHA: sha("A"), Approver: "dave"},
@@ -322,7 +327,7 @@ func testReleases(t *testing.T, open func(t *testing.T) *store.DB) {
 				t.Errorf("approval %d = %+v", i, a)
 			}
 		}
-		if want := []string{"bob", "dave", "erin"}; !slices.Equal(who, want) {
+		if want := []string{"bob", "dave", "erin", "gina"}; !slices.Equal(who, want) {
 			t.Errorf("approvers = %v, want %v in order", who, want)
 		}
 		if got[2].Via != "comment" {
@@ -332,17 +337,22 @@ func testReleases(t *testing.T, open func(t *testing.T) *store.DB) {
 
 	t.Run("approvers are user ids", func(t *testing.T) {
 		s := store.NewReleaseService(open(t))
-		c := candidateIn(t, s, "acme/approve-ids", patchgate.CandidateOpen) // bob (id unknown) approved it already
+		// bob approved it before ids were pinned: his row names a login only
+		// and does not count.
+		c := mustCreateCandidate(t, s, newCandidate("acme/approve-ids", "v1.0.0", "A"))
+		if n, err := s.AddApproval(ctx, &patchgate.Approval{CandidateID: c.ID, SHA: c.SHA, Approver: "bob", Token: "tok-bob", Via: "api"}); err != nil || n != 0 {
+			t.Fatalf("AddApproval(bob without an id) = %d, %v; want 0, nil", n, err)
+		}
 		for _, tc := range []struct {
 			name     string
 			a        patchgate.Approval
 			want     int
 			code, ws string
 		}{
-			{name: "alice", a: patchgate.Approval{Approver: "alice", ApproverID: 11, Token: "laptop"}, want: 2},
+			{name: "alice", a: patchgate.Approval{Approver: "alice", ApproverID: 11, Token: "laptop"}, want: 1},
 			{name: "alice under a new login", a: patchgate.Approval{Approver: "alice-renamed", ApproverID: 11, Via: "comment"},
 				code: patchgate.ECONFLICT, ws: "alice-renamed (id 11) already approved candidate"},
-			{name: "another account under alice's released login", a: patchgate.Approval{Approver: "alice", ApproverID: 99, Token: "new"}, want: 3},
+			{name: "another account under alice's released login", a: patchgate.Approval{Approver: "alice", ApproverID: 99, Token: "new"}, want: 2},
 			{name: "bob's login with an id: the login decides while bob's id is unknown", a: patchgate.Approval{Approver: "bob", ApproverID: 12, Token: "b"},
 				code: patchgate.ECONFLICT, ws: "bob (id 12) already approved"},
 		} {
@@ -400,7 +410,7 @@ func testReleases(t *testing.T, open func(t *testing.T) *store.DB) {
 						wg.Go(func() {
 							<-start
 							counts[i], errs[i] = s.AddApproval(ctx, &patchgate.Approval{CandidateID: c.ID, SHA: c.SHA,
-								Approver: tc.approvers[i], Via: "api"})
+								Approver: tc.approvers[i], ApproverID: userIDs[tc.approvers[i]], Token: "tok-" + tc.approvers[i], Via: "api"})
 						})
 					}
 					close(start)
@@ -435,7 +445,7 @@ func testReleases(t *testing.T, open func(t *testing.T) *store.DB) {
 		c := candidateIn(t, s, "acme/payments", patchgate.CandidateOpen) // bob approved
 		approve := func(who string, want int) {
 			t.Helper()
-			if n, err := s.AddApproval(ctx, &patchgate.Approval{CandidateID: c.ID, SHA: c.SHA, Approver: who}); err != nil || n != want {
+			if n, err := s.AddApproval(ctx, &patchgate.Approval{CandidateID: c.ID, SHA: c.SHA, Approver: who, ApproverID: userIDs[who], Token: "tok-" + who}); err != nil || n != want {
 				t.Fatalf("AddApproval(%s) = %d, %v; want %d, nil", who, n, err, want)
 			}
 		}
@@ -529,7 +539,7 @@ func testReleases(t *testing.T, open func(t *testing.T) *store.DB) {
 		for i := range 20 {
 			c := mustCreateCandidate(t, s, newCandidate("acme/race", fmt.Sprintf("v1.0.%d", i), fmt.Sprintf("R%d", i)))
 			for _, who := range []string{"bob", "dave"} {
-				if _, err := s.AddApproval(ctx, &patchgate.Approval{CandidateID: c.ID, SHA: c.SHA, Approver: who, Token: "tok-" + who, Via: "api"}); err != nil {
+				if _, err := s.AddApproval(ctx, &patchgate.Approval{CandidateID: c.ID, SHA: c.SHA, Approver: who, ApproverID: userIDs[who], Token: "tok-" + who, Via: "api"}); err != nil {
 					t.Fatalf("AddApproval: %v", err)
 				}
 			}

@@ -352,7 +352,7 @@ func (g *Gate) Promote(ctx context.Context, id int64, by patchgate.Principal) (*
 			return nil, patchgate.Unreleasable(c.Name, ev.Blockers)
 		}
 		if !patchgate.EnoughApprovals(c, ev.Needed) {
-			return nil, patchgate.Blocked(patchgate.ECONFLICT, patchgate.ApprovalsBlocker(c.Name, ev.Approvals, ev.Needed))
+			return nil, patchgate.Blocked(patchgate.ECONFLICT, patchgate.ApprovalsBlocker(c.Name, ev.Approvals, ev.Needed, c.UnpinnedApprovers()...))
 		}
 		needed = ev.Needed
 	}

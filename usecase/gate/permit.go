@@ -74,7 +74,7 @@ func (g *Gate) CanPromote(c *patchgate.Candidate, ev *patchgate.Evaluation, p pa
 		return patchgate.Unreleasable(c.Name, ev.Blockers)
 	}
 	if ev.Approvals < ev.Needed {
-		return patchgate.Blocked(patchgate.ECONFLICT, patchgate.ApprovalsBlocker(c.Name, ev.Approvals, ev.Needed))
+		return patchgate.Blocked(patchgate.ECONFLICT, patchgate.ApprovalsBlocker(c.Name, ev.Approvals, ev.Needed, c.UnpinnedApprovers()...))
 	}
 	return nil
 }
