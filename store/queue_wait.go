@@ -53,13 +53,8 @@ func (s *VerificationService) ExpireUnstarted(ctx context.Context, queuedBefore 
 		`, finished_at = `+w.arg(now)+` WHERE verification_id IN (`+in+`) AND state IN `+liveStates, w.args...); err != nil {
 		return nil, fmt.Errorf("expire unstarted verifications: end suite runs: %w", err)
 	}
-	w = where{}
-	vs, err := queryVerifications(ctx, tx, `SELECT `+verificationColumns+` FROM verifications
-		WHERE id IN (`+idList(&w, ids)+`) ORDER BY id`, w.args...)
+	vs, err := verificationsWithSuites(ctx, tx, ids)
 	if err != nil {
-		return nil, err
-	}
-	if err := loadSuites(ctx, tx, vs...); err != nil {
 		return nil, err
 	}
 	// Verdicts and suite-run states decide the gate: audit verify compares

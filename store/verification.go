@@ -92,6 +92,18 @@ func findVerification(ctx context.Context, tx *txn, id int64, lock string) (*pat
 	return &v, nil
 }
 
+// verificationsWithSuites reads the verifications ids, in id order, with
+// their suite runs, as a transaction that just changed them sees them.
+func verificationsWithSuites(ctx context.Context, tx *txn, ids []int64) ([]*patchgate.Verification, error) {
+	var w where
+	vs, err := queryVerifications(ctx, tx, `SELECT `+verificationColumns+` FROM verifications
+		WHERE id IN (`+idList(&w, ids)+`) ORDER BY id`, w.args...)
+	if err != nil {
+		return nil, err
+	}
+	return vs, loadSuites(ctx, tx, vs...)
+}
+
 func queryVerifications(ctx context.Context, tx *txn, query string, args ...any) ([]*patchgate.Verification, error) {
 	rows, err := tx.Query(ctx, query, args...)
 	if err != nil {
@@ -385,13 +397,8 @@ func (s *VerificationService) RequeueOrphans(ctx context.Context, staleBefore ti
 		WHERE verification_id IN (`+in+`)`, w.args...); err != nil {
 		return nil, fmt.Errorf("requeue orphans: reset suite runs: %w", err)
 	}
-	w = where{}
-	vs, err := queryVerifications(ctx, tx, `SELECT `+verificationColumns+` FROM verifications
-		WHERE id IN (`+idList(&w, ids)+`) ORDER BY id`, w.args...)
+	vs, err := verificationsWithSuites(ctx, tx, ids)
 	if err != nil {
-		return nil, err
-	}
-	if err := loadSuites(ctx, tx, vs...); err != nil {
 		return nil, err
 	}
 	for _, v := range vs {
